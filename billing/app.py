@@ -1,0 +1,58 @@
+"""The composition root: settings are read here once, and everything is wired."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from billing.core.config import Settings
+from billing.runtime import EXTENSION, Runtime
+from billing.web import problems, session
+from billing.web.api import API_SETTINGS, Api
+
+# Importing a capability's jobs module registers its jobs with the runner.
+JOB_MODULES = ("billing.ledger.jobs",)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask("billing")
+    app.config.update(
+        API_SETTINGS,
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        TESTING=settings.testing,
+    )
+    app.extensions[EXTENSION] = Runtime.build(settings)
+    _register_jobs()
+    problems.register(app)
+    session.register(app)
+    _register_routes(app)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return app
+
+
+def _register_jobs() -> None:
+    import importlib
+
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+
+
+def _register_routes(app: Flask) -> None:
+    from billing.auth.api import blp as api_keys
+    from billing.ledger.api import blp as wallet
+    from billing.tenants.api import blp as tenants
+    from billing.web.health import blueprint as health
+    from billing.web.health import docs_assets
+
+    app.register_blueprint(health)
+    app.register_blueprint(docs_assets)
+    api = Api(app)
+    api.spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "description": "mlp_… API key"}
+    )
+    api.spec.options["security"] = [{"bearer": []}]
+    for blueprint in (tenants, api_keys, wallet):
+        api.register_blueprint(blueprint)

@@ -1,0 +1,1 @@
+"""Authentication and authorisation: staff users, API keys, roles, the principal."""

@@ -1,0 +1,43 @@
+"""Tenant API keys: a tenant admin (or an admin) issues and revokes them."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from billing.auth import service
+from billing.auth.models import Role
+from billing.auth.schemas import ApiKeyCreateSchema, ApiKeySchema, CreatedApiKeySchema
+from billing.core.errors import NotFound
+from billing.tenants.service import get_tenant
+from billing.web.access import principal, requires
+from billing.web.idempotency import idempotent
+from billing.web.session import request_session
+
+blp = Blueprint("api_keys", __name__, url_prefix="/v1", description="API keys")
+KEY_ADMINS = (Role.ADMIN, Role.TENANT_ADMIN)
+
+
+@blp.route("/tenants/<tenant_id>/api-keys")
+class TenantApiKeys(MethodView):
+    @idempotent
+    @requires(*KEY_ADMINS)
+    @blp.arguments(ApiKeyCreateSchema)
+    @blp.response(201, CreatedApiKeySchema)
+    def post(self, data: dict, tenant_id: str):
+        """Issue a key for the tenant; the token is shown once."""
+        if not principal().can_see_tenant(tenant_id):
+            raise NotFound(f"tenant {tenant_id} not found")
+        session = request_session()
+        get_tenant(session, tenant_id)
+        key, token = service.issue_key(session, tenant_id=tenant_id, **data)
+        return service.WithToken(key, token)
+
+
+@blp.route("/api-keys/<key_id>/revoke")
+class RevokeApiKey(MethodView):
+    @requires(*KEY_ADMINS)
+    @blp.response(200, ApiKeySchema)
+    def post(self, key_id: str):
+        """Revoke a key at once; revoking twice is harmless."""
+        return service.revoke_key(request_session(), key_id=key_id, tenant_id=principal().tenant_id)

@@ -1,0 +1,82 @@
+"""The `billing` command: migrations, staff, the HTTP service and the worker."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import FlaskGroup, with_appcontext
+
+from billing.app import create_app
+from billing.auth.models import STAFF_ROLES, Role
+from billing.runtime import current
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
+def main() -> None:
+    """Malipo billing service."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply Alembic migrations to DATABASE_URL."""
+    from alembic import command
+    from alembic.config import Config
+
+    url = current().settings.database_url
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["database_url"] = url
+    command.upgrade(config, revision)
+    click.echo(f"database at {revision}")
+
+
+@main.command("create-staff")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(sorted(r.value for r in STAFF_ROLES)), required=True)
+@with_appcontext
+def create_staff(email: str, role: str) -> None:
+    """Create a staff user and print its API key (shown once)."""
+    from billing.auth.service import create_staff as create
+
+    with current().unit_of_work() as session:
+        user, token = create(session, email=email, role=Role(role))
+    click.echo(f"staff user {user.id} ({user.role.value})")
+    click.echo(f"api key (shown once): {token}")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=8000, type=int)
+@click.option("--workers", default=2, type=int, help="gunicorn worker processes")
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the HTTP service under gunicorn."""
+    from billing.web.server import run
+
+    run(host, port, workers)
+
+
+@main.command("worker")
+@click.option("--burst", is_flag=True, help="work until the queues are empty, then exit")
+@with_appcontext
+def worker(burst: bool) -> None:
+    """Run an RQ worker on all of Malipo's queues, with the scheduler and the ticker."""
+    from billing.worker import run
+
+    runtime = current()
+    if runtime.redis is None:
+        click.echo("REDIS_URL is not set: jobs already run in-process after commit.", err=True)
+        sys.exit(2)
+    run(runtime, burst=burst)

@@ -1,0 +1,51 @@
+"""Where relayed jobs go: RQ when Redis is configured, in-process otherwise."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from redis import Redis
+from rq import Queue, Retry
+
+QUEUES = ("default", "ledger")
+RUNNER = "billing.jobs.runner.run"
+RETRY_INTERVALS = [10, 30, 60, 300, 900]
+JOB_TIMEOUT_S = 300
+
+
+class JobQueue(Protocol):
+    runs_inline: bool
+
+    def enqueue(self, message_id: int, job: str, args: list[Any], queue: str) -> None: ...
+
+
+class RQJobQueue:
+    """Redis is a doorbell: the outbox row in PostgreSQL is the truth."""
+
+    runs_inline = False
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._queues = {name: Queue(name, connection=redis) for name in QUEUES}
+
+    def enqueue(self, message_id: int, job: str, args: list[Any], queue: str) -> None:
+        self._queues[queue].enqueue(
+            RUNNER,
+            job,
+            *args,
+            job_id=f"outbox-{message_id}",
+            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+            job_timeout=JOB_TIMEOUT_S,
+            description=f"{job}{tuple(args)!r}",
+        )
+
+
+class InlineJobQueue:
+    """Runs each job at once in this process: the local default without Redis."""
+
+    runs_inline = True
+
+    def enqueue(self, message_id: int, job: str, args: list[Any], queue: str) -> None:
+        from billing.jobs.runner import run
+
+        run(job, *args)

@@ -1,0 +1,50 @@
+"""Periodic work in the worker process: relay the outbox, request scheduled jobs.
+
+Every task is safe to run on several workers at once (SKIP LOCKED, unique keys),
+so no leader election is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    every_s: float
+    run: Callable[[], object]
+
+
+class Ticker(threading.Thread):
+    def __init__(self, tasks: list[Periodic], resolution_s: float = 0.5) -> None:
+        super().__init__(name="malipo-ticker", daemon=True)
+        self.tasks = tasks
+        self.resolution_s = resolution_s
+        self.stopping = threading.Event()
+        self._due = {task.name: 0.0 for task in tasks}
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            self.tick()
+            self.stopping.wait(self.resolution_s)
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        for task in self.tasks:
+            if now < self._due[task.name]:
+                continue
+            self._due[task.name] = now + task.every_s
+            try:
+                task.run()
+            except Exception:
+                log.exception("periodic task %s failed; it runs again next time", task.name)
+
+    def stop(self) -> None:
+        self.stopping.set()

@@ -1,0 +1,289 @@
+"""Posting to the ledger: the one function through which any balance changes.
+
+`post_transaction` runs inside the caller's unit of work, so a callback's inbox
+row, its ledger transaction and its outbox row commit together or not at all.
+It writes with SQLAlchemy Core: this is the hottest path in Malipo.
+
+Concurrency: account rows are updated in one fixed order (kind, then currency,
+within the transaction's tenant), so two transactions touching the same accounts
+queue on row locks instead of deadlocking. Idempotency: the transaction row is
+inserted first with ON CONFLICT DO NOTHING; a concurrent twin blocks on the
+unique index until the first commits, then finds it and replays it.
+
+On any error the caller's transaction must be rolled back (wrap the call in
+`session.begin_nested()` to carry on after one).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from billing.core.clock import utcnow
+from billing.core.db import insert_for
+from billing.core.errors import Conflict, IdempotencyKeyReused, InsufficientFunds, NotFound
+from billing.ledger.models import Account, Entry, Transaction
+from billing.ledger.postings import Posting, allows_negative, request_digest, validate
+
+_accounts = Account.__table__
+_transactions = Transaction.__table__
+_entries = Entry.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class PostedTransaction:
+    id: int
+    tenant_id: str
+    kind: str
+    created_at: datetime
+    replayed: bool
+
+
+def post_transaction(
+    session: Session,
+    *,
+    tenant_id: str,
+    idempotency_key: str,
+    kind: str,
+    postings: Sequence[Posting],
+    description: str = "",
+    reference: str | None = None,
+    reverses_id: int | None = None,
+) -> PostedTransaction:
+    """Post balanced `postings` for one tenant, exactly once per `idempotency_key`."""
+    validate(postings)
+    digest = request_digest(kind, postings, description, reference, reverses_id)
+    now = utcnow()
+    inserted = session.execute(
+        insert_for(session, _transactions)
+        .values(
+            tenant_id=tenant_id,
+            idempotency_key=idempotency_key,
+            request_sha256=digest,
+            kind=kind,
+            description=description,
+            reference=reference,
+            reverses_id=reverses_id,
+            created_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(_transactions.c.id)
+    ).first()
+    if inserted is None:
+        return _replay(session, tenant_id, idempotency_key, digest, reverses_id)
+
+    transaction_id = inserted.id
+    session.execute(
+        insert(_entries), _entries_for(session, tenant_id, transaction_id, postings, now)
+    )
+    return PostedTransaction(transaction_id, tenant_id, kind, now, replayed=False)
+
+
+def reverse_transaction(
+    session: Session, *, tenant_id: str, transaction_id: int, idempotency_key: str, reason: str
+) -> PostedTransaction:
+    """Undo a transaction with its mirror image; the original stays as it was."""
+    original = session.execute(
+        select(_transactions.c.id, _transactions.c.reverses_id).where(
+            _transactions.c.id == transaction_id, _transactions.c.tenant_id == tenant_id
+        )
+    ).first()
+    if original is None:
+        raise NotFound(f"ledger transaction {transaction_id} not found")
+    if original.reverses_id is not None:
+        raise Conflict("a reversal is not reversed: post a new transaction instead")
+    rows = session.execute(
+        select(_accounts.c.kind, _entries.c.currency, _entries.c.amount_minor)
+        .join(_accounts, _accounts.c.id == _entries.c.account_id)
+        .where(_entries.c.transaction_id == transaction_id)
+        .order_by(_entries.c.id)
+    )
+    mirror = [Posting(row.kind, row.currency, -row.amount_minor) for row in rows]
+    return post_transaction(
+        session,
+        tenant_id=tenant_id,
+        idempotency_key=idempotency_key,
+        kind="reversal",
+        postings=mirror,
+        description=reason,
+        reverses_id=transaction_id,
+    )
+
+
+def _replay(
+    session: Session, tenant_id: str, key: str, digest: str, reverses_id: int | None
+) -> PostedTransaction:
+    existing = session.execute(
+        select(_transactions).where(
+            _transactions.c.tenant_id == tenant_id, _transactions.c.idempotency_key == key
+        )
+    ).first()
+    if existing is None:
+        if reverses_id is not None:
+            raise Conflict(f"ledger transaction {reverses_id} is already reversed")
+        raise Conflict("the ledger transaction conflicts with another")  # pragma: no cover
+    if existing.request_sha256 != digest:
+        raise IdempotencyKeyReused(
+            f"idempotency key {key!r} was used for a different ledger transaction",
+            {"idempotency_key": ["already used with different content"]},
+        )
+    return PostedTransaction(existing.id, tenant_id, existing.kind, existing.created_at, True)
+
+
+def _entries_for(
+    session: Session,
+    tenant_id: str,
+    transaction_id: int,
+    postings: Sequence[Posting],
+    now: datetime,
+) -> list[dict]:
+    by_account: dict[tuple[str, str], list[Posting]] = defaultdict(list)
+    for posting in postings:
+        by_account[posting.account_key].append(posting)
+
+    rows: list[dict] = []
+    for key in sorted(by_account):  # the fixed lock order
+        account_id, balance, version = _apply(session, tenant_id, key, by_account[key])
+        group = by_account[key]
+        balance -= sum(p.amount_minor for p in group)
+        version -= len(group)
+        for posting in group:
+            balance += posting.amount_minor
+            version += 1
+            rows.append(
+                {
+                    "transaction_id": transaction_id,
+                    "account_id": account_id,
+                    "currency": str(posting.currency),
+                    "amount_minor": posting.amount_minor,
+                    "balance_after_minor": balance,
+                    "account_version": version,
+                    "created_at": now,
+                }
+            )
+    return rows
+
+
+def _apply(
+    session: Session, tenant_id: str, key: tuple[str, str], group: list[Posting]
+) -> tuple[int, int, int]:
+    """Add the group's total to the account under its row lock; create the account if new."""
+    kind, currency = key
+    delta = sum(p.amount_minor for p in group)
+    where = and_(
+        _accounts.c.tenant_id == tenant_id,
+        _accounts.c.kind == kind,
+        _accounts.c.currency == currency,
+    )
+    stmt = (
+        update(_accounts)
+        .where(where, or_(_accounts.c.allow_negative, _accounts.c.balance_minor + delta >= 0))
+        .values(
+            balance_minor=_accounts.c.balance_minor + delta,
+            version=_accounts.c.version + len(group),
+        )
+        .returning(_accounts.c.id, _accounts.c.balance_minor, _accounts.c.version)
+    )
+    row = session.execute(stmt).first()
+    if row is None and session.execute(select(_accounts.c.id).where(where)).first() is None:
+        ensure_account(session, tenant_id, kind, currency)
+        row = session.execute(stmt).first()
+    if row is None:
+        raise InsufficientFunds(
+            f"the {kind} account cannot go below zero",
+            {"amount": ["exceeds the available balance"]},
+        )
+    return row.id, row.balance_minor, row.version
+
+
+def ensure_account(session: Session, tenant_id: str, kind: str, currency: str) -> None:
+    session.execute(
+        insert_for(session, _accounts)
+        .values(
+            tenant_id=tenant_id,
+            kind=kind,
+            currency=currency,
+            balance_minor=0,
+            version=0,
+            allow_negative=allows_negative(kind),
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    currency: str
+    balance_minor: int
+    version: int
+
+
+def account_balance(session: Session, tenant_id: str, kind: str, currency: str) -> Balance:
+    row = session.execute(
+        select(_accounts.c.balance_minor, _accounts.c.version).where(
+            _accounts.c.tenant_id == tenant_id,
+            _accounts.c.kind == kind,
+            _accounts.c.currency == currency,
+        )
+    ).first()
+    if row is None:
+        return Balance(currency, 0, 0)
+    return Balance(currency, row.balance_minor, row.version)
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    entry_id: int
+    transaction_id: int
+    kind: str
+    description: str
+    reference: str | None
+    amount_minor: int
+    balance_after_minor: int
+    account_version: int
+    currency: str
+    created_at: datetime
+
+
+def statement(
+    session: Session,
+    tenant_id: str,
+    kind: str,
+    currency: str,
+    *,
+    before_version: int | None,
+    limit: int,
+) -> list[StatementLine]:
+    """An account's entries, newest first, paged by account version (gapless, indexed)."""
+    query = (
+        select(
+            _entries.c.id.label("entry_id"),
+            _entries.c.transaction_id,
+            _transactions.c.kind,
+            _transactions.c.description,
+            _transactions.c.reference,
+            _entries.c.amount_minor,
+            _entries.c.balance_after_minor,
+            _entries.c.account_version,
+            _entries.c.currency,
+            _entries.c.created_at,
+        )
+        .join(_accounts, _accounts.c.id == _entries.c.account_id)
+        .join(_transactions, _transactions.c.id == _entries.c.transaction_id)
+        .where(
+            _accounts.c.tenant_id == tenant_id,
+            _accounts.c.kind == kind,
+            _accounts.c.currency == currency,
+        )
+        .order_by(_entries.c.account_version.desc())
+        .limit(limit)
+    )
+    if before_version is not None:
+        query = query.where(_entries.c.account_version < before_version)
+    return [StatementLine(**row._mapping) for row in session.execute(query)]

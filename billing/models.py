@@ -1,0 +1,9 @@
+"""Every table, imported so the metadata is complete (migrations, tests)."""
+
+
+def load_all() -> None:
+    import billing.auth.models
+    import billing.jobs.models
+    import billing.ledger.models
+    import billing.tenants.models
+    import billing.web.models  # noqa: F401

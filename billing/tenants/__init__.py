@@ -1,0 +1,1 @@
+"""Tenants: the businesses that buy communications from the platform."""

@@ -1,0 +1,38 @@
+"""/v1/tenants: create (admin) and read (admin, finance, the tenant itself)."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from billing.auth.models import Role
+from billing.core.errors import NotFound
+from billing.tenants import service
+from billing.tenants.schemas import CreatedTenantSchema, TenantCreateSchema, TenantSchema
+from billing.web.access import ANYONE, principal, requires
+from billing.web.idempotency import idempotent
+from billing.web.session import request_session
+
+blp = Blueprint("tenants", __name__, url_prefix="/v1/tenants", description="Tenants")
+
+
+@blp.route("")
+class Tenants(MethodView):
+    @idempotent
+    @requires(Role.ADMIN)
+    @blp.arguments(TenantCreateSchema)
+    @blp.response(201, CreatedTenantSchema)
+    def post(self, data: dict):
+        """Create a tenant, its wallet and a first tenant_admin API key (shown once)."""
+        return service.create_tenant(request_session(), service.NewTenant(**data))
+
+
+@blp.route("/<tenant_id>")
+class TenantById(MethodView):
+    @requires(*ANYONE)
+    @blp.response(200, TenantSchema)
+    def get(self, tenant_id: str):
+        """A tenant; a tenant key sees only its own."""
+        if not principal().can_see_tenant(tenant_id):
+            raise NotFound(f"tenant {tenant_id} not found")
+        return service.get_tenant(request_session(), tenant_id)

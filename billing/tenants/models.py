@@ -1,0 +1,40 @@
+"""The tenants table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import DateTime, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from billing.core.clock import utcnow
+from billing.core.db import Base, string_enum
+from billing.core.money import Currency
+
+
+class BillingMode(StrEnum):
+    PREPAID = "prepaid"
+    POSTPAID = "postpaid"
+
+
+class TenantStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    msisdn: Mapped[str] = mapped_column(String(20))
+    tin: Mapped[str | None] = mapped_column(String(9))
+    vrn: Mapped[str | None] = mapped_column(String(9))
+    billing_mode: Mapped[BillingMode] = mapped_column(string_enum(BillingMode, "billing_mode"))
+    currency: Mapped[Currency] = mapped_column(string_enum(Currency, "currency"))
+    status: Mapped[TenantStatus] = mapped_column(
+        string_enum(TenantStatus, "tenant_status"), default=TenantStatus.ACTIVE
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

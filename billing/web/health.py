@@ -1,0 +1,38 @@
+"""Liveness and readiness, outside the versioned API."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from swagger_ui_bundle import swagger_ui_path
+
+from billing.runtime import current
+
+blueprint = Blueprint("health", __name__)
+docs_assets = Blueprint(
+    "docs_assets", __name__, static_folder=swagger_ui_path, static_url_path="/docs/static"
+)
+
+
+@blueprint.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@blueprint.get("/readyz")
+def readyz():
+    runtime = current()
+    checks = {"database": _check(lambda: runtime.engine.connect().close())}
+    if runtime.redis is not None:
+        checks["redis"] = _check(runtime.redis.ping)
+    ready = all(state == "ok" for state in checks.values())
+    return jsonify(status="ready" if ready else "unavailable", checks=checks), (
+        200 if ready else 503
+    )
+
+
+def _check(probe) -> str:
+    try:
+        probe()
+    except Exception as error:
+        return f"failed: {type(error).__name__}"
+    return "ok"

@@ -1,0 +1,54 @@
+"""One database transaction per request: committed when the response is a success.
+
+Like pyramid_tm: a view that returns 2xx/3xx has its work committed; an error
+rolls it back. After the commit, the jobs the request deferred are relayed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, g
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from billing.runtime import current
+from billing.web.problems import problem
+
+log = logging.getLogger(__name__)
+
+
+def request_session() -> Session:
+    if "db" not in g:
+        g.db = current().sessions()
+    return g.db
+
+
+def _finish(response: Response) -> Response:
+    session: Session | None = g.pop("db", None)
+    if session is None:
+        return response
+    try:
+        if response.status_code < 400:
+            session.commit()
+            current().relay_written(session)
+        else:
+            session.rollback()
+    except DBAPIError:
+        log.exception("commit failed")
+        session.rollback()
+        return problem(503, "Service Unavailable", "the change could not be saved; retry")
+    finally:
+        session.close()
+    return response
+
+
+def _close(_exc: BaseException | None) -> None:
+    session: Session | None = g.pop("db", None)
+    if session is not None:
+        session.close()
+
+
+def register(app: Flask) -> None:
+    app.after_request(_finish)
+    app.teardown_request(_close)
