@@ -8,7 +8,7 @@ from flask import Flask
 
 from billing.core.config import Settings
 from billing.runtime import EXTENSION, Runtime
-from billing.web import problems, session
+from billing.web import body_limit, problems, session
 from billing.web.api import API_SETTINGS, Api
 
 # Importing a capability's jobs module registers its jobs with the runner.
@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     _register_jobs()
     problems.register(app)
     session.register(app)
+    body_limit.register(app)
     _register_routes(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return app

@@ -80,3 +80,29 @@ def worker(burst: bool) -> None:
         click.echo("REDIS_URL is not set: jobs already run in-process after commit.", err=True)
         sys.exit(2)
     run(runtime, burst=burst)
+
+
+@main.command("seed-demo")
+@with_appcontext
+def seed_demo() -> None:
+    """Create a demo admin and a funded demo tenant, and print their keys."""
+    from billing.demo import seed
+
+    keys = seed()
+    url = current().settings.public_url
+    click.echo(f"admin key:        {keys.admin_key}")
+    click.echo(f"demo tenant:      {keys.tenant_id}")
+    click.echo(f"tenant key:       {keys.tenant_key}")
+    click.echo(f"try:  curl -H 'Authorization: Bearer {keys.tenant_key}' {url}/v1/wallet")
+    click.echo(f"docs: {url}/docs")
+
+
+@main.command("demo")
+@with_appcontext
+def demo() -> None:
+    """Walk through everything Malipo does, on the configured database."""
+    from flask import current_app
+
+    from billing.demo import walkthrough
+
+    walkthrough(current_app._get_current_object(), click.echo)

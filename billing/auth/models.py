@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from billing.core.clock import utcnow
-from billing.core.db import Base, string_enum
+from billing.core.db import Base, UtcDateTime, string_enum
 
 
 class Role(StrEnum):
@@ -33,7 +33,7 @@ class StaffUser(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     role: Mapped[Role] = mapped_column(string_enum(Role, "role"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     __table_args__ = (CheckConstraint("role IN ('admin', 'finance')", name="staff_role"),)
 
@@ -50,8 +50,8 @@ class ApiKey(Base):
     tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
     staff_user_id: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
     label: Mapped[str] = mapped_column(String(100), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         CheckConstraint(

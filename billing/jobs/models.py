@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, Integer, String, text
+from sqlalchemy import JSON, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from billing.core.clock import utcnow
-from billing.core.db import Base, BigId
+from billing.core.db import Base, BigId, UtcDateTime
 
 
 class OutboxMessage(Base):
@@ -20,8 +20,8 @@ class OutboxMessage(Base):
     args: Mapped[list[Any]] = mapped_column(JSON)
     queue: Mapped[str] = mapped_column(String(40), default="default")
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    relayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    relayed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (

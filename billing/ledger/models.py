@@ -9,7 +9,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    DateTime,
     ForeignKey,
     String,
     UniqueConstraint,
@@ -17,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from billing.core.clock import utcnow
-from billing.core.db import Base, BigId
+from billing.core.db import Base, BigId, UtcDateTime
 
 
 class Account(Base):
@@ -30,7 +29,7 @@ class Account(Base):
     balance_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
     allow_negative: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     __table_args__ = (
         UniqueConstraint("tenant_id", "kind", "currency"),
@@ -52,7 +51,7 @@ class Transaction(Base):
     reverses_id: Mapped[int | None] = mapped_column(
         ForeignKey("ledger_transactions.id"), unique=True
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     __table_args__ = (UniqueConstraint("tenant_id", "idempotency_key"),)
 
@@ -67,7 +66,7 @@ class Entry(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     balance_after_minor: Mapped[int] = mapped_column(BigInteger)
     account_version: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     __table_args__ = (
         # Versions run 1..n per account with no gap: the statement's cursor and proof.
@@ -84,8 +83,8 @@ class LedgerAudit(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     day: Mapped[str] = mapped_column(String(10), unique=True)
     status: Mapped[str] = mapped_column(String(12), default="requested")
-    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     discrepancies: Mapped[list | None] = mapped_column(JSON)
 
     __table_args__ = (

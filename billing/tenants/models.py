@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from billing.core.clock import utcnow
-from billing.core.db import Base, string_enum
+from billing.core.db import Base, UtcDateTime, string_enum
 from billing.core.money import Currency
 
 
@@ -37,4 +37,4 @@ class Tenant(Base):
     status: Mapped[TenantStatus] = mapped_column(
         string_enum(TenantStatus, "tenant_status"), default=TenantStatus.ACTIVE
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

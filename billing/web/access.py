@@ -6,11 +6,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import g, request
+from flask import request
 
 from billing.auth.models import Role
 from billing.auth.principal import Principal, authenticate
-from billing.web.session import request_session
+from billing.web.session import request_session, request_state
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -20,9 +20,10 @@ ANYONE = STAFF + TENANT
 
 
 def principal() -> Principal:
-    if "principal" not in g:
-        g.principal = authenticate(request_session(), request.headers.get("Authorization"))
-    return g.principal
+    state = request_state()
+    if "principal" not in state:
+        state["principal"] = authenticate(request_session(), request.headers.get("Authorization"))
+    return state["principal"]
 
 
 def requires(*roles: Role) -> Callable[[F], F]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g
+from flask import Flask, Response, request
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -18,14 +18,21 @@ from billing.web.problems import problem
 log = logging.getLogger(__name__)
 
 
+def request_state() -> dict:
+    """State of this request alone. Not `g`: a test or CLI that holds an app context open
+    would share `g` across the requests it makes."""
+    return request.environ.setdefault("malipo.request", {})
+
+
 def request_session() -> Session:
-    if "db" not in g:
-        g.db = current().sessions()
-    return g.db
+    state = request_state()
+    if "db" not in state:
+        state["db"] = current().sessions()
+    return state["db"]
 
 
 def _finish(response: Response) -> Response:
-    session: Session | None = g.pop("db", None)
+    session: Session | None = request_state().pop("db", None)
     if session is None:
         return response
     try:
@@ -44,7 +51,7 @@ def _finish(response: Response) -> Response:
 
 
 def _close(_exc: BaseException | None) -> None:
-    session: Session | None = g.pop("db", None)
+    session: Session | None = request_state().pop("db", None)
     if session is not None:
         session.close()
 

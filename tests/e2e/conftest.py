@@ -1,0 +1,94 @@
+"""The real thing: `billing serve` under gunicorn and `billing worker` as processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+BILLING = str(Path(sys.executable).parent / "billing")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def service_env(database_url: str, redis_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "e2e",
+    }
+
+
+def billing(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [BILLING, *args], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    return done.stdout
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def live_url(service_env: dict[str, str], tmp_path_factory) -> Iterator[str]:
+    port = free_port()
+    log = (tmp_path_factory.mktemp("serve") / "serve.log").open("w")
+    process = subprocess.Popen(
+        [BILLING, "serve", "--port", str(port), "--workers", "2"],
+        env=service_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/healthz", timeout=1).ok:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    else:
+        _stop(process)
+        pytest.fail("billing serve did not start")
+    yield url
+    _stop(process)
+
+
+@pytest.fixture
+def worker(service_env: dict[str, str], tmp_path) -> Iterator[subprocess.Popen]:
+    log = (tmp_path / "worker.log").open("w")
+    process = subprocess.Popen(
+        [BILLING, "worker"], env=service_env, stdout=log, stderr=subprocess.STDOUT
+    )
+    yield process
+    _stop(process)
+
+
+def eventually(check, timeout_s: float = 20.0, every_s: float = 0.2):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(every_s)

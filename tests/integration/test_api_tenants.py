@@ -1,0 +1,133 @@
+"""/v1/tenants over HTTP: validation, roles, Idempotency-Key, problem+json."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+NEW_TENANT = {
+    "name": "Kilimo SMS Ltd",
+    "email": "accounts@kilimo.co.tz",
+    "msisdn": "+255 754 123 456",
+    "tin": "100-200-300",
+    "vrn": "40-012345-K",
+    "billing_mode": "postpaid",
+    "currency": "USD",
+}
+
+
+def test_an_admin_creates_a_tenant_with_a_first_key_shown_once(client, admin):
+    response = client.post("/v1/tenants", json=NEW_TENANT, headers=admin.headers)
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["id"].startswith("ten_")
+    assert body["msisdn"] == "255754123456"
+    assert (body["tin"], body["vrn"]) == ("100-200-300", "40-012345-K")
+    assert (body["billing_mode"], body["currency"], body["status"]) == ("postpaid", "USD", "active")
+    assert body["api_key"].startswith("mlp_")
+
+    own = {"Authorization": f"Bearer {body['api_key']}"}
+    fetched = client.get(f"/v1/tenants/{body['id']}", headers=own).get_json()
+    assert "api_key" not in fetched and fetched["name"] == NEW_TENANT["name"]
+    wallet = client.get("/v1/wallet", headers=own).get_json()
+    assert wallet == {
+        "tenant_id": body["id"],
+        "currency": "USD",
+        "balance": 0,
+        "reserved": 0,
+        "available": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("msisdn", "12345", "not a valid phone number"),
+        ("msisdn", "0222 123 456", "not a mobile number"),
+        ("tin", "12345678", "a TIN is 9 digits, e.g. 123-456-789"),
+        ("vrn", "40-01234-K", "a VRN is 8 digits and a letter, e.g. 40-012345-K"),
+        ("currency", "KES", "Must be one of: TZS, USD."),
+        ("billing_mode", "monthly", "Must be one of: prepaid, postpaid."),
+        ("email", "not-an-email", "Not a valid email address."),
+        ("name", "", "Length must be between 1 and 200."),
+    ],
+)
+def test_bad_input_is_a_422_problem_naming_the_field(client, admin, field, value, message):
+    response = client.post("/v1/tenants", json={**NEW_TENANT, field: value}, headers=admin.headers)
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert problem["errors"] == {field: [message]}
+    assert problem["status"] == 422 and problem["type"] == "/problems/invalid-input"
+
+
+def test_unknown_fields_such_as_balance_cannot_be_mass_assigned(client, admin):
+    response = client.post(
+        "/v1/tenants",
+        json={**NEW_TENANT, "status": "active", "balance": 10**9},
+        headers=admin.headers,
+    )
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) == {"status", "balance"}
+
+
+def test_a_body_that_is_not_json_is_a_problem_not_a_crash(client, admin):
+    response = client.post(
+        "/v1/tenants", data="{not json", content_type="application/json", headers=admin.headers
+    )
+    assert 400 <= response.status_code < 500
+    assert response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize("caller", ["finance", "tenant"])
+def test_only_an_admin_creates_tenants(client, request, caller):
+    who = request.getfixturevalue(caller)
+    response = client.post("/v1/tenants", json=NEW_TENANT, headers=who.headers)
+    assert response.status_code == 403
+    assert response.get_json()["type"] == "/problems/forbidden"
+
+
+def test_a_retry_with_the_same_idempotency_key_replays_the_first_response(client, admin):
+    headers = {**admin.headers, "Idempotency-Key": "create-kilimo-1"}
+    first = client.post("/v1/tenants", json=NEW_TENANT, headers=headers)
+    second = client.post("/v1/tenants", json=NEW_TENANT, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert second.get_json() == first.get_json()
+    assert second.headers["Idempotent-Replayed"] == "true"
+
+
+def test_the_same_idempotency_key_with_another_body_is_422(client, admin):
+    headers = {**admin.headers, "Idempotency-Key": "create-kilimo-2"}
+    assert client.post("/v1/tenants", json=NEW_TENANT, headers=headers).status_code == 201
+    other = client.post("/v1/tenants", json={**NEW_TENANT, "name": "Other"}, headers=headers)
+    assert other.status_code == 422
+    assert other.get_json()["errors"] == {
+        "Idempotency-Key": ["already used with a different request"]
+    }
+
+
+def test_a_failed_request_does_not_burn_its_idempotency_key(client, admin):
+    headers = {**admin.headers, "Idempotency-Key": "create-kilimo-3"}
+    bad = client.post("/v1/tenants", json={**NEW_TENANT, "tin": "1"}, headers=headers)
+    assert bad.status_code == 422
+    assert client.post("/v1/tenants", json=NEW_TENANT, headers=headers).status_code == 201
+
+
+def test_concurrent_requests_with_one_key_create_one_tenant(app, admin):
+    barrier = threading.Barrier(8)
+    headers = {**admin.headers, "Idempotency-Key": "create-kilimo-race"}
+
+    def create(_index: int):
+        client = app.test_client()
+        barrier.wait()
+        response = client.post("/v1/tenants", json=NEW_TENANT, headers=headers)
+        return response.status_code, response.get_json()["id"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(create, range(8)))
+    assert {status for status, _ in results} == {201}
+    assert len({tenant_id for _, tenant_id in results}) == 1
