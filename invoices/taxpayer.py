@@ -37,3 +37,13 @@ def normalise_vrn(raw: str) -> str | None:
 
 def format_vrn(vrn: str) -> str:
     return f"{vrn[:2]}-{vrn[2:8]}-{vrn[8]}"
+
+
+def vrn_warning(raw: str) -> str | None:
+    """Why a VRN looks odd, or None. A warning, not a rejection: the observed shape
+    (8 digits + letter) is not a published rule, so an odd VRN may still be real."""
+    try:
+        normalise_vrn(raw)
+    except ValueError as exc:
+        return f"{raw.strip()!r} does not look like a VRN: {exc}"
+    return None
