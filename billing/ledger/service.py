@@ -20,16 +20,34 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    and_,
+    bindparam,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from billing.core.clock import utcnow
-from billing.core.db import insert_for
 from billing.core.errors import Conflict, IdempotencyKeyReused, InsufficientFunds, NotFound
 from billing.ledger.models import Account, Entry, Transaction
 from billing.ledger.postings import Posting, allows_negative, request_digest, validate
 
+INSUFFICIENT_FUNDS_SQLSTATE = "ML001"  # raised by ledger_post()
+_LEDGER_POST = text(
+    "SELECT ledger_post(:tenant_id, :idempotency_key, :request_sha256, :kind, :description,"
+    " :reference, :reverses_id, :created_at, :kinds, :currencies, :amounts, :allow_negative)"
+)
 _accounts = Account.__table__
 _transactions = Transaction.__table__
 _entries = Entry.__table__
@@ -59,29 +77,58 @@ def post_transaction(
     validate(postings)
     digest = request_digest(kind, postings, description, reference, reverses_id)
     now = utcnow()
-    inserted = session.execute(
-        insert_for(session, _transactions)
-        .values(
-            tenant_id=tenant_id,
-            idempotency_key=idempotency_key,
-            request_sha256=digest,
-            kind=kind,
-            description=description,
-            reference=reference,
-            reverses_id=reverses_id,
-            created_at=now,
-        )
-        .on_conflict_do_nothing()
-        .returning(_transactions.c.id)
-    ).first()
-    if inserted is None:
+    connection = session.connection()
+    header = {
+        "tenant_id": tenant_id,
+        "idempotency_key": idempotency_key,
+        "request_sha256": digest,
+        "kind": kind,
+        "description": description,
+        "reference": reference,
+        "reverses_id": reverses_id,
+        "created_at": now,
+    }
+    if connection.dialect.name == "postgresql":
+        transaction_id = _post_in_postgresql(connection, header, postings)
+    else:
+        transaction_id = _post_step_by_step(connection, header, postings)
+    if transaction_id is None:
         return _replay(session, tenant_id, idempotency_key, digest, reverses_id)
-
-    transaction_id = inserted.id
-    session.execute(
-        insert(_entries), _entries_for(session, tenant_id, transaction_id, postings, now)
-    )
     return PostedTransaction(transaction_id, tenant_id, kind, now, replayed=False)
+
+
+def _post_in_postgresql(
+    connection: Connection, header: dict[str, Any], postings: Sequence[Posting]
+) -> int | None:
+    """One round trip: `ledger_post()` (migration 0002) runs the steps below in SQL."""
+    try:
+        return connection.execute(
+            _LEDGER_POST,
+            {
+                **header,
+                "kinds": [p.account_kind for p in postings],
+                "currencies": [str(p.currency) for p in postings],
+                "amounts": [p.amount_minor for p in postings],
+                "allow_negative": [allows_negative(p.account_kind) for p in postings],
+            },
+        ).scalar()
+    except DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) == INSUFFICIENT_FUNDS_SQLSTATE:
+            raise _insufficient(error.orig.diag.message_detail) from None
+        raise
+
+
+def _post_step_by_step(
+    connection: Connection, header: dict[str, Any], postings: Sequence[Posting]
+) -> int | None:
+    inserted = connection.execute(_statements(connection).insert_transaction, header).first()
+    if inserted is None:
+        return None
+    rows = _entries_for(
+        connection, header["tenant_id"], inserted.id, postings, header["created_at"]
+    )
+    connection.execute(_statements(connection).insert_entry, rows)
+    return inserted.id
 
 
 def reverse_transaction(
@@ -136,7 +183,7 @@ def _replay(
 
 
 def _entries_for(
-    session: Session,
+    connection: Connection,
     tenant_id: str,
     transaction_id: int,
     postings: Sequence[Posting],
@@ -148,8 +195,8 @@ def _entries_for(
 
     rows: list[dict] = []
     for key in sorted(by_account):  # the fixed lock order
-        account_id, balance, version = _apply(session, tenant_id, key, by_account[key])
         group = by_account[key]
+        account_id, balance, version = _apply(connection, tenant_id, key, group)
         balance -= sum(p.amount_minor for p in group)
         version -= len(group)
         for posting in group:
@@ -170,51 +217,92 @@ def _entries_for(
 
 
 def _apply(
-    session: Session, tenant_id: str, key: tuple[str, str], group: list[Posting]
+    connection: Connection, tenant_id: str, key: tuple[str, str], group: list[Posting]
 ) -> tuple[int, int, int]:
     """Add the group's total to the account under its row lock; create the account if new."""
     kind, currency = key
-    delta = sum(p.amount_minor for p in group)
-    where = and_(
-        _accounts.c.tenant_id == tenant_id,
-        _accounts.c.kind == kind,
-        _accounts.c.currency == currency,
-    )
-    stmt = (
-        update(_accounts)
-        .where(where, or_(_accounts.c.allow_negative, _accounts.c.balance_minor + delta >= 0))
-        .values(
-            balance_minor=_accounts.c.balance_minor + delta,
-            version=_accounts.c.version + len(group),
-        )
-        .returning(_accounts.c.id, _accounts.c.balance_minor, _accounts.c.version)
-    )
-    row = session.execute(stmt).first()
-    if row is None and session.execute(select(_accounts.c.id).where(where)).first() is None:
-        ensure_account(session, tenant_id, kind, currency)
-        row = session.execute(stmt).first()
+    statements = _statements(connection)
+    params = {
+        "p_tenant": tenant_id,
+        "p_kind": kind,
+        "p_currency": currency,
+        "p_delta": sum(p.amount_minor for p in group),
+        "p_count": len(group),
+    }
+    row = connection.execute(statements.apply_to_account, params).first()
     if row is None:
-        raise InsufficientFunds(
-            f"the {kind} account cannot go below zero",
-            {"amount": ["exceeds the available balance"]},
-        )
+        # New account, or one a concurrent transaction created after our UPDATE's
+        # snapshot: the insert waits for that creator, then the UPDATE sees its row.
+        _insert_account(connection, tenant_id, kind, currency)
+        row = connection.execute(statements.apply_to_account, params).first()
+    if row is None:
+        raise _insufficient(kind)
     return row.id, row.balance_minor, row.version
 
 
-def ensure_account(session: Session, tenant_id: str, kind: str, currency: str) -> None:
-    session.execute(
-        insert_for(session, _accounts)
-        .values(
-            tenant_id=tenant_id,
-            kind=kind,
-            currency=currency,
-            balance_minor=0,
-            version=0,
-            allow_negative=allows_negative(kind),
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing()
+def _insufficient(kind: str) -> InsufficientFunds:
+    return InsufficientFunds(
+        f"the {kind} account cannot go below zero",
+        {"amount": ["exceeds the available balance"]},
     )
+
+
+def ensure_account(session: Session, tenant_id: str, kind: str, currency: str) -> None:
+    _insert_account(session.connection(), tenant_id, kind, currency)
+
+
+def _insert_account(connection: Connection, tenant_id: str, kind: str, currency: str) -> None:
+    connection.execute(
+        _statements(connection).insert_account,
+        {
+            "tenant_id": tenant_id,
+            "kind": kind,
+            "currency": currency,
+            "balance_minor": 0,
+            "version": 0,
+            "allow_negative": allows_negative(kind),
+            "created_at": utcnow(),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The hot path's statements, built once per dialect so each call only binds values."""
+
+    insert_transaction: Any
+    insert_entry: Any
+    insert_account: Any
+    apply_to_account: Any
+
+
+@cache
+def _statements_for(dialect: str) -> _Statements:
+    insert_on = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    account = and_(
+        _accounts.c.tenant_id == bindparam("p_tenant"),
+        _accounts.c.kind == bindparam("p_kind"),
+        _accounts.c.currency == bindparam("p_currency"),
+    )
+    delta = bindparam("p_delta", type_=BigInteger)
+    return _Statements(
+        insert_transaction=insert_on(_transactions)
+        .on_conflict_do_nothing()
+        .returning(_transactions.c.id),
+        insert_entry=insert(_entries),
+        insert_account=insert_on(_accounts).on_conflict_do_nothing(),
+        apply_to_account=update(_accounts)
+        .where(account, or_(_accounts.c.allow_negative, _accounts.c.balance_minor + delta >= 0))
+        .values(
+            balance_minor=_accounts.c.balance_minor + delta,
+            version=_accounts.c.version + bindparam("p_count", type_=BigInteger),
+        )
+        .returning(_accounts.c.id, _accounts.c.balance_minor, _accounts.c.version),
+    )
+
+
+def _statements(connection: Connection) -> _Statements:
+    return _statements_for(connection.dialect.name)
 
 
 @dataclass(frozen=True, slots=True)
