@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Debian packages Malipo needs beyond Python: WeasyPrint's Pango stack and a font.
+# Installs them only when missing, and only when we are root with apt-get.
+set -euo pipefail
+
+needed=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libfontconfig1 fonts-dejavu-core)
+missing=()
+for package in "${needed[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+        || missing+=("$package")
+done
+# Debian's own Python needs python3-venv for `python3 -m venv`.
+python3 -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+    echo "missing Debian packages: ${missing[*]} (install them, e.g. with sudo apt-get install)" >&2
+    exit 1
+fi
