@@ -1,0 +1,90 @@
+"""Destinations: an effective-dated prefix table matched by longest prefix.
+
+Numbers are E.164 digit strings without '+', e.g. 255712345678. The table is a dict
+keyed by prefix; a lookup probes the number's prefixes from the longest length the
+table holds down to one digit and stops at the first prefix with a row in force at the
+given instant (CGRateS does the same over its reverse-destination index). That is at
+most a dozen dict probes per number, however large the table, and loading is one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+_OPEN_END = 2**62  # epoch seconds standing in for "no end date"
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """One prefix row: which zone it rates in, valid over [effective_from, effective_to)."""
+
+    prefix: str
+    zone: str
+    country: str = ""  # ISO 3166 alpha-2
+    operator: str = ""
+    market: str = ""  # WhatsApp pricing market, e.g. "rest_of_africa"
+    effective_from: datetime | None = None
+    effective_to: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not (self.prefix.isascii() and self.prefix.isdigit()):
+            raise ValueError(f"prefix {self.prefix!r} is not E.164 digits")
+        for moment in (self.effective_from, self.effective_to):
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError("effective dates must be timezone-aware")
+
+
+def _span_start(span: tuple[int, int, Destination]) -> tuple[int, int]:
+    return span[0], span[1]
+
+
+class DestinationTable:
+    """Longest-prefix lookup over destinations, each row possibly time-limited."""
+
+    __slots__ = ("_lengths", "_rows")
+
+    def __init__(self, destinations: Iterable[Destination]) -> None:
+        # Each prefix maps to a tuple of (from_s, to_s, destination); most have one row.
+        rows: dict[str, list[tuple[int, int, Destination]]] = {}
+        for dest in destinations:
+            start, end = dest.effective_from, dest.effective_to
+            span = (
+                0 if start is None else int(start.timestamp()),
+                _OPEN_END if end is None else int(end.timestamp()),
+                dest,
+            )
+            spans = rows.get(dest.prefix)
+            if spans is None:
+                rows[dest.prefix] = [span]
+            else:
+                spans.append(span)
+        for spans in rows.values():
+            if len(spans) > 1:
+                spans.sort(key=_span_start)
+        self._rows = rows
+        self._lengths = tuple(sorted({len(prefix) for prefix in self._rows}, reverse=True))
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def match(self, number: str, at: datetime) -> Destination | None:
+        """The destination of `number` in force at the aware instant `at`."""
+        if at.tzinfo is None:
+            raise ValueError("at must be timezone-aware")
+        return self.match_epoch(number, int(at.timestamp()))
+
+    def match_epoch(self, number: str, at_s: int) -> Destination | None:
+        """As `match`, with the instant in epoch seconds (the rater's hot path)."""
+        rows = self._rows
+        for length in self._lengths:
+            if length > len(number):
+                continue
+            spans = rows.get(number[:length])
+            if spans is None:
+                continue
+            for start, end, dest in spans:
+                if start <= at_s < end:
+                    return dest
+        return None

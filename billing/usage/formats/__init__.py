@@ -1,0 +1,1 @@
+"""Streaming CDR parsers, one module per source format."""
