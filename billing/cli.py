@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 from flask.cli import FlaskGroup, with_appcontext
@@ -11,8 +10,6 @@ from flask.cli import FlaskGroup, with_appcontext
 from billing.app import create_app
 from billing.auth.models import STAFF_ROLES, Role
 from billing.runtime import current
-
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
@@ -30,16 +27,9 @@ def db() -> None:
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Apply Alembic migrations to DATABASE_URL."""
-    from alembic import command
-    from alembic.config import Config
+    from billing.schema import upgrade
 
-    url = current().settings.database_url
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["database_url"] = url
-    command.upgrade(config, revision)
+    upgrade(current().settings.database_url, revision)
     click.echo(f"database at {revision}")
 
 

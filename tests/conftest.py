@@ -25,6 +25,7 @@ from billing.core.config import Settings, normalise_database_url
 from billing.core.db import make_engine
 from billing.core.money import Currency
 from billing.runtime import EXTENSION, Runtime
+from billing.schema import upgrade
 from billing.tenants.models import BillingMode
 from billing.tenants.service import NewTenant, create_tenant
 
@@ -34,18 +35,6 @@ DATABASE_URL = normalise_database_url(
 REDIS_URL = os.environ.get("MALIPO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
-def migrate(url: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    from billing.cli import MIGRATIONS
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["database_url"] = url
-    command.upgrade(config, "head")
-
-
 @pytest.fixture(scope="session")
 def database_url() -> str:
     engine = make_engine(DATABASE_URL)
@@ -53,7 +42,7 @@ def database_url() -> str:
         connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
-    migrate(DATABASE_URL)
+    upgrade(DATABASE_URL)
     return DATABASE_URL
 
 

@@ -14,14 +14,14 @@ from billing.core.errors import IdempotencyKeyReused, InsufficientFunds
 from billing.ledger.integrity import find_discrepancies
 from billing.ledger.service import reverse_transaction
 from billing.runtime import EXTENSION
-from tests.conftest import migrate
+from billing.schema import upgrade
 from tests.factories import charge, top_up
 
 
 @pytest.fixture(scope="module")
 def sqlite_app(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'malipo.sqlite3'}"
-    migrate(url)
+    upgrade(url)
     return create_app(Settings(database_url=url, testing=True, secret_key="t"))
 
 
