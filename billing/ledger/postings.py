@@ -81,3 +81,54 @@ def request_digest(
         separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AccountChange:
+    kind: str
+    currency: str
+    delta: int
+    entries: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedEntry:
+    """An entry, placed relative to its account's final balance and version.
+
+    The final figures are known only once the account row is updated; the entry's
+    balance after is `final balance + balance_offset` (likewise its version).
+    """
+
+    account: int  # index into PostingPlan.accounts
+    amount_minor: int
+    balance_offset: int
+    version_offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class PostingPlan:
+    accounts: list[AccountChange]  # each account once, in the fixed lock order
+    entries: list[PlannedEntry]  # in request order
+
+
+def plan(postings: Sequence[Posting]) -> PostingPlan:
+    keys = sorted({p.account_key for p in postings})
+    index = {key: i for i, key in enumerate(keys)}
+    totals, counts = [0] * len(keys), [0] * len(keys)
+    for posting in postings:
+        totals[index[posting.account_key]] += posting.amount_minor
+        counts[index[posting.account_key]] += 1
+    running, position = [0] * len(keys), [0] * len(keys)
+    entries = []
+    for posting in postings:
+        i = index[posting.account_key]
+        running[i] += posting.amount_minor
+        position[i] += 1
+        entries.append(
+            PlannedEntry(i, posting.amount_minor, running[i] - totals[i], position[i] - counts[i])
+        )
+    accounts = [
+        AccountChange(kind, currency, totals[i], counts[i])
+        for i, (kind, currency) in enumerate(keys)
+    ]
+    return PostingPlan(accounts, entries)

@@ -16,7 +16,6 @@ On any error the caller's transaction must be rolled back (wrap the call in
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,12 +25,12 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Connection,
+    Row,
     and_,
     bindparam,
     insert,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -41,13 +40,17 @@ from sqlalchemy.orm import Session
 from billing.core.clock import utcnow
 from billing.core.errors import Conflict, IdempotencyKeyReused, InsufficientFunds, NotFound
 from billing.ledger.models import Account, Entry, Transaction
-from billing.ledger.postings import Posting, allows_negative, request_digest, validate
+from billing.ledger.postings import (
+    AccountChange,
+    Posting,
+    allows_negative,
+    plan,
+    request_digest,
+    validate,
+)
 
 INSUFFICIENT_FUNDS_SQLSTATE = "ML001"  # raised by ledger_post()
-_LEDGER_POST = text(
-    "SELECT ledger_post(:tenant_id, :idempotency_key, :request_sha256, :kind, :description,"
-    " :reference, :reverses_id, :created_at, :kinds, :currencies, :amounts, :allow_negative)"
-)
+_LEDGER_POST = "SELECT ledger_post(" + ", ".join(["%s"] * 17) + ")"
 _accounts = Account.__table__
 _transactions = Transaction.__table__
 _entries = Entry.__table__
@@ -100,17 +103,31 @@ def post_transaction(
 def _post_in_postgresql(
     connection: Connection, header: dict[str, Any], postings: Sequence[Posting]
 ) -> int | None:
-    """One round trip: `ledger_post()` (migration 0002) runs the steps below in SQL."""
+    """One round trip: `ledger_post()` (migration 0002) runs the same steps in SQL."""
+    planned = plan(postings)
+    accounts, entries = planned.accounts, planned.entries
     try:
-        return connection.execute(
+        return connection.exec_driver_sql(  # positional: skips SQL compilation on the hot path
             _LEDGER_POST,
-            {
-                **header,
-                "kinds": [p.account_kind for p in postings],
-                "currencies": [str(p.currency) for p in postings],
-                "amounts": [p.amount_minor for p in postings],
-                "allow_negative": [allows_negative(p.account_kind) for p in postings],
-            },
+            (
+                header["tenant_id"],
+                header["idempotency_key"],
+                header["request_sha256"],
+                header["kind"],
+                header["description"],
+                header["reference"],
+                header["reverses_id"],
+                header["created_at"],
+                [a.kind for a in accounts],
+                [a.currency for a in accounts],
+                [a.delta for a in accounts],
+                [a.entries for a in accounts],
+                [allows_negative(a.kind) for a in accounts],
+                [e.account + 1 for e in entries],  # SQL arrays count from 1
+                [e.amount_minor for e in entries],
+                [e.balance_offset for e in entries],
+                [e.version_offset for e in entries],
+            ),
         ).scalar()
     except DBAPIError as error:
         if getattr(error.orig, "sqlstate", None) == INSUFFICIENT_FUNDS_SQLSTATE:
@@ -121,13 +138,27 @@ def _post_in_postgresql(
 def _post_step_by_step(
     connection: Connection, header: dict[str, Any], postings: Sequence[Posting]
 ) -> int | None:
-    inserted = connection.execute(_statements(connection).insert_transaction, header).first()
+    statements = _statements(connection)
+    inserted = connection.execute(statements.insert_transaction, header).first()
     if inserted is None:
         return None
-    rows = _entries_for(
-        connection, header["tenant_id"], inserted.id, postings, header["created_at"]
+    planned = plan(postings)
+    finals = [_apply(connection, header["tenant_id"], change) for change in planned.accounts]
+    connection.execute(
+        statements.insert_entry,
+        [
+            {
+                "transaction_id": inserted.id,
+                "account_id": finals[e.account].id,
+                "currency": planned.accounts[e.account].currency,
+                "amount_minor": e.amount_minor,
+                "balance_after_minor": finals[e.account].balance_minor + e.balance_offset,
+                "account_version": finals[e.account].version + e.version_offset,
+                "created_at": header["created_at"],
+            }
+            for e in planned.entries
+        ],
     )
-    connection.execute(_statements(connection).insert_entry, rows)
     return inserted.id
 
 
@@ -182,62 +213,25 @@ def _replay(
     return PostedTransaction(existing.id, tenant_id, existing.kind, existing.created_at, True)
 
 
-def _entries_for(
-    connection: Connection,
-    tenant_id: str,
-    transaction_id: int,
-    postings: Sequence[Posting],
-    now: datetime,
-) -> list[dict]:
-    by_account: dict[tuple[str, str], list[Posting]] = defaultdict(list)
-    for posting in postings:
-        by_account[posting.account_key].append(posting)
-
-    rows: list[dict] = []
-    for key in sorted(by_account):  # the fixed lock order
-        group = by_account[key]
-        account_id, balance, version = _apply(connection, tenant_id, key, group)
-        balance -= sum(p.amount_minor for p in group)
-        version -= len(group)
-        for posting in group:
-            balance += posting.amount_minor
-            version += 1
-            rows.append(
-                {
-                    "transaction_id": transaction_id,
-                    "account_id": account_id,
-                    "currency": str(posting.currency),
-                    "amount_minor": posting.amount_minor,
-                    "balance_after_minor": balance,
-                    "account_version": version,
-                    "created_at": now,
-                }
-            )
-    return rows
-
-
-def _apply(
-    connection: Connection, tenant_id: str, key: tuple[str, str], group: list[Posting]
-) -> tuple[int, int, int]:
-    """Add the group's total to the account under its row lock; create the account if new."""
-    kind, currency = key
+def _apply(connection: Connection, tenant_id: str, change: AccountChange) -> Row:
+    """Add the change to its account under the row lock; create the account if new."""
     statements = _statements(connection)
     params = {
         "p_tenant": tenant_id,
-        "p_kind": kind,
-        "p_currency": currency,
-        "p_delta": sum(p.amount_minor for p in group),
-        "p_count": len(group),
+        "p_kind": change.kind,
+        "p_currency": change.currency,
+        "p_delta": change.delta,
+        "p_count": change.entries,
     }
     row = connection.execute(statements.apply_to_account, params).first()
     if row is None:
-        # New account, or one a concurrent transaction created after our UPDATE's
-        # snapshot: the insert waits for that creator, then the UPDATE sees its row.
-        _insert_account(connection, tenant_id, kind, currency)
+        # New, or created by a concurrent transaction after our UPDATE's snapshot:
+        # the insert waits for that creator, then the UPDATE sees its row.
+        _insert_account(connection, tenant_id, change.kind, change.currency)
         row = connection.execute(statements.apply_to_account, params).first()
     if row is None:
-        raise _insufficient(kind)
-    return row.id, row.balance_minor, row.version
+        raise _insufficient(change.kind)
+    return row
 
 
 def _insufficient(kind: str) -> InsufficientFunds:

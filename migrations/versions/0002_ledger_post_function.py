@@ -21,11 +21,22 @@ LEDGER_POST = """
 CREATE FUNCTION ledger_post(
     p_tenant text, p_key text, p_digest text, p_kind text, p_description text,
     p_reference text, p_reverses bigint, p_created_at timestamptz,
-    p_kinds text[], p_currencies text[], p_amounts bigint[], p_allow_negative boolean[]
+    -- one element per account, in the fixed lock order (kind, currency):
+    a_kinds text[], a_currencies text[], a_deltas bigint[], a_counts integer[],
+    a_allow_negative boolean[],
+    -- one element per entry, in request order; offsets are from the account's final
+    -- balance and version, which only the UPDATE can tell:
+    e_accounts integer[], e_amounts bigint[], e_balance_offsets bigint[],
+    e_version_offsets integer[]
 ) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     txn bigint;
-    target record;
+    ids bigint[];
+    balances bigint[];
+    versions bigint[];
+    new_id bigint;
+    new_balance bigint;
+    new_version bigint;
 BEGIN
     -- 1. The idempotency key: a twin in flight makes us wait here until it commits.
     INSERT INTO ledger_transactions (tenant_id, idempotency_key, request_sha256, kind,
@@ -38,55 +49,66 @@ BEGIN
         RETURN NULL;  -- the caller looks the existing transaction up and compares digests
     END IF;
 
-    -- 2. Each account once, in the fixed lock order (kind, currency); a wallet that
-    --    would go below zero is not updated, and that aborts the transaction.
-    FOR target IN
-        SELECT kind, currency, sum(amount) AS delta, count(*) AS n, bool_or(neg) AS neg
-        FROM unnest(p_kinds, p_currencies, p_amounts, p_allow_negative)
-             AS t(kind, currency, amount, neg)
-        GROUP BY kind, currency ORDER BY kind, currency
-    LOOP
+    -- 2. Each account once, in order; a wallet that would go below zero is not updated.
+    FOR i IN 1 .. array_length(a_kinds, 1) LOOP
         UPDATE ledger_accounts
-           SET balance_minor = balance_minor + target.delta, version = version + target.n
-         WHERE tenant_id = p_tenant AND kind = target.kind AND currency = target.currency
-           AND (allow_negative OR balance_minor + target.delta >= 0);
+           SET balance_minor = balance_minor + a_deltas[i], version = version + a_counts[i]
+         WHERE tenant_id = p_tenant AND kind = a_kinds[i] AND currency = a_currencies[i]
+           AND (allow_negative OR balance_minor + a_deltas[i] >= 0)
+        RETURNING id, balance_minor, version INTO new_id, new_balance, new_version;
         IF NOT FOUND THEN
             -- New, or created by a concurrent transaction after our snapshot: the
             -- insert waits for that creator, then the UPDATE sees its row.
             INSERT INTO ledger_accounts (tenant_id, kind, currency, balance_minor, version,
                                          allow_negative, created_at)
-            VALUES (p_tenant, target.kind, target.currency, 0, 0, target.neg, p_created_at)
+            VALUES (p_tenant, a_kinds[i], a_currencies[i], 0, 0, a_allow_negative[i],
+                    p_created_at)
             ON CONFLICT DO NOTHING;
             UPDATE ledger_accounts
-               SET balance_minor = balance_minor + target.delta, version = version + target.n
-             WHERE tenant_id = p_tenant AND kind = target.kind AND currency = target.currency
-               AND (allow_negative OR balance_minor + target.delta >= 0);
+               SET balance_minor = balance_minor + a_deltas[i], version = version + a_counts[i]
+             WHERE tenant_id = p_tenant AND kind = a_kinds[i] AND currency = a_currencies[i]
+               AND (allow_negative OR balance_minor + a_deltas[i] >= 0)
+            RETURNING id, balance_minor, version INTO new_id, new_balance, new_version;
             IF NOT FOUND THEN
-                RAISE EXCEPTION 'the % account cannot go below zero', target.kind
-                    USING ERRCODE = 'ML001', DETAIL = target.kind;
+                RAISE EXCEPTION 'the % account cannot go below zero', a_kinds[i]
+                    USING ERRCODE = 'ML001', DETAIL = a_kinds[i];
             END IF;
         END IF;
+        ids[i] := new_id;
+        balances[i] := new_balance;
+        versions[i] := new_version;
     END LOOP;
 
-    -- 3. The entries, in request order, each with its account's running balance and
-    --    version (the accounts already hold the totals).
+    -- 3. The entries, each with its account's running balance and version.
     INSERT INTO ledger_entries (transaction_id, account_id, currency, amount_minor,
                                 balance_after_minor, account_version, created_at)
-    SELECT txn, a.id, s.currency, s.amount,
-           a.balance_minor - s.total + s.running, a.version - s.n + s.position, p_created_at
-    FROM (
-        SELECT kind, currency, amount, ord,
-               sum(amount) OVER running_order AS running,
-               row_number() OVER running_order AS position,
-               sum(amount) OVER (PARTITION BY kind, currency) AS total,
-               count(*) OVER (PARTITION BY kind, currency) AS n
-        FROM unnest(p_kinds, p_currencies, p_amounts) WITH ORDINALITY AS p(kind, currency, amount, ord)
-        WINDOW running_order AS (PARTITION BY kind, currency ORDER BY ord)
-    ) AS s
-    JOIN ledger_accounts a
-      ON a.tenant_id = p_tenant AND a.kind = s.kind AND a.currency = s.currency
-    ORDER BY s.ord;
+    SELECT txn, ids[e.account], a_currencies[e.account], e.amount,
+           balances[e.account] + e.balance_offset, versions[e.account] + e.version_offset,
+           p_created_at
+    FROM unnest(e_accounts, e_amounts, e_balance_offsets, e_version_offsets)
+         AS e(account, amount, balance_offset, version_offset);
     RETURN txn;
+END $$;
+"""
+
+# One query instead of two: the checks run three times per two-entry transaction.
+BALANCED_CHECK = """
+CREATE OR REPLACE FUNCTION ledger_assert_balanced(txn bigint) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    entries bigint;
+    unbalanced boolean;
+BEGIN
+    SELECT coalesce(sum(n), 0), coalesce(bool_or(total <> 0), false) INTO entries, unbalanced
+    FROM (SELECT count(*) AS n, sum(amount_minor) AS total FROM ledger_entries
+          WHERE transaction_id = txn GROUP BY currency) AS per_currency;
+    IF entries < 2 THEN
+        RAISE EXCEPTION 'ledger transaction % has % entries; it needs at least two', txn, entries
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF unbalanced THEN
+        RAISE EXCEPTION 'ledger transaction % is unbalanced: its entries do not sum to zero', txn
+            USING ERRCODE = 'check_violation';
+    END IF;
 END $$;
 """
 
@@ -94,11 +116,13 @@ END $$;
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(LEDGER_POST)
+        op.execute(BALANCED_CHECK)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             "DROP FUNCTION IF EXISTS ledger_post(text, text, text, text, text, text, bigint,"
-            " timestamptz, text[], text[], bigint[], boolean[])"
+            " timestamptz, text[], text[], bigint[], integer[], boolean[], integer[], bigint[],"
+            " bigint[], integer[])"
         )
