@@ -9,6 +9,7 @@ from billing.ledger.postings import (
     Posting,
     allows_negative,
     clearing,
+    plan,
     request_digest,
     validate,
 )
@@ -72,3 +73,37 @@ def test_the_digest_changes_with_any_content():
         ),
     }
     assert len(digests) == 6
+
+
+postings_strategy = st.lists(
+    st.tuples(
+        st.sampled_from(["wallet", "revenue:usage", "vat:payable", "clearing:mpesa"]),
+        st.sampled_from([Currency.TZS, Currency.USD]),
+        st.integers(-10_000, 10_000).filter(bool),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@given(postings_strategy, st.integers(0, 10**6), st.integers(0, 100))
+def test_a_plan_places_every_entry_where_a_sequential_posting_would(raw, start, version):
+    postings = [Posting(kind, currency, amount) for kind, currency, amount in raw]
+    planned = plan(postings)
+    keys = [(a.kind, a.currency) for a in planned.accounts]
+    assert keys == sorted(set(keys))  # each account once, in lock order
+    # Apply the plan as the database does: final figures first, entries by offset.
+    finals = {
+        key: (start + a.delta, version + a.entries)
+        for key, a in zip(keys, planned.accounts, strict=True)
+    }
+    running = {key: (start, version) for key in keys}
+    for posting, entry in zip(postings, planned.entries, strict=True):
+        key = keys[entry.account]
+        assert key == (posting.account_kind, str(posting.currency))
+        balance, seen = running[key]
+        running[key] = (balance + posting.amount_minor, seen + 1)
+        final_balance, final_version = finals[key]
+        assert final_balance + entry.balance_offset == running[key][0]
+        assert final_version + entry.version_offset == running[key][1]
+    assert running == finals
