@@ -17,6 +17,9 @@ class Settings:
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     public_url: str = "http://127.0.0.1:8000"
     provider_mode: str = "sandbox"
+    sandbox_delay_s: float = 1.0
+    platform_webhook_url: str | None = None
+    platform_webhook_secret: str | None = None
     max_body_bytes: int = 2 * 1024 * 1024
     page_size_max: int = 200
     testing: bool = False
@@ -31,6 +34,9 @@ class Settings:
             secret_key=env.get("SECRET_KEY") or defaults.secret_key,
             public_url=env.get("MALIPO_PUBLIC_URL") or defaults.public_url,
             provider_mode=env.get("MALIPO_PROVIDER_MODE") or defaults.provider_mode,
+            sandbox_delay_s=float(env.get("MALIPO_SANDBOX_DELAY_S") or defaults.sandbox_delay_s),
+            platform_webhook_url=env.get("MALIPO_PLATFORM_WEBHOOK_URL") or None,
+            platform_webhook_secret=env.get("MALIPO_PLATFORM_WEBHOOK_SECRET") or None,
             max_body_bytes=int(env.get("MALIPO_MAX_BODY_BYTES") or defaults.max_body_bytes),
         )
 
