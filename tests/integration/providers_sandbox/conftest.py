@@ -1,0 +1,196 @@
+"""Each simulator on a real threaded loopback server, a callback receiver beside them,
+and the real adapter built from `sandbox_settings`. No database, no Redis."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from flask import Blueprint, Flask, request
+from werkzeug.serving import make_server
+
+from providers.base import CollectionRequest, ProviderAdapter, ProviderResult, build_adapter
+from providers.sandbox import AGGREGATED, sandbox_blueprint, sandbox_settings
+
+DELAY_S = 0.05
+AMOUNT_MINOR = 150_000  # 1,500 TZS
+# A number on each operator's own prefix, to which a test appends the 4-digit ending.
+NUMBER_STEMS = {
+    "mpesa": "25575412",
+    "tigopesa": "25571412",
+    "airtelmoney": "25568412",
+    "halopesa": "25562412",
+    "tpesa": "25573412",
+    "ezypesa": "25577412",
+}
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """The app on 127.0.0.1, one thread per request, at a free port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass(frozen=True)
+class Delivery:
+    provider: str
+    headers: dict[str, str]
+    body: bytes
+    remote_addr: str | None
+
+
+@dataclass
+class Receiver:
+    """Malipo's callback endpoint, reduced to recording what arrives."""
+
+    url: str = ""
+    deliveries: list[Delivery] = field(default_factory=list)
+    arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    def record(self, delivery: Delivery) -> None:
+        with self.arrived:
+            self.deliveries.append(delivery)
+            self.arrived.notify_all()
+
+    def about(self, reference: str) -> list[Delivery]:
+        with self.arrived:
+            return [d for d in self.deliveries if reference.encode() in d.body]
+
+    def wait_for(self, reference: str, count: int = 1, timeout_s: float = 3.0) -> list[Delivery]:
+        deadline = time.monotonic() + timeout_s
+        with self.arrived:
+            while len(self.about(reference)) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{count} callback(s) for {reference} did not arrive")
+                self.arrived.wait(left)
+            return self.about(reference)
+
+    def quiet_for(self, reference: str, settle_s: float) -> list[Delivery]:
+        """What arrives for `reference` within `settle_s`, for scenarios that expect none."""
+        time.sleep(settle_s)
+        return self.about(reference)
+
+
+def _receiver_app(receiver: Receiver) -> Flask:
+    app = Flask("callback-receiver")
+
+    @app.post("/v1/callbacks/<provider>")
+    def callback(provider: str) -> tuple[str, int]:
+        headers = dict(request.headers.items())
+        receiver.record(Delivery(provider, headers, request.get_data(), request.remote_addr))
+        return "{}", 200
+
+    return app
+
+
+@pytest.fixture(scope="session")
+def receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+    with serving(_receiver_app(receiver)) as url:
+        receiver.url = url
+        yield receiver
+
+
+@dataclass
+class Rig:
+    """One provider code wired end to end: real adapter -> simulator -> receiver."""
+
+    code: str
+    adapter: ProviderAdapter
+    blueprint: Blueprint
+    receiver: Receiver
+    base_url: str
+    amount_minor: int = AMOUNT_MINOR
+
+    @property
+    def simulator(self) -> Any:
+        return self.blueprint.simulator  # type: ignore[attr-defined]
+
+    def number(self, ending: str) -> str:
+        return NUMBER_STEMS[self.code] + ending
+
+    def request(self, ending: str, amount_minor: int | None = None) -> CollectionRequest:
+        return CollectionRequest(
+            topup_id=f"top_{secrets.token_hex(4)}",
+            reference=f"T{secrets.token_hex(6).upper()}",
+            msisdn=self.number(ending),
+            amount_minor=amount_minor or self.amount_minor,
+            currency="TZS",
+            description="Malipo wallet top-up",
+            callback_url=f"{self.receiver.url}/v1/callbacks/{self.code}",
+        )
+
+    def initiate(self, ending: str) -> tuple[CollectionRequest, ProviderResult]:
+        collection = self.request(ending)
+        return collection, self.adapter.initiate_collection(collection)
+
+    def paid_shillings(self, collection: CollectionRequest, result: ProviderResult) -> int:
+        """What the simulator's books say moved (Tigo books the prefixed ReferenceID)."""
+        payment = self.simulator.payer.book.find(result.provider_ref or collection.reference)
+        return payment.paid
+
+    def build(self, **overrides: Any) -> ProviderAdapter:
+        """Another adapter for this simulator, e.g. with wrong credentials."""
+        return build_adapter(self.code, {**sandbox_settings(self.code, self.base_url), **overrides})
+
+    def parse(self, delivery: Delivery) -> Any:
+        return self.adapter.parse_callback(delivery.headers, delivery.body, delivery.remote_addr)
+
+
+def _start_simulator(stack: ExitStack, simulator: str, receiver: Receiver, delay_s: float):
+    callback_url = f"{receiver.url}/v1/callbacks/{simulator}"
+    blueprint = sandbox_blueprint(simulator, callback_url=callback_url, delay_s=delay_s)
+    app = Flask(f"sandbox-{simulator}")
+    app.register_blueprint(blueprint)
+    url = stack.enter_context(serving(app))
+    return blueprint, f"{url}/sandbox/{simulator}"
+
+
+@pytest.fixture(scope="session")
+def rigs(receiver: Receiver) -> Iterator[dict[str, Rig]]:
+    """One server per simulator, shared by the session; tests use unique references."""
+    with ExitStack() as stack:
+        servers = {
+            simulator: _start_simulator(stack, simulator, receiver, DELAY_S)
+            for simulator in ("mpesa", "tigopesa", "airtelmoney", "selcom")
+        }
+        yield {
+            code: _rig(code, receiver, *servers[AGGREGATED.get(code, code)])
+            for code in NUMBER_STEMS
+        }
+
+
+@pytest.fixture
+def slow_rig(receiver: Receiver) -> Iterator[Callable[[str], Rig]]:
+    """A fresh simulator whose payer takes 30 s: for looking at a push still pending."""
+    with ExitStack() as stack:
+
+        def make(code: str) -> Rig:
+            simulator = AGGREGATED.get(code, code)
+            return _rig(code, receiver, *_start_simulator(stack, simulator, receiver, 30.0))
+
+        yield make
+
+
+def _rig(code: str, receiver: Receiver, blueprint: Blueprint, base_url: str) -> Rig:
+    adapter = build_adapter(code, sandbox_settings(code, base_url))
+    return Rig(code, adapter, blueprint, receiver, base_url)
+
+
+@pytest.fixture(params=["mpesa", "tigopesa", "airtelmoney", "halopesa"])
+def rig(request: pytest.FixtureRequest, rigs: dict[str, Rig]) -> Rig:
+    return rigs[request.param]
