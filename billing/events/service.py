@@ -1,0 +1,47 @@
+"""Recording an event for the platform, in the transaction of the change it tells of."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from billing.core.clock import utcnow
+from billing.core.ids import new_id
+from billing.events.models import EventStatus, PlatformEvent
+from billing.jobs.outbox import defer
+
+DELIVER_JOB = "events.deliver"
+
+
+def emit(session: Session, *, tenant_id: str, type: str, data: dict[str, Any]) -> str:
+    """Write the event and its delivery job; both exist only if the caller's change commits.
+
+    `data` must be JSON without floats: amounts travel as integer minor units.
+    """
+    _refuse_floats(data)
+    event = PlatformEvent(
+        id=new_id("evt"),
+        type=type,
+        tenant_id=tenant_id,
+        data=data,
+        created_at=utcnow(),
+        attempts=0,
+        status=EventStatus.PENDING,
+    )
+    session.add(event)
+    session.flush()
+    defer(session, DELIVER_JOB, event.id)
+    return event.id
+
+
+def _refuse_floats(value: Any, path: str = "data") -> None:
+    """A float in an event is money gone wrong somewhere upstream; stop it here."""
+    if isinstance(value, float):
+        raise TypeError(f"{path} is a float; send money as integer minor units")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_floats(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _refuse_floats(item, f"{path}[{index}]")
