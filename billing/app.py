@@ -12,7 +12,7 @@ from billing.web import body_limit, problems, session
 from billing.web.api import API_SETTINGS, Api
 
 # Importing a capability's jobs module registers its jobs with the runner.
-JOB_MODULES = ("billing.ledger.jobs",)
+JOB_MODULES = ("billing.ledger.jobs", "billing.events.jobs", "billing.topups.jobs")
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -45,6 +45,7 @@ def _register_routes(app: Flask) -> None:
     from billing.auth.api import blp as api_keys
     from billing.ledger.api import blp as wallet
     from billing.tenants.api import blp as tenants
+    from billing.topups.api import blp as topups
     from billing.web.health import blueprint as health
     from billing.web.health import docs_assets
 
@@ -55,5 +56,21 @@ def _register_routes(app: Flask) -> None:
         "bearer", {"type": "http", "scheme": "bearer", "description": "mlp_… API key"}
     )
     api.spec.options["security"] = [{"bearer": []}]
-    for blueprint in (tenants, api_keys, wallet):
+    for blueprint in (tenants, api_keys, wallet, topups):
         api.register_blueprint(blueprint)
+    if app.extensions[EXTENSION].settings.provider_mode == "sandbox":
+        _register_simulators(app)
+
+
+def _register_simulators(app: Flask) -> None:
+    """Sandbox mode: each operator's simulator, served by this service itself."""
+    from providers.sandbox import sandbox_blueprint
+
+    runtime = app.extensions[EXTENSION]
+    for simulator in ("mpesa", "tigopesa", "airtelmoney", "selcom"):
+        blueprint = sandbox_blueprint(
+            simulator,
+            callback_url=runtime.gateways.callback_url(simulator),
+            delay_s=runtime.settings.sandbox_delay_s,
+        )
+        app.register_blueprint(blueprint, url_prefix=f"/sandbox/{simulator}")

@@ -50,12 +50,15 @@ def create_staff(email: str, role: str) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=8000, type=int)
-@click.option("--workers", default=2, type=int, help="gunicorn worker processes")
-def serve(host: str, port: int, workers: int) -> None:
+@click.option("--workers", type=int, help="gunicorn processes (default: 2; 1 in sandbox mode)")
+@with_appcontext
+def serve(host: str, port: int, workers: int | None) -> None:
     """Run the HTTP service under gunicorn."""
     from billing.web.server import run
 
-    run(host, port, workers)
+    # The simulators keep their payments in memory: one process must see them all.
+    sandbox = current().settings.provider_mode == "sandbox"
+    run(host, port, workers or (1 if sandbox else 2))
 
 
 @main.command("worker")
@@ -63,13 +66,14 @@ def serve(host: str, port: int, workers: int) -> None:
 @with_appcontext
 def worker(burst: bool) -> None:
     """Run an RQ worker on all of Malipo's queues, with the scheduler and the ticker."""
+    from flask import current_app
+
     from billing.worker import run
 
-    runtime = current()
-    if runtime.redis is None:
+    if current().redis is None:
         click.echo("REDIS_URL is not set: jobs already run in-process after commit.", err=True)
         sys.exit(2)
-    run(runtime, burst=burst)
+    run(current_app._get_current_object(), burst=burst)
 
 
 @main.command("seed-demo")
@@ -91,8 +95,6 @@ def seed_demo() -> None:
 @with_appcontext
 def demo() -> None:
     """Walk through everything Malipo does, on the configured database."""
-    from flask import current_app
-
     from billing.demo import walkthrough
 
-    walkthrough(current_app._get_current_object(), click.echo)
+    walkthrough(current().settings, click.echo)

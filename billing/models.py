@@ -3,7 +3,9 @@
 
 def load_all() -> None:
     import billing.auth.models
+    import billing.events.models
     import billing.jobs.models
     import billing.ledger.models
     import billing.tenants.models
+    import billing.topups.models
     import billing.web.models  # noqa: F401

@@ -17,6 +17,7 @@ from billing.core.config import Settings
 from billing.core.db import make_engine, make_session_factory
 from billing.jobs.outbox import relay, take_written_ids
 from billing.jobs.queues import InlineJobQueue, JobQueue, RQJobQueue
+from billing.topups.gateways import Gateways
 
 EXTENSION = "malipo"
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     queue: JobQueue
     redis: Redis | None
+    gateways: Gateways
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -37,7 +39,8 @@ class Runtime:
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         queue: JobQueue = RQJobQueue(redis) if redis is not None else InlineJobQueue()
-        return cls(settings, engine, make_session_factory(engine), queue, redis)
+        sessions = make_session_factory(engine)
+        return cls(settings, engine, sessions, queue, redis, Gateways(settings))
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:

@@ -1,19 +1,34 @@
-"""What the worker does on a clock, wired with the runtime it runs against."""
+"""What the worker does on a clock."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask
 
 from billing.jobs.outbox import relay
 from billing.jobs.ticker import Periodic
 from billing.ledger.jobs import request_daily_audit
-from billing.runtime import Runtime
+from billing.runtime import EXTENSION
+from billing.topups.jobs import sweep
 
 
-def periodic_tasks(runtime: Runtime) -> list[Periodic]:
+def periodic_tasks(app: Flask) -> list[Periodic]:
+    runtime = app.extensions[EXTENSION]
+
+    def in_app(task: Callable[[], object]) -> Callable[[], None]:
+        def run() -> None:
+            with app.app_context():
+                task()
+
+        return run
+
     def request_audit() -> None:
         with runtime.unit_of_work() as session:
             request_daily_audit(session)
 
     return [
         Periodic("outbox.relay", 1.0, lambda: relay(runtime.sessions, runtime.queue)),
+        Periodic("topups.sweep", 5.0, in_app(sweep)),
         Periodic("ledger.request_daily_audit", 3600.0, request_audit),
     ]

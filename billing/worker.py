@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+from flask import Flask
 from rq import Queue, Worker
 
 from billing.jobs.outbox import relay
 from billing.jobs.queues import QUEUES
 from billing.jobs.ticker import Ticker
-from billing.runtime import Runtime
+from billing.runtime import EXTENSION
 from billing.schedule import periodic_tasks
 
 # RQ re-queues a job whose worker died only when maintenance notices; check often.
 MAINTENANCE_INTERVAL_S = 15
 
 
-def run(runtime: Runtime, *, burst: bool = False) -> bool:
+def run(app: Flask, *, burst: bool = False) -> bool:
+    runtime = app.extensions[EXTENSION]
     queues = [Queue(name, connection=runtime.redis) for name in QUEUES]
     worker = Worker(queues, connection=runtime.redis, maintenance_interval=MAINTENANCE_INTERVAL_S)
     if burst:
         relay(runtime.sessions, runtime.queue)
         return worker.work(burst=True, with_scheduler=True)
-    ticker = Ticker(periodic_tasks(runtime))
+    ticker = Ticker(periodic_tasks(app))
     ticker.start()
     try:
         return worker.work(with_scheduler=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 DEFAULT_SQLITE = Path("var") / "malipo.sqlite3"
 
@@ -18,6 +20,9 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     provider_mode: str = "sandbox"
     sandbox_delay_s: float = 1.0
+    redrive_after_s: float = 60.0  # a callback or push quiet this long is driven again
+    # Live credentials per provider code, e.g. {"mpesa": {"api_key": "…", …}}.
+    provider_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     platform_webhook_url: str | None = None
     platform_webhook_secret: str | None = None
     max_body_bytes: int = 2 * 1024 * 1024
@@ -35,6 +40,8 @@ class Settings:
             public_url=env.get("MALIPO_PUBLIC_URL") or defaults.public_url,
             provider_mode=env.get("MALIPO_PROVIDER_MODE") or defaults.provider_mode,
             sandbox_delay_s=float(env.get("MALIPO_SANDBOX_DELAY_S") or defaults.sandbox_delay_s),
+            redrive_after_s=float(env.get("MALIPO_REDRIVE_AFTER_S") or defaults.redrive_after_s),
+            provider_settings=json.loads(env.get("MALIPO_PROVIDER_SETTINGS") or "{}"),
             platform_webhook_url=env.get("MALIPO_PLATFORM_WEBHOOK_URL") or None,
             platform_webhook_secret=env.get("MALIPO_PLATFORM_WEBHOOK_SECRET") or None,
             max_body_bytes=int(env.get("MALIPO_MAX_BODY_BYTES") or defaults.max_body_bytes),

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from marshmallow import Schema, fields
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 from billing.core.errors import MalipoError
 
@@ -72,7 +72,7 @@ def from_http_exception(error: HTTPException) -> Response:
 
 def from_unexpected(error: Exception) -> Response:
     log.exception("unhandled error", exc_info=error)
-    return problem(500, InternalServerError.name, "an unexpected error; it has been logged")
+    return problem(500, "Internal Server Error", "an unexpected error; it has been logged")
 
 
 def flatten_field_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -30,7 +30,7 @@ def _start_inline_ticker(worker: Any) -> None:
 
     runtime = worker.wsgi.extensions[EXTENSION]
     if runtime.queue.runs_inline:
-        Ticker(periodic_tasks(runtime)).start()
+        Ticker(periodic_tasks(worker.wsgi)).start()
 
 
 def run(host: str, port: int, workers: int) -> None:
@@ -39,7 +39,7 @@ def run(host: str, port: int, workers: int) -> None:
             "bind": f"{host}:{port}",
             "workers": workers,
             "worker_class": "gthread",
-            "threads": 4,
+            "threads": 8,
             "accesslog": "-",
             "timeout": 30,
             "post_worker_init": _start_inline_ticker,

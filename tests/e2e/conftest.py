@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -24,12 +25,21 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def service_env(database_url: str, redis_url: str) -> dict[str, str]:
+def service_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def service_env(database_url: str, redis_url: str, service_port: int) -> dict[str, str]:
     return {
         **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "SECRET_KEY": "e2e",
+        "MALIPO_PUBLIC_URL": f"http://127.0.0.1:{service_port}",
+        "MALIPO_PROVIDER_MODE": "sandbox",
+        "MALIPO_SANDBOX_DELAY_S": "0.2",
+        "MALIPO_REDRIVE_AFTER_S": "3",
     }
 
 
@@ -51,11 +61,11 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_url(service_env: dict[str, str], tmp_path_factory) -> Iterator[str]:
-    port = free_port()
+def live_url(service_env: dict[str, str], service_port: int, tmp_path_factory) -> Iterator[str]:
+    port = service_port
     log = (tmp_path_factory.mktemp("serve") / "serve.log").open("w")
     process = subprocess.Popen(
-        [BILLING, "serve", "--port", str(port), "--workers", "2"],
+        [BILLING, "serve", "--port", str(port)],
         env=service_env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -75,12 +85,31 @@ def live_url(service_env: dict[str, str], tmp_path_factory) -> Iterator[str]:
     _stop(process)
 
 
+def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """`billing worker` in its own process group, so a test can kill it and its work-horse."""
+    return subprocess.Popen(
+        [BILLING, "worker"],
+        env=env,
+        stdout=log_path.open("a"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def kill_worker(process: subprocess.Popen) -> None:
+    """SIGKILL the worker and every process it forked (RQ's horse calls setpgrp)."""
+    children = subprocess.run(
+        ["pgrep", "-P", str(process.pid)], capture_output=True, text=True
+    ).stdout.split()
+    for pid in [process.pid, *map(int, children)]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    process.wait()
+
+
 @pytest.fixture
 def worker(service_env: dict[str, str], tmp_path) -> Iterator[subprocess.Popen]:
-    log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(
-        [BILLING, "worker"], env=service_env, stdout=log, stderr=subprocess.STDOUT
-    )
+    process = start_worker(service_env, tmp_path / "worker.log")
     yield process
     _stop(process)
 

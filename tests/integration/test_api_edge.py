@@ -43,3 +43,12 @@ def test_an_oversized_body_is_413_before_it_is_read(client, admin, app):
 def test_an_unknown_route_is_a_problem(client):
     response = client.get("/v1/nothing-here")
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
+
+
+def test_an_unexpected_error_is_a_500_problem_that_leaks_nothing(app):
+    from billing.web.problems import from_unexpected
+
+    with app.test_request_context("/v1/anything"):
+        response = from_unexpected(RuntimeError("secret detail"))
+    assert response.status_code == 500 and response.mimetype == "application/problem+json"
+    assert "secret" not in response.get_data(as_text=True)

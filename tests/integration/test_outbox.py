@@ -92,3 +92,19 @@ def test_the_ledger_audit_passes_and_a_second_run_is_a_no_op(app, sessions, make
         again = session.execute(select(LedgerAudit).where(LedgerAudit.id == audit_id)).scalar()
     assert first.status == "passed" and first.discrepancies == []
     assert again.finished_at == first.finished_at
+
+
+def test_the_app_registers_every_job_its_code_defers():
+    import subprocess
+    import sys
+
+    # A fresh interpreter: only what create_app imports counts.
+    probe = (
+        "from billing import create_app; from billing.jobs.registry import lookup; "
+        "from billing.core.config import Settings; "
+        "create_app(Settings(database_url='sqlite://', provider_mode='live')); "
+        "[lookup(n) for n in ('ledger.audit', 'events.deliver', 'topups.initiate', "
+        "'topups.reconcile')]"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -1,0 +1,135 @@
+"""Top-ups, the callback inbox, and review items (money facts that need a person)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from billing.core.clock import utcnow
+from billing.core.db import Base, BigId, UtcDateTime, string_enum
+
+
+class TopupStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REFUNDED = "refunded"
+
+
+class Initiation(StrEnum):
+    """Where the request to the provider stands: it is sent at most once."""
+
+    NOT_SENT = "not_sent"
+    SENDING = "sending"
+    SENT = "sent"
+    UNKNOWN = "unknown"  # timed out after sending: only a status query can tell
+
+
+class Topup(Base):
+    __tablename__ = "topups"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    msisdn: Mapped[str] = mapped_column(String(20))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[TopupStatus] = mapped_column(
+        string_enum(TopupStatus, "topup_status"), default=TopupStatus.PENDING
+    )
+    initiation: Mapped[Initiation] = mapped_column(
+        string_enum(Initiation, "initiation"), default=Initiation.NOT_SENT
+    )
+    provider_ref: Mapped[str | None] = mapped_column(String(100))
+    provider_txn_id: Mapped[str | None] = mapped_column(String(100))
+    failure_code: Mapped[str | None] = mapped_column(String(60))
+    failure_reason: Mapped[str | None] = mapped_column(String(300))
+    ledger_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
+    checks: Mapped[int] = mapped_column(Integer, default=0)
+    next_check_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_txn_id"),
+        Index("ix_topups_due", "next_check_at"),
+    )
+
+
+class InboxStatus(StrEnum):
+    RECEIVED = "received"
+    APPLYING = "applying"
+    APPLIED = "applied"
+    REJECTED = "rejected"  # forged or malformed: kept as evidence, never applied
+    NEEDS_REVIEW = "needs_review"
+
+
+class CallbackDelivery(Base):
+    """A provider's callback, stored raw before it is acted on.
+
+    One row per fact (provider + dedupe key); repeats of the fact count `deliveries`.
+    Rejected requests have no dedupe key, so each is kept.
+    """
+
+    __tablename__ = "callback_inbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    dedupe_key: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[InboxStatus] = mapped_column(string_enum(InboxStatus, "inbox_status"))
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    headers: Mapped[dict[str, str]] = mapped_column(JSON)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    event: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    topup_id: Mapped[str | None] = mapped_column(ForeignKey("topups.id"))
+    deliveries: Mapped[int] = mapped_column(Integer, default=1)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    applied_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("provider", "dedupe_key"),
+        Index("ix_callback_inbox_status", "status", "received_at"),
+    )
+
+
+class ReviewStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class ReviewItem(Base):
+    __tablename__ = "review_items"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    topup_id: Mapped[str | None] = mapped_column(ForeignKey("topups.id"))
+    inbox_id: Mapped[int | None] = mapped_column(ForeignKey("callback_inbox.id"))
+    summary: Mapped[str] = mapped_column(String(300))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[ReviewStatus] = mapped_column(
+        string_enum(ReviewStatus, "review_status"), default=ReviewStatus.OPEN
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolution: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (UniqueConstraint("kind", "topup_id", "inbox_id"),)

@@ -1,0 +1,156 @@
+"""Applying what a provider said about a top-up: one place for callbacks, status
+queries and synchronous initiate answers, so every source obeys the same rules.
+
+The caller holds the top-up's row lock and owns the transaction. The wallet is
+credited with ledger key `topup:<id>`, so no path and no re-run can credit twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from sqlalchemy.orm import Session
+
+from billing.core.money import Currency
+from billing.events.service import emit
+from billing.ledger.postings import WALLET, Posting, clearing
+from billing.ledger.service import post_transaction
+from billing.topups.models import Topup, TopupStatus
+from billing.topups.reviews import open_item
+from providers.base import ProviderResult, ProviderStatus
+
+FINAL_FAILURES = {
+    ProviderStatus.FAILED: TopupStatus.FAILED,
+    ProviderStatus.CANCELLED: TopupStatus.CANCELLED,
+    ProviderStatus.EXPIRED: TopupStatus.EXPIRED,
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    source: str  # "callback", "status_query" or "initiate"
+    status: ProviderStatus
+    amount_minor: int | None = None
+    currency: str | None = None
+    msisdn: str | None = None
+    provider_ref: str | None = None
+    provider_txn_id: str | None = None
+    reason_code: str | None = None
+    reason: str | None = None
+    unknown_status: bool = False
+
+    @classmethod
+    def of(cls, source: str, result: ProviderResult) -> Outcome:
+        return cls(
+            source=source,
+            status=result.status,
+            amount_minor=result.amount_minor,
+            currency=result.currency,
+            msisdn=getattr(result, "msisdn", None),
+            provider_ref=result.provider_ref,
+            provider_txn_id=result.provider_txn_id,
+            reason_code=result.reason_code,
+            reason=result.reason,
+            unknown_status=result.unknown_status,
+        )
+
+
+def apply_outcome(
+    session: Session, topup: Topup, outcome: Outcome, inbox_id: int | None = None
+) -> str:
+    """Move the top-up on by what the provider said; return what was done."""
+    topup.provider_ref = topup.provider_ref or outcome.provider_ref
+    if outcome.unknown_status:
+        _review(session, topup, "unknown_status", outcome, inbox_id)
+        return "unknown_status"
+    if outcome.status is ProviderStatus.SUCCEEDED:
+        return _succeeded(session, topup, outcome, inbox_id)
+    if outcome.status in FINAL_FAILURES:
+        return _failed(session, topup, outcome, inbox_id)
+    return "pending"
+
+
+def _succeeded(session: Session, topup: Topup, outcome: Outcome, inbox_id: int | None) -> str:
+    if topup.status in (TopupStatus.SUCCEEDED, TopupStatus.REFUNDED):
+        return "already_credited"
+    mismatch = _mismatch(topup, outcome)
+    if mismatch:
+        topup.next_check_at = None  # parked: a person decides
+        _review(session, topup, "amount_mismatch", outcome, inbox_id, mismatch)
+        return "mismatch"
+    if topup.status is not TopupStatus.PENDING:
+        _review(session, topup, "late_success", outcome, inbox_id)
+    topup.provider_txn_id = topup.provider_txn_id or outcome.provider_txn_id
+    posted = post_transaction(
+        session,
+        tenant_id=topup.tenant_id,
+        idempotency_key=f"topup:{topup.id}",
+        kind="topup",
+        postings=[
+            Posting(WALLET, Currency(topup.currency), topup.amount_minor),
+            Posting(clearing(topup.provider), Currency(topup.currency), -topup.amount_minor),
+        ],
+        description=f"{topup.provider} top-up {topup.provider_txn_id or topup.reference}",
+        reference=topup.id,
+    )
+    topup.status = TopupStatus.SUCCEEDED
+    topup.ledger_transaction_id = posted.id
+    topup.next_check_at = None
+    emit(session, tenant_id=topup.tenant_id, type="topup.succeeded", data=event_data(topup))
+    return "credited"
+
+
+def _failed(session: Session, topup: Topup, outcome: Outcome, inbox_id: int | None) -> str:
+    if topup.status is TopupStatus.SUCCEEDED:
+        _review(session, topup, "conflicting_status", outcome, inbox_id)
+        return "conflict"
+    if topup.status is not TopupStatus.PENDING:
+        return "already_final"
+    topup.status = FINAL_FAILURES[outcome.status]
+    topup.failure_code = outcome.reason_code
+    topup.failure_reason = (outcome.reason or "")[:300] or None
+    topup.next_check_at = None
+    emit(session, tenant_id=topup.tenant_id, type="topup.failed", data=event_data(topup))
+    return topup.status.value
+
+
+def _mismatch(topup: Topup, outcome: Outcome) -> dict[str, list]:
+    found = {}
+    if outcome.amount_minor is not None and outcome.amount_minor != topup.amount_minor:
+        found["amount"] = [topup.amount_minor, outcome.amount_minor]
+    if outcome.currency is not None and outcome.currency != topup.currency:
+        found["currency"] = [topup.currency, outcome.currency]
+    if outcome.msisdn and outcome.msisdn.isdigit() and outcome.msisdn[-9:] != topup.msisdn[-9:]:
+        found["msisdn"] = [topup.msisdn, outcome.msisdn]
+    return found
+
+
+def _review(
+    session: Session,
+    topup: Topup,
+    kind: str,
+    outcome: Outcome,
+    inbox_id: int | None,
+    mismatch: dict | None = None,
+) -> None:
+    open_item(
+        session,
+        kind=kind,
+        summary=f"{kind.replace('_', ' ')}: top-up {topup.id} ({topup.provider})",
+        detail={"outcome": asdict(outcome), "mismatch": mismatch or {}},
+        tenant_id=topup.tenant_id,
+        topup_id=topup.id,
+        inbox_id=inbox_id,
+    )
+
+
+def event_data(topup: Topup) -> dict:
+    return {
+        "topup_id": topup.id,
+        "status": topup.status.value,
+        "amount": topup.amount_minor,
+        "currency": topup.currency,
+        "provider": topup.provider,
+        "provider_txn_id": topup.provider_txn_id,
+        "failure_reason": topup.failure_reason,
+    }

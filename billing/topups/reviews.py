@@ -1,0 +1,76 @@
+"""Review items: money facts a person must look at. Never a silent drop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing.core.clock import utcnow
+from billing.core.db import insert_for
+from billing.core.errors import NotFound
+from billing.core.ids import new_id
+from billing.topups.models import ReviewItem, ReviewStatus
+
+KINDS = (
+    "amount_mismatch",  # the callback's amount, currency or payer differs from the top-up
+    "unknown_reference",  # a callback for no top-up of ours
+    "late_success",  # paid after we expired or failed it: credited, and flagged
+    "conflicting_status",  # a failure reported for a top-up already credited
+    "unknown_status",  # a status code not in the provider's tables
+    "unconfirmed",  # an unsigned callback the provider's status query did not confirm
+)
+
+
+def open_item(
+    session: Session,
+    *,
+    kind: str,
+    summary: str,
+    detail: dict[str, Any],
+    tenant_id: str | None = None,
+    topup_id: str | None = None,
+    inbox_id: int | None = None,
+) -> None:
+    """Open an item once per (kind, top-up, callback); a re-run adds nothing."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown review item kind {kind!r}")
+    table = ReviewItem.__table__
+    session.execute(
+        insert_for(session, table)
+        .values(
+            id=new_id("rev"),
+            kind=kind,
+            summary=summary[:300],
+            detail=detail,
+            tenant_id=tenant_id,
+            topup_id=topup_id,
+            inbox_id=inbox_id,
+            status=ReviewStatus.OPEN,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+def list_items(
+    session: Session, *, status: ReviewStatus | None, kind: str | None, limit: int
+) -> list[ReviewItem]:
+    query = select(ReviewItem).order_by(ReviewItem.created_at.desc()).limit(limit)
+    if status is not None:
+        query = query.where(ReviewItem.status == status)
+    if kind is not None:
+        query = query.where(ReviewItem.kind == kind)
+    return list(session.execute(query).scalars())
+
+
+def resolve_item(session: Session, item_id: str, resolution: str) -> ReviewItem:
+    item = session.get(ReviewItem, item_id, with_for_update=True)
+    if item is None:
+        raise NotFound(f"review item {item_id} not found")
+    if item.status is ReviewStatus.OPEN:
+        item.status = ReviewStatus.RESOLVED
+        item.resolved_at = utcnow()
+        item.resolution = resolution
+    return item

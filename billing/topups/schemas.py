@@ -1,0 +1,81 @@
+"""Top-ups and review items on the wire."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from billing.topups.models import ReviewStatus, TopupStatus
+
+PROVIDERS = ["mpesa", "tigopesa", "airtelmoney", "halopesa", "tpesa", "ezypesa", "card"]
+
+
+class TopupCreateSchema(Schema):
+    amount = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "minor units: TZS 5,000.00 is 500000"},
+    )
+    currency = fields.String(required=True, validate=validate.OneOf(["TZS", "USD"]))
+    msisdn = fields.String(
+        load_default=None, metadata={"description": "payer; default: the tenant's"}
+    )
+    provider = fields.String(
+        load_default=None,
+        validate=validate.OneOf(PROVIDERS),
+        metadata={"description": "default: suggested from the number"},
+    )
+
+
+class TopupSchema(Schema):
+    id = fields.String()
+    tenant_id = fields.String()
+    status = fields.Enum(TopupStatus, by_value=True)
+    provider = fields.String()
+    msisdn = fields.String()
+    amount = fields.Integer(attribute="amount_minor")
+    currency = fields.String()
+    reference = fields.String(metadata={"description": "the id the provider carries"})
+    provider_ref = fields.String(allow_none=True)
+    provider_txn_id = fields.String(allow_none=True)
+    failure_code = fields.String(allow_none=True)
+    failure_reason = fields.String(allow_none=True)
+    ledger_transaction_id = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class TopupListArgs(Schema):
+    tenant_id = fields.String(load_default=None)
+    status = fields.Enum(TopupStatus, by_value=True, load_default=None)
+    cursor = fields.String(load_default=None)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class TopupPageSchema(Schema):
+    items = fields.List(fields.Nested(TopupSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class ReviewItemSchema(Schema):
+    id = fields.String()
+    kind = fields.String()
+    tenant_id = fields.String(allow_none=True)
+    topup_id = fields.String(allow_none=True)
+    inbox_id = fields.String(allow_none=True)
+    summary = fields.String()
+    detail = fields.Dict()
+    status = fields.Enum(ReviewStatus, by_value=True)
+    created_at = fields.AwareDateTime()
+    resolved_at = fields.AwareDateTime(allow_none=True)
+    resolution = fields.String(allow_none=True)
+
+
+class ReviewListArgs(Schema):
+    status = fields.Enum(ReviewStatus, by_value=True, load_default=ReviewStatus.OPEN)
+    kind = fields.String(load_default=None)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class ReviewResolveSchema(Schema):
+    resolution = fields.String(required=True, validate=validate.Length(min=1, max=500))

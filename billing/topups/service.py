@@ -1,0 +1,104 @@
+"""Use cases of top-ups that answer a tenant: ask for one, read them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing.core.errors import InvalidInput, NotFound
+from billing.core.ids import new_id
+from billing.jobs.outbox import defer
+from billing.tenants.service import get_tenant
+from billing.topups.gateways import MOBILE_MONEY, Gateways
+from billing.topups.models import Topup, TopupStatus
+from providers import msisdn as msisdns
+
+
+@dataclass(frozen=True)
+class TopupRequest:
+    amount: int
+    currency: str
+    msisdn: str | None = None
+    provider: str | None = None
+
+
+def request_topup(
+    session: Session, gateways: Gateways, tenant_id: str, request: TopupRequest
+) -> Topup:
+    """A pending top-up; the provider is asked after commit, by the `topups.initiate` job."""
+    tenant = get_tenant(session, tenant_id)
+    if request.currency != tenant.currency:
+        raise InvalidInput.on("currency", f"the wallet is in {tenant.currency}")
+    payer = _payer(request.msisdn or tenant.msisdn)
+    provider = request.provider or msisdns.suggest_operator(payer)
+    if provider == "card":
+        raise InvalidInput.on("provider", "card top-ups are not available yet")
+    if provider not in MOBILE_MONEY:
+        raise InvalidInput.on("provider", "cannot tell the operator: name the provider")
+    _check_amount(gateways, provider, request.amount)
+    topup_id = new_id("top")
+    topup = Topup(
+        id=topup_id,
+        tenant_id=tenant.id,
+        reference=reference_for(topup_id),
+        provider=provider,
+        msisdn=payer,
+        amount_minor=request.amount,
+        currency=request.currency,
+    )
+    session.add(topup)
+    session.flush()
+    defer(session, "topups.initiate", topup.id, dedupe_key=f"topups.initiate:{topup.id}")
+    return topup
+
+
+def reference_for(topup_id: str) -> str:
+    """The id providers carry: 20 letters or digits (M-Pesa's limit), unique like the id."""
+    return "T" + topup_id.removeprefix("top_")[-19:]
+
+
+def _payer(raw: str) -> str:
+    try:
+        return msisdns.normalise(raw)
+    except ValueError as error:
+        raise InvalidInput.on("msisdn", str(error)) from None
+
+
+def _check_amount(gateways: Gateways, provider: str, amount: int) -> None:
+    limits = gateways.adapter(provider).capabilities
+    if amount % 100:
+        raise InvalidInput.on("amount", "mobile money moves whole shillings (multiples of 100)")
+    if not limits.min_amount_minor <= amount <= limits.max_amount_minor:
+        raise InvalidInput.on(
+            "amount",
+            f"{provider} takes {limits.min_amount_minor} to {limits.max_amount_minor}",
+        )
+
+
+def get_topup(session: Session, topup_id: str, tenant_id: str | None) -> Topup:
+    """A top-up; a tenant asking for another tenant's gets 404."""
+    topup = session.get(Topup, topup_id)
+    if topup is None or (tenant_id is not None and topup.tenant_id != tenant_id):
+        raise NotFound(f"top-up {topup_id} not found")
+    return topup
+
+
+def list_topups(
+    session: Session,
+    *,
+    tenant_id: str | None,
+    status: TopupStatus | None,
+    before: str | None,
+    limit: int,
+) -> list[Topup]:
+    """Newest first; ids sort by creation time, so the last id is the cursor."""
+    query = select(Topup).order_by(Topup.id.desc()).limit(limit)
+    if tenant_id is not None:
+        query = query.where(Topup.tenant_id == tenant_id)
+    if status is not None:
+        query = query.where(Topup.status == status)
+    if before is not None:
+        query = query.where(Topup.id < before)
+    return list(session.execute(query).scalars())

@@ -1,0 +1,24 @@
+"""`billing demo` walks through the whole product on the embedded default; keep it working."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from tests.e2e.conftest import BILLING
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_demo_runs_on_a_fresh_sqlite_database(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
+    env.pop("REDIS_URL", None)
+    subprocess.run([BILLING, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
+    done = subprocess.run([BILLING, "demo"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "by mpesa: succeeded" in done.stdout
+    assert "balance TZS 60,000.00" in done.stdout
+    assert "→ 404" in done.stdout
+    assert "all hold" in done.stdout
