@@ -12,7 +12,12 @@ from billing.web import body_limit, problems, session
 from billing.web.api import API_SETTINGS, Api
 
 # Importing a capability's jobs module registers its jobs with the runner.
-JOB_MODULES = ("billing.ledger.jobs", "billing.events.jobs", "billing.topups.jobs")
+JOB_MODULES = (
+    "billing.ledger.jobs",
+    "billing.events.jobs",
+    "billing.topups.jobs",
+    "billing.topups.refunds",
+)
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -8,8 +8,9 @@ from flask_smorest import Blueprint
 
 from billing.auth.models import Role
 from billing.runtime import current
-from billing.topups import inbox, reviews, service
+from billing.topups import inbox, refunds, reviews, service
 from billing.topups.schemas import (
+    RefundCreateSchema,
     ReviewItemSchema,
     ReviewListArgs,
     ReviewResolveSchema,
@@ -72,6 +73,19 @@ class TopupById(MethodView):
     def get(self, topup_id: str):
         """One top-up; another tenant's answers 404."""
         return service.get_topup(request_session(), topup_id, principal().tenant_id)
+
+
+@blp.route("/topups/<topup_id>/refund")
+class RefundTopup(MethodView):
+    @idempotent
+    @requires(Role.ADMIN)
+    @blp.arguments(RefundCreateSchema)
+    @blp.response(202, TopupSchema)
+    def post(self, data: dict, topup_id: str):
+        """Give a credited top-up back through its provider; the wallet is debited at once."""
+        return refunds.request_refund(
+            request_session(), current().gateways, topup_id, data["amount"], data["reason"]
+        )
 
 
 @blp.route("/callbacks/<provider>", methods=["POST"])

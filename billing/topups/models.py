@@ -41,6 +41,14 @@ class Initiation(StrEnum):
     UNKNOWN = "unknown"  # timed out after sending: only a status query can tell
 
 
+class RefundStatus(StrEnum):
+    REQUESTED = "requested"  # the wallet is debited; the provider is asked after commit
+    SENDING = "sending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # the debit is reversed: the money is back in the wallet
+    UNKNOWN = "unknown"  # no answer from the provider: a person checks
+
+
 class Topup(Base):
     __tablename__ = "topups"
 
@@ -62,6 +70,13 @@ class Topup(Base):
     failure_code: Mapped[str | None] = mapped_column(String(60))
     failure_reason: Mapped[str | None] = mapped_column(String(300))
     ledger_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
+    refund_status: Mapped[RefundStatus | None] = mapped_column(
+        string_enum(RefundStatus, "refund_status")
+    )
+    refund_reference: Mapped[str | None] = mapped_column(String(20), unique=True)
+    refund_amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    refund_reason: Mapped[str | None] = mapped_column(String(300))
+    refund_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
     checks: Mapped[int] = mapped_column(Integer, default=0)
     next_check_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -20,6 +20,7 @@ KINDS = (
     "conflicting_status",  # a failure reported for a top-up already credited
     "unknown_status",  # a status code not in the provider's tables
     "unconfirmed",  # an unsigned callback the provider's status query did not confirm
+    "refund_unknown",  # a refund the provider did not answer
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from billing.topups.models import ReviewStatus, TopupStatus
+from billing.topups.models import RefundStatus, ReviewStatus, TopupStatus
 
 PROVIDERS = ["mpesa", "tigopesa", "airtelmoney", "halopesa", "tpesa", "ezypesa", "card"]
 
@@ -41,8 +41,18 @@ class TopupSchema(Schema):
     failure_code = fields.String(allow_none=True)
     failure_reason = fields.String(allow_none=True)
     ledger_transaction_id = fields.String(allow_none=True)
+    refund_status = fields.Enum(RefundStatus, by_value=True, allow_none=True)
+    refund_amount = fields.Integer(attribute="refund_amount_minor", allow_none=True)
+    refund_reason = fields.String(allow_none=True)
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
+
+
+class RefundCreateSchema(Schema):
+    amount = fields.Integer(
+        load_default=None, strict=True, metadata={"description": "default: the whole top-up"}
+    )
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=300))
 
 
 class TopupListArgs(Schema):

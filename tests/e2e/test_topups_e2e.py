@@ -44,8 +44,22 @@ def credit_counts(sessions, ids: list[str]) -> dict[str, int]:
         return dict(rows.all())
 
 
-def test_a_top_up_succeeds_through_the_worker(live_url, worker, tenant, sessions):
-    topup_id = request_topup(live_url, tenant, "0754 321 999", "mpesa")
+@pytest.mark.parametrize(
+    ("provider", "msisdn"),
+    [
+        ("mpesa", "0754 321 999"),
+        ("tigopesa", "0714 321 999"),
+        ("airtelmoney", "0784 321 999"),
+        ("halopesa", "0621 321 999"),
+        ("tpesa", "0733 321 999"),
+        ("ezypesa", "0777 321 999"),
+    ],
+)
+def test_a_top_up_by_each_provider_succeeds_through_the_worker(
+    live_url, worker, make_tenant, sessions, provider, msisdn
+):
+    tenant = make_tenant()
+    topup_id = request_topup(live_url, tenant, msisdn, provider)
     done = eventually(
         lambda: statuses(sessions, [topup_id])[topup_id] == TopupStatus.SUCCEEDED, timeout_s=30
     )

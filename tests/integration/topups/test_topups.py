@@ -171,3 +171,28 @@ def test_an_ambiguous_initiate_is_settled_by_the_providers_status_query(live, te
     final = get(live, f"/v1/topups/{created['id']}", tenant)
     assert final["status"] == "expired"  # Airtel's enquiry: the transaction timed out
     assert credits(live, created["id"]) == 0
+
+
+def test_a_success_after_expiry_is_credited_and_flagged_never_dropped(live, tenant, finance):
+    created = top_up(live, tenant, "tigopesa", "0003")  # Tigo: no callback, no status query
+    with live.app.app_context():
+        for _ in range(5):
+            _make_due(live, created["id"])
+            sweep()
+    assert get(live, f"/v1/topups/{created['id']}", tenant)["status"] == "expired"
+
+    simulator = live.app.blueprints["sandbox_tigopesa"].simulator
+    payment = next(
+        p for p in simulator.payer.book._payments.values()
+        if p.reference.endswith(created["reference"])
+    )
+    late = {"Status": True, "Description": "Success", "MFSTransactionID": "MPLATE0001",
+            "ReferenceID": payment.reference, "Amount": "5000"}
+    response = requests.post(f"{live.url}/v1/callbacks/tigopesa", json=late, timeout=10)
+    assert response.status_code == 200
+
+    assert settled(live, tenant, created["id"])["status"] == "succeeded"
+    assert get(live, "/v1/wallet", tenant)["balance"] == 5_000_00
+    items = requests.get(f"{live.url}/v1/review-items?kind=late_success",
+                         headers=finance.headers, timeout=10).json()
+    assert [i for i in items if i["topup_id"] == created["id"]]
