@@ -18,17 +18,7 @@ def top_up(
     key: str | None = None,
     currency: Currency = Currency.TZS,
 ) -> PostedTransaction:
-    return post_transaction(
-        session,
-        tenant_id=tenant_id,
-        idempotency_key=key or f"topup:{uuid.uuid4()}",
-        kind="topup",
-        postings=[
-            Posting(WALLET, currency, amount),
-            Posting(clearing("mpesa"), currency, -amount),
-        ],
-        description="M-Pesa top-up",
-    )
+    return _into_wallet(session, tenant_id, amount, "topup", clearing("mpesa"), key, currency)
 
 
 def charge(
@@ -38,14 +28,23 @@ def charge(
     key: str | None = None,
     currency: Currency = Currency.TZS,
 ) -> PostedTransaction:
+    return _into_wallet(session, tenant_id, -amount, "usage", USAGE_REVENUE, key, currency)
+
+
+def _into_wallet(
+    session: Session,
+    tenant_id: str,
+    amount: int,
+    kind: str,
+    other: str,
+    key: str | None,
+    currency: Currency,
+) -> PostedTransaction:
     return post_transaction(
         session,
         tenant_id=tenant_id,
-        idempotency_key=key or f"usage:{uuid.uuid4()}",
-        kind="usage",
-        postings=[
-            Posting(WALLET, currency, -amount),
-            Posting(USAGE_REVENUE, currency, amount),
-        ],
-        description="voice usage",
+        idempotency_key=key or f"{kind}:{uuid.uuid4()}",
+        kind=kind,
+        postings=[Posting(WALLET, currency, amount), Posting(other, currency, -amount)],
+        description="M-Pesa top-up" if kind == "topup" else "voice usage",
     )

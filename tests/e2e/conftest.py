@@ -112,12 +112,3 @@ def worker(service_env: dict[str, str], tmp_path) -> Iterator[subprocess.Popen]:
     process = start_worker(service_env, tmp_path / "worker.log")
     yield process
     _stop(process)
-
-
-def eventually(check, timeout_s: float = 20.0, every_s: float = 0.2):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(every_s)

@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from billing.core.clock import utcnow
 from billing.ledger.models import LedgerAudit
-from tests.e2e.conftest import billing, eventually
+from tests.e2e.conftest import billing
 from tests.factories import top_up
+from tests.polling import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from billing.ledger.models import Transaction
 from billing.topups.models import Topup, TopupStatus
-from tests.e2e.conftest import eventually, kill_worker, start_worker
+from tests.e2e.conftest import kill_worker, start_worker
+from tests.polling import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -54,15 +53,6 @@ def live(database_url: str) -> Iterator[Live]:
     thread.start()
     yield Live(url, app)
     server.shutdown()
-
-
-def eventually(check, timeout_s: float = 10.0, every_s: float = 0.05):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(every_s)
 
 
 def get(live: Live, path: str, caller) -> dict:

@@ -10,8 +10,9 @@ import requests
 from sqlalchemy import select
 
 from billing.topups.models import CallbackDelivery, InboxStatus
-from tests.integration.topups.conftest import eventually, get
+from tests.integration.topups.conftest import get
 from tests.integration.topups.test_topups import credits, settled, top_up
+from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
 

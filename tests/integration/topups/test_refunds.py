@@ -8,8 +8,9 @@ import requests
 from billing.ledger.postings import clearing
 from billing.ledger.service import account_balance
 from tests.factories import charge
-from tests.integration.topups.conftest import eventually, get
+from tests.integration.topups.conftest import get
 from tests.integration.topups.test_topups import settled, top_up
+from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
 

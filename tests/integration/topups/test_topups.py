@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from billing.ledger.models import Transaction
 from billing.topups.jobs import sweep
 from billing.topups.models import CallbackDelivery, Topup
-from tests.integration.topups.conftest import eventually, get
+from tests.integration.topups.conftest import get
+from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -183,16 +184,23 @@ def test_a_success_after_expiry_is_credited_and_flagged_never_dropped(live, tena
 
     simulator = live.app.blueprints["sandbox_tigopesa"].simulator
     payment = next(
-        p for p in simulator.payer.book._payments.values()
+        p
+        for p in simulator.payer.book._payments.values()
         if p.reference.endswith(created["reference"])
     )
-    late = {"Status": True, "Description": "Success", "MFSTransactionID": "MPLATE0001",
-            "ReferenceID": payment.reference, "Amount": "5000"}
+    late = {
+        "Status": True,
+        "Description": "Success",
+        "MFSTransactionID": "MPLATE0001",
+        "ReferenceID": payment.reference,
+        "Amount": "5000",
+    }
     response = requests.post(f"{live.url}/v1/callbacks/tigopesa", json=late, timeout=10)
     assert response.status_code == 200
 
     assert settled(live, tenant, created["id"])["status"] == "succeeded"
     assert get(live, "/v1/wallet", tenant)["balance"] == 5_000_00
-    items = requests.get(f"{live.url}/v1/review-items?kind=late_success",
-                         headers=finance.headers, timeout=10).json()
+    items = requests.get(
+        f"{live.url}/v1/review-items?kind=late_success", headers=finance.headers, timeout=10
+    ).json()
     assert [i for i in items if i["topup_id"] == created["id"]]
