@@ -63,8 +63,13 @@ def serve(host: str, port: int, workers: int | None) -> None:
 
 @main.command("worker")
 @click.option("--burst", is_flag=True, help="work until the queues are empty, then exit")
+@click.option(
+    "--simple",
+    is_flag=True,
+    help="run jobs in the worker process (RQ's SimpleWorker) instead of forking one per job",
+)
 @with_appcontext
-def worker(burst: bool) -> None:
+def worker(burst: bool, simple: bool) -> None:
     """Run an RQ worker on all of Malipo's queues, with the scheduler and the ticker."""
     from flask import current_app
 
@@ -73,7 +78,7 @@ def worker(burst: bool) -> None:
     if current().redis is None:
         click.echo("REDIS_URL is not set: jobs already run in-process after commit.", err=True)
         sys.exit(2)
-    run(current_app._get_current_object(), burst=burst)
+    run(current_app._get_current_object(), burst=burst, simple=simple)
 
 
 @main.command("seed-demo")

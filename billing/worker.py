@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from rq import Queue, Worker
+from rq import Queue, SimpleWorker, Worker
 
 from billing.jobs.outbox import relay
 from billing.jobs.queues import QUEUES
@@ -15,10 +15,14 @@ from billing.schedule import periodic_tasks
 MAINTENANCE_INTERVAL_S = 15
 
 
-def run(app: Flask, *, burst: bool = False) -> bool:
+def run(app: Flask, *, burst: bool = False, simple: bool = False) -> bool:
+    """`simple`: run each job in this process (RQ's SimpleWorker), not in a forked work-horse."""
     runtime = app.extensions[EXTENSION]
     queues = [Queue(name, connection=runtime.redis) for name in QUEUES]
-    worker = Worker(queues, connection=runtime.redis, maintenance_interval=MAINTENANCE_INTERVAL_S)
+    worker_class = SimpleWorker if simple else Worker
+    worker = worker_class(
+        queues, connection=runtime.redis, maintenance_interval=MAINTENANCE_INTERVAL_S
+    )
     if burst:
         relay(runtime.sessions, runtime.queue)
         return worker.work(burst=True, with_scheduler=True)
