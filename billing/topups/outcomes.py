@@ -11,11 +11,14 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy.orm import Session
 
+from billing.core.clock import utcnow
 from billing.core.money import Currency
 from billing.events.service import emit
 from billing.ledger.postings import WALLET, Posting, clearing
-from billing.ledger.service import post_transaction
+from billing.ledger.service import account_balance, post_transaction
+from billing.tenants.models import Tenant
 from billing.topups.models import Topup, TopupStatus
+from billing.topups.receipts import RECEIPT_EVENT, receipt_event
 from billing.topups.reviews import open_item
 from providers.base import ProviderResult, ProviderStatus
 
@@ -97,7 +100,26 @@ def _succeeded(session: Session, topup: Topup, outcome: Outcome, inbox_id: int |
     topup.ledger_transaction_id = posted.id
     topup.next_check_at = None
     emit(session, tenant_id=topup.tenant_id, type="topup.succeeded", data=event_data(topup))
+    _send_receipt(session, topup)
     return "credited"
+
+
+def _send_receipt(session: Session, topup: Topup) -> None:
+    """The payer's SMS/e-mail receipt, through the platform (see `billing.topups.receipts`)."""
+    tenant = session.get(Tenant, topup.tenant_id)
+    balance = account_balance(session, topup.tenant_id, WALLET, topup.currency)
+    data = receipt_event(
+        topup_id=topup.id,
+        amount_minor=topup.amount_minor,
+        balance_minor=balance.balance_minor,
+        currency=topup.currency,
+        provider=topup.provider,
+        msisdn=topup.msisdn,
+        email=tenant.email if tenant else None,
+        reference=topup.provider_txn_id or topup.reference,
+        paid_at=utcnow(),
+    )
+    emit(session, tenant_id=topup.tenant_id, type=RECEIPT_EVENT, data=data)
 
 
 def _failed(session: Session, topup: Topup, outcome: Outcome, inbox_id: int | None) -> str:

@@ -8,6 +8,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from billing.events.models import PlatformEvent
 from billing.ledger.models import Transaction
 from billing.topups.jobs import sweep
 from billing.topups.models import CallbackDelivery, Topup
@@ -61,6 +62,12 @@ def credits(live, topup_id: str) -> int:
         ).scalar_one()
 
 
+def receipts(live, topup_id: str) -> list[dict]:
+    with live.runtime.sessions() as session:
+        events = session.scalars(select(PlatformEvent).filter_by(type="topup.receipt")).all()
+        return [event.data for event in events if event.data["topup_id"] == topup_id]
+
+
 @pytest.mark.parametrize("provider", sorted(PAYERS))
 def test_a_top_up_by_each_provider_credits_the_wallet_once(live, tenant, provider):
     created = top_up(live, tenant, provider)
@@ -105,6 +112,10 @@ def test_a_callback_delivered_five_times_credits_once(live, tenant):
     assert eventually(five_deliveries)
     assert credits(live, created["id"]) == 1
     assert get(live, "/v1/wallet", tenant)["balance"] == 5_000_00
+    [receipt] = receipts(live, created["id"])  # one receipt for one credit
+    assert receipt["recipients"]["sms"] == "255754120004"
+    assert receipt["balance"] == 5_000_00
+    assert "TZS 5,000.00" in receipt["text"]["en"] and "M-Pesa" in receipt["text"]["sw"]
 
 
 def test_a_callback_before_the_initiate_call_returns_is_credited_once(live, tenant):
