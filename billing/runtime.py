@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,12 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from billing.core.config import Settings
 from billing.core.db import make_engine, make_session_factory
-from billing.jobs.outbox import relay, take_written_ids
+from billing.jobs.outbox import take_written_ids
 from billing.jobs.queues import InlineJobQueue, JobQueue, RQJobQueue
+from billing.jobs.relayer import Relayer
 from billing.topups.gateways import Gateways
 
 EXTENSION = "malipo"
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,6 +30,7 @@ class Runtime:
     queue: JobQueue
     redis: Redis | None
     gateways: Gateways
+    relayer: Relayer
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -40,7 +40,8 @@ class Runtime:
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         queue: JobQueue = RQJobQueue(redis) if redis is not None else InlineJobQueue()
         sessions = make_session_factory(engine)
-        return cls(settings, engine, sessions, queue, redis, Gateways(settings))
+        relayer = Relayer(sessions, queue)
+        return cls(settings, engine, sessions, queue, redis, Gateways(settings), relayer)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
@@ -51,14 +52,8 @@ class Runtime:
             self.relay_written(session)
 
     def relay_written(self, session: Session) -> None:
-        """Best effort: a row not relayed now is relayed by the worker's ticker."""
-        ids = take_written_ids(session)
-        if not ids:
-            return
-        try:
-            relay(self.sessions, self.queue, ids)
-        except Exception:
-            log.warning("outbox relay after commit failed; the ticker will retry", exc_info=True)
+        """Hand what the committed session wrote to the outbox on (see `billing.jobs.relayer`)."""
+        self.relayer.written(take_written_ids(session))
 
 
 def current() -> Runtime:

@@ -43,7 +43,7 @@ class Outgoing:
     body: bytes
 
 
-@job("events.deliver")
+@job("events.deliver", batch=50)
 def deliver(event_id: str) -> None:
     """Send the event once it is committed; a run after delivery does nothing."""
     outgoing = _prepare(event_id)

@@ -31,7 +31,7 @@ def emit(session: Session, *, tenant_id: str, type: str, data: dict[str, Any]) -
     )
     session.add(event)
     session.flush()
-    defer(session, DELIVER_JOB, event.id)
+    defer(session, DELIVER_JOB, event.id, queue="events")
     return event.id
 
 

@@ -12,7 +12,7 @@ from billing.core.clock import utcnow
 from billing.core.db import insert_for, is_postgresql
 from billing.jobs.models import OutboxMessage
 from billing.jobs.queues import JobQueue
-from billing.jobs.registry import lookup
+from billing.jobs.registry import batch_size, lookup
 
 log = logging.getLogger(__name__)
 _outbox = OutboxMessage.__table__
@@ -74,8 +74,7 @@ def relay(
             # Running jobs inside this transaction would hold SQLite's write lock.
             pending = rows
         else:
-            for row in rows:
-                queue.enqueue(row.id, row.job, row.args, row.queue)
+            _enqueue(queue, rows)
             _mark_relayed(session, [row.id for row in rows])
             return len(rows)
     done = 0
@@ -90,6 +89,22 @@ def relay(
             _mark_relayed(session, [row.id])
         done += 1
     return done
+
+
+def _enqueue(queue: JobQueue, rows: list) -> None:
+    """Each row as its own job, or rows of a batchable job together, in outbox order."""
+    groups: dict[tuple[str, str], list] = {}
+    for row in rows:
+        groups.setdefault((row.job, row.queue), []).append(row)
+    for (job, queue_name), members in groups.items():
+        size = batch_size(job)
+        for start in range(0, len(members), size):
+            chunk = members[start : start + size]
+            if len(chunk) == 1:
+                queue.enqueue(chunk[0].id, job, chunk[0].args, queue_name)
+            else:
+                ids, arg_lists = [row.id for row in chunk], [row.args for row in chunk]
+                queue.enqueue_batch(ids, job, arg_lists, queue_name)
 
 
 def _mark_relayed(session: Session, ids: list[int]) -> None:

@@ -7,16 +7,23 @@ from typing import Any, Protocol
 from redis import Redis
 from rq import Queue, Retry
 
-QUEUES = ("default", "ledger")
+# A worker serves its queues in this order: money first, the platform's notifications last.
+QUEUES = ("default", "ledger", "events")
 RUNNER = "billing.jobs.runner.run"
+BATCH_RUNNER = "billing.jobs.runner.run_batch"
 RETRY_INTERVALS = [10, 30, 60, 300, 900]
 JOB_TIMEOUT_S = 300
+BATCH_ITEM_TIMEOUT_S = 30  # a batch may take this long an item, on top of JOB_TIMEOUT_S
 
 
 class JobQueue(Protocol):
     runs_inline: bool
 
     def enqueue(self, message_id: int, job: str, args: list[Any], queue: str) -> None: ...
+
+    def enqueue_batch(
+        self, message_ids: list[int], job: str, arg_lists: list[list[Any]], queue: str
+    ) -> None: ...
 
 
 class RQJobQueue:
@@ -39,6 +46,20 @@ class RQJobQueue:
             description=f"{job}{tuple(args)!r}",
         )
 
+    def enqueue_batch(
+        self, message_ids: list[int], job: str, arg_lists: list[list[Any]], queue: str
+    ) -> None:
+        """One RQ job for several outbox rows of one batchable job (see the registry)."""
+        self._queues[queue].enqueue(
+            BATCH_RUNNER,
+            job,
+            arg_lists,
+            job_id=f"outbox-{message_ids[0]}-{message_ids[-1]}",
+            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+            job_timeout=JOB_TIMEOUT_S + BATCH_ITEM_TIMEOUT_S * len(arg_lists),
+            description=f"{job} x{len(arg_lists)} (outbox {message_ids[0]}..{message_ids[-1]})",
+        )
+
 
 class InlineJobQueue:
     """Runs each job at once in this process: the local default without Redis."""
@@ -49,3 +70,10 @@ class InlineJobQueue:
         from billing.jobs.runner import run
 
         run(job, *args)
+
+    def enqueue_batch(
+        self, message_ids: list[int], job: str, arg_lists: list[list[Any]], queue: str
+    ) -> None:
+        from billing.jobs.runner import run_batch
+
+        run_batch(job, arg_lists)

@@ -1,21 +1,64 @@
-"""The one function RQ runs: it finds the registered job and runs it in Malipo's app."""
+"""The functions RQ runs: they find the registered job and run it in Malipo's app.
+
+What a job's transactions write to the outbox is relayed when the job ends, together
+(`Relayer.collecting`).
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Flask, has_app_context
 
 from billing.jobs.registry import lookup
 
+log = logging.getLogger(__name__)
 _app: Flask | None = None
+
+
+class BatchFailed(RuntimeError):
+    """Some items of a batch failed: RQ retries the batch, and the done items are no-ops."""
 
 
 def run(job: str, *args: Any) -> Any:
     if has_app_context():
-        return lookup(job)(*args)
+        return _run(job, args)
     with _process_app().app_context():
+        return _run(job, args)
+
+
+def run_batch(job: str, arg_lists: Sequence[Sequence[Any]]) -> int:
+    """Run `job` once for each argument list; every item runs even when one fails."""
+    if has_app_context():
+        return _run_batch(job, arg_lists)
+    with _process_app().app_context():
+        return _run_batch(job, arg_lists)
+
+
+def _run(job: str, args: Sequence[Any]) -> Any:
+    from billing.runtime import current
+
+    with current().relayer.collecting():
         return lookup(job)(*args)
+
+
+def _run_batch(job: str, arg_lists: Sequence[Sequence[Any]]) -> int:
+    from billing.runtime import current
+
+    function = lookup(job)
+    failed = []
+    with current().relayer.collecting():
+        for args in arg_lists:
+            try:
+                function(*args)
+            except Exception:
+                log.exception("%s%r failed in a batch of %d", job, tuple(args), len(arg_lists))
+                failed.append(args)
+    if failed:
+        raise BatchFailed(f"{len(failed)} of {len(arg_lists)} {job} jobs failed: {failed[:5]}")
+    return len(arg_lists)
 
 
 def _process_app() -> Flask:

@@ -70,8 +70,10 @@ def initiate(topup_id: str) -> None:
         apply_outcome(session, locked, Outcome.of("initiate", result))
 
 
-@job("topups.reconcile")
+@job("topups.reconcile", batch=50)
 def reconcile(inbox_id: int) -> None:
+    """Apply a stored callback. A signed one is applied in the claiming transaction; an
+    unsigned success is first confirmed with the provider, holding no lock meanwhile."""
     runtime = current()
     with runtime.unit_of_work() as session:
         claimed = session.execute(
@@ -86,10 +88,13 @@ def reconcile(inbox_id: int) -> None:
         if claimed is None:
             return  # applied already
         reference = claimed.event.get("our_reference") or ""
-        known = session.execute(select(Topup.id).where(Topup.reference == reference)).first()
-    outcome = _callback_outcome(claimed.event)
-    if known is not None:  # nothing to confirm for a reference we never issued
+        outcome = _callback_outcome(claimed.event)
         adapter = runtime.gateways.adapter(claimed.provider)
+        if not _needs_confirmation(adapter, outcome):
+            _apply_callback(session, inbox_id, reference, outcome)
+            return
+        known = session.execute(select(Topup.id).where(Topup.reference == reference)).first()
+    if known is not None:  # nothing to confirm for a reference we never issued
         outcome = _confirmed(adapter, claimed.event, outcome, claimed.received_at)
     with runtime.unit_of_work() as session:
         _apply_callback(session, inbox_id, reference, outcome)
@@ -113,13 +118,18 @@ def _callback_outcome(event: dict) -> Outcome:
     )
 
 
+def _needs_confirmation(adapter, outcome: Outcome) -> bool:
+    """Only a success can move money, and only an unsigned one is worth asking about."""
+    caps = adapter.capabilities
+    return (
+        outcome.status is ProviderStatus.SUCCEEDED
+        and not caps.signs_callbacks
+        and caps.supports_status_query  # Tigo: the source-address allow-list is all there is
+    )
+
+
 def _confirmed(adapter, event: dict, outcome: Outcome, received_at: datetime) -> Outcome:
     """An unsigned callback's success is believed only once the provider's API agrees."""
-    caps = adapter.capabilities
-    if outcome.status is not ProviderStatus.SUCCEEDED or caps.signs_callbacks:
-        return outcome
-    if not caps.supports_status_query:
-        return outcome  # Tigo: the source-address allow-list is all there is
     answer = adapter.query_status(
         StatusQuery(
             our_reference=event.get("our_reference") or "",

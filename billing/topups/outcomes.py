@@ -18,7 +18,7 @@ from billing.ledger.postings import WALLET, Posting, clearing
 from billing.ledger.service import account_balance, post_transaction
 from billing.tenants.models import Tenant
 from billing.topups.models import Topup, TopupStatus
-from billing.topups.receipts import RECEIPT_EVENT, receipt_event
+from billing.topups.receipts import receipt
 from billing.topups.reviews import open_item
 from providers.base import ProviderResult, ProviderStatus
 
@@ -99,17 +99,16 @@ def _succeeded(session: Session, topup: Topup, outcome: Outcome, inbox_id: int |
     topup.status = TopupStatus.SUCCEEDED
     topup.ledger_transaction_id = posted.id
     topup.next_check_at = None
-    emit(session, tenant_id=topup.tenant_id, type="topup.succeeded", data=event_data(topup))
-    _send_receipt(session, topup)
+    data = {**event_data(topup), "receipt": _receipt(session, topup)}
+    emit(session, tenant_id=topup.tenant_id, type="topup.succeeded", data=data)
     return "credited"
 
 
-def _send_receipt(session: Session, topup: Topup) -> None:
-    """The payer's SMS/e-mail receipt, through the platform (see `billing.topups.receipts`)."""
+def _receipt(session: Session, topup: Topup) -> dict:
+    """The payer's SMS/e-mail receipt, for the platform to send (`billing.topups.receipts`)."""
     tenant = session.get(Tenant, topup.tenant_id)
     balance = account_balance(session, topup.tenant_id, WALLET, topup.currency)
-    data = receipt_event(
-        topup_id=topup.id,
+    return receipt(
         amount_minor=topup.amount_minor,
         balance_minor=balance.balance_minor,
         currency=topup.currency,
@@ -119,7 +118,6 @@ def _send_receipt(session: Session, topup: Topup) -> None:
         reference=topup.provider_txn_id or topup.reference,
         paid_at=utcnow(),
     )
-    emit(session, tenant_id=topup.tenant_id, type=RECEIPT_EVENT, data=data)
 
 
 def _failed(session: Session, topup: Topup, outcome: Outcome, inbox_id: int | None) -> str:

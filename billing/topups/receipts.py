@@ -1,10 +1,10 @@
 """The payer's receipt for a credited top-up, handed to the platform to send by SMS and e-mail.
 
 Malipo bills a communications platform, so it runs no SMS gateway or mail relay of its
-own for receipts: the receipt leaves as a `topup.receipt` event (stored, signed and
-retried like every platform event) carrying the recipients and the text in English and
-Swahili, and the platform's own SMS and e-mail senders deliver it. Each text fits one
-GSM-7 SMS segment, so a receipt costs the tenant one message.
+own for receipts: the receipt travels inside the `topup.succeeded` event (stored, signed
+and retried like every platform event) as `receipt`, with the recipients and the text in
+English and Swahili, and the platform's own SMS and e-mail senders deliver it. Each text
+fits one GSM-7 SMS segment, so a receipt costs the tenant one message.
 
 The fiscal receipt with TRA's verification code is a separate document (invoicing).
 """
@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from billing.core.money import Currency, Money
 
-RECEIPT_EVENT = "topup.receipt"
 LOCAL_TIME = ZoneInfo("Africa/Dar_es_Salaam")  # receipts speak the payer's clock (EAT)
 
 WALLET_NAMES = {
@@ -55,9 +54,8 @@ def receipt_texts(
     }
 
 
-def receipt_event(
+def receipt(
     *,
-    topup_id: str,
     amount_minor: int,
     balance_minor: int,
     currency: str,
@@ -67,10 +65,9 @@ def receipt_event(
     reference: str,
     paid_at: datetime,
 ) -> dict:
-    """The `topup.receipt` event's data: who to tell, and what to say."""
+    """`topup.succeeded`'s `receipt`: who to tell, and what to say."""
     money = Currency(currency)
     return {
-        "topup_id": topup_id,
         "recipients": {"sms": msisdn, "email": email},
         "amount": amount_minor,
         "balance": balance_minor,

@@ -64,8 +64,8 @@ def credits(live, topup_id: str) -> int:
 
 def receipts(live, topup_id: str) -> list[dict]:
     with live.runtime.sessions() as session:
-        events = session.scalars(select(PlatformEvent).filter_by(type="topup.receipt")).all()
-        return [event.data for event in events if event.data["topup_id"] == topup_id]
+        events = session.scalars(select(PlatformEvent).filter_by(type="topup.succeeded")).all()
+        return [event.data["receipt"] for event in events if event.data["topup_id"] == topup_id]
 
 
 @pytest.mark.parametrize("provider", sorted(PAYERS))

@@ -8,7 +8,7 @@ import pytest
 
 from billing.core.money import Currency, Money
 from billing.rating.segments import SmsEncoding, count_segments
-from billing.topups.receipts import WALLET_NAMES, receipt_event, receipt_texts
+from billing.topups.receipts import WALLET_NAMES, receipt, receipt_texts
 
 PAID_AT = datetime(2026, 12, 1, 21, 30, tzinfo=UTC)  # 00:30 on 2 December in Dar es Salaam
 
@@ -45,9 +45,8 @@ def test_every_receipt_is_one_gsm7_segment_even_for_the_largest_amounts(provider
         assert (counted.encoding, counted.segments) == (SmsEncoding.GSM7, 1), (language, text)
 
 
-def test_the_event_carries_recipients_and_integer_amounts():
-    data = receipt_event(
-        topup_id="top_1",
+def test_the_receipt_carries_recipients_and_integer_amounts():
+    data = receipt(
         amount_minor=10_000_00,
         balance_minor=60_000_00,
         currency="TZS",

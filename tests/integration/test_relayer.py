@@ -1,0 +1,94 @@
+"""Relaying committed outbox rows: batched jobs, in the background, or when a job ends."""
+
+from __future__ import annotations
+
+import pytest
+from redis import Redis
+from rq import Queue
+
+from billing.jobs.models import OutboxMessage
+from billing.jobs.outbox import defer, relay, take_written_ids
+from billing.jobs.queues import RQJobQueue
+from billing.jobs.registry import batch_size, job
+from billing.jobs.relayer import Relayer
+from billing.jobs.runner import BatchFailed, run_batch
+
+pytestmark = pytest.mark.integration
+
+seen: list[str] = []
+
+
+@job("test.batchable", batch=2)
+def batchable(token: str) -> None:
+    seen.append(token)
+    if token.startswith("bad"):
+        raise ValueError(token)
+
+
+@job("test.single")
+def single(token: str) -> None:
+    seen.append(token)
+
+
+def _defer(sessions, *calls: tuple[str, str]) -> list[int]:
+    with sessions.begin() as session:
+        return [defer(session, name, token, queue="events") for name, token in calls]
+
+
+def _relayed(sessions, ids: list[int]) -> bool:
+    with sessions() as session:
+        return all(session.get(OutboxMessage, i).relayed_at is not None for i in ids)
+
+
+@pytest.fixture
+def rq(redis_url: str) -> Queue:
+    queue = Queue("events", connection=Redis.from_url(redis_url))
+    queue.empty()
+    return queue
+
+
+def test_rows_of_a_batchable_job_travel_together_up_to_its_batch_size(sessions, rq):
+    ids = _defer(
+        sessions,
+        ("test.batchable", "a"),
+        ("test.single", "b"),
+        ("test.batchable", "c"),
+        ("test.batchable", "d"),
+    )
+    assert relay(sessions, RQJobQueue(rq.connection), ids) == 4
+    jobs = [rq.fetch_job(job_id) for job_id in rq.job_ids]
+    calls = sorted((j.func_name, j.args) for j in jobs)
+    assert calls == [
+        ("billing.jobs.runner.run", ("test.batchable", "d")),
+        ("billing.jobs.runner.run", ("test.single", "b")),
+        ("billing.jobs.runner.run_batch", ("test.batchable", [["a"], ["c"]])),
+    ]
+    assert batch_size("test.batchable") == 2 and batch_size("test.single") == 1
+    assert _relayed(sessions, ids)
+
+
+def test_a_batch_runs_every_item_and_fails_if_one_did(app):
+    seen.clear()
+    with app.app_context(), pytest.raises(BatchFailed, match="1 of 3"):
+        run_batch("test.batchable", [["x"], ["bad-y"], ["z"]])
+    assert seen == ["x", "bad-y", "z"]
+
+
+def test_a_request_hands_its_rows_to_a_background_thread(sessions, rq):
+    relayer = Relayer(sessions, RQJobQueue(rq.connection))
+    ids = _defer(sessions, ("test.single", "e"), ("test.single", "f"))
+    relayer.written(ids)
+    assert relayer.flush(timeout_s=5)
+    assert _relayed(sessions, ids)
+    assert {f"outbox-{i}" for i in ids} == set(rq.job_ids)
+
+
+def test_inside_a_job_rows_are_held_back_until_it_ends(sessions, rq):
+    relayer = Relayer(sessions, RQJobQueue(rq.connection))
+    with relayer.collecting():
+        for token in ("g", "h"):
+            with sessions.begin() as session:
+                defer(session, "test.batchable", token, queue="events")
+            relayer.written(take_written_ids(session))
+            assert rq.count == 0  # nothing leaves before the job is done
+    assert [rq.fetch_job(i).args for i in rq.job_ids] == [("test.batchable", [["g"], ["h"]])]
