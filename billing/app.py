@@ -16,6 +16,7 @@ JOB_MODULES = (
     "billing.ledger.jobs",
     "billing.events.jobs",
     "billing.topups.jobs",
+    "billing.topups.reconcile_batch",
     "billing.topups.refunds",
 )
 

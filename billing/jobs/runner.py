@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask, has_app_context
 
-from billing.jobs.registry import lookup
+from billing.jobs.registry import handler_for, lookup
 
 log = logging.getLogger(__name__)
 _app: Flask | None = None
@@ -50,7 +50,7 @@ def _run_batch(job: str, arg_lists: Sequence[Sequence[Any]]) -> int:
     function = lookup(job)
     failed = []
     with current().relayer.collecting():
-        for args in arg_lists:
+        for args in _batch_leftovers(job, arg_lists):
             try:
                 function(*args)
             except Exception:
@@ -59,6 +59,18 @@ def _run_batch(job: str, arg_lists: Sequence[Sequence[Any]]) -> int:
     if failed:
         raise BatchFailed(f"{len(failed)} of {len(arg_lists)} {job} jobs failed: {failed[:5]}")
     return len(arg_lists)
+
+
+def _batch_leftovers(job: str, arg_lists: Sequence[Sequence[Any]]) -> Sequence[Sequence[Any]]:
+    """What the job's batch handler, if it has one, left to run one at a time."""
+    handler = handler_for(job)
+    if handler is None:
+        return arg_lists
+    try:
+        return handler([list(args) for args in arg_lists])
+    except Exception:
+        log.warning("%s batch of %d failed; running each alone", job, len(arg_lists), exc_info=True)
+        return arg_lists
 
 
 def _process_app() -> Flask:

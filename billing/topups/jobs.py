@@ -88,19 +88,19 @@ def reconcile(inbox_id: int) -> None:
         if claimed is None:
             return  # applied already
         reference = claimed.event.get("our_reference") or ""
-        outcome = _callback_outcome(claimed.event)
+        outcome = callback_outcome(claimed.event)
         adapter = runtime.gateways.adapter(claimed.provider)
-        if not _needs_confirmation(adapter, outcome):
-            _apply_callback(session, inbox_id, reference, outcome)
+        if not needs_confirmation(adapter, outcome):
+            apply_callback(session, inbox_id, reference, outcome)
             return
         known = session.execute(select(Topup.id).where(Topup.reference == reference)).first()
     if known is not None:  # nothing to confirm for a reference we never issued
         outcome = _confirmed(adapter, claimed.event, outcome, claimed.received_at)
     with runtime.unit_of_work() as session:
-        _apply_callback(session, inbox_id, reference, outcome)
+        apply_callback(session, inbox_id, reference, outcome)
 
 
-def _callback_outcome(event: dict) -> Outcome:
+def callback_outcome(event: dict) -> Outcome:
     fields = (
         "amount_minor",
         "currency",
@@ -118,7 +118,7 @@ def _callback_outcome(event: dict) -> Outcome:
     )
 
 
-def _needs_confirmation(adapter, outcome: Outcome) -> bool:
+def needs_confirmation(adapter, outcome: Outcome) -> bool:
     """Only a success can move money, and only an unsigned one is worth asking about."""
     caps = adapter.capabilities
     return (
@@ -145,7 +145,7 @@ def _confirmed(adapter, event: dict, outcome: Outcome, received_at: datetime) ->
     return dataclasses.replace(outcome, status=answer.status, source="unconfirmed")
 
 
-def _apply_callback(session, inbox_id: int, reference: str, outcome: Outcome) -> None:
+def apply_callback(session, inbox_id: int, reference: str, outcome: Outcome) -> None:
     inbox = session.get(CallbackDelivery, inbox_id, with_for_update=True)
     topup = session.execute(
         select(Topup).where(Topup.reference == reference).with_for_update()

@@ -1,0 +1,66 @@
+"""Reconciling a burst of callbacks in one transaction.
+
+Alone, a callback costs a transaction of its own: a connection check-out, BEGIN, the
+claim, about ten statements and a COMMIT that waits for the WAL. When callbacks arrive
+in bursts, the outbox relays them together (`topups.reconcile` is batchable), and this
+handler applies the batch in one transaction:
+
+- the claim is one UPDATE for the whole batch;
+- callbacks that need no word from the provider (signed ones, and every non-success)
+  are applied here, in tenant order, so that two batches lock ledger accounts in the
+  same order and queue rather than deadlock;
+- an unsigned success must be confirmed by a status query, and no lock may be held
+  while the provider is asked: it is left claimed for the one-at-a-time path.
+
+If anything fails, the transaction rolls back whole and the runner reconciles each
+callback alone, so one bad row cannot hold up the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from billing.jobs.registry import batch_handler
+from billing.runtime import current
+from billing.topups.jobs import apply_callback, callback_outcome, needs_confirmation
+from billing.topups.models import CallbackDelivery, InboxStatus, Topup
+
+_inbox = CallbackDelivery.__table__
+
+
+@batch_handler("topups.reconcile")
+def reconcile_together(arg_lists: list[list[Any]]) -> list[list[Any]]:
+    """Apply what can be applied at once; return the callbacks left to reconcile alone."""
+    runtime = current()
+    ids = [args[0] for args in arg_lists]
+    with runtime.unit_of_work() as session:
+        claimed = session.execute(
+            update(_inbox)
+            .where(
+                _inbox.c.id.in_(ids),
+                _inbox.c.status.in_((InboxStatus.RECEIVED, InboxStatus.APPLYING)),
+            )
+            .values(status=InboxStatus.APPLYING)
+            .returning(_inbox.c.id, _inbox.c.provider, _inbox.c.event)
+        ).all()
+        now, later = [], []
+        for row in claimed:
+            outcome = callback_outcome(row.event)
+            adapter = runtime.gateways.adapter(row.provider)
+            reference = row.event.get("our_reference") or ""
+            (later if needs_confirmation(adapter, outcome) else now).append(
+                (row.id, reference, outcome)
+            )
+        tenants = dict(
+            session.execute(
+                select(Topup.reference, Topup.tenant_id).where(
+                    Topup.reference.in_([reference for _id, reference, _o in now])
+                )
+            ).all()
+        )
+        now.sort(key=lambda item: (tenants.get(item[1], ""), item[0]))
+        for inbox_id, reference, outcome in now:
+            apply_callback(session, inbox_id, reference, outcome)
+    return [[inbox_id] for inbox_id, _reference, _outcome in later]

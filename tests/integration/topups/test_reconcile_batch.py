@@ -1,0 +1,148 @@
+"""A burst of callbacks reconciled as one batch: one transaction, or each alone on failure."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select, text
+
+from billing.core.clock import utcnow
+from billing.core.ids import new_id
+from billing.jobs.runner import BatchFailed, run_batch
+from billing.ledger.models import Transaction
+from billing.topups import inbox
+from billing.topups.models import CallbackDelivery, InboxStatus, Initiation, Topup, TopupStatus
+from billing.topups.reconcile_batch import reconcile_together
+from billing.topups.service import reference_for
+from providers.sandbox import sandbox_settings, selcom_signing
+
+pytestmark = pytest.mark.integration
+
+
+def pending(live, tenant_id: str, amount_minor: int = 2_000_00) -> Topup:
+    topup_id = new_id("top")
+    topup = Topup(
+        id=topup_id,
+        tenant_id=tenant_id,
+        reference=reference_for(topup_id),
+        provider="halopesa",
+        msisdn="255621000999",
+        amount_minor=amount_minor,
+        currency="TZS",
+        status=TopupStatus.PENDING,
+        initiation=Initiation.SENT,
+        checks=0,
+    )
+    with live.runtime.sessions.begin() as session:
+        session.add(topup)
+    return topup
+
+
+def stored_callback(live, reference: str, amount_minor: int, status: str = "COMPLETED") -> int:
+    """A signed Selcom webhook, verified and stored as the endpoint does, not yet relayed."""
+    body = {
+        "transid": new_id("push"),
+        "order_id": reference,
+        "reference": "SB" + reference[-8:],
+        "result": "SUCCESS" if status == "COMPLETED" else "FAIL",
+        "resultcode": "000" if status == "COMPLETED" else "999",
+        "payment_status": status,
+        "amount": str(amount_minor // 100),
+        "msisdn": "255621000999",
+        "message": "Payment received",
+        "channel": "HALOPESA",
+    }
+    selcom = sandbox_settings("halopesa", "http://127.0.0.1/sandbox/selcom")
+    headers = selcom_signing.sign(
+        body, selcom["api_key"], selcom["api_secret"], selcom_signing.local_now()
+    )
+    with live.runtime.sessions.begin() as session:
+        ack = inbox.receive(
+            session, live.runtime.gateways, "selcom", headers, json.dumps(body).encode(), None
+        )
+        assert ack.status_code == 200
+        return session.execute(
+            select(CallbackDelivery.id).order_by(CallbackDelivery.id.desc()).limit(1)
+        ).scalar_one()
+
+
+def credits(live, topup_id: str) -> int:
+    with live.runtime.sessions() as session:
+        return session.execute(
+            select(func.count()).select_from(Transaction).where(Transaction.reference == topup_id)
+        ).scalar_one()
+
+
+def database_transactions(live, topups: list[Topup]) -> int:
+    """How many PostgreSQL transactions wrote these top-ups' credits (rows share an xmin)."""
+    with live.runtime.sessions() as session:
+        return session.execute(
+            text(
+                "SELECT count(DISTINCT xmin::text) FROM ledger_transactions"
+                " WHERE reference = ANY(:ids)"
+            ),
+            {"ids": [t.id for t in topups]},
+        ).scalar_one()
+
+
+def statuses(live, inbox_ids: list[int]) -> list[str]:
+    with live.runtime.sessions() as session:
+        rows = dict(
+            session.execute(
+                select(CallbackDelivery.id, CallbackDelivery.status).where(
+                    CallbackDelivery.id.in_(inbox_ids)
+                )
+            ).all()
+        )
+    return [rows[i].value for i in inbox_ids]
+
+
+def test_a_burst_for_several_tenants_is_credited_once_each(live, make_tenant):
+    tenants = [make_tenant().tenant_id for _ in range(3)]
+    topups = [pending(live, tenants[n % 3], (n + 1) * 1_000_00) for n in range(9)]
+    ids = [stored_callback(live, t.reference, t.amount_minor) for t in topups]
+    unknown = stored_callback(live, "NOSUCHREF0000000001", 5_000_00)
+    with live.app.app_context():
+        assert run_batch("topups.reconcile", [[i] for i in [*ids, unknown]]) == 10
+        run_batch("topups.reconcile", [[i] for i in ids])  # a re-run changes nothing
+    assert [credits(live, t.id) for t in topups] == [1] * 9
+    assert database_transactions(live, topups) == 1  # the batch, not nine of its own
+    assert statuses(live, ids) == ["applied"] * 9
+    assert statuses(live, [unknown]) == ["needs_review"]
+
+
+def test_one_bad_row_fails_alone_and_the_rest_are_credited(live, make_tenant):
+    tenant_id = make_tenant().tenant_id
+    topups = [pending(live, tenant_id) for _ in range(3)]
+    ids = [stored_callback(live, t.reference, t.amount_minor) for t in topups]
+    with live.runtime.sessions.begin() as session:  # an event no code can read
+        session.get(CallbackDelivery, ids[1]).event = {"status": "no-such-status"}
+    with live.app.app_context(), pytest.raises(BatchFailed, match="1 of 3"):
+        run_batch("topups.reconcile", [[i] for i in ids])
+    assert [credits(live, t.id) for t in topups] == [1, 0, 1]
+    assert database_transactions(live, topups) == 2  # each alone after the batch failed
+    assert statuses(live, ids) == ["applied", "received", "applied"]
+
+
+def test_an_unsigned_success_is_left_for_the_path_that_asks_the_provider(live, make_tenant):
+    tenant_id = make_tenant().tenant_id
+    topup = pending(live, tenant_id)
+    with live.runtime.sessions.begin() as session:
+        row = CallbackDelivery(
+            provider="mpesa",
+            dedupe_key=new_id("mpesa"),
+            status=InboxStatus.RECEIVED,
+            headers={},
+            body=b"{}",
+            received_at=utcnow(),
+            deliveries=1,
+            event={"status": "succeeded", "our_reference": topup.reference},
+        )
+        session.add(row)
+        session.flush()
+        inbox_id = row.id
+    with live.app.app_context():
+        assert reconcile_together([[inbox_id]]) == [[inbox_id]]
+    assert credits(live, topup.id) == 0
+    assert statuses(live, [inbox_id]) == ["applying"]  # claimed; the single path goes on
