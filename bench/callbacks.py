@@ -2,9 +2,11 @@
 
 1. Intake. `billing serve` (gunicorn, as shipped) takes signed Selcom webhooks on
    /v1/callbacks/selcom from a closed-loop load generator on loopback: `--clients`
-   connections (threads with a requests.Session each, spread over `--client-procs`
-   processes) send `--requests` callbacks, each for its own pending HaloPesa top-up,
-   after 200 untimed warm-up callbacks. A callback is accepted when it is verified (HS256
+   connections send `--requests` callbacks, each for its own pending HaloPesa top-up,
+   after 200 untimed warm-up callbacks. The timed run uses wrk where it is installed
+   (bench/wrk_load.py: a Python client would spend as much CPU as the service, on the
+   same two cores), else threads with a requests.Session each, spread over
+   `--client-procs` processes. A callback is accepted when it is verified (HS256
    digest), stored in the inbox with its reconcile job in the outbox, committed, relayed
    to Redis and answered 200. No worker runs meanwhile: the jobs queue up in Redis.
 2. Reconciliation. One `billing worker --burst` process (a real RQ worker) drains the
@@ -35,6 +37,7 @@ import json
 import multiprocessing as mp
 import os
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -50,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import redis
 import requests
+import wrk_load  # bench/wrk_load.py
 from sqlalchemy import text
 
 from billing.core.clock import utcnow
@@ -57,6 +61,7 @@ from billing.core.config import normalise_database_url
 from billing.core.db import make_engine, make_session_factory
 from billing.core.ids import new_id
 from billing.core.money import Currency
+from billing.jobs.queues import QUEUES
 from billing.schema import upgrade
 from billing.tenants.models import BillingMode
 from billing.tenants.service import NewTenant, create_tenant
@@ -73,6 +78,7 @@ WARMUP = 200  # callbacks sent before the timed run: connections, imports, cache
 REQUEST_TIMEOUT_S = 10
 INTAKE_LIMIT_S = 90  # the load generator stops here whatever is left
 DRAIN_LIMIT_S = 300  # a worker still running after this is stopped
+WRK_THREADS = 2  # wrk's event-loop threads; one a core is plenty
 
 
 @dataclass(frozen=True)
@@ -283,19 +289,21 @@ def _client(
 
 @dataclass(frozen=True)
 class Intake:
-    sent: int
+    accepted: int
     codes: dict
     seconds: float
-    latencies: list[float]
+    p50_ms: float
+    p99_ms: float
     client_cpu_s: float
 
     @property
     def rate(self) -> float:
-        return len(self.latencies) / self.seconds
+        return self.accepted / self.seconds
 
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1e3
+
+def _percentile(latencies: list[float], q: float) -> float:
+    ordered = sorted(latencies)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1e3
 
 
 def send(callbacks: list[Callback], url: str, clients: int, procs: int) -> Intake:
@@ -317,13 +325,49 @@ def send(callbacks: list[Callback], url: str, clients: int, procs: int) -> Intak
     codes: Counter = Counter()
     for _lat, seen, _end, _cpu in gathered:
         codes.update(seen)
+    latencies = [lat for lats, *_rest in gathered for lat in lats]
     return Intake(
-        sent=len(callbacks),
+        accepted=len(latencies),
         codes=dict(codes),
         seconds=max(end for _lat, _codes, end, _cpu in gathered) - start,
-        latencies=[lat for lats, *_rest in gathered for lat in lats],
+        p50_ms=_percentile(latencies, 0.50),
+        p99_ms=_percentile(latencies, 0.99),
         client_cpu_s=sum(cpu for *_rest, cpu in gathered),
     )
+
+
+def send_with_wrk(
+    pool: list[Callback], url: str, clients: int, seconds: float, engine
+) -> tuple[Intake, list[Callback]]:
+    """Post from `pool` with wrk for `seconds`; accepted = the new inbox rows, counted after.
+
+    Returns the intake and the callbacks that were stored (wrk leaves the rest unsent)."""
+    inbox = "SELECT id, event->>'our_reference' AS reference, deliveries FROM callback_inbox"
+    with engine.connect() as connection:
+        last = connection.execute(text("SELECT coalesce(max(id), 0) FROM callback_inbox"))
+        last = last.scalar_one()
+    run = wrk_load.post_for(
+        [(callback.body, callback.headers) for callback in pool],
+        url,
+        clients,
+        WRK_THREADS,
+        seconds,
+    )
+    time.sleep(0.5)  # requests wrk gave up on at the bell may still commit
+    with engine.connect() as connection:
+        rows = connection.execute(text(f"{inbox} WHERE id > :last"), {"last": last}).all()
+    references = {row.reference for row in rows}
+    repeats = sum(row.deliveries - 1 for row in rows)
+    stored = [callback for callback in pool if _reference(callback) in references]
+    codes = {"2xx": run.requests - run.non_2xx, "non-2xx": run.non_2xx, "repeats": repeats}
+    if run.timeouts or run.errors:
+        codes.update(timeouts=run.timeouts, errors=run.errors)
+    intake = Intake(len(rows), codes, run.seconds, run.p50_ms, run.p99_ms, run.cpu_s)
+    return intake, stored
+
+
+def _reference(callback: Callback) -> str:
+    return json.loads(callback.body)["order_id"]
 
 
 # -- the worker -------------------------------------------------------------------------------
@@ -464,12 +508,24 @@ def main() -> None:
     parser.add_argument(
         "--fork-batch", type=int, default=150, help="callbacks the forking worker drains (both)"
     )
+    parser.add_argument("--seconds", type=float, default=8.0, help="wrk's timed run")
+    parser.add_argument(
+        "--wrk-pool", type=int, default=12_000, help="callbacks ready for wrk (must outlast it)"
+    )
+    parser.add_argument(
+        "--load",
+        choices=("wrk", "python"),
+        default="wrk" if shutil.which("wrk") else "python",
+        help="the timed intake's load generator (wrk when installed: apt-get install wrk)",
+    )
     args = parser.parse_args()
     classes = ["simple", "fork"] if args.worker_class == "both" else [args.worker_class]
-    batches = [WARMUP + args.requests] + [args.fork_batch] * (len(classes) - 1)
+    timed_count = args.wrk_pool if args.load == "wrk" else args.requests
+    first = WARMUP + timed_count
+    total = first + args.fork_batch * (len(classes) - 1)
 
-    print(f"preparing {DATABASE}: {args.tenants} tenants, {sum(batches):,} pending top-ups ...")
-    callbacks = prepare(sum(batches), args.tenants)
+    print(f"preparing {DATABASE}: {args.tenants} tenants, {total:,} pending top-ups ...")
+    callbacks = prepare(total, args.tenants)
     redis.Redis.from_url(REDIS_URL).flushdb()
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -495,36 +551,50 @@ def main() -> None:
         if warm.codes != {200: WARMUP}:
             raise SystemExit(f"warm-up answers: {warm.codes}; see {logs}/serve.log")
         serve_cpu = cpu_seconds(serve.pid)
-        intake = send(callbacks[WARMUP : batches[0]], endpoint, args.clients, args.client_procs)
+        timed = callbacks[WARMUP:first]
+        if args.load == "wrk":
+            intake, stored = send_with_wrk(timed, endpoint, args.clients, args.seconds, engine)
+            generator = f"wrk {WRK_THREADS} threads, {args.seconds:g} s, pool {len(timed):,}"
+        else:
+            intake, stored = send(timed, endpoint, args.clients, args.client_procs), timed
+            generator = f"Python, {args.client_procs} processes"
         serve_cpu = cpu_seconds(serve.pid) - serve_cpu
-        queued = redis.Redis.from_url(REDIS_URL).llen("rq:queue:default")
+        # Wait for the relay threads: what counts as queued is what reached Redis.
+        time.sleep(1)
+        queued = sum(
+            redis.Redis.from_url(REDIS_URL).llen(f"rq:queue:{name}") for name in QUEUES
+        )
         print(
-            f"\ncallback intake: {args.requests:,} signed Selcom webhooks, {args.clients}"
-            f" connections in {args.client_procs} processes, gunicorn"
+            f"\ncallback intake: signed Selcom webhooks, {args.clients}"
+            f" connections ({generator}), gunicorn"
             f" {args.serve_workers or 'default'} worker(s) x 8 threads, {os.cpu_count()} CPUs"
         )
         print(f"{'accepted':>9} {'seconds':>8} {'callbacks/s':>12} {'p50 ms':>8} {'p99 ms':>8}")
         print(
-            f"{len(intake.latencies):>9,} {intake.seconds:>8.2f} {intake.rate:>12,.0f}"
-            f" {intake.percentile(0.50):>8.2f} {intake.percentile(0.99):>8.2f}"
+            f"{intake.accepted:>9,} {intake.seconds:>8.2f} {intake.rate:>12,.0f}"
+            f" {intake.p50_ms:>8.2f} {intake.p99_ms:>8.2f}"
         )
+        if intake.accepted != len(stored) or (args.load == "python" and len(stored) != len(timed)):
+            raise SystemExit(f"{intake.accepted} of {len(timed)} callbacks stored: {intake.codes}")
         print(
             f"answers {intake.codes}; CPU during the run: serve {serve_cpu:.1f} s"
-            f" ({serve_cpu / len(intake.latencies) * 1e3:.1f} ms a callback), load generator"
+            f" ({serve_cpu / intake.accepted * 1e3:.1f} ms a callback), load generator"
             f" {intake.client_cpu_s:.1f} s; jobs queued in Redis: {queued:,}"
         )
 
         drains = []
-        sent = 0
-        for worker_class, size in zip(classes, batches, strict=True):
-            batch = callbacks[sent : sent + size]
-            if sent:  # the intake run posted the first batch
+        posted = callbacks[:WARMUP] + stored
+        for n, worker_class in enumerate(classes):
+            expect = len(posted)
+            if n:  # the intake run posted the first batch; this one goes untimed
+                batch = callbacks[first + (n - 1) * args.fork_batch : first + n * args.fork_batch]
                 more = send(batch, endpoint, args.clients, args.client_procs)
-                if more.codes != {200: size}:
+                if more.codes != {200: len(batch)}:
                     raise SystemExit(f"answers: {more.codes}; see {logs}/serve.log")
-            sent += size
-            drains.append((worker_class, drain(processes, engine, worker_class, size)))
-            problems = verify(engine, callbacks[:sent])
+                posted += batch
+                expect = len(batch)
+            drains.append((worker_class, drain(processes, engine, worker_class, expect)))
+            problems = verify(engine, posted)
             if problems:
                 raise SystemExit(f"after the {worker_class} worker: " + "; ".join(problems))
         processes.stop(serve)
@@ -542,7 +612,7 @@ def main() -> None:
             )
         print("(CPU ms: the worker's and its work-horses' CPU until the last row, per row)")
         print(
-            f"all {sent:,} top-ups credited exactly once (ledger reference = top-up id);"
+            f"all {len(posted):,} top-ups credited exactly once (ledger reference = top-up id);"
             f" every wallet equals its top-ups; logs in {logs}"
         )
     finally:
