@@ -35,7 +35,7 @@ from billing.tariffs.models import (
 )
 from billing.tariffs.models import RatePlan as RatePlanRow
 from billing.tariffs.plan_schemas import PlanDefinitionSchema, RateEntriesSchema
-from billing.tenants.models import BillingMode, Tenant
+from billing.tenants.models import BillingMode, Tenant, TenantStatus
 
 
 class NoRatePlan(MalipoError):
@@ -89,6 +89,7 @@ class Standing:
     tenant_id: str
     currency: Currency
     billing_mode: BillingMode
+    active: bool
     assignment_id: str | None
     assignment_valid_to: datetime | None
     credit_limit_minor: int | None
@@ -120,6 +121,7 @@ def read_standing(
         tenant_id,
         Currency(row.currency),
         BillingMode(row.billing_mode),
+        row.status == TenantStatus.ACTIVE,
         row.assignment_id,
         row.assignment_valid_to,
         row.credit_limit_minor,
@@ -195,6 +197,7 @@ def _build_standing_query(with_wallet: bool) -> Select:
     columns: list[Any] = [
         Tenant.currency,
         Tenant.billing_mode,
+        Tenant.status,
         PlanAssignment.id.label("assignment_id"),
         PlanAssignment.valid_to.label("assignment_valid_to"),
         PlanAssignment.credit_limit_minor,
@@ -310,6 +313,14 @@ def load_destinations(session: Session, at: datetime | None = None) -> Destinati
         query = query.where(or_(table.c.valid_to.is_(None), table.c.valid_to > at))
     rows = session.execute(query).all()
     return DestinationTable(Destination(*row) for row in rows)
+
+
+def current_destinations(session: Session) -> DestinationTable:
+    """The whole destination table, from the cache while no load has happened since."""
+    generation = session.execute(
+        select(TariffGeneration.generation).where(TariffGeneration.name == "destinations")
+    ).scalar_one()
+    return _cache_for(session).destinations(session, generation)
 
 
 _CACHES: dict[str, TariffCache] = {}

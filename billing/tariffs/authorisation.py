@@ -1,0 +1,147 @@
+"""Real-time authorisation: may this tenant place this call or send these messages, and
+for how long / how many?
+
+One query reads the tenant, its plan version in force and its wallet balance; the plan
+and destinations come from the loader's cache; the arithmetic is `rating.allowance`,
+which prices candidates with the rater itself.
+
+Budgets: a prepaid tenant spends its wallet's available balance, and a prepaid debit is
+the net charge plus its VAT (see the Tax section of the design), so candidates are
+priced gross. A postpaid tenant is allowed; when its assignment carries a credit limit,
+one authorisation covers at most that much (VAT included): the ceiling of a single
+session, not of the period's accrued usage, which is the rating side's to track.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import phonenumbers
+from sqlalchemy.orm import Session
+
+from billing.core.clock import utcnow
+from billing.core.errors import InvalidInput
+from billing.core.money import Currency
+from billing.rating.allowance import Allowance, Request, allowance
+from billing.rating.plans import ANY, DURATION_SERVICES, RatePlan, Service
+from billing.tariffs.fx import NoFxRate, day_of
+from billing.tariffs.service import NoRatePlan, Tariff, read_standing, tariff_from
+from billing.tenants.models import BillingMode
+from invoices.vat import STANDARD_RATES, VatCode, gross_from_net
+
+VAT_RATE = STANDARD_RATES[VatCode.A]
+AUTHORISED_SERVICES = (Service.VOICE, Service.SMS, Service.WHATSAPP)
+
+
+@dataclass(frozen=True)
+class Authorisation:
+    tenant_id: str
+    service: Service
+    destination: str
+    currency: Currency
+    available_minor: int | None  # the budget used; None: postpaid without a limit
+    allowed: bool
+    reason: str = ""
+    max_seconds: int | None = None
+    max_messages: int | None = None
+    rate: dict | None = None
+
+
+def authorise(
+    session: Session,
+    tenant_id: str,
+    service: Service,
+    destination: str,
+    at: datetime | None = None,
+    segments: int = 1,
+    category: str = "marketing",
+) -> Authorisation:
+    at = at or utcnow()
+    number = e164_digits(destination)
+    standing = read_standing(session, tenant_id, at, with_wallet=True)
+    prepaid = standing.billing_mode is BillingMode.PREPAID
+    budget = standing.wallet_minor if prepaid else standing.credit_limit_minor
+    answer = {
+        "tenant_id": tenant_id,
+        "service": service,
+        "destination": number,
+        "currency": standing.currency,
+        "available_minor": budget,
+    }
+    if not standing.active:
+        return Authorisation(**answer, allowed=False, reason="tenant_suspended")
+    try:
+        tariff = tariff_from(session, standing, at)
+        fx = tariff.fx_rate(day_of(at))
+    except NoRatePlan:
+        return Authorisation(**answer, allowed=False, reason="no_rate_plan")
+    except NoFxRate:
+        return Authorisation(**answer, allowed=False, reason="no_fx_rate")
+    request = Request(service, number, at, segments=segments, category=category)
+    result = allowance(request, tariff.plan, tariff.destinations, budget, _gross, fx=fx)
+    return Authorisation(
+        **answer,
+        allowed=result.allowed,
+        reason=result.reason,
+        max_seconds=result.max_seconds,
+        max_messages=result.max_messages,
+        rate=describe_rate(tariff, request, result) if result.zone else None,
+    )
+
+
+def _gross(net_minor: int) -> int:
+    return gross_from_net(net_minor, VAT_RATE)
+
+
+def e164_digits(raw: str) -> str:
+    """A dialled number as E.164 digits: `0754 000 111` and `+255754000111` alike."""
+    try:
+        number = phonenumbers.parse(raw, "TZ")
+    except phonenumbers.NumberParseException as error:
+        raise InvalidInput.on("destination", "not a phone number") from error
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidInput.on("destination", "not a possible phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+
+
+def describe_rate(tariff: Tariff, request: Request, result: Allowance) -> dict:
+    """The price the answer was worked from, in the plan's terms (net of VAT)."""
+    plan = tariff.plan
+    described: dict = {
+        "plan_id": tariff.plan_id,
+        "plan_version": tariff.plan_version,
+        "zone": result.zone,
+        "band": result.band,
+        "currency": str(plan.currency),
+        "first_charge": result.first_charge_minor,  # in the tenant's currency, as debited
+        "vat_rate": str(VAT_RATE) if tariff.billing_mode is BillingMode.PREPAID else None,
+    }
+    if request.service in DURATION_SERVICES:
+        rate = plan.duration_rate(request.service, result.zone, result.band)
+        if rate is not None:
+            groups = rate.groups
+            described |= {
+                "price": str(groups[0].rate),
+                "per_seconds": rate.rate_unit_s,
+                "increments": f"{groups[0].increment_s}/{groups[-1].increment_s}",
+                "connect_fee": str(rate.connect_fee),
+                "minimum_charge": str(rate.minimum_charge),
+            }
+        return described
+    price = _unit_price(plan, tariff, request, result.zone)
+    unit = "segment" if request.service is Service.SMS else "message"
+    return described | {"price": None if price is None else str(price), "per": unit}
+
+
+def _unit_price(plan: RatePlan, tariff: Tariff, request: Request, zone: str) -> Decimal | None:
+    if request.service is not Service.WHATSAPP:
+        unit = plan.unit_rate(request.service, zone)
+        return None if unit is None else unit.price
+    destination = tariff.destinations.match(request.destination, request.at)
+    market = (destination.market or destination.country) if destination else ""
+    unit = plan.whatsapp.get((request.category, market)) or plan.whatsapp.get(
+        (request.category, ANY)
+    )
+    return None if unit is None else unit.price
