@@ -1,9 +1,12 @@
 """Real-time authorisation: may this tenant place this call or send these messages, and
 for how long / how many?
 
-One query reads the tenant, its plan version in force and its wallet balance; the plan
-and destinations come from the loader's cache; the arithmetic is `rating.allowance`,
-which prices candidates with the rater itself.
+The hot path is one balance read: the tenant's standing (billing mode, status, the plan
+version in force, with its cached plan and destinations) is kept per process for
+`STANDING_TTL_S`, so a plan change or reassignment reaches authorisation in other
+processes within that time (in this process at once), while rating itself
+(`service.tariff_for`) always reads the version in force. The arithmetic is
+`rating.allowance`, which prices candidates with the rater itself.
 
 Budgets: a prepaid tenant spends its wallet's available balance, and a prepaid debit is
 the net charge plus its VAT (see the Tax section of the design), so candidates are
@@ -14,25 +17,35 @@ session, not of the period's accrued usage, which is the rating side's to track.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 import phonenumbers
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from billing.core.clock import utcnow
 from billing.core.errors import InvalidInput
 from billing.core.money import Currency
+from billing.ledger.models import Account
+from billing.ledger.postings import WALLET
 from billing.rating.allowance import Allowance, Request, allowance
 from billing.rating.plans import ANY, DURATION_SERVICES, RatePlan, Service
 from billing.tariffs.fx import NoFxRate, day_of
-from billing.tariffs.service import NoRatePlan, Tariff, read_standing, tariff_from
+from billing.tariffs.service import NoRatePlan, Standing, Tariff, read_standing, tariff_from
 from billing.tenants.models import BillingMode
 from invoices.vat import STANDARD_RATES, VatCode, gross_from_net
 
 VAT_RATE = STANDARD_RATES[VatCode.A]
-AUTHORISED_SERVICES = (Service.VOICE, Service.SMS, Service.WHATSAPP)
+STANDING_TTL_S = 2.0
+_accounts = Account.__table__
+_BALANCE = select(_accounts.c.balance_minor).where(
+    _accounts.c.tenant_id == bindparam("tenant_id"),
+    _accounts.c.kind == WALLET,
+    _accounts.c.currency == bindparam("currency"),
+)
 
 
 @dataclass(frozen=True)
@@ -60,9 +73,15 @@ def authorise(
 ) -> Authorisation:
     at = at or utcnow()
     number = e164_digits(destination)
-    standing = read_standing(session, tenant_id, at, with_wallet=True)
+    standing, tariff, refusal = _standing(session, tenant_id, at)
     prepaid = standing.billing_mode is BillingMode.PREPAID
-    budget = standing.wallet_minor if prepaid else standing.credit_limit_minor
+    if prepaid:
+        wallet = session.connection().execute(
+            _BALANCE, {"tenant_id": tenant_id, "currency": str(standing.currency)}
+        )
+        budget = wallet.scalar() or 0
+    else:
+        budget = standing.credit_limit_minor
     answer = {
         "tenant_id": tenant_id,
         "service": service,
@@ -70,17 +89,14 @@ def authorise(
         "currency": standing.currency,
         "available_minor": budget,
     }
-    if not standing.active:
-        return Authorisation(**answer, allowed=False, reason="tenant_suspended")
+    if refusal or tariff is None:
+        return Authorisation(**answer, allowed=False, reason=refusal)
     try:
-        tariff = tariff_from(session, standing, at)
         fx = tariff.fx_rate(day_of(at))
-    except NoRatePlan:
-        return Authorisation(**answer, allowed=False, reason="no_rate_plan")
     except NoFxRate:
         return Authorisation(**answer, allowed=False, reason="no_fx_rate")
     request = Request(service, number, at, segments=segments, category=category)
-    result = allowance(request, tariff.plan, tariff.destinations, budget, _gross, fx=fx)
+    result = allowance(request, tariff.plan, tariff.destinations, budget, prepaid_debit, fx=fx)
     return Authorisation(
         **answer,
         allowed=result.allowed,
@@ -91,7 +107,44 @@ def authorise(
     )
 
 
-def _gross(net_minor: int) -> int:
+_standings: dict[tuple[str, str], tuple[float, Standing, Tariff | None, str]] = {}
+
+
+def _standing(
+    session: Session, tenant_id: str, at: datetime
+) -> tuple[Standing, Tariff | None, str]:
+    """The tenant's standing and tariff, read at most every STANDING_TTL_S per process."""
+    key = (_database_of(session), tenant_id)
+    held = _standings.get(key)
+    now = time.monotonic()
+    if held is not None and held[0] > now:
+        return held[1], held[2], held[3]
+    standing = read_standing(session, tenant_id, at)
+    tariff, refusal = None, ""
+    if not standing.active:
+        refusal = "tenant_suspended"
+    else:
+        try:
+            tariff = tariff_from(session, standing, at)
+        except NoRatePlan:
+            refusal = "no_rate_plan"
+    if len(_standings) > 100_000:
+        _standings.clear()
+    _standings[key] = (now + STANDING_TTL_S, standing, tariff, refusal)
+    return standing, tariff, refusal
+
+
+def forget_standings() -> None:
+    """Drop the cached standings: a plan or assignment changed in this process."""
+    _standings.clear()
+
+
+def _database_of(session: Session) -> str:
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
+
+
+def prepaid_debit(net_minor: int) -> int:
+    """What a prepaid wallet pays for a net charge: the charge plus its VAT."""
     return gross_from_net(net_minor, VAT_RATE)
 
 

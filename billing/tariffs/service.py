@@ -15,13 +15,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, literal, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from billing.core.errors import MalipoError, NotFound
 from billing.core.money import Currency
-from billing.ledger.models import Account
-from billing.ledger.postings import WALLET
 from billing.rating.destinations import Destination, DestinationTable
 from billing.rating.plans import RatePlan
 from billing.rating.records import FxRate
@@ -98,7 +96,6 @@ class Standing:
     version_valid_to: datetime | None
     destinations_generation: int
     fx_generation: int
-    wallet_minor: int
 
 
 def tariff_for(session: Session, tenant_id: str, at: datetime) -> Tariff:
@@ -109,12 +106,10 @@ def tariff_for(session: Session, tenant_id: str, at: datetime) -> Tariff:
     return tariff_from(session, read_standing(session, tenant_id, at), at)
 
 
-def read_standing(
-    session: Session, tenant_id: str, at: datetime, with_wallet: bool = False
-) -> Standing:
+def read_standing(session: Session, tenant_id: str, at: datetime) -> Standing:
     if at.tzinfo is None:
         raise ValueError("at must be timezone-aware")
-    row = session.execute(_standing_query(with_wallet), {"tenant_id": tenant_id, "at": at}).first()
+    row = session.connection().execute(_STANDING, {"tenant_id": tenant_id, "at": at}).first()
     if row is None:
         raise NotFound(f"tenant {tenant_id} not found")
     return Standing(
@@ -130,7 +125,6 @@ def read_standing(
         row.version_valid_to,
         row.destinations_generation,
         row.fx_generation,
-        row.wallet_minor or 0,
     )
 
 
@@ -162,17 +156,7 @@ def tariff_from(session: Session, standing: Standing, at: datetime) -> Tariff:
     )
 
 
-_QUERIES: dict[bool, Select] = {}
-
-
-def _standing_query(with_wallet: bool) -> Select:
-    query = _QUERIES.get(with_wallet)
-    if query is None:
-        query = _QUERIES[with_wallet] = _build_standing_query(with_wallet)
-    return query
-
-
-def _build_standing_query(with_wallet: bool) -> Select:
+def _standing_query() -> Select:
     tenant_id, at = bindparam("tenant_id"), bindparam("at", type_=PlanAssignment.valid_from.type)
     assignment_id = (
         select(PlanAssignment.id)
@@ -210,18 +194,10 @@ def _build_standing_query(with_wallet: bool) -> Select:
     query = select(*columns).select_from(Tenant)
     query = query.outerjoin(PlanAssignment, PlanAssignment.id == assignment_id)
     query = query.outerjoin(RatePlanVersion, RatePlanVersion.id == version_id)
-    if with_wallet:
-        query = query.add_columns(Account.balance_minor.label("wallet_minor")).outerjoin(
-            Account,
-            and_(
-                Account.tenant_id == Tenant.id,
-                Account.kind == WALLET,
-                Account.currency == Tenant.currency,
-            ),
-        )
-    else:
-        query = query.add_columns(literal(0).label("wallet_minor"))
     return query.where(Tenant.id == tenant_id)
+
+
+_STANDING = _standing_query()
 
 
 class TariffCache:
