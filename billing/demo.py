@@ -26,6 +26,7 @@ from billing.core.money import Currency
 from billing.ledger.postings import ADJUSTMENTS, WALLET, Posting
 from billing.ledger.service import post_transaction
 from billing.runtime import EXTENSION, Runtime, current
+from billing.tariffs.demo_step import authorisation_step
 from billing.tariffs.seed import put_on_default_plan
 from billing.tenants.models import BillingMode
 from billing.tenants.service import NewTenant, create_tenant
@@ -154,7 +155,10 @@ def walkthrough(settings: Settings, say: Callable[[str], None]) -> None:
         )
         say(f"  another tenant asking for {topup['id']} → {answer.status_code}")
 
-        say("5. The ledger audits itself")
+        say("5. Real-time authorisation from the plan, the destination and the wallet")
+        authorisation_step(call, keys.admin_key, keys.tenant_id, say)
+
+        say("6. The ledger audits itself")
         _audit(runtime, say)
 
 
