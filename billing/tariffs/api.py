@@ -179,7 +179,14 @@ class FxRates(MethodView):
     @blp.response(201, FxRateSchema)
     def post(self, data: dict):
         """Record (or correct) the rate of a day: `rate` quote units per base unit."""
-        fx.record_rate(request_session(), **data)
+        fx.record_rate(
+            request_session(),
+            data["day"],
+            data["base_currency"],
+            data["quote_currency"],
+            data["rate"],
+            data["source"],
+        )
         return data
 
 
