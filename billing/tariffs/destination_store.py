@@ -23,7 +23,7 @@ from billing.core.db import is_postgresql
 from billing.core.errors import InvalidInput
 from billing.tariffs.destination_csv import PrefixRow, parse_destinations
 from billing.tariffs.fx import bump_generation
-from billing.tariffs.models import DestinationPrefix
+from billing.tariffs.models import DestinationPrefix, TariffGeneration
 
 BATCH = 5_000
 MAX_REPORTED_LINES = 200
@@ -49,7 +49,16 @@ class _Span:
 
 
 def load_destination_file(session: Session, lines: Iterable[str]) -> LoadSummary:
-    """Check and load a destination CSV inside the caller's transaction."""
+    """Check and load a destination CSV inside the caller's transaction.
+
+    Loads queue on the destinations generation row, so two files checked at once cannot
+    both place an overlapping row.
+    """
+    session.execute(
+        select(TariffGeneration.generation)
+        .where(TariffGeneration.name == "destinations")
+        .with_for_update()
+    )
     parsed = parse_destinations(lines)
     errors = dict(parsed.errors)
     spans = _stored_spans(session, {row.prefix for row in parsed.rows})
