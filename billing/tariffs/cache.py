@@ -28,7 +28,8 @@ class TariffCache:
     """Per process and database: plans by (plan id, version), tenant plans by assignment,
     the destination table and FX book by generation."""
 
-    PLAN_LIMIT = 2_000
+    PLAN_LIMIT = 2_000  # distinct plan versions held
+    TENANT_LIMIT = 100_000  # tenants' plans held (most share their plan version's object)
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -50,11 +51,12 @@ class TariffCache:
             overrides = (
                 RateEntriesSchema().load(stored.overrides) if stored and stored.overrides else {}
             )
-            self._overrides[assignment_id] = overrides
         plan = build_plan(code, definition, overrides) if overrides else base
         with self._lock:
-            if len(self._tenant_plans) >= self.PLAN_LIMIT:
+            if len(self._tenant_plans) >= self.TENANT_LIMIT:
                 self._tenant_plans.clear()
+                self._overrides.clear()
+            self._overrides[assignment_id] = overrides
             self._tenant_plans[key] = plan
         return plan
 
