@@ -13,6 +13,8 @@ the net charge plus its VAT (see the Tax section of the design), so candidates a
 priced gross. A postpaid tenant is allowed; when its assignment carries a credit limit,
 one authorisation covers at most that much (VAT included): the ceiling of a single
 session, not of the period's accrued usage, which is the rating side's to track.
+Bundles are not drawn on: no bundle state is stored yet, so a bundle can only make a
+call cheaper than authorised, never dearer.
 """
 
 from __future__ import annotations
