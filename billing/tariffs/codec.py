@@ -123,4 +123,3 @@ def _refusing(field: str, build: Callable[..., Any], *args: Any, **kwargs: Any) 
         return build(*args, **kwargs)
     except (ValueError, KeyError) as error:  # ZoneInfoNotFoundError is a KeyError
         raise InvalidInput.on(field, str(error).strip("'\"")) from error
-
