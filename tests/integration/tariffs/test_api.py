@@ -306,3 +306,73 @@ def test_a_future_version_waits_for_its_date(client, admin, tenant, sessions):
         top_up(session, tenant.tenant_id, 100_00)
     answer = authorize(client, admin, tenant.tenant_id, service="sms").get_json()
     assert answer["rate"]["plan_version"] == 1 and answer["max_messages"] == 3
+
+
+def test_every_field_of_a_definition_comes_back_as_sent(client, admin):
+    body = {
+        "code": new_code(),
+        "name": "Everything",
+        "currency": "USD",
+        "rounding": "up",
+        "decimals": 0,
+        "valid_from": "2030-01-01T00:00:00+00:00",
+        "valid_to": "2031-01-01T00:00:00+00:00",
+        "time_bands": {
+            "bands": [
+                {"name": "night", "days": [0, 1, 2, 3, 4, 5, 6], "start": "22:00", "end": "06:00"}
+            ],
+            "default": "day",
+            "tz": "Africa/Dar_es_Salaam",
+            "holidays": ["2030-12-09", "2030-12-25"],
+            "holiday_band": "night",
+        },
+        "duration_rates": [
+            {
+                "service": "voice",
+                "zone": "TZ-MOB-VODACOM",
+                "band": "night",
+                "rate": None,
+                "initial_increment_s": None,
+                "next_increment_s": None,
+                "groups": [
+                    {"start_s": 0, "rate": "0.04", "increment_s": 30},
+                    {"start_s": 30, "rate": "0.02", "increment_s": 6},
+                ],
+                "rate_unit_s": 60,
+                "connect_fee": "0.01",
+                "no_charge_s": 3,
+                "minimum_charge": "0.005",
+            },
+            {
+                "service": "ai_agent_minutes",
+                "zone": "*",
+                "band": "*",
+                "rate": "0.06",
+                "initial_increment_s": 1,
+                "next_increment_s": 1,
+                "groups": None,
+                "rate_unit_s": 60,
+                "connect_fee": "0",
+                "no_charge_s": 0,
+                "minimum_charge": "0",
+            },
+        ],
+        "unit_rates": [{"service": "number_rental", "zone": "*", "price": "2.5"}],
+        "whatsapp_rates": [{"category": "utility", "market": "rest_of_africa", "price": "0.004"}],
+        "whatsapp_free_types": ["free_customer_service"],
+        "bundles": [
+            {
+                "name": "wa-service-1000",
+                "service": "whatsapp",
+                "units": 1000,
+                "zones": None,
+                "categories": ["service"],
+                "period": "month",
+            }
+        ],
+    }
+    created = create_plan(client, admin, body)
+    got = client.get(f"/v1/rate-plans/{created['id']}", headers=admin.headers).get_json()
+    for answer in (created, got):
+        sent = {k: v for k, v in answer.items() if k in body}
+        assert sent == body
