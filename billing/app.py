@@ -17,6 +17,7 @@ JOB_MODULES = (
     "billing.events.jobs",
     "billing.topups.jobs",
     "billing.topups.refunds",
+    "billing.usage.jobs",
 )
 
 
@@ -51,6 +52,7 @@ def _register_routes(app: Flask) -> None:
     from billing.ledger.api import blp as wallet
     from billing.tenants.api import blp as tenants
     from billing.topups.api import blp as topups
+    from billing.usage.api import blp as usage
     from billing.web.health import blueprint as health
     from billing.web.health import docs_assets
 
@@ -61,7 +63,7 @@ def _register_routes(app: Flask) -> None:
         "bearer", {"type": "http", "scheme": "bearer", "description": "mlp_… API key"}
     )
     api.spec.options["security"] = [{"bearer": []}]
-    for blueprint in (tenants, api_keys, wallet, topups):
+    for blueprint in (tenants, api_keys, wallet, topups, usage):
         api.register_blueprint(blueprint)
     if app.extensions[EXTENSION].settings.provider_mode == "sandbox":
         _register_simulators(app)
