@@ -26,6 +26,7 @@ from billing.core.money import Currency
 from billing.ledger.postings import ADJUSTMENTS, WALLET, Posting
 from billing.ledger.service import post_transaction
 from billing.runtime import EXTENSION, Runtime, current
+from billing.tariffs.seed import put_on_default_plan
 from billing.tenants.models import BillingMode
 from billing.tenants.service import NewTenant, create_tenant
 
@@ -40,7 +41,8 @@ class DemoKeys:
 
 
 def seed(runtime: Runtime | None = None, opening_balance: int = DEMO_OPENING_BALANCE) -> DemoKeys:
-    """A staff admin and a prepaid demo tenant with an opening balance; fresh keys each call."""
+    """A staff admin and a prepaid demo tenant with an opening balance, on the standard
+    tariff; fresh keys each call."""
     runtime = runtime or current()
     with runtime.unit_of_work() as session:
         _user, admin_key = create_staff(
@@ -69,6 +71,7 @@ def seed(runtime: Runtime | None = None, opening_balance: int = DEMO_OPENING_BAL
             ],
             description="demo opening balance",
         )
+        put_on_default_plan(session, tenant.id)
         _key, tenant_key = issue_key(
             session, role=Role.TENANT_ADMIN, tenant_id=tenant.id, label="demo"
         )

@@ -1,0 +1,330 @@
+"""The tariff loader: `tariff_for(session, tenant_id, at)` -> everything rating needs.
+
+One small query finds the tenant's assignment, the plan version in force and the
+generation counters of the shared tables; the plan, its destinations and FX rates come
+from a per-process cache keyed by (plan id, version) and by generation, so a warm call
+reads no plan, prefix or rate rows. Versions and assignments are immutable, which is
+what makes those keys safe: a change is a new version (a new key), a prefix or FX load
+bumps its generation.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, bindparam, literal, or_, select
+from sqlalchemy.orm import Session
+
+from billing.core.errors import MalipoError, NotFound
+from billing.core.money import Currency
+from billing.ledger.models import Account
+from billing.ledger.postings import WALLET
+from billing.rating.destinations import Destination, DestinationTable
+from billing.rating.plans import RatePlan
+from billing.rating.records import FxRate
+from billing.tariffs import fx
+from billing.tariffs.codec import build_plan
+from billing.tariffs.models import (
+    DestinationPrefix,
+    PlanAssignment,
+    RatePlanVersion,
+    TariffGeneration,
+)
+from billing.tariffs.models import RatePlan as RatePlanRow
+from billing.tariffs.plan_schemas import PlanDefinitionSchema, RateEntriesSchema
+from billing.tenants.models import BillingMode, Tenant
+
+
+class NoRatePlan(MalipoError):
+    """The tenant has no rate plan in force at that instant: its usage cannot be priced."""
+
+    status = 409
+    title = "No rate plan"
+    type_slug = "no-rate-plan"
+
+
+@dataclass(frozen=True)
+class Tariff:
+    """A tenant's prices at one instant, ready for `billing.rating.rater.rate_usage`."""
+
+    tenant_id: str
+    currency: Currency  # the tenant's: what its wallet and invoices are in
+    billing_mode: BillingMode
+    plan: RatePlan  # with the tenant's overrides applied
+    destinations: DestinationTable
+    plan_id: str
+    plan_version: int
+    assignment_id: str
+    credit_limit_minor: int | None
+    fx_book: fx.FxBook
+
+    def fx_quote(self, day: date) -> fx.FxQuote | None:
+        """The rate converting this plan's prices into the tenant's currency on `day`.
+
+        None when the plan is already in the tenant's currency; `NoFxRate` when a
+        conversion is needed and no rate is stored for the day (or the week before).
+        """
+        if self.plan.currency == self.currency:
+            return None
+        quote = self.fx_book.quote(self.plan.currency, self.currency, day)
+        if quote is None:
+            raise fx.NoFxRate(
+                f"no {self.currency} per {self.plan.currency} rate stored for {day}",
+                {"fx_rate": [f"record the {self.plan.currency}/{self.currency} rate for {day}"]},
+            )
+        return quote
+
+    def fx_rate(self, day: date) -> FxRate | None:
+        quote = self.fx_quote(day)
+        return None if quote is None else quote.rate
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What the lookup query reads about a tenant at an instant (and, if asked, its wallet)."""
+
+    tenant_id: str
+    currency: Currency
+    billing_mode: BillingMode
+    assignment_id: str | None
+    assignment_valid_to: datetime | None
+    credit_limit_minor: int | None
+    plan_id: str | None
+    version: int | None
+    version_valid_to: datetime | None
+    destinations_generation: int
+    fx_generation: int
+    wallet_minor: int
+
+
+def tariff_for(session: Session, tenant_id: str, at: datetime) -> Tariff:
+    """The tenant's tariff in force at the aware instant `at`.
+
+    Raises `NotFound` for an unknown tenant and `NoRatePlan` when none is in force.
+    """
+    return tariff_from(session, read_standing(session, tenant_id, at), at)
+
+
+def read_standing(
+    session: Session, tenant_id: str, at: datetime, with_wallet: bool = False
+) -> Standing:
+    if at.tzinfo is None:
+        raise ValueError("at must be timezone-aware")
+    row = session.execute(_standing_query(with_wallet), {"tenant_id": tenant_id, "at": at}).first()
+    if row is None:
+        raise NotFound(f"tenant {tenant_id} not found")
+    return Standing(
+        tenant_id,
+        Currency(row.currency),
+        BillingMode(row.billing_mode),
+        row.assignment_id,
+        row.assignment_valid_to,
+        row.credit_limit_minor,
+        row.plan_id,
+        row.version,
+        row.version_valid_to,
+        row.destinations_generation,
+        row.fx_generation,
+        row.wallet_minor or 0,
+    )
+
+
+def tariff_from(session: Session, standing: Standing, at: datetime) -> Tariff:
+    if (
+        standing.assignment_id is None
+        or standing.plan_id is None
+        or standing.version is None
+        or (standing.assignment_valid_to is not None and standing.assignment_valid_to <= at)
+        or (standing.version_valid_to is not None and standing.version_valid_to <= at)
+    ):
+        raise NoRatePlan(
+            f"tenant {standing.tenant_id} has no rate plan in force at {at.isoformat()}",
+            {"tenant_id": ["assign a rate plan: POST /v1/tenants/{id}/rate-plan"]},
+        )
+    cache = _cache_for(session)
+    plan = cache.plan(session, standing.plan_id, standing.version, standing.assignment_id)
+    return Tariff(
+        tenant_id=standing.tenant_id,
+        currency=standing.currency,
+        billing_mode=standing.billing_mode,
+        plan=plan,
+        destinations=cache.destinations(session, standing.destinations_generation),
+        plan_id=standing.plan_id,
+        plan_version=standing.version,
+        assignment_id=standing.assignment_id,
+        credit_limit_minor=standing.credit_limit_minor,
+        fx_book=cache.fx_book(session, standing.fx_generation),
+    )
+
+
+_QUERIES: dict[bool, Select] = {}
+
+
+def _standing_query(with_wallet: bool) -> Select:
+    query = _QUERIES.get(with_wallet)
+    if query is None:
+        query = _QUERIES[with_wallet] = _build_standing_query(with_wallet)
+    return query
+
+
+def _build_standing_query(with_wallet: bool) -> Select:
+    tenant_id, at = bindparam("tenant_id"), bindparam("at", type_=PlanAssignment.valid_from.type)
+    assignment_id = (
+        select(PlanAssignment.id)
+        .where(PlanAssignment.tenant_id == Tenant.id, PlanAssignment.valid_from <= at)
+        .order_by(PlanAssignment.valid_from.desc(), PlanAssignment.created_at.desc())
+        .limit(1)
+        .correlate(Tenant)
+        .scalar_subquery()
+    )
+    version_id = (
+        select(RatePlanVersion.id)
+        .where(RatePlanVersion.plan_id == PlanAssignment.plan_id, RatePlanVersion.valid_from <= at)
+        .order_by(RatePlanVersion.version.desc())
+        .limit(1)
+        .correlate(PlanAssignment)
+        .scalar_subquery()
+    )
+    destinations = select(TariffGeneration.generation).where(
+        TariffGeneration.name == "destinations"
+    )
+    fx_generation = select(TariffGeneration.generation).where(TariffGeneration.name == "fx")
+    columns: list[Any] = [
+        Tenant.currency,
+        Tenant.billing_mode,
+        PlanAssignment.id.label("assignment_id"),
+        PlanAssignment.valid_to.label("assignment_valid_to"),
+        PlanAssignment.credit_limit_minor,
+        PlanAssignment.plan_id,
+        RatePlanVersion.version,
+        RatePlanVersion.valid_to.label("version_valid_to"),
+        destinations.scalar_subquery().label("destinations_generation"),
+        fx_generation.scalar_subquery().label("fx_generation"),
+    ]
+    query = select(*columns).select_from(Tenant)
+    query = query.outerjoin(PlanAssignment, PlanAssignment.id == assignment_id)
+    query = query.outerjoin(RatePlanVersion, RatePlanVersion.id == version_id)
+    if with_wallet:
+        query = query.add_columns(Account.balance_minor.label("wallet_minor")).outerjoin(
+            Account,
+            and_(
+                Account.tenant_id == Tenant.id,
+                Account.kind == WALLET,
+                Account.currency == Tenant.currency,
+            ),
+        )
+    else:
+        query = query.add_columns(literal(0).label("wallet_minor"))
+    return query.where(Tenant.id == tenant_id)
+
+
+class TariffCache:
+    """Per process and database: plans by (plan id, version), tenant plans by assignment,
+    the destination table and FX book by generation."""
+
+    PLAN_LIMIT = 2_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._definitions: dict[tuple[str, int], tuple[str, dict, RatePlan]] = {}
+        self._overrides: dict[str, dict] = {}
+        self._tenant_plans: dict[tuple[str, int, str], RatePlan] = {}
+        self._destinations: tuple[int, DestinationTable] | None = None
+        self._fx: tuple[int, fx.FxBook] | None = None
+
+    def plan(self, session: Session, plan_id: str, version: int, assignment_id: str) -> RatePlan:
+        key = (plan_id, version, assignment_id)
+        found = self._tenant_plans.get(key)
+        if found is not None:
+            return found
+        code, definition, base = self._definition(session, plan_id, version)
+        overrides = self._overrides.get(assignment_id)
+        if overrides is None:
+            stored = session.get(PlanAssignment, assignment_id)
+            overrides = (
+                RateEntriesSchema().load(stored.overrides) if stored and stored.overrides else {}
+            )
+            self._overrides[assignment_id] = overrides
+        plan = build_plan(code, definition, overrides) if overrides else base
+        with self._lock:
+            if len(self._tenant_plans) >= self.PLAN_LIMIT:
+                self._tenant_plans.clear()
+            self._tenant_plans[key] = plan
+        return plan
+
+    def _definition(
+        self, session: Session, plan_id: str, version: int
+    ) -> tuple[str, dict, RatePlan]:
+        found = self._definitions.get((plan_id, version))
+        if found is None:
+            row = session.execute(
+                select(RatePlanRow.code, RatePlanVersion.definition)
+                .join(RatePlanVersion, RatePlanVersion.plan_id == RatePlanRow.id)
+                .where(RatePlanRow.id == plan_id, RatePlanVersion.version == version)
+            ).one()
+            definition = PlanDefinitionSchema().load(row.definition)
+            found = (row.code, definition, build_plan(row.code, definition))
+            with self._lock:
+                if len(self._definitions) >= self.PLAN_LIMIT:
+                    self._definitions.clear()
+                self._definitions[(plan_id, version)] = found
+        return found
+
+    def destinations(self, session: Session, generation: int) -> DestinationTable:
+        held = self._destinations
+        if held is not None and held[0] == generation:
+            return held[1]
+        with self._lock:
+            held = self._destinations
+            if held is None or held[0] != generation:
+                held = self._destinations = (generation, load_destinations(session))
+        return held[1]
+
+    def fx_book(self, session: Session, generation: int) -> fx.FxBook:
+        held = self._fx
+        if held is not None and held[0] == generation:
+            return held[1]
+        with self._lock:
+            held = self._fx
+            if held is None or held[0] != generation:
+                held = self._fx = (generation, fx.load_book(session))
+        return held[1]
+
+
+def load_destinations(session: Session, at: datetime | None = None) -> DestinationTable:
+    """Every stored prefix row (or only those not yet ended at `at`) as a lookup table."""
+    table = DestinationPrefix.__table__
+    query = select(
+        table.c.prefix,
+        table.c.zone,
+        table.c.country,
+        table.c.operator,
+        table.c.market,
+        table.c.valid_from,
+        table.c.valid_to,
+    )
+    if at is not None:
+        query = query.where(or_(table.c.valid_to.is_(None), table.c.valid_to > at))
+    rows = session.execute(query).all()
+    return DestinationTable(Destination(*row) for row in rows)
+
+
+_CACHES: dict[str, TariffCache] = {}
+_CACHES_LOCK = threading.Lock()
+
+
+def _cache_for(session: Session) -> TariffCache:
+    url = session.get_bind().engine.url.render_as_string(hide_password=True)
+    cache = _CACHES.get(url)
+    if cache is None:
+        with _CACHES_LOCK:
+            cache = _CACHES.setdefault(url, TariffCache())
+    return cache
+
+
+def cached_plan_keys(session: Session) -> frozenset[tuple[str, int]]:
+    """The (plan id, version) pairs this process holds: what tests check invalidation by."""
+    return frozenset(_cache_for(session)._definitions)
