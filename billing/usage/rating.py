@@ -25,6 +25,8 @@ from billing.rating.plans import DURATION_SERVICES, Service
 from billing.rating.rater import rate_usage
 from billing.rating.records import RatedUsage, Unrated
 from billing.rating.records import UsageRecord as RaterRecord
+from billing.tariffs.fx import day_of
+from billing.tariffs.service import tariff_for
 from billing.tenants.models import BillingMode, Tenant
 from billing.usage.debits import Charge, Settlement, settle, vat_on
 from billing.usage.flags import clear_flag_if_paid_up, flag_insufficient_balance
@@ -62,24 +64,11 @@ class Tariffs:
     def at(self, tenant_id: str, at: datetime) -> Any:
         key = (tenant_id, at.date())
         if key not in self._found:
-            from billing.tariffs.service import tariff_for
-
             try:
                 self._found[key] = tariff_for(self.session, tenant_id, at)
             except MalipoError:
                 self._found[key] = None
         return self._found[key]
-
-
-def _fx(tariff: Any, at: datetime, currency: str):
-    """The day's locked rate from the plan's currency into the tenant's, or None."""
-    fx_rate = getattr(tariff, "fx_rate", None)
-    if fx_rate is None:
-        return None
-    fx = fx_rate(at.date()) if callable(fx_rate) else fx_rate
-    if fx is None or str(fx.target) != currency:
-        return None
-    return fx
 
 
 def rater_record(row: Row) -> RaterRecord:
@@ -111,11 +100,10 @@ def price(row: Row, tenant: Tenant | None, tariffs: Tariffs, now: datetime) -> d
     tariff = tariffs.at(tenant.id, row.occurred_at)
     if tariff is None:
         return _rejected("no_plan")
-    fx = None
-    if str(tariff.plan.currency) != tenant.currency.value:
-        fx = _fx(tariff, row.occurred_at, tenant.currency.value)
-        if fx is None:
-            return _rejected("no_fx_rate")
+    try:  # None when the plan is in the tenant's currency already
+        fx = tariff.fx_rate(day_of(row.occurred_at))
+    except MalipoError:
+        return _rejected("no_fx_rate")
     try:
         result = rate_usage(rater_record(row), tariff.plan, tariff.destinations, EMPTY, fx)
     except ValueError as error:

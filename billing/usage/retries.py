@@ -99,4 +99,5 @@ def settle_unbilled(session: Session, rows: list[Row]) -> dict[str, int]:
         )
     # The flag counts only what this pass still could not pay.
     after_settling(session, settled)
-    return {"billed": len(paid), "unbilled": len(results) - len(paid)}
+    counts = {"billed": len(paid), "unbilled": len(results) - len(paid)}
+    return {status: count for status, count in counts.items() if count}
