@@ -81,3 +81,31 @@ def import_lines(
                     )
         if progress is not None:
             progress(len(rows))
+
+
+def _counted(lines: Iterable[str], bar) -> Iterator[str]:
+    for line in lines:
+        bar.update(len(line))
+        yield line
+
+
+def import_file(
+    runtime: Runtime,
+    path: str,
+    fmt: str,
+    *,
+    tenant_id: str | None = None,
+    show_progress: bool = False,
+) -> ImportSummary:
+    """Import a CDR file from disk, read line by line (with a progress bar if asked)."""
+    import os
+
+    import click
+
+    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+        if not show_progress:
+            return import_lines(runtime, fmt, handle, tenant_id=tenant_id)
+        with click.progressbar(
+            length=os.path.getsize(path), label=f"importing {os.path.basename(path)}"
+        ) as bar:
+            return import_lines(runtime, fmt, _counted(handle, bar), tenant_id=tenant_id)
