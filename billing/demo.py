@@ -154,7 +154,12 @@ def walkthrough(settings: Settings, say: Callable[[str], None]) -> None:
         )
         say(f"  another tenant asking for {topup['id']} → {answer.status_code}")
 
-        say("5. The ledger audits itself")
+        say("5. Usage: an Asterisk CDR file imported, rated and debited (net + VAT)")
+        from billing.usage.demo_step import rate_a_cdr_file
+
+        rate_a_cdr_file(http, url, keys.admin_key, keys.tenant_key, keys.tenant_id, say)
+
+        say("6. The ledger audits itself")
         _audit(runtime, say)
 
 
