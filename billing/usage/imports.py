@@ -17,7 +17,7 @@ from billing.usage.events import Reject, UsageEvent
 from billing.usage.formats import asterisk, freeswitch, generic
 from billing.usage.intake import event_row, malformed_row, store
 
-CHUNK = 5_000
+CHUNK = 10_000
 SAMPLES = 20
 FORMATS = ("asterisk", "freeswitch", "generic")
 

@@ -19,9 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.core.clock import utcnow
-from billing.core.db import insert_for
+from billing.core.db import insert_for, is_postgresql
 from billing.jobs.outbox import defer
 from billing.tenants.models import Tenant
+from billing.usage.bulk import copy_insert
 from billing.usage.events import UsageEvent
 from billing.usage.models import UsageRecord, UsageStatus
 
@@ -144,6 +145,8 @@ def _insert(session: Session, rows: Sequence[dict]) -> dict[tuple[str, str], int
     """Insert, skipping keys already stored; the ids of the rows actually written."""
     if not rows:
         return {}
+    if is_postgresql(session):
+        return copy_insert(session, _COLUMNS, rows)
     statement = (
         insert_for(session, _records)
         .on_conflict_do_nothing(index_elements=["source_system", "source_id", "revision"])

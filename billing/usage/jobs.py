@@ -13,7 +13,7 @@ from billing.runtime import current
 from billing.usage.rating import claim_pending, rate_rows
 from billing.usage.retries import retry_waiting
 
-BATCH = 2_000  # rows per transaction: one ledger transaction per tenant per batch
+BATCH = 10_000  # rows per transaction: one ledger transaction per tenant per batch
 log = logging.getLogger(__name__)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from billing.core.clock import utcnow
+from billing.core.db import is_postgresql
 from billing.core.errors import MalipoError
 from billing.rating.bundles import EMPTY
 from billing.rating.plans import DURATION_SERVICES, Service
@@ -28,6 +29,7 @@ from billing.rating.records import UsageRecord as RaterRecord
 from billing.tariffs.fx import day_of
 from billing.tariffs.service import tariff_for
 from billing.tenants.models import BillingMode, Tenant
+from billing.usage.bulk import copy_update
 from billing.usage.debits import Charge, Settlement, settle, vat_on
 from billing.usage.flags import clear_flag_if_paid_up, flag_insufficient_balance
 from billing.usage.models import UsageRecord, UsageStatus
@@ -55,20 +57,55 @@ def unit_of(service: Service) -> str:
 
 
 class Tariffs:
-    """The tenant's tariff per day, looked up once per batch (the loader caches plans)."""
+    """The tenant's tariff for each record, with as few loader calls as possible.
+
+    Plan versions and assignments only ever start later (a version in force is the latest
+    started; an assignment likewise), so when a tenant has the same assignment and plan
+    version at the first and the last instant of a batch, that tariff held throughout:
+    two lookups price the whole batch. Otherwise each day is looked up on its own.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._found: dict[tuple[str, date], Any] = {}
+        self._whole: dict[str, Any] = {}
+        self._by_day: dict[tuple[str, date], Any] = {}
+
+    def prepare(self, rows: Sequence[Row]) -> None:
+        spans: dict[str, list[datetime]] = {}
+        for row in rows:
+            if row.tenant_id:
+                span = spans.setdefault(row.tenant_id, [row.occurred_at, row.occurred_at])
+                if row.occurred_at < span[0]:
+                    span[0] = row.occurred_at
+                elif row.occurred_at > span[1]:
+                    span[1] = row.occurred_at
+        for tenant_id, (first, last) in spans.items():
+            early, late = self._lookup(tenant_id, first), self._lookup(tenant_id, last)
+            if early is not None and late is not None and _same(early, late):
+                self._whole[tenant_id] = late
 
     def at(self, tenant_id: str, at: datetime) -> Any:
+        whole = self._whole.get(tenant_id)
+        if whole is not None:
+            return whole
         key = (tenant_id, at.date())
-        if key not in self._found:
-            try:
-                self._found[key] = tariff_for(self.session, tenant_id, at)
-            except MalipoError:
-                self._found[key] = None
-        return self._found[key]
+        if key not in self._by_day:
+            self._by_day[key] = self._lookup(tenant_id, at)
+        return self._by_day[key]
+
+    def _lookup(self, tenant_id: str, at: datetime) -> Any:
+        try:
+            return tariff_for(self.session, tenant_id, at)
+        except MalipoError:
+            return None
+
+
+def _same(one: Any, other: Any) -> bool:
+    return (one.assignment_id, one.plan_id, one.plan_version) == (
+        other.assignment_id,
+        other.plan_id,
+        other.plan_version,
+    )
 
 
 def rater_record(row: Row) -> RaterRecord:
@@ -139,11 +176,12 @@ def _rated(result: RatedUsage, tariff: Any, fx: Any, now: datetime) -> dict[str,
         "vat_minor": None,
         "raw_amount": str(result.raw_amount),
         "fx_rate": fx.rate if fx is not None else None,
+        # pieces: [start_s, increment_s, increments, billed_units, charged_units, rate_micro]
+        # per rate group (billing.rating.records.Piece); rates in micro-minor per rate unit.
         "breakdown": {
-            "pieces": [list(piece) for piece in result.pieces],
-            "piece_fields": list(result.pieces[0]._fields) if result.pieces else [],
+            "pieces": result.pieces,
             "rate_unit_s": result.rate_unit_s,
-            "bundle_draws": [list(draw) for draw in result.bundle_draws],
+            "bundle_draws": result.bundle_draws,
             "note": result.note,
         },
         "ledger_transaction_id": None,
@@ -156,6 +194,7 @@ def rate_rows(session: Session, rows: Sequence[Row], *, key: str) -> dict[str, i
     now = utcnow()
     tenants = _tenants(session, {row.tenant_id for row in rows if row.tenant_id})
     tariffs = Tariffs(session)
+    tariffs.prepare(rows)
     by_tenant: dict[str, list[_Result]] = defaultdict(list)
     results = []
     for row in rows:
@@ -230,6 +269,13 @@ def _tenants(session: Session, ids: set[str]) -> dict[str, Tenant]:
 def write_results(session: Session, results: Sequence[_Result]) -> None:
     if not results:
         return
+    if is_postgresql(session):
+        copy_update(
+            session,
+            [r.usage_id for r in results],
+            {name: [r.fields[name] for r in results] for name in _RESULT_FIELDS},
+        )
+        return
     statement = (
         update(_records)
         .where(_records.c.id == bindparam("b_id"))
@@ -253,6 +299,6 @@ def claim_pending(session: Session, first_id: int, last_id: int, limit: int) -> 
         .order_by(_records.c.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgresql(session):
         query = query.with_for_update(skip_locked=True)
     return list(session.execute(query))

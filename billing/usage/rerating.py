@@ -64,6 +64,7 @@ def rerate_period(session: Session, tenant_id: str, start: date, end: date) -> R
     rows = list(session.execute(query))
     now = utcnow()
     tariffs = Tariffs(session)
+    tariffs.prepare(rows)
     changed, unratable = [], 0
     for row in rows:
         fields = price(row, tenant, tariffs, now)
