@@ -17,6 +17,7 @@ whatever the row count). bench/rating.py runs this in a child process.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import random
 import resource
@@ -112,6 +113,7 @@ def main() -> None:
     rebuild_database()
     app = create_app(Settings(database_url=normalise_database_url(URL), secret_key="bench"))
     runtime = app.extensions[EXTENSION]
+    logging.getLogger().setLevel(logging.WARNING)  # the app logs each relayed job at INFO
     tenants = []
     with runtime.unit_of_work() as session:
         for n in range(args.tenants):
