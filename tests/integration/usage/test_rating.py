@@ -207,3 +207,45 @@ def test_messages_are_priced_per_segment_and_undelivered_ones_are_free(
         "billed", 0, "not_delivered",
     )  # fmt: skip
     assert (whatsapp.unit, whatsapp.net_minor) == ("message", 55_13)
+
+
+def test_two_rating_jobs_racing_over_the_same_rows_debit_each_once(
+    app, rated_tenant, runtime, sessions
+):
+    import threading
+    from datetime import UTC, datetime
+
+    from billing.rating.plans import Service
+    from billing.usage.events import Disposition, UsageEvent
+    from billing.usage.intake import _insert, event_row
+
+    tenant = rated_tenant(balance=100_000_00)
+    answered = datetime(2026, 3, 2, 6, 0, 5, tzinfo=UTC)  # 09:00:05 in Dar es Salaam
+    events = [
+        UsageEvent("race", f"{tenant.tenant_id}-{n}", Service.VOICE, "255754000111",
+                   "255712345678", answered, answered, None, 70, 65, Disposition.ANSWERED)
+        for n in range(400)
+    ]  # fmt: skip
+    with runtime.unit_of_work() as session:  # stored pending, no job deferred
+        stored_rows = [{**event_row(e, tenant.tenant_id), "received_at": answered} for e in events]
+        ids = sorted(_insert(session, stored_rows).values())
+
+    def work():
+        with app.app_context():
+            rate(ids[0], ids[-1])
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stored = rows(sessions, tenant.tenant_id)
+    assert {r.status for r in stored} == {"billed"} and len(stored) == 400
+    assert balance(sessions, tenant.tenant_id) == 100_000_00 - 400 * (NET + VAT)
+    with sessions() as session:
+        debits = session.execute(
+            select(func.count()).where(
+                Transaction.tenant_id == tenant.tenant_id, Transaction.kind == "usage"
+            )
+        ).scalar()
+    assert debits == len({r.ledger_transaction_id for r in stored}) <= 3

@@ -155,3 +155,25 @@ def test_rerating_needs_an_admin_and_a_real_period(client, tenant, admin):
     )
     assert unknown.status_code == 404
     assert unknown.mimetype == "application/problem+json"
+
+
+def test_one_batch_across_a_plan_change_prices_each_record_by_its_own_date(
+    client, admin, own_plan, sessions, runtime
+):
+    from datetime import UTC, datetime
+
+    tenant, _correct = own_plan()
+    with runtime.unit_of_work() as session:
+        dearer = save_plan(
+            session, f"TEST-{uuid.uuid4().hex[:8]}", "dearer", definition("90"),
+            valid_from=SEED_VALID_FROM,
+        )  # fmt: skip
+        assign_plan(
+            session, tenant.tenant_id, dearer.plan.id, valid_from=datetime(2026, 3, 15, tzinfo=UTC)
+        )
+    late = cdr(tenant.tenant_id, started_at="2026-03-16T09:00:00+03:00",
+               answered_at="2026-03-16T09:00:05+03:00")  # fmt: skip
+    send(client, admin, [cdr(tenant.tenant_id), late])
+    before, after = rows(sessions, tenant.tenant_id)
+    assert (before.net_minor, after.net_minor) == (75_83, 97_50)
+    assert before.plan_id != after.plan_id
