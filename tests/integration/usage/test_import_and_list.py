@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from billing.tenants.models import BillingMode
 from tests.integration.usage.conftest import cdr, rows, send
 
 pytestmark = pytest.mark.integration
@@ -130,3 +131,35 @@ def test_usage_lists_filter_total_and_page(client, admin, rated_tenant, make_ten
     assert staff.get_json()["totals"]["records"] == 1
     assert client.get("/v1/usage?service=fax", headers=admin.headers).status_code == 422
     assert client.get("/v1/usage?cursor=zzz", headers=admin.headers).status_code == 422
+
+
+def test_generic_and_freeswitch_files_import_for_the_named_tenant(
+    client, admin, rated_tenant, sessions
+):
+    tenant = rated_tenant(billing_mode=BillingMode.POSTPAID, balance=0)
+    generic = (
+        "source_id,service,to,started_at,answered_at,billable_s,units,category\n"
+        f"g-{uuid.uuid4().hex},voice,0712345678,2026-03-02 09:00:00,2026-03-02 09:00:05,65,,\n"
+        f"g-{uuid.uuid4().hex},sms,+255754000222,2026-03-02T09:00:00+03:00,,,2,\n"
+    )
+    uid = str(uuid.uuid4())
+    freeswitch = (
+        '"Duka","255754000111","0712345678","default","2026-03-02 09:00:00",'
+        f'"2026-03-02 09:00:05","2026-03-02 09:01:15","75","65","NORMAL_CLEARING","{uid}",'
+        '"","","PCMA","PCMA"\n'
+    )
+    for fmt, text in (("generic", generic), ("freeswitch", freeswitch)):
+        response = client.post(
+            f"/v1/usage/cdrs/import?format={fmt}&tenant_id={tenant.tenant_id}",
+            data=text.encode(),
+            headers=admin.headers,
+            content_type="text/csv",
+        )
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()["rejected"] == 0
+    stored = rows(sessions, tenant.tenant_id)
+    assert [(r.source_system, r.service, r.status, r.net_minor) for r in stored] == [
+        ("generic", "voice", "accrued", 75_83),
+        ("generic", "sms", "accrued", 44_00),
+        ("freeswitch", "voice", "accrued", 75_83),
+    ]
