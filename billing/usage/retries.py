@@ -2,16 +2,19 @@
 
 A reject for an unknown tenant, a missing plan, rate or FX rate is rated again as it
 stands (malformed ones are not: their content is wrong). An `unbilled` record keeps its
-price and is only settled again, once the wallet has the money.
+price and is only settled again, once the wallet has the money. A record still `pending`
+minutes after it arrived (its job spent its retries) is rated here too.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 
 from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from billing.core.clock import utcnow
 from billing.core.db import is_postgresql
 from billing.usage.models import RETRYABLE_REASONS, UsageRecord, UsageStatus
 from billing.usage.rating import (
@@ -24,6 +27,7 @@ from billing.usage.rating import (
 )
 
 LIMIT = 5_000
+STALE_AFTER = timedelta(minutes=5)
 _records = UsageRecord.__table__
 
 
@@ -36,6 +40,8 @@ def _waiting(session: Session, columns, status: UsageStatus, tenant_id: str | No
     )
     if status is UsageStatus.REJECTED:
         query = query.where(_records.c.reason.in_(sorted(RETRYABLE_REASONS)))
+    if status is UsageStatus.PENDING:
+        query = query.where(_records.c.received_at < utcnow() - STALE_AFTER)
     if tenant_id is not None:
         query = query.where(_records.c.tenant_id == tenant_id)
     if is_postgresql(session):
@@ -45,6 +51,10 @@ def _waiting(session: Session, columns, status: UsageStatus, tenant_id: str | No
 
 def retry_waiting(session: Session, tenant_id: str | None = None) -> dict[str, int]:
     counts: dict[str, int] = {}
+    stale = _waiting(session, RATE_COLUMNS, UsageStatus.PENDING, tenant_id)
+    if stale:
+        for status, count in rate_rows(session, stale, key=f"usage-stale:{stale[0].id}").items():
+            counts[f"pending→{status}"] = count
     rejected = _waiting(session, RATE_COLUMNS, UsageStatus.REJECTED, tenant_id)
     if rejected:
         for status, count in rate_rows(

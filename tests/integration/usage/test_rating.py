@@ -249,3 +249,25 @@ def test_two_rating_jobs_racing_over_the_same_rows_debit_each_once(
             )
         ).scalar()
     assert debits == len({r.ledger_transaction_id for r in stored}) <= 3
+
+
+def test_a_record_left_pending_is_rated_by_the_retry(rated_tenant, runtime, sessions):
+    from datetime import UTC, datetime
+
+    from billing.rating.plans import Service
+    from billing.usage.events import Disposition, UsageEvent
+    from billing.usage.intake import _insert, event_row
+    from billing.usage.models import UsageRecord
+
+    tenant = rated_tenant()
+    with runtime.unit_of_work() as session:  # stored long ago, as if its job had given up
+        at = datetime(2026, 3, 2, 6, 0, 5, tzinfo=UTC)
+        event = UsageEvent("stale", tenant.tenant_id, Service.VOICE, "", "255712345678", at,
+                           at, None, 70, 65, Disposition.ANSWERED)  # fmt: skip
+        [usage_id] = _insert(
+            session, [{**event_row(event, tenant.tenant_id), "received_at": at}]
+        ).values()
+    with runtime.unit_of_work() as session:
+        assert retry_waiting(session, tenant.tenant_id) == {"pending→billed": 1}
+    with sessions() as session:
+        assert session.get(UsageRecord, usage_id).net_minor == NET
