@@ -50,6 +50,7 @@ def _register_jobs() -> None:
 def _register_routes(app: Flask) -> None:
     from billing.auth.api import blp as api_keys
     from billing.ledger.api import blp as wallet
+    from billing.tariffs.api import blp as tariffs
     from billing.tenants.api import blp as tenants
     from billing.topups.api import blp as topups
     from billing.usage.api import blp as usage
@@ -63,7 +64,7 @@ def _register_routes(app: Flask) -> None:
         "bearer", {"type": "http", "scheme": "bearer", "description": "mlp_… API key"}
     )
     api.spec.options["security"] = [{"bearer": []}]
-    for blueprint in (tenants, api_keys, wallet, topups, usage):
+    for blueprint in (tenants, api_keys, wallet, topups, tariffs, usage):
         api.register_blueprint(blueprint)
     if app.extensions[EXTENSION].settings.provider_mode == "sandbox":
         _register_simulators(app)

@@ -81,6 +81,16 @@ def worker(burst: bool, simple: bool) -> None:
     run(current_app._get_current_object(), burst=burst, simple=simple)
 
 
+@main.command("load-destinations")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def load_destinations(path: str) -> None:
+    """Load a destination prefix CSV: all rows or none; bad lines are listed."""
+    from billing.tariffs.commands import load_destinations_command
+
+    sys.exit(load_destinations_command(current(), path, click.echo))
+
+
 @main.command("seed-demo")
 @with_appcontext
 def seed_demo() -> None:

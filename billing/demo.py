@@ -26,6 +26,7 @@ from billing.core.money import Currency
 from billing.ledger.postings import ADJUSTMENTS, WALLET, Posting
 from billing.ledger.service import post_transaction
 from billing.runtime import EXTENSION, Runtime, current
+from billing.tariffs.demo_step import authorisation_step
 from billing.tariffs.seed import put_on_default_plan
 from billing.tenants.models import BillingMode
 from billing.tenants.service import NewTenant, create_tenant
@@ -154,12 +155,15 @@ def walkthrough(settings: Settings, say: Callable[[str], None]) -> None:
         )
         say(f"  another tenant asking for {topup['id']} → {answer.status_code}")
 
-        say("5. Usage: an Asterisk CDR file imported, rated and debited (net + VAT)")
+        say("5. Real-time authorisation from the plan, the destination and the wallet")
+        authorisation_step(call, keys.admin_key, keys.tenant_id, say)
+
+        say("6. Usage: an Asterisk CDR file imported, rated and debited (net + VAT)")
         from billing.usage.demo_step import rate_a_cdr_file
 
         rate_a_cdr_file(http, url, keys.admin_key, keys.tenant_key, keys.tenant_id, say)
 
-        say("6. The ledger audits itself")
+        say("7. The ledger audits itself")
         _audit(runtime, say)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from billing.core.clock import utcnow
 from billing.core.errors import InvalidInput, NotFound
 from billing.core.ids import new_id
+from billing.tariffs.authorisation import forget_standings
 from billing.tariffs.codec import build_plan
 from billing.tariffs.models import PlanAssignment, RatePlan, RatePlanVersion
 from billing.tariffs.plan_schemas import PlanDefinitionSchema, RateEntriesSchema
@@ -76,6 +77,7 @@ def save_plan(
     )
     session.add(version)
     session.flush()
+    forget_standings()
     return SavedPlan(plan, version, created=True)
 
 
@@ -151,6 +153,7 @@ def assign_plan(
     )
     session.add(assignment)
     session.flush()
+    forget_standings()
     return assignment
 
 

@@ -38,61 +38,14 @@ MOBILE_ZONES = tuple(f"TZ-MOB-{operator}" for operator in TZ_MOBILE)
 # Meta's WhatsApp pricing markets for the countries that have their own; Africa's others
 # are "Rest of Africa".
 _MARKETS = {"NG": "nigeria", "ZA": "south_africa", "EG": "egypt", "IN": "india"}
-_AFRICA = frozenset(
-    [
-        "DZ",
-        "AO",
-        "BJ",
-        "BW",
-        "BF",
-        "BI",
-        "CM",
-        "CV",
-        "CF",
-        "TD",
-        "KM",
-        "CG",
-        "CD",
-        "CI",
-        "DJ",
-        "GQ",
-        "ER",
-        "SZ",
-        "ET",
-        "GA",
-        "GM",
-        "GH",
-        "GN",
-        "GW",
-        "KE",
-        "LS",
-        "LR",
-        "LY",
-        "MG",
-        "MW",
-        "ML",
-        "MR",
-        "MU",
-        "MA",
-        "MZ",
-        "NA",
-        "NE",
-        "RW",
-        "ST",
-        "SN",
-        "SC",
-        "SL",
-        "SO",
-        "SS",
-        "SD",
-        "TZ",
-        "TG",
-        "TN",
-        "UG",
-        "ZM",
-        "ZW",
-    ]
-)
+# fmt: off
+_AFRICA = frozenset((
+    "DZ", "AO", "BJ", "BW", "BF", "BI", "CM", "CV", "CF", "TD", "KM", "CG", "CD", "CI", "DJ",
+    "GQ", "ER", "SZ", "ET", "GA", "GM", "GH", "GN", "GW", "KE", "LS", "LR", "LY", "MG", "MW",
+    "ML", "MR", "MU", "MA", "MZ", "NA", "NE", "RW", "ST", "SN", "SC", "SL", "SO", "SS", "SD",
+    "TZ", "TG", "TN", "UG", "ZM", "ZW",
+))
+# fmt: on
 
 
 def destination_rows() -> list[dict[str, str]]:

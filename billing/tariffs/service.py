@@ -10,32 +10,22 @@ bumps its generation.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, literal, or_, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from billing.core.errors import MalipoError, NotFound
 from billing.core.money import Currency
-from billing.ledger.models import Account
-from billing.ledger.postings import WALLET
-from billing.rating.destinations import Destination, DestinationTable
+from billing.rating.destinations import DestinationTable
 from billing.rating.plans import RatePlan
 from billing.rating.records import FxRate
 from billing.tariffs import fx
-from billing.tariffs.codec import build_plan
-from billing.tariffs.models import (
-    DestinationPrefix,
-    PlanAssignment,
-    RatePlanVersion,
-    TariffGeneration,
-)
-from billing.tariffs.models import RatePlan as RatePlanRow
-from billing.tariffs.plan_schemas import PlanDefinitionSchema, RateEntriesSchema
-from billing.tenants.models import BillingMode, Tenant
+from billing.tariffs.cache import cache_for
+from billing.tariffs.models import PlanAssignment, RatePlanVersion, TariffGeneration
+from billing.tenants.models import BillingMode, Tenant, TenantStatus
 
 
 class NoRatePlan(MalipoError):
@@ -89,6 +79,7 @@ class Standing:
     tenant_id: str
     currency: Currency
     billing_mode: BillingMode
+    active: bool
     assignment_id: str | None
     assignment_valid_to: datetime | None
     credit_limit_minor: int | None
@@ -97,7 +88,6 @@ class Standing:
     version_valid_to: datetime | None
     destinations_generation: int
     fx_generation: int
-    wallet_minor: int
 
 
 def tariff_for(session: Session, tenant_id: str, at: datetime) -> Tariff:
@@ -108,18 +98,17 @@ def tariff_for(session: Session, tenant_id: str, at: datetime) -> Tariff:
     return tariff_from(session, read_standing(session, tenant_id, at), at)
 
 
-def read_standing(
-    session: Session, tenant_id: str, at: datetime, with_wallet: bool = False
-) -> Standing:
+def read_standing(session: Session, tenant_id: str, at: datetime) -> Standing:
     if at.tzinfo is None:
         raise ValueError("at must be timezone-aware")
-    row = session.execute(_standing_query(with_wallet), {"tenant_id": tenant_id, "at": at}).first()
+    row = session.connection().execute(_STANDING, {"tenant_id": tenant_id, "at": at}).first()
     if row is None:
         raise NotFound(f"tenant {tenant_id} not found")
     return Standing(
         tenant_id,
         Currency(row.currency),
         BillingMode(row.billing_mode),
+        row.status == TenantStatus.ACTIVE,
         row.assignment_id,
         row.assignment_valid_to,
         row.credit_limit_minor,
@@ -128,7 +117,6 @@ def read_standing(
         row.version_valid_to,
         row.destinations_generation,
         row.fx_generation,
-        row.wallet_minor or 0,
     )
 
 
@@ -144,7 +132,7 @@ def tariff_from(session: Session, standing: Standing, at: datetime) -> Tariff:
             f"tenant {standing.tenant_id} has no rate plan in force at {at.isoformat()}",
             {"tenant_id": ["assign a rate plan: POST /v1/tenants/{id}/rate-plan"]},
         )
-    cache = _cache_for(session)
+    cache = cache_for(session)
     plan = cache.plan(session, standing.plan_id, standing.version, standing.assignment_id)
     return Tariff(
         tenant_id=standing.tenant_id,
@@ -160,17 +148,7 @@ def tariff_from(session: Session, standing: Standing, at: datetime) -> Tariff:
     )
 
 
-_QUERIES: dict[bool, Select] = {}
-
-
-def _standing_query(with_wallet: bool) -> Select:
-    query = _QUERIES.get(with_wallet)
-    if query is None:
-        query = _QUERIES[with_wallet] = _build_standing_query(with_wallet)
-    return query
-
-
-def _build_standing_query(with_wallet: bool) -> Select:
+def _standing_query() -> Select:
     tenant_id, at = bindparam("tenant_id"), bindparam("at", type_=PlanAssignment.valid_from.type)
     assignment_id = (
         select(PlanAssignment.id)
@@ -195,6 +173,7 @@ def _build_standing_query(with_wallet: bool) -> Select:
     columns: list[Any] = [
         Tenant.currency,
         Tenant.billing_mode,
+        Tenant.status,
         PlanAssignment.id.label("assignment_id"),
         PlanAssignment.valid_to.label("assignment_valid_to"),
         PlanAssignment.credit_limit_minor,
@@ -207,124 +186,15 @@ def _build_standing_query(with_wallet: bool) -> Select:
     query = select(*columns).select_from(Tenant)
     query = query.outerjoin(PlanAssignment, PlanAssignment.id == assignment_id)
     query = query.outerjoin(RatePlanVersion, RatePlanVersion.id == version_id)
-    if with_wallet:
-        query = query.add_columns(Account.balance_minor.label("wallet_minor")).outerjoin(
-            Account,
-            and_(
-                Account.tenant_id == Tenant.id,
-                Account.kind == WALLET,
-                Account.currency == Tenant.currency,
-            ),
-        )
-    else:
-        query = query.add_columns(literal(0).label("wallet_minor"))
     return query.where(Tenant.id == tenant_id)
 
 
-class TariffCache:
-    """Per process and database: plans by (plan id, version), tenant plans by assignment,
-    the destination table and FX book by generation."""
-
-    PLAN_LIMIT = 2_000
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._definitions: dict[tuple[str, int], tuple[str, dict, RatePlan]] = {}
-        self._overrides: dict[str, dict] = {}
-        self._tenant_plans: dict[tuple[str, int, str], RatePlan] = {}
-        self._destinations: tuple[int, DestinationTable] | None = None
-        self._fx: tuple[int, fx.FxBook] | None = None
-
-    def plan(self, session: Session, plan_id: str, version: int, assignment_id: str) -> RatePlan:
-        key = (plan_id, version, assignment_id)
-        found = self._tenant_plans.get(key)
-        if found is not None:
-            return found
-        code, definition, base = self._definition(session, plan_id, version)
-        overrides = self._overrides.get(assignment_id)
-        if overrides is None:
-            stored = session.get(PlanAssignment, assignment_id)
-            overrides = (
-                RateEntriesSchema().load(stored.overrides) if stored and stored.overrides else {}
-            )
-            self._overrides[assignment_id] = overrides
-        plan = build_plan(code, definition, overrides) if overrides else base
-        with self._lock:
-            if len(self._tenant_plans) >= self.PLAN_LIMIT:
-                self._tenant_plans.clear()
-            self._tenant_plans[key] = plan
-        return plan
-
-    def _definition(
-        self, session: Session, plan_id: str, version: int
-    ) -> tuple[str, dict, RatePlan]:
-        found = self._definitions.get((plan_id, version))
-        if found is None:
-            row = session.execute(
-                select(RatePlanRow.code, RatePlanVersion.definition)
-                .join(RatePlanVersion, RatePlanVersion.plan_id == RatePlanRow.id)
-                .where(RatePlanRow.id == plan_id, RatePlanVersion.version == version)
-            ).one()
-            definition = PlanDefinitionSchema().load(row.definition)
-            found = (row.code, definition, build_plan(row.code, definition))
-            with self._lock:
-                if len(self._definitions) >= self.PLAN_LIMIT:
-                    self._definitions.clear()
-                self._definitions[(plan_id, version)] = found
-        return found
-
-    def destinations(self, session: Session, generation: int) -> DestinationTable:
-        held = self._destinations
-        if held is not None and held[0] == generation:
-            return held[1]
-        with self._lock:
-            held = self._destinations
-            if held is None or held[0] != generation:
-                held = self._destinations = (generation, load_destinations(session))
-        return held[1]
-
-    def fx_book(self, session: Session, generation: int) -> fx.FxBook:
-        held = self._fx
-        if held is not None and held[0] == generation:
-            return held[1]
-        with self._lock:
-            held = self._fx
-            if held is None or held[0] != generation:
-                held = self._fx = (generation, fx.load_book(session))
-        return held[1]
+_STANDING = _standing_query()
 
 
-def load_destinations(session: Session, at: datetime | None = None) -> DestinationTable:
-    """Every stored prefix row (or only those not yet ended at `at`) as a lookup table."""
-    table = DestinationPrefix.__table__
-    query = select(
-        table.c.prefix,
-        table.c.zone,
-        table.c.country,
-        table.c.operator,
-        table.c.market,
-        table.c.valid_from,
-        table.c.valid_to,
-    )
-    if at is not None:
-        query = query.where(or_(table.c.valid_to.is_(None), table.c.valid_to > at))
-    rows = session.execute(query).all()
-    return DestinationTable(Destination(*row) for row in rows)
-
-
-_CACHES: dict[str, TariffCache] = {}
-_CACHES_LOCK = threading.Lock()
-
-
-def _cache_for(session: Session) -> TariffCache:
-    url = session.get_bind().engine.url.render_as_string(hide_password=True)
-    cache = _CACHES.get(url)
-    if cache is None:
-        with _CACHES_LOCK:
-            cache = _CACHES.setdefault(url, TariffCache())
-    return cache
-
-
-def cached_plan_keys(session: Session) -> frozenset[tuple[str, int]]:
-    """The (plan id, version) pairs this process holds: what tests check invalidation by."""
-    return frozenset(_cache_for(session)._definitions)
+def current_destinations(session: Session) -> DestinationTable:
+    """The whole destination table, from the cache while no load has happened since."""
+    generation = session.execute(
+        select(TariffGeneration.generation).where(TariffGeneration.name == "destinations")
+    ).scalar_one()
+    return cache_for(session).destinations(session, generation)

@@ -13,9 +13,10 @@ from billing.rating.plans import Service
 from billing.rating.rater import rate_usage
 from billing.rating.records import UsageRecord
 from billing.tariffs import fx
+from billing.tariffs.cache import cached_plan_keys
 from billing.tariffs.rate_plans import assign_plan, save_plan
 from billing.tariffs.seed import DEFAULT_PLAN_CODE, default_plan_definition
-from billing.tariffs.service import NoRatePlan, cached_plan_keys, tariff_for
+from billing.tariffs.service import NoRatePlan, tariff_for
 from tests.factories import on_default_plan
 
 pytestmark = pytest.mark.integration
