@@ -137,10 +137,12 @@ def price(row: Row, tenant: Tenant | None, tariffs: Tariffs, now: datetime) -> d
     tariff = tariffs.at(tenant.id, row.occurred_at)
     if tariff is None:
         return _rejected("no_plan")
-    try:  # None when the plan is in the tenant's currency already
-        fx = tariff.fx_rate(day_of(row.occurred_at))
-    except MalipoError:
-        return _rejected("no_fx_rate")
+    fx = None
+    if tariff.plan.currency != tenant.currency:
+        try:
+            fx = tariff.fx_rate(day_of(row.occurred_at))
+        except MalipoError:
+            return _rejected("no_fx_rate")
     try:
         result = rate_usage(rater_record(row), tariff.plan, tariff.destinations, EMPTY, fx)
     except ValueError as error:
