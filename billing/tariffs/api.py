@@ -40,6 +40,19 @@ blp = Blueprint("tariffs", __name__, url_prefix="/v1", description="Tariffs and 
 DESTINATION_FILE_CAP = 64 * 1024 * 1024  # a 100,000-prefix file is about 5 MB
 _DEFINITION = PlanDefinitionSchema()
 _PLAN_FIELDS = ("code", "name", "valid_from", "valid_to")
+_CSV_BODY = {
+    "required": True,
+    "description": "prefix,zone,name,country,operator,market,valid_from,valid_to",
+    "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
+    },
+}
 
 
 @blp.route("/rate-plans")
@@ -142,6 +155,7 @@ class TenantPlan(MethodView):
 @blp.route("/destinations/import")
 class DestinationImport(MethodView):
     @requires(Role.ADMIN)
+    @blp.doc(requestBody=_CSV_BODY)
     @blp.response(200, DestinationLoadSchema)
     def post(self):
         """Load a destination CSV (the body as text/csv, or a multipart `file`): all rows

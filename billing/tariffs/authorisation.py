@@ -13,6 +13,8 @@ the net charge plus its VAT (see the Tax section of the design), so candidates a
 priced gross. A postpaid tenant is allowed; when its assignment carries a credit limit,
 one authorisation covers at most that much (VAT included): the ceiling of a single
 session, not of the period's accrued usage, which is the rating side's to track.
+Bundles are not drawn on: no bundle state is stored yet, so a bundle can only make a
+call cheaper than authorised, never dearer.
 """
 
 from __future__ import annotations
@@ -71,9 +73,11 @@ def authorise(
     segments: int = 1,
     category: str = "marketing",
 ) -> Authorisation:
-    at = at or utcnow()
+    """Authorise now (`at` None: the standing may come from the per-process cache), or
+    as at a given instant (read afresh)."""
     number = e164_digits(destination)
     standing, tariff, refusal = _standing(session, tenant_id, at)
+    at = at or utcnow()
     prepaid = standing.billing_mode is BillingMode.PREPAID
     if prepaid:
         wallet = session.connection().execute(
@@ -111,26 +115,28 @@ _standings: dict[tuple[str, str], tuple[float, Standing, Tariff | None, str]] = 
 
 
 def _standing(
-    session: Session, tenant_id: str, at: datetime
+    session: Session, tenant_id: str, at: datetime | None
 ) -> tuple[Standing, Tariff | None, str]:
-    """The tenant's standing and tariff, read at most every STANDING_TTL_S per process."""
+    """The tenant's standing and tariff; for "now", read at most every STANDING_TTL_S."""
     key = (_database_of(session), tenant_id)
-    held = _standings.get(key)
     now = time.monotonic()
-    if held is not None and held[0] > now:
-        return held[1], held[2], held[3]
-    standing = read_standing(session, tenant_id, at)
+    if at is None:
+        held = _standings.get(key)
+        if held is not None and held[0] > now:
+            return held[1], held[2], held[3]
+    standing = read_standing(session, tenant_id, at or utcnow())
     tariff, refusal = None, ""
     if not standing.active:
         refusal = "tenant_suspended"
     else:
         try:
-            tariff = tariff_from(session, standing, at)
+            tariff = tariff_from(session, standing, at or utcnow())
         except NoRatePlan:
             refusal = "no_rate_plan"
-    if len(_standings) > 100_000:
-        _standings.clear()
-    _standings[key] = (now + STANDING_TTL_S, standing, tariff, refusal)
+    if at is None:
+        if len(_standings) > 100_000:
+            _standings.clear()
+        _standings[key] = (now + STANDING_TTL_S, standing, tariff, refusal)
     return standing, tariff, refusal
 
 

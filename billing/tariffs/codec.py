@@ -9,7 +9,7 @@ ending on whole increments, a supported currency); their refusals come back as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from billing.core.errors import InvalidInput
@@ -123,10 +123,3 @@ def _refusing(field: str, build: Callable[..., Any], *args: Any, **kwargs: Any) 
         return build(*args, **kwargs)
     except (ValueError, KeyError) as error:  # ZoneInfoNotFoundError is a KeyError
         raise InvalidInput.on(field, str(error).strip("'\"")) from error
-
-
-def zones_of(definition: dict) -> Iterable[str]:
-    """Every zone a definition prices, for reports and checks."""
-    for name in ("duration_rates", "unit_rates"):
-        for entry in definition.get(name, []):
-            yield entry["zone"]

@@ -20,7 +20,7 @@ from billing.rating.timebands import DAR_ES_SALAAM
 
 COLUMNS = ("prefix", "zone", "name", "country", "operator", "market", "valid_from", "valid_to")
 REQUIRED = ("prefix", "zone")
-MAX_PREFIX_DIGITS = 15  # E.164 numbers have at most 15 digits
+_PREFIX = re.compile(r"\+?[0-9]{1,15}")
 _ZONE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _LIMITS = {"name": 100, "operator": 40, "market": 40}
@@ -73,16 +73,23 @@ def parse_destinations(lines: Iterable[str]) -> ParsedFile:
     if problems:
         parsed.errors[1] = problems
         return parsed
+    # Each PrefixRow field's position in the file, or None when the column is absent.
+    where = [header.index(name) if name in header else None for name in COLUMNS]
+    instants: dict[str, tuple[datetime | None, str]] = {"": (None, "")}
+    width = len(header)
     for values in reader:
-        line = reader.line_num
-        if not values or all(not v.strip() for v in values):
+        if len(values) != width:
+            if values and any(v.strip() for v in values):
+                parsed.errors[reader.line_num] = [
+                    f"{len(values)} fields where the header has {width}"
+                ]
             continue
-        if len(values) != len(header):
-            parsed.errors[line] = [f"{len(values)} fields where the header has {len(header)}"]
+        fields = [values[i].strip() if i is not None else "" for i in where]
+        if not any(fields):
             continue
-        row, errors = _row(line, dict(zip(header, (v.strip() for v in values), strict=True)))
+        row, errors = _row(reader.line_num, fields, instants)
         if errors:
-            parsed.errors[line] = errors
+            parsed.errors[reader.line_num] = errors
         else:
             parsed.rows.append(row)  # type: ignore[arg-type]
     return parsed
@@ -103,51 +110,52 @@ def _check_header(header: list[str]) -> list[str]:
     return problems
 
 
-def _row(line: int, values: dict[str, str]) -> tuple[PrefixRow | None, list[str]]:
+def _row(
+    line: int, fields: list[str], instants: dict[str, tuple[datetime | None, str]]
+) -> tuple[PrefixRow | None, list[str]]:
+    prefix, zone, name, country, operator, market, start, end = fields
     errors: list[str] = []
-    prefix = values["prefix"].removeprefix("+")
-    if not (prefix.isascii() and prefix.isdigit()) or len(prefix) > MAX_PREFIX_DIGITS:
-        errors.append(f"prefix {values['prefix']!r} is not 1 to 15 E.164 digits")
-    zone = values["zone"]
+    if not _PREFIX.fullmatch(prefix):
+        errors.append(f"prefix {prefix!r} is not 1 to 15 E.164 digits")
+    prefix = prefix.removeprefix("+")
     if not _ZONE.fullmatch(zone):
         errors.append(f"zone {zone!r} is not a zone code like TZ-MOB-VODACOM")
-    country = values.get("country", "").upper()
-    if country and not _COUNTRY.fullmatch(country):
-        errors.append(f"country {country!r} is not an ISO 3166 alpha-2 code")
-    for name, limit in _LIMITS.items():
-        if len(values.get(name, "")) > limit:
-            errors.append(f"{name} is longer than {limit} characters")
-    valid_from = _instant(values.get("valid_from", ""), "valid_from", errors)
-    valid_to = _instant(values.get("valid_to", ""), "valid_to", errors)
+    if country:
+        country = country.upper()
+        if not _COUNTRY.fullmatch(country):
+            errors.append(f"country {country!r} is not an ISO 3166 alpha-2 code")
+    for column, value in (("name", name), ("operator", operator), ("market", market)):
+        if len(value) > _LIMITS[column]:
+            errors.append(f"{column} is longer than {_LIMITS[column]} characters")
+    valid_from = _instant(start, "valid_from", instants, errors)
+    valid_to = _instant(end, "valid_to", instants, errors)
     if valid_from and valid_to and valid_to <= valid_from:
         errors.append("valid_to must be after valid_from")
     if errors:
         return None, errors
-    row = PrefixRow(
-        line,
-        prefix,
-        zone,
-        values.get("name", ""),
-        country,
-        values.get("operator", ""),
-        values.get("market", ""),
-        valid_from,
-        valid_to,
-    )
-    return row, []
+    return PrefixRow(line, prefix, zone, name, country, operator, market, valid_from, valid_to), []
 
 
-def _instant(text: str, name: str, errors: list[str]) -> datetime | None:
-    if not text:
-        return None
+def _instant(
+    text: str, name: str, known: dict[str, tuple[datetime | None, str]], errors: list[str]
+) -> datetime | None:
+    """A date or an instant; files repeat a handful of them, so each is parsed once."""
+    found = known.get(text)
+    if found is None:
+        found = known[text] = _parse_instant(text)
+    moment, problem = found
+    if problem:
+        errors.append(f"{name} {text!r} {problem}")
+    return moment
+
+
+def _parse_instant(text: str) -> tuple[datetime | None, str]:
     try:
         if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time(0), _DAR)
+            return datetime.combine(date.fromisoformat(text), time(0), _DAR), ""
         moment = datetime.fromisoformat(text)
     except ValueError:
-        errors.append(f"{name} {text!r} is not a date (YYYY-MM-DD) or an RFC 3339 instant")
-        return None
+        return None, "is not a date (YYYY-MM-DD) or an RFC 3339 instant"
     if moment.tzinfo is None:
-        errors.append(f"{name} {text!r} has no UTC offset")
-        return None
-    return moment
+        return None, "has no UTC offset"
+    return moment, ""

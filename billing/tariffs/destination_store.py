@@ -23,12 +23,13 @@ from billing.core.db import is_postgresql
 from billing.core.errors import InvalidInput
 from billing.tariffs.destination_csv import PrefixRow, parse_destinations
 from billing.tariffs.fx import bump_generation
-from billing.tariffs.models import DestinationPrefix
+from billing.tariffs.models import DestinationPrefix, TariffGeneration
 
 BATCH = 5_000
 MAX_REPORTED_LINES = 200
 _table = DestinationPrefix.__table__
 _COLUMNS = ("prefix", "zone", "name", "country", "operator", "market", "valid_from", "valid_to")
+_COPY_TYPES = ["text"] * 6 + ["timestamptz"] * 3
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,20 @@ class _Span:
     end: datetime | None
     stored_id: int | None  # None for a row of this file
     line: int
-    content: tuple
+    content: tuple  # a stored row's, to tell an identical row; () for a row of this file
 
 
 def load_destination_file(session: Session, lines: Iterable[str]) -> LoadSummary:
-    """Check and load a destination CSV inside the caller's transaction."""
+    """Check and load a destination CSV inside the caller's transaction.
+
+    Loads queue on the destinations generation row, so two files checked at once cannot
+    both place an overlapping row.
+    """
+    session.execute(
+        select(TariffGeneration.generation)
+        .where(TariffGeneration.name == "destinations")
+        .with_for_update()
+    )
     parsed = parse_destinations(lines)
     errors = dict(parsed.errors)
     spans = _stored_spans(session, {row.prefix for row in parsed.rows})
@@ -88,6 +98,9 @@ def _stored_spans(session: Session, prefixes: set[str]) -> dict[str, list[_Span]
 
 def _place(row: PrefixRow, spans: list[_Span], closures: dict[int, datetime]) -> str:
     """'new', 'unchanged', or why the row cannot be placed; may schedule a closure."""
+    if not spans:  # the common case: a prefix seen for the first time
+        spans.append(_Span(row.valid_from, row.valid_to, None, row.line, ()))
+        return "new"
     content = row.content
     for span in spans:
         if (
@@ -118,7 +131,7 @@ def _place(row: PrefixRow, spans: list[_Span], closures: dict[int, datetime]) ->
         )
     if superseding is not None:
         closures[superseding.stored_id] = row.valid_from  # type: ignore[index]
-    spans.append(_Span(row.valid_from, row.valid_to, None, row.line, content))
+    spans.append(_Span(row.valid_from, row.valid_to, None, row.line, ()))
     return "new"
 
 
@@ -175,7 +188,8 @@ def _insert(session: Session, rows: list[PrefixRow]) -> None:
 def _copy(session: Session, rows: list[PrefixRow], now: datetime) -> None:
     connection = session.connection().connection.driver_connection
     columns = ", ".join((*_COLUMNS, "created_at"))
-    statement = f"COPY destination_prefixes ({columns}) FROM STDIN"
+    statement = f"COPY destination_prefixes ({columns}) FROM STDIN (FORMAT BINARY)"
     with connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        copy.set_types(_COPY_TYPES)
         for row in rows:
             copy.write_row((*row.content, now))

@@ -58,7 +58,8 @@ def save_plan(
         session.flush()
     else:
         latest = version_of(session, plan.id, plan.latest_version)
-        if latest.definition_sha256 == digest and plan.name == name:
+        if latest.definition_sha256 == digest:
+            plan.name = name  # a new name alone is not a new price: no new version
             return SavedPlan(plan, latest, created=False)
     start = valid_from or utcnow()
     if valid_to is not None and valid_to <= start:

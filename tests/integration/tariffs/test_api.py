@@ -210,7 +210,7 @@ def test_authorize_messages_counts_the_bundle_and_segments(client, admin, tenant
     with sessions.begin() as session:
         top_up(session, tenant.tenant_id, 100_00)
     sms = authorize(client, admin, tenant.tenant_id, service="sms").get_json()
-    # 22.00 + VAT = 25.96 a segment; the bundle's state lives with usage, so it is not counted
+    # 22.00 + VAT = 25.96 a segment; no bundle state is stored yet, so the bundle is not counted
     assert (sms["allowed"], sms["max_messages"]) == (True, 3)
     assert sms["rate"]["per"] == "segment"
     two = authorize(client, admin, tenant.tenant_id, service="sms", segments=2).get_json()

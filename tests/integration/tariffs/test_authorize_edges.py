@@ -57,8 +57,7 @@ def test_a_usd_plan_needs_the_days_rate_then_converts(client, admin, tenant, ses
     response = client.post("/v1/fx-rates", json=rate, headers=admin.headers)
     assert response.status_code == 201
     assert response.get_json() == rate | {"base_currency": "USD", "quote_currency": "TZS"}
-    forget_standings()
-    with sessions() as session:
+    with sessions() as session:  # an explicit instant is read afresh, never from the cache
         answer = authorise(session, tenant.tenant_id, Service.VOICE, "0754000111", at=future)
     # US$0.05 a minute = TZS 125.00, + VAT 147.50: six minutes fit in TZS 1,000.00
     assert answer.allowed and answer.max_seconds == 360

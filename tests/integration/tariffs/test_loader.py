@@ -108,3 +108,28 @@ def _code() -> str:
     import uuid
 
     return f"TEST-{uuid.uuid4().hex[:10]}"
+
+
+def test_a_correcting_version_reaches_back_over_a_later_one(sessions, tenant):
+    code = _code()
+    definition = default_plan_definition()
+    starts = [datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC)]
+    with sessions.begin() as session:
+        first = save_plan(session, code, "Corrected", definition, valid_from=starts[0])
+        save_plan(session, code, "Corrected", {**definition, "decimals": 1}, valid_from=starts[1])
+        # Version 3 corrects from March: it outranks version 2 from then on.
+        save_plan(
+            session,
+            code,
+            "Corrected",
+            {**definition, "decimals": 0},
+            valid_from=datetime(2026, 3, 1, tzinfo=UTC),
+        )
+        assign_plan(session, tenant.tenant_id, first.plan.id, valid_from=starts[0])
+    with sessions() as session:
+        versions = [
+            tariff_for(session, tenant.tenant_id, datetime(2026, month, 15, tzinfo=UTC))
+            for month in (2, 4, 7)
+        ]
+    assert [t.plan_version for t in versions] == [1, 3, 3]
+    assert [t.plan.decimals for t in versions] == [2, 0, 0]

@@ -223,15 +223,20 @@ def test_the_allowance_is_exactly_what_rating_will_charge(
     to_pay = with_vat if vat else int
     result = seconds_for(budget, rate, to_pay=to_pay)
 
-    def cost(seconds: int) -> int:
+    def rated(seconds: int) -> RatedUsage:
         record = UsageRecord("x", Service.VOICE, MONDAY_PEAK, MOBILE, billable_s=seconds)
-        rated = rate_usage(record, voice_plan(rate), TABLE)
-        assert isinstance(rated, RatedUsage)
-        return to_pay(rated.amount_minor)
+        result = rate_usage(record, voice_plan(rate), TABLE)
+        assert isinstance(result, RatedUsage)
+        return result
+
+    def cost(seconds: int) -> int:
+        return to_pay(rated(seconds).amount_minor)
 
     if not result.allowed:
         assert cost(1) > budget
         return
     assert cost(result.max_seconds) <= budget
-    if result.max_seconds < MAX_SESSION_S:
-        assert cost(result.max_seconds + 1) > budget
+    assert rated(result.max_seconds).billed_units == result.max_seconds  # a whole increment
+    if cost(result.max_seconds + 1) <= budget:
+        # Affordable, but the next increment would bill past the session cap.
+        assert rated(result.max_seconds + 1).billed_units > MAX_SESSION_S
