@@ -210,9 +210,10 @@ def rate_rows(session: Session, rows: Sequence[Row], *, key: str) -> dict[str, i
             else:
                 fields["vat_minor"] = vat_on(fields["net_minor"])
                 by_tenant[tenant.id].append(result)
+    # Tenants in one order everywhere, so two jobs lock their wallets without deadlocking.
     settled = {
-        tenant_id: settle_prepaid(session, tenants[tenant_id], prepaid, key=key)
-        for tenant_id, prepaid in by_tenant.items()
+        tenant_id: settle_prepaid(session, tenants[tenant_id], by_tenant[tenant_id], key=key)
+        for tenant_id in sorted(by_tenant)
     }
     write_results(session, results)
     after_settling(session, settled)

@@ -79,11 +79,14 @@ def settle_unbilled(session: Session, rows: list[Row]) -> dict[str, int]:
         fields = {"net_minor": row.net_minor, "vat_minor": row.vat_minor}
         by_tenant[row.tenant_id].append(_Result(row.id, fields))
     tenants = _tenants(session, set(by_tenant))
-    settled = {
+    settled = {  # in tenant order, as the rating job locks wallets
         tenant_id: settle_prepaid(
-            session, tenants[tenant_id], results, key=f"usage-unbilled:{results[0].usage_id}"
+            session,
+            tenants[tenant_id],
+            by_tenant[tenant_id],
+            key=f"usage-unbilled:{by_tenant[tenant_id][0].usage_id}",
         )
-        for tenant_id, results in by_tenant.items()
+        for tenant_id in sorted(by_tenant)
     }
     results = [result for group in by_tenant.values() for result in group]
     paid = [r for r in results if r.fields["status"] == UsageStatus.BILLED.value]
