@@ -19,11 +19,11 @@ from billing.core.db import is_postgresql
 from billing.usage.models import RETRYABLE_REASONS, UsageRecord, UsageStatus
 from billing.usage.rating import (
     RATE_COLUMNS,
-    _Result,
-    _tenants,
+    RowResult,
     after_settling,
     rate_rows,
     settle_prepaid,
+    tenants_by_id,
 )
 
 LIMIT = 5_000
@@ -74,11 +74,11 @@ def retry_waiting(session: Session, tenant_id: str | None = None) -> dict[str, i
 
 
 def settle_unbilled(session: Session, rows: list[Row]) -> dict[str, int]:
-    by_tenant: dict[str, list[_Result]] = defaultdict(list)
+    by_tenant: dict[str, list[RowResult]] = defaultdict(list)
     for row in rows:
         fields = {"net_minor": row.net_minor, "vat_minor": row.vat_minor}
-        by_tenant[row.tenant_id].append(_Result(row.id, fields))
-    tenants = _tenants(session, set(by_tenant))
+        by_tenant[row.tenant_id].append(RowResult(row.id, fields))
+    tenants = tenants_by_id(session, set(by_tenant))
     settled = {  # in tenant order, as the rating job locks wallets
         tenant_id: settle_prepaid(
             session,

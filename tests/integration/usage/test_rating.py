@@ -217,7 +217,7 @@ def test_two_rating_jobs_racing_over_the_same_rows_debit_each_once(
 
     from billing.rating.plans import Service
     from billing.usage.events import Disposition, UsageEvent
-    from billing.usage.intake import _insert, event_row
+    from billing.usage.intake import event_row, insert_new
 
     tenant = rated_tenant(balance=100_000_00)
     answered = datetime(2026, 3, 2, 6, 0, 5, tzinfo=UTC)  # 09:00:05 in Dar es Salaam
@@ -228,7 +228,7 @@ def test_two_rating_jobs_racing_over_the_same_rows_debit_each_once(
     ]  # fmt: skip
     with runtime.unit_of_work() as session:  # stored pending, no job deferred
         stored_rows = [{**event_row(e, tenant.tenant_id), "received_at": answered} for e in events]
-        ids = sorted(_insert(session, stored_rows).values())
+        ids = sorted(insert_new(session, stored_rows).values())
 
     def work():
         with app.app_context():
@@ -256,7 +256,7 @@ def test_a_record_left_pending_is_rated_by_the_retry(rated_tenant, runtime, sess
 
     from billing.rating.plans import Service
     from billing.usage.events import Disposition, UsageEvent
-    from billing.usage.intake import _insert, event_row
+    from billing.usage.intake import event_row, insert_new
     from billing.usage.models import UsageRecord
 
     tenant = rated_tenant()
@@ -264,7 +264,7 @@ def test_a_record_left_pending_is_rated_by_the_retry(rated_tenant, runtime, sess
         at = datetime(2026, 3, 2, 6, 0, 5, tzinfo=UTC)
         event = UsageEvent("stale", tenant.tenant_id, Service.VOICE, "", "255712345678", at,
                            at, None, 70, 65, Disposition.ANSWERED)  # fmt: skip
-        [usage_id] = _insert(
+        [usage_id] = insert_new(
             session, [{**event_row(event, tenant.tenant_id), "received_at": at}]
         ).values()
     with runtime.unit_of_work() as session:
