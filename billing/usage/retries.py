@@ -3,7 +3,8 @@
 A reject for an unknown tenant, a missing plan, rate or FX rate is rated again as it
 stands (malformed ones are not: their content is wrong). An `unbilled` record keeps its
 price and is only settled again, once the wallet has the money. A record still `pending`
-minutes after it arrived (its job spent its retries) is rated here too.
+a minute after it arrived (its worker died, or its job spent its retries) is rated here
+too; SKIP LOCKED keeps it from a job that is still rating it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from billing.usage.rating import (
 )
 
 LIMIT = 5_000
-STALE_AFTER = timedelta(minutes=5)
+STALE_AFTER = timedelta(seconds=60)  # a job killed with its worker waits longer in RQ
 _records = UsageRecord.__table__
 
 
