@@ -252,4 +252,4 @@ def claim_pending(session: Session, first_id: int, last_id: int, limit: int) -> 
     )
     if is_postgresql(session):
         query = query.with_for_update(skip_locked=True)
-    return list(session.execute(query))
+    return session.execute(query).all()  # fetchall: one round of row fetching, not one a row

@@ -47,7 +47,7 @@ def _waiting(session: Session, columns, status: UsageStatus, tenant_id: str | No
         query = query.where(_records.c.tenant_id == tenant_id)
     if is_postgresql(session):
         query = query.with_for_update(skip_locked=True)
-    return list(session.execute(query))
+    return session.execute(query).all()
 
 
 def retry_waiting(session: Session, tenant_id: str | None = None) -> dict[str, int]:
