@@ -158,7 +158,12 @@ def walkthrough(settings: Settings, say: Callable[[str], None]) -> None:
         say("5. Real-time authorisation from the plan, the destination and the wallet")
         authorisation_step(call, keys.admin_key, keys.tenant_id, say)
 
-        say("6. The ledger audits itself")
+        say("6. Usage: an Asterisk CDR file imported, rated and debited (net + VAT)")
+        from billing.usage.demo_step import rate_a_cdr_file
+
+        rate_a_cdr_file(http, url, keys.admin_key, keys.tenant_key, keys.tenant_id, say)
+
+        say("7. The ledger audits itself")
         _audit(runtime, say)
 
 

@@ -8,14 +8,17 @@ validation with `phonenumbers` belongs off the hot path.
 
 from __future__ import annotations
 
+import re
+
 _SHORT_INTERNATIONAL = {"005": "254", "006": "256"}
+_NOT_DIGITS = re.compile(r"[^0-9]")  # ASCII digits only: other scripts' digits are not dialled
 
 
 def to_e164(raw: str, country_code: str = "255") -> str:
     """`+255 712-345 678`, `0712345678`, `000 44 20…` -> digits; '' if nothing dialable."""
     text = raw.strip()
     plus = text.startswith("+")
-    digits = "".join(char for char in text if char.isdigit() and char.isascii())
+    digits = _NOT_DIGITS.sub("", text)
     if plus or not digits:
         return digits
     if digits.startswith("000"):
