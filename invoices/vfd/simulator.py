@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from cryptography import x509
-from flask import Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.serving import make_server
 
 from invoices.vfd.signing import cert_serial_header, open_envelope, verify
@@ -60,6 +60,13 @@ class TraState:
 
 def create_app(state: TraState) -> Flask:
     app = Flask("tra-simulator")
+    app.register_blueprint(blueprint(state))
+    return app
+
+
+def blueprint(state: TraState, name: str = "tra_simulator") -> Blueprint:
+    """The simulator's routes, to mount in another app (the service's sandbox mode)."""
+    app = Blueprint(name, __name__)
 
     @app.post(f"{_PREFIX}/api/vfdRegReq")
     def register() -> Response:

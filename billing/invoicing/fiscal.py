@@ -1,0 +1,163 @@
+"""Fiscalisation: the signed receipt is made once at finalise, then posted to TRA in GC
+order, one at a time, and resent byte for byte until TRA answers ACK 0.
+
+One drainer per VFD at a time: a PostgreSQL advisory lock (a process lock on SQLite)
+held on its own connection while the HTTP call is made, so no row lock waits on TRA.
+A receipt that TRA cannot take (no answer, or a non-zero ACK) stops the queue behind
+it: GC must arrive as last + 1. The worker's ticker drains again later.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from billing.audit.service import SYSTEM, record
+from billing.core.clock import utcnow
+from billing.core.config import Settings
+from billing.invoicing import states, vfd
+from billing.invoicing.documents import customer_of
+from billing.invoicing.models import Invoice
+from billing.invoicing.numbering import next_receipt_counters
+from billing.invoicing.states import FiscalStatus, InvoiceSource
+from billing.jobs.outbox import defer
+from billing.topups.reviews import open_item
+from invoices.document import Document
+from invoices.vfd.client import VfdClient
+from invoices.vfd.errors import VfdError
+from invoices.vfd.receipt import EAT, Payment, PaymentType, build_rct, receipt_for_document
+from invoices.vfd.signing import envelope
+
+FISCALISE_JOB = "invoicing.fiscalise"
+RENDER_JOB = "invoicing.render"
+REVIEW_AFTER_REJECTIONS = 5  # then a person looks; the receipt keeps being retried
+log = logging.getLogger(__name__)
+_local_locks: dict[str, threading.Lock] = {}
+
+
+def seal_receipt(session: Session, settings: Settings, invoice: Invoice, doc: Document) -> None:
+    """Take GC and DC, build and sign the `<RCT>`, and store the exact bytes to send."""
+    device = vfd.device(settings)
+    receipt_day = invoice.issued_at.astimezone(EAT).strftime("%Y-%m-%d")
+    gc, dc = next_receipt_counters(session, device.efd_serial, receipt_day)
+    payments = ()
+    if invoice.source is InvoiceSource.TOPUP:  # paid already, by mobile money
+        payments = (Payment(PaymentType.EMONEY, doc.in_tzs()[2].gross_minor),)
+    receipt = receipt_for_document(
+        doc, device, customer_of(invoice), gc=gc, dc=dc, issued_at=invoice.issued_at,
+        payments=payments,
+    )  # fmt: skip
+    invoice.receipt_body = envelope(build_rct(receipt), vfd.signing_key(settings))
+    invoice.efd_serial, invoice.gc, invoice.dc = device.efd_serial, gc, dc
+    invoice.znum, invoice.rctvnum, invoice.receipt_time = receipt.znum, receipt.rctvnum, receipt.time
+    invoice.fiscal_status = FiscalStatus.PENDING
+
+
+def drain(
+    engine: Engine, sessions: sessionmaker[Session], client: VfdClient, efd_serial: str
+) -> int:
+    """Post pending receipts in GC order until none is left or TRA does not take one.
+
+    Returns how many TRA acknowledged; 0 as well when another drainer holds the VFD.
+    """
+    with _exclusive(engine, efd_serial) as mine:
+        if not mine:
+            return 0
+        done = 0
+        while (head := _next_pending(sessions, efd_serial)) is not None:
+            invoice_id, body = head
+            try:
+                ack = client.post_receipt(body)
+            except VfdError as error:
+                _note_failure(sessions, invoice_id, None, f"{type(error).__name__}: {error}")
+                return done
+            if not ack.accepted:
+                _note_failure(sessions, invoice_id, ack.code, ack.message)
+                return done
+            _acknowledge(sessions, invoice_id)
+            done += 1
+        return done
+
+
+def pending_devices(session: Session) -> list[str]:
+    query = (
+        select(Invoice.efd_serial)
+        .where(Invoice.fiscal_status == FiscalStatus.PENDING)
+        .group_by(Invoice.efd_serial)
+    )
+    return [serial for serial in session.execute(query).scalars() if serial]
+
+
+def _next_pending(sessions: sessionmaker[Session], efd_serial: str) -> tuple[str, bytes] | None:
+    with sessions() as session:
+        row = session.execute(
+            select(Invoice.id, Invoice.receipt_body)
+            .where(Invoice.efd_serial == efd_serial, Invoice.fiscal_status == FiscalStatus.PENDING)
+            .order_by(Invoice.gc)
+            .limit(1)
+        ).first()
+    return (row.id, row.receipt_body) if row is not None else None
+
+
+def _acknowledge(sessions: sessionmaker[Session], invoice_id: str) -> None:
+    with sessions() as session, session.begin():
+        invoice = session.get(Invoice, invoice_id, with_for_update=True)
+        if invoice.fiscal_status is FiscalStatus.ACKNOWLEDGED:
+            return
+        invoice.fiscal_status = FiscalStatus.ACKNOWLEDGED
+        invoice.status = states.acknowledged(invoice.status)
+        invoice.fiscal_attempts += 1
+        invoice.last_ack_code, invoice.last_fiscal_error = 0, None
+        invoice.fiscalised_at = utcnow()
+        record(session, actor=SYSTEM, action="invoice.fiscalised", subject_type="invoice",
+               subject_id=invoice.id, tenant_id=invoice.tenant_id,
+               detail={"gc": invoice.gc, "rctvnum": invoice.rctvnum,
+                       "attempts": invoice.fiscal_attempts})  # fmt: skip
+        defer(session, RENDER_JOB, invoice.id, dedupe_key=f"{RENDER_JOB}:{invoice.id}:ack")
+
+
+def _note_failure(
+    sessions: sessionmaker[Session], invoice_id: str, ack_code: int | None, message: str
+) -> None:
+    log.warning("receipt of %s not acknowledged (ACK %s): %s", invoice_id, ack_code, message)
+    with sessions() as session, session.begin():
+        invoice = session.get(Invoice, invoice_id, with_for_update=True)
+        invoice.fiscal_attempts += 1
+        invoice.last_ack_code, invoice.last_fiscal_error = ack_code, message[:500]
+        if ack_code is not None and invoice.fiscal_attempts >= REVIEW_AFTER_REJECTIONS:
+            open_item(
+                session,
+                kind="vfd_rejected",
+                tenant_id=invoice.tenant_id,
+                summary=f"TRA keeps refusing receipt GC {invoice.gc} of {invoice.number_text}",
+                detail={"invoice_id": invoice.id, "ack_code": ack_code, "message": message},
+            )
+
+
+@contextmanager
+def _exclusive(engine: Engine, efd_serial: str) -> Iterator[bool]:
+    key = zlib.crc32(f"vfd:{efd_serial}".encode())
+    if engine.dialect.name != "postgresql":
+        lock = _local_locks.setdefault(efd_serial, threading.Lock())
+        got = lock.acquire(blocking=False)
+        try:
+            yield got
+        finally:
+            if got:
+                lock.release()
+        return
+    with engine.connect() as connection:
+        got = connection.execute(select(func.pg_try_advisory_lock(key))).scalar()
+        connection.commit()
+        try:
+            yield bool(got)
+        finally:
+            if got:
+                connection.execute(select(func.pg_advisory_unlock(key)))
+                connection.commit()
