@@ -8,4 +8,5 @@ def load_all() -> None:
     import billing.ledger.models
     import billing.tenants.models
     import billing.topups.models
+    import billing.usage.models
     import billing.web.models  # noqa: F401

@@ -1,0 +1,124 @@
+"""The usage_records table: every CDR and message received, rated or not, never dropped.
+
+A record is keyed by (source_system, source_id, revision). Ingestion always writes
+revision 0, so a resend collides and is reported as a duplicate. Re-rating writes the
+corrected price as a new row (revision + 1) and points the old row at it; the old row
+keeps its figures, so a dispute can show both.
+
+`tenant_id` has no foreign key on purpose: a record for a tenant we do not know yet is
+kept (status `rejected`, reason `unknown_tenant`) and can be rated once the tenant exists.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from billing.core.clock import utcnow
+from billing.core.db import Base, BigId, UtcDateTime, string_enum
+
+
+class UsageStatus(StrEnum):
+    PENDING = "pending"  # stored, waiting for the rating job
+    BILLED = "billed"  # prepaid: rated and debited from the wallet (or free)
+    ACCRUED = "accrued"  # postpaid: rated, net, waiting for the invoice
+    UNBILLED = "unbilled"  # prepaid: rated, but the wallet could not pay it (yet)
+    REJECTED = "rejected"  # could not be rated; `reason` says why; can be retried
+    SUPERSEDED = "superseded"  # re-rated: `superseded_by_id` is the row that replaced it
+
+
+# Reasons a rejected record may be rated again as it stands (a malformed one may not).
+RETRYABLE_REASONS = frozenset(
+    {"unknown_tenant", "no_plan", "no_rate", "no_destination", "no_fx_rate", "currency_mismatch"}
+)
+
+
+class UsageRecord(Base):
+    __tablename__ = "usage_records"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source_system: Mapped[str] = mapped_column(String(40))
+    source_id: Mapped[str | None] = mapped_column(String(200))
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    tenant_id: Mapped[str | None] = mapped_column(String(40))
+    service: Mapped[str] = mapped_column(String(30))
+    from_number: Mapped[str] = mapped_column(String(40), default="")
+    to_number: Mapped[str] = mapped_column(String(40), default="")
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())  # answer, else start
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    duration_s: Mapped[int] = mapped_column(Integer, default=0)
+    billable_s: Mapped[int] = mapped_column(Integer, default=0)
+    units: Mapped[int] = mapped_column(Integer, default=1)
+    disposition: Mapped[str] = mapped_column(String(20), default="")
+    category: Mapped[str] = mapped_column(String(40), default="")
+    pricing_type: Mapped[str] = mapped_column(String(40), default="regular")
+    delivery_status: Mapped[str] = mapped_column(String(20), default="")  # messages
+    account: Mapped[str] = mapped_column(String(80), default="")
+    linked_id: Mapped[str] = mapped_column(String(200), default="")
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what could not be read
+
+    status: Mapped[UsageStatus] = mapped_column(
+        string_enum(UsageStatus, "usage_status"), default=UsageStatus.PENDING
+    )
+    reason: Mapped[str | None] = mapped_column(String(300))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    # The rating breakdown, kept for disputes.
+    rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    plan_id: Mapped[str | None] = mapped_column(String(40))
+    plan_version: Mapped[int | None] = mapped_column(Integer)
+    zone: Mapped[str | None] = mapped_column(String(60))
+    band: Mapped[str | None] = mapped_column(String(30))
+    unit: Mapped[str | None] = mapped_column(String(20))  # second, segment, message, month
+    billed_units: Mapped[int | None] = mapped_column(BigInteger)
+    bundle_units: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    net_minor: Mapped[int | None] = mapped_column(BigInteger)
+    vat_minor: Mapped[int | None] = mapped_column(BigInteger)  # prepaid debits only
+    raw_amount: Mapped[str | None] = mapped_column(String(60))  # exact, before rounding
+    fx_rate: Mapped[Any] = mapped_column(Numeric(20, 10), nullable=True)
+    breakdown: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    ledger_transaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ledger_transactions.id")
+    )
+    ledger_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("usage_records.id"))
+
+    __table_args__ = (
+        UniqueConstraint("source_system", "source_id", "revision"),
+        Index("ix_usage_records_tenant_occurred", "tenant_id", "occurred_at"),
+        Index(
+            "ix_usage_records_waiting",
+            "status",
+            "id",
+            postgresql_where=text("status IN ('pending', 'unbilled', 'rejected')"),
+        ),
+    )
+
+
+class TenantUsageFlag(Base):
+    """A prepaid tenant whose usage the wallet could not pay; cleared once it can."""
+
+    __tablename__ = "tenant_usage_flags"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(60))
+    flagged_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    unbilled_records: Mapped[int] = mapped_column(Integer, default=0)
