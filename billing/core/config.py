@@ -35,6 +35,7 @@ class Settings:
     vfd_device: dict[str, str] = field(default_factory=lambda: dict(SANDBOX_VFD_DEVICE))
     vfd_pfx_path: str = str(Path("var") / "vfd-sandbox.pfx")
     vfd_pfx_password: str = "sandbox"  # noqa: S105  # the sandbox key's, made locally
+    vfd_timeout_s: float = 10.0  # a receipt TRA has not answered by then is retried later
     smtp_host: str | None = None  # unset: invoices are not e-mailed
     smtp_port: int = 25
     smtp_sender: str = "invoices@malipo.test"
@@ -97,6 +98,7 @@ def _invoicing_from_env(env: Any, defaults: Settings) -> dict[str, Any]:
         },
         "vfd_pfx_path": env.get("MALIPO_VFD_PFX_PATH") or defaults.vfd_pfx_path,
         "vfd_pfx_password": env.get("MALIPO_VFD_PFX_PASSWORD") or defaults.vfd_pfx_password,
+        "vfd_timeout_s": float(env.get("MALIPO_VFD_TIMEOUT_S") or defaults.vfd_timeout_s),
         "smtp_host": env.get("MALIPO_SMTP_HOST") or None,
         "smtp_port": int(env.get("MALIPO_SMTP_PORT") or defaults.smtp_port),
         "smtp_sender": env.get("MALIPO_SMTP_SENDER") or defaults.smtp_sender,

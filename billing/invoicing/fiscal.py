@@ -55,7 +55,11 @@ def seal_receipt(session: Session, settings: Settings, invoice: Invoice, doc: Do
     )  # fmt: skip
     invoice.receipt_body = envelope(build_rct(receipt), vfd.signing_key(settings))
     invoice.efd_serial, invoice.gc, invoice.dc = device.efd_serial, gc, dc
-    invoice.znum, invoice.rctvnum, invoice.receipt_time = receipt.znum, receipt.rctvnum, receipt.time
+    invoice.znum, invoice.rctvnum, invoice.receipt_time = (
+        receipt.znum,
+        receipt.rctvnum,
+        receipt.time,
+    )
     invoice.fiscal_status = FiscalStatus.PENDING
 
 

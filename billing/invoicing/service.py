@@ -63,7 +63,9 @@ def create_postpaid_draft(
     if existing is not None:
         return existing, False
     lines = postpaid_lines(session, tenant_id, start, end, tenant.currency.value)
-    invoice = _new_invoice(tenant, InvoiceSource.POSTPAID, actor, period_start=start, period_end=end)
+    invoice = _new_invoice(
+        tenant, InvoiceSource.POSTPAID, actor, period_start=start, period_end=end
+    )
     _add_lines(invoice, lines)
     try:
         with session.begin_nested():  # a racing run may insert the same period first
@@ -136,7 +138,9 @@ def finalise(
     if rate is not None:
         invoice.exchange_rate, invoice.rate_source = rate.tzs_per_unit, rate.source
         invoice.rate_on = now.astimezone(EAT).date()
-    original = session.get(Invoice, invoice.original_invoice_id) if invoice.original_invoice_id else None
+    original = (
+        session.get(Invoice, invoice.original_invoice_id) if invoice.original_invoice_id else None
+    )
     invoice.parties = parties_of(settings.seller, tenant)
     invoice.issued_at = now
     _check_issuable(invoice, original)
@@ -169,9 +173,13 @@ def _check_issuable(invoice: Invoice, original: Invoice | None) -> None:
         )
     if invoice.exchange_rate is not None and invoice.exchange_rate <= 0:
         raise InvalidInput.on("exchange_rate.tzs_per_unit", "must be positive")
-    missing = missing_fields(document_of(invoice, number="?", original=original), before_fiscal=True)
+    missing = missing_fields(
+        document_of(invoice, number="?", original=original), before_fiscal=True
+    )
     if missing:
-        raise InvalidInput("the document lacks mandatory fields", {f: ["required"] for f in missing})
+        raise InvalidInput(
+            "the document lacks mandatory fields", {f: ["required"] for f in missing}
+        )
 
 
 def void_draft(session: Session, actor: str, invoice_id: str) -> Invoice:
@@ -255,7 +263,9 @@ def receipt_for_topup(session: Session, settings: Settings, topup_id: str) -> In
     tenant = session.get(Tenant, topup.tenant_id)
     receipt = _new_invoice(tenant, InvoiceSource.TOPUP, SYSTEM, topup_id=topup.id,
                            prices_include_vat=True, currency=topup.currency)  # fmt: skip
-    line = DraftLine(f"TOPUP-{topup.provider.upper()}", TOPUP_LINE, Decimal(1), "", topup.amount_minor)
+    line = DraftLine(
+        f"TOPUP-{topup.provider.upper()}", TOPUP_LINE, Decimal(1), "", topup.amount_minor
+    )
     _add_lines(receipt, [line])
     session.add(receipt)
     session.flush()

@@ -45,9 +45,7 @@ def postpaid_lines(
     lines = []
     for usage in period_lines(session, tenant_id, start, end):
         if usage.currency != currency:
-            raise InvalidInput.on(
-                "tenant_id", f"usage in {usage.currency} on a {currency} account"
-            )
+            raise InvalidInput.on("tenant_id", f"usage in {usage.currency} on a {currency} account")
         if usage.net_minor == 0:
             continue
         lines.append(

@@ -77,7 +77,7 @@ def client(settings: Settings) -> VfdClient:
             endpoints(settings),
             signing_key(settings),
             credentials=Credentials(d.get("username", ""), d.get("password", "")),
-            timeout=(3.0, 10.0),
+            timeout=(min(3.0, settings.vfd_timeout_s), settings.vfd_timeout_s),
         )
         with _lock:
             found = _clients.setdefault(cache_key, found)

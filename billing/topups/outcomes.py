@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from billing.core.money import Currency
 from billing.events.service import emit
+from billing.jobs.outbox import defer
 from billing.ledger.postings import WALLET, Posting, clearing
 from billing.ledger.service import post_transaction
 from billing.topups.models import Topup, TopupStatus
@@ -97,6 +98,8 @@ def _succeeded(session: Session, topup: Topup, outcome: Outcome, inbox_id: int |
     topup.ledger_transaction_id = posted.id
     topup.next_check_at = None
     emit(session, tenant_id=topup.tenant_id, type="topup.succeeded", data=event_data(topup))
+    # The payment is the tax point: its fiscal receipt follows, by the outbox.
+    defer(session, "invoicing.topup_receipt", topup.id, dedupe_key=f"receipt:{topup.id}")
     return "credited"
 
 

@@ -49,6 +49,7 @@ class TraState:
     last_dc: int = 0
     seen_rctvnums: set[str] = field(default_factory=set)
     accepted: list[bytes] = field(default_factory=list)
+    received: list[bytes] = field(default_factory=list)  # every receipt body, as it came
     tokens: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -118,6 +119,8 @@ def blueprint(state: TraState, name: str = "tra_simulator") -> Blueprint:
 def _authorised(
     state: TraState, routing_key: str, ack_tag: str, accept: Callable[[TraState, bytes], Response]
 ) -> Response:
+    with state.lock:
+        state.received.append(request.get_data())
     if state.take_fault("timeout"):
         time.sleep(state.fault_delay)  # the client gives up first; nothing is recorded
         return Response("<Error><Message>late</Message></Error>", 500)
