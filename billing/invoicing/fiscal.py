@@ -27,6 +27,7 @@ from billing.invoicing.models import Invoice
 from billing.invoicing.numbering import next_receipt_counters
 from billing.invoicing.states import FiscalStatus, InvoiceSource
 from billing.jobs.outbox import defer
+from billing.runtime import Runtime
 from billing.topups.reviews import open_item
 from invoices.document import Document
 from invoices.vfd.client import VfdClient
@@ -63,28 +64,26 @@ def seal_receipt(session: Session, settings: Settings, invoice: Invoice, doc: Do
     invoice.fiscal_status = FiscalStatus.PENDING
 
 
-def drain(
-    engine: Engine, sessions: sessionmaker[Session], client: VfdClient, efd_serial: str
-) -> int:
+def drain(runtime: Runtime, client: VfdClient, efd_serial: str) -> int:
     """Post pending receipts in GC order until none is left or TRA does not take one.
 
     Returns how many TRA acknowledged; 0 as well when another drainer holds the VFD.
     """
-    with _exclusive(engine, efd_serial) as mine:
+    with _exclusive(runtime.engine, efd_serial) as mine:
         if not mine:
             return 0
         done = 0
-        while (head := _next_pending(sessions, efd_serial)) is not None:
+        while (head := _next_pending(runtime.sessions, efd_serial)) is not None:
             invoice_id, body = head
             try:
                 ack = client.post_receipt(body)
             except VfdError as error:
-                _note_failure(sessions, invoice_id, None, f"{type(error).__name__}: {error}")
+                _note_failure(runtime, invoice_id, None, f"{type(error).__name__}: {error}")
                 return done
             if not ack.accepted:
-                _note_failure(sessions, invoice_id, ack.code, ack.message)
+                _note_failure(runtime, invoice_id, ack.code, ack.message)
                 return done
-            _acknowledge(sessions, invoice_id)
+            _acknowledge(runtime, invoice_id)
             done += 1
         return done
 
@@ -109,8 +108,8 @@ def _next_pending(sessions: sessionmaker[Session], efd_serial: str) -> tuple[str
     return (row.id, row.receipt_body) if row is not None else None
 
 
-def _acknowledge(sessions: sessionmaker[Session], invoice_id: str) -> None:
-    with sessions() as session, session.begin():
+def _acknowledge(runtime: Runtime, invoice_id: str) -> None:
+    with runtime.unit_of_work() as session:
         invoice = session.get(Invoice, invoice_id, with_for_update=True)
         if invoice.fiscal_status is FiscalStatus.ACKNOWLEDGED:
             return
@@ -126,11 +125,9 @@ def _acknowledge(sessions: sessionmaker[Session], invoice_id: str) -> None:
         defer(session, RENDER_JOB, invoice.id, dedupe_key=f"{RENDER_JOB}:{invoice.id}:ack")
 
 
-def _note_failure(
-    sessions: sessionmaker[Session], invoice_id: str, ack_code: int | None, message: str
-) -> None:
+def _note_failure(runtime: Runtime, invoice_id: str, ack_code: int | None, message: str) -> None:
     log.warning("receipt of %s not acknowledged (ACK %s): %s", invoice_id, ack_code, message)
-    with sessions() as session, session.begin():
+    with runtime.unit_of_work() as session:
         invoice = session.get(Invoice, invoice_id, with_for_update=True)
         invoice.fiscal_attempts += 1
         invoice.last_ack_code, invoice.last_fiscal_error = ack_code, message[:500]

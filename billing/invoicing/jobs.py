@@ -36,6 +36,8 @@ def render(invoice_id: str) -> None:
         if invoice is None or invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
             return
         with_ack = invoice.fiscal_status is FiscalStatus.ACKNOWLEDGED
+        if invoice.pdf_version and invoice.pdf_has_ack == with_ack:
+            return  # rendered already in this state: a re-run changes nothing
         pdf = render_invoice(session, runtime.settings, invoice)
     with runtime.unit_of_work() as session:
         invoice = session.get(Invoice, invoice_id, with_for_update=True)
@@ -95,7 +97,7 @@ def _title(invoice: Invoice) -> str:
 @job(FISCALISE_JOB)
 def fiscalise(efd_serial: str) -> int:
     runtime = current()
-    return drain(runtime.engine, runtime.sessions, vfd.client(runtime.settings), efd_serial)
+    return drain(runtime, vfd.client(runtime.settings), efd_serial)
 
 
 @job(TOPUP_RECEIPT_JOB)
@@ -113,6 +115,6 @@ def sweep() -> None:
         if efd_serial not in pending_devices(session):
             return
     try:
-        drain(runtime.engine, runtime.sessions, vfd.client(runtime.settings), efd_serial)
+        drain(runtime, vfd.client(runtime.settings), efd_serial)
     except Exception:
         log.exception("fiscal sweep of %s failed; it comes round again", efd_serial)

@@ -25,7 +25,8 @@ from billing.tenants.models import BillingMode
 from billing.usage.models import UsageRecord, UsageStatus
 from invoices.vfd.devcert import make_self_signed_pfx
 from invoices.vfd.signing import load_pfx
-from invoices.vfd.simulator import TraState, create_app as tra_app
+from invoices.vfd.simulator import TraState
+from invoices.vfd.simulator import create_app as tra_app
 
 OCTOBER = (date(2026, 10, 1), date(2026, 11, 1))
 _serials = itertools.count(1)
