@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from billing.audit.service import record
 from billing.core.errors import MalipoError
-from billing.invoicing.service import create_postpaid_draft
+from billing.invoicing.service import NothingToInvoice, create_postpaid_draft
 from billing.tenants.models import BillingMode, Tenant, TenantStatus
 
 
@@ -25,6 +25,7 @@ class RunResult:
     period_end: date
     created: list[str] = field(default_factory=list)
     existing: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # tenants with no usage in the period
     failed: dict[str, str] = field(default_factory=dict)
 
 
@@ -62,6 +63,8 @@ def run(
         try:
             with session.begin_nested():
                 invoice, created = create_postpaid_draft(session, actor, tenant_id, start, end)
+        except NothingToInvoice:
+            result.skipped.append(tenant_id)
         except MalipoError as error:
             result.failed[tenant_id] = error.detail
         else:
@@ -70,5 +73,5 @@ def run(
     record(session, actor=actor, action="invoice_run.completed", subject_type="invoice_run",
            subject_id=f"{start.isoformat()}/{end.isoformat()}",
            detail={"created": len(result.created), "existing": len(result.existing),
-                   "failed": result.failed})  # fmt: skip
+                   "skipped": len(result.skipped), "failed": result.failed})  # fmt: skip
     return result

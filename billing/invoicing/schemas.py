@@ -7,17 +7,18 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from billing.invoicing.states import DocumentKind, FiscalStatus, InvoiceSource, InvoiceStatus
 
 
-def _period_ordered(data: dict, **_kwargs) -> None:
-    if data["period_end"] <= data["period_start"]:
-        raise ValidationError("must be after period_start", "period_end")
-
-
-class InvoiceCreateSchema(Schema):
-    tenant_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+class PeriodSchema(Schema):
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True, metadata={"description": "exclusive"})
 
-    check_period = validates_schema(_period_ordered)
+    @validates_schema
+    def check_period(self, data: dict, **_kwargs) -> None:
+        if data["period_end"] <= data["period_start"]:
+            raise ValidationError("must be after period_start", "period_end")
+
+
+class InvoiceCreateSchema(PeriodSchema):
+    tenant_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
 
 
 class ExchangeRateSchema(Schema):
@@ -59,11 +60,8 @@ class CreditNoteCreateSchema(Schema):
     )
 
 
-class InvoiceRunSchema(Schema):
-    period_start = fields.Date(required=True)
-    period_end = fields.Date(required=True, metadata={"description": "exclusive"})
-
-    check_period = validates_schema(_period_ordered)
+class InvoiceRunSchema(PeriodSchema):
+    pass
 
 
 class InvoiceLineSchema(Schema):
@@ -120,6 +118,9 @@ class InvoiceRunResultSchema(Schema):
     period_end = fields.Date()
     created = fields.List(fields.String(), metadata={"description": "new draft ids"})
     existing = fields.List(fields.String(), metadata={"description": "drafts made before"})
+    skipped = fields.List(
+        fields.String(), metadata={"description": "tenants with no rated usage in the period"}
+    )
     failed = fields.Dict(
         keys=fields.String(), values=fields.String(), metadata={"description": "tenant: why"}
     )

@@ -31,6 +31,10 @@ from invoices.vfd.receipt import EAT
 TOPUP_LINE = "Prepaid communication services (wallet top-up)"
 
 
+class NothingToInvoice(InvalidInput):
+    """The tenant has no rated usage in the period: no draft is made."""
+
+
 @dataclass(frozen=True)
 class Rate:
     tzs_per_unit: Decimal
@@ -63,6 +67,10 @@ def create_postpaid_draft(
     if existing is not None:
         return existing, False
     lines = postpaid_lines(session, tenant_id, start, end, tenant.currency.value)
+    if not lines:
+        raise NothingToInvoice(
+            "no rated usage in the period", {"tenant_id": ["no rated usage in the period"]}
+        )
     invoice = _new_invoice(
         tenant, InvoiceSource.POSTPAID, actor, period_start=start, period_end=end
     )
@@ -100,9 +108,8 @@ def _new_invoice(tenant: Tenant, source: InvoiceSource, actor: str, **fields) ->
         source=source,
         status=InvoiceStatus.DRAFT,
         fiscal_status=FiscalStatus.NOT_DUE,
-        currency=tenant.currency.value,
         created_by=actor,
-        **fields,
+        **{"currency": tenant.currency.value, **fields},
     )
 
 
