@@ -11,6 +11,7 @@ from billing.invoicing.sources import postpaid_annex
 from billing.invoicing.states import InvoiceSource
 from invoices.pdf import AnnexRow, Fiscal, render_pdf
 from invoices.vfd.qr import VERIFY_PRODUCTION, VERIFY_TEST, verification_url
+from invoices.vfd.receipt import EAT
 
 
 def fiscal_of(invoice: Invoice, settings: Settings) -> Fiscal | None:
@@ -24,7 +25,7 @@ def fiscal_of(invoice: Invoice, settings: Settings) -> Fiscal | None:
         receipt_number=invoice.gc,
         z_number=invoice.znum,
         daily_counter=invoice.dc,
-        issued_at=invoice.issued_at,
+        issued_at=invoice.issued_at.astimezone(EAT),  # the receipt's DATE and TIME
         vfd_serial=invoice.efd_serial or "",
         uin=settings.vfd_device.get("uin", ""),
     )
