@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -25,7 +26,7 @@ from billing.invoicing.states import DocumentKind, FiscalStatus, InvoiceSource, 
 from billing.jobs.outbox import defer
 from billing.tenants.models import BillingMode, Tenant
 from billing.topups.models import Topup, TopupStatus
-from invoices.document import missing_fields
+from invoices.document import Document, missing_fields
 from invoices.vfd.receipt import EAT
 
 TOPUP_LINE = "Prepaid communication services (wallet top-up)"
@@ -150,13 +151,14 @@ def finalise(
     )
     invoice.parties = parties_of(settings.seller, tenant)
     invoice.issued_at = now
-    _check_issuable(invoice, original)
+    doc = _issuable_document(invoice, original)
+    invoice.net_minor, invoice.vat_minor = doc.totals.net_minor, doc.totals.vat_minor
+    invoice.gross_minor = doc.totals.gross_minor
+    # The counters last: their row locks are held from here to COMMIT.
     invoice.series = series_for(invoice.kind, invoice.source)
     invoice.number = next_number(session, invoice.series)
     invoice.number_text = format_number(invoice.series, invoice.number)
-    doc = document_of(invoice, original=original)
-    invoice.net_minor, invoice.vat_minor = doc.totals.net_minor, doc.totals.vat_minor
-    invoice.gross_minor = doc.totals.gross_minor
+    doc = dataclasses.replace(doc, number=invoice.number_text)
     if invoice.kind is DocumentKind.INVOICE:
         seal_receipt(session, settings, invoice, doc)
         defer(session, FISCALISE_JOB, invoice.efd_serial)
@@ -171,7 +173,8 @@ def finalise(
     return invoice
 
 
-def _check_issuable(invoice: Invoice, original: Invoice | None) -> None:
+def _issuable_document(invoice: Invoice, original: Invoice | None) -> Document:
+    """The document to number, or a 422 naming what a tax invoice would lack."""
     if not invoice.lines:
         raise InvalidInput.on("lines", "nothing to invoice in this period")
     if invoice.currency != "TZS" and invoice.exchange_rate is None:
@@ -180,13 +183,13 @@ def _check_issuable(invoice: Invoice, original: Invoice | None) -> None:
         )
     if invoice.exchange_rate is not None and invoice.exchange_rate <= 0:
         raise InvalidInput.on("exchange_rate.tzs_per_unit", "must be positive")
-    missing = missing_fields(
-        document_of(invoice, number="?", original=original), before_fiscal=True
-    )
+    doc = document_of(invoice, number="?", original=original)
+    missing = missing_fields(doc, before_fiscal=True)
     if missing:
         raise InvalidInput(
             "the document lacks mandatory fields", {f: ["required"] for f in missing}
         )
+    return doc
 
 
 def void_draft(session: Session, actor: str, invoice_id: str) -> Invoice:
