@@ -71,6 +71,15 @@ class Finalize(MethodView):
         )
 
 
+@blp.route("/invoices/<invoice_id>/void")
+class Void(MethodView):
+    @requires(*FINANCE)
+    @blp.response(200, InvoiceSchema)
+    def post(self, invoice_id: str):
+        """Discard a draft. A finalised document is never voided (409): credit it instead."""
+        return service.void_draft(request_session(), actor(), invoice_id)
+
+
 @blp.route("/invoices/<invoice_id>/pdf")
 class InvoicePdf(MethodView):
     @requires(*ANYONE)

@@ -7,7 +7,7 @@ the next one takes the same number. Lock order is always series, then VFD counte
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from billing.core.db import insert_for
@@ -30,33 +30,44 @@ def format_number(series: str, number: int) -> str:
 
 
 def next_number(session: Session, series: str) -> int:
-    _ensure(session, _series, code=series, last_number=0)
-    return session.execute(
+    bump = (
         update(_series)
         .where(_series.c.code == series)
         .values(last_number=_series.c.last_number + 1)
         .returning(_series.c.last_number)
-    ).scalar_one()
+    )
+    number = session.execute(bump).scalar()
+    if number is None:  # the series' first number: make its row, then take it
+        _ensure(session, _series, code=series, last_number=0)
+        number = session.execute(bump).scalar_one()
+    return number
 
 
 def next_receipt_counters(session: Session, efd_serial: str, day: str) -> tuple[int, int]:
-    """(GC, DC) for a receipt dated `day` (YYYY-MM-DD, EAT): GC + 1; DC + 1, or 1 on a new day."""
-    _ensure(session, _counters, efd_serial=efd_serial, last_gc=0, last_day="", last_dc=0)
-    row = session.execute(
-        select(_counters.c.last_gc, _counters.c.last_day, _counters.c.last_dc)
-        .where(_counters.c.efd_serial == efd_serial)
-        .with_for_update()
-    ).one()
-    if day < row.last_day:
-        raise RuntimeError(f"the clock went back: last receipt {row.last_day}, this one {day}")
-    gc = row.last_gc + 1
-    dc = row.last_dc + 1 if day == row.last_day else 1
-    session.execute(
+    """(GC, DC) for a receipt dated `day` (YYYY-MM-DD, EAT): GC + 1; DC + 1, or 1 on a new day.
+
+    One statement: the row lock, both counters and the day, or nothing if the clock went back.
+    """
+    bump = (
         update(_counters)
-        .where(_counters.c.efd_serial == efd_serial)
-        .values(last_gc=gc, last_day=day, last_dc=dc)
+        .where(_counters.c.efd_serial == efd_serial, _counters.c.last_day <= day)
+        .values(
+            last_gc=_counters.c.last_gc + 1,
+            last_dc=case((_counters.c.last_day == day, _counters.c.last_dc + 1), else_=1),
+            last_day=day,
+        )
+        .returning(_counters.c.last_gc, _counters.c.last_dc)
     )
-    return gc, dc
+    row = session.execute(bump).first()
+    if row is None:
+        _ensure(session, _counters, efd_serial=efd_serial, last_gc=0, last_day="", last_dc=0)
+        row = session.execute(bump).first()
+    if row is None:
+        last = session.execute(
+            select(_counters.c.last_day).where(_counters.c.efd_serial == efd_serial)
+        ).scalar()
+        raise RuntimeError(f"the clock went back: last receipt {last}, this one {day}")
+    return row.last_gc, row.last_dc
 
 
 def _ensure(session: Session, table, **row) -> None:

@@ -43,11 +43,11 @@ class Rate:
 
 
 def get_invoice(session: Session, invoice_id: str, tenant_id: str | None = None) -> Invoice:
-    """An invoice; a tenant asking for another tenant's (or a draft) gets 404."""
+    """An invoice; a tenant asking for another tenant's, a draft or a voided one gets 404."""
     invoice = session.get(Invoice, invoice_id)
     if invoice is None or (
         tenant_id is not None
-        and (invoice.tenant_id != tenant_id or invoice.status is InvoiceStatus.DRAFT)
+        and (invoice.tenant_id != tenant_id or invoice.status not in states.FINAL)
     ):
         raise NotFound(f"invoice {invoice_id} not found")
     return invoice

@@ -8,6 +8,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from billing.audit.models import AuditEvent
 from billing.core.money import Currency
 from billing.invoicing.models import Invoice
 from billing.tenants.models import BillingMode
@@ -123,6 +124,14 @@ def test_a_credit_note_references_the_original_and_cannot_exceed_it(
     assert issued["gross"] == -590_00 and issued["vat"] == -90_00
     assert issued["fiscal"]["status"] == "not_fiscalised"
     assert issued["reason"] == "SMS billed twice on 5 October"
+    with fiscal_runtime.sessions() as session:
+        trail = session.execute(
+            select(AuditEvent.action, AuditEvent.actor).where(AuditEvent.subject_id == note["id"])
+        ).all()
+    assert trail[:2] == [("credit_note.draft_created", trail[0][1]),
+                         ("invoice.finalised", trail[0][1])]  # fmt: skip
+    assert trail[0][1].startswith("stf_")  # the finance user, by id
+    assert trail[2:] == [("invoice.delivered", "system")]  # e-mailed, by the job
     rest = client.post(
         url, json={"reason": "the rest", "lines": [{"position": 1, "amount": 1_500_01}]},
         headers=finance.headers,
@@ -132,6 +141,25 @@ def test_a_credit_note_references_the_original_and_cannot_exceed_it(
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
     assert made["id"] != note["id"]
     assert client.get(f"/v1/invoices/{made['id']}", headers=finance.headers).json["number"] in text
+    assert "SMS billed twice on 5 October" in " ".join(text.split())
+
+
+def test_a_draft_may_be_voided_a_finalised_invoice_never(client, finance, postpaid, tra):
+    tra.start()
+    first, second = postpaid(), postpaid()
+    voided = draft(client, finance, first)
+    answer = client.post(f"/v1/invoices/{voided['id']}/void", headers=finance.headers)
+    assert answer.status_code == 200 and answer.json["status"] == "void"
+    assert finalize(client, finance, voided["id"]).status_code == 409
+    assert client.get(f"/v1/invoices/{voided['id']}", headers=first.headers).status_code == 404
+    made = draft(client, finance, second)
+    finalize(client, finance, made["id"])
+    refused = client.post(f"/v1/invoices/{made['id']}/void", headers=finance.headers)
+    assert refused.status_code == 409
+    assert "credit note" in refused.json["detail"]
+    assert (
+        client.get(f"/v1/invoices/{made['id']}", headers=finance.headers).json["status"] != "void"
+    )
 
 
 def test_credit_notes_need_a_finalised_invoice(client, finance, postpaid):
