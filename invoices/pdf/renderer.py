@@ -1,12 +1,15 @@
 """HTML -> PDF/A-3b with WeasyPrint, sharing the expensive state across renders.
 
-One `_Engine` per process (built on first use, so a forking worker builds it after the
-fork): the Jinja template, the FontConfiguration and the stylesheets, parsed once with
-their @font-face rules, so a render parses only its own small HTML.
+One `_Engine` per process, built on first use (so a forking worker builds it after the
+fork, as WeasyPrint asks): the Jinja template, one FontConfiguration, the stylesheets
+parsed once with their @font-face rules, our own small user-agent stylesheet, and the
+PDF Font objects, kept across documents so each render re-reads no font file.
+Renders take a lock: WeasyPrint's font state is not made for threads.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -14,6 +17,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from weasyprint import CSS, HTML, Attachment
+from weasyprint.text.ffi import harfbuzz_subset
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
@@ -28,6 +32,20 @@ _HERE = Path(__file__).parent
 PDF_VARIANT = "pdf/a-3b"
 
 
+class _TemplateHTML(HTML):
+    """Our own template, so our own user-agent stylesheet (`ua.css` says why).
+
+    `_ua_stylesheets` is WeasyPrint's hook for it; it is semi-internal, so the version
+    is pinned in pyproject.toml and tests/unit/invoices/test_pdf_engine.py checks it.
+    """
+
+    ua: CSS | None = None
+
+    def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:
+        assert self.ua is not None
+        return [self.ua]
+
+
 @dataclass(frozen=True)
 class _Engine:
     template: Template
@@ -35,6 +53,12 @@ class _Engine:
     stylesheets: dict[str, list[CSS]]
     fetcher: URLFetcher
     base_url: str
+    # PDF Font objects by Pango key, reused by every document (WeasyPrint issue #1977).
+    # Each document's subset is cut from the original face with HarfBuzz, so a shared
+    # Font only ever grows the glyph set; fontTools would cut from the last subset, so
+    # without HarfBuzz-Subset nothing is shared (None).
+    pdf_fonts: dict | None
+    lock: threading.Lock
 
 
 @cache
@@ -47,13 +71,21 @@ def _engine() -> _Engine:
         lstrip_blocks=True,
     )
     fonts = FontConfiguration()
-    # Only the package's own files (fonts): no network, no system paths by URL.
-    fetcher = URLFetcher(allowed_protocols={"file"})
+    fetcher = URLFetcher(allowed_protocols={"file"})  # the bundled fonts; no network
+    _TemplateHTML.ua = CSS(filename=str(_HERE / "ua.css"), font_config=fonts)
     base = CSS(filename=str(_HERE / "document.css"), font_config=fonts, url_fetcher=fetcher)
-    stylesheets = {lang: [base, CSS(string=_page_css(lang), font_config=fonts)]
-                   for lang in LANGUAGES}  # fmt: skip
-    return _Engine(env.get_template("document.html"), fonts, stylesheets, fetcher,
-                   _HERE.as_uri() + "/")  # fmt: skip
+    stylesheets = {
+        lang: [base, CSS(string=_page_css(lang), font_config=fonts)] for lang in LANGUAGES
+    }
+    return _Engine(
+        template=env.get_template("document.html"),
+        fonts=fonts,
+        stylesheets=stylesheets,
+        fetcher=fetcher,
+        base_url=_HERE.as_uri() + "/",
+        pdf_fonts={} if harfbuzz_subset is not None else None,
+        lock=threading.Lock(),
+    )
 
 
 def _page_css(language: str) -> str:
@@ -71,23 +103,33 @@ def render_pdf(
 ) -> bytes:
     """The document as PDF/A-3b bytes, its data attached as JSON (`attachment.py`).
 
-    `language` is "en" or "sw"; `annex` lists the usage behind the lines (a new page,
-    its table header repeated on every page); `fiscal` is the VFD receipt once TRA has
-    answered. Without it the document says verification is pending.
+    `language` is "en" or "sw"; `annex` lists the usage behind the lines (from a new
+    page, its table header repeated on every page); `fiscal` is the VFD receipt once
+    TRA has answered: without it the document says verification is pending.
+    `document.is_copy` marks every page as a copy.
     """
     check_language(language)
     rows = tuple(annex)
     engine = _engine()
     html = engine.template.render(v=build_view(document, language, rows, fiscal))
-    rendered = HTML(string=html, base_url=engine.base_url, url_fetcher=engine.fetcher).render(
-        font_config=engine.fonts,
-        stylesheets=engine.stylesheets[language],
-        presentational_hints=False,
-    )
     data = Attachment(
         string=document_json(document, fiscal=fiscal, annex=rows),
         name=attachment_name(document),
         description=f"{document.kind.value} {document.number}: the document's data",
         relationship="Data",
     )
-    return rendered.write_pdf(pdf_variant=PDF_VARIANT, attachments=[data])
+    with engine.lock:
+        page = _TemplateHTML(string=html, base_url=engine.base_url, url_fetcher=engine.fetcher)
+        rendered = page.render(
+            font_config=engine.fonts,
+            stylesheets=engine.stylesheets[language],
+            presentational_hints=False,
+        )
+        if engine.pdf_fonts is not None:
+            rendered.fonts = engine.pdf_fonts
+        return rendered.write_pdf(pdf_variant=PDF_VARIANT, attachments=[data])
+
+
+def warm_up() -> None:
+    """Build the engine now (e.g. in a worker after it forks), not on the first request."""
+    _engine()
