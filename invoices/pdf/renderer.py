@@ -127,7 +127,19 @@ def render_pdf(
         )
         if engine.pdf_fonts is not None:
             rendered.fonts = engine.pdf_fonts
-        return rendered.write_pdf(pdf_variant=PDF_VARIANT, attachments=[data])
+        return rendered.write_pdf(
+            pdf_variant=PDF_VARIANT, attachments=[data], finisher=_one_af_entry_per_file
+        )
+
+
+def _one_af_entry_per_file(_document: object, pdf: object) -> None:
+    """WeasyPrint 70 lists each embedded file twice in the catalog's /AF array (once
+    from the name tree, once from the file specifications); PDF/A-3 wants it once."""
+    catalog = pdf.catalog  # type: ignore[attr-defined]
+    if "AF" in catalog:
+        unique = list(dict.fromkeys(catalog["AF"]))
+        catalog["AF"].clear()
+        catalog["AF"].extend(unique)
 
 
 def warm_up() -> None:
