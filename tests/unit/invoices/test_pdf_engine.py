@@ -86,3 +86,48 @@ def test_quantities_rates_and_dates():
     assert numbers.percent(Decimal("18.00")) == "18%"
     assert numbers.long_date(date(2026, 3, 1), "sw") == "1 Machi 2026"
     assert numbers.long_date(date(2026, 12, 25), "en") == "25 December 2026"
+
+
+def test_the_template_is_parsed_as_xml_without_the_html5_parser(monkeypatch):
+    def no_html5(*args, **kwargs):
+        raise AssertionError("the HTML5 parser ran")
+
+    monkeypatch.setattr(weasyprint.tinyhtml5, "parse", no_html5)
+    doc = specimens.usd_invoice()
+    got = text(render_pdf(doc, language="sw", fiscal=specimens.fiscal(doc),
+                          annex=specimens.annex_rows(3)))
+    assert "ANKARA YA KODI" in got and "Ukurasa 2 wa 2" in got
+
+
+def _one_line(description: str):
+    from invoices.document import LineItem, build_document
+
+    base = specimens.invoice()
+    return build_document(kind=base.kind, number=base.number, issued_on=base.issued_on,
+                          seller=base.seller, buyer=base.buyer, currency=base.currency,
+                          items=[LineItem(description, Decimal(3), Decimal("18.00"))])
+
+
+def test_control_characters_are_not_printed():
+    got = text(render_pdf(_one_line("Bulk SMS\x0b\x1b(vertical tab and escape from a CDR)")))
+    assert "Bulk SMS (vertical tab and escape from a CDR)" in got
+    assert "\x0b" not in got and "\x1b" not in got
+    assert "Bulk SMS" in text(render_pdf(specimens.invoice()))  # later documents unharmed
+
+
+def test_text_that_is_not_xml_falls_back_to_the_html5_parser():
+    import pypdfium2 as pdfium
+
+    pdf = render_pdf(_one_line("Bulk SMS \ufffe (a noncharacter: not XML)"))
+    # pypdf misreads the ToUnicode entry of a glyph the font lacks; PDFium does not.
+    got = pdfium.PdfDocument(pdf)[0].get_textpage().get_text_range()
+    assert "Bulk SMS" in got and "(a noncharacter: not" in got
+    assert "3 18.00 A 54.00 9.72 63.72" in got
+
+
+def test_a_character_missing_from_the_font_does_not_ride_into_later_documents():
+    buyer = Party("漢字 Trading Ltd", "Kariakoo", None, None)
+    render_pdf(dataclasses.replace(specimens.invoice(), buyer=buyer))
+    assert not any(font.missing for font in (_engine().pdf_fonts or {}).values())
+    later = text(render_pdf(specimens.invoice()))
+    assert "SUPPLIER Malipo Cloud Communications Ltd" in later
