@@ -6,7 +6,7 @@ it before it goes to tenants. "TIN", "VRN", "VAT" and "VFD" stay as TRA prints t
 
 from __future__ import annotations
 
-from types import MappingProxyType
+from types import MappingProxyType, SimpleNamespace
 
 from invoices.vat import VatCode
 
@@ -21,6 +21,7 @@ _EN = {
     "issued_on": "Date of issue",
     "currency": "Currency",
     "seller": "Supplier",
+    "tzs_totals": "In TZS",
     "buyer": "Customer",
     "address": "Address",
     "tin": "TIN",
@@ -42,14 +43,14 @@ _EN = {
     "in_words": "Amount in words",
     "prices_include_vat": "Prices include VAT",
     "exchange_rate": "Exchange rate",
-    "rate_source": "source",
-    "rate_on": "of",
+    "rate_source": "Source",
+    "rate_on": "Rate date",
     "tzs_equivalent": "TZS equivalent",
     "original": "Original invoice",
     "original_dated": "dated",
     "reason": "Reason for the adjustment",
     "vat_effect": "Effect on VAT payable",
-    "vat_decrease": "VAT payable decreases by",
+    "vat_decrease": "decreases by",
     "fiscal": "VFD fiscal receipt",
     "verification_code": "Verification code",
     "receipt_number": "Receipt number",
@@ -62,6 +63,7 @@ _EN = {
     "fiscal_pending": "TRA verification pending: the fiscal receipt follows.",
     "annex": "Usage annex",
     "annex_for": "to",
+    "annex_total": "Total excluding VAT",
     "occurred_at": "Time (UTC)",
     "service": "Service",
     "destination": "Destination",
@@ -80,6 +82,7 @@ _SW = {
     "issued_on": "Tarehe ya kutolewa",
     "currency": "Sarafu",
     "seller": "Muuzaji",
+    "tzs_totals": "Kwa TZS",
     "buyer": "Mnunuzi",
     "address": "Anwani",
     "tin": "TIN",
@@ -101,14 +104,14 @@ _SW = {
     "in_words": "Kiasi kwa maneno",
     "prices_include_vat": "Bei zinajumuisha VAT",
     "exchange_rate": "Kiwango cha kubadilisha fedha",
-    "rate_source": "chanzo",
-    "rate_on": "cha tarehe",
+    "rate_source": "Chanzo",
+    "rate_on": "Tarehe ya kiwango",
     "tzs_equivalent": "Sawa na TZS",
     "original": "Ankara ya awali",
     "original_dated": "ya tarehe",
     "reason": "Sababu ya marekebisho",
     "vat_effect": "Athari kwa VAT inayolipwa",
-    "vat_decrease": "VAT inayolipwa inapungua kwa",
+    "vat_decrease": "inapungua kwa",
     "fiscal": "Risiti ya kodi ya VFD",
     "verification_code": "Namba ya uhakiki",
     "receipt_number": "Namba ya risiti",
@@ -121,6 +124,7 @@ _SW = {
     "fiscal_pending": "Uhakiki wa TRA unasubiriwa: risiti ya kodi itafuata.",
     "annex": "Kiambatisho cha matumizi",
     "annex_for": "hadi",
+    "annex_total": "Jumla bila VAT",
     "occurred_at": "Muda (UTC)",
     "service": "Huduma",
     "destination": "Mahali",
@@ -130,7 +134,17 @@ _SW = {
     "of": "wa",
 }
 
-LABELS = MappingProxyType({"en": MappingProxyType(_EN), "sw": MappingProxyType(_SW)})
+
+
+class Labels(SimpleNamespace):
+    """Labels by attribute (`t.copy` in a template: a dict would answer with its own
+    `copy` method) and by key (`t["copy"]` in Python)."""
+
+    def __getitem__(self, key: str) -> str:
+        return getattr(self, key)
+
+
+LABELS = MappingProxyType({"en": Labels(**_EN), "sw": Labels(**_SW)})
 
 _CODE_MEANINGS = {
     "en": {code: code.meaning for code in VatCode},

@@ -1,0 +1,84 @@
+"""Page pictures a person can look at: var/artefacts/pdf/<name>.png (page 1 unless
+named) and the PDFs beside them, rendered with PDFium. Also checks what only the
+picture shows: ink on the page, the QR code's size, the red copy mark."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+from PIL import ImageChops
+
+from invoices.pdf import render_pdf, specimens
+
+ARTEFACTS = Path(__file__).parents[3] / "var" / "artefacts" / "pdf"
+SCALE = 2  # 144 dpi
+
+
+def documents():
+    inv, usd, note = specimens.invoice(), specimens.usd_invoice(), specimens.credit_note()
+    copy = specimens.invoice(is_copy=True)
+    return {
+        "invoice-en": render_pdf(inv, fiscal=specimens.fiscal(inv)),
+        "invoice-sw": render_pdf(inv, language="sw", fiscal=specimens.fiscal(inv)),
+        "invoice-usd": render_pdf(usd, fiscal=specimens.fiscal(usd)),
+        "credit-note-en": render_pdf(note, fiscal=specimens.fiscal(note)),
+        "copy-with-annex-sw": render_pdf(copy, language="sw", fiscal=specimens.fiscal(copy),
+                                         annex=specimens.annex_rows(150)),
+        "invoice-pending-en": render_pdf(inv),
+    }
+
+
+@pytest.fixture(scope="module")
+def pictures():
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    images = {}
+    for name, pdf in documents().items():
+        (ARTEFACTS / f"{name}.pdf").write_bytes(pdf)
+        document = pdfium.PdfDocument(pdf)
+        images[name] = document[0].render(scale=SCALE).to_pil().convert("RGB")
+        images[name].save(ARTEFACTS / f"{name}.png")
+        if len(document) > 1:
+            images[f"{name}-page2"] = document[1].render(scale=SCALE).to_pil().convert("RGB")
+            images[f"{name}-page2"].save(ARTEFACTS / f"{name}-page2.png")
+    return images
+
+
+def _dark(image) -> int:
+    return sum(image.convert("L").histogram()[:100])
+
+
+def _black_box(image) -> tuple[int, int, int, int] | None:
+    """Bounding box of pure black: only the QR code's modules are #000 (text is #1a1a1a)."""
+    return image.convert("L").point(lambda v: 255 if v < 8 else 0).getbbox()
+
+
+def _tinted_red(image) -> int:
+    """Pixels where red clearly exceeds green: the copy mark's pale red."""
+    r, g, _ = image.split()
+    return sum(ImageChops.subtract(r, g).histogram()[12:])
+
+
+def test_pictures_are_a4_pages_with_ink(pictures):
+    for name, image in pictures.items():
+        width, height = image.size
+        assert abs(height / width - 297 / 210) < 0.01, name
+        assert _dark(image) > 10_000, name
+        assert (ARTEFACTS / f"{name}.png").stat().st_size > 10_000
+
+
+def test_qr_code_is_a_square_of_20_to_30_mm_in_the_lower_left(pictures):
+    image = pictures["invoice-en"]
+    px_per_mm = image.size[0] / 210
+    left, top, right, bottom = _black_box(image)
+    assert 20 <= (right - left) / px_per_mm <= 30  # 30 mm box, quiet zone included
+    assert abs((right - left) - (bottom - top)) <= 2
+    assert left < image.size[0] / 4 and top > image.size[1] / 2
+    assert _black_box(pictures["invoice-pending-en"]) is None
+
+
+def test_copy_mark_is_visible_on_the_copy_only(pictures):
+    assert _tinted_red(pictures["copy-with-annex-sw"]) > 20_000
+    assert _tinted_red(pictures["copy-with-annex-sw-page2"]) > 20_000
+    assert _tinted_red(pictures["invoice-en"]) < 1_000
