@@ -1,19 +1,27 @@
-"""Pure rating throughput: python bench/rating.py
+"""Rating throughput: .venv/bin/python bench/rating.py [--records N] [--e2e-rows N]
 
-Builds a 5,000-prefix destination table and rates 1,000,000 synthetic records (voice,
-SMS, WhatsApp; banded and flat zones; some bundles) on one core, timing only the rater
-calls. Records are generated and rated in chunks so memory stays flat. Also times the
-load of a 100,000-prefix table from plain rows.
+Pure: builds a 5,000-prefix destination table and rates 1,000,000 synthetic records
+(voice, SMS, WhatsApp; banded and flat zones; some bundles) on one core, timing only the
+rater calls. Records are generated and rated in chunks so memory stays flat. Also times
+the load of a 100,000-prefix table from plain rows.
+
+End to end (bench/rating_e2e.py, in a child process so its peak memory is its own): a
+synthetic Asterisk Master.csv imported into PostgreSQL (database malipo_bench_rating),
+rated and debited, beside a bare COPY of the same file. `--e2e-rows 0` skips it.
 """
 
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 import random
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from billing.core.money import Currency
 from billing.rating.bundles import BundleState
@@ -102,6 +110,18 @@ def time_load(rng: random.Random) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=RECORDS, help="pure: records to rate")
+    parser.add_argument("--e2e-rows", type=int, default=1_000_000, help="end to end: CSV rows")
+    args = parser.parse_args()
+    pure(args.records)
+    if args.e2e_rows:
+        print(f"\nend to end, {args.e2e_rows:,} rows (bench/rating_e2e.py):", flush=True)
+        script = Path(__file__).with_name("rating_e2e.py")
+        subprocess.run([sys.executable, str(script), "--rows", str(args.e2e_rows)], check=True)
+
+
+def pure(count: int) -> None:
     load = f"{os.getloadavg()[0]:.2f}"
     rng = random.Random(255)
     rows = prefix_rows(5_000, rng)
@@ -113,8 +133,8 @@ def main() -> None:
     prefixes += [f"255{p}" for p in MOBILE] * 400 + ["2552"] * 400
     rated = charged = 0
     spent = 0.0
-    for offset in range(0, RECORDS, CHUNK):
-        batch = records(CHUNK, prefixes, rng, offset)
+    for offset in range(0, count, CHUNK):
+        batch = records(min(CHUNK, count - offset), prefixes, rng, offset)
         # Freeze the loaded inputs so the cyclic GC does not rescan them on every
         # allocation burst; a batch-rating worker can do the same with its plan and table.
         gc.collect()
@@ -127,8 +147,8 @@ def main() -> None:
         charged += sum(result.amount_minor for result in results if isinstance(result, RatedUsage))
     print(f"prefix table: {len(table)} prefixes; plan zones: {len(plan.durations)}")
     print(f"machine load average before/after: {load}, {os.getloadavg()[0]:.2f}")
-    print(f"rated {RECORDS:,} records ({rated:,} priced) in {spent:.2f} s on one core")
-    print(f"throughput: {RECORDS / spent:,.0f} records/s; total charged {charged / 100:,.2f} TZS")
+    print(f"rated {count:,} records ({rated:,} priced) in {spent:.2f} s on one core")
+    print(f"throughput: {count / spent:,.0f} records/s; total charged {charged / 100:,.2f} TZS")
     time_load(rng)
 
 

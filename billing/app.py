@@ -18,6 +18,7 @@ JOB_MODULES = (
     "billing.topups.jobs",
     "billing.topups.refunds",
     "billing.invoicing.jobs",
+    "billing.usage.jobs",
 )
 
 
@@ -51,8 +52,10 @@ def _register_routes(app: Flask) -> None:
     from billing.auth.api import blp as api_keys
     from billing.invoicing.api import blp as invoices
     from billing.ledger.api import blp as wallet
+    from billing.tariffs.api import blp as tariffs
     from billing.tenants.api import blp as tenants
     from billing.topups.api import blp as topups
+    from billing.usage.api import blp as usage
     from billing.web.health import blueprint as health
     from billing.web.health import docs_assets
 
@@ -63,7 +66,7 @@ def _register_routes(app: Flask) -> None:
         "bearer", {"type": "http", "scheme": "bearer", "description": "mlp_… API key"}
     )
     api.spec.options["security"] = [{"bearer": []}]
-    for blueprint in (tenants, api_keys, wallet, topups, invoices):
+    for blueprint in (tenants, api_keys, wallet, topups, tariffs, usage, invoices):
         api.register_blueprint(blueprint)
     if app.extensions[EXTENSION].settings.provider_mode == "sandbox":
         _register_simulators(app)

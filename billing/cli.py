@@ -91,6 +91,16 @@ def invoice_run(period: str) -> None:
     run(period)
 
 
+@main.command("load-destinations")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def load_destinations(path: str) -> None:
+    """Load a destination prefix CSV: all rows or none; bad lines are listed."""
+    from billing.tariffs.commands import load_destinations_command
+
+    sys.exit(load_destinations_command(current(), path, click.echo))
+
+
 @main.command("seed-demo")
 @with_appcontext
 def seed_demo() -> None:
@@ -113,3 +123,23 @@ def demo() -> None:
     from billing.demo import walkthrough
 
     walkthrough(current().settings, click.echo)
+
+
+@main.command("import-cdrs")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--format", "fmt", type=click.Choice(["asterisk", "freeswitch", "generic"]), required=True
+)
+@click.option("--tenant", "tenant_id", help="every row's tenant (default: each row's account code)")
+@with_appcontext
+def import_cdrs(path: str, fmt: str, tenant_id: str | None) -> None:
+    """Store a CDR file's rows for rating, streamed, with a progress bar."""
+    from billing.usage.imports import import_file
+
+    summary = import_file(current(), path, fmt, tenant_id=tenant_id, show_progress=True)
+    click.echo(
+        f"{summary.rows:,} rows: {summary.accepted:,} accepted, "
+        f"{summary.duplicates:,} duplicates, {summary.rejected:,} rejected"
+    )
+    for sample in summary.rejected_samples[:10]:
+        click.echo(f"  rejected {sample['source_id']}: {sample['reason']}")

@@ -26,6 +26,8 @@ from billing.core.money import Currency
 from billing.ledger.postings import ADJUSTMENTS, WALLET, Posting
 from billing.ledger.service import post_transaction
 from billing.runtime import EXTENSION, Runtime, current
+from billing.tariffs.demo_step import authorisation_step
+from billing.tariffs.seed import put_on_default_plan
 from billing.tenants.models import BillingMode
 from billing.tenants.service import NewTenant, create_tenant
 
@@ -40,7 +42,8 @@ class DemoKeys:
 
 
 def seed(runtime: Runtime | None = None, opening_balance: int = DEMO_OPENING_BALANCE) -> DemoKeys:
-    """A staff admin and a prepaid demo tenant with an opening balance; fresh keys each call."""
+    """A staff admin and a prepaid demo tenant with an opening balance, on the standard
+    tariff; fresh keys each call."""
     runtime = runtime or current()
     with runtime.unit_of_work() as session:
         _user, admin_key = create_staff(
@@ -69,6 +72,7 @@ def seed(runtime: Runtime | None = None, opening_balance: int = DEMO_OPENING_BAL
             ],
             description="demo opening balance",
         )
+        put_on_default_plan(session, tenant.id)
         _key, tenant_key = issue_key(
             session, role=Role.TENANT_ADMIN, tenant_id=tenant.id, label="demo"
         )
@@ -151,7 +155,15 @@ def walkthrough(settings: Settings, say: Callable[[str], None]) -> None:
         )
         say(f"  another tenant asking for {topup['id']} → {answer.status_code}")
 
-        say("5. The ledger audits itself")
+        say("5. Real-time authorisation from the plan, the destination and the wallet")
+        authorisation_step(call, keys.admin_key, keys.tenant_id, say)
+
+        say("6. Usage: an Asterisk CDR file imported, rated and debited (net + VAT)")
+        from billing.usage.demo_step import rate_a_cdr_file
+
+        rate_a_cdr_file(http, url, keys.admin_key, keys.tenant_key, keys.tenant_id, say)
+
+        say("7. The ledger audits itself")
         _audit(runtime, say)
 
         say("6. Tax invoices: a postpaid month finalised, fiscalised with the simulated TRA")

@@ -12,6 +12,7 @@ from billing.jobs.ticker import Periodic
 from billing.ledger.jobs import request_daily_audit
 from billing.runtime import EXTENSION
 from billing.topups.jobs import sweep
+from billing.usage.jobs import retry as retry_usage
 
 
 def periodic_tasks(app: Flask) -> list[Periodic]:
@@ -33,4 +34,6 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         Periodic("topups.sweep", 5.0, in_app(sweep)),
         Periodic("invoicing.fiscal_sweep", 10.0, in_app(fiscal_sweep)),
         Periodic("ledger.request_daily_audit", 3600.0, request_audit),
+        # Unbilled prepaid usage is settled once a top-up lands; fixable rejects re-rated.
+        Periodic("usage.retry", 30.0, in_app(retry_usage)),
     ]

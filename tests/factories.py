@@ -1,4 +1,5 @@
-"""Ledger moves used across tests: a top-up credits the wallet, usage debits it."""
+"""Used across tests: ledger moves (a top-up credits the wallet, usage debits it) and the
+standard tariff."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from sqlalchemy.orm import Session
 from billing.core.money import Currency
 from billing.ledger.postings import USAGE_REVENUE, WALLET, Posting, clearing
 from billing.ledger.service import PostedTransaction, post_transaction
+from billing.tariffs.models import PlanAssignment
+from billing.tariffs.seed import put_on_default_plan
 
 
 def top_up(
@@ -48,3 +51,8 @@ def _into_wallet(
         postings=[Posting(WALLET, currency, amount), Posting(other, currency, -amount)],
         description="M-Pesa top-up" if kind == "topup" else "voice usage",
     )
+
+
+def on_default_plan(session: Session, tenant_id: str) -> PlanAssignment:
+    """The standard destinations and the TZ-STANDARD plan, assigned to the tenant since 2020."""
+    return put_on_default_plan(session, tenant_id)

@@ -95,9 +95,7 @@ class UsageRecord(Base):
     fx_rate: Mapped[Any] = mapped_column(Numeric(20, 10), nullable=True)
     breakdown: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
-    ledger_transaction_id: Mapped[int | None] = mapped_column(
-        ForeignKey("ledger_transactions.id")
-    )
+    ledger_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
     ledger_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("usage_records.id"))
 

@@ -1,7 +1,7 @@
 """usage records: every CDR and message, rated or rejected, and prepaid tenants flagged
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01 18:40:06.844095
 """
 
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0007'
-down_revision = '0005'  # '0006' (tariffs) once merged; the lead re-chains
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

@@ -23,6 +23,7 @@ def test_the_demo_runs_on_a_fresh_sqlite_database(tmp_path):
     assert "by mpesa: succeeded" in done.stdout
     assert "balance TZS 60,000.00" in done.stdout
     assert "→ 404" in done.stdout
+    assert "authorise voice to 0754 000 111: allowed=True" in done.stdout
     assert "all hold" in done.stdout
     assert "verification code" in done.stdout and ": acknowledged" in done.stdout
     pdf = tmp_path / "var" / "demo" / "INV-000001.pdf"

@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from billing.usage.numbers import to_e164
 
 STAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+_OFFSETS: dict[tuple[tzinfo, str], timedelta] = {}
+_OFFSETS_LIMIT = 100_000
 
 
 def stamp(text: str, zone: tzinfo, name: str) -> datetime:
-    """A `%Y-%m-%d %H:%M:%S` wall-clock stamp in `zone` (UTC for usegmtime), as UTC."""
+    """A `%Y-%m-%d %H:%M:%S` wall-clock stamp in `zone` (UTC for usegmtime), as UTC.
+
+    The hot path of every import: `fromisoformat` (C) once the shape is checked, and the
+    zone's UTC offset looked up once per local hour (offsets change on the hour).
+    """
+    text = text.strip()
+    if len(text) != 19 or text[10] != " " or not text[:4].isdigit():
+        raise ValueError(f"bad {name} time {text!r}")
     try:
-        naive = datetime.strptime(text.strip(), STAMP_FORMAT)  # noqa: DTZ007 (zone below)
+        naive = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"bad {name} time {text!r}") from None
-    return naive.replace(tzinfo=zone).astimezone(UTC)
+    key = (zone, text[:13])
+    offset = _OFFSETS.get(key)
+    if offset is None:
+        offset = naive.replace(tzinfo=zone).utcoffset() or timedelta(0)
+        if len(_OFFSETS) >= _OFFSETS_LIMIT:
+            _OFFSETS.clear()
+        _OFFSETS[key] = offset
+    return (naive - offset).replace(tzinfo=UTC)
 
 
 def optional_stamp(text: str, zone: tzinfo, name: str) -> datetime | None:

@@ -123,3 +123,24 @@ def test_streams_lazily():
     stream = parse(lines, AsteriskProfile())
     assert isinstance(next(stream), UsageEvent)
     assert next(lines, None) == "garbage\n"  # the second line was not read ahead
+
+
+def test_stamps_follow_the_zones_offset_on_each_side_of_a_clock_change():
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from billing.usage.formats.fields import stamp
+
+    london = ZoneInfo("Europe/London")  # clocks go forward at 01:00 UTC on 29 March 2026
+    assert stamp("2026-03-29 00:30:00", london, "start") == datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+    assert stamp("2026-03-29 02:30:00", london, "start") == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    dar = ZoneInfo("Africa/Dar_es_Salaam")
+    assert stamp(" 2026-03-02 09:00:05 ", dar, "start") == datetime(2026, 3, 2, 6, 0, 5, tzinfo=UTC)
+    for bad in (
+        "2026-03-02T09:00:05",
+        "2026-3-2 9:00:05",
+        "02/03/2026 09:00",
+        "2026-13-02 09:00:05",
+    ):
+        with pytest.raises(ValueError, match="bad start time"):
+            stamp(bad, dar, "start")

@@ -1,0 +1,221 @@
+"""End-to-end import: an Asterisk Master.csv into PostgreSQL, rated and debited.
+
+    .venv/bin/python bench/rating_e2e.py [--rows 1000000] [--tenants 20]
+
+Writes a synthetic Master.csv (18 columns: loguniqueid and loguserfield on, local time),
+then times, on a rebuilt database `malipo_bench_rating`:
+
+* the floor: a bare `COPY` of the same file into a table of 18 text columns;
+* the real path: `billing.usage.imports.import_file` (parse, normalise, store each row
+  once by source id, the rating job for each chunk with the tenant's tariff, one ledger
+  debit per tenant per batch with VAT), with jobs run in-process as without Redis.
+
+Peak memory is this process's maximum resident set (it streams; it should stay flat
+whatever the row count). bench/rating.py runs this in a child process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psycopg
+from sqlalchemy import func, select, text
+
+from billing.app import create_app
+from billing.core.config import Settings, normalise_database_url
+from billing.core.db import make_engine
+from billing.core.money import Currency
+from billing.ledger.postings import WALLET, Posting, clearing
+from billing.ledger.service import account_balance, post_transaction
+from billing.runtime import EXTENSION
+from billing.schema import upgrade
+from billing.tariffs.seed import put_on_default_plan
+from billing.tenants.models import BillingMode
+from billing.tenants.service import NewTenant, create_tenant
+from billing.usage.imports import import_file
+from billing.usage.models import UsageRecord
+
+SERVER = os.environ.get("MALIPO_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432")
+DATABASE = "malipo_bench_rating"
+URL = f"{SERVER}/{DATABASE}"
+PREFIXES = ["71", "65", "75", "74", "68", "78", "62", "22", "800"]
+
+
+def write_master_csv(path: Path, rows: int, tenants: list[str], seed: int = 255) -> None:
+    rng = random.Random(seed)
+    with path.open("w", newline="") as out:
+        for n in range(rows):
+            tenant = tenants[n % len(tenants)]
+            dst = "0" + rng.choice(PREFIXES) + f"{rng.randrange(10**7):07d}"[: 8 - 1]
+            dst = (dst + "0000000000")[:10]
+            day = 1 + n % 28
+            hour, minute, second = rng.randrange(24), rng.randrange(60), rng.randrange(50)
+            start = f"2026-03-{day:02d} {hour:02d}:{minute:02d}:{second:02d}"
+            billsec = 0 if rng.random() < 0.15 else rng.randint(1, 600)
+            answer = (
+                f'"2026-03-{day:02d} {hour:02d}:{minute:02d}:{second + 5:02d}"' if billsec else ""
+            )
+            end = start  # end time is not used by rating
+            disposition = "ANSWERED" if billsec else "NO ANSWER"
+            out.write(
+                f'"{tenant}","255754000111","{dst}","from-internal","""Duka"" <255754000111>",'
+                f'"PJSIP/duka-{n:08x}","PJSIP/trunk-{n:08x}","Dial","PJSIP/trunk/{dst},60",'
+                f'"{start}",{answer},"{end}",{billsec + 5},{billsec},"{disposition}",'
+                f'"DOCUMENTATION","bench.{n}",""\n'
+            )
+
+
+def rebuild_database() -> None:
+    admin = make_engine(normalise_database_url(f"{SERVER}/postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {DATABASE}"))
+    admin.dispose()
+    upgrade(normalise_database_url(URL))
+
+
+def copy_floor(path: Path) -> float:
+    columns = ", ".join(f"c{i} text" for i in range(18))
+    with psycopg.connect(URL) as connection:
+        connection.execute(f"CREATE TABLE copy_floor ({columns})")
+        connection.commit()
+        started = time.perf_counter()
+        with (
+            connection.cursor() as cursor,
+            cursor.copy("COPY copy_floor FROM STDIN WITH (FORMAT csv)") as copy,
+            path.open("rb") as source,
+        ):
+            while block := source.read(1 << 20):
+                copy.write(block)
+        connection.commit()
+        elapsed = time.perf_counter() - started
+        connection.execute("DROP TABLE copy_floor")
+        connection.commit()
+    return elapsed
+
+
+def outcome(runtime, tenants: list[str]) -> tuple[dict, int, int]:
+    with runtime.sessions() as session:
+        by_status = dict(
+            session.execute(
+                select(UsageRecord.status, func.count()).group_by(UsageRecord.status)
+            ).all()
+        )
+        debits = session.execute(
+            text("SELECT count(*) FROM ledger_transactions WHERE kind = 'usage'")
+        ).scalar()
+        spent = sum(
+            10**12 - account_balance(session, t, WALLET, "TZS").balance_minor for t in tenants
+        )
+    return by_status, debits, spent
+
+
+def split_phases(runtime, app, path: Path) -> tuple[float, float]:
+    """Store the file with rating held back, then run the rating job over it."""
+    import billing.usage.intake as intake
+    from billing.usage.jobs import rate
+
+    with runtime.unit_of_work() as session:  # same rows, new keys: rename the source
+        session.execute(text("UPDATE usage_records SET source_system = 'asterisk-1'"))
+    deferred = intake.defer
+    intake.defer = lambda *args, **kwargs: None
+    try:
+        with app.app_context():
+            started = time.perf_counter()
+            import_file(runtime, str(path), "asterisk")
+            stored = time.perf_counter() - started
+    finally:
+        intake.defer = deferred
+    with runtime.sessions() as session:
+        first, last = session.execute(
+            text("SELECT min(id), max(id) FROM usage_records WHERE status = 'pending'")
+        ).one()
+    with app.app_context():
+        started = time.perf_counter()
+        rate(first, last)
+        rated = time.perf_counter() - started
+    return stored, rated
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--tenants", type=int, default=20)
+    parser.add_argument(
+        "--phases", action="store_true", help="also time storing and rating separately"
+    )
+    args = parser.parse_args()
+
+    rebuild_database()
+    app = create_app(Settings(database_url=normalise_database_url(URL), secret_key="bench"))
+    runtime = app.extensions[EXTENSION]
+    logging.getLogger().setLevel(logging.WARNING)  # the app logs each relayed job at INFO
+    tenants = []
+    with runtime.unit_of_work() as session:
+        for n in range(args.tenants):
+            mode = BillingMode.POSTPAID if n % 4 == 3 else BillingMode.PREPAID
+            created = create_tenant(
+                session,
+                NewTenant(f"Bench {n}", "b@b.tz", "255712345678", mode, Currency.TZS),
+            )
+            put_on_default_plan(session, created.id)
+            post_transaction(
+                session,
+                tenant_id=created.id,
+                idempotency_key="bench:funding",
+                kind="topup",
+                postings=[
+                    Posting(WALLET, Currency.TZS, 10**12),
+                    Posting(clearing("mpesa"), Currency.TZS, -(10**12)),
+                ],
+            )
+            tenants.append(created.id)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "Master.csv"
+        write_master_csv(path, args.rows, tenants)
+        size_mb = path.stat().st_size / 1e6
+        floor = copy_floor(path)
+        with app.app_context():
+            started, cpu = time.perf_counter(), time.process_time()
+            summary = import_file(runtime, str(path), "asterisk")
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        by_status, debits, spent = outcome(runtime, tenants)
+        phases = split_phases(runtime, app, path) if args.phases else None
+    rows = args.rows
+    print(
+        f"file: {rows:,} Asterisk rows, {size_mb:,.0f} MB; {args.tenants} tenants (1 in 4 postpaid)"
+    )
+    print(f"machine load average: {os.getloadavg()[0]:.2f}")
+    print(f"COPY floor (18 text columns): {floor:.2f} s = {rows / floor:,.0f} rows/s")
+    print(
+        f"end to end (parse, store once, rate, debit): {elapsed:.2f} s = {rows / elapsed:,.0f}"
+        f" records/s; {elapsed / floor:.1f}x the COPY floor"
+    )
+    print(f"  of which this process's CPU: {cpu:.2f} s (the rest: PostgreSQL, and waiting)")
+    if phases:
+        print(
+            "  the same rows again under a new source name, phase by phase: parse + store "
+            f"{phases[0]:.2f} s, then rate + debit {phases[1]:.2f} s"
+        )
+    print(
+        f"  accepted {summary.accepted:,}, rejected {summary.rejected:,}; statuses "
+        + ", ".join(f"{status} {count:,}" for status, count in sorted(by_status.items()))
+    )
+    print(f"  {debits:,} ledger debit transactions; prepaid wallets debited TZS {spent / 100:,.2f}")
+    print(f"peak memory (max RSS of the importing process): {peak_mb:,.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

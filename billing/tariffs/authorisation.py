@@ -1,0 +1,206 @@
+"""Real-time authorisation: may this tenant place this call or send these messages, and
+for how long / how many?
+
+The hot path is one balance read: the tenant's standing (billing mode, status, the plan
+version in force, with its cached plan and destinations) is kept per process for
+`STANDING_TTL_S`, so a plan change or reassignment reaches authorisation in other
+processes within that time (in this process at once), while rating itself
+(`service.tariff_for`) always reads the version in force. The arithmetic is
+`rating.allowance`, which prices candidates with the rater itself.
+
+Budgets: a prepaid tenant spends its wallet's available balance, and a prepaid debit is
+the net charge plus its VAT (see the Tax section of the design), so candidates are
+priced gross. A postpaid tenant is allowed; when its assignment carries a credit limit,
+one authorisation covers at most that much (VAT included): the ceiling of a single
+session, not of the period's accrued usage, which is the rating side's to track.
+Bundles are not drawn on: no bundle state is stored yet, so a bundle can only make a
+call cheaper than authorised, never dearer.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import phonenumbers
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from billing.core.clock import utcnow
+from billing.core.errors import InvalidInput
+from billing.core.money import Currency
+from billing.ledger.models import Account
+from billing.ledger.postings import WALLET
+from billing.rating.allowance import Allowance, Request, allowance
+from billing.rating.plans import ANY, DURATION_SERVICES, RatePlan, Service
+from billing.tariffs.fx import NoFxRate, day_of
+from billing.tariffs.service import NoRatePlan, Standing, Tariff, read_standing, tariff_from
+from billing.tenants.models import BillingMode
+from invoices.vat import STANDARD_RATES, VatCode, gross_from_net
+
+VAT_RATE = STANDARD_RATES[VatCode.A]
+STANDING_TTL_S = 2.0
+_accounts = Account.__table__
+_BALANCE = select(_accounts.c.balance_minor).where(
+    _accounts.c.tenant_id == bindparam("tenant_id"),
+    _accounts.c.kind == WALLET,
+    _accounts.c.currency == bindparam("currency"),
+)
+
+
+@dataclass(frozen=True)
+class Authorisation:
+    tenant_id: str
+    service: Service
+    destination: str
+    currency: Currency
+    available_minor: int | None  # the budget used; None: postpaid without a limit
+    allowed: bool
+    reason: str = ""
+    max_seconds: int | None = None
+    max_messages: int | None = None
+    rate: dict | None = None
+
+
+def authorise(
+    session: Session,
+    tenant_id: str,
+    service: Service,
+    destination: str,
+    at: datetime | None = None,
+    segments: int = 1,
+    category: str = "marketing",
+) -> Authorisation:
+    """Authorise now (`at` None: the standing may come from the per-process cache), or
+    as at a given instant (read afresh)."""
+    number = e164_digits(destination)
+    standing, tariff, refusal = _standing(session, tenant_id, at)
+    at = at or utcnow()
+    prepaid = standing.billing_mode is BillingMode.PREPAID
+    if prepaid:
+        wallet = session.connection().execute(
+            _BALANCE, {"tenant_id": tenant_id, "currency": str(standing.currency)}
+        )
+        budget = wallet.scalar() or 0
+    else:
+        budget = standing.credit_limit_minor
+    answer = {
+        "tenant_id": tenant_id,
+        "service": service,
+        "destination": number,
+        "currency": standing.currency,
+        "available_minor": budget,
+    }
+    if refusal or tariff is None:
+        return Authorisation(**answer, allowed=False, reason=refusal)
+    try:
+        fx = tariff.fx_rate(day_of(at))
+    except NoFxRate:
+        return Authorisation(**answer, allowed=False, reason="no_fx_rate")
+    request = Request(service, number, at, segments=segments, category=category)
+    result = allowance(request, tariff.plan, tariff.destinations, budget, prepaid_debit, fx=fx)
+    return Authorisation(
+        **answer,
+        allowed=result.allowed,
+        reason=result.reason,
+        max_seconds=result.max_seconds,
+        max_messages=result.max_messages,
+        rate=describe_rate(tariff, request, result) if result.zone else None,
+    )
+
+
+_standings: dict[tuple[str, str], tuple[float, Standing, Tariff | None, str]] = {}
+
+
+def _standing(
+    session: Session, tenant_id: str, at: datetime | None
+) -> tuple[Standing, Tariff | None, str]:
+    """The tenant's standing and tariff; for "now", read at most every STANDING_TTL_S."""
+    key = (_database_of(session), tenant_id)
+    now = time.monotonic()
+    if at is None:
+        held = _standings.get(key)
+        if held is not None and held[0] > now:
+            return held[1], held[2], held[3]
+    standing = read_standing(session, tenant_id, at or utcnow())
+    tariff, refusal = None, ""
+    if not standing.active:
+        refusal = "tenant_suspended"
+    else:
+        try:
+            tariff = tariff_from(session, standing, at or utcnow())
+        except NoRatePlan:
+            refusal = "no_rate_plan"
+    if at is None:
+        if len(_standings) > 100_000:
+            _standings.clear()
+        _standings[key] = (now + STANDING_TTL_S, standing, tariff, refusal)
+    return standing, tariff, refusal
+
+
+def forget_standings() -> None:
+    """Drop the cached standings: a plan or assignment changed in this process."""
+    _standings.clear()
+
+
+def _database_of(session: Session) -> str:
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
+
+
+def prepaid_debit(net_minor: int) -> int:
+    """What a prepaid wallet pays for a net charge: the charge plus its VAT."""
+    return gross_from_net(net_minor, VAT_RATE)
+
+
+def e164_digits(raw: str) -> str:
+    """A dialled number as E.164 digits: `0754 000 111` and `+255754000111` alike."""
+    try:
+        number = phonenumbers.parse(raw, "TZ")
+    except phonenumbers.NumberParseException as error:
+        raise InvalidInput.on("destination", "not a phone number") from error
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidInput.on("destination", "not a possible phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+
+
+def describe_rate(tariff: Tariff, request: Request, result: Allowance) -> dict:
+    """The price the answer was worked from, in the plan's terms (net of VAT)."""
+    plan = tariff.plan
+    described: dict = {
+        "plan_id": tariff.plan_id,
+        "plan_version": tariff.plan_version,
+        "zone": result.zone,
+        "band": result.band,
+        "currency": str(plan.currency),
+        "first_charge": result.first_charge_minor,  # in the tenant's currency, as debited
+        "vat_rate": str(VAT_RATE) if tariff.billing_mode is BillingMode.PREPAID else None,
+    }
+    if request.service in DURATION_SERVICES:
+        rate = plan.duration_rate(request.service, result.zone, result.band)
+        if rate is not None:
+            groups = rate.groups
+            described |= {
+                "price": str(groups[0].rate),
+                "per_seconds": rate.rate_unit_s,
+                "increments": f"{groups[0].increment_s}/{groups[-1].increment_s}",
+                "connect_fee": str(rate.connect_fee),
+                "minimum_charge": str(rate.minimum_charge),
+            }
+        return described
+    price = _unit_price(plan, tariff, request, result.zone)
+    unit = "segment" if request.service is Service.SMS else "message"
+    return described | {"price": None if price is None else str(price), "per": unit}
+
+
+def _unit_price(plan: RatePlan, tariff: Tariff, request: Request, zone: str) -> Decimal | None:
+    if request.service is not Service.WHATSAPP:
+        unit = plan.unit_rate(request.service, zone)
+        return None if unit is None else unit.price
+    destination = tariff.destinations.match(request.destination, request.at)
+    market = (destination.market or destination.country) if destination else ""
+    unit = plan.whatsapp.get((request.category, market)) or plan.whatsapp.get(
+        (request.category, ANY)
+    )
+    return None if unit is None else unit.price

@@ -1,0 +1,121 @@
+"""Tariff resources on the wire: rate plans, assignments, destinations, FX, authorisation."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from billing.core.money import Currency
+from billing.tariffs.plan_schemas import NAME, PlanDefinitionSchema, RateEntriesSchema
+
+
+class VersionSummarySchema(Schema):
+    version = fields.Integer()
+    valid_from = fields.AwareDateTime()
+    valid_to = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class RatePlanSchema(PlanDefinitionSchema):
+    """A plan at one version: its definition, and the list of all its versions."""
+
+    id = fields.String()
+    code = fields.String()
+    name = fields.String()
+    version = fields.Integer()
+    latest_version = fields.Integer()
+    valid_from = fields.AwareDateTime()
+    valid_to = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()
+    versions = fields.List(fields.Nested(VersionSummarySchema))
+
+
+class RatePlanArgs(Schema):
+    version = fields.Integer(load_default=None, validate=validate.Range(min=1))
+
+
+class AssignmentCreateSchema(Schema):
+    plan_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    valid_from = fields.AwareDateTime(load_default=None)
+    valid_to = fields.AwareDateTime(load_default=None, allow_none=True)
+    overrides = fields.Nested(RateEntriesSchema, load_default=None, allow_none=True)
+    credit_limit = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0),
+        metadata={"description": "postpaid: most one authorisation may cover, minor units"},
+    )
+
+
+class AssignmentSchema(Schema):
+    id = fields.String()
+    tenant_id = fields.String()
+    plan_id = fields.String()
+    valid_from = fields.AwareDateTime()
+    valid_to = fields.AwareDateTime(allow_none=True)
+    overrides = fields.Dict()
+    credit_limit = fields.Integer(attribute="credit_limit_minor", allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class TenantPlanSchema(Schema):
+    tenant_id = fields.String()
+    current = fields.Nested(AssignmentSchema, allow_none=True)
+    plan_version = fields.Integer(allow_none=True)
+    assignments = fields.List(fields.Nested(AssignmentSchema))
+
+
+class DestinationLoadSchema(Schema):
+    loaded = fields.Integer()
+    superseded = fields.Integer()
+    unchanged = fields.Integer()
+
+
+class LookupArgs(Schema):
+    number = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    at = fields.AwareDateTime(load_default=None)
+
+
+class DestinationSchema(Schema):
+    number = fields.String()
+    prefix = fields.String(attribute="destination.prefix")
+    zone = fields.String(attribute="destination.zone")
+    country = fields.String(attribute="destination.country")
+    operator = fields.String(attribute="destination.operator")
+    market = fields.String(attribute="destination.market")
+    valid_from = fields.AwareDateTime(attribute="destination.effective_from", allow_none=True)
+    valid_to = fields.AwareDateTime(attribute="destination.effective_to", allow_none=True)
+
+
+class FxRateCreateSchema(Schema):
+    day = fields.Date(required=True)
+    base_currency = fields.Enum(Currency, by_value=True, load_default=Currency.USD)
+    quote_currency = fields.Enum(Currency, by_value=True, load_default=Currency.TZS)
+    rate = fields.Decimal(
+        required=True, places=None, validate=validate.Range(min=0, min_inclusive=False)
+    )
+    source = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+class FxRateSchema(FxRateCreateSchema):
+    rate = fields.Decimal(as_string=True)
+
+
+class AuthorizeSchema(Schema):
+    tenant_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    service = fields.String(required=True, validate=validate.OneOf(["voice", "sms", "whatsapp"]))
+    destination = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    segments = fields.Integer(load_default=1, validate=validate.Range(min=1, max=255))
+    category = fields.String(load_default="marketing", validate=NAME)
+
+
+class AuthorizationSchema(Schema):
+    tenant_id = fields.String()
+    service = fields.String()
+    destination = fields.String()
+    allowed = fields.Boolean()
+    reason = fields.Function(lambda a: a.reason or None)
+    max_seconds = fields.Integer(allow_none=True)
+    max_messages = fields.Integer(allow_none=True)
+    currency = fields.String()
+    available = fields.Integer(attribute="available_minor", allow_none=True)
+    rate = fields.Dict(allow_none=True)

@@ -1,0 +1,161 @@
+"""/v1/usage: records from the platform, CDR file imports, the usage list, re-rating."""
+
+from __future__ import annotations
+
+import io
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+
+from billing.auth.models import Role
+from billing.core.errors import InvalidInput
+from billing.runtime import current
+from billing.usage.imports import import_lines
+from billing.usage.intake import Outcome, store
+from billing.usage.queries import UsageFilter, list_usage, totals
+from billing.usage.rerating import rerate_period
+from billing.usage.retries import retry_waiting
+from billing.usage.schemas import (
+    BatchSchema,
+    ImportArgs,
+    ImportSummarySchema,
+    IntakeResultSchema,
+    RerateSchema,
+    RetryArgs,
+    UsageListArgs,
+    UsagePageSchema,
+)
+from billing.usage.submissions import cdr_rows, message_rows
+from billing.web.access import ANYONE, STAFF, principal, requires
+from billing.web.pagination import decode_cursor, encode_cursor
+from billing.web.problems import flatten_field_errors
+from billing.web.session import request_session
+
+blp = Blueprint("usage", __name__, url_prefix="/v1/usage", description="Usage")
+BATCH_BODY_BYTES = 16 * 1024 * 1024  # 10,000 records of a few hundred bytes each
+IMPORT_BODY_BYTES = 4 * 1024**3  # CDR files are streamed to disk, then read line by line
+
+
+@blp.before_request
+def _larger_bodies() -> None:
+    if request.endpoint and request.endpoint.endswith("ImportCdrs"):
+        request.max_content_length = IMPORT_BODY_BYTES
+    elif request.method == "POST":
+        request.max_content_length = BATCH_BODY_BYTES
+
+
+def _summarise(outcomes: list[Outcome]) -> dict:
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    for outcome in outcomes:
+        counts[outcome.status] += 1
+    return {
+        "accepted": counts["accepted"],
+        "duplicates": counts["duplicate"],
+        "rejected": counts["rejected"],
+        "results": outcomes,
+    }
+
+
+@blp.route("/cdrs")
+class Cdrs(MethodView):
+    @requires(*STAFF)
+    @blp.arguments(BatchSchema)
+    @blp.response(200, IntakeResultSchema)
+    def post(self, data: dict):
+        """Up to 10,000 CDRs: each accepted, a duplicate, or rejected (stored) with why."""
+        return _summarise(store(request_session(), cdr_rows(data["records"])))
+
+
+@blp.route("/messages")
+class Messages(MethodView):
+    @requires(*STAFF)
+    @blp.arguments(BatchSchema)
+    @blp.response(200, IntakeResultSchema)
+    def post(self, data: dict):
+        """Up to 10,000 SMS / WhatsApp records, answered per record like /cdrs."""
+        return _summarise(store(request_session(), message_rows(data["records"])))
+
+
+@blp.route("/cdrs/import")
+class ImportCdrs(MethodView):
+    @requires(*STAFF)
+    @blp.response(200, ImportSummarySchema)
+    def post(self):
+        """A CDR file (multipart `file` or a text/csv body) and `?format=asterisk|…`.
+
+        Stored a chunk per transaction as it is read; rating follows in the worker.
+        """
+        try:
+            args = ImportArgs().load({**request.args.to_dict(), **request.form.to_dict()})
+        except ValidationError as error:
+            raise InvalidInput("invalid import", flatten_field_errors(error.messages)) from None
+        if request.mimetype in ("text/csv", "text/plain"):
+            binary = request.stream
+        elif "file" in request.files:
+            binary = request.files["file"].stream
+        else:
+            raise InvalidInput.on(
+                "file", "send the CDR file as multipart `file` or a text/csv body"
+            )
+        lines = io.TextIOWrapper(binary, encoding="utf-8", errors="replace", newline="")
+        summary = import_lines(current(), args["format"], lines, tenant_id=args["tenant_id"])
+        return vars(summary)
+
+
+@blp.route("")
+class Usage(MethodView):
+    @requires(*ANYONE)
+    @blp.arguments(UsageListArgs, location="query")
+    @blp.response(200, UsagePageSchema)
+    def get(self, args: dict):
+        """Rated usage, newest first, with totals over the whole filter; by cursor."""
+        who = principal()
+        tenant_id = (
+            None if who.is_staff and not args["tenant_id"] else who.tenant_for(args["tenant_id"])
+        )
+        where = UsageFilter(
+            tenant_id=tenant_id,
+            start=args["start"],
+            end=args["end"],
+            service=args["service"],
+            destination=args["destination"],
+            status=args["status"],
+        )
+        session = request_session()
+        rows = list_usage(
+            session, where, before_id=decode_cursor(args["cursor"]), limit=args["limit"] + 1
+        )
+        page, more = rows[: args["limit"]], len(rows) > args["limit"]
+        return {
+            "items": page,
+            "totals": totals(session, where),
+            "next_cursor": encode_cursor(page[-1].id) if more else None,
+        }
+
+
+@blp.route("/rerate")
+class Rerate(MethodView):
+    @requires(Role.ADMIN)
+    @blp.arguments(RerateSchema)
+    @blp.response(200)
+    def post(self, data: dict):
+        """Re-rate a tenant's period `[start, end)` with its plan as it is now."""
+        summary = rerate_period(request_session(), data["tenant_id"], data["start"], data["end"])
+        return {
+            **vars(summary),
+            "ledger_transaction_id": (
+                str(summary.ledger_transaction_id) if summary.ledger_transaction_id else None
+            ),
+        }
+
+
+@blp.route("/retry")
+class Retry(MethodView):
+    @requires(Role.ADMIN)
+    @blp.arguments(RetryArgs)
+    @blp.response(200)
+    def post(self, data: dict):
+        """Rate again what was rejected for a fixable reason; settle unbilled prepaid usage."""
+        return retry_waiting(request_session(), data["tenant_id"])

@@ -1,0 +1,160 @@
+"""Storing usage as it arrives: each record once, by (source system, source id).
+
+Every record is written, whatever its state: a good one `pending` for the rating job, a
+malformed one or one for a tenant we do not know `rejected` with the reason. A resend
+of a stored record changes nothing and is reported as a duplicate. A malformed record
+is keyed by a digest of its content (its own id may be the broken part), so the same
+bad row sent twice is stored once, and a corrected resend is a new record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from billing.core.clock import utcnow
+from billing.core.db import insert_for, is_postgresql
+from billing.jobs.outbox import defer
+from billing.tenants.models import Tenant
+from billing.usage.bulk import copy_insert
+from billing.usage.events import UsageEvent
+from billing.usage.models import UsageRecord, UsageStatus
+
+RATE_JOB = "usage.rate"
+_records = UsageRecord.__table__
+_COLUMNS = (
+    "source_system", "source_id", "revision", "tenant_id", "service", "from_number",
+    "to_number", "occurred_at", "started_at", "answered_at", "ended_at", "duration_s",
+    "billable_s", "units", "disposition", "category", "pricing_type", "delivery_status",
+    "account", "linked_id", "raw", "status", "reason", "received_at",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one record: accepted, duplicate or rejected (stored, with why)."""
+
+    index: int
+    source_id: str | None
+    status: str
+    reason: str | None = None
+    usage_id: int | None = None
+
+
+def event_row(event: UsageEvent, tenant_id: str | None, delivery_status: str = "") -> dict:
+    occurred = event.answered_at or event.started_at
+    return {
+        "source_system": event.source_system,
+        "source_id": event.source_id,
+        "revision": 0,
+        "tenant_id": tenant_id or None,
+        "service": event.service.value,
+        "from_number": event.from_number[:40],
+        "to_number": event.to_number[:40],
+        "occurred_at": occurred,
+        "started_at": event.started_at,
+        "answered_at": event.answered_at,
+        "ended_at": event.ended_at,
+        "duration_s": event.duration_s,
+        "billable_s": event.billable_s,
+        "units": event.units,
+        "disposition": event.disposition.value,
+        "category": event.category,
+        "pricing_type": event.pricing_type,
+        "delivery_status": delivery_status,
+        "account": event.account[:80],
+        "linked_id": event.linked_id[:200],
+        "raw": None,
+        "status": UsageStatus.PENDING.value,
+        "reason": None,
+        "received_at": None,
+    }
+
+
+def malformed_row(source_system: str, reason: str, raw: Any, tenant_id: str | None = None) -> dict:
+    """A record we could not read, kept with its content and why."""
+    digest = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    now = utcnow()
+    row = dict.fromkeys(_COLUMNS)
+    row.update(
+        source_system=source_system,
+        source_id=f"malformed:{digest}",
+        revision=0,
+        tenant_id=tenant_id if isinstance(tenant_id, str) else None,
+        service="unknown",
+        from_number="",
+        to_number="",
+        occurred_at=now,
+        started_at=now,
+        duration_s=0,
+        billable_s=0,
+        units=0,
+        disposition="",
+        category="",
+        pricing_type="",
+        delivery_status="",
+        account="",
+        linked_id="",
+        raw={"content": raw},
+        status=UsageStatus.REJECTED.value,
+        reason=f"malformed: {reason}"[:300],
+    )
+    return row
+
+
+def known_tenants(session: Session, tenant_ids: Iterable[str | None]) -> set[str]:
+    wanted = {tenant for tenant in tenant_ids if tenant}
+    if not wanted:
+        return set()
+    rows = session.execute(select(Tenant.id).where(Tenant.id.in_(wanted)))
+    return {row.id for row in rows}
+
+
+def store(session: Session, rows: Sequence[dict]) -> list[Outcome]:
+    """Write new records (tenant checked), skip stored ones, and ask for them to be rated."""
+    tenants = known_tenants(session, (row["tenant_id"] for row in rows))
+    now = utcnow()
+    for row in rows:
+        row["received_at"] = now
+        if row["status"] == UsageStatus.PENDING.value and row["tenant_id"] not in tenants:
+            row["status"] = UsageStatus.REJECTED.value
+            row["reason"] = "unknown_tenant"
+    inserted = _insert(session, rows)
+    outcomes = []
+    for index, row in enumerate(rows):
+        usage_id = inserted.pop((row["source_system"], row["source_id"]), None)
+        if usage_id is None:
+            outcomes.append(Outcome(index, row["source_id"], "duplicate"))
+        elif row["status"] == UsageStatus.REJECTED.value:
+            outcomes.append(Outcome(index, row["source_id"], "rejected", row["reason"], usage_id))
+        else:
+            outcomes.append(Outcome(index, row["source_id"], "accepted", None, usage_id))
+    pending = [o.usage_id for o in outcomes if o.status == "accepted" and o.usage_id]
+    if pending:
+        defer(session, RATE_JOB, min(pending), max(pending))
+    return outcomes
+
+
+def _insert(session: Session, rows: Sequence[dict]) -> dict[tuple[str, str], int]:
+    """Insert, skipping keys already stored; the ids of the rows actually written."""
+    if not rows:
+        return {}
+    if is_postgresql(session):
+        return copy_insert(session, _COLUMNS, rows)
+    statement = (
+        insert_for(session, _records)
+        .on_conflict_do_nothing(index_elements=["source_system", "source_id", "revision"])
+        .returning(_records.c.id, _records.c.source_system, _records.c.source_id)
+    )
+    written: dict[tuple[str, str], int] = {}
+    for start in range(0, len(rows), 2000):
+        chunk = [{name: row[name] for name in _COLUMNS} for row in rows[start : start + 2000]]
+        for found in session.execute(statement, chunk):
+            written[(found.source_system, found.source_id)] = found.id
+    return written

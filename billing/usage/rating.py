@@ -1,0 +1,306 @@
+"""Rating stored records: the pure rater over the tenant's tariff, then the debit.
+
+`rate_rows` takes rows claimed by the caller (locked, status pending) and leaves each
+one rated (`billed` / `accrued` / `unbilled`) or `rejected` with the reason. Prepaid
+rows of a tenant are settled in one ledger transaction; postpaid rows accumulate net
+for the invoice. Everything happens in the caller's transaction, so a crash leaves the
+rows pending and a re-run rates them once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy.orm import Session
+
+from billing.core.clock import utcnow
+from billing.core.db import is_postgresql
+from billing.core.errors import MalipoError
+from billing.rating.bundles import EMPTY
+from billing.rating.plans import DURATION_SERVICES, Service
+from billing.rating.rater import rate_usage
+from billing.rating.records import RatedUsage, Unrated
+from billing.rating.records import UsageRecord as RaterRecord
+from billing.tariffs.fx import day_of
+from billing.tariffs.service import tariff_for
+from billing.tenants.models import BillingMode, Tenant
+from billing.usage.bulk import copy_update
+from billing.usage.debits import Charge, Settlement, settle, vat_on
+from billing.usage.flags import clear_flag_if_paid_up, flag_insufficient_balance
+from billing.usage.models import UsageRecord, UsageStatus
+
+_records = UsageRecord.__table__
+UNITS = {
+    Service.SMS: "segment",
+    Service.WHATSAPP: "message",
+    Service.NUMBER_RENTAL: "month",
+}
+RATE_COLUMNS = (
+    _records.c.id, _records.c.tenant_id, _records.c.service, _records.c.to_number,
+    _records.c.occurred_at, _records.c.billable_s, _records.c.units, _records.c.disposition,
+    _records.c.category, _records.c.pricing_type, _records.c.answered_at,
+)  # fmt: skip
+_RESULT_FIELDS = (
+    "status", "reason", "rated_at", "plan_id", "plan_version", "zone", "band", "unit",
+    "billed_units", "bundle_units", "currency", "net_minor", "vat_minor", "raw_amount",
+    "fx_rate", "breakdown", "ledger_transaction_id", "ledger_entry_id",
+)  # fmt: skip
+
+
+def unit_of(service: Service) -> str:
+    return "second" if service in DURATION_SERVICES else UNITS[service]
+
+
+class Tariffs:
+    """The tenant's tariff for each record, with as few loader calls as possible.
+
+    Plan versions and assignments only ever start later (a version in force is the latest
+    started; an assignment likewise), so when a tenant has the same assignment and plan
+    version at the first and the last instant of a batch, that tariff held throughout:
+    two lookups price the whole batch. Otherwise each day is looked up on its own.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._whole: dict[str, Any] = {}
+        self._by_day: dict[tuple[str, date], Any] = {}
+
+    def prepare(self, rows: Sequence[Row]) -> None:
+        spans: dict[str, list[datetime]] = {}
+        for row in rows:
+            if row.tenant_id:
+                span = spans.setdefault(row.tenant_id, [row.occurred_at, row.occurred_at])
+                if row.occurred_at < span[0]:
+                    span[0] = row.occurred_at
+                elif row.occurred_at > span[1]:
+                    span[1] = row.occurred_at
+        for tenant_id, (first, last) in spans.items():
+            early, late = self._lookup(tenant_id, first), self._lookup(tenant_id, last)
+            if early is not None and late is not None and _same(early, late):
+                self._whole[tenant_id] = late
+
+    def at(self, tenant_id: str, at: datetime) -> Any:
+        whole = self._whole.get(tenant_id)
+        if whole is not None:
+            return whole
+        key = (tenant_id, at.date())
+        if key not in self._by_day:
+            self._by_day[key] = self._lookup(tenant_id, at)
+        return self._by_day[key]
+
+    def _lookup(self, tenant_id: str, at: datetime) -> Any:
+        try:
+            return tariff_for(self.session, tenant_id, at)
+        except MalipoError:
+            return None
+
+
+def _same(one: Any, other: Any) -> bool:
+    return (one.assignment_id, one.plan_id, one.plan_version) == (
+        other.assignment_id,
+        other.plan_id,
+        other.plan_version,
+    )
+
+
+def rater_record(row: Row) -> RaterRecord:
+    service = Service(row.service)
+    answered = row.billable_s > 0 or row.answered_at is not None
+    return RaterRecord(
+        source_id=str(row.id),
+        service=service,
+        started_at=row.occurred_at,
+        destination=row.to_number,
+        billable_s=row.billable_s,
+        answered=answered,
+        units=row.units,
+        category=row.category,
+        pricing_type=row.pricing_type,
+    )
+
+
+@dataclass
+class _Result:
+    usage_id: int
+    fields: dict[str, Any]
+
+
+def price(row: Row, tenant: Tenant | None, tariffs: Tariffs, now: datetime) -> dict[str, Any]:
+    """The rated (or rejected) columns of one row; status is settled by the caller."""
+    if tenant is None:
+        return _rejected("unknown_tenant")
+    tariff = tariffs.at(tenant.id, row.occurred_at)
+    if tariff is None:
+        return _rejected("no_plan")
+    fx = None
+    if tariff.plan.currency != tenant.currency:
+        try:
+            fx = tariff.fx_rate(day_of(row.occurred_at))
+        except MalipoError:
+            return _rejected("no_fx_rate")
+    try:
+        result = rate_usage(rater_record(row), tariff.plan, tariff.destinations, EMPTY, fx)
+    except ValueError as error:
+        return _rejected(f"malformed: {error}")
+    if isinstance(result, Unrated):
+        return _rejected(result.reason)
+    if row.service in ("sms", "whatsapp") and row.disposition != "ANSWERED":
+        # Not accepted (SMS) or not delivered (WhatsApp): kept, and charged nothing.
+        result = result._replace(amount_minor=0, raw_numerator=0, note="not_delivered")
+    return _rated(result, tariff, fx, now)
+
+
+def _rejected(reason: str) -> dict[str, Any]:
+    fields = dict.fromkeys(_RESULT_FIELDS)
+    fields.update(status=UsageStatus.REJECTED.value, reason=reason)
+    return fields
+
+
+def _rated(result: RatedUsage, tariff: Any, fx: Any, now: datetime) -> dict[str, Any]:
+    return {
+        "status": None,
+        "reason": None,
+        "rated_at": now,
+        "plan_id": str(tariff.plan_id),
+        "plan_version": int(tariff.plan_version),
+        "zone": result.zone,
+        "band": result.band,
+        "unit": unit_of(result.service),
+        "billed_units": result.billed_units,
+        "bundle_units": result.bundle_units,
+        "currency": str(result.currency),
+        "net_minor": result.amount_minor,
+        "vat_minor": None,
+        "raw_amount": str(result.raw_amount),
+        "fx_rate": fx.rate if fx is not None else None,
+        # pieces: [start_s, increment_s, increments, billed_units, charged_units, rate_micro]
+        # per rate group (billing.rating.records.Piece); rates in micro-minor per rate unit.
+        "breakdown": {
+            "pieces": result.pieces,
+            "rate_unit_s": result.rate_unit_s,
+            "bundle_draws": result.bundle_draws,
+            "note": result.note,
+        },
+        "ledger_transaction_id": None,
+        "ledger_entry_id": None,
+    }
+
+
+def rate_rows(session: Session, rows: Sequence[Row], *, key: str) -> dict[str, int]:
+    """Rate and settle claimed pending rows; counts by resulting status."""
+    now = utcnow()
+    tenants = _tenants(session, {row.tenant_id for row in rows if row.tenant_id})
+    tariffs = Tariffs(session)
+    tariffs.prepare(rows)
+    by_tenant: dict[str, list[_Result]] = defaultdict(list)
+    results = []
+    for row in rows:
+        tenant = tenants.get(row.tenant_id) if row.tenant_id else None
+        fields = price(row, tenant, tariffs, now)
+        result = _Result(row.id, fields)
+        results.append(result)
+        if fields["status"] is None:
+            if tenant.billing_mode is BillingMode.POSTPAID:
+                fields["status"] = UsageStatus.ACCRUED.value
+            else:
+                fields["vat_minor"] = vat_on(fields["net_minor"])
+                by_tenant[tenant.id].append(result)
+    settled = {
+        tenant_id: settle_prepaid(session, tenants[tenant_id], prepaid, key=key)
+        for tenant_id, prepaid in by_tenant.items()
+    }
+    write_results(session, results)
+    after_settling(session, settled)
+    counts: dict[str, int] = defaultdict(int)
+    for result in results:
+        counts[result.fields["status"]] += 1
+    return dict(counts)
+
+
+def settle_prepaid(
+    session: Session,
+    tenant: Tenant,
+    results: Sequence[_Result],
+    *,
+    key: str,
+    refunds: Sequence[Charge] = (),
+) -> Settlement:
+    """Debit the wallet for rated prepaid rows; what it cannot pay stays `unbilled`."""
+    charges = [Charge(r.usage_id, r.fields["net_minor"], r.fields["vat_minor"]) for r in results]
+    settled = settle(
+        session,
+        tenant_id=tenant.id,
+        currency=tenant.currency.value,
+        charges=charges,
+        refunds=refunds,
+        key=key,
+    )
+    for result in results:
+        if result.usage_id in settled.paid:
+            result.fields["status"] = UsageStatus.BILLED.value
+            if result.fields["net_minor"]:
+                result.fields["ledger_transaction_id"] = settled.transaction_id
+                result.fields["ledger_entry_id"] = settled.wallet_entry_id
+        else:
+            result.fields["status"] = UsageStatus.UNBILLED.value
+            result.fields["reason"] = "insufficient_balance"
+    return settled
+
+
+def after_settling(session: Session, settled: dict[str, Settlement]) -> None:
+    """Once the rows are written: flag tenants left unbilled, clear those paid up."""
+    for tenant_id, settlement in settled.items():
+        if settlement.unpaid:
+            flag_insufficient_balance(session, tenant_id)
+        else:
+            clear_flag_if_paid_up(session, tenant_id)
+
+
+def _tenants(session: Session, ids: set[str]) -> dict[str, Tenant]:
+    if not ids:
+        return {}
+    found = session.execute(select(Tenant).where(Tenant.id.in_(ids))).scalars()
+    return {tenant.id: tenant for tenant in found}
+
+
+def write_results(session: Session, results: Sequence[_Result]) -> None:
+    if not results:
+        return
+    if is_postgresql(session):
+        copy_update(
+            session,
+            [r.usage_id for r in results],
+            {name: [r.fields[name] for r in results] for name in _RESULT_FIELDS},
+        )
+        return
+    statement = (
+        update(_records)
+        .where(_records.c.id == bindparam("b_id"))
+        .values({name: bindparam(f"b_{name}") for name in _RESULT_FIELDS})
+    )
+    params = [
+        {"b_id": r.usage_id, **{f"b_{name}": r.fields[name] for name in _RESULT_FIELDS}}
+        for r in results
+    ]
+    session.execute(statement, params, execution_options={"synchronize_session": False})
+
+
+def claim_pending(session: Session, first_id: int, last_id: int, limit: int) -> list[Row]:
+    query = (
+        select(*RATE_COLUMNS)
+        .where(
+            _records.c.id >= first_id,
+            _records.c.id <= last_id,
+            _records.c.status == UsageStatus.PENDING.value,
+        )
+        .order_by(_records.c.id)
+        .limit(limit)
+    )
+    if is_postgresql(session):
+        query = query.with_for_update(skip_locked=True)
+    return list(session.execute(query))

@@ -1,0 +1,126 @@
+"""Re-rating a tenant's period with the plan in force now (a corrected plan).
+
+Each current record of the period is priced again. Where the price is unchanged,
+nothing happens; where it changed, the new price is written as a new row (revision + 1)
+and the old row is marked `superseded` with a pointer to it, its figures untouched.
+For a prepaid tenant the difference goes through the ledger in one transaction: the old
+charges credited back and the new ones debited (what the wallet cannot pay stays
+`unbilled`). Running it again finds every price unchanged and posts nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from billing.core.clock import utcnow
+from billing.core.db import is_postgresql
+from billing.tenants.models import BillingMode
+from billing.tenants.service import get_tenant
+from billing.usage.debits import Charge, vat_on
+from billing.usage.intake import _COLUMNS
+from billing.usage.models import UsageRecord, UsageStatus
+from billing.usage.rating import (
+    Tariffs,
+    _Result,
+    after_settling,
+    price,
+    settle_prepaid,
+    write_results,
+)
+from billing.usage.statements import period_bounds
+
+_records = UsageRecord.__table__
+CURRENT = (UsageStatus.BILLED.value, UsageStatus.ACCRUED.value, UsageStatus.UNBILLED.value)
+
+
+@dataclass(frozen=True)
+class RerateSummary:
+    examined: int
+    changed: int
+    unratable: int
+    net_difference: int  # new net - old net over the changed rows
+    ledger_transaction_id: int | None
+
+
+def rerate_period(session: Session, tenant_id: str, start: date, end: date) -> RerateSummary:
+    tenant = get_tenant(session, tenant_id)
+    since, until = period_bounds(start, end)
+    query = (
+        select(_records)
+        .where(
+            _records.c.tenant_id == tenant_id,
+            _records.c.occurred_at >= since,
+            _records.c.occurred_at < until,
+            _records.c.status.in_(CURRENT),
+        )
+        .order_by(_records.c.occurred_at, _records.c.id)
+    )
+    if is_postgresql(session):
+        query = query.with_for_update()
+    rows = list(session.execute(query))
+    now = utcnow()
+    tariffs = Tariffs(session)
+    tariffs.prepare(rows)
+    changed, unratable = [], 0
+    for row in rows:
+        fields = price(row, tenant, tariffs, now)
+        if fields["status"] is not None:  # the corrected plan cannot price it: leave it be
+            unratable += 1
+            continue
+        if fields["net_minor"] != row.net_minor or fields["zone"] != row.zone:
+            changed.append((row, fields))
+    if not changed:
+        return RerateSummary(len(rows), 0, unratable, 0, None)
+
+    new_ids = _insert_revisions(session, [row for row, _ in changed])
+    results = [
+        _Result(new_id, fields) for new_id, (_, fields) in zip(new_ids, changed, strict=True)
+    ]
+    transaction_id = None
+    settled = {}
+    if tenant.billing_mode is BillingMode.POSTPAID:
+        for result in results:
+            result.fields["status"] = UsageStatus.ACCRUED.value
+    else:
+        for result in results:
+            result.fields["vat_minor"] = vat_on(result.fields["net_minor"])
+        refunds = [
+            Charge(row.id, row.net_minor, row.vat_minor or 0)
+            for row, _ in changed
+            if row.status == UsageStatus.BILLED.value and row.net_minor
+        ]
+        settlement = settle_prepaid(
+            session, tenant, results, key=f"usage-rerate:{new_ids[0]}", refunds=refunds
+        )
+        settled[tenant.id] = settlement
+        transaction_id = settlement.transaction_id
+    write_results(session, results)
+    session.execute(
+        update(_records)
+        .where(_records.c.id == bindparam("b_id"))
+        .values(status=UsageStatus.SUPERSEDED.value, superseded_by_id=bindparam("b_new")),
+        [
+            {"b_id": row.id, "b_new": new_id}
+            for (row, _), new_id in zip(changed, new_ids, strict=True)
+        ],
+        execution_options={"synchronize_session": False},
+    )
+    after_settling(session, settled)
+    difference = sum(f["net_minor"] - row.net_minor for row, f in changed)
+    return RerateSummary(len(rows), len(changed), unratable, difference, transaction_id)
+
+
+def _insert_revisions(session: Session, rows) -> list[int]:
+    """The replacement rows: the same usage, the next revision, pending until written."""
+    ids = []
+    for row in rows:
+        values = {name: getattr(row, name) for name in _COLUMNS}
+        values.update(revision=row.revision + 1, status=UsageStatus.PENDING.value, reason=None)
+        ids.append(
+            session.execute(insert(_records).values(values).returning(_records.c.id)).scalar_one()
+        )
+    return ids

@@ -1,0 +1,113 @@
+"""Records left waiting: rejects that may rate now, and prepaid usage the wallet owed.
+
+A reject for an unknown tenant, a missing plan, rate or FX rate is rated again as it
+stands (malformed ones are not: their content is wrong). An `unbilled` record keeps its
+price and is only settled again, once the wallet has the money. A record still `pending`
+minutes after it arrived (its job spent its retries) is rated here too.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy.orm import Session
+
+from billing.core.clock import utcnow
+from billing.core.db import is_postgresql
+from billing.usage.models import RETRYABLE_REASONS, UsageRecord, UsageStatus
+from billing.usage.rating import (
+    RATE_COLUMNS,
+    _Result,
+    _tenants,
+    after_settling,
+    rate_rows,
+    settle_prepaid,
+)
+
+LIMIT = 5_000
+STALE_AFTER = timedelta(minutes=5)
+_records = UsageRecord.__table__
+
+
+def _waiting(session: Session, columns, status: UsageStatus, tenant_id: str | None):
+    query = (
+        select(*columns)
+        .where(_records.c.status == status.value)
+        .order_by(_records.c.id)
+        .limit(LIMIT)
+    )
+    if status is UsageStatus.REJECTED:
+        query = query.where(_records.c.reason.in_(sorted(RETRYABLE_REASONS)))
+    if status is UsageStatus.PENDING:
+        query = query.where(_records.c.received_at < utcnow() - STALE_AFTER)
+    if tenant_id is not None:
+        query = query.where(_records.c.tenant_id == tenant_id)
+    if is_postgresql(session):
+        query = query.with_for_update(skip_locked=True)
+    return list(session.execute(query))
+
+
+def retry_waiting(session: Session, tenant_id: str | None = None) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    stale = _waiting(session, RATE_COLUMNS, UsageStatus.PENDING, tenant_id)
+    if stale:
+        for status, count in rate_rows(session, stale, key=f"usage-stale:{stale[0].id}").items():
+            counts[f"pending→{status}"] = count
+    rejected = _waiting(session, RATE_COLUMNS, UsageStatus.REJECTED, tenant_id)
+    if rejected:
+        for status, count in rate_rows(
+            session, rejected, key=f"usage-retry:{rejected[0].id}"
+        ).items():
+            counts[f"rejected→{status}"] = count
+    unbilled = _waiting(
+        session,
+        (_records.c.id, _records.c.tenant_id, _records.c.net_minor, _records.c.vat_minor),
+        UsageStatus.UNBILLED,
+        tenant_id,
+    )
+    if unbilled:
+        for status, count in settle_unbilled(session, unbilled).items():
+            counts[f"unbilled→{status}"] = count
+    return counts
+
+
+def settle_unbilled(session: Session, rows: list[Row]) -> dict[str, int]:
+    by_tenant: dict[str, list[_Result]] = defaultdict(list)
+    for row in rows:
+        fields = {"net_minor": row.net_minor, "vat_minor": row.vat_minor}
+        by_tenant[row.tenant_id].append(_Result(row.id, fields))
+    tenants = _tenants(session, set(by_tenant))
+    settled = {
+        tenant_id: settle_prepaid(
+            session, tenants[tenant_id], results, key=f"usage-unbilled:{results[0].usage_id}"
+        )
+        for tenant_id, results in by_tenant.items()
+    }
+    results = [result for group in by_tenant.values() for result in group]
+    paid = [r for r in results if r.fields["status"] == UsageStatus.BILLED.value]
+    if paid:
+        session.execute(
+            update(_records)
+            .where(_records.c.id == bindparam("b_id"))
+            .values(
+                status=UsageStatus.BILLED.value,
+                reason=None,
+                ledger_transaction_id=bindparam("b_txn"),
+                ledger_entry_id=bindparam("b_entry"),
+            ),
+            [
+                {
+                    "b_id": r.usage_id,
+                    "b_txn": r.fields.get("ledger_transaction_id"),
+                    "b_entry": r.fields.get("ledger_entry_id"),
+                }
+                for r in paid
+            ],
+            execution_options={"synchronize_session": False},
+        )
+    # The flag counts only what this pass still could not pay.
+    after_settling(session, settled)
+    counts = {"billed": len(paid), "unbilled": len(results) - len(paid)}
+    return {status: count for status, count in counts.items() if count}

@@ -1,0 +1,184 @@
+"""Usage on the wire: the platform's CDR and message records, and the usage list."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from billing.rating.plans import Service
+from billing.usage.events import Disposition
+from billing.web.pagination import PageArgs
+
+MAX_BATCH = 10_000
+_DISPOSITIONS = [d.value for d in Disposition] + ["NO ANSWER"]
+_TIMED = [Service.VOICE.value, Service.AI_AGENT_MINUTES.value, Service.RECORDING_MINUTES.value]
+
+
+class BatchSchema(Schema):
+    records = fields.List(
+        fields.Raw(),  # each record is validated on its own, so one bad one is reported
+        required=True,
+        validate=validate.Length(min=1, max=MAX_BATCH, error="between 1 and 10,000 records"),
+    )
+
+
+class _Record(Schema):
+    source_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    source_system = fields.String(load_default="platform", validate=validate.Length(1, 40))
+    tenant_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class CdrSchema(_Record):
+    """One call (or AI-agent / recording session) as the platform saw it."""
+
+    service = fields.String(load_default="voice", validate=validate.OneOf(_TIMED))
+    caller = fields.String(load_default="", validate=validate.Length(max=40))
+    callee = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    started_at = fields.AwareDateTime(required=True)
+    answered_at = fields.AwareDateTime(load_default=None)
+    ended_at = fields.AwareDateTime(load_default=None)
+    duration_s = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    billsec_s = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    disposition = fields.String(
+        required=True, validate=validate.OneOf(_DISPOSITIONS, error="one of {choices}")
+    )
+    account = fields.String(load_default="", validate=validate.Length(max=80))
+    linked_id = fields.String(load_default="", validate=validate.Length(max=200))
+
+    @validates_schema
+    def _billsec_within_duration(self, data: dict, **_kwargs) -> None:
+        if data.get("billsec_s", 0) > data.get("duration_s", 0):
+            raise ValidationError("billsec_s exceeds duration_s", "billsec_s")
+
+
+SMS_CHARGED = frozenset({"accepted", "sent", "delivered", "undelivered"})
+WHATSAPP_CHARGED = frozenset({"delivered", "read"})
+MESSAGE_STATUSES = sorted(SMS_CHARGED | WHATSAPP_CHARGED | {"failed", "rejected", "queued"})
+
+
+class MessageSchema(_Record):
+    """One SMS or WhatsApp message and how far it got."""
+
+    channel = fields.String(required=True, validate=validate.OneOf(["sms", "whatsapp"]))
+    sender = fields.String(load_default="", validate=validate.Length(max=40))
+    recipient = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    body = fields.String(load_default=None, validate=validate.Length(max=10_000))
+    segments = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1))
+    category = fields.String(
+        load_default="",
+        validate=validate.OneOf(["", "marketing", "utility", "authentication", "service"]),
+    )
+    pricing_type = fields.String(
+        load_default="regular",
+        validate=validate.OneOf(["regular", "free_customer_service", "free_entry_point"]),
+    )
+    sent_at = fields.AwareDateTime(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(MESSAGE_STATUSES))
+
+    @validates_schema
+    def _needs_what_was_sent(self, data: dict, **_kwargs) -> None:
+        if data.get("channel") == "sms" and data.get("body") is None and not data.get("segments"):
+            raise ValidationError("an SMS needs body or segments", "body")
+        if data.get("channel") == "whatsapp" and not data.get("category"):
+            raise ValidationError("a WhatsApp message needs its template category", "category")
+
+
+class OutcomeSchema(Schema):
+    index = fields.Integer()
+    source_id = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "accepted, duplicate or rejected"})
+    reason = fields.String(allow_none=True)
+    usage_id = fields.String(allow_none=True)
+
+
+class IntakeResultSchema(Schema):
+    accepted = fields.Integer()
+    duplicates = fields.Integer()
+    rejected = fields.Integer()
+    results = fields.List(fields.Nested(OutcomeSchema))
+
+
+class ImportArgs(Schema):
+    format = fields.String(
+        required=True, validate=validate.OneOf(["asterisk", "freeswitch", "generic"])
+    )
+    tenant_id = fields.String(
+        load_default=None,
+        metadata={"description": "every row's tenant; default: each row's account code"},
+    )
+
+
+class ImportSummarySchema(Schema):
+    rows = fields.Integer()
+    accepted = fields.Integer()
+    duplicates = fields.Integer()
+    rejected = fields.Integer()
+    rejected_samples = fields.List(fields.Dict())
+
+
+class UsageListArgs(PageArgs):
+    tenant_id = fields.String(load_default=None)
+    start = fields.Date(load_default=None, metadata={"description": "first local day"})
+    end = fields.Date(load_default=None, metadata={"description": "day after the last"})
+    service = fields.String(load_default=None, validate=validate.OneOf([s.value for s in Service]))
+    destination = fields.String(
+        load_default=None, metadata={"description": "number prefix (E.164 digits) or zone"}
+    )
+    status = fields.String(load_default=None)
+
+
+class UsageItemSchema(Schema):
+    id = fields.String()
+    tenant_id = fields.String(allow_none=True)
+    source_system = fields.String()
+    source_id = fields.String(allow_none=True)
+    service = fields.String()
+    destination = fields.String(attribute="to_number")
+    occurred_at = fields.AwareDateTime()
+    billable_s = fields.Integer()
+    units = fields.Integer()
+    status = fields.String()
+    reason = fields.String(allow_none=True)
+    zone = fields.String(allow_none=True)
+    band = fields.String(allow_none=True)
+    unit = fields.String(allow_none=True)
+    billed_units = fields.Integer(allow_none=True)
+    bundle_units = fields.Integer(allow_none=True)
+    currency = fields.String(allow_none=True)
+    net = fields.Integer(attribute="net_minor", allow_none=True)
+    vat = fields.Integer(attribute="vat_minor", allow_none=True)
+    raw_amount = fields.String(allow_none=True)
+    fx_rate = fields.Decimal(as_string=True, allow_none=True)
+    plan_id = fields.String(allow_none=True)
+    plan_version = fields.Integer(allow_none=True)
+    breakdown = fields.Dict(allow_none=True)
+    ledger_transaction_id = fields.String(allow_none=True)
+    superseded_by_id = fields.String(allow_none=True)
+
+
+class TotalsSchema(Schema):
+    records = fields.Integer()
+    billed_units = fields.Integer()
+    net = fields.Integer()
+    vat = fields.Integer()
+    currency = fields.String(allow_none=True)
+
+
+class UsagePageSchema(Schema):
+    items = fields.List(fields.Nested(UsageItemSchema))
+    totals = fields.Nested(TotalsSchema)
+    next_cursor = fields.String(allow_none=True)
+
+
+class RetryArgs(Schema):
+    tenant_id = fields.String(load_default=None)
+
+
+class RerateSchema(Schema):
+    tenant_id = fields.String(required=True)
+    start = fields.Date(required=True)
+    end = fields.Date(required=True)
+
+    @validates_schema
+    def _ordered(self, data: dict, **_kwargs) -> None:
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            raise ValidationError("end is after start", "end")

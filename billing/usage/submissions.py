@@ -1,0 +1,105 @@
+"""The platform's JSON records (POST /v1/usage/cdrs and /messages) as rows to store.
+
+Each record is validated on its own: one bad record is stored as rejected, with the
+fields that were wrong, and the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError
+
+from billing.rating.plans import Service
+from billing.rating.segments import count_segments
+from billing.usage.events import Disposition, UsageEvent
+from billing.usage.intake import event_row, malformed_row
+from billing.usage.numbers import to_e164
+from billing.usage.schemas import SMS_CHARGED, WHATSAPP_CHARGED, CdrSchema, MessageSchema
+from billing.web.problems import flatten_field_errors
+
+_cdr = CdrSchema()
+_message = MessageSchema()
+
+
+def cdr_rows(records: list[Any]) -> list[dict]:
+    return [_row(record, _cdr, _cdr_event) for record in records]
+
+
+def message_rows(records: list[Any]) -> list[dict]:
+    return [_row(record, _message, _message_event) for record in records]
+
+
+def _row(record: Any, schema: Schema, build) -> dict:
+    if not isinstance(record, dict):
+        return malformed_row("platform", "a record is a JSON object", record)
+    try:
+        data = schema.load(record)
+    except ValidationError as error:
+        fields = flatten_field_errors(error.messages)
+        reason = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in fields.items())
+        return malformed_row(
+            str(record.get("source_system") or "platform")[:40],
+            reason,
+            record,
+            record.get("tenant_id"),
+        )
+    try:
+        return build(data)
+    except ValueError as error:
+        return malformed_row(data["source_system"], str(error), record, data["tenant_id"])
+
+
+def _number(text: str, name: str) -> str:
+    digits = to_e164(text)
+    if not digits:
+        raise ValueError(f"{name}: no dialable number in {text!r}")
+    return digits
+
+
+def _cdr_event(data: dict) -> dict:
+    disposition = Disposition(data["disposition"].replace(" ", "_"))
+    event = UsageEvent(
+        source_system=data["source_system"],
+        source_id=data["source_id"],
+        service=Service(data["service"]),
+        from_number=data["caller"],
+        to_number=_number(data["callee"], "callee"),
+        started_at=data["started_at"],
+        answered_at=data["answered_at"],
+        ended_at=data["ended_at"],
+        duration_s=data["duration_s"],
+        billable_s=data["billsec_s"],
+        disposition=disposition,
+        account=data["account"],
+        linked_id=data["linked_id"],
+    )
+    return event_row(event, data["tenant_id"])
+
+
+def _message_event(data: dict) -> dict:
+    channel = Service(data["channel"])
+    status = data["status"]
+    if channel is Service.SMS:
+        units = data["segments"] or count_segments(data["body"]).segments
+        charged = status in SMS_CHARGED
+    else:
+        units = 1
+        charged = status in WHATSAPP_CHARGED
+    event = UsageEvent(
+        source_system=data["source_system"],
+        source_id=data["source_id"],
+        service=channel,
+        from_number=data["sender"],
+        to_number=_number(data["recipient"], "recipient"),
+        started_at=data["sent_at"],
+        answered_at=None,
+        ended_at=None,
+        duration_s=0,
+        billable_s=0,
+        disposition=Disposition.ANSWERED if charged else Disposition.FAILED,
+        units=units,
+        category=data["category"],
+        pricing_type=data["pricing_type"],
+    )
+    return event_row(event, data["tenant_id"], delivery_status=status)
