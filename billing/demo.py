@@ -166,7 +166,7 @@ def walkthrough(settings: Settings, say: Callable[[str], None]) -> None:
         say("7. The ledger audits itself")
         _audit(runtime, say)
 
-        say("6. Tax invoices: a postpaid month finalised, fiscalised with the simulated TRA")
+        say("8. Tax invoices: a postpaid month finalised, fiscalised with the simulated TRA")
         from billing.invoicing.demo import invoice_step
 
         invoice_step(url, runtime, say, topup.get("id"))

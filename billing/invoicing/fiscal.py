@@ -1,8 +1,10 @@
 """Fiscalisation: the signed receipt is made once at finalise, then posted to TRA in GC
 order, one at a time, and resent byte for byte until TRA answers ACK 0.
 
-One drainer per VFD at a time: a PostgreSQL advisory lock (a process lock on SQLite)
-held on its own connection while the HTTP call is made, so no row lock waits on TRA.
+One drainer per VFD at a time, by a lease on the VFD's counter row (`drain_token`,
+`drain_until`), taken and renewed in short transactions: no lock or connection is held
+while TRA is asked, and a drainer that dies or hangs loses the VFD when its lease runs
+out (a session-level lock would stay with any process that inherited the connection).
 A receipt that TRA cannot take (no answer, or a non-zero ACK) stops the queue behind
 it: GC must arrive as last + 1. The worker's ticker drains again later.
 """
@@ -10,12 +12,10 @@ it: GC must arrive as last + 1. The worker's ticker drains again later.
 from __future__ import annotations
 
 import logging
-import threading
-import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+import secrets
+from datetime import timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from billing.audit.service import SYSTEM, record
@@ -23,7 +23,7 @@ from billing.core.clock import utcnow
 from billing.core.config import Settings
 from billing.invoicing import states, vfd
 from billing.invoicing.documents import customer_of
-from billing.invoicing.models import Invoice
+from billing.invoicing.models import Invoice, VfdCounter
 from billing.invoicing.numbering import next_receipt_counters
 from billing.invoicing.states import FiscalStatus, InvoiceSource
 from billing.jobs.outbox import defer
@@ -35,11 +35,12 @@ from invoices.vfd.errors import VfdError
 from invoices.vfd.receipt import EAT, Payment, PaymentType, build_rct, receipt_for_document
 from invoices.vfd.signing import envelope
 
+LEASE_S = 60  # at least 3 x the VFD timeout: a receipt is asked for well within it
 FISCALISE_JOB = "invoicing.fiscalise"
 RENDER_JOB = "invoicing.render"
 REVIEW_AFTER_REJECTIONS = 5  # then a person looks; the receipt keeps being retried
 log = logging.getLogger(__name__)
-_local_locks: dict[str, threading.Lock] = {}
+_counters = VfdCounter.__table__
 
 
 def seal_receipt(session: Session, settings: Settings, invoice: Invoice, doc: Document) -> None:
@@ -69,11 +70,14 @@ def drain(runtime: Runtime, client: VfdClient, efd_serial: str) -> int:
 
     Returns how many TRA acknowledged; 0 as well when another drainer holds the VFD.
     """
-    with _exclusive(runtime.engine, efd_serial) as mine:
-        if not mine:
-            return 0
-        done = 0
-        while (head := _next_pending(runtime.sessions, efd_serial)) is not None:
+    token = secrets.token_hex(8)
+    lease = timedelta(seconds=max(LEASE_S, 3 * runtime.settings.vfd_timeout_s))
+    done = 0
+    try:
+        while _lease(runtime, efd_serial, token, lease):
+            head = _next_pending(runtime.sessions, efd_serial)
+            if head is None:
+                return done
             invoice_id, body = head
             try:
                 ack = client.post_receipt(body)
@@ -86,6 +90,37 @@ def drain(runtime: Runtime, client: VfdClient, efd_serial: str) -> int:
             _acknowledge(runtime, invoice_id)
             done += 1
         return done
+    finally:
+        _release(runtime, efd_serial, token)
+
+
+def _lease(runtime: Runtime, efd_serial: str, token: str, length: timedelta) -> bool:
+    """Take or renew the VFD's drain lease; False while another drainer holds it."""
+    now = utcnow()
+    with runtime.sessions() as session, session.begin():
+        taken = session.execute(
+            update(_counters)
+            .where(
+                _counters.c.efd_serial == efd_serial,
+                or_(
+                    _counters.c.drain_token.is_(None),
+                    _counters.c.drain_token == token,
+                    _counters.c.drain_until < now,
+                ),
+            )
+            .values(drain_token=token, drain_until=now + length)
+            .returning(_counters.c.efd_serial)
+        ).first()
+    return taken is not None
+
+
+def _release(runtime: Runtime, efd_serial: str, token: str) -> None:
+    with runtime.sessions() as session, session.begin():
+        session.execute(
+            update(_counters)
+            .where(_counters.c.efd_serial == efd_serial, _counters.c.drain_token == token)
+            .values(drain_token=None, drain_until=None)
+        )
 
 
 def pending_devices(session: Session) -> list[str]:
@@ -129,6 +164,8 @@ def _note_failure(runtime: Runtime, invoice_id: str, ack_code: int | None, messa
     log.warning("receipt of %s not acknowledged (ACK %s): %s", invoice_id, ack_code, message)
     with runtime.unit_of_work() as session:
         invoice = session.get(Invoice, invoice_id, with_for_update=True)
+        if invoice.fiscal_status is FiscalStatus.ACKNOWLEDGED:
+            return  # a drainer whose lease ran out lost the race to one that got ACK 0
         invoice.fiscal_attempts += 1
         invoice.last_ack_code, invoice.last_fiscal_error = ack_code, message[:500]
         if ack_code is not None and invoice.fiscal_attempts >= REVIEW_AFTER_REJECTIONS:
@@ -139,26 +176,3 @@ def _note_failure(runtime: Runtime, invoice_id: str, ack_code: int | None, messa
                 summary=f"TRA keeps refusing receipt GC {invoice.gc} of {invoice.number_text}",
                 detail={"invoice_id": invoice.id, "ack_code": ack_code, "message": message},
             )
-
-
-@contextmanager
-def _exclusive(engine: Engine, efd_serial: str) -> Iterator[bool]:
-    key = zlib.crc32(f"vfd:{efd_serial}".encode())
-    if engine.dialect.name != "postgresql":
-        lock = _local_locks.setdefault(efd_serial, threading.Lock())
-        got = lock.acquire(blocking=False)
-        try:
-            yield got
-        finally:
-            if got:
-                lock.release()
-        return
-    with engine.connect() as connection:
-        got = connection.execute(select(func.pg_try_advisory_lock(key))).scalar()
-        connection.commit()
-        try:
-            yield bool(got)
-        finally:
-            if got:
-                connection.execute(select(func.pg_advisory_unlock(key)))
-                connection.commit()

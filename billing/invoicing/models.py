@@ -49,6 +49,9 @@ class VfdCounter(Base):
     last_gc: Mapped[int] = mapped_column(BigInteger, default=0)
     last_day: Mapped[str] = mapped_column(String(10), default="")
     last_dc: Mapped[int] = mapped_column(Integer, default=0)
+    # The fiscal drainer's lease: one process posts this VFD's receipts at a time.
+    drain_token: Mapped[str | None] = mapped_column(String(16))
+    drain_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Invoice(Base):

@@ -85,6 +85,8 @@ def upgrade() -> None:
     sa.Column('last_gc', sa.BigInteger(), nullable=False),
     sa.Column('last_day', sa.String(length=10), nullable=False),
     sa.Column('last_dc', sa.Integer(), nullable=False),
+    sa.Column('drain_token', sa.String(length=16), nullable=True),
+    sa.Column('drain_until', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('efd_serial', name=op.f('pk_vfd_counters'))
     )
     op.create_table('invoices',

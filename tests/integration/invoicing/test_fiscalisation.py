@@ -4,14 +4,15 @@ resent, nothing is resent after ACK 0, and an invoice goes out while TRA is down
 from __future__ import annotations
 
 import email
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from billing.audit.models import AuditEvent
 from billing.invoicing import jobs, service, vfd
 from billing.invoicing.fiscal import drain
-from billing.invoicing.models import Invoice
+from billing.invoicing.models import Invoice, VfdCounter
 from billing.invoicing.states import FiscalStatus, InvoiceStatus
 from billing.topups.models import ReviewItem
 from invoices.vfd.signing import open_envelope
@@ -164,3 +165,29 @@ def test_a_receipt_tra_keeps_refusing_blocks_the_queue_and_asks_a_person(
     assert eventually(
         lambda: load(fiscal_runtime, second).fiscal_status is FiscalStatus.ACKNOWLEDGED
     )
+
+
+def test_one_drainer_at_a_time_and_a_dead_drainers_lease_runs_out(
+    fiscal_runtime, tra, postpaid_draft
+):
+    _tenant, draft = postpaid_draft(fiscal_runtime)
+    finalise(fiscal_runtime, draft)  # TRA not started: left pending
+    serial = vfd.device(fiscal_runtime.settings).efd_serial
+    tra.start()
+    held = datetime.now(UTC) + timedelta(minutes=1)
+    with fiscal_runtime.unit_of_work() as session:
+        session.execute(
+            update(VfdCounter).where(VfdCounter.efd_serial == serial)
+            .values(drain_token="another", drain_until=held)
+        )  # fmt: skip
+    assert drain_again(fiscal_runtime) == 0  # another drainer holds the VFD
+    assert load(fiscal_runtime, draft).fiscal_status is FiscalStatus.PENDING
+    with fiscal_runtime.unit_of_work() as session:
+        session.execute(
+            update(VfdCounter).where(VfdCounter.efd_serial == serial)
+            .values(drain_until=datetime.now(UTC) - timedelta(seconds=1))
+        )  # fmt: skip
+    assert drain_again(fiscal_runtime) == 1  # it died: its lease ran out
+    with fiscal_runtime.sessions() as session:
+        counter = session.get(VfdCounter, serial)
+    assert counter.drain_token is None and counter.drain_until is None  # released
