@@ -38,6 +38,7 @@ from invoices.vfd.signing import envelope
 LEASE_S = 60  # at least 3 x the VFD timeout: a receipt is asked for well within it
 FISCALISE_JOB = "invoicing.fiscalise"
 RENDER_JOB = "invoicing.render"
+DOCUMENTS = "documents"  # the queue of renders and e-mail, after money work
 REVIEW_AFTER_REJECTIONS = 5  # then a person looks; the receipt keeps being retried
 log = logging.getLogger(__name__)
 _counters = VfdCounter.__table__
@@ -157,7 +158,8 @@ def _acknowledge(runtime: Runtime, invoice_id: str) -> None:
                subject_id=invoice.id, tenant_id=invoice.tenant_id,
                detail={"gc": invoice.gc, "rctvnum": invoice.rctvnum,
                        "attempts": invoice.fiscal_attempts})  # fmt: skip
-        defer(session, RENDER_JOB, invoice.id, dedupe_key=f"{RENDER_JOB}:{invoice.id}:ack")
+        defer(session, RENDER_JOB, invoice.id, queue=DOCUMENTS,
+              dedupe_key=f"{RENDER_JOB}:{invoice.id}:ack")  # fmt: skip
 
 
 def _note_failure(runtime: Runtime, invoice_id: str, ack_code: int | None, message: str) -> None:

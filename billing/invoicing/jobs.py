@@ -14,7 +14,13 @@ from billing.audit.service import SYSTEM, record
 from billing.core.clock import utcnow
 from billing.invoicing import states, vfd
 from billing.invoicing.delivery import DeliveryNotConfigured, send_document
-from billing.invoicing.fiscal import FISCALISE_JOB, RENDER_JOB, drain, pending_devices
+from billing.invoicing.fiscal import (
+    DOCUMENTS,
+    FISCALISE_JOB,
+    RENDER_JOB,
+    drain,
+    pending_devices,
+)
 from billing.invoicing.models import Invoice
 from billing.invoicing.rendering import render_invoice
 from billing.invoicing.service import receipt_for_topup
@@ -47,7 +53,8 @@ def render(invoice_id: str) -> None:
         invoice.pdf_version += 1
         invoice.pdf_has_ack = with_ack
         if invoice.delivered_at is None:
-            defer(session, DELIVER_JOB, invoice.id, dedupe_key=f"{DELIVER_JOB}:{invoice.id}")
+            defer(session, DELIVER_JOB, invoice.id, queue=DOCUMENTS,
+                  dedupe_key=f"{DELIVER_JOB}:{invoice.id}")  # fmt: skip
 
 
 @job(DELIVER_JOB)

@@ -18,7 +18,7 @@ from billing.core.errors import Conflict, InvalidInput, NotFound
 from billing.core.ids import new_id
 from billing.invoicing import states
 from billing.invoicing.documents import document_of, parties_of, unit_price_for
-from billing.invoicing.fiscal import FISCALISE_JOB, RENDER_JOB, seal_receipt
+from billing.invoicing.fiscal import DOCUMENTS, FISCALISE_JOB, RENDER_JOB, seal_receipt
 from billing.invoicing.models import Invoice, InvoiceLine
 from billing.invoicing.numbering import format_number, next_number, series_for
 from billing.invoicing.sources import DraftLine, postpaid_lines
@@ -165,7 +165,8 @@ def finalise(
     else:
         invoice.fiscal_status = FiscalStatus.NOT_FISCALISED
     session.flush()
-    defer(session, RENDER_JOB, invoice.id, dedupe_key=f"{RENDER_JOB}:{invoice.id}:1")
+    defer(session, RENDER_JOB, invoice.id, queue=DOCUMENTS,
+          dedupe_key=f"{RENDER_JOB}:{invoice.id}:1")  # fmt: skip
     record(session, actor=actor, action="invoice.finalised", subject_type="invoice",
            subject_id=invoice.id, tenant_id=invoice.tenant_id,
            detail={"number": invoice.number_text, "gross_minor": invoice.gross_minor,

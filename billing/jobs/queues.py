@@ -7,7 +7,8 @@ from typing import Any, Protocol
 from redis import Redis
 from rq import Queue, Retry
 
-QUEUES = ("default", "ledger")
+# In priority order: a worker takes money work first; PDFs and e-mail wait their turn.
+QUEUES = ("default", "ledger", "documents")
 RUNNER = "billing.jobs.runner.run"
 RETRY_INTERVALS = [10, 30, 60, 300, 900]
 JOB_TIMEOUT_S = 300

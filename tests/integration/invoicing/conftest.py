@@ -111,8 +111,9 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
     mailbox = Mailbox()
     controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()
+    mailbox.controller = controller  # a test may stop it (the mail server is down) and replace it
     yield mailbox, controller.port
-    controller.stop()
+    mailbox.controller.stop()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import email
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
 from billing.audit.models import AuditEvent
@@ -191,3 +192,34 @@ def test_one_drainer_at_a_time_and_a_dead_drainers_lease_runs_out(
     with fiscal_runtime.sessions() as session:
         counter = session.get(VfdCounter, serial)
     assert counter.drain_token is None and counter.drain_until is None  # released
+
+
+def test_an_smtp_outage_is_retried_and_the_invoice_sent_once(
+    fiscal_runtime, tra, smtp, postpaid_draft
+):
+    from billing.jobs.models import OutboxMessage
+    from billing.jobs.outbox import relay
+
+    tra.start()
+    mailbox, port = smtp
+    mailbox.controller.stop()  # the mail server is down
+    _tenant, draft = postpaid_draft(fiscal_runtime)
+    finalise(fiscal_runtime, draft)
+    failed = load(fiscal_runtime, draft)
+    assert failed.status is InvoiceStatus.FISCALISED  # acknowledged, not yet sent
+    assert failed.delivery_attempts == 1 and "ConnectionRefused" in failed.last_delivery_error
+    mailbox.controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    mailbox.controller.start()  # and back
+    with fiscal_runtime.sessions() as session:
+        waiting = session.execute(
+            select(OutboxMessage.id).where(
+                OutboxMessage.dedupe_key == f"invoicing.deliver:{draft}",
+                OutboxMessage.relayed_at.is_(None),
+            )
+        ).scalar_one()  # left for the relay to run again
+    relay(fiscal_runtime.sessions, fiscal_runtime.queue, [waiting])
+    sent = load(fiscal_runtime, draft)
+    assert sent.status is InvoiceStatus.SENT and sent.delivery_attempts == 2
+    relay(fiscal_runtime.sessions, fiscal_runtime.queue, [waiting])
+    jobs.deliver(draft)  # a duplicate run sends nothing more
+    assert sum(draft.encode() in m or sent.number_text.encode() in m for m in mailbox.messages) == 1

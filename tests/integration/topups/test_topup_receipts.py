@@ -7,6 +7,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from billing.invoicing.jobs import topup_receipt
 from billing.invoicing.models import Invoice
 from billing.invoicing.states import FiscalStatus
 from tests.integration.topups.conftest import get
@@ -46,6 +47,14 @@ def test_a_succeeded_top_up_gets_one_acknowledged_fiscal_receipt(live, tenant):
             select(func.count()).select_from(Invoice).where(Invoice.topup_id == created["id"])
         ).scalar_one()
     assert count == 1
+    with live.app.app_context():
+        topup_receipt(created["id"])  # the job again (RQ delivers at least once)
+        topup_receipt(created["id"])
+    with live.runtime.sessions() as session:
+        again = session.execute(
+            select(func.count()).select_from(Invoice).where(Invoice.topup_id == created["id"])
+        ).scalar_one()
+    assert again == 1
     assert b"<PMTTYPE>EMONEY</PMTTYPE><PMTAMOUNT>11800.00</PMTAMOUNT>" in body
     seen = get(live, f"/v1/invoices/{receipt.id}", tenant)
     assert seen["source"] == "topup" and seen["fiscal"]["status"] == "acknowledged"
