@@ -265,8 +265,8 @@ def _credited_so_far(session: Session, invoice_id: str) -> dict[str, int]:
 
 def receipt_for_topup(session: Session, settings: Settings, topup_id: str) -> Invoice | None:
     """The fiscal receipt of a succeeded top-up, once: the payment is the tax point."""
+    topup = session.get(Topup, topup_id, with_for_update=True)  # racing runs queue here
     existing = session.execute(select(Invoice).where(Invoice.topup_id == topup_id)).scalar()
-    topup = session.get(Topup, topup_id)
     if existing is not None or topup is None:
         return existing
     if topup.status not in (TopupStatus.SUCCEEDED, TopupStatus.REFUNDED):
