@@ -73,9 +73,13 @@ def drain(runtime: Runtime, client: VfdClient, efd_serial: str) -> int:
     """
     token = secrets.token_hex(8)
     lease = timedelta(seconds=max(LEASE_S, 3 * runtime.settings.vfd_timeout_s))
-    done = 0
+    done, renew_at = 0, None
     try:
-        while _lease(runtime, efd_serial, token, lease):
+        while True:
+            if renew_at is None or utcnow() >= renew_at:  # well before the lease runs out
+                if not _lease(runtime, efd_serial, token, lease):
+                    return done
+                renew_at = utcnow() + lease / 3
             head = _next_pending(runtime.sessions, efd_serial)
             if head is None:
                 return done
@@ -90,7 +94,6 @@ def drain(runtime: Runtime, client: VfdClient, efd_serial: str) -> int:
                 return done
             _acknowledge(runtime, invoice_id)
             done += 1
-        return done
     finally:
         _release(runtime, efd_serial, token)
 
