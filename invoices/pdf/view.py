@@ -64,7 +64,7 @@ def build_view(
             {
                 "description": ln.description,
                 "quantity": numbers.decimal(ln.quantity),
-                "unit_price": numbers.decimal(ln.unit_price, min_places=2),
+                "unit_price": numbers.decimal(ln.unit_price, min_places=2, max_places=6),
                 "code": ln.vat_code.value,
                 "net": numbers.amount(ln.net_minor, cur),
                 "vat": numbers.amount(ln.vat_minor, cur),
