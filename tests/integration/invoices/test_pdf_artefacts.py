@@ -4,6 +4,7 @@ picture shows: ink on the page, the QR code's size, the red copy mark."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -82,3 +83,45 @@ def test_copy_mark_is_visible_on_the_copy_only(pictures):
     assert _tinted_red(pictures["copy-with-annex-sw"]) > 20_000
     assert _tinted_red(pictures["copy-with-annex-sw-page2"]) > 20_000
     assert _tinted_red(pictures["invoice-en"]) < 1_000
+
+
+def _boxes(pdf: bytes, texts: list[str]) -> list[tuple[float, float]]:
+    """(bottom, top) in PDF points (y grows upwards) of each text's first occurrence."""
+    page = pdfium.PdfDocument(pdf)[0].get_textpage()
+    spans = []
+    for text in texts:
+        found = page.search(text, match_case=True).get_next()
+        assert found, text
+        start, count = found
+        boxes = [page.get_charbox(i) for i in range(start, start + count)]
+        spans.append((min(b[1] for b in boxes), max(b[3] for b in boxes)))
+    return spans
+
+
+@pytest.mark.parametrize(("name", "bands"), [
+    ("credit-note-en", ["TIN 100-000-001", "CUSTOMER", "TIN 123-456-789", "Description",
+                        "VAT SUMMARY", "A · Standard rate", "Amount in words",
+                        "VFD FISCAL RECEIPT"]),
+    ("credit-note-en", ["Effect on VAT payable", "Description"]),
+    ("invoice-usd", ["Description", "TZS EQUIVALENT", "Total including VAT",
+                     "In TZS", "VFD FISCAL RECEIPT", "Verify at"]),
+    ("invoice-sw", ["MUUZAJI", "MNUNUZI", "Maelezo", "MUHTASARI WA VAT",
+                    "Jumla pamoja na VAT", "RISITI YA KODI YA VFD"]),
+])
+def test_bands_sit_one_below_the_other(name, bands):
+    """Text checks cannot see overlap; positions can (a float escaping its band once
+    laid the buyer over the lines table while every word was still there)."""
+    pdf = documents_by_name()[name]
+    spans = _boxes(pdf, bands)
+    marked = list(zip(bands, spans, strict=True))
+    for (upper, above), (lower, below) in pairwise(marked):
+        assert above[0] > below[1], f"{upper!r} does not sit above {lower!r}"
+
+
+_RENDERED: dict[str, bytes] = {}
+
+
+def documents_by_name() -> dict[str, bytes]:
+    if not _RENDERED:
+        _RENDERED.update(documents())
+    return _RENDERED
