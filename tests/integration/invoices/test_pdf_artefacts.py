@@ -125,3 +125,23 @@ def documents_by_name() -> dict[str, bytes]:
     if not _RENDERED:
         _RENDERED.update(documents())
     return _RENDERED
+
+
+def test_printed_qr_code_holds_the_verification_url():
+    """Read the modules back off the page (the QR's black bounding box, sampled at each
+    module's centre) and compare them with the code segno makes for the URL."""
+    import segno
+
+    doc = specimens.usd_invoice()
+    fiscal = specimens.fiscal(doc, gc=4711)
+    image = pdfium.PdfDocument(render_pdf(doc, fiscal=fiscal))[0].render(scale=4).to_pil()
+    gray = image.convert("L")
+    left, top, right, _ = _black_box(gray)
+    expected = [list(row) for row in segno.make(fiscal.verification_url, error="m",
+                                                micro=False).matrix]
+    size = len(expected)
+    module = (right - left) / size
+    printed = [[gray.getpixel((int(left + (x + 0.5) * module), int(top + (y + 0.5) * module)))
+                < 128 for x in range(size)] for y in range(size)]
+    assert printed == [[bool(v) for v in row] for row in expected]
+    assert fiscal.verification_url.endswith("A1B2C34711_101530")
