@@ -67,14 +67,19 @@ def pages(pdf: bytes) -> int:
     return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
+FASTEST: list[float] = []  # the fastest wall time of the last `timed` call
+
+
 def timed(fn, runs: int) -> tuple[float, float]:
-    """Median wall-clock and median CPU seconds of `runs` calls."""
+    """Median wall-clock and median CPU seconds of `runs` calls. The fastest call is
+    kept too: on a shared machine it is the closest to the uncontended cost."""
     wall, cpu = [], []
     for _ in range(runs):
         w, c = time.perf_counter(), time.process_time()
         fn()
         wall.append(time.perf_counter() - w)
         cpu.append(time.process_time() - c)
+    FASTEST[:] = [min(wall)]
     return statistics.median(wall), statistics.median(cpu)
 
 
@@ -124,8 +129,9 @@ def main() -> None:
           f"{(time.perf_counter() - first) * 1000:.0f} ms")  # fmt: skip
     assert pages(pdf) == 1
     wall, cpu = timed(lambda: render_pdf(doc, fiscal=fiscal), ONE_PAGE_RUNS)
-    print(f"one-page invoice: median {wall * 1000:.1f} ms wall, {cpu * 1000:.1f} ms CPU "
-          f"({ONE_PAGE_RUNS} renders, {len(pdf) / 1024:.0f} KiB each)")  # fmt: skip
+    print(f"one-page invoice: median {wall * 1000:.1f} ms wall, {cpu * 1000:.1f} ms CPU, "
+          f"fastest {FASTEST[0] * 1000:.1f} ms ({ONE_PAGE_RUNS} renders, "
+          f"{len(pdf) / 1024:.0f} KiB each)")  # fmt: skip
     sw, _ = timed(lambda: render_pdf(doc, fiscal=fiscal, language="sw"), ONE_PAGE_RUNS // 3)
     print(f"one-page invoice in Swahili: median {sw * 1000:.1f} ms wall")
     naive, naive_cpu = timed(lambda: naive_render(doc, fiscal), ONE_PAGE_RUNS // 3)
@@ -137,8 +143,8 @@ def main() -> None:
     big = render_pdf(doc, fiscal=fiscal, annex=rows)
     wall, cpu = timed(lambda: render_pdf(doc, fiscal=fiscal, annex=rows), ANNEX_RUNS)
     print(f"{pages(big)}-page document ({len(rows)} usage rows): median {wall:.2f} s wall, "
-          f"{cpu:.2f} s CPU, {wall / pages(big) * 1000:.0f} ms a page ({ANNEX_RUNS} renders, "
-          f"{len(big) / 1024:.0f} KiB)")  # fmt: skip
+          f"{cpu:.2f} s CPU, fastest {FASTEST[0]:.2f} s, {wall / pages(big) * 1000:.0f} ms "
+          f"a page ({ANNEX_RUNS} renders, {len(big) / 1024:.0f} KiB)")  # fmt: skip
     in_process_peak = peak_rss_mib()
 
     worker_peaks = []
