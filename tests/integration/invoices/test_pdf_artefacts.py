@@ -145,3 +145,32 @@ def test_printed_qr_code_holds_the_verification_url():
                 < 128 for x in range(size)] for y in range(size)]
     assert printed == [[bool(v) for v in row] for row in expected]
     assert fiscal.verification_url.endswith("A1B2C34711_101530")
+
+
+def _rightmost_glyph(pdf: bytes) -> tuple[float, float]:
+    """(right edge of the rightmost visible character, right margin) on page 1, in pt."""
+    page = pdfium.PdfDocument(pdf)[0]
+    text = page.get_textpage()
+    edges = [text.get_charbox(i)[2] for i in range(text.count_chars())
+             if text.get_text_range(i, 1).strip()]  # generated line breaks have odd boxes
+    return max(edges), page.get_width() - 14 / 25.4 * 72  # the 14 mm page margin
+
+
+def test_every_specimen_stays_inside_the_right_margin():
+    for name, pdf in documents_by_name().items():
+        rightmost, margin = _rightmost_glyph(pdf)
+        assert rightmost <= margin + 0.5, name
+
+
+def test_a_long_unbroken_name_wraps_inside_the_page():
+    import dataclasses
+
+    from invoices.document import Party
+
+    name = "Kampuni" + "YaMawasilianoNaHudumaZaKidijitali" * 3 + "Limited"
+    doc = dataclasses.replace(specimens.invoice(), buyer=Party(name, "Dodoma", None, None))
+    pdf = render_pdf(doc)
+    rightmost, margin = _rightmost_glyph(pdf)
+    assert rightmost <= margin + 0.5
+    text = pdfium.PdfDocument(pdf)[0].get_textpage().get_text_range().replace("\r\n", "")
+    assert name in text
