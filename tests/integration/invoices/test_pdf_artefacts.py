@@ -25,6 +25,7 @@ def documents():
         "invoice-sw": render_pdf(inv, language="sw", fiscal=specimens.fiscal(inv)),
         "invoice-usd": render_pdf(usd, fiscal=specimens.fiscal(usd)),
         "credit-note-en": render_pdf(note, fiscal=specimens.fiscal(note)),
+        "credit-note-sw": render_pdf(note, language="sw", fiscal=specimens.fiscal(note)),
         "copy-with-annex-sw": render_pdf(copy, language="sw", fiscal=specimens.fiscal(copy),
                                          annex=specimens.annex_rows(150)),
         "invoice-pending-en": render_pdf(inv),
