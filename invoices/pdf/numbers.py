@@ -7,7 +7,7 @@ Amounts are integer minor units and are written exactly, never through a float:
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from billing.core.money import Currency
 
@@ -31,10 +31,13 @@ def amount(minor: int, currency: Currency) -> str:
     return f"-{text}" if minor < 0 else text
 
 
-def decimal(value: Decimal, *, min_places: int = 0) -> str:
-    """A Decimal with thousands separators, no trailing zeros past `min_places`."""
+def decimal(value: Decimal, *, min_places: int = 0, max_places: int = 10) -> str:
+    """A Decimal with thousands separators, no trailing zeros past `min_places`, and
+    at most `max_places` decimals (rounded half-up: a unit price of 1/3 shilling is
+    printed 0.333333, while the line amount stays the exact product, rounded once)."""
     value = Decimal(value)
-    places = max(min_places, -value.normalize().as_tuple().exponent)
+    places = min(max(min_places, -value.normalize().as_tuple().exponent), max_places)
+    value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     return f"{value:,.{places}f}"
 
 

@@ -15,7 +15,7 @@ from invoices.document import Document, DocumentKind, Party, Totals
 from invoices.pdf import numbers
 from invoices.pdf.annex import AnnexRow
 from invoices.pdf.fiscal import Fiscal
-from invoices.pdf.labels import LABELS, code_meaning
+from invoices.pdf.labels import LABELS, Labels, code_meaning
 from invoices.taxpayer import format_tin, format_vrn
 from invoices.vat import RateTotal
 from invoices.vfd.qr import qr_svg
@@ -27,7 +27,7 @@ class View:
     """What the template reads; `t` is the label table of the document's language."""
 
     language: str
-    t: object
+    t: Labels
     title: str
     is_copy: bool
     doc: Document
@@ -64,7 +64,7 @@ def build_view(
             {
                 "description": ln.description,
                 "quantity": numbers.decimal(ln.quantity),
-                "unit_price": numbers.decimal(ln.unit_price, min_places=2),
+                "unit_price": numbers.decimal(ln.unit_price, min_places=2, max_places=6),
                 "code": ln.vat_code.value,
                 "net": numbers.amount(ln.net_minor, cur),
                 "vat": numbers.amount(ln.vat_minor, cur),
@@ -77,17 +77,17 @@ def build_view(
         words=amount_in_words(doc.totals.gross_minor, cur, language),
         tzs=_tzs(doc, language),
         credit=_credit(doc, language),
-        fiscal=_fiscal(fiscal, doc),
+        fiscal=_fiscal(fiscal),
         annex=_annex(annex, cur) if annex else None,
     )
 
 
-def _party(party: Party, t: object) -> dict:
+def _party(party: Party, t: Labels) -> dict:
     return {
         "name": party.name,
         "address": party.address,
         "tin": format_tin(party.tin) if party.tin else "",
-        "vrn": format_vrn(party.vrn) if party.vrn else t["not_registered"],  # type: ignore[index]
+        "vrn": format_vrn(party.vrn) if party.vrn else t.not_registered,
     }
 
 
@@ -144,7 +144,7 @@ def _credit(doc: Document, language: str) -> dict | None:
     }
 
 
-def _fiscal(fiscal: Fiscal | None, doc: Document) -> dict | None:
+def _fiscal(fiscal: Fiscal | None) -> dict | None:
     if fiscal is None:
         return None
     return {
