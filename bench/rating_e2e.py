@@ -11,7 +11,10 @@ then times, on a rebuilt database `malipo_bench_rating`:
   debit per tenant per batch with VAT), with jobs run in-process as without Redis.
 
 Peak memory is this process's maximum resident set (it streams; it should stay flat
-whatever the row count). bench/rating.py runs this in a child process.
+whatever the row count). bench/rating.py runs this in a child process. With
+`--workers N` the rating jobs go through Redis to N `billing worker --simple` processes
+while the file is still being read, as in production; the clock stops when no record is
+left pending.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import logging
 import os
 import random
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
+from redis import Redis
 from sqlalchemy import func, select, text
 
 from billing.app import create_app
@@ -48,6 +53,7 @@ from billing.usage.models import UsageRecord
 SERVER = os.environ.get("MALIPO_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432")
 DATABASE = "malipo_bench_rating"
 URL = f"{SERVER}/{DATABASE}"
+REDIS = os.environ.get("MALIPO_BENCH_REDIS", "redis://127.0.0.1:6379/12")
 PREFIXES = ["71", "65", "75", "74", "68", "78", "62", "22", "800"]
 
 
@@ -104,6 +110,28 @@ def copy_floor(path: Path) -> float:
     return elapsed
 
 
+def start_worker(redis_url: str) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": URL, "REDIS_URL": redis_url, "SECRET_KEY": "bench"}
+    billing = str(Path(sys.executable).parent / "billing")
+    return subprocess.Popen(
+        [billing, "worker", "--simple"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_until_rated(runtime) -> None:
+    while True:
+        with runtime.sessions() as session:
+            left = session.execute(
+                text("SELECT count(*) FROM usage_records WHERE status = 'pending'")
+            ).scalar()
+        if not left:
+            return
+        time.sleep(0.2)
+
+
 def outcome(runtime, tenants: list[str]) -> tuple[dict, int, int]:
     with runtime.sessions() as session:
         by_status = dict(
@@ -154,10 +182,22 @@ def main() -> None:
     parser.add_argument(
         "--phases", action="store_true", help="also time storing and rating separately"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="rate in N `billing worker` processes (RQ, Redis) while the file is read;"
+        " 0: jobs run in-process after each chunk commits, as without Redis",
+    )
     args = parser.parse_args()
 
     rebuild_database()
-    app = create_app(Settings(database_url=normalise_database_url(URL), secret_key="bench"))
+    redis_url = REDIS if args.workers else None
+    if redis_url:
+        Redis.from_url(redis_url).flushdb()
+    app = create_app(
+        Settings(database_url=normalise_database_url(URL), redis_url=redis_url, secret_key="bench")
+    )
     runtime = app.extensions[EXTENSION]
     logging.getLogger().setLevel(logging.WARNING)  # the app logs each relayed job at INFO
     tenants = []
@@ -186,10 +226,18 @@ def main() -> None:
         write_master_csv(path, args.rows, tenants)
         size_mb = path.stat().st_size / 1e6
         floor = copy_floor(path)
-        with app.app_context():
-            started, cpu = time.perf_counter(), time.process_time()
-            summary = import_file(runtime, str(path), "asterisk")
-            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        workers = [start_worker(redis_url) for _ in range(args.workers)]
+        try:
+            with app.app_context():
+                started, cpu = time.perf_counter(), time.process_time()
+                summary = import_file(runtime, str(path), "asterisk")
+                if workers:
+                    wait_until_rated(runtime)
+                elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        finally:
+            for worker in workers:
+                worker.terminate()
+                worker.wait(timeout=30)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         by_status, debits, spent = outcome(runtime, tenants)
         phases = split_phases(runtime, app, path) if args.phases else None
@@ -199,6 +247,8 @@ def main() -> None:
     )
     print(f"machine load average: {os.getloadavg()[0]:.2f}")
     print(f"COPY floor (18 text columns): {floor:.2f} s = {rows / floor:,.0f} rows/s")
+    how = f"{args.workers} RQ worker(s) rating meanwhile" if args.workers else "jobs in-process"
+    print(f"rating: {how}")
     print(
         f"end to end (parse, store once, rate, debit): {elapsed:.2f} s = {rows / elapsed:,.0f}"
         f" records/s; {elapsed / floor:.1f}x the COPY floor"

@@ -131,12 +131,32 @@ def demo() -> None:
     "--format", "fmt", type=click.Choice(["asterisk", "freeswitch", "generic"]), required=True
 )
 @click.option("--tenant", "tenant_id", help="every row's tenant (default: each row's account code)")
+@click.option("--newcdrcolumns", is_flag=True, help="Asterisk: peeraccount, linkedid, sequence")
+@click.option("--no-uniqueid", is_flag=True, help="Asterisk: written without loguniqueid")
+@click.option("--no-userfield", is_flag=True, help="Asterisk: written without loguserfield")
+@click.option("--usegmtime", is_flag=True, help="Asterisk: stamps in UTC, not local time")
+@click.option("--template", type=click.Choice(["example", "asterisk"]), default="example",
+              help="FreeSWITCH mod_cdr_csv template")  # fmt: skip
+@click.option("--timezone", default="Africa/Dar_es_Salaam", help="the switch's local zone")
 @with_appcontext
-def import_cdrs(path: str, fmt: str, tenant_id: str | None) -> None:
+def import_cdrs(
+    path: str, fmt: str, tenant_id: str | None, newcdrcolumns: bool, no_uniqueid: bool,
+    no_userfield: bool, usegmtime: bool, template: str, timezone: str,
+) -> None:  # fmt: skip
     """Store a CDR file's rows for rating, streamed, with a progress bar."""
-    from billing.usage.imports import import_file
+    from billing.usage.imports import ImportOptions, import_file
 
-    summary = import_file(current(), path, fmt, tenant_id=tenant_id, show_progress=True)
+    options = ImportOptions(
+        loguniqueid=not no_uniqueid,
+        loguserfield=not no_userfield,
+        newcdrcolumns=newcdrcolumns,
+        usegmtime=usegmtime,
+        template=template,
+        timezone=timezone,
+    )
+    summary = import_file(
+        current(), path, fmt, tenant_id=tenant_id, options=options, show_progress=True
+    )
     click.echo(
         f"{summary.rows:,} rows: {summary.accepted:,} accepted, "
         f"{summary.duplicates:,} duplicates, {summary.rejected:,} rejected"

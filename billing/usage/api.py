@@ -12,7 +12,7 @@ from marshmallow import ValidationError
 from billing.auth.models import Role
 from billing.core.errors import InvalidInput
 from billing.runtime import current
-from billing.usage.imports import import_lines
+from billing.usage.imports import ImportOptions, import_lines
 from billing.usage.intake import Outcome, store
 from billing.usage.queries import UsageFilter, list_usage, totals
 from billing.usage.rerating import rerate_period
@@ -100,7 +100,10 @@ class ImportCdrs(MethodView):
                 "file", "send the CDR file as multipart `file` or a text/csv body"
             )
         lines = io.TextIOWrapper(binary, encoding="utf-8", errors="replace", newline="")
-        summary = import_lines(current(), args["format"], lines, tenant_id=args["tenant_id"])
+        fmt, tenant_id = args.pop("format"), args.pop("tenant_id")
+        summary = import_lines(
+            current(), fmt, lines, tenant_id=tenant_id, options=ImportOptions(**args)
+        )
         return vars(summary)
 
 

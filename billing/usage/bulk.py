@@ -80,15 +80,20 @@ def _update_sql(names: tuple[str, ...]) -> tuple[str, str, str]:
     )
     copy = f"COPY {_RATED} (id, {', '.join(names)}) FROM STDIN"
     sets = ", ".join(f"{name} = v.{name}" for name in names)
-    update = f"UPDATE usage_records AS u SET {sets} FROM {_RATED} AS v WHERE u.id = v.id"  # noqa: S608
+    # The id range lets the planner read the batch by primary key: joined on id alone it
+    # hashes the staging table and scans every usage row, once per batch.
+    update = (
+        f"UPDATE usage_records AS u SET {sets} FROM {_RATED} AS v"  # noqa: S608
+        " WHERE u.id = v.id AND u.id BETWEEN %s AND %s"
+    )
     return create, copy, update
 
 
 def copy_update(session: Session, ids: list[int], columns: dict[str, list[Any]]) -> None:
     """Set each column of each row `ids[i]` to `columns[name][i]`: COPY, then one UPDATE.
 
-    The staging table is analysed first, so the planner joins by primary key rather than
-    scanning a table of millions for a batch of thousands.
+    The staging table is analysed first and the batch's id range given, so the planner
+    joins by primary key rather than scanning a table of millions for a batch of thousands.
     """
     names = tuple(columns)
     create, copy_sql, update = _update_sql(names)
@@ -101,7 +106,7 @@ def copy_update(session: Session, ids: list[int], columns: dict[str, list[Any]])
             for index, usage_id in enumerate(ids):
                 copy.write_row([usage_id, *(values[index] for values in series)])
         cursor.execute(f"ANALYZE {_RATED}")
-        cursor.execute(update)
+        cursor.execute(update, (min(ids), max(ids)))
         cursor.execute(f"TRUNCATE {_RATED}")
 
 

@@ -31,13 +31,41 @@ class ImportSummary:
     rejected_samples: list[dict] = field(default_factory=list)
 
 
-def parse(fmt: str, lines: Iterable[str]) -> Iterator[UsageEvent | Reject]:
+@dataclass(frozen=True)
+class ImportOptions:
+    """How the file was written: the `[csv]` settings of Asterisk's cdr.conf, FreeSWITCH's
+    template, and the zone of stamps written without one."""
+
+    loguniqueid: bool = True
+    loguserfield: bool = True
+    newcdrcolumns: bool = False
+    usegmtime: bool = False
+    template: str = "example"  # FreeSWITCH mod_cdr_csv: example or asterisk
+    timezone: str = "Africa/Dar_es_Salaam"
+
+
+def parse(
+    fmt: str, lines: Iterable[str], options: ImportOptions | None = None
+) -> Iterator[UsageEvent | Reject]:
+    options = options or ImportOptions()
     if fmt == "asterisk":
-        return asterisk.parse(lines)
+        profile = asterisk.AsteriskProfile(
+            loguniqueid=options.loguniqueid,
+            loguserfield=options.loguserfield,
+            newcdrcolumns=options.newcdrcolumns,
+            usegmtime=options.usegmtime,
+            timezone=options.timezone,
+        )
+        return asterisk.parse(lines, profile)
     if fmt == "freeswitch":
-        return freeswitch.parse(lines)
+        columns = (
+            freeswitch.ASTERISK_TEMPLATE
+            if options.template == "asterisk"
+            else freeswitch.EXAMPLE_TEMPLATE
+        )
+        return freeswitch.parse(lines, freeswitch.FreeSwitchProfile(columns, options.timezone))
     if fmt == "generic":
-        return generic.parse(lines)
+        return generic.parse(lines, generic.GenericProfile(options.timezone))
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -54,12 +82,13 @@ def import_lines(
     lines: Iterable[str],
     *,
     tenant_id: str | None = None,
+    options: ImportOptions | None = None,
     progress: Callable[[int], None] | None = None,
     chunk: int = CHUNK,
 ) -> ImportSummary:
     """Store every row of a CDR stream; `tenant_id` or else each row's account code."""
     summary = ImportSummary()
-    items = parse(fmt, lines)
+    items = parse(fmt, lines, options)
     while True:
         batch = list(islice(items, chunk))
         if not batch:
@@ -95,6 +124,7 @@ def import_file(
     fmt: str,
     *,
     tenant_id: str | None = None,
+    options: ImportOptions | None = None,
     show_progress: bool = False,
 ) -> ImportSummary:
     """Import a CDR file from disk, read line by line (with a progress bar if asked)."""
@@ -104,8 +134,10 @@ def import_file(
 
     with open(path, encoding="utf-8", errors="replace", newline="") as handle:
         if not show_progress:
-            return import_lines(runtime, fmt, handle, tenant_id=tenant_id)
+            return import_lines(runtime, fmt, handle, tenant_id=tenant_id, options=options)
         with click.progressbar(
             length=os.path.getsize(path), label=f"importing {os.path.basename(path)}"
         ) as bar:
-            return import_lines(runtime, fmt, _counted(handle, bar), tenant_id=tenant_id)
+            return import_lines(
+                runtime, fmt, _counted(handle, bar), tenant_id=tenant_id, options=options
+            )

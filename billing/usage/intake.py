@@ -28,7 +28,7 @@ from billing.usage.models import UsageRecord, UsageStatus
 
 RATE_JOB = "usage.rate"
 _records = UsageRecord.__table__
-_COLUMNS = (
+STORED_COLUMNS = (
     "source_system", "source_id", "revision", "tenant_id", "service", "from_number",
     "to_number", "occurred_at", "started_at", "answered_at", "ended_at", "duration_s",
     "billable_s", "units", "disposition", "category", "pricing_type", "delivery_status",
@@ -81,7 +81,7 @@ def malformed_row(source_system: str, reason: str, raw: Any, tenant_id: str | No
     """A record we could not read, kept with its content and why."""
     digest = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:32]
     now = utcnow()
-    row = dict.fromkeys(_COLUMNS)
+    row = dict.fromkeys(STORED_COLUMNS)
     row.update(
         source_system=source_system,
         source_id=f"malformed:{digest}",
@@ -125,7 +125,7 @@ def store(session: Session, rows: Sequence[dict]) -> list[Outcome]:
         if row["status"] == UsageStatus.PENDING.value and row["tenant_id"] not in tenants:
             row["status"] = UsageStatus.REJECTED.value
             row["reason"] = "unknown_tenant"
-    inserted = _insert(session, rows)
+    inserted = insert_new(session, rows)
     outcomes = []
     for index, row in enumerate(rows):
         usage_id = inserted.pop((row["source_system"], row["source_id"]), None)
@@ -141,12 +141,12 @@ def store(session: Session, rows: Sequence[dict]) -> list[Outcome]:
     return outcomes
 
 
-def _insert(session: Session, rows: Sequence[dict]) -> dict[tuple[str, str], int]:
+def insert_new(session: Session, rows: Sequence[dict]) -> dict[tuple[str, str], int]:
     """Insert, skipping keys already stored; the ids of the rows actually written."""
     if not rows:
         return {}
     if is_postgresql(session):
-        return copy_insert(session, _COLUMNS, rows)
+        return copy_insert(session, STORED_COLUMNS, rows)
     statement = (
         insert_for(session, _records)
         .on_conflict_do_nothing(index_elements=["source_system", "source_id", "revision"])
@@ -154,7 +154,7 @@ def _insert(session: Session, rows: Sequence[dict]) -> dict[tuple[str, str], int
     )
     written: dict[tuple[str, str], int] = {}
     for start in range(0, len(rows), 2000):
-        chunk = [{name: row[name] for name in _COLUMNS} for row in rows[start : start + 2000]]
+        chunk = [{name: row[name] for name in STORED_COLUMNS} for row in rows[start : start + 2000]]
         for found in session.execute(statement, chunk):
             written[(found.source_system, found.source_id)] = found.id
     return written

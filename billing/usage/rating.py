@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, bindparam, select, update
@@ -27,12 +27,12 @@ from billing.rating.rater import rate_usage
 from billing.rating.records import RatedUsage, Unrated
 from billing.rating.records import UsageRecord as RaterRecord
 from billing.tariffs.fx import day_of
-from billing.tariffs.service import tariff_for
 from billing.tenants.models import BillingMode, Tenant
 from billing.usage.bulk import copy_update
 from billing.usage.debits import Charge, Settlement, settle, vat_on
 from billing.usage.flags import clear_flag_if_paid_up, flag_insufficient_balance
 from billing.usage.models import UsageRecord, UsageStatus
+from billing.usage.tariff_lookup import Tariffs
 
 _records = UsageRecord.__table__
 UNITS = {
@@ -56,58 +56,6 @@ def unit_of(service: Service) -> str:
     return "second" if service in DURATION_SERVICES else UNITS[service]
 
 
-class Tariffs:
-    """The tenant's tariff for each record, with as few loader calls as possible.
-
-    Plan versions and assignments only ever start later (a version in force is the latest
-    started; an assignment likewise), so when a tenant has the same assignment and plan
-    version at the first and the last instant of a batch, that tariff held throughout:
-    two lookups price the whole batch. Otherwise each day is looked up on its own.
-    """
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self._whole: dict[str, Any] = {}
-        self._by_day: dict[tuple[str, date], Any] = {}
-
-    def prepare(self, rows: Sequence[Row]) -> None:
-        spans: dict[str, list[datetime]] = {}
-        for row in rows:
-            if row.tenant_id:
-                span = spans.setdefault(row.tenant_id, [row.occurred_at, row.occurred_at])
-                if row.occurred_at < span[0]:
-                    span[0] = row.occurred_at
-                elif row.occurred_at > span[1]:
-                    span[1] = row.occurred_at
-        for tenant_id, (first, last) in spans.items():
-            early, late = self._lookup(tenant_id, first), self._lookup(tenant_id, last)
-            if early is not None and late is not None and _same(early, late):
-                self._whole[tenant_id] = late
-
-    def at(self, tenant_id: str, at: datetime) -> Any:
-        whole = self._whole.get(tenant_id)
-        if whole is not None:
-            return whole
-        key = (tenant_id, at.date())
-        if key not in self._by_day:
-            self._by_day[key] = self._lookup(tenant_id, at)
-        return self._by_day[key]
-
-    def _lookup(self, tenant_id: str, at: datetime) -> Any:
-        try:
-            return tariff_for(self.session, tenant_id, at)
-        except MalipoError:
-            return None
-
-
-def _same(one: Any, other: Any) -> bool:
-    return (one.assignment_id, one.plan_id, one.plan_version) == (
-        other.assignment_id,
-        other.plan_id,
-        other.plan_version,
-    )
-
-
 def rater_record(row: Row) -> RaterRecord:
     service = Service(row.service)
     answered = row.billable_s > 0 or row.answered_at is not None
@@ -125,7 +73,7 @@ def rater_record(row: Row) -> RaterRecord:
 
 
 @dataclass
-class _Result:
+class RowResult:
     usage_id: int
     fields: dict[str, Any]
 
@@ -194,15 +142,15 @@ def _rated(result: RatedUsage, tariff: Any, fx: Any, now: datetime) -> dict[str,
 def rate_rows(session: Session, rows: Sequence[Row], *, key: str) -> dict[str, int]:
     """Rate and settle claimed pending rows; counts by resulting status."""
     now = utcnow()
-    tenants = _tenants(session, {row.tenant_id for row in rows if row.tenant_id})
+    tenants = tenants_by_id(session, {row.tenant_id for row in rows if row.tenant_id})
     tariffs = Tariffs(session)
     tariffs.prepare(rows)
-    by_tenant: dict[str, list[_Result]] = defaultdict(list)
+    by_tenant: dict[str, list[RowResult]] = defaultdict(list)
     results = []
     for row in rows:
         tenant = tenants.get(row.tenant_id) if row.tenant_id else None
         fields = price(row, tenant, tariffs, now)
-        result = _Result(row.id, fields)
+        result = RowResult(row.id, fields)
         results.append(result)
         if fields["status"] is None:
             if tenant.billing_mode is BillingMode.POSTPAID:
@@ -210,9 +158,10 @@ def rate_rows(session: Session, rows: Sequence[Row], *, key: str) -> dict[str, i
             else:
                 fields["vat_minor"] = vat_on(fields["net_minor"])
                 by_tenant[tenant.id].append(result)
+    # Tenants in one order everywhere, so two jobs lock their wallets without deadlocking.
     settled = {
-        tenant_id: settle_prepaid(session, tenants[tenant_id], prepaid, key=key)
-        for tenant_id, prepaid in by_tenant.items()
+        tenant_id: settle_prepaid(session, tenants[tenant_id], by_tenant[tenant_id], key=key)
+        for tenant_id in sorted(by_tenant)
     }
     write_results(session, results)
     after_settling(session, settled)
@@ -225,7 +174,7 @@ def rate_rows(session: Session, rows: Sequence[Row], *, key: str) -> dict[str, i
 def settle_prepaid(
     session: Session,
     tenant: Tenant,
-    results: Sequence[_Result],
+    results: Sequence[RowResult],
     *,
     key: str,
     refunds: Sequence[Charge] = (),
@@ -261,14 +210,14 @@ def after_settling(session: Session, settled: dict[str, Settlement]) -> None:
             clear_flag_if_paid_up(session, tenant_id)
 
 
-def _tenants(session: Session, ids: set[str]) -> dict[str, Tenant]:
+def tenants_by_id(session: Session, ids: set[str]) -> dict[str, Tenant]:
     if not ids:
         return {}
     found = session.execute(select(Tenant).where(Tenant.id.in_(ids))).scalars()
     return {tenant.id: tenant for tenant in found}
 
 
-def write_results(session: Session, results: Sequence[_Result]) -> None:
+def write_results(session: Session, results: Sequence[RowResult]) -> None:
     if not results:
         return
     if is_postgresql(session):

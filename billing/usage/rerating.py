@@ -21,17 +21,17 @@ from billing.core.db import is_postgresql
 from billing.tenants.models import BillingMode
 from billing.tenants.service import get_tenant
 from billing.usage.debits import Charge, vat_on
-from billing.usage.intake import _COLUMNS
+from billing.usage.intake import STORED_COLUMNS
 from billing.usage.models import UsageRecord, UsageStatus
 from billing.usage.rating import (
-    Tariffs,
-    _Result,
+    RowResult,
     after_settling,
     price,
     settle_prepaid,
     write_results,
 )
 from billing.usage.statements import period_bounds
+from billing.usage.tariff_lookup import Tariffs
 
 _records = UsageRecord.__table__
 CURRENT = (UsageStatus.BILLED.value, UsageStatus.ACCRUED.value, UsageStatus.UNBILLED.value)
@@ -78,7 +78,7 @@ def rerate_period(session: Session, tenant_id: str, start: date, end: date) -> R
 
     new_ids = _insert_revisions(session, [row for row, _ in changed])
     results = [
-        _Result(new_id, fields) for new_id, (_, fields) in zip(new_ids, changed, strict=True)
+        RowResult(new_id, fields) for new_id, (_, fields) in zip(new_ids, changed, strict=True)
     ]
     transaction_id = None
     settled = {}
@@ -118,7 +118,7 @@ def _insert_revisions(session: Session, rows) -> list[int]:
     """The replacement rows: the same usage, the next revision, pending until written."""
     ids = []
     for row in rows:
-        values = {name: getattr(row, name) for name in _COLUMNS}
+        values = {name: getattr(row, name) for name in STORED_COLUMNS}
         values.update(revision=row.revision + 1, status=UsageStatus.PENDING.value, reason=None)
         ids.append(
             session.execute(insert(_records).values(values).returning(_records.c.id)).scalar_one()

@@ -3,7 +3,8 @@
 A reject for an unknown tenant, a missing plan, rate or FX rate is rated again as it
 stands (malformed ones are not: their content is wrong). An `unbilled` record keeps its
 price and is only settled again, once the wallet has the money. A record still `pending`
-minutes after it arrived (its job spent its retries) is rated here too.
+a minute after it arrived (its worker died, or its job spent its retries) is rated here
+too; SKIP LOCKED keeps it from a job that is still rating it.
 """
 
 from __future__ import annotations
@@ -19,15 +20,15 @@ from billing.core.db import is_postgresql
 from billing.usage.models import RETRYABLE_REASONS, UsageRecord, UsageStatus
 from billing.usage.rating import (
     RATE_COLUMNS,
-    _Result,
-    _tenants,
+    RowResult,
     after_settling,
     rate_rows,
     settle_prepaid,
+    tenants_by_id,
 )
 
 LIMIT = 5_000
-STALE_AFTER = timedelta(minutes=5)
+STALE_AFTER = timedelta(seconds=60)  # a job killed with its worker waits longer in RQ
 _records = UsageRecord.__table__
 
 
@@ -74,16 +75,19 @@ def retry_waiting(session: Session, tenant_id: str | None = None) -> dict[str, i
 
 
 def settle_unbilled(session: Session, rows: list[Row]) -> dict[str, int]:
-    by_tenant: dict[str, list[_Result]] = defaultdict(list)
+    by_tenant: dict[str, list[RowResult]] = defaultdict(list)
     for row in rows:
         fields = {"net_minor": row.net_minor, "vat_minor": row.vat_minor}
-        by_tenant[row.tenant_id].append(_Result(row.id, fields))
-    tenants = _tenants(session, set(by_tenant))
-    settled = {
+        by_tenant[row.tenant_id].append(RowResult(row.id, fields))
+    tenants = tenants_by_id(session, set(by_tenant))
+    settled = {  # in tenant order, as the rating job locks wallets
         tenant_id: settle_prepaid(
-            session, tenants[tenant_id], results, key=f"usage-unbilled:{results[0].usage_id}"
+            session,
+            tenants[tenant_id],
+            by_tenant[tenant_id],
+            key=f"usage-unbilled:{by_tenant[tenant_id][0].usage_id}",
         )
-        for tenant_id, results in by_tenant.items()
+        for tenant_id in sorted(by_tenant)
     }
     results = [result for group in by_tenant.values() for result in group]
     paid = [r for r in results if r.fields["status"] == UsageStatus.BILLED.value]

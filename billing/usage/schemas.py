@@ -105,6 +105,26 @@ class ImportArgs(Schema):
         load_default=None,
         metadata={"description": "every row's tenant; default: each row's account code"},
     )
+    # Asterisk cdr.conf [csv]: which optional columns the file has, and its clock.
+    loguniqueid = fields.Boolean(load_default=True)
+    loguserfield = fields.Boolean(load_default=True)
+    newcdrcolumns = fields.Boolean(load_default=False)
+    usegmtime = fields.Boolean(load_default=False)
+    template = fields.String(
+        load_default="example",
+        validate=validate.OneOf(["example", "asterisk"]),
+        metadata={"description": "FreeSWITCH mod_cdr_csv template"},
+    )
+    timezone = fields.String(load_default="Africa/Dar_es_Salaam")
+
+    @validates_schema
+    def _known_zone(self, data: dict, **_kwargs) -> None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(data.get("timezone", "UTC"))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError("not an IANA time zone", "timezone") from None
 
 
 class ImportSummarySchema(Schema):

@@ -163,3 +163,29 @@ def test_generic_and_freeswitch_files_import_for_the_named_tenant(
         ("generic", "sms", "accrued", 44_00),
         ("freeswitch", "voice", "accrued", 75_83),
     ]
+
+
+def test_an_asterisk_file_with_every_optional_column_in_utc(client, admin, rated_tenant, sessions):
+    tenant = rated_tenant()
+    uid = uuid.uuid4().hex
+    # 21 columns (newcdrcolumns=yes adds peeraccount, linkedid, sequence), usegmtime=yes:
+    # 06:00:05 UTC is 09:00:05 in Dar es Salaam, peak time.
+    row = asterisk_line(tenant.tenant_id, "0712345678", 65, uid, answer="2026-03-02 06:00:05")
+    row = row.rstrip("\n") + f',"","{uid}","7"\n'
+    response = client.post(
+        "/v1/usage/cdrs/import?format=asterisk&newcdrcolumns=true&usegmtime=true",
+        data=row.encode(),
+        headers=admin.headers,
+        content_type="text/csv",
+    )
+    assert response.get_json()["accepted"] == 1, response.get_json()
+    [stored] = rows(sessions, tenant.tenant_id)
+    assert (stored.linked_id, stored.band, stored.net_minor) == (uid, "peak", 75_83)
+    assert stored.answered_at.isoformat() == "2026-03-02T06:00:05+00:00"
+    wrong = client.post(
+        "/v1/usage/cdrs/import?format=asterisk&timezone=Mars/Olympus",
+        data=row.encode(),
+        headers=admin.headers,
+        content_type="text/csv",
+    )
+    assert wrong.status_code == 422 and "timezone" in wrong.get_json()["errors"]

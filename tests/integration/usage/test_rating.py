@@ -217,7 +217,7 @@ def test_two_rating_jobs_racing_over_the_same_rows_debit_each_once(
 
     from billing.rating.plans import Service
     from billing.usage.events import Disposition, UsageEvent
-    from billing.usage.intake import _insert, event_row
+    from billing.usage.intake import event_row, insert_new
 
     tenant = rated_tenant(balance=100_000_00)
     answered = datetime(2026, 3, 2, 6, 0, 5, tzinfo=UTC)  # 09:00:05 in Dar es Salaam
@@ -228,7 +228,7 @@ def test_two_rating_jobs_racing_over_the_same_rows_debit_each_once(
     ]  # fmt: skip
     with runtime.unit_of_work() as session:  # stored pending, no job deferred
         stored_rows = [{**event_row(e, tenant.tenant_id), "received_at": answered} for e in events]
-        ids = sorted(_insert(session, stored_rows).values())
+        ids = sorted(insert_new(session, stored_rows).values())
 
     def work():
         with app.app_context():
@@ -256,7 +256,7 @@ def test_a_record_left_pending_is_rated_by_the_retry(rated_tenant, runtime, sess
 
     from billing.rating.plans import Service
     from billing.usage.events import Disposition, UsageEvent
-    from billing.usage.intake import _insert, event_row
+    from billing.usage.intake import event_row, insert_new
     from billing.usage.models import UsageRecord
 
     tenant = rated_tenant()
@@ -264,10 +264,83 @@ def test_a_record_left_pending_is_rated_by_the_retry(rated_tenant, runtime, sess
         at = datetime(2026, 3, 2, 6, 0, 5, tzinfo=UTC)
         event = UsageEvent("stale", tenant.tenant_id, Service.VOICE, "", "255712345678", at,
                            at, None, 70, 65, Disposition.ANSWERED)  # fmt: skip
-        [usage_id] = _insert(
+        [usage_id] = insert_new(
             session, [{**event_row(event, tenant.tenant_id), "received_at": at}]
         ).values()
     with runtime.unit_of_work() as session:
         assert retry_waiting(session, tenant.tenant_id) == {"pending→billed": 1}
     with sessions() as session:
         assert session.get(UsageRecord, usage_id).net_minor == NET
+
+
+def test_a_usd_plan_is_charged_in_shillings_at_the_days_rate_kept_on_the_row(
+    client, admin, make_tenant, runtime, sessions
+):
+    import copy
+    import uuid
+    from datetime import date
+    from decimal import Decimal
+
+    from billing.core.money import Currency
+    from billing.tariffs import fx
+    from billing.tariffs.rate_plans import assign_plan, save_plan
+    from billing.tariffs.seed import SEED_VALID_FROM, default_plan_definition, seed_destinations
+
+    tenant = make_tenant()
+    usd = copy.deepcopy(default_plan_definition())
+    usd["currency"] = Currency.USD
+    for entry in usd["duration_rates"]:
+        if entry["zone"] == "TZ-MOB-YAS":
+            entry["rate"] = Decimal("0.03")
+    with runtime.unit_of_work() as session:
+        seed_destinations(session)
+        saved = save_plan(session, f"USD-{uuid.uuid4().hex[:8]}", "usd", usd, SEED_VALID_FROM)
+        assign_plan(session, tenant.tenant_id, saved.plan.id, valid_from=SEED_VALID_FROM)
+        top_up(session, tenant.tenant_id, 1_000_00)
+    call = cdr(tenant.tenant_id, started_at="2029-07-02T09:00:00+03:00",
+               answered_at="2029-07-02T09:00:05+03:00")  # fmt: skip
+    send(client, admin, [call])
+    [row] = rows(sessions, tenant.tenant_id)
+    assert (row.status, row.reason) == ("rejected", "no_fx_rate")
+
+    with runtime.unit_of_work() as session:
+        fx.record_rate(
+            session, date(2029, 7, 2), Currency.USD, Currency.TZS, Decimal("2450"), "BoT mean"
+        )
+    with runtime.unit_of_work() as session:
+        retry_waiting(session, tenant.tenant_id)
+    [row] = rows(sessions, tenant.tenant_id)
+    # $0.03/min x 65 s = $0.0325 = TZS 79.625 -> 79.63 (rounded once, after converting)
+    assert (row.status, row.currency, row.net_minor, row.fx_rate) == (
+        "billed", "TZS", 79_63, Decimal("2450"),
+    )  # fmt: skip
+    assert row.vat_minor == vat_on(79_63)
+    assert balance(sessions, tenant.tenant_id) == 1_000_00 - 79_63 - vat_on(79_63)
+
+
+def test_free_whatsapp_types_are_kept_at_nothing(client, admin, rated_tenant, sessions):
+    tenant = rated_tenant()
+    base = {
+        "tenant_id": tenant.tenant_id,
+        "source_system": f"wa-{tenant.tenant_id}",
+        "channel": "whatsapp",
+        "recipient": "255754000222",
+        "sent_at": "2026-03-02T09:00:00Z",
+        "status": "delivered",
+    }
+    send(
+        client,
+        admin,
+        [
+            {**base, "source_id": "wamid.1", "category": "utility",
+             "pricing_type": "free_customer_service"},
+            {**base, "source_id": "wamid.2", "category": "utility"},
+            {**base, "source_id": "wamid.3", "category": "marketing", "status": "sent"},
+        ],
+        "/v1/usage/messages",
+    )  # fmt: skip
+    free, utility, undelivered = rows(sessions, tenant.tenant_id)
+    assert (free.status, free.net_minor, free.breakdown["note"]) == ("billed", 0, "free_type")
+    assert (utility.net_minor, utility.zone) == (9_80, "TZ-MOB-VODACOM")
+    assert (undelivered.net_minor, undelivered.delivery_status) == (0, "sent")
+    assert balance(sessions, tenant.tenant_id) == 1_000_00 - 9_80 - vat_on(9_80)

@@ -1,0 +1,65 @@
+"""The tenant's tariff for each record of a batch, with as few loader calls as possible."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.orm import Session
+
+from billing.core.errors import MalipoError
+from billing.tariffs.service import tariff_for
+
+
+class Tariffs:
+    """The tenant's tariff for each record, with as few loader calls as possible.
+
+    Plan versions and assignments only ever start later (a version in force is the latest
+    started; an assignment likewise), so when a tenant has the same assignment and plan
+    version at the first and the last instant of a batch, that tariff held throughout:
+    two lookups price the whole batch. Otherwise each day is looked up on its own.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._whole: dict[str, Any] = {}
+        self._by_day: dict[tuple[str, date], Any] = {}
+
+    def prepare(self, rows: Sequence[Row]) -> None:
+        spans: dict[str, list[datetime]] = {}
+        for row in rows:
+            if row.tenant_id:
+                span = spans.setdefault(row.tenant_id, [row.occurred_at, row.occurred_at])
+                if row.occurred_at < span[0]:
+                    span[0] = row.occurred_at
+                elif row.occurred_at > span[1]:
+                    span[1] = row.occurred_at
+        for tenant_id, (first, last) in spans.items():
+            early, late = self._lookup(tenant_id, first), self._lookup(tenant_id, last)
+            if early is not None and late is not None and _same(early, late):
+                self._whole[tenant_id] = late
+
+    def at(self, tenant_id: str, at: datetime) -> Any:
+        whole = self._whole.get(tenant_id)
+        if whole is not None:
+            return whole
+        key = (tenant_id, at.date())
+        if key not in self._by_day:
+            self._by_day[key] = self._lookup(tenant_id, at)
+        return self._by_day[key]
+
+    def _lookup(self, tenant_id: str, at: datetime) -> Any:
+        try:
+            return tariff_for(self.session, tenant_id, at)
+        except MalipoError:
+            return None
+
+
+def _same(one: Any, other: Any) -> bool:
+    return (one.assignment_id, one.plan_id, one.plan_version) == (
+        other.assignment_id,
+        other.plan_id,
+        other.plan_version,
+    )
