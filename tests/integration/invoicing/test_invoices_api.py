@@ -243,3 +243,53 @@ def test_an_invoice_run_is_idempotent_per_tenant_and_period(
         "/v1/invoice-runs", json={"period_start": "2026-10-01"}, headers=finance.headers
     )
     assert bad.status_code == 422 and "period_end" in bad.json["errors"]
+
+
+def test_racing_credit_notes_never_credit_more_than_the_invoice(
+    fiscal_app, fiscal_runtime, finance, postpaid, tra
+):
+    import threading
+
+    tra.start()
+    client = fiscal_app.test_client()
+    made = draft(client, finance, postpaid())
+    finalize(client, finance, made["id"])
+    barrier, answers = threading.Barrier(4), []
+
+    def credit_everything() -> None:
+        barrier.wait()
+        answer = fiscal_app.test_client().post(
+            f"/v1/invoices/{made['id']}/credit-notes", json={"reason": "cancelled"},
+            headers=finance.headers,
+        )  # fmt: skip
+        answers.append(answer.status_code)
+
+    threads = [threading.Thread(target=credit_everything) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(answers) == [201, 422, 422, 422]
+    with fiscal_runtime.sessions() as session:
+        notes = session.execute(
+            select(func.count())
+            .select_from(Invoice)
+            .where(Invoice.original_invoice_id == made["id"])
+        ).scalar_one()
+    assert notes == 1
+
+
+def test_a_replayed_credit_note_request_makes_one_note(client, finance, postpaid, tra):
+    tra.start()
+    made = draft(client, finance, postpaid())
+    finalize(client, finance, made["id"])
+    url = f"/v1/invoices/{made['id']}/credit-notes"
+    body = {"reason": "goodwill", "lines": [{"position": 2, "amount": 100_00}]}
+    headers = {**finance.headers, "Idempotency-Key": "cn-goodwill-1"}
+    first = client.post(url, json=body, headers=headers)
+    again = client.post(url, json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json["id"] == first.json["id"]
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    other = client.post(url, json={**body, "reason": "other"}, headers=headers)
+    assert other.status_code == 422  # the same key with another body
