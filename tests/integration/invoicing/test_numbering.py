@@ -103,3 +103,48 @@ def test_receipt_counters_restart_the_daily_counter_each_day(fiscal_runtime):
         next_receipt_counters(s, serial, "2026-09-30")
     with fiscal_runtime.sessions() as session:
         assert session.get(VfdCounter, serial).last_gc == 3
+
+
+def test_racing_finalisations_half_rolled_back_leave_no_gap(
+    fiscal_runtime, fiscal_app, postpaid_draft
+):
+    drafts = [postpaid_draft(fiscal_runtime, records=1)[1] for _ in range(12)]
+    barrier = threading.Barrier(12)
+    errors: list[BaseException] = []
+
+    def race(index: int, invoice_id: str) -> None:
+        with fiscal_app.app_context(), fiscal_runtime.sessions() as session:
+            barrier.wait()
+            try:
+                session.begin()
+                service.finalise(session, fiscal_runtime.settings, "stf_test", invoice_id)
+                if index % 2:
+                    session.rollback()  # e.g. the request failed after numbering
+                else:
+                    session.commit()
+                    fiscal_runtime.relay_written(session)  # its render and fiscalise jobs
+            except BaseException as error:
+                errors.append(error)
+
+    threads = [threading.Thread(target=race, args=(i, d)) for i, d in enumerate(drafts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+
+    def numbers(ids):
+        with fiscal_runtime.sessions() as session:
+            rows = session.execute(
+                select(Invoice.number, Invoice.gc).where(Invoice.id.in_(ids))
+            ).all()
+            return sorted(r.number for r in rows if r.number), sorted(r.gc for r in rows if r.gc)
+
+    kept, gcs = numbers(drafts)
+    assert len(kept) == 6 and kept == list(range(kept[0], kept[0] + 6))
+    assert gcs == list(range(gcs[0], gcs[0] + 6))
+    for invoice_id in drafts[1::2]:  # the rolled-back ones, finalised again
+        finalise(fiscal_runtime, invoice_id)
+    every, gcs = numbers(drafts)
+    assert every == list(range(kept[0], kept[0] + 12))
+    assert gcs == list(range(gcs[0], gcs[0] + 12))
