@@ -18,6 +18,7 @@ JOB_MODULES = (
     "billing.topups.jobs",
     "billing.topups.reconcile_batch",
     "billing.topups.refunds",
+    "billing.invoicing.jobs",
     "billing.usage.jobs",
 )
 
@@ -50,6 +51,7 @@ def _register_jobs() -> None:
 
 def _register_routes(app: Flask) -> None:
     from billing.auth.api import blp as api_keys
+    from billing.invoicing.api import blp as invoices
     from billing.ledger.api import blp as wallet
     from billing.tariffs.api import blp as tariffs
     from billing.tenants.api import blp as tenants
@@ -65,10 +67,12 @@ def _register_routes(app: Flask) -> None:
         "bearer", {"type": "http", "scheme": "bearer", "description": "mlp_… API key"}
     )
     api.spec.options["security"] = [{"bearer": []}]
-    for blueprint in (tenants, api_keys, wallet, topups, tariffs, usage):
+    for blueprint in (tenants, api_keys, wallet, topups, tariffs, usage, invoices):
         api.register_blueprint(blueprint)
     if app.extensions[EXTENSION].settings.provider_mode == "sandbox":
         _register_simulators(app)
+    if app.extensions[EXTENSION].settings.vfd_mode == "sandbox":
+        _register_tra_simulator(app)
 
 
 def _register_simulators(app: Flask) -> None:
@@ -83,3 +87,12 @@ def _register_simulators(app: Flask) -> None:
             delay_s=runtime.settings.sandbox_delay_s,
         )
         app.register_blueprint(blueprint, url_prefix=f"/sandbox/{simulator}")
+
+
+def _register_tra_simulator(app: Flask) -> None:
+    """Sandbox fiscalisation: TRA's VFD API simulated by this service too."""
+    from billing.invoicing.sandbox import tra_blueprint
+    from billing.invoicing.vfd import SANDBOX_PATH
+
+    settings = app.extensions[EXTENSION].settings
+    app.register_blueprint(tra_blueprint(settings), url_prefix=SANDBOX_PATH)

@@ -81,6 +81,16 @@ def worker(burst: bool, simple: bool) -> None:
     run(current_app._get_current_object(), burst=burst, simple=simple)
 
 
+@main.command("invoice-run")
+@click.option("--period", required=True, help="the month to invoice, YYYY-MM (e.g. 2026-10)")
+@with_appcontext
+def invoice_run(period: str) -> None:
+    """Draft the month's invoice for every postpaid tenant (a repeat makes none twice)."""
+    from billing.invoicing.commands import invoice_run as run
+
+    run(period)
+
+
 @main.command("load-destinations")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @with_appcontext

@@ -166,6 +166,11 @@ def walkthrough(settings: Settings, say: Callable[[str], None]) -> None:
         say("7. The ledger audits itself")
         _audit(runtime, say)
 
+        say("8. Tax invoices: a postpaid month finalised, fiscalised with the simulated TRA")
+        from billing.invoicing.demo import invoice_step
+
+        invoice_step(url, runtime, say, topup.get("id"))
+
 
 def _audit(runtime: Runtime, say: Callable[[str], None]) -> None:
     from billing.ledger.integrity import find_discrepancies

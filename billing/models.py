@@ -2,8 +2,10 @@
 
 
 def load_all() -> None:
+    import billing.audit.models
     import billing.auth.models
     import billing.events.models
+    import billing.invoicing.models
     import billing.jobs.models
     import billing.ledger.models
     import billing.tariffs.models

@@ -28,6 +28,20 @@ class Settings:
     max_body_bytes: int = 2 * 1024 * 1024
     page_size_max: int = 200
     testing: bool = False
+    # Invoicing: the seller on every document, TRA's VFD, and e-mail delivery.
+    seller: dict[str, str] = field(default_factory=lambda: dict(SANDBOX_SELLER))
+    vfd_mode: str = "sandbox"  # sandbox: the TRA simulator served under /sandbox/tra
+    vfd_base_url: str | None = None  # default: MALIPO_PUBLIC_URL + /sandbox/tra
+    vfd_device: dict[str, str] = field(default_factory=lambda: dict(SANDBOX_VFD_DEVICE))
+    vfd_pfx_path: str = str(Path("var") / "vfd-sandbox.pfx")
+    vfd_pfx_password: str = "sandbox"  # noqa: S105  # the sandbox key's, made locally
+    vfd_timeout_s: float = 10.0  # a receipt TRA has not answered by then is retried later
+    smtp_host: str | None = None  # unset: invoices are not e-mailed
+    smtp_port: int = 25
+    smtp_sender: str = "invoices@malipo.test"
+    smtp_tls: bool = False  # STARTTLS after connecting
+    smtp_username: str | None = None
+    smtp_password: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -45,12 +59,53 @@ class Settings:
             platform_webhook_url=env.get("MALIPO_PLATFORM_WEBHOOK_URL") or None,
             platform_webhook_secret=env.get("MALIPO_PLATFORM_WEBHOOK_SECRET") or None,
             max_body_bytes=int(env.get("MALIPO_MAX_BODY_BYTES") or defaults.max_body_bytes),
+            **_invoicing_from_env(env, defaults),
         )
 
     @property
     def inline_jobs(self) -> bool:
         """Without Redis, jobs run in-process after commit (local default only)."""
         return self.redis_url is None
+
+
+# The seller and VFD identity the sandbox TRA simulator knows (invoices.vfd.simulator).
+SANDBOX_SELLER = {
+    "name": "Malipo Communications Ltd",
+    "address": "Plot 12, Samora Avenue, Dar es Salaam",
+    "tin": "100000001",
+    "vrn": "40012345K",
+}
+SANDBOX_VFD_DEVICE = {
+    "tin": "100000001",
+    "regid": "TZ0100000001",
+    "efd_serial": "10TZ100000",
+    "receipt_code": "A1B2C3",
+    "uin": "09VFDWEBAPI-SIM",
+    "username": "sim-user",
+    "password": "sim-pass",
+}
+
+
+def _invoicing_from_env(env: Any, defaults: Settings) -> dict[str, Any]:
+    """MALIPO_SELLER and MALIPO_VFD_DEVICE are JSON objects; live mode needs both."""
+    return {
+        "seller": {**defaults.seller, **json.loads(env.get("MALIPO_SELLER") or "{}")},
+        "vfd_mode": env.get("MALIPO_VFD_MODE") or defaults.vfd_mode,
+        "vfd_base_url": env.get("MALIPO_VFD_BASE_URL") or None,
+        "vfd_device": {
+            **defaults.vfd_device,
+            **json.loads(env.get("MALIPO_VFD_DEVICE") or "{}"),
+        },
+        "vfd_pfx_path": env.get("MALIPO_VFD_PFX_PATH") or defaults.vfd_pfx_path,
+        "vfd_pfx_password": env.get("MALIPO_VFD_PFX_PASSWORD") or defaults.vfd_pfx_password,
+        "vfd_timeout_s": float(env.get("MALIPO_VFD_TIMEOUT_S") or defaults.vfd_timeout_s),
+        "smtp_host": env.get("MALIPO_SMTP_HOST") or None,
+        "smtp_port": int(env.get("MALIPO_SMTP_PORT") or defaults.smtp_port),
+        "smtp_sender": env.get("MALIPO_SMTP_SENDER") or defaults.smtp_sender,
+        "smtp_tls": (env.get("MALIPO_SMTP_TLS") or "").lower() in ("1", "true", "yes", "on"),
+        "smtp_username": env.get("MALIPO_SMTP_USERNAME") or None,
+        "smtp_password": env.get("MALIPO_SMTP_PASSWORD") or None,
+    }
 
 
 def normalise_database_url(url: str) -> str:

@@ -7,8 +7,9 @@ from typing import Any, Protocol
 from redis import Redis
 from rq import Queue, Retry
 
-# A worker serves its queues in this order: money first, the platform's notifications last.
-QUEUES = ("default", "ledger", "events")
+# In priority order: a worker takes money work first, then the platform's notifications;
+# PDFs and e-mail wait their turn.
+QUEUES = ("default", "ledger", "events", "documents")
 RUNNER = "billing.jobs.runner.run"
 BATCH_RUNNER = "billing.jobs.runner.run_batch"
 RETRY_INTERVALS = [10, 30, 60, 300, 900]

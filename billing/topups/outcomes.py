@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from billing.core.clock import utcnow
 from billing.core.money import Currency
 from billing.events.service import emit
+from billing.jobs.outbox import defer
 from billing.ledger.postings import WALLET, Posting, clearing
 from billing.ledger.service import account_balance, post_transaction
 from billing.tenants.models import Tenant
@@ -101,6 +102,8 @@ def _succeeded(session: Session, topup: Topup, outcome: Outcome, inbox_id: int |
     topup.next_check_at = None
     data = {**event_data(topup), "receipt": _receipt(session, topup)}
     emit(session, tenant_id=topup.tenant_id, type="topup.succeeded", data=data)
+    # The payment is the tax point: its fiscal receipt follows, by the outbox.
+    defer(session, "invoicing.topup_receipt", topup.id, dedupe_key=f"receipt:{topup.id}")
     return "credited"
 
 

@@ -21,6 +21,7 @@ KINDS = (
     "unknown_status",  # a status code not in the provider's tables
     "unconfirmed",  # an unsigned callback the provider's status query did not confirm
     "refund_unknown",  # a refund the provider did not answer
+    "vfd_rejected",  # TRA keeps answering a fiscal receipt with a non-zero ACK
 )
 
 

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from cryptography import x509
-from flask import Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.serving import make_server
 
 from invoices.vfd.signing import cert_serial_header, open_envelope, verify
@@ -49,6 +49,7 @@ class TraState:
     last_dc: int = 0
     seen_rctvnums: set[str] = field(default_factory=set)
     accepted: list[bytes] = field(default_factory=list)
+    received: list[bytes] = field(default_factory=list)  # every receipt body, as it came
     tokens: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -60,6 +61,13 @@ class TraState:
 
 def create_app(state: TraState) -> Flask:
     app = Flask("tra-simulator")
+    app.register_blueprint(blueprint(state))
+    return app
+
+
+def blueprint(state: TraState, name: str = "tra_simulator") -> Blueprint:
+    """The simulator's routes, to mount in another app (the service's sandbox mode)."""
+    app = Blueprint(name, __name__)
 
     @app.post(f"{_PREFIX}/api/vfdRegReq")
     def register() -> Response:
@@ -111,6 +119,8 @@ def create_app(state: TraState) -> Flask:
 def _authorised(
     state: TraState, routing_key: str, ack_tag: str, accept: Callable[[TraState, bytes], Response]
 ) -> Response:
+    with state.lock:
+        state.received.append(request.get_data())
     if state.take_fault("timeout"):
         time.sleep(state.fault_delay)  # the client gives up first; nothing is recorded
         return Response("<Error><Message>late</Message></Error>", 500)

@@ -16,10 +16,17 @@ def test_the_demo_runs_on_a_fresh_sqlite_database(tmp_path):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
     env.pop("REDIS_URL", None)
     subprocess.run([BILLING, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
-    done = subprocess.run([BILLING, "demo"], env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [BILLING, "demo"], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "by mpesa: succeeded" in done.stdout
     assert "balance TZS 60,000.00" in done.stdout
     assert "→ 404" in done.stdout
     assert "authorise voice to 0754 000 111: allowed=True" in done.stdout
     assert "all hold" in done.stdout
+    assert "verification code" in done.stdout and ": acknowledged" in done.stdout
+    pdf = tmp_path / "var" / "demo" / "INV-000001.pdf"
+    assert f"written to {pdf}" in done.stdout
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert "fiscal receipt RCP-000001" in done.stdout

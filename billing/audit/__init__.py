@@ -1,0 +1,1 @@
+"""The audit trail: every staff action that changes money or documents."""

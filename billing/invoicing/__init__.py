@@ -1,0 +1,1 @@
+"""Invoicing: numbering, states, credit notes, runs, fiscalisation, delivery."""

@@ -1,0 +1,124 @@
+"""/v1/invoices, their PDF and credit notes, and /v1/invoice-runs."""
+
+from __future__ import annotations
+
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from billing.auth.models import Role
+from billing.core.errors import NotFound
+from billing.invoicing import runs, service
+from billing.invoicing.schemas import (
+    CreditNoteCreateSchema,
+    FinalizeSchema,
+    InvoiceCreateSchema,
+    InvoiceRunResultSchema,
+    InvoiceRunSchema,
+    InvoiceSchema,
+)
+from billing.runtime import current
+from billing.web.access import ANYONE, principal, requires
+from billing.web.idempotency import idempotent
+from billing.web.session import request_session
+
+blp = Blueprint("invoices", __name__, url_prefix="/v1", description="Invoices and credit notes")
+FINANCE = (Role.FINANCE,)
+
+
+def actor() -> str:
+    who = principal()
+    return who.staff_user_id or who.key_id
+
+
+@blp.route("/invoices")
+class Invoices(MethodView):
+    @idempotent
+    @requires(*FINANCE)
+    @blp.arguments(InvoiceCreateSchema)
+    @blp.response(201, InvoiceSchema)
+    def post(self, data: dict):
+        """The draft invoice of a postpaid tenant's period, from its rated usage (made once)."""
+        invoice, _created = service.create_postpaid_draft(
+            request_session(), actor(), data["tenant_id"], data["period_start"], data["period_end"]
+        )
+        return invoice
+
+
+@blp.route("/invoices/<invoice_id>")
+class InvoiceById(MethodView):
+    @requires(*ANYONE)
+    @blp.response(200, InvoiceSchema)
+    def get(self, invoice_id: str):
+        """One invoice or credit note; a tenant sees only its own, and no drafts."""
+        return service.get_invoice(request_session(), invoice_id, principal().tenant_id)
+
+
+@blp.route("/invoices/<invoice_id>/finalize")
+class Finalize(MethodView):
+    @requires(*FINANCE)
+    @blp.arguments(FinalizeSchema)
+    @blp.response(200, InvoiceSchema)
+    def post(self, data: dict, invoice_id: str):
+        """Number it (gapless), freeze it, sign its receipt; PDF, e-mail and TRA follow."""
+        rate = data["exchange_rate"]
+        return service.finalise(
+            request_session(),
+            current().settings,
+            actor(),
+            invoice_id,
+            service.Rate(rate["tzs_per_unit"], rate["source"]) if rate else None,
+        )
+
+
+@blp.route("/invoices/<invoice_id>/void")
+class Void(MethodView):
+    @requires(*FINANCE)
+    @blp.response(200, InvoiceSchema)
+    def post(self, invoice_id: str):
+        """Discard a draft. A finalised document is never voided (409): credit it instead."""
+        return service.void_draft(request_session(), actor(), invoice_id)
+
+
+@blp.route("/invoices/<invoice_id>/pdf")
+class InvoicePdf(MethodView):
+    @requires(*ANYONE)
+    @blp.response(200, content_type="application/pdf")
+    def get(self, invoice_id: str):
+        """The rendered PDF (404 until it is rendered, shortly after finalise)."""
+        session = request_session()
+        invoice = service.get_invoice(session, invoice_id, principal().tenant_id)
+        if invoice.pdf is None:
+            raise NotFound(f"the PDF of {invoice_id} is not rendered yet")
+        return Response(
+            invoice.pdf,
+            mimetype="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{invoice.number_text}.pdf"'},
+        )
+
+
+@blp.route("/invoices/<invoice_id>/credit-notes")
+class CreditNotes(MethodView):
+    @idempotent
+    @requires(*FINANCE)
+    @blp.arguments(CreditNoteCreateSchema)
+    @blp.response(201, InvoiceSchema)
+    def post(self, data: dict, invoice_id: str):
+        """A draft credit note against a finalised invoice; finalise it like an invoice."""
+        amounts = None
+        if data["lines"]:
+            amounts = {line["position"]: line["amount"] for line in data["lines"]}
+        return service.create_credit_note(
+            request_session(), actor(), invoice_id, data["reason"], amounts
+        )
+
+
+@blp.route("/invoice-runs")
+class InvoiceRuns(MethodView):
+    @idempotent
+    @requires(*FINANCE)
+    @blp.arguments(InvoiceRunSchema)
+    @blp.response(201, InvoiceRunResultSchema)
+    def post(self, data: dict):
+        """Drafts for every postpaid tenant for the period; a repeat finds the same drafts."""
+        return runs.run(request_session(), actor(), data["period_start"], data["period_end"])

@@ -1,0 +1,32 @@
+"""E-mailing a document over SMTP, the PDF attached (smtplib; STARTTLS when configured)."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+
+from billing.core.config import Settings
+
+
+class DeliveryNotConfigured(Exception):
+    """No SMTP host in settings: documents are kept for download only."""
+
+
+def send_document(
+    settings: Settings, *, to: str, subject: str, body: str, pdf: bytes, filename: str
+) -> None:
+    if not settings.smtp_host:
+        raise DeliveryNotConfigured("MALIPO_SMTP_HOST is not set")
+    message = EmailMessage()
+    message["From"] = settings.smtp_sender
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body)
+    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
+        if settings.smtp_tls:
+            smtp.starttls(context=ssl.create_default_context())
+        if settings.smtp_username:
+            smtp.login(settings.smtp_username, settings.smtp_password or "")
+        smtp.send_message(message)

@@ -1,0 +1,159 @@
+"""Invoices, their lines, the numbering counters and the VFD's fiscal counter.
+
+Numbers come from counter rows locked in the finalising transaction, never from a
+sequence: a sequence value survives a rollback and leaves a gap, a row update does not.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+
+from billing.core.clock import utcnow
+from billing.core.db import Base, BigId, UtcDateTime, string_enum
+from billing.invoicing.states import DocumentKind, FiscalStatus, InvoiceSource, InvoiceStatus
+
+
+class InvoiceSeries(Base):
+    """One gapless series: `INV-000123`. `last_number` is updated under a row lock."""
+
+    __tablename__ = "invoice_series"
+
+    code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    last_number: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class VfdCounter(Base):
+    """The VFD's receipt counters: GC (global, never resets) and DC (per EAT day)."""
+
+    __tablename__ = "vfd_counters"
+
+    efd_serial: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_gc: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_day: Mapped[str] = mapped_column(String(10), default="")
+    last_dc: Mapped[int] = mapped_column(Integer, default=0)
+    # The fiscal drainer's lease: one process posts this VFD's receipts at a time.
+    drain_token: Mapped[str | None] = mapped_column(String(16))
+    drain_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    kind: Mapped[DocumentKind] = mapped_column(string_enum(DocumentKind, "document_kind"))
+    source: Mapped[InvoiceSource] = mapped_column(string_enum(InvoiceSource, "invoice_source"))
+    status: Mapped[InvoiceStatus] = mapped_column(
+        string_enum(InvoiceStatus, "invoice_status"), default=InvoiceStatus.DRAFT
+    )
+    currency: Mapped[str] = mapped_column(String(3))
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)  # exclusive
+    topup_id: Mapped[str | None] = mapped_column(ForeignKey("topups.id"), unique=True)
+    original_invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    prices_include_vat: Mapped[bool] = mapped_column(Boolean, default=False)
+    # USD documents: TZS per unit, its source and its date (fixed at finalise).
+    exchange_rate: Mapped[Decimal | None] = mapped_column(Numeric(18, 6))
+    rate_source: Mapped[str | None] = mapped_column(String(100))
+    rate_on: Mapped[date | None] = mapped_column(Date)
+
+    # Fixed at finalise.
+    series: Mapped[str | None] = mapped_column(String(10))
+    number: Mapped[int | None] = mapped_column(BigInteger)
+    number_text: Mapped[str | None] = mapped_column(String(30))
+    issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    parties: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # seller and buyer, frozen
+    net_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    vat_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    gross_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    # The fiscal receipt: signed once at finalise, resent byte for byte until ACK 0.
+    fiscal_status: Mapped[FiscalStatus] = mapped_column(
+        string_enum(FiscalStatus, "fiscal_status"), default=FiscalStatus.NOT_DUE
+    )
+    efd_serial: Mapped[str | None] = mapped_column(String(40))
+    gc: Mapped[int | None] = mapped_column(BigInteger)
+    dc: Mapped[int | None] = mapped_column(Integer)
+    znum: Mapped[str | None] = mapped_column(String(8))
+    rctvnum: Mapped[str | None] = mapped_column(String(40))
+    receipt_time: Mapped[str | None] = mapped_column(String(8))  # HH:MM:SS, EAT
+    receipt_body: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    fiscal_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_ack_code: Mapped[int | None] = mapped_column(Integer)
+    last_fiscal_error: Mapped[str | None] = mapped_column(String(500))
+    fiscalised_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    # The rendered PDF (again after ACK) and its delivery.
+    pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    pdf_version: Mapped[int] = mapped_column(Integer, default=0)
+    pdf_has_ack: Mapped[bool] = mapped_column(Boolean, default=False)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    delivered_to: Mapped[str | None] = mapped_column(String(254))
+    delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_delivery_error: Mapped[str | None] = mapped_column(String(500))
+
+    created_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        order_by="InvoiceLine.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("series", "number"),
+        UniqueConstraint("efd_serial", "gc"),
+        # One postpaid invoice per (tenant, period): invoice runs are idempotent.
+        Index(
+            "uq_invoices_postpaid_period",
+            "tenant_id",
+            "period_start",
+            "period_end",
+            unique=True,
+            postgresql_where=text("source = 'postpaid'"),
+            sqlite_where=text("source = 'postpaid'"),
+        ),
+        Index(
+            "ix_invoices_fiscal_queue",
+            "efd_serial",
+            "gc",
+            postgresql_where=text("fiscal_status = 'pending'"),
+            sqlite_where=text("fiscal_status = 'pending'"),
+        ),
+    )
+
+
+class InvoiceLine(Base):
+    """What is billed, as the caller priced it; VAT is worked out by `invoices.document`."""
+
+    __tablename__ = "invoice_lines"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    item_id: Mapped[str] = mapped_column(String(60), default="")
+    description: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[Decimal] = mapped_column(Numeric(20, 6))
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(28, 10))  # major units
+    vat_code: Mapped[str] = mapped_column(String(1), default="A")
+    amount_minor: Mapped[int] = mapped_column(BigInteger)  # net, or gross if prices include VAT

@@ -1,0 +1,126 @@
+"""Invoices, credit notes and invoice runs on the wire."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from billing.invoicing.states import DocumentKind, FiscalStatus, InvoiceSource, InvoiceStatus
+
+
+class PeriodSchema(Schema):
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True, metadata={"description": "exclusive"})
+
+    @validates_schema
+    def check_period(self, data: dict, **_kwargs) -> None:
+        if data["period_end"] <= data["period_start"]:
+            raise ValidationError("must be after period_start", "period_end")
+
+
+class InvoiceCreateSchema(PeriodSchema):
+    tenant_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class ExchangeRateSchema(Schema):
+    tzs_per_unit = fields.Decimal(
+        required=True, places=6, as_string=True, validate=validate.Range(min=0, min_inclusive=False)
+    )
+    source = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+class FinalizeSchema(Schema):
+    exchange_rate = fields.Nested(
+        ExchangeRateSchema,
+        load_default=None,
+        metadata={"description": "required for a USD invoice: TZS per USD and its source"},
+    )
+
+
+class CreditLineSchema(Schema):
+    position = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    amount = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "minor units credited, on the line's own basis (net)"},
+    )
+
+
+class CreditNoteCreateSchema(Schema):
+    reason = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "the adjustment event (VAT Act s.87): what happened"},
+    )
+    lines = fields.List(
+        fields.Nested(CreditLineSchema),
+        load_default=None,
+        validate=validate.Length(min=1),
+        metadata={"description": "default: credit the whole invoice"},
+    )
+
+
+class InvoiceRunSchema(PeriodSchema):
+    pass
+
+
+class InvoiceLineSchema(Schema):
+    position = fields.Integer()
+    item_id = fields.String()
+    description = fields.String()
+    quantity = fields.Decimal(as_string=True)
+    unit = fields.String()
+    unit_price = fields.Decimal(as_string=True)
+    vat_code = fields.String()
+    amount = fields.Integer(attribute="amount_minor")
+
+
+class FiscalSchema(Schema):
+    status = fields.Enum(FiscalStatus, by_value=True, attribute="fiscal_status")
+    gc = fields.Integer(allow_none=True)
+    dc = fields.Integer(allow_none=True)
+    znum = fields.String(allow_none=True)
+    verification_code = fields.String(attribute="rctvnum", allow_none=True)
+    attempts = fields.Integer(attribute="fiscal_attempts")
+    last_ack_code = fields.Integer(allow_none=True)
+    last_error = fields.String(attribute="last_fiscal_error", allow_none=True)
+    fiscalised_at = fields.AwareDateTime(allow_none=True)
+
+
+class InvoiceSchema(Schema):
+    id = fields.String()
+    tenant_id = fields.String()
+    kind = fields.Enum(DocumentKind, by_value=True)
+    source = fields.Enum(InvoiceSource, by_value=True)
+    status = fields.Enum(InvoiceStatus, by_value=True)
+    number = fields.String(attribute="number_text", allow_none=True)
+    currency = fields.String()
+    period_start = fields.Date(allow_none=True)
+    period_end = fields.Date(allow_none=True)
+    issued_at = fields.AwareDateTime(allow_none=True)
+    original_invoice_id = fields.String(allow_none=True)
+    topup_id = fields.String(allow_none=True)
+    reason = fields.String()
+    exchange_rate = fields.Decimal(as_string=True, allow_none=True)
+    rate_source = fields.String(allow_none=True)
+    net = fields.Integer(attribute="net_minor")
+    vat = fields.Integer(attribute="vat_minor")
+    gross = fields.Integer(attribute="gross_minor")
+    lines = fields.List(fields.Nested(InvoiceLineSchema))
+    fiscal = fields.Function(lambda invoice: FiscalSchema().dump(invoice))
+    pdf_ready = fields.Function(lambda invoice: invoice.pdf_version > 0)
+    delivered_at = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class InvoiceRunResultSchema(Schema):
+    period_start = fields.Date()
+    period_end = fields.Date()
+    created = fields.List(fields.String(), metadata={"description": "new draft ids"})
+    existing = fields.List(fields.String(), metadata={"description": "drafts made before"})
+    skipped = fields.List(
+        fields.String(), metadata={"description": "tenants with no rated usage in the period"}
+    )
+    failed = fields.Dict(
+        keys=fields.String(), values=fields.String(), metadata={"description": "tenant: why"}
+    )

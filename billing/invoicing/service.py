@@ -1,0 +1,285 @@
+"""Invoice use cases, one transaction each: drafts, finalise, credit notes, top-up receipts."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from billing.audit.service import SYSTEM, record
+from billing.core.clock import utcnow
+from billing.core.config import Settings
+from billing.core.errors import Conflict, InvalidInput, NotFound
+from billing.core.ids import new_id
+from billing.invoicing import states
+from billing.invoicing.documents import document_of, parties_of, unit_price_for
+from billing.invoicing.fiscal import DOCUMENTS, FISCALISE_JOB, RENDER_JOB, seal_receipt
+from billing.invoicing.models import Invoice, InvoiceLine
+from billing.invoicing.numbering import format_number, next_number, series_for
+from billing.invoicing.sources import DraftLine, postpaid_lines
+from billing.invoicing.states import DocumentKind, FiscalStatus, InvoiceSource, InvoiceStatus
+from billing.jobs.outbox import defer
+from billing.tenants.models import BillingMode, Tenant
+from billing.topups.models import Topup, TopupStatus
+from invoices.document import Document, missing_fields
+from invoices.vfd.receipt import EAT
+
+TOPUP_LINE = "Prepaid communication services (wallet top-up)"
+
+
+class NothingToInvoice(InvalidInput):
+    """The tenant has no rated usage in the period: no draft is made."""
+
+
+@dataclass(frozen=True)
+class Rate:
+    tzs_per_unit: Decimal
+    source: str
+
+
+def get_invoice(session: Session, invoice_id: str, tenant_id: str | None = None) -> Invoice:
+    """An invoice; a tenant asking for another tenant's, a draft or a voided one gets 404."""
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None or (
+        tenant_id is not None
+        and (invoice.tenant_id != tenant_id or invoice.status not in states.FINAL)
+    ):
+        raise NotFound(f"invoice {invoice_id} not found")
+    return invoice
+
+
+def create_postpaid_draft(
+    session: Session, actor: str, tenant_id: str, start: date, end: date
+) -> tuple[Invoice, bool]:
+    """The period's draft, created once: (invoice, created). A second call returns the first."""
+    if end <= start:
+        raise InvalidInput.on("period_end", "must be after period_start")
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise InvalidInput.on("tenant_id", f"no tenant {tenant_id}")
+    if tenant.billing_mode is not BillingMode.POSTPAID:
+        raise InvalidInput.on("tenant_id", "prepaid tenants get a receipt per top-up")
+    existing = _postpaid_for(session, tenant_id, start, end)
+    if existing is not None:
+        return existing, False
+    lines = postpaid_lines(session, tenant_id, start, end, tenant.currency.value)
+    if not lines:
+        raise NothingToInvoice(
+            "no rated usage in the period", {"tenant_id": ["no rated usage in the period"]}
+        )
+    invoice = _new_invoice(
+        tenant, InvoiceSource.POSTPAID, actor, period_start=start, period_end=end
+    )
+    _add_lines(invoice, lines)
+    try:
+        with session.begin_nested():  # a racing run may insert the same period first
+            session.add(invoice)
+            session.flush()
+    except IntegrityError:
+        return _postpaid_for(session, tenant_id, start, end), False
+    record(session, actor=actor, action="invoice.draft_created", subject_type="invoice",
+           subject_id=invoice.id, tenant_id=tenant_id,
+           detail={"period_start": start.isoformat(), "period_end": end.isoformat(),
+                   "lines": len(lines)})  # fmt: skip
+    return invoice, True
+
+
+def _postpaid_for(session: Session, tenant_id: str, start: date, end: date) -> Invoice | None:
+    return session.execute(
+        select(Invoice).where(
+            Invoice.tenant_id == tenant_id,
+            Invoice.source == InvoiceSource.POSTPAID,
+            Invoice.period_start == start,
+            Invoice.period_end == end,
+        )
+    ).scalar()
+
+
+def _new_invoice(tenant: Tenant, source: InvoiceSource, actor: str, **fields) -> Invoice:
+    kind = DocumentKind.CREDIT_NOTE if source is InvoiceSource.CREDIT else DocumentKind.INVOICE
+    return Invoice(
+        id=new_id("inv" if kind is DocumentKind.INVOICE else "crn"),
+        tenant_id=tenant.id,
+        kind=kind,
+        source=source,
+        status=InvoiceStatus.DRAFT,
+        fiscal_status=FiscalStatus.NOT_DUE,
+        created_by=actor,
+        **{"currency": tenant.currency.value, **fields},
+    )
+
+
+def _add_lines(invoice: Invoice, lines: list[DraftLine], vat_code: str = "A") -> None:
+    for position, line in enumerate(lines, start=1):
+        invoice.lines.append(
+            InvoiceLine(
+                position=position,
+                item_id=line.item_id,
+                description=line.description,
+                quantity=line.quantity,
+                unit=line.unit,
+                unit_price=unit_price_for(line.amount_minor, line.quantity),
+                vat_code=vat_code,
+                amount_minor=line.amount_minor,
+            )
+        )
+
+
+def finalise(
+    session: Session, settings: Settings, actor: str, invoice_id: str, rate: Rate | None = None
+) -> Invoice:
+    """Number it, freeze it, sign its fiscal receipt; render, deliver and fiscalise follow."""
+    invoice = session.get(Invoice, invoice_id, with_for_update=True)
+    if invoice is None:
+        raise NotFound(f"invoice {invoice_id} not found")
+    try:
+        invoice.status = states.finalise(invoice.status)
+    except states.TransitionRefused as refused:
+        raise Conflict(str(refused)) from None
+    tenant = session.get(Tenant, invoice.tenant_id)
+    now = utcnow()
+    if rate is not None:
+        invoice.exchange_rate, invoice.rate_source = rate.tzs_per_unit, rate.source
+        invoice.rate_on = now.astimezone(EAT).date()
+    original = (
+        session.get(Invoice, invoice.original_invoice_id) if invoice.original_invoice_id else None
+    )
+    invoice.parties = parties_of(settings.seller, tenant)
+    invoice.issued_at = now
+    doc = _issuable_document(invoice, original)
+    invoice.net_minor, invoice.vat_minor = doc.totals.net_minor, doc.totals.vat_minor
+    invoice.gross_minor = doc.totals.gross_minor
+    # The counters last: their row locks are held from here to COMMIT.
+    invoice.series = series_for(invoice.kind, invoice.source)
+    invoice.number = next_number(session, invoice.series)
+    invoice.number_text = format_number(invoice.series, invoice.number)
+    doc = dataclasses.replace(doc, number=invoice.number_text)
+    if invoice.kind is DocumentKind.INVOICE:
+        seal_receipt(session, settings, invoice, doc)
+        defer(session, FISCALISE_JOB, invoice.efd_serial)
+    else:
+        invoice.fiscal_status = FiscalStatus.NOT_FISCALISED
+    session.flush()
+    defer(session, RENDER_JOB, invoice.id, queue=DOCUMENTS,
+          dedupe_key=f"{RENDER_JOB}:{invoice.id}:1")  # fmt: skip
+    record(session, actor=actor, action="invoice.finalised", subject_type="invoice",
+           subject_id=invoice.id, tenant_id=invoice.tenant_id,
+           detail={"number": invoice.number_text, "gross_minor": invoice.gross_minor,
+                   "currency": invoice.currency, "gc": invoice.gc})  # fmt: skip
+    return invoice
+
+
+def _issuable_document(invoice: Invoice, original: Invoice | None) -> Document:
+    """The document to number, or a 422 naming what a tax invoice would lack."""
+    if not invoice.lines:
+        raise InvalidInput.on("lines", "nothing to invoice in this period")
+    if invoice.currency != "TZS" and invoice.exchange_rate is None:
+        raise InvalidInput.on(
+            "exchange_rate", f"a {invoice.currency} invoice needs the TZS rate and its source"
+        )
+    if invoice.exchange_rate is not None and invoice.exchange_rate <= 0:
+        raise InvalidInput.on("exchange_rate.tzs_per_unit", "must be positive")
+    doc = document_of(invoice, number="?", original=original)
+    missing = missing_fields(doc, before_fiscal=True)
+    if missing:
+        raise InvalidInput(
+            "the document lacks mandatory fields", {f: ["required"] for f in missing}
+        )
+    return doc
+
+
+def void_draft(session: Session, actor: str, invoice_id: str) -> Invoice:
+    invoice = session.get(Invoice, invoice_id, with_for_update=True)
+    if invoice is None:
+        raise NotFound(f"invoice {invoice_id} not found")
+    try:
+        invoice.status = states.void(invoice.status)
+    except states.TransitionRefused as refused:
+        raise Conflict(str(refused)) from None
+    record(session, actor=actor, action="invoice.voided", subject_type="invoice",
+           subject_id=invoice.id, tenant_id=invoice.tenant_id)  # fmt: skip
+    return invoice
+
+
+def create_credit_note(
+    session: Session, actor: str, invoice_id: str, reason: str, amounts: dict[int, int] | None
+) -> Invoice:
+    """A draft adjustment note against a finalised invoice: all its lines, or some amounts.
+
+    `amounts` maps a line position to the amount credited (same basis as the line).
+    """
+    original = session.get(Invoice, invoice_id, with_for_update=True)  # serialises credits
+    if original is None:
+        raise NotFound(f"invoice {invoice_id} not found")
+    if not states.can_credit(original.status, original.kind):
+        raise Conflict("credit notes are issued against a finalised invoice")
+    by_position = {line.position: line for line in original.lines}
+    wanted = amounts or {p: line.amount_minor for p, line in by_position.items()}
+    credited = _credited_so_far(session, original.id)
+    lines = []
+    for position, amount in sorted(wanted.items()):
+        line = by_position.get(position)
+        if line is None:
+            raise InvalidInput.on("lines", f"the invoice has no line {position}")
+        left = line.amount_minor - credited.get(line.description, 0)
+        if not 0 < amount <= left:
+            raise InvalidInput.on("lines", f"line {position}: between 1 and {left} can be credited")
+        lines.append((line, amount))
+    tenant = session.get(Tenant, original.tenant_id)
+    note = _new_invoice(
+        tenant, InvoiceSource.CREDIT, actor, original_invoice_id=original.id, reason=reason,
+        prices_include_vat=original.prices_include_vat, currency=original.currency,
+        exchange_rate=original.exchange_rate, rate_source=original.rate_source,
+        rate_on=original.rate_on,
+    )  # fmt: skip
+    for position, (line, amount) in enumerate(lines, start=1):
+        note.lines.append(
+            InvoiceLine(position=position, item_id=line.item_id, description=line.description,
+                        quantity=line.quantity, unit=line.unit, vat_code=line.vat_code,
+                        unit_price=unit_price_for(-amount, line.quantity), amount_minor=-amount)
+        )  # fmt: skip
+    session.add(note)
+    session.flush()
+    record(session, actor=actor, action="credit_note.draft_created", subject_type="invoice",
+           subject_id=note.id, tenant_id=note.tenant_id,
+           detail={"original": original.number_text, "reason": reason,
+                   "amounts": {str(k): v for k, v in wanted.items()}})  # fmt: skip
+    return note
+
+
+def _credited_so_far(session: Session, invoice_id: str) -> dict[str, int]:
+    """Per line description, what earlier (non-void) credit notes already took back."""
+    rows = session.execute(
+        select(InvoiceLine.description, func.sum(InvoiceLine.amount_minor))
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(Invoice.original_invoice_id == invoice_id, Invoice.status != InvoiceStatus.VOID)
+        .group_by(InvoiceLine.description)
+    )
+    return {description: -int(total) for description, total in rows}
+
+
+def receipt_for_topup(session: Session, settings: Settings, topup_id: str) -> Invoice | None:
+    """The fiscal receipt of a succeeded top-up, once: the payment is the tax point."""
+    topup = session.get(Topup, topup_id, with_for_update=True)  # racing runs queue here
+    existing = session.execute(select(Invoice).where(Invoice.topup_id == topup_id)).scalar()
+    if existing is not None or topup is None:
+        return existing
+    if topup.status not in (TopupStatus.SUCCEEDED, TopupStatus.REFUNDED):
+        return None
+    tenant = session.get(Tenant, topup.tenant_id)
+    receipt = _new_invoice(tenant, InvoiceSource.TOPUP, SYSTEM, topup_id=topup.id,
+                           prices_include_vat=True, currency=topup.currency)  # fmt: skip
+    line = DraftLine(
+        f"TOPUP-{topup.provider.upper()}", TOPUP_LINE, Decimal(1), "", topup.amount_minor
+    )
+    _add_lines(receipt, [line])
+    session.add(receipt)
+    session.flush()
+    if topup.currency != "TZS":
+        return receipt  # finance finalises it with the day's rate
+    return finalise(session, settings, SYSTEM, receipt.id)

@@ -1,0 +1,49 @@
+"""How amounts, quantities, rates and dates are written on a document.
+
+Amounts are integer minor units and are written exactly, never through a float:
+`1234567` TZS is "12,345.67". Dates are "31 October 2026" / "31 Oktoba 2026".
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from billing.core.money import Currency
+
+_MONTHS = {
+    "en": (
+        "January", "February", "March", "April", "May", "June", "July", "August",
+        "September", "October", "November", "December",
+    ),
+    "sw": (
+        "Januari", "Februari", "Machi", "Aprili", "Mei", "Juni", "Julai", "Agosti",
+        "Septemba", "Oktoba", "Novemba", "Desemba",
+    ),
+}  # fmt: skip
+
+
+def amount(minor: int, currency: Currency) -> str:
+    """Minor units as "-1,234.50": the sign, thousands separators, all minor digits."""
+    exponent = Currency(currency).exponent
+    whole, cents = divmod(abs(minor), 10**exponent)
+    text = f"{whole:,}.{cents:0{exponent}d}" if exponent else f"{whole:,}"
+    return f"-{text}" if minor < 0 else text
+
+
+def decimal(value: Decimal, *, min_places: int = 0, max_places: int = 10) -> str:
+    """A Decimal with thousands separators, no trailing zeros past `min_places`, and
+    at most `max_places` decimals (rounded half-up: a unit price of 1/3 shilling is
+    printed 0.333333, while the line amount stays the exact product, rounded once)."""
+    value = Decimal(value)
+    places = min(max(min_places, -value.normalize().as_tuple().exponent), max_places)
+    value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{value:,.{places}f}"
+
+
+def percent(rate: Decimal) -> str:
+    return f"{decimal(rate)}%"
+
+
+def long_date(day: date, language: str) -> str:
+    return f"{day.day} {_MONTHS[language][day.month - 1]} {day.year}"

@@ -1,0 +1,102 @@
+"""The usage annex: from a new page, its table header on every page, every row once,
+and every page numbered "Page x of y"."""
+
+from __future__ import annotations
+
+import pytest
+
+from invoices.pdf import render_pdf, specimens
+
+from .pdf_reading import money, page_texts
+
+ROWS = 200
+HEADER_EN = "Time (UTC) Service Destination Zone Units Net (TZS)"
+HEADER_SW = "Muda (UTC) Huduma Mahali Eneo Vipimo Bila VAT (TZS)"
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return specimens.annex_rows(ROWS)
+
+
+@pytest.fixture(scope="module")
+def pages(rows) -> list[str]:
+    doc = specimens.invoice()
+    return page_texts(render_pdf(doc, annex=rows, fiscal=specimens.fiscal(doc)))
+
+
+def test_annex_starts_on_a_new_page_and_spans_several(pages):
+    assert len(pages) >= 4
+    assert "USAGE ANNEX" not in pages[0].upper()
+    assert "USAGE ANNEX · INV-2026-000123" in pages[1]
+    assert "2026-10-01 to 2026-10-31" in pages[1]
+
+
+def test_header_repeats_on_every_annex_page(pages):
+    for number, page in enumerate(pages[1:], start=2):
+        assert page.count(HEADER_EN) == 1, f"page {number}"
+
+
+def test_every_page_says_page_x_of_y(pages):
+    total = len(pages)
+    for number, page in enumerate(pages, start=1):
+        assert f"Page {number} of {total}" in page
+
+
+def test_every_row_is_printed_once_and_the_total_adds_up(pages, rows):
+    annex = " ".join(pages[1:])
+    for row in rows:
+        assert annex.count(row.destination) == 1, row.destination
+    total = sum(r.net_minor for r in rows)
+    assert f"Total excluding VAT (TZS): {money(total)}" in pages[-1]
+
+
+def test_a_row_reads_as_printed(pages, rows):
+    row = rows[1]
+    expected = (f"{row.occurred_at:%Y-%m-%d %H:%M:%S} {row.service} {row.destination} "
+                f"{row.zone} {row.billed_units:,} {row.unit} {money(row.net_minor)}")
+    assert expected in pages[1]
+
+
+def test_swahili_annex_repeats_its_header_and_numbers_pages():
+    pages = page_texts(render_pdf(specimens.invoice(), language="sw",
+                                  annex=specimens.annex_rows(120)))
+    total = len(pages)
+    assert total >= 3
+    for number, page in enumerate(pages, start=1):
+        assert f"Ukurasa {number} wa {total}" in page
+    for page in pages[1:]:
+        assert HEADER_SW in page
+    assert "KIAMBATISHO CHA MATUMIZI" in pages[1]
+
+
+def test_times_are_printed_in_utc():
+    from datetime import datetime, timedelta, timezone
+
+    eat = timezone(timedelta(hours=3))
+    rows = specimens.annex_rows(1, start=datetime(2026, 10, 5, 9, 30, tzinfo=eat))
+    pages = page_texts(render_pdf(specimens.invoice(), annex=rows))
+    assert "2026-10-05 06:30:00" in pages[1]
+
+
+def test_a_long_invoice_repeats_the_lines_header_and_never_splits_a_line():
+    from datetime import date
+    from decimal import Decimal
+
+    from billing.core.money import Currency
+    from invoices.document import DocumentKind, LineItem, build_document
+
+    items = [LineItem(f"Voice to zone {i}: a description long enough to wrap onto two or "
+                      "three lines of its cell", Decimal(100 + i), Decimal("0.35"))
+             for i in range(45)]
+    doc = build_document(kind=DocumentKind.INVOICE, number="INV-2026-000900",
+                         issued_on=date(2026, 10, 31), seller=specimens.SELLER,
+                         buyer=specimens.BUYER, currency=Currency.TZS, items=items)
+    pages = page_texts(render_pdf(doc, fiscal=specimens.fiscal(doc)))
+    assert len(pages) >= 2
+    for page in pages:
+        assert "Description Quantity Unit price VAT code Net VAT Amount" in page
+    for i in range(45):
+        page = next(p for p in pages if f"zone {i}:" in p)
+        assert f" {100 + i} 0.35 A " in page, f"line {i} split across pages"
+    assert "A1B2C3123" in pages[-1] and "Total including VAT" in pages[-1]
