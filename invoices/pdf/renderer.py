@@ -53,8 +53,9 @@ class _TemplateHTML(HTML):
     WeasyPrint's pure-Python HTML5 parser (that saved about a seventh of a one-page
     render here); text that is still not XML once control characters are gone (a
     noncharacter such as U+FFFE) falls back to that parser. `ua.css` says why the
-    user-agent stylesheet is ours. Both hooks are semi-internal: the version is
-    pinned in pyproject.toml and tests/unit/invoices/test_pdf_engine.py checks them.
+    user-agent stylesheet is ours. Both hooks, like `Document.fonts`, are
+    semi-internal: the version is pinned in pyproject.toml and
+    tests/unit/invoices/test_pdf_engine.py checks them.
     """
 
     ua: CSS | None = None

@@ -39,6 +39,7 @@ class View:
     summary: list[dict]
     totals: dict
     words: str
+    line_amount: str  # the heading of the lines' amount column
     tzs: dict | None
     credit: dict | None
     fiscal: dict | None
@@ -66,15 +67,19 @@ def build_view(
                 "quantity": numbers.decimal(ln.quantity),
                 "unit_price": numbers.decimal(ln.unit_price, min_places=2, max_places=6),
                 "code": ln.vat_code.value,
-                "net": numbers.amount(ln.net_minor, cur),
-                "vat": numbers.amount(ln.vat_minor, cur),
-                "gross": numbers.amount(ln.gross_minor, cur),
+                # As billed: net, or gross when prices include VAT (a top-up). VAT
+                # itself is per code on the sums (invoices.vat), so it is not printed
+                # per line, where a one-cent allocation would look like an error.
+                "amount": numbers.amount(
+                    ln.gross_minor if doc.prices_include_vat else ln.net_minor, cur
+                ),
             }
             for ln in doc.lines
         ],
         summary=_summary(doc.vat_summary, cur, language),
         totals=_totals(doc.totals, cur),
         words=amount_in_words(doc.totals.gross_minor, cur, language),
+        line_amount=t.amount_incl if doc.prices_include_vat else t.amount_excl,
         tzs=_tzs(doc, language),
         credit=_credit(doc, language),
         fiscal=_fiscal(fiscal),

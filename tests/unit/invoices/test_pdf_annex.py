@@ -87,15 +87,17 @@ def test_a_long_invoice_repeats_the_lines_header_and_never_splits_a_line():
     from invoices.document import DocumentKind, LineItem, build_document
 
     items = [LineItem(f"Voice to zone {i}: a description long enough to wrap onto two or "
-                      "three lines of its cell", Decimal(100 + i), Decimal("0.35"))
+                      "three lines of its cell, even now the column is wider than it was",
+                      Decimal(100 + i), Decimal("0.35"))
              for i in range(45)]
     doc = build_document(kind=DocumentKind.INVOICE, number="INV-2026-000900",
                          issued_on=date(2026, 10, 31), seller=specimens.SELLER,
                          buyer=specimens.BUYER, currency=Currency.TZS, items=items)
     pages = page_texts(render_pdf(doc, fiscal=specimens.fiscal(doc)))
-    assert len(pages) >= 2
-    for page in pages:
-        assert "Description Quantity Unit price VAT code Net VAT Amount" in page
+    with_lines = [page for page in pages if "Voice to zone" in page]
+    assert len(with_lines) >= 2
+    for page in with_lines:
+        assert "Description Quantity Unit price VAT code Amount excl. VAT (TZS)" in page
     for i in range(45):
         page = next(p for p in pages if f"zone {i}:" in p)
         assert f" {100 + i} 0.35 A " in page, f"line {i} split across pages"

@@ -37,10 +37,7 @@ def checklist(doc: Document, language: str = "en") -> dict[str, str]:
     }
     for i, line in enumerate(doc.lines):
         items[f"line {i} description"] = line.description.split()[0]
-        items[f"line {i} quantity, price, code"] = ""  # checked row by row below
-        items[f"line {i} net"] = money(line.net_minor)
-        items[f"line {i} VAT"] = money(line.vat_minor)
-        items[f"line {i} gross"] = money(line.gross_minor)
+        items[f"line {i} amount excl. VAT"] = money(line.net_minor)
     for r in doc.vat_summary:
         items[f"VAT summary {r.code}"] = (
             f"{r.code.value} · {_meaning(r.code, language)} {r.rate.normalize():f}% "
@@ -75,12 +72,32 @@ def test_invoice_has_every_checklist_field(invoice_text):
         assert label in invoice_text
 
 
-def test_each_line_shows_quantity_unit_price_and_vat_code(invoice_text):
-    # The unwrapped rows read left to right as printed.
-    assert "Bulk SMS, Tanzania 48,200 18.00 A 867,600.00 156,168.00 1,023,768.00" in invoice_text
-    assert "AI voice agent minutes 3,125.5 120.00 A 375,060.00 67,510.80 442,570.80" in (
-        invoice_text)
-    assert "IVR numbers, monthly rental 4 25,000.00 A" in invoice_text
+def test_each_line_shows_quantity_unit_price_vat_code_and_amount(invoice_text):
+    # The rows read left to right as printed.
+    assert "Description Quantity Unit price VAT code Amount excl. VAT (TZS)" in invoice_text
+    assert "Bulk SMS, Tanzania 48,200 18.00 A 867,600.00" in invoice_text
+    assert "AI voice agent minutes 3,125.5 120.00 A 375,060.00" in invoice_text
+    assert "IVR numbers, monthly rental 4 25,000.00 A 100,000.00" in invoice_text
+    assert ("Mobile-money collection fees (exempt financial service) 1 15,400.00 E 15,400.00"
+            in invoice_text)
+    assert "VAT is worked out per VAT code on the summed amounts" in invoice_text
+
+
+def test_vat_inclusive_lines_show_the_amount_including_vat():
+    from datetime import date
+    from decimal import Decimal
+
+    from billing.core.money import Currency
+    from invoices.document import DocumentKind, LineItem, build_document
+
+    doc = build_document(kind=DocumentKind.INVOICE, number="RCT-2026-000001",
+                         issued_on=date(2026, 10, 2), seller=specimens.SELLER,
+                         buyer=specimens.BUYER, currency=Currency.TZS,
+                         items=[LineItem("Wallet top-up", Decimal(1), Decimal("50000.00"))],
+                         prices_include_vat=True)
+    got = text(render_pdf(doc))
+    assert "Amount incl. VAT (TZS) Wallet top-up 1 50,000.00 A 50,000.00" in got
+    assert "A · Standard rate 18% 42,372.88 7,627.12 50,000.00" in got
 
 
 def test_exempt_and_zero_rated_lines_carry_their_codes(invoice_text):
