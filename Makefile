@@ -37,7 +37,7 @@ test: install services lint
 # Every benchmark, one after another (minutes). wrk, when it can be installed, drives the
 # callback intake; without it bench/callbacks.py falls back to a Python client.
 bench: install services
-	command -v wrk >/dev/null || { [ "$$(id -u)" -eq 0 ] && apt-get install -y -qq wrk >/dev/null; } || true
+	command -v wrk >/dev/null || { [ "$$(id -u)" -eq 0 ] && apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || true
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/callbacks.py
 	$(BIN)/python bench/rating.py
