@@ -1,6 +1,17 @@
-"""The worker process: RQ on Malipo's queues, the RQ scheduler, and the ticker."""
+"""The worker process: RQ on Malipo's queues, the RQ scheduler, and the ticker.
+
+RQ's default worker forks a work-horse for every job. A process that forks must not
+run threads: a lock another thread holds at the fork (SQLAlchemy's mapper lock, a
+client cache's lock, the logging lock) stays held for ever in the child, and the job
+hangs. So the ticker runs in a process of its own, forked before anything else starts,
+and the forking worker is left with one thread.
+"""
 
 from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
 
 from flask import Flask
 from rq import Queue, SimpleWorker, Worker
@@ -8,22 +19,21 @@ from sqlalchemy.orm import configure_mappers
 
 from billing.jobs.outbox import relay
 from billing.jobs.queues import QUEUES
-from billing.jobs.ticker import Ticker
+from billing.jobs.ticker import Periodic, Ticker
 from billing.models import load_all
 from billing.runtime import EXTENSION
 from billing.schedule import periodic_tasks
 
 # RQ re-queues a job whose worker died only when maintenance notices; check often.
 MAINTENANCE_INTERVAL_S = 15
+TICKER_STOP_S = 10
 
 
 def run(app: Flask, *, burst: bool = False, simple: bool = False) -> bool:
     """`simple`: run each job in this process (RQ's SimpleWorker), not in a forked work-horse."""
     runtime = app.extensions[EXTENSION]
-    # Configure the ORM mappers now, before the ticker thread starts: a work-horse forked
-    # while that thread held SQLAlchemy's configure lock would wait for it for ever.
     load_all()
-    configure_mappers()
+    configure_mappers()  # once, here, rather than in every work-horse
     queues = [Queue(name, connection=runtime.redis) for name in QUEUES]
     worker_class = SimpleWorker if simple else Worker
     worker = worker_class(
@@ -32,9 +42,26 @@ def run(app: Flask, *, burst: bool = False, simple: bool = False) -> bool:
     if burst:
         relay(runtime.sessions, runtime.queue)
         return worker.work(burst=True, with_scheduler=True)
-    ticker = Ticker(periodic_tasks(app))
+    ticker = multiprocessing.get_context("fork").Process(
+        target=_tick, args=(app,), name="malipo-ticker", daemon=True
+    )
     ticker.start()
     try:
         return worker.work(with_scheduler=True)
     finally:
-        ticker.stop()
+        ticker.terminate()
+        ticker.join(TICKER_STOP_S)
+
+
+def _tick(app: Flask) -> None:
+    """The ticker process: periodic tasks until the worker stops it (SIGTERM) or dies."""
+    worker_pid = os.getppid()
+
+    def orphaned() -> None:  # a worker killed outright cannot stop us: notice it
+        if os.getppid() != worker_pid:
+            ticker.stop()
+
+    ticker = Ticker([Periodic("worker.alive", 1.0, orphaned), *periodic_tasks(app)])
+    signal.signal(signal.SIGTERM, lambda *_: ticker.stop())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the worker's to handle
+    ticker.run()

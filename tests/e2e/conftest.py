@@ -105,10 +105,23 @@ def kill_worker(process: subprocess.Popen) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     process.wait()
+    _end_group(process)
+
+
+def stop_worker(process: subprocess.Popen) -> None:
+    """SIGTERM, as a supervisor would; then whatever of its group outlived it (RQ's
+    scheduler process), so no worker of this run lingers into the next test."""
+    _stop(process)
+    _end_group(process)
+
+
+def _end_group(process: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.fixture
 def worker(service_env: dict[str, str], tmp_path) -> Iterator[subprocess.Popen]:
     process = start_worker(service_env, tmp_path / "worker.log")
     yield process
-    _stop(process)
+    stop_worker(process)
