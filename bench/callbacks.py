@@ -497,7 +497,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16, help="concurrent connections")
     parser.add_argument("--client-procs", type=int, default=2, help="load generator processes")
     parser.add_argument("--tenants", type=int, default=100)
-    parser.add_argument("--serve-workers", type=int, help="gunicorn processes (serve's default)")
+    parser.add_argument(
+        "--serve-workers",
+        type=int,
+        default=2,
+        help="gunicorn processes (2: live mode's default; sandbox mode alone runs 1)",
+    )
     parser.add_argument(
         "--worker-class", choices=("simple", "fork", "both"), default="both", help="RQ worker"
     )
@@ -537,9 +542,7 @@ def main() -> None:
     processes = Processes(env, logs)
     engine = make_engine(URL, pool_size=1, max_overflow=0)
     try:
-        serve_args = ["serve", "--port", str(port)]
-        if args.serve_workers:
-            serve_args += ["--workers", str(args.serve_workers)]
+        serve_args = ["serve", "--port", str(port), "--workers", str(args.serve_workers)]
         serve = processes.start("serve", *serve_args)
         wait_healthy(base, serve)
         endpoint = f"{base}/v1/callbacks/selcom"
@@ -563,7 +566,7 @@ def main() -> None:
         print(
             f"\ncallback intake: signed Selcom webhooks, {args.clients}"
             f" connections ({generator}), gunicorn"
-            f" {args.serve_workers or 'default'} worker(s) x 8 threads, {os.cpu_count()} CPUs"
+            f" {args.serve_workers} worker(s) x 8 threads, {os.cpu_count()} CPUs"
         )
         print(f"{'accepted':>9} {'seconds':>8} {'callbacks/s':>12} {'p50 ms':>8} {'p99 ms':>8}")
         print(

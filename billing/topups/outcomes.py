@@ -102,8 +102,15 @@ def _succeeded(session: Session, topup: Topup, outcome: Outcome, inbox_id: int |
     topup.next_check_at = None
     data = {**event_data(topup), "receipt": _receipt(session, topup)}
     emit(session, tenant_id=topup.tenant_id, type="topup.succeeded", data=data)
-    # The payment is the tax point: its fiscal receipt follows, by the outbox.
-    defer(session, "invoicing.topup_receipt", topup.id, dedupe_key=f"receipt:{topup.id}")
+    # The payment is the tax point: its fiscal receipt follows, by the outbox, on the
+    # documents queue, so a burst of credits is not held up by receipts.
+    defer(
+        session,
+        "invoicing.topup_receipt",
+        topup.id,
+        queue="documents",
+        dedupe_key=f"receipt:{topup.id}",
+    )
     return "credited"
 
 
