@@ -173,6 +173,11 @@ def test_before_tra_answers_the_document_says_verification_is_pending():
     assert "Verification code" not in got
 
 
+def test_a_credit_note_promises_no_fiscal_receipt():
+    got = text(render_pdf(specimens.credit_note()))
+    assert "pending" not in got and "Verification code" not in got
+
+
 def test_a_code_without_the_full_receipt_is_still_printed():
     import dataclasses
 
