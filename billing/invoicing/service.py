@@ -17,6 +17,7 @@ from billing.core.config import Settings
 from billing.core.errors import Conflict, InvalidInput, NotFound
 from billing.core.ids import new_id
 from billing.invoicing import states
+from billing.invoicing.books import book
 from billing.invoicing.documents import document_of, parties_of, unit_price_for
 from billing.invoicing.fiscal import DOCUMENTS, FISCALISE_JOB, RENDER_JOB, seal_receipt
 from billing.invoicing.models import Invoice, InvoiceLine
@@ -165,6 +166,7 @@ def finalise(
     else:
         invoice.fiscal_status = FiscalStatus.NOT_FISCALISED
     session.flush()
+    book(session, invoice, original)  # its VAT is payable from now: the books say so
     defer(session, RENDER_JOB, invoice.id, queue=DOCUMENTS,
           dedupe_key=f"{RENDER_JOB}:{invoice.id}:1")  # fmt: skip
     record(session, actor=actor, action="invoice.finalised", subject_type="invoice",

@@ -21,6 +21,9 @@ from billing.core.money import Currency
 WALLET = "wallet"
 USAGE_REVENUE = "revenue:usage"
 VAT_PAYABLE = "vat:payable"
+# VAT accounted when a prepayment was receipted, cleared as prepaid usage draws it down.
+VAT_ON_PREPAYMENTS = "vat:prepayments"
+RECEIVABLE = "receivable"  # what a postpaid tenant owes on issued invoices
 ADJUSTMENTS = "adjustments"
 
 _KIND = re.compile(r"[a-z_]+(:[a-z0-9_]+)?")

@@ -22,10 +22,9 @@ from sqlalchemy.orm import Session
 
 from billing.core.db import is_postgresql
 from billing.ledger.models import Account, Entry
-from billing.ledger.postings import USAGE_REVENUE, WALLET, Posting
+from billing.ledger.postings import USAGE_REVENUE, VAT_ON_PREPAYMENTS, WALLET, Posting
 from billing.ledger.service import post_transaction
 
-VAT_ON_PREPAYMENTS = "vat:prepayments"
 VAT_PERCENT_BP = 1800  # 18.00% in basis points: VAT Act s.5(1), tax code A
 _accounts = Account.__table__
 _entries = Entry.__table__

@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from billing.audit.models import AuditEvent
 from billing.core.money import Currency
 from billing.invoicing.models import Invoice
+from billing.ledger.postings import RECEIVABLE, USAGE_REVENUE, VAT_PAYABLE
+from billing.ledger.service import account_balance
 from billing.tenants.models import BillingMode
 from tests.integration.invoicing.conftest import usage
 
@@ -77,6 +79,36 @@ def test_finance_drafts_from_rated_usage_and_finalises(client, finance, postpaid
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
     for field in (invoice["number"], "100-000-001", invoice["fiscal"]["verification_code"]):
         assert field in text
+
+
+def test_issued_documents_put_their_vat_on_the_books(
+    client, finance, postpaid, tra, fiscal_runtime
+):
+    tra.start()
+    tenant = postpaid()
+    made = draft(client, finance, tenant)
+    invoice = finalize(client, finance, made["id"]).json
+
+    def books() -> dict[str, int]:
+        with fiscal_runtime.sessions() as session:
+            return {
+                kind: account_balance(session, tenant.tenant_id, kind, "TZS").balance_minor
+                for kind in (RECEIVABLE, USAGE_REVENUE, VAT_PAYABLE)
+            }
+
+    owed = {RECEIVABLE: -invoice["gross"], USAGE_REVENUE: invoice["net"], VAT_PAYABLE: 2_582_22}
+    assert books() == owed
+    note = client.post(
+        f"/v1/invoices/{made['id']}/credit-notes",
+        json={"reason": "SMS billed twice", "lines": [{"position": 1, "amount": 500_00}]},
+        headers=finance.headers,
+    ).json
+    assert finalize(client, finance, note["id"]).status_code == 200
+    assert books() == {
+        RECEIVABLE: owed[RECEIVABLE] + 590_00,
+        USAGE_REVENUE: owed[USAGE_REVENUE] - 500_00,
+        VAT_PAYABLE: owed[VAT_PAYABLE] - 90_00,
+    }
 
 
 def test_a_usd_invoice_needs_the_rate_and_its_source(client, finance, postpaid, tra):

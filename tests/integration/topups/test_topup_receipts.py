@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from billing.invoicing.jobs import topup_receipt
 from billing.invoicing.models import Invoice
 from billing.invoicing.states import FiscalStatus
+from billing.ledger.postings import VAT_ON_PREPAYMENTS, VAT_PAYABLE, WALLET
+from billing.ledger.service import account_balance
 from tests.integration.topups.conftest import get
 from tests.integration.topups.test_topups import settled, top_up
 from tests.polling import eventually
@@ -56,6 +58,12 @@ def test_a_succeeded_top_up_gets_one_acknowledged_fiscal_receipt(live, tenant):
         ).scalar_one()
     assert again == 1
     assert b"<PMTTYPE>EMONEY</PMTTYPE><PMTAMOUNT>11800.00</PMTAMOUNT>" in body
+    with live.runtime.sessions() as session:  # the receipt made its VAT payable, once
+        books = {
+            kind: account_balance(session, tenant.tenant_id, kind, "TZS").balance_minor
+            for kind in (WALLET, VAT_PAYABLE, VAT_ON_PREPAYMENTS)
+        }
+    assert books == {WALLET: 11_800_00, VAT_PAYABLE: 1_800_00, VAT_ON_PREPAYMENTS: -1_800_00}
     seen = get(live, f"/v1/invoices/{receipt.id}", tenant)
     assert seen["source"] == "topup" and seen["fiscal"]["status"] == "acknowledged"
     pdf = requests.get(
