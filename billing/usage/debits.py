@@ -24,17 +24,16 @@ from billing.core.db import is_postgresql
 from billing.ledger.models import Account, Entry
 from billing.ledger.postings import USAGE_REVENUE, VAT_ON_PREPAYMENTS, WALLET, Posting
 from billing.ledger.service import post_transaction
+from invoices.vat import STANDARD_RATES, VatCode, vat_on_net
 
-VAT_PERCENT_BP = 1800  # 18.00% in basis points: VAT Act s.5(1), tax code A
 _accounts = Account.__table__
 _entries = Entry.__table__
 
 
 def vat_on(net_minor: int) -> int:
-    """VAT on a net charge, rounded half-up to the minor unit."""
-    if net_minor < 0:
-        return -vat_on(-net_minor)
-    return (net_minor * VAT_PERCENT_BP + 5_000) // 10_000
+    """VAT at the standard rate (code A) on a net charge: the invoices' own rule, so a
+    prepaid debit and the tax documents never disagree by a cent."""
+    return vat_on_net(net_minor, STANDARD_RATES[VatCode.A])
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,24 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from billing.usage.models import UsageRecord
+from tests.integration.usage.conftest import cdr
 
 pytestmark = pytest.mark.integration
-
-
-def cdr(tenant_id: str, **fields) -> dict:
-    record = {
-        "source_id": uuid.uuid4().hex,
-        "tenant_id": tenant_id,
-        "caller": "255754000111",
-        "callee": "0712 345 678",
-        "started_at": "2026-03-02T09:00:00+03:00",
-        "answered_at": "2026-03-02T09:00:05+03:00",
-        "duration_s": 70,
-        "billsec_s": 65,
-        "disposition": "ANSWERED",
-    }
-    record.update(fields)
-    return record
 
 
 def post(client, caller, path: str, records: list) -> dict:
