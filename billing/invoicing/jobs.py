@@ -107,7 +107,8 @@ def fiscalise(efd_serial: str) -> int:
     return drain(runtime, vfd.client(runtime.settings), efd_serial)
 
 
-@job(TOPUP_RECEIPT_JOB)
+# Batched: a burst of credits relays its receipts as one RQ job, not one each.
+@job(TOPUP_RECEIPT_JOB, batch=50)
 def topup_receipt(topup_id: str) -> None:
     runtime = current()
     with runtime.unit_of_work() as session:

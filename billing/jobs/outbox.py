@@ -48,6 +48,41 @@ def defer(
     return row.id
 
 
+def defer_many(
+    session: Session,
+    job: str,
+    arg_lists: list[list[Any]],
+    *,
+    queue: str = "default",
+    dedupe_keys: list[str] | None = None,
+) -> list[int]:
+    """`defer` for many argument lists in one statement; returns the ids written (a
+    deduplicated request writes none)."""
+    lookup(job)
+    if not arg_lists:
+        return []
+    now = utcnow()
+    keys = dedupe_keys or [None] * len(arg_lists)
+    rows = [
+        {
+            "job": job,
+            "args": list(args),
+            "queue": queue,
+            "dedupe_key": key,
+            "created_at": now,
+            "attempts": 0,
+        }
+        for args, key in zip(arg_lists, keys, strict=True)
+    ]
+    stmt = insert_for(session, _outbox)
+    if dedupe_keys is not None:
+        stmt = stmt.on_conflict_do_nothing()
+    # Rows as executemany parameters, not one VALUES list: the statement compiles once.
+    ids = list(session.execute(stmt.returning(_outbox.c.id), rows).scalars())
+    session.info.setdefault(SESSION_KEY, []).extend(ids)
+    return ids
+
+
 def relay(
     factory: sessionmaker[Session], queue: JobQueue, ids: list[int] | None = None, limit: int = 500
 ) -> int:

@@ -32,6 +32,11 @@ _collected: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
     "malipo_outbox_collected", default=None
 )
 BATCH_LIMIT = 500  # ids one background relay takes at most (relay's own limit)
+# Once woken, the background relay waits this long for more rows (or GATHER of them),
+# so that a burst's rows share RQ jobs. The request has answered already: only the
+# job's start is delayed, never the response.
+LINGER_S = 0.05
+GATHER = 50
 
 
 class Relayer:
@@ -99,6 +104,7 @@ class Relayer:
         while True:
             with self._changed:
                 self._changed.wait_for(lambda: self._pending)
+                self._changed.wait_for(lambda: len(self._pending) >= GATHER, timeout=LINGER_S)
                 ids, self._pending = self._pending[:BATCH_LIMIT], self._pending[BATCH_LIMIT:]
                 self._busy = True
             try:

@@ -22,6 +22,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+import psycopg
 from sqlalchemy import (
     BigInteger,
     Connection,
@@ -104,35 +105,122 @@ def _post_in_postgresql(
     connection: Connection, header: dict[str, Any], postings: Sequence[Posting]
 ) -> int | None:
     """One round trip: `ledger_post()` (migration 0002) runs the same steps in SQL."""
-    planned = plan(postings)
-    accounts, entries = planned.accounts, planned.entries
     try:
         return connection.exec_driver_sql(  # positional: skips SQL compilation on the hot path
-            _LEDGER_POST,
-            (
-                header["tenant_id"],
-                header["idempotency_key"],
-                header["request_sha256"],
-                header["kind"],
-                header["description"],
-                header["reference"],
-                header["reverses_id"],
-                header["created_at"],
-                [a.kind for a in accounts],
-                [a.currency for a in accounts],
-                [a.delta for a in accounts],
-                [a.entries for a in accounts],
-                [allows_negative(a.kind) for a in accounts],
-                [e.account + 1 for e in entries],  # SQL arrays count from 1
-                [e.amount_minor for e in entries],
-                [e.balance_offset for e in entries],
-                [e.version_offset for e in entries],
-            ),
+            _LEDGER_POST, _ledger_post_args(header, postings)
         ).scalar()
     except DBAPIError as error:
         if getattr(error.orig, "sqlstate", None) == INSUFFICIENT_FUNDS_SQLSTATE:
             raise _insufficient(error.orig.diag.message_detail) from None
         raise
+
+
+def _ledger_post_args(header: dict[str, Any], postings: Sequence[Posting]) -> tuple:
+    planned = plan(postings)
+    accounts, entries = planned.accounts, planned.entries
+    return (
+        header["tenant_id"],
+        header["idempotency_key"],
+        header["request_sha256"],
+        header["kind"],
+        header["description"],
+        header["reference"],
+        header["reverses_id"],
+        header["created_at"],
+        [a.kind for a in accounts],
+        [a.currency for a in accounts],
+        [a.delta for a in accounts],
+        [a.entries for a in accounts],
+        [allows_negative(a.kind) for a in accounts],
+        [e.account + 1 for e in entries],  # SQL arrays count from 1
+        [e.amount_minor for e in entries],
+        [e.balance_offset for e in entries],
+        [e.version_offset for e in entries],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionRequest:
+    """One transaction of a `post_transactions` batch: `post_transaction`'s arguments."""
+
+    tenant_id: str
+    idempotency_key: str
+    kind: str
+    postings: Sequence[Posting]
+    description: str = ""
+    reference: str | None = None
+
+
+def post_transactions(
+    session: Session, requests: Sequence[TransactionRequest]
+) -> list[PostedTransaction]:
+    """Post many transactions in the caller's unit of work, in the order given.
+
+    The same rules and locks as `post_transaction`, one call each; on PostgreSQL the
+    `ledger_post()` calls travel pipelined, so a batch costs one round trip, not one per
+    transaction. Give the requests in a fixed order (tenant, then key) so that two
+    batches lock accounts in the same order. Any error aborts the whole batch.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or len(requests) < 2:
+        return [
+            post_transaction(
+                session,
+                tenant_id=r.tenant_id,
+                idempotency_key=r.idempotency_key,
+                kind=r.kind,
+                postings=r.postings,
+                description=r.description,
+                reference=r.reference,
+            )
+            for r in requests
+        ]
+    now = utcnow()
+    headers = []
+    for r in requests:
+        validate(r.postings)
+        headers.append(
+            {
+                "tenant_id": r.tenant_id,
+                "idempotency_key": r.idempotency_key,
+                "request_sha256": request_digest(
+                    r.kind, r.postings, r.description, r.reference, None
+                ),
+                "kind": r.kind,
+                "description": r.description,
+                "reference": r.reference,
+                "reverses_id": None,
+                "created_at": now,
+            }
+        )
+    ids = _pipelined(
+        connection,
+        [_ledger_post_args(h, r.postings) for h, r in zip(headers, requests, strict=True)],
+    )
+    return [
+        PostedTransaction(txn, h["tenant_id"], h["kind"], now, replayed=False)
+        if txn is not None
+        else _replay(session, h["tenant_id"], h["idempotency_key"], h["request_sha256"], None)
+        for txn, h in zip(ids, headers, strict=True)
+    ]
+
+
+def _pipelined(connection: Connection, arg_lists: list[tuple]) -> list[int | None]:
+    """`ledger_post()` once per argument list, sent without waiting for each answer."""
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.executemany(_LEDGER_POST, arg_lists, returning=True)
+        ids = []
+        while True:
+            ids.append(cursor.fetchone()[0])
+            if not cursor.nextset():
+                return ids
+    except psycopg.Error as error:
+        if error.sqlstate == INSUFFICIENT_FUNDS_SQLSTATE:
+            raise _insufficient(error.diag.message_detail) from None
+        raise
+    finally:
+        cursor.close()
 
 
 def _post_step_by_step(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from billing.core.clock import utcnow
@@ -16,7 +17,7 @@ from billing.core.money import Currency
 from billing.events.service import emit
 from billing.jobs.outbox import defer
 from billing.ledger.postings import WALLET, Posting, clearing
-from billing.ledger.service import account_balance, post_transaction
+from billing.ledger.service import TransactionRequest, account_balance, post_transactions
 from billing.tenants.models import Tenant
 from billing.topups.models import Topup, TopupStatus
 from billing.topups.receipts import receipt
@@ -77,26 +78,15 @@ def apply_outcome(
 def _succeeded(session: Session, topup: Topup, outcome: Outcome, inbox_id: int | None) -> str:
     if topup.status in (TopupStatus.SUCCEEDED, TopupStatus.REFUNDED):
         return "already_credited"
-    mismatch = _mismatch(topup, outcome)
-    if mismatch:
+    found = mismatch(topup, outcome)
+    if found:
         topup.next_check_at = None  # parked: a person decides
-        _review(session, topup, "amount_mismatch", outcome, inbox_id, mismatch)
+        _review(session, topup, "amount_mismatch", outcome, inbox_id, found)
         return "mismatch"
     if topup.status is not TopupStatus.PENDING:
         _review(session, topup, "late_success", outcome, inbox_id)
     topup.provider_txn_id = topup.provider_txn_id or outcome.provider_txn_id
-    posted = post_transaction(
-        session,
-        tenant_id=topup.tenant_id,
-        idempotency_key=f"topup:{topup.id}",
-        kind="topup",
-        postings=[
-            Posting(WALLET, Currency(topup.currency), topup.amount_minor),
-            Posting(clearing(topup.provider), Currency(topup.currency), -topup.amount_minor),
-        ],
-        description=f"{topup.provider} top-up {topup.provider_txn_id or topup.reference}",
-        reference=topup.id,
-    )
+    (posted,) = post_transactions(session, [credit_transaction(topup, topup.provider_txn_id)])
     topup.status = TopupStatus.SUCCEEDED
     topup.ledger_transaction_id = posted.id
     topup.next_check_at = None
@@ -114,19 +104,46 @@ def _succeeded(session: Session, topup: Topup, outcome: Outcome, inbox_id: int |
     return "credited"
 
 
-def _receipt(session: Session, topup: Topup) -> dict:
+def credit_transaction(topup: Topup | Row, provider_txn_id: str | None) -> TransactionRequest:
+    """The ledger transaction that credits a paid top-up: provider clearing → wallet."""
+    currency = Currency(topup.currency)
+    return TransactionRequest(
+        tenant_id=topup.tenant_id,
+        idempotency_key=f"topup:{topup.id}",
+        kind="topup",
+        postings=[
+            Posting(WALLET, currency, topup.amount_minor),
+            Posting(clearing(topup.provider), currency, -topup.amount_minor),
+        ],
+        description=f"{topup.provider} top-up {provider_txn_id or topup.reference}",
+        reference=topup.id,
+    )
+
+
+def payer_receipt(
+    topup: Topup | Row, *, balance_minor: int, email: str | None, reference: str
+) -> dict:
     """The payer's SMS/e-mail receipt, for the platform to send (`billing.topups.receipts`)."""
-    tenant = session.get(Tenant, topup.tenant_id)
-    balance = account_balance(session, topup.tenant_id, WALLET, topup.currency)
     return receipt(
         amount_minor=topup.amount_minor,
-        balance_minor=balance.balance_minor,
+        balance_minor=balance_minor,
         currency=topup.currency,
         provider=topup.provider,
         msisdn=topup.msisdn,
+        email=email,
+        reference=reference,
+        paid_at=utcnow(),
+    )
+
+
+def _receipt(session: Session, topup: Topup) -> dict:
+    tenant = session.get(Tenant, topup.tenant_id)
+    balance = account_balance(session, topup.tenant_id, WALLET, topup.currency)
+    return payer_receipt(
+        topup,
+        balance_minor=balance.balance_minor,
         email=tenant.email if tenant else None,
         reference=topup.provider_txn_id or topup.reference,
-        paid_at=utcnow(),
     )
 
 
@@ -144,7 +161,7 @@ def _failed(session: Session, topup: Topup, outcome: Outcome, inbox_id: int | No
     return topup.status.value
 
 
-def _mismatch(topup: Topup, outcome: Outcome) -> dict[str, list]:
+def mismatch(topup: Topup | Row, outcome: Outcome) -> dict[str, list]:
     found = {}
     if outcome.amount_minor is not None and outcome.amount_minor != topup.amount_minor:
         found["amount"] = [topup.amount_minor, outcome.amount_minor]

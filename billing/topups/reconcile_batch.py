@@ -5,27 +5,32 @@ claim, about ten statements and a COMMIT that waits for the WAL. When callbacks 
 in bursts, the outbox relays them together (`topups.reconcile` is batchable), and this
 handler applies the batch in one transaction:
 
-- the claim is one UPDATE for the whole batch;
-- callbacks that need no word from the provider (signed ones, and every non-success)
-  are applied here, in tenant order, so that two batches lock ledger accounts in the
-  same order and queue rather than deadlock;
+- the claim is one UPDATE for the whole batch, and the top-ups are locked by one
+  SELECT, in (tenant, id) order;
+- plain credits (a pending top-up paid exactly) are applied set-based
+  (`billing.topups.credits`): a few statements for the whole burst;
+- other callbacks that need no word from the provider (signed ones, and every
+  non-success) are applied one by one, in tenant order;
 - an unsigned success must be confirmed by a status query, and no lock may be held
   while the provider is asked: it is left claimed for the one-at-a-time path.
 
-If anything fails, the transaction rolls back whole and the runner reconciles each
-callback alone, so one bad row cannot hold up the rest.
+If anything fails (a deadlock with another path included), the transaction rolls back
+whole and the runner reconciles each callback alone, so one bad row cannot hold up the
+rest.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from billing.jobs.registry import batch_handler
 from billing.runtime import current
+from billing.topups.credits import Credit, credit_all, is_plain_credit, lock_topups
 from billing.topups.jobs import apply_callback, callback_outcome, needs_confirmation
-from billing.topups.models import CallbackDelivery, InboxStatus, Topup
+from billing.topups.models import CallbackDelivery, InboxStatus
 
 _inbox = CallbackDelivery.__table__
 
@@ -36,15 +41,7 @@ def reconcile_together(arg_lists: list[list[Any]]) -> list[list[Any]]:
     runtime = current()
     ids = [args[0] for args in arg_lists]
     with runtime.unit_of_work() as session:
-        claimed = session.execute(
-            update(_inbox)
-            .where(
-                _inbox.c.id.in_(ids),
-                _inbox.c.status.in_((InboxStatus.RECEIVED, InboxStatus.APPLYING)),
-            )
-            .values(status=InboxStatus.APPLYING)
-            .returning(_inbox.c.id, _inbox.c.provider, _inbox.c.event)
-        ).all()
+        claimed = _claim(session, ids)
         now, later = [], []
         for row in claimed:
             outcome = callback_outcome(row.event)
@@ -53,14 +50,29 @@ def reconcile_together(arg_lists: list[list[Any]]) -> list[list[Any]]:
             (later if needs_confirmation(adapter, outcome) else now).append(
                 (row.id, reference, outcome)
             )
-        tenants = dict(
-            session.execute(
-                select(Topup.reference, Topup.tenant_id).where(
-                    Topup.reference.in_([reference for _id, reference, _o in now])
-                )
-            ).all()
-        )
-        now.sort(key=lambda item: (tenants.get(item[1], ""), item[0]))
+        topups = lock_topups(session, [reference for _id, reference, _o in now])
+        seen = Counter(reference for _id, reference, _o in now)
+        credits, one_by_one = [], []
         for inbox_id, reference, outcome in now:
+            topup = topups.get(reference)
+            if seen[reference] == 1 and is_plain_credit(topup, outcome):
+                credits.append(Credit(inbox_id, topup, outcome))
+            else:  # twice in one burst, a failure, a mismatch, an unknown reference…
+                one_by_one.append((topup.tenant_id if topup else "", inbox_id, reference, outcome))
+        credit_all(session, credits)
+        for _tenant, inbox_id, reference, outcome in sorted(one_by_one, key=lambda i: i[:2]):
             apply_callback(session, inbox_id, reference, outcome)
     return [[inbox_id] for inbox_id, _reference, _outcome in later]
+
+
+def _claim(session, ids: list[int]) -> list:
+    return session.execute(
+        update(_inbox)
+        .where(
+            _inbox.c.id.in_(ids),
+            _inbox.c.status.in_((InboxStatus.RECEIVED, InboxStatus.APPLYING)),
+        )
+        .values(status=InboxStatus.APPLYING)
+        .returning(_inbox.c.id, _inbox.c.provider, _inbox.c.event)
+    ).all()
+

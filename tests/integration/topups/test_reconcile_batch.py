@@ -9,6 +9,8 @@ from sqlalchemy import func, select, text
 
 from billing.core.clock import utcnow
 from billing.core.ids import new_id
+from billing.events.models import PlatformEvent
+from billing.jobs.models import OutboxMessage
 from billing.jobs.runner import BatchFailed, run_batch
 from billing.ledger.models import Transaction
 from billing.topups import inbox
@@ -146,3 +148,86 @@ def test_an_unsigned_success_is_left_for_the_path_that_asks_the_provider(live, m
         assert reconcile_together([[inbox_id]]) == [[inbox_id]]
     assert credits(live, topup.id) == 0
     assert statuses(live, [inbox_id]) == ["applying"]  # claimed; the single path goes on
+
+
+def credit_record(live, topup: Topup) -> dict:
+    """What a credit left behind, named so that a batch and a single run compare equal."""
+    with live.runtime.sessions() as session:
+        row = session.get(Topup, topup.id)
+        event = session.scalars(
+            select(PlatformEvent).where(
+                PlatformEvent.type == "topup.succeeded",
+                PlatformEvent.data["topup_id"].as_string() == topup.id,
+            )
+        ).one()
+        jobs = session.scalars(
+            select(OutboxMessage.job).where(
+                OutboxMessage.dedupe_key == f"receipt:{topup.id}",
+            )
+        ).all()
+        receipt = dict(event.data["receipt"])
+        receipt.pop("text")  # carries the time of payment and the reference
+        return {
+            "status": row.status.value,
+            "ledger": row.ledger_transaction_id is not None,
+            "provider_txn_id": row.provider_txn_id is not None,
+            "next_check_at": row.next_check_at,
+            "event_txn_id_is_the_topups": event.data["provider_txn_id"] == row.provider_txn_id,
+            "event": {
+                k: v
+                for k, v in event.data.items()
+                if k not in ("receipt", "topup_id", "provider_txn_id")
+            },
+            "receipt": receipt,
+            "fiscal_jobs": jobs,
+        }
+
+
+def test_set_based_credits_leave_what_one_at_a_time_credits_leave(live, make_tenant):
+    tenant_id = make_tenant().tenant_id
+    alone, together = pending(live, tenant_id, 3_000_00), pending(live, tenant_id, 3_000_00)
+    first = stored_callback(live, alone.reference, alone.amount_minor)
+    with live.app.app_context():
+        run_batch("topups.reconcile", [[first]])  # a batch of one: the single path
+    ids = [stored_callback(live, together.reference, together.amount_minor)]
+    later = [pending(live, tenant_id, 1_000_00) for _ in range(2)]
+    ids += [stored_callback(live, t.reference, t.amount_minor) for t in later]
+    with live.app.app_context():
+        assert reconcile_together([[i] for i in ids]) == []
+    single, batched = credit_record(live, alone), credit_record(live, together)
+    assert single["receipt"]["balance"] == 3_000_00
+    assert batched["receipt"]["balance"] == 6_000_00  # balances run on within the burst
+    single["receipt"].pop("balance"), batched["receipt"].pop("balance")
+    assert batched == single
+    assert [credit_record(live, t)["receipt"]["balance"] for t in later] == [7_000_00, 8_000_00]
+    with live.runtime.sessions() as session:
+        links = session.execute(
+            select(CallbackDelivery.topup_id, CallbackDelivery.applied_at).where(
+                CallbackDelivery.id.in_(ids)
+            )
+        ).all()
+    assert sorted(topup_id for topup_id, _at in links) == sorted(t.id for t in [together, *later])
+    assert all(at is not None for _id, at in links)
+
+
+def test_a_mixed_burst_takes_each_callback_down_its_own_path(live, make_tenant):
+    tenant_id = make_tenant().tenant_id
+    paid, short, failed, twice = (pending(live, tenant_id) for _ in range(4))
+    ids = [
+        stored_callback(live, paid.reference, paid.amount_minor),
+        stored_callback(live, short.reference, short.amount_minor - 100_00),  # paid less
+        stored_callback(live, failed.reference, failed.amount_minor, status="REJECTED"),
+        stored_callback(live, twice.reference, twice.amount_minor),
+        stored_callback(live, twice.reference, twice.amount_minor),  # another transid
+    ]
+    with live.app.app_context():
+        assert reconcile_together([[i] for i in ids]) == []
+    assert [credits(live, t.id) for t in (paid, short, failed, twice)] == [1, 0, 0, 1]
+    assert statuses(live, ids) == ["applied", "needs_review", "applied", "applied", "applied"]
+    with live.runtime.sessions() as session:
+        assert [session.get(Topup, t.id).status for t in (paid, short, failed, twice)] == [
+            TopupStatus.SUCCEEDED,
+            TopupStatus.PENDING,
+            TopupStatus.FAILED,
+            TopupStatus.SUCCEEDED,
+        ]
