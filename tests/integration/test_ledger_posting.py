@@ -9,8 +9,10 @@ from billing.core.money import Currency
 from billing.ledger.integrity import find_discrepancies
 from billing.ledger.postings import WALLET, Posting, clearing
 from billing.ledger.service import (
+    TransactionRequest,
     account_balance,
     post_transaction,
+    post_transactions,
     reverse_transaction,
     statement,
 )
@@ -194,3 +196,58 @@ def test_several_postings_to_one_account_get_consecutive_versions(sessions, tena
             (1, 1000),
         ]
         assert find_discrepancies(session, tenant.tenant_id) == []
+
+
+def credit(tenant_id: str, amount: int, key: str) -> TransactionRequest:
+    return TransactionRequest(
+        tenant_id=tenant_id,
+        idempotency_key=key,
+        kind="topup",
+        postings=[
+            Posting(WALLET, Currency.TZS, amount),
+            Posting(clearing("mpesa"), Currency.TZS, -amount),
+        ],
+        description="batch",
+    )
+
+
+def test_a_batch_posts_each_transaction_with_running_balances(sessions, make_tenant):
+    first, second = make_tenant(), make_tenant()
+    requests = [
+        credit(first.tenant_id, 1_000, "b:1"),
+        credit(first.tenant_id, 2_000, "b:2"),
+        credit(second.tenant_id, 5_000, "b:3"),
+    ]
+    with sessions.begin() as session:
+        posted = post_transactions(session, requests)
+    assert [p.replayed for p in posted] == [False, False, False]
+    assert len({p.id for p in posted}) == 3
+    with sessions() as session:
+        assert wallet(session, first.tenant_id) == 3_000
+        assert wallet(session, second.tenant_id) == 5_000
+        lines = statement(session, first.tenant_id, WALLET, "TZS", before_version=None, limit=10)
+        assert sorted(line.balance_after_minor for line in lines) == [1_000, 3_000]
+        assert find_discrepancies(session, first.tenant_id) == []
+    with sessions.begin() as session:  # the same batch again replays every transaction
+        again = post_transactions(session, requests)
+    assert [p.id for p in again] == [p.id for p in posted]
+    assert all(p.replayed for p in again)
+
+
+def test_a_batch_that_would_overdraw_a_wallet_posts_nothing(sessions, make_tenant):
+    tenant_id = make_tenant().tenant_id
+    with sessions.begin() as session:
+        top_up(session, tenant_id, 1_000)
+    overdraw = TransactionRequest(
+        tenant_id=tenant_id,
+        idempotency_key="b:overdraw",
+        kind="charge",
+        postings=[
+            Posting(WALLET, Currency.TZS, -5_000),
+            Posting("revenue:usage", Currency.TZS, 5_000),
+        ],
+    )
+    with pytest.raises(InsufficientFunds), sessions.begin() as session:
+        post_transactions(session, [credit(tenant_id, 500, "b:ok"), overdraw])
+    with sessions() as session:
+        assert wallet(session, tenant_id) == 1_000
