@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
+from flask import Flask, Request, Response
+from flask.sessions import NullSession, SessionInterface
 
 from billing.core.config import Settings
 from billing.runtime import EXTENSION, Runtime
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         TESTING=settings.testing,
     )
+    app.session_interface = _NoCookieSession()
     app.extensions[EXTENSION] = Runtime.build(settings)
     _register_jobs()
     problems.register(app)
@@ -40,6 +42,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     _register_routes(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return app
+
+
+class _NoCookieSession(SessionInterface):
+    """Callers prove who they are with a bearer key on every request: there is no cookie
+    session to open, sign or save, so Flask's per-request session work is skipped."""
+
+    def open_session(self, app: Flask, request: Request) -> NullSession:
+        return self.make_null_session(app)
+
+    def save_session(self, app: Flask, session: object, response: Response) -> None:
+        return None
 
 
 def _register_jobs() -> None:

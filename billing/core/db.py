@@ -8,6 +8,7 @@ code checks them on every dialect.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING = {
@@ -52,8 +54,34 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
-        kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if "poolclass" not in kwargs and not kwargs.get("pool_pre_ping"):
+        event.listen(engine, "checkout", _ping_if_idle)
+        event.listen(engine, "checkin", _note_checkin)
+    return engine
+
+
+# A pooled connection is pinged before use only when it has sat idle this long. A ping
+# on every check-out (`pool_pre_ping`) is a round trip as dear as a callback's whole
+# write; a connection in steady use proves itself alive. If the server restarted under
+# load, the first statement on a dead connection fails, SQLAlchemy sees the disconnect
+# and recycles the whole pool, and that one request is answered 503 or 500.
+IDLE_PING_S = 2.0
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    if time.monotonic() - record.info.get("checked_in_at", 0.0) < IDLE_PING_S:
+        return
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        dbapi_connection.rollback()  # the ping opened a transaction
+    except Exception as error:
+        raise DisconnectionError("pooled connection is dead") from error  # pool retries
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
