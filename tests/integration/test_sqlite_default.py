@@ -82,3 +82,14 @@ def test_posted_rows_are_append_only_on_sqlite_too(sqlite_app):
     ):
         with pytest.raises(DBAPIError, match="append-only"), runtime.sessions.begin() as session:
             session.execute(text(statement))
+
+
+def test_wsgi_py_is_the_app_configured_from_the_environment(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'wsgi.sqlite3'}")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    sys.modules.pop("wsgi", None)
+    wsgi = importlib.import_module("wsgi")
+    assert wsgi.app.test_client().get("/healthz").get_json() == {"status": "ok"}
