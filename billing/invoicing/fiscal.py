@@ -77,7 +77,7 @@ def drain(runtime: Runtime, client: VfdClient, efd_serial: str) -> int:
     try:
         while True:
             if renew_at is None or utcnow() >= renew_at:  # well before the lease runs out
-                if not _lease(runtime, efd_serial, token, lease):
+                if not lease_vfd(runtime, efd_serial, token, lease):
                     return done
                 renew_at = utcnow() + lease / 3
             head = _next_pending(runtime.sessions, efd_serial)
@@ -95,12 +95,15 @@ def drain(runtime: Runtime, client: VfdClient, efd_serial: str) -> int:
             _acknowledge(runtime, invoice_id)
             done += 1
     finally:
-        _release(runtime, efd_serial, token)
+        release_vfd(runtime, efd_serial, token)
 
 
-def _lease(runtime: Runtime, efd_serial: str, token: str, length: timedelta) -> bool:
+def lease_vfd(
+    runtime: Runtime, efd_serial: str, token: str, length: timedelta | None = None
+) -> bool:
     """Take or renew the VFD's drain lease; False while another drainer holds it."""
     now = utcnow()
+    length = length or timedelta(seconds=max(LEASE_S, 3 * runtime.settings.vfd_timeout_s))
     with runtime.sessions() as session, session.begin():
         taken = session.execute(
             update(_counters)
@@ -118,7 +121,7 @@ def _lease(runtime: Runtime, efd_serial: str, token: str, length: timedelta) -> 
     return taken is not None
 
 
-def _release(runtime: Runtime, efd_serial: str, token: str) -> None:
+def release_vfd(runtime: Runtime, efd_serial: str, token: str) -> None:
     with runtime.sessions() as session, session.begin():
         session.execute(
             update(_counters)

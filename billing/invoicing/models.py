@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -157,3 +158,32 @@ class InvoiceLine(Base):
     unit_price: Mapped[Decimal] = mapped_column(Numeric(28, 10))  # major units
     vat_code: Mapped[str] = mapped_column(String(1), default="A")
     amount_minor: Mapped[int] = mapped_column(BigInteger)  # net, or gross if prices include VAT
+
+
+class ZReportStatus(StrEnum):
+    PENDING = "pending"  # sealed, waiting for TRA (or for its turn)
+    ACKNOWLEDGED = "acknowledged"  # ACK 0: never sent again
+
+
+class DailyZReport(Base):
+    """One VFD day's `<ZREPORT>`, signed once and resent byte for byte until ACK 0."""
+
+    __tablename__ = "vfd_zreports"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    efd_serial: Mapped[str] = mapped_column(String(40))
+    day: Mapped[date] = mapped_column(Date)  # the business day reported (ZNUMBER), EAT
+    status: Mapped[ZReportStatus] = mapped_column(
+        string_enum(ZReportStatus, "zreport_status"), default=ZReportStatus.PENDING
+    )
+    body: Mapped[bytes] = deferred(mapped_column(LargeBinary))  # the signed <EFDMS> envelope
+    tickets: Mapped[int] = mapped_column(Integer)
+    daily_total_minor: Mapped[int] = mapped_column(BigInteger)  # TZS, VAT-inclusive
+    gross_minor: Mapped[int] = mapped_column(BigInteger)  # cumulative since registration
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_ack_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("efd_serial", "day"),)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from billing.invoicing.models import ZReportStatus
 from billing.invoicing.states import DocumentKind, FiscalStatus, InvoiceSource, InvoiceStatus
 
 
@@ -124,3 +125,29 @@ class InvoiceRunResultSchema(Schema):
     failed = fields.Dict(
         keys=fields.String(), values=fields.String(), metadata={"description": "tenant: why"}
     )
+
+
+class ZReportRequestSchema(Schema):
+    day = fields.Date(
+        required=True, metadata={"description": "a closed business day (EAT): before today"}
+    )
+
+
+class ZReportSchema(Schema):
+    id = fields.Integer()
+    day = fields.Date()
+    znumber = fields.Function(lambda z: z.day.strftime("%Y%m%d"))
+    efd_serial = fields.String()
+    status = fields.Enum(ZReportStatus, by_value=True)
+    tickets = fields.Integer(metadata={"description": "acknowledged receipts of the day"})
+    daily_total = fields.Integer(attribute="daily_total_minor", metadata={"description": "TZS"})
+    gross = fields.Integer(attribute="gross_minor", metadata={"description": "cumulative, TZS"})
+    attempts = fields.Integer()
+    last_ack_code = fields.Integer(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    acknowledged_at = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class ZReportListSchema(Schema):
+    items = fields.List(fields.Nested(ZReportSchema))

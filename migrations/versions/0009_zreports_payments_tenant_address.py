@@ -1,0 +1,41 @@
+"""daily Z reports, postpaid invoice payments, tenants' postal address and language
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-01 21:40:00
+
+- vfd_zreports: one signed <ZREPORT> per VFD and day, resent unchanged until ACK 0.
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0009'
+down_revision = '0008'  # the lead re-chains at merge time
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('vfd_zreports',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('efd_serial', sa.String(length=40), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'acknowledged', name='zreport_status', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('body', sa.LargeBinary(), nullable=False),
+    sa.Column('tickets', sa.Integer(), nullable=False),
+    sa.Column('daily_total_minor', sa.BigInteger(), nullable=False),
+    sa.Column('gross_minor', sa.BigInteger(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_ack_code', sa.Integer(), nullable=True),
+    sa.Column('last_error', sa.String(length=500), nullable=True),
+    sa.Column('acknowledged_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vfd_zreports')),
+    sa.UniqueConstraint('efd_serial', 'day', name=op.f('uq_vfd_zreports_efd_serial_day'))
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('vfd_zreports')
