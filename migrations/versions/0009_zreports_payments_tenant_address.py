@@ -5,6 +5,7 @@ Revises: 0008
 Create Date: 2026-12-01 21:40:00
 
 - vfd_zreports: one signed <ZREPORT> per VFD and day, resent unchanged until ACK 0.
+- audit_events: an index for a tenant's trail, newest first (GET /v1/audit-events).
 """
 
 from alembic import op
@@ -36,6 +37,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('efd_serial', 'day', name=op.f('uq_vfd_zreports_efd_serial_day'))
     )
 
+    op.create_index('ix_audit_events_tenant_id_id', 'audit_events', ['tenant_id', 'id'], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_index('ix_audit_events_tenant_id_id', table_name='audit_events')
     op.drop_table('vfd_zreports')
