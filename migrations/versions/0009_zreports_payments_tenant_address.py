@@ -5,6 +5,7 @@ Revises: 0008
 Create Date: 2026-12-01 21:40:00
 
 - vfd_zreports: one signed <ZREPORT> per VFD and day, resent unchanged until ACK 0.
+- tenants: street, P.O. Box, city, country (ISO 3166-1 alpha-2, TZ), language (en|sw, en).
 - audit_events: an index for a tenant's trail, newest first (GET /v1/audit-events).
 """
 
@@ -37,9 +38,18 @@ def upgrade() -> None:
     sa.UniqueConstraint('efd_serial', 'day', name=op.f('uq_vfd_zreports_efd_serial_day'))
     )
 
+    with op.batch_alter_table('tenants') as batch:
+        batch.add_column(sa.Column('street', sa.String(length=200), nullable=True))
+        batch.add_column(sa.Column('po_box', sa.String(length=20), nullable=True))
+        batch.add_column(sa.Column('city', sa.String(length=100), nullable=True))
+        batch.add_column(sa.Column('country', sa.String(length=2), server_default='TZ', nullable=False))
+        batch.add_column(sa.Column('language', sa.Enum('en', 'sw', name='document_language', native_enum=False, create_constraint=True, length=20), server_default='en', nullable=False))
     op.create_index('ix_audit_events_tenant_id_id', 'audit_events', ['tenant_id', 'id'], unique=False)
 
 
 def downgrade() -> None:
     op.drop_index('ix_audit_events_tenant_id_id', table_name='audit_events')
+    with op.batch_alter_table('tenants') as batch:
+        for column in ('language', 'country', 'city', 'po_box', 'street'):
+            batch.drop_column(column)
     op.drop_table('vfd_zreports')

@@ -325,3 +325,40 @@ def test_a_replayed_credit_note_request_makes_one_note(client, finance, postpaid
     assert again.headers.get("Idempotent-Replayed") == "true"
     other = client.post(url, json={**body, "reason": "other"}, headers=headers)
     assert other.status_code == 422  # the same key with another body
+
+
+def pdf_text(client, caller, invoice_id: str) -> str:
+    pdf = client.get(f"/v1/invoices/{invoice_id}/pdf", headers=caller.headers)
+    assert pdf.status_code == 200
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    return " ".join(text.split())
+
+
+def test_a_swahili_tenants_invoice_and_credit_note_print_in_swahili_with_its_address(
+    client, finance, admin, postpaid, tra
+):
+    tra.start()
+    tenant = postpaid()
+    address = {"street": "Plot 5, Mikocheni", "po_box": "1234", "city": "Dar es Salaam",
+               "language": "sw"}  # fmt: skip
+    patched = client.patch(f"/v1/tenants/{tenant.tenant_id}", json=address, headers=admin.headers)
+    assert patched.status_code == 200
+    made = draft(client, finance, tenant)
+    finalize(client, finance, made["id"])
+    done = client.get(f"/v1/invoices/{made['id']}", headers=finance.headers).json
+    assert done["fiscal"]["status"] == "acknowledged"  # so the PDF was rendered after ACK
+    text = pdf_text(client, tenant, made["id"])
+    for words in ("Ankara ya kodi".upper(), "MNUNUZI", "Maelezo", "MUHTASARI WA VAT",
+                  "RISITI YA KODI YA VFD", "Plot 5, Mikocheni, P.O. Box 1234, Dar es Salaam, "
+                  "Tanzania", done["number"], "Ukurasa 1 wa 2"):  # fmt: skip
+        assert words in text, words
+    assert "Description" not in text and "CUSTOMER" not in text
+    client.patch(f"/v1/tenants/{tenant.tenant_id}", json={"language": "en", "city": "Moshi"},
+                 headers=admin.headers)  # fmt: skip
+    note = client.post(f"/v1/invoices/{made['id']}/credit-notes", json={"reason": "kosa"},
+                       headers=finance.headers).json  # fmt: skip
+    finalize(client, finance, note["id"])
+    note_text = pdf_text(client, finance, note["id"])
+    assert "Description" in note_text and "P.O. Box 1234, Moshi, Tanzania" in note_text
+    again = pdf_text(client, finance, made["id"])  # the invoice keeps what it was issued with
+    assert "MNUNUZI" in again and "Dar es Salaam, Tanzania" in again
