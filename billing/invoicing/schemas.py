@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from billing.invoicing.models import ZReportStatus
 from billing.invoicing.states import DocumentKind, FiscalStatus, InvoiceSource, InvoiceStatus
+from invoices.pdf.numbers import exact_price
 
 
 class PeriodSchema(Schema):
@@ -71,7 +72,10 @@ class InvoiceLineSchema(Schema):
     description = fields.String()
     quantity = fields.Decimal(as_string=True)
     unit = fields.String()
-    unit_price = fields.Decimal(as_string=True)
+    unit_price = fields.Function(
+        lambda line: exact_price(line.unit_price),
+        metadata={"description": "decimal string, major units, no trailing zeros past 2"},
+    )
     vat_code = fields.String()
     amount = fields.Integer(attribute="amount_minor")
 

@@ -362,3 +362,31 @@ def test_a_swahili_tenants_invoice_and_credit_note_print_in_swahili_with_its_add
     assert "Description" in note_text and "P.O. Box 1234, Moshi, Tanzania" in note_text
     again = pdf_text(client, finance, made["id"])  # the invoice keeps what it was issued with
     assert "MNUNUZI" in again and "Dar es Salaam, Tanzania" in again
+
+
+def test_usage_unit_prices_print_with_the_fewest_exact_decimals(
+    client, finance, make_tenant, fiscal_runtime, tra
+):
+    tra.start()
+    tenant = make_tenant(billing_mode=BillingMode.POSTPAID)
+    rated = [("sms", "TZ-MOB-VODACOM", 1_000, 15_00),  # TZS 0.015 a segment
+             ("sms", "KE-MOB", 3, 1_00),  # 1/3 shilling: finer than any plan
+             ("whatsapp", "TZ-MOB-AIRTEL", 1_000_000, 1)]  # the plan's finest: 0.00000001
+    with fiscal_runtime.unit_of_work() as session:
+        session.add_all(
+            usage(tenant.tenant_id, service=service, zone=zone, unit="segment",
+                  billed_units=units, net_minor=net)
+            for service, zone, units, net in rated
+        )  # fmt: skip
+    made = draft(client, finance, tenant)
+    assert {line["description"]: line["unit_price"] for line in made["lines"]} == {
+        "SMS, KE-MOB": "0.3333333333",  # the API gives the exact stored price
+        "SMS, TZ-MOB-VODACOM": "0.015",
+        "WhatsApp messages, TZ-MOB-AIRTEL": "0.00000001",
+    }
+    finalize(client, finance, made["id"])
+    text = pdf_text(client, finance, made["id"])
+    assert "SMS, TZ-MOB-VODACOM 1,000 0.015 A 15.00" in text
+    assert "SMS, KE-MOB 3 0.33333333 A 1.00" in text
+    assert "WhatsApp messages, TZ-MOB-AIRTEL 1,000,000 0.00000001 A 0.01" in text
+    assert "0000000" not in text.replace("0.00000001", "")
