@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from billing.auth.models import Role
 from billing.core.errors import NotFound
-from billing.invoicing import runs, service, vfd, zreports
+from billing.invoicing import payments, runs, service, vfd, zreports
 from billing.invoicing.schemas import (
     CreditNoteCreateSchema,
     FinalizeSchema,
@@ -16,6 +16,9 @@ from billing.invoicing.schemas import (
     InvoiceRunResultSchema,
     InvoiceRunSchema,
     InvoiceSchema,
+    PaymentCreateSchema,
+    PaymentListSchema,
+    RecordedPaymentSchema,
     ZReportListSchema,
     ZReportRequestSchema,
     ZReportSchema,
@@ -114,6 +117,40 @@ class CreditNotes(MethodView):
         return service.create_credit_note(
             request_session(), actor(), invoice_id, data["reason"], amounts
         )
+
+
+@blp.route("/invoices/<invoice_id>/payments")
+class InvoicePayments(MethodView):
+    @idempotent
+    @requires(*FINANCE)
+    @blp.arguments(PaymentCreateSchema)
+    @blp.response(201, RecordedPaymentSchema)
+    def post(self, data: dict, invoice_id: str):
+        """Record the customer paying a postpaid invoice: one ledger transaction, clearing
+        account → receivable; more than is due is refused (422)."""
+        session = request_session()
+        received = payments.Received(
+            data["amount"], data["currency"].value, data["method"], data["reference"],
+            data["received_at"],
+        )  # fmt: skip
+        payment = payments.record_payment(session, actor(), invoice_id, received)
+        invoice = service.get_invoice(session, invoice_id)
+        return {
+            "payment": payment,
+            "amount_due": payments.amount_due(session, invoice),
+            "payment_status": invoice.payment_status,
+        }
+
+    @requires(*ANYONE)
+    @blp.response(200, PaymentListSchema)
+    def get(self, invoice_id: str):
+        """The payments recorded against an invoice (a tenant: its own) and what is due."""
+        session = request_session()
+        invoice = service.get_invoice(session, invoice_id, principal().tenant_id)
+        return {
+            "items": payments.payments_of(session, invoice.id),
+            "amount_due": payments.amount_due(session, invoice),
+        }
 
 
 @blp.route("/invoice-runs")

@@ -32,6 +32,40 @@ from billing.core.db import Base, BigId, UtcDateTime, string_enum
 from billing.invoicing.states import DocumentKind, FiscalStatus, InvoiceSource, InvoiceStatus
 
 
+class PaymentStatus(StrEnum):
+    UNPAID = "unpaid"
+    PARTLY_PAID = "partly_paid"
+    PAID = "paid"  # nothing left to pay: paid in full, or the rest credited
+
+
+class PaymentMethod(StrEnum):
+    BANK_TRANSFER = "bank_transfer"
+    MOBILE_MONEY = "mobile_money"
+    CHEQUE = "cheque"
+    CASH = "cash"
+
+
+class InvoicePayment(Base):
+    """The customer paying (part of) a postpaid invoice: append-only, booked once."""
+
+    __tablename__ = "invoice_payments"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    method: Mapped[PaymentMethod] = mapped_column(string_enum(PaymentMethod, "payment_method"))
+    reference: Mapped[str] = mapped_column(String(100))  # the bank's or operator's
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ledger_transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"))
+    recorded_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    # One bank transfer or mobile-money receipt settles invoices once, not twice.
+    __table_args__ = (UniqueConstraint("method", "reference"),)
+
+
 class InvoiceSeries(Base):
     """One gapless series: `INV-000123`. `last_number` is updated under a row lock."""
 
@@ -111,6 +145,13 @@ class Invoice(Base):
     delivered_to: Mapped[str | None] = mapped_column(String(254))
     delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_delivery_error: Mapped[str | None] = mapped_column(String(500))
+
+    # What the customer has paid (postpaid invoices; a top-up receipt is paid by its top-up).
+    payment_status: Mapped[PaymentStatus | None] = mapped_column(
+        string_enum(PaymentStatus, "payment_status")
+    )
+    amount_paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     created_by: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

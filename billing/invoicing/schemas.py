@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from billing.invoicing.models import ZReportStatus
+from billing.core.money import Currency
+from billing.invoicing.models import PaymentMethod, PaymentStatus, ZReportStatus
 from billing.invoicing.states import DocumentKind, FiscalStatus, InvoiceSource, InvoiceStatus
 from invoices.pdf.numbers import exact_price
 
@@ -114,6 +115,9 @@ class InvoiceSchema(Schema):
     lines = fields.List(fields.Nested(InvoiceLineSchema))
     fiscal = fields.Function(lambda invoice: FiscalSchema().dump(invoice))
     pdf_ready = fields.Function(lambda invoice: invoice.pdf_version > 0)
+    payment_status = fields.Enum(PaymentStatus, by_value=True, allow_none=True)
+    amount_paid = fields.Integer(attribute="amount_paid_minor")
+    paid_at = fields.AwareDateTime(allow_none=True)
     delivered_at = fields.AwareDateTime(allow_none=True)
     created_at = fields.AwareDateTime()
 
@@ -155,3 +159,41 @@ class ZReportSchema(Schema):
 
 class ZReportListSchema(Schema):
     items = fields.List(fields.Nested(ZReportSchema))
+
+
+class PaymentCreateSchema(Schema):
+    amount = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1),
+        metadata={"description": "minor units received"},
+    )  # fmt: skip
+    currency = fields.Enum(Currency, by_value=True, required=True)
+    method = fields.Enum(PaymentMethod, by_value=True, required=True)
+    reference = fields.String(
+        required=True, validate=validate.Length(min=1, max=100),
+        metadata={"description": "the bank's or the operator's reference for the money"},
+    )  # fmt: skip
+    received_at = fields.AwareDateTime(required=True)
+
+
+class PaymentSchema(Schema):
+    id = fields.String()
+    invoice_id = fields.String()
+    amount = fields.Integer(attribute="amount_minor")
+    currency = fields.String()
+    method = fields.Enum(PaymentMethod, by_value=True)
+    reference = fields.String()
+    received_at = fields.AwareDateTime()
+    ledger_transaction_id = fields.String()
+    recorded_by = fields.String()
+    created_at = fields.AwareDateTime()
+
+
+class RecordedPaymentSchema(Schema):
+    payment = fields.Nested(PaymentSchema)
+    amount_due = fields.Integer(metadata={"description": "left to pay on the invoice after it"})
+    payment_status = fields.Enum(PaymentStatus, by_value=True)
+
+
+class PaymentListSchema(Schema):
+    items = fields.List(fields.Nested(PaymentSchema))
+    amount_due = fields.Integer()
