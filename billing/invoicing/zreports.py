@@ -31,7 +31,7 @@ from invoices.vfd.client import VfdClient
 from invoices.vfd.errors import VfdError
 from invoices.vfd.receipt import EAT
 from invoices.vfd.signing import envelope, open_envelope
-from invoices.vfd.zreport import ZReport, ZReportHeader, build_zreport, day_totals
+from invoices.vfd.zreport import DayTotals, ZReport, ZReportHeader, build_zreport, day_totals
 
 ZREPORT_JOB = "invoicing.zreport"
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def _gross_before(session: Session, serial: str, day: date) -> int:
     return (last.gross_minor if last else 0) + between
 
 
-def _zreport(settings: Settings, day: date, totals, gross_minor: int) -> ZReport:
+def _zreport(settings: Settings, day: date, totals: DayTotals, gross_minor: int) -> ZReport:
     d, seller = settings.vfd_device, settings.seller
     return ZReport(
         day=day,
