@@ -63,6 +63,7 @@ def _register_jobs() -> None:
 
 
 def _register_routes(app: Flask) -> None:
+    from billing.audit.api import blp as audit
     from billing.auth.api import blp as api_keys
     from billing.invoicing.api import blp as invoices
     from billing.ledger.api import blp as wallet
@@ -80,7 +81,7 @@ def _register_routes(app: Flask) -> None:
         "bearer", {"type": "http", "scheme": "bearer", "description": "mlp_… API key"}
     )
     api.spec.options["security"] = [{"bearer": []}]
-    for blueprint in (tenants, api_keys, wallet, topups, tariffs, usage, invoices):
+    for blueprint in (tenants, api_keys, wallet, topups, tariffs, usage, invoices, audit):
         api.register_blueprint(blueprint)
     if app.extensions[EXTENSION].settings.provider_mode == "sandbox":
         _register_simulators(app)

@@ -166,10 +166,11 @@ def walkthrough(settings: Settings, say: Callable[[str], None]) -> None:
         say("7. The ledger audits itself")
         _audit(runtime, say)
 
-        say("8. Tax invoices: a postpaid month finalised, fiscalised with the simulated TRA")
+        say("8. Tax invoices: a postpaid month finalised, fiscalised with the simulated TRA,"
+            " paid; the daily Z report; the audit trail")
         from billing.invoicing.demo import invoice_step
 
-        invoice_step(url, runtime, say, topup.get("id"))
+        invoice_step(url, runtime, say, topup.get("id"), keys.admin_key)
 
 
 def _audit(runtime: Runtime, say: Callable[[str], None]) -> None:

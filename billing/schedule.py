@@ -7,6 +7,7 @@ from collections.abc import Callable
 from flask import Flask
 
 from billing.invoicing.jobs import sweep as fiscal_sweep
+from billing.invoicing.jobs import zreport_sweep
 from billing.jobs.outbox import relay
 from billing.jobs.ticker import Periodic
 from billing.ledger.jobs import request_daily_audit
@@ -33,6 +34,8 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         Periodic("outbox.relay", 1.0, lambda: relay(runtime.sessions, runtime.queue)),
         Periodic("topups.sweep", 5.0, in_app(sweep)),
         Periodic("invoicing.fiscal_sweep", 10.0, in_app(fiscal_sweep)),
+        # Yesterday's Z report, once its receipts are in; unacknowledged ones resent.
+        Periodic("invoicing.zreport_sweep", 600.0, in_app(zreport_sweep)),
         Periodic("ledger.request_daily_audit", 3600.0, request_audit),
         # Unbilled prepaid usage is settled once a top-up lands; fixable rejects re-rated.
         Periodic("usage.retry", 30.0, in_app(retry_usage)),

@@ -24,4 +24,7 @@ class AuditEvent(Base):
     tenant_id: Mapped[str | None] = mapped_column(String(40))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
 
-    __table_args__ = (Index("ix_audit_events_subject", "subject_type", "subject_id"),)
+    __table_args__ = (
+        Index("ix_audit_events_subject", "subject_type", "subject_id"),
+        Index("ix_audit_events_tenant_id_id", "tenant_id", "id"),  # a tenant's trail, by cursor
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -43,4 +45,43 @@ def trail(session: Session, subject_type: str, subject_id: str) -> list[AuditEve
         .where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)
         .order_by(AuditEvent.id)
     )
+    return list(session.execute(query).scalars())
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    tenant_id: str | None = None
+    actor: str | None = None
+    action: str | None = None  # exact, or a prefix when it ends in "."
+    subject_type: str | None = None
+    subject_id: str | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+
+
+def list_events(
+    session: Session, where: AuditFilter, *, before_id: int | None, limit: int
+) -> list[AuditEvent]:
+    """Events matching every given filter, newest first, below `before_id` (the cursor)."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    exact = {
+        AuditEvent.tenant_id: where.tenant_id,
+        AuditEvent.actor: where.actor,
+        AuditEvent.subject_type: where.subject_type,
+        AuditEvent.subject_id: where.subject_id,
+    }
+    for column, value in exact.items():
+        if value is not None:
+            query = query.where(column == value)
+    if where.action is not None:
+        if where.action.endswith("."):
+            query = query.where(AuditEvent.action.startswith(where.action, autoescape=True))
+        else:
+            query = query.where(AuditEvent.action == where.action)
+    if where.since is not None:
+        query = query.where(AuditEvent.at >= where.since)
+    if where.until is not None:
+        query = query.where(AuditEvent.at < where.until)
+    if before_id is not None:
+        query = query.where(AuditEvent.id < before_id)
     return list(session.execute(query).scalars())

@@ -72,6 +72,9 @@ class Settings:
 SANDBOX_SELLER = {
     "name": "Malipo Communications Ltd",
     "address": "Plot 12, Samora Avenue, Dar es Salaam",
+    "street": "Plot 12, Samora Avenue",  # the Z report's HEADER lines
+    "city": "Dar es Salaam",
+    "mobile": "255700000000",
     "tin": "100000001",
     "vrn": "40012345K",
 }
@@ -81,6 +84,8 @@ SANDBOX_VFD_DEVICE = {
     "efd_serial": "10TZ100000",
     "receipt_code": "A1B2C3",
     "uin": "09VFDWEBAPI-SIM",
+    "tax_office": "Simulated Tax Office",  # from the registration reply (TAXOFFICE)
+    "registration_date": "2026-01-01",
     "username": "sim-user",
     "password": "sim-pass",
 }

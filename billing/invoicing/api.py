@@ -1,4 +1,4 @@
-"""/v1/invoices, their PDF and credit notes, and /v1/invoice-runs."""
+"""/v1/invoices, their PDF and credit notes, /v1/invoice-runs and the daily /v1/zreports."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from billing.auth.models import Role
 from billing.core.errors import NotFound
-from billing.invoicing import runs, service
+from billing.invoicing import payments, runs, service, vfd, zreports
 from billing.invoicing.schemas import (
     CreditNoteCreateSchema,
     FinalizeSchema,
@@ -16,9 +16,15 @@ from billing.invoicing.schemas import (
     InvoiceRunResultSchema,
     InvoiceRunSchema,
     InvoiceSchema,
+    PaymentCreateSchema,
+    PaymentListSchema,
+    RecordedPaymentSchema,
+    ZReportListSchema,
+    ZReportRequestSchema,
+    ZReportSchema,
 )
 from billing.runtime import current
-from billing.web.access import ANYONE, principal, requires
+from billing.web.access import ANYONE, STAFF, principal, requires
 from billing.web.idempotency import idempotent
 from billing.web.session import request_session
 
@@ -113,6 +119,40 @@ class CreditNotes(MethodView):
         )
 
 
+@blp.route("/invoices/<invoice_id>/payments")
+class InvoicePayments(MethodView):
+    @idempotent
+    @requires(*FINANCE)
+    @blp.arguments(PaymentCreateSchema)
+    @blp.response(201, RecordedPaymentSchema)
+    def post(self, data: dict, invoice_id: str):
+        """Record the customer paying a postpaid invoice: one ledger transaction, clearing
+        account → receivable; more than is due is refused (422)."""
+        session = request_session()
+        received = payments.Received(
+            data["amount"], data["currency"].value, data["method"], data["reference"],
+            data["received_at"],
+        )  # fmt: skip
+        payment = payments.record_payment(session, actor(), invoice_id, received)
+        invoice = service.get_invoice(session, invoice_id)
+        return {
+            "payment": payment,
+            "amount_due": payments.amount_due(session, invoice),
+            "payment_status": invoice.payment_status,
+        }
+
+    @requires(*ANYONE)
+    @blp.response(200, PaymentListSchema)
+    def get(self, invoice_id: str):
+        """The payments recorded against an invoice (a tenant: its own) and what is due."""
+        session = request_session()
+        invoice = service.get_invoice(session, invoice_id, principal().tenant_id)
+        return {
+            "items": payments.payments_of(session, invoice.id),
+            "amount_due": payments.amount_due(session, invoice),
+        }
+
+
 @blp.route("/invoice-runs")
 class InvoiceRuns(MethodView):
     @idempotent
@@ -122,3 +162,20 @@ class InvoiceRuns(MethodView):
     def post(self, data: dict):
         """Drafts for every postpaid tenant for the period; a repeat finds the same drafts."""
         return runs.run(request_session(), actor(), data["period_start"], data["period_end"])
+
+
+@blp.route("/zreports")
+class ZReports(MethodView):
+    @requires(*STAFF)
+    @blp.response(200, ZReportListSchema)
+    def get(self):
+        """The VFD's daily Z reports, newest day first (the last 60)."""
+        serial = vfd.device(current().settings).efd_serial
+        return {"items": zreports.list_reports(request_session(), serial)}
+
+    @requires(*FINANCE)
+    @blp.arguments(ZReportRequestSchema)
+    @blp.response(201, ZReportSchema)
+    def post(self, data: dict):
+        """Seal a closed day's Z report now (once) and send it; the ticker does this daily."""
+        return zreports.close_day(request_session(), current().settings, actor(), data["day"])

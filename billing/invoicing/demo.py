@@ -1,5 +1,7 @@
-"""The demo's invoicing step: a postpaid month invoiced, finalised, fiscalised by the
-sandbox TRA, its PDF written to disk; and the fiscal receipt of the demo's top-up."""
+"""The demo's invoicing step: a postpaid month invoiced for a Swahili-speaking tenant with
+a postal address, finalised, fiscalised by the sandbox TRA, rendered once, its PDF written
+to disk, then paid by bank transfer; the fiscal receipt of the demo's top-up; yesterday's
+Z report; and the audit trail of it all."""
 
 from __future__ import annotations
 
@@ -16,9 +18,10 @@ from billing.auth.service import create_staff
 from billing.core.money import Currency
 from billing.invoicing.models import Invoice
 from billing.runtime import Runtime
-from billing.tenants.models import BillingMode
+from billing.tenants.models import BillingMode, Language
 from billing.tenants.service import NewTenant, create_tenant
 from billing.usage.models import UsageRecord, UsageStatus
+from invoices.vfd.receipt import EAT
 
 PDF_DIR = Path("var") / "demo"
 _RATED = [  # (service, zone, unit, units, net minor): a month of a small contact centre
@@ -26,11 +29,16 @@ _RATED = [  # (service, zone, unit, units, net minor): a month of a small contac
     ("voice", "TZ-MOB-AIRTEL", "second", 900, 1_530_00),
     ("voice", "KE-MOB", "second", 300, 2_250_00),
     ("sms", "TZ-MOB-VODACOM", "segment", 40, 1_200_00),
+    ("whatsapp", "TZ-MOB-VODACOM", "message", 2_000, 30_00),  # TZS 0.015 a message
 ]
 
 
 def invoice_step(
-    url: str, runtime: Runtime, say: Callable[[str], None], topup_id: str | None
+    url: str,
+    runtime: Runtime,
+    say: Callable[[str], None],
+    topup_id: str | None,
+    admin_key: str | None = None,
 ) -> Path:
     http = requests.Session()
     with runtime.unit_of_work() as session:
@@ -40,19 +48,29 @@ def invoice_step(
         tenant = create_tenant(session, NewTenant(
             name="Demo Contact Centre Ltd", email="accounts@demo-cc.co.tz", msisdn="255713000222",
             billing_mode=BillingMode.POSTPAID, currency=Currency.TZS, tin="987654321",
-            vrn="40098765L",
+            vrn="40098765L", street="Plot 7, Bibi Titi Mohamed Street", po_box="20456",
+            city="Dar es Salaam", language=Language.SW,
         ))  # fmt: skip
         _rated_usage(session, tenant.id)
 
-    def call(method: str, path: str, body: dict | None = None) -> requests.Response:
-        response = http.request(method, f"{url}{path}", json=body, timeout=60,
-                                headers={"Authorization": f"Bearer {finance}"})  # fmt: skip
+    def call(
+        method: str, path: str, body: dict | None = None, key: str | None = None, **headers: str
+    ) -> requests.Response:
+        auth = {"Authorization": f"Bearer {key or finance}"}
+        response = http.request(
+            method, f"{url}{path}", json=body, timeout=60, headers={**auth, **headers}
+        )
         say(f"  {method} {path} → {response.status_code}")
         return response
 
     period = {"period_start": "2026-10-01", "period_end": "2026-11-01"}
+    buyer = call("GET", f"/v1/tenants/{tenant.id}").json()
+    say(f"  buyer {buyer['name']}: {buyer['address']}; documents in {buyer['language']}")
     draft = call("POST", "/v1/invoices", {"tenant_id": tenant.id, **period}).json()
     say(f"  draft {draft['id']}: {len(draft['lines'])} lines by service and zone")
+    for line in draft["lines"]:
+        say(f"    {line['description']}: {line['quantity']} {line['unit']} x "
+            f"{line['unit_price']} = {line['amount'] / 100:,.2f}")  # fmt: skip
     done = call("POST", f"/v1/invoices/{draft['id']}/finalize", {}).json()
     say(
         f"  {done['number']}: net {done['net'] / 100:,.2f} + VAT {done['vat'] / 100:,.2f}"
@@ -68,10 +86,35 @@ def invoice_step(
     PDF_DIR.mkdir(parents=True, exist_ok=True)
     path = (PDF_DIR / f"{done['number']}.pdf").resolve()
     path.write_bytes(pdf.content)
-    say(f"  PDF ({len(pdf.content):,} bytes) written to {path}")
+    say(f"  PDF ({len(pdf.content):,} bytes, in Swahili) written to {path}")
+    with runtime.sessions() as session:
+        versions = session.get(Invoice, draft["id"]).pdf_version
+    say(f"  rendered {versions} time(s): once TRA had answered, so with its verification")
+    paid = call("POST", f"/v1/invoices/{draft['id']}/payments", {
+        "amount": done["gross"], "currency": "TZS", "method": "bank_transfer",
+        "reference": f"CRDB-{uuid.uuid4().hex[:8].upper()}",
+        "received_at": datetime.now(UTC).isoformat(),
+    }, **{"Idempotency-Key": uuid.uuid4().hex}).json()  # fmt: skip
+    say(f"  paid by bank transfer: {paid['payment_status']}, TZS {paid['amount_due'] / 100:,.2f}"
+        " left to pay; receivable cleared in one ledger transaction")  # fmt: skip
     if topup_id:
         _topup_receipt(runtime, topup_id, say)
+    _zreport(call, say)
+    if admin_key:
+        trail = call("GET", f"/v1/audit-events?tenant_id={tenant.id}", key=admin_key).json()
+        actions = [event["action"] for event in reversed(trail["items"])]
+        say(f"  audit trail of {tenant.id}: {', '.join(actions)}")
     return path
+
+
+def _zreport(call: Callable[..., requests.Response], say: Callable[[str], None]) -> None:
+    """Yesterday's Z report (the worker's ticker sends it each day; finance can too)."""
+    day = (datetime.now(EAT) - timedelta(days=1)).date().isoformat()
+    report = call("POST", "/v1/zreports", {"day": day}).json()
+    listed = call("GET", "/v1/zreports").json()["items"]
+    status = next((z["status"] for z in listed if z["day"] == day), report.get("status"))
+    say(f"  Z report {report.get('znumber')}: {report.get('tickets')} receipts, "
+        f"TZS {report.get('daily_total', 0) / 100:,.2f}, TRA {status}")
 
 
 def _rated_usage(session, tenant_id: str) -> None:

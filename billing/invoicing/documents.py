@@ -13,6 +13,7 @@ from typing import Any
 
 from billing.core.money import Currency
 from billing.invoicing.models import Invoice
+from billing.tenants.address import postal_address
 from billing.tenants.models import Tenant
 from invoices.document import (
     Document,
@@ -33,13 +34,19 @@ def parties_of(seller: dict[str, str], tenant: Tenant) -> dict[str, Any]:
         "seller": {k: seller.get(k) or "" for k in ("name", "address", "tin", "vrn")},
         "buyer": {
             "name": tenant.name,
-            "address": "",
+            "address": postal_address(tenant.street, tenant.po_box, tenant.city, tenant.country),
+            "language": tenant.language.value,
             "tin": tenant.tin or "",
             "vrn": tenant.vrn or "",
             "email": tenant.email,
             "msisdn": tenant.msisdn,
         },
     }
+
+
+def language_of(invoice: Invoice) -> str:
+    """The buyer's language as it stood at finalise: every render of it uses the same."""
+    return ((invoice.parties or {}).get("buyer") or {}).get("language") or "en"
 
 
 def _party(data: dict[str, Any]) -> Party:

@@ -7,6 +7,11 @@ while TRA is asked, and a drainer that dies or hangs loses the VFD when its leas
 out (a session-level lock would stay with any process that inherited the connection).
 A receipt that TRA cannot take (no answer, or a non-zero ACK) stops the queue behind
 it: GC must arrive as last + 1. The worker's ticker drains again later.
+
+A fiscal document is rendered once its first fiscal outcome is known, so its PDF is made
+once when TRA answers at once: with TRA's ACK; or, when TRA does not take it (or a
+receipt ahead of it), as a pending version at once (it goes out: RULES #19), rendered
+again only when it becomes verified. Each render request carries its own dedupe key.
 """
 
 from __future__ import annotations
@@ -77,7 +82,7 @@ def drain(runtime: Runtime, client: VfdClient, efd_serial: str) -> int:
     try:
         while True:
             if renew_at is None or utcnow() >= renew_at:  # well before the lease runs out
-                if not _lease(runtime, efd_serial, token, lease):
+                if not lease_vfd(runtime, efd_serial, token, lease):
                     return done
                 renew_at = utcnow() + lease / 3
             head = _next_pending(runtime.sessions, efd_serial)
@@ -88,19 +93,24 @@ def drain(runtime: Runtime, client: VfdClient, efd_serial: str) -> int:
                 ack = client.post_receipt(body)
             except VfdError as error:
                 _note_failure(runtime, invoice_id, None, f"{type(error).__name__}: {error}")
+                _render_unrendered(runtime, efd_serial)
                 return done
             if not ack.accepted:
                 _note_failure(runtime, invoice_id, ack.code, ack.message)
+                _render_unrendered(runtime, efd_serial)
                 return done
             _acknowledge(runtime, invoice_id)
             done += 1
     finally:
-        _release(runtime, efd_serial, token)
+        release_vfd(runtime, efd_serial, token)
 
 
-def _lease(runtime: Runtime, efd_serial: str, token: str, length: timedelta) -> bool:
+def lease_vfd(
+    runtime: Runtime, efd_serial: str, token: str, length: timedelta | None = None
+) -> bool:
     """Take or renew the VFD's drain lease; False while another drainer holds it."""
     now = utcnow()
+    length = length or timedelta(seconds=max(LEASE_S, 3 * runtime.settings.vfd_timeout_s))
     with runtime.sessions() as session, session.begin():
         taken = session.execute(
             update(_counters)
@@ -118,7 +128,7 @@ def _lease(runtime: Runtime, efd_serial: str, token: str, length: timedelta) -> 
     return taken is not None
 
 
-def _release(runtime: Runtime, efd_serial: str, token: str) -> None:
+def release_vfd(runtime: Runtime, efd_serial: str, token: str) -> None:
     with runtime.sessions() as session, session.begin():
         session.execute(
             update(_counters)
@@ -147,6 +157,27 @@ def _next_pending(sessions: sessionmaker[Session], efd_serial: str) -> tuple[str
     return (row.id, row.receipt_body) if row is not None else None
 
 
+def _render_unrendered(runtime: Runtime, efd_serial: str) -> None:
+    """TRA did not take the queue's head: every receipt waiting with no PDF yet goes out
+    as its pending version now, rather than wait for TRA."""
+    with runtime.unit_of_work() as session:
+        waiting = session.execute(
+            select(Invoice.id).where(
+                Invoice.efd_serial == efd_serial,
+                Invoice.fiscal_status == FiscalStatus.PENDING,
+                Invoice.pdf_version == 0,
+            )
+        ).scalars()
+        for invoice_id in waiting:
+            request_render(session, invoice_id, "pending")
+
+
+def request_render(session: Session, invoice_id: str, version: str) -> None:
+    """Render it once per `version`: "final" (a document TRA never sees), "pending", "ack"."""
+    defer(session, RENDER_JOB, invoice_id, queue=DOCUMENTS,
+          dedupe_key=f"{RENDER_JOB}:{invoice_id}:{version}")  # fmt: skip
+
+
 def _acknowledge(runtime: Runtime, invoice_id: str) -> None:
     with runtime.unit_of_work() as session:
         invoice = session.get(Invoice, invoice_id, with_for_update=True)
@@ -161,8 +192,7 @@ def _acknowledge(runtime: Runtime, invoice_id: str) -> None:
                subject_id=invoice.id, tenant_id=invoice.tenant_id,
                detail={"gc": invoice.gc, "rctvnum": invoice.rctvnum,
                        "attempts": invoice.fiscal_attempts})  # fmt: skip
-        defer(session, RENDER_JOB, invoice.id, queue=DOCUMENTS,
-              dedupe_key=f"{RENDER_JOB}:{invoice.id}:ack")  # fmt: skip
+        request_render(session, invoice.id, "ack")
 
 
 def _note_failure(runtime: Runtime, invoice_id: str, ack_code: int | None, message: str) -> None:

@@ -1,4 +1,5 @@
-"""Invoicing jobs: render, deliver, fiscalise, and a receipt per succeeded top-up.
+"""Invoicing jobs: render, deliver, fiscalise, a receipt per succeeded top-up, and the
+daily Z report.
 
 Each takes ids and is safe to run twice: a render replaces the stored PDF (never an
 acknowledged one with an older), a delivery is skipped once recorded, fiscalisation
@@ -25,6 +26,13 @@ from billing.invoicing.models import Invoice
 from billing.invoicing.rendering import render_invoice
 from billing.invoicing.service import receipt_for_topup
 from billing.invoicing.states import FiscalStatus, InvoiceStatus
+from billing.invoicing.zreports import (
+    ZREPORT_JOB,
+    pending_reports,
+    request_zreport,
+    send_pending,
+    yesterday,
+)
 from billing.jobs.outbox import defer
 from billing.jobs.registry import job
 from billing.runtime import current
@@ -126,3 +134,25 @@ def sweep() -> None:
         drain(runtime, vfd.client(runtime.settings), efd_serial)
     except Exception:
         log.exception("fiscal sweep of %s failed; it comes round again", efd_serial)
+
+
+@job(ZREPORT_JOB)
+def send_zreports(efd_serial: str) -> int:
+    runtime = current()
+    return send_pending(runtime, vfd.client(runtime.settings), efd_serial)
+
+
+def zreport_sweep() -> None:
+    """The ticker's turn: seal yesterday's Z report once its receipts are all in, and
+    resend any report TRA has not acknowledged (the same bytes)."""
+    runtime = current()
+    serial = vfd.device(runtime.settings).efd_serial
+    with runtime.unit_of_work() as session:
+        request_zreport(session, runtime.settings, yesterday())
+    with runtime.sessions() as session:
+        if not pending_reports(session, serial):
+            return
+    try:
+        send_pending(runtime, vfd.client(runtime.settings), serial)
+    except Exception:
+        log.exception("Z report sweep of %s failed; it comes round again", serial)

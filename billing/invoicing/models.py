@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -29,6 +30,40 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from billing.core.clock import utcnow
 from billing.core.db import Base, BigId, UtcDateTime, string_enum
 from billing.invoicing.states import DocumentKind, FiscalStatus, InvoiceSource, InvoiceStatus
+
+
+class PaymentStatus(StrEnum):
+    UNPAID = "unpaid"
+    PARTLY_PAID = "partly_paid"
+    PAID = "paid"  # nothing left to pay: paid in full, or the rest credited
+
+
+class PaymentMethod(StrEnum):
+    BANK_TRANSFER = "bank_transfer"
+    MOBILE_MONEY = "mobile_money"
+    CHEQUE = "cheque"
+    CASH = "cash"
+
+
+class InvoicePayment(Base):
+    """The customer paying (part of) a postpaid invoice: append-only, booked once."""
+
+    __tablename__ = "invoice_payments"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    method: Mapped[PaymentMethod] = mapped_column(string_enum(PaymentMethod, "payment_method"))
+    reference: Mapped[str] = mapped_column(String(100))  # the bank's or operator's
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ledger_transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"))
+    recorded_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    # One bank transfer or mobile-money receipt settles invoices once, not twice.
+    __table_args__ = (UniqueConstraint("method", "reference"),)
 
 
 class InvoiceSeries(Base):
@@ -111,6 +146,13 @@ class Invoice(Base):
     delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_delivery_error: Mapped[str | None] = mapped_column(String(500))
 
+    # What the customer has paid (postpaid invoices; a top-up receipt is paid by its top-up).
+    payment_status: Mapped[PaymentStatus | None] = mapped_column(
+        string_enum(PaymentStatus, "payment_status")
+    )
+    amount_paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
     created_by: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
@@ -157,3 +199,32 @@ class InvoiceLine(Base):
     unit_price: Mapped[Decimal] = mapped_column(Numeric(28, 10))  # major units
     vat_code: Mapped[str] = mapped_column(String(1), default="A")
     amount_minor: Mapped[int] = mapped_column(BigInteger)  # net, or gross if prices include VAT
+
+
+class ZReportStatus(StrEnum):
+    PENDING = "pending"  # sealed, waiting for TRA (or for its turn)
+    ACKNOWLEDGED = "acknowledged"  # ACK 0: never sent again
+
+
+class DailyZReport(Base):
+    """One VFD day's `<ZREPORT>`, signed once and resent byte for byte until ACK 0."""
+
+    __tablename__ = "vfd_zreports"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    efd_serial: Mapped[str] = mapped_column(String(40))
+    day: Mapped[date] = mapped_column(Date)  # the business day reported (ZNUMBER), EAT
+    status: Mapped[ZReportStatus] = mapped_column(
+        string_enum(ZReportStatus, "zreport_status"), default=ZReportStatus.PENDING
+    )
+    body: Mapped[bytes] = deferred(mapped_column(LargeBinary))  # the signed <EFDMS> envelope
+    tickets: Mapped[int] = mapped_column(Integer)
+    daily_total_minor: Mapped[int] = mapped_column(BigInteger)  # TZS, VAT-inclusive
+    gross_minor: Mapped[int] = mapped_column(BigInteger)  # cumulative since registration
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_ack_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("efd_serial", "day"),)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from billing.core.config import Settings
-from billing.invoicing.documents import document_of
+from billing.invoicing.documents import document_of, language_of
 from billing.invoicing.models import Invoice
 from billing.invoicing.sources import postpaid_annex
 from billing.invoicing.states import InvoiceSource
@@ -32,8 +32,9 @@ def fiscal_of(invoice: Invoice, settings: Settings) -> Fiscal | None:
 
 
 def render_invoice(
-    session: Session, settings: Settings, invoice: Invoice, *, language: str = "en"
+    session: Session, settings: Settings, invoice: Invoice, *, language: str | None = None
 ) -> bytes:
+    """The PDF, in the buyer's language fixed at finalise unless `language` is given."""
     original = (
         session.get(Invoice, invoice.original_invoice_id) if invoice.original_invoice_id else None
     )
@@ -48,7 +49,7 @@ def render_invoice(
         ]  # fmt: skip
     return render_pdf(
         document_of(invoice, original=original),
-        language=language,
+        language=language or language_of(invoice),
         annex=annex,
         fiscal=fiscal_of(invoice, settings),
     )

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from billing.core.money import Currency
+from billing.invoicing.models import PaymentMethod, PaymentStatus, ZReportStatus
 from billing.invoicing.states import DocumentKind, FiscalStatus, InvoiceSource, InvoiceStatus
+from invoices.pdf.numbers import exact_price
 
 
 class PeriodSchema(Schema):
@@ -70,7 +73,10 @@ class InvoiceLineSchema(Schema):
     description = fields.String()
     quantity = fields.Decimal(as_string=True)
     unit = fields.String()
-    unit_price = fields.Decimal(as_string=True)
+    unit_price = fields.Function(
+        lambda line: exact_price(line.unit_price),
+        metadata={"description": "decimal string, major units, no trailing zeros past 2"},
+    )
     vat_code = fields.String()
     amount = fields.Integer(attribute="amount_minor")
 
@@ -109,6 +115,9 @@ class InvoiceSchema(Schema):
     lines = fields.List(fields.Nested(InvoiceLineSchema))
     fiscal = fields.Function(lambda invoice: FiscalSchema().dump(invoice))
     pdf_ready = fields.Function(lambda invoice: invoice.pdf_version > 0)
+    payment_status = fields.Enum(PaymentStatus, by_value=True, allow_none=True)
+    amount_paid = fields.Integer(attribute="amount_paid_minor")
+    paid_at = fields.AwareDateTime(allow_none=True)
     delivered_at = fields.AwareDateTime(allow_none=True)
     created_at = fields.AwareDateTime()
 
@@ -124,3 +133,67 @@ class InvoiceRunResultSchema(Schema):
     failed = fields.Dict(
         keys=fields.String(), values=fields.String(), metadata={"description": "tenant: why"}
     )
+
+
+class ZReportRequestSchema(Schema):
+    day = fields.Date(
+        required=True, metadata={"description": "a closed business day (EAT): before today"}
+    )
+
+
+class ZReportSchema(Schema):
+    id = fields.Integer()
+    day = fields.Date()
+    znumber = fields.Function(lambda z: z.day.strftime("%Y%m%d"))
+    efd_serial = fields.String()
+    status = fields.Enum(ZReportStatus, by_value=True)
+    tickets = fields.Integer(metadata={"description": "acknowledged receipts of the day"})
+    daily_total = fields.Integer(attribute="daily_total_minor", metadata={"description": "TZS"})
+    gross = fields.Integer(attribute="gross_minor", metadata={"description": "cumulative, TZS"})
+    attempts = fields.Integer()
+    last_ack_code = fields.Integer(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    acknowledged_at = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class ZReportListSchema(Schema):
+    items = fields.List(fields.Nested(ZReportSchema))
+
+
+class PaymentCreateSchema(Schema):
+    amount = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1),
+        metadata={"description": "minor units received"},
+    )  # fmt: skip
+    currency = fields.Enum(Currency, by_value=True, required=True)
+    method = fields.Enum(PaymentMethod, by_value=True, required=True)
+    reference = fields.String(
+        required=True, validate=validate.Length(min=1, max=100),
+        metadata={"description": "the bank's or the operator's reference for the money"},
+    )  # fmt: skip
+    received_at = fields.AwareDateTime(required=True)
+
+
+class PaymentSchema(Schema):
+    id = fields.String()
+    invoice_id = fields.String()
+    amount = fields.Integer(attribute="amount_minor")
+    currency = fields.String()
+    method = fields.Enum(PaymentMethod, by_value=True)
+    reference = fields.String()
+    received_at = fields.AwareDateTime()
+    ledger_transaction_id = fields.String()
+    recorded_by = fields.String()
+    created_at = fields.AwareDateTime()
+
+
+class RecordedPaymentSchema(Schema):
+    payment = fields.Nested(PaymentSchema)
+    amount_due = fields.Integer(metadata={"description": "left to pay on the invoice after it"})
+    payment_status = fields.Enum(PaymentStatus, by_value=True)
+
+
+class PaymentListSchema(Schema):
+    items = fields.List(fields.Nested(PaymentSchema))
+    amount_due = fields.Integer()

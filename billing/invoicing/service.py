@@ -16,10 +16,10 @@ from billing.core.clock import utcnow
 from billing.core.config import Settings
 from billing.core.errors import Conflict, InvalidInput, NotFound
 from billing.core.ids import new_id
-from billing.invoicing import states
+from billing.invoicing import payments, states
 from billing.invoicing.books import book
 from billing.invoicing.documents import document_of, parties_of, unit_price_for
-from billing.invoicing.fiscal import DOCUMENTS, FISCALISE_JOB, RENDER_JOB, seal_receipt
+from billing.invoicing.fiscal import FISCALISE_JOB, request_render, seal_receipt
 from billing.invoicing.models import Invoice, InvoiceLine
 from billing.invoicing.numbering import format_number, next_number, series_for
 from billing.invoicing.sources import DraftLine, postpaid_lines
@@ -162,13 +162,13 @@ def finalise(
     doc = dataclasses.replace(doc, number=invoice.number_text)
     if invoice.kind is DocumentKind.INVOICE:
         seal_receipt(session, settings, invoice, doc)
-        defer(session, FISCALISE_JOB, invoice.efd_serial)
+        defer(session, FISCALISE_JOB, invoice.efd_serial)  # its outcome asks for the PDF
     else:
         invoice.fiscal_status = FiscalStatus.NOT_FISCALISED
+        request_render(session, invoice.id, "final")
     session.flush()
     book(session, invoice, original)  # its VAT is payable from now: the books say so
-    defer(session, RENDER_JOB, invoice.id, queue=DOCUMENTS,
-          dedupe_key=f"{RENDER_JOB}:{invoice.id}:1")  # fmt: skip
+    payments.on_finalise(session, invoice, original)
     record(session, actor=actor, action="invoice.finalised", subject_type="invoice",
            subject_id=invoice.id, tenant_id=invoice.tenant_id,
            detail={"number": invoice.number_text, "gross_minor": invoice.gross_minor,

@@ -1,4 +1,5 @@
-"""/v1/tenants: create (admin) and read (admin, finance, the tenant itself)."""
+"""/v1/tenants: create (admin), read (staff, the tenant itself), update the address and
+language (admin, the tenant's admin)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ from flask_smorest import Blueprint
 from billing.auth.models import Role
 from billing.core.errors import NotFound
 from billing.tenants import service
-from billing.tenants.schemas import CreatedTenantSchema, TenantCreateSchema, TenantSchema
+from billing.tenants.schemas import (
+    CreatedTenantSchema,
+    TenantCreateSchema,
+    TenantSchema,
+    TenantUpdateSchema,
+)
 from billing.web.access import ANYONE, principal, requires
 from billing.web.idempotency import idempotent
 from billing.web.session import request_session
@@ -36,3 +42,14 @@ class TenantById(MethodView):
         if not principal().can_see_tenant(tenant_id):
             raise NotFound(f"tenant {tenant_id} not found")
         return service.get_tenant(request_session(), tenant_id)
+
+    @requires(Role.ADMIN, Role.TENANT_ADMIN)
+    @blp.arguments(TenantUpdateSchema)
+    @blp.response(200, TenantSchema)
+    def patch(self, data: dict, tenant_id: str):
+        """Change the postal address or document language; finalised documents keep theirs."""
+        who = principal()
+        if not who.can_see_tenant(tenant_id):
+            raise NotFound(f"tenant {tenant_id} not found")
+        actor = who.staff_user_id or who.key_id
+        return service.update_tenant(request_session(), actor, tenant_id, data)

@@ -18,6 +18,13 @@ class BillingMode(StrEnum):
     POSTPAID = "postpaid"
 
 
+class Language(StrEnum):
+    """The language a tenant's documents are printed in (invoices.pdf.labels)."""
+
+    EN = "en"
+    SW = "sw"
+
+
 class TenantStatus(StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
@@ -34,6 +41,14 @@ class Tenant(Base):
     vrn: Mapped[str | None] = mapped_column(String(9))
     billing_mode: Mapped[BillingMode] = mapped_column(string_enum(BillingMode, "billing_mode"))
     currency: Mapped[Currency] = mapped_column(string_enum(Currency, "currency"))
+    # The postal address printed as the buyer's on every document (VAT Act s.86(1)(b)(v)).
+    street: Mapped[str | None] = mapped_column(String(200))
+    po_box: Mapped[str | None] = mapped_column(String(20))
+    city: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2), default="TZ")  # ISO 3166-1 alpha-2
+    language: Mapped[Language] = mapped_column(
+        string_enum(Language, "document_language"), default=Language.EN
+    )
     status: Mapped[TenantStatus] = mapped_column(
         string_enum(TenantStatus, "tenant_status"), default=TenantStatus.ACTIVE
     )

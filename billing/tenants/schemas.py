@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from billing.core.money import Currency
 from billing.core.phone import normalise_msisdn
-from billing.tenants.models import BillingMode, TenantStatus
+from billing.tenants.address import normalise_country, normalise_po_box, postal_address
+from billing.tenants.models import BillingMode, Language, TenantStatus
 from invoices.taxpayer import format_tin, format_vrn, normalise_tin, normalise_vrn
 
 
@@ -28,7 +29,38 @@ class Normalised(fields.String):
             raise ValidationError(str(error)) from error
 
 
-class TenantCreateSchema(Schema):
+def _text(longest: int) -> Callable[[str], str]:
+    def normalise(text: str) -> str:
+        cleaned = " ".join(text.split())
+        if not cleaned:
+            raise ValueError("must not be blank")
+        if len(cleaned) > longest:
+            raise ValueError(f"at most {longest} characters")
+        return cleaned
+
+    return normalise
+
+
+def _address_fields(**create: Any) -> dict[str, fields.Field]:
+    """The buyer's postal address and document language; defaults only when creating."""
+
+    def default(value: Any) -> dict[str, Any]:
+        return {"load_default": value} if create else {}
+
+    return {
+        "street": Normalised(_text(200), allow_none=True, **default(None),
+                             metadata={"description": "street and plot (or just `po_box`)"}),
+        "po_box": Normalised(normalise_po_box, allow_none=True, **default(None),
+                             metadata={"description": "`1234` or `P.O. Box 1234`"}),
+        "city": Normalised(_text(100), allow_none=True, **default(None)),
+        "country": Normalised(normalise_country, **default("TZ"),
+                              metadata={"description": "ISO 3166-1 alpha-2"}),
+        "language": fields.Enum(Language, by_value=True, **default(Language.EN),
+                                metadata={"description": "`en` or `sw`: documents print in it"}),
+    }  # fmt: skip
+
+
+class TenantCreateSchema(Schema.from_dict(_address_fields(create=True))):  # type: ignore[misc]
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     email = fields.Email(required=True, validate=validate.Length(max=254))
     msisdn = Normalised(normalise_msisdn, required=True)
@@ -36,6 +68,15 @@ class TenantCreateSchema(Schema):
     vrn = Normalised(normalise_vrn, load_default=None, allow_none=True)
     billing_mode = fields.Enum(BillingMode, by_value=True, required=True)
     currency = fields.Enum(Currency, by_value=True, required=True)
+
+
+class TenantUpdateSchema(Schema.from_dict(_address_fields())):  # type: ignore[misc]
+    """PATCH: only the fields given change; `null` clears a part of the address."""
+
+    @validates_schema
+    def something_to_change(self, data: dict, **_kwargs) -> None:
+        if not data:
+            raise ValidationError("give at least one field to change", "_schema")
 
 
 class TenantSchema(Schema):
@@ -47,6 +88,12 @@ class TenantSchema(Schema):
     vrn = fields.Function(lambda t: format_vrn(t.vrn) if t.vrn else None)
     billing_mode = fields.Enum(BillingMode, by_value=True)
     currency = fields.Enum(Currency, by_value=True)
+    street = fields.String(allow_none=True)
+    po_box = fields.String(allow_none=True)
+    city = fields.String(allow_none=True)
+    country = fields.String()
+    address = fields.Function(lambda t: postal_address(t.street, t.po_box, t.city, t.country))
+    language = fields.Enum(Language, by_value=True)
     status = fields.Enum(TenantStatus, by_value=True)
     created_at = fields.AwareDateTime()
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from billing.audit.service import record
 from billing.auth.models import Role
 from billing.auth.service import WithToken, issue_key
 from billing.core.errors import NotFound
@@ -13,7 +15,7 @@ from billing.core.ids import new_id
 from billing.core.money import Currency
 from billing.ledger.postings import WALLET
 from billing.ledger.service import ensure_account
-from billing.tenants.models import BillingMode, Tenant
+from billing.tenants.models import BillingMode, Language, Tenant
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,11 @@ class NewTenant:
     currency: Currency
     tin: str | None = None
     vrn: str | None = None
+    street: str | None = None
+    po_box: str | None = None
+    city: str | None = None
+    country: str = "TZ"
+    language: Language = Language.EN
 
 
 def create_tenant(session: Session, new: NewTenant) -> WithToken:
@@ -42,3 +49,29 @@ def get_tenant(session: Session, tenant_id: str) -> Tenant:
     if tenant is None:
         raise NotFound(f"tenant {tenant_id} not found")
     return tenant
+
+
+UPDATABLE = frozenset({"street", "po_box", "city", "country", "language"})
+
+
+def update_tenant(session: Session, actor: str, tenant_id: str, changes: dict[str, Any]) -> Tenant:
+    """Change a tenant's address or language; documents finalised from now on show it."""
+    tenant = session.get(Tenant, tenant_id, with_for_update=True)
+    if tenant is None:
+        raise NotFound(f"tenant {tenant_id} not found")
+    unknown = set(changes) - UPDATABLE
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    before = {name: _plain(getattr(tenant, name)) for name in changes}
+    for name, value in changes.items():
+        setattr(tenant, name, value)
+    after = {name: _plain(value) for name, value in changes.items()}
+    if before != after:
+        record(session, actor=actor, action="tenant.updated", subject_type="tenant",
+               subject_id=tenant.id, tenant_id=tenant.id,
+               detail={"before": before, "after": after})  # fmt: skip
+    return tenant
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Language) else value

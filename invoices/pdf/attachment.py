@@ -16,6 +16,7 @@ from dataclasses import asdict
 from invoices.document import Document, Party, Totals
 from invoices.pdf.annex import AnnexRow
 from invoices.pdf.fiscal import Fiscal
+from invoices.pdf.numbers import exact_price
 from invoices.vat import RateTotal
 
 SCHEMA = "malipo.tax-document/1"
@@ -51,7 +52,7 @@ def _document(doc: Document, fiscal: Fiscal | None, annex: Sequence[AnnexRow]) -
                 "item_id": ln.item_id,
                 "description": ln.description,
                 "quantity": str(ln.quantity),
-                "unit_price": str(ln.unit_price),
+                "unit_price": exact_price(ln.unit_price),
                 "vat_code": ln.vat_code.value,
                 "net_minor": ln.net_minor,
                 "vat_minor": ln.vat_minor,

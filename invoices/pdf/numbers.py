@@ -41,6 +41,24 @@ def decimal(value: Decimal, *, min_places: int = 0, max_places: int = 10) -> str
     return f"{value:,.{places}f}"
 
 
+# The finest price a rate plan holds: a millionth of a minor unit (billing.rating.fixedpoint),
+# i.e. 8 decimals of TZS or USD. A line's unit price is stored to 10 decimals so that
+# quantity x price gives back its amount exactly; nothing finer than this is ever priced.
+PRICE_PLACES = 8
+
+
+def unit_price(value: Decimal) -> str:
+    """As printed: the fewest decimals that show the price exactly, at least 2 and at most
+    the plan's precision: 0.0150000000 → "0.015", 100 → "100.00", 1/3 → "0.33333333"."""
+    return decimal(value, min_places=2, max_places=PRICE_PLACES)
+
+
+def exact_price(value: Decimal) -> str:
+    """For machines (API, attached data): every stored digit that matters, no grouping,
+    at least 2 decimals: 0.0150000000 → "0.015", 161.9676064787 stays as it is."""
+    return decimal(value, min_places=2, max_places=28).replace(",", "")
+
+
 def percent(rate: Decimal) -> str:
     return f"{decimal(rate)}%"
 

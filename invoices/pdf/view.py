@@ -65,7 +65,7 @@ def build_view(
             {
                 "description": ln.description,
                 "quantity": numbers.decimal(ln.quantity),
-                "unit_price": numbers.decimal(ln.unit_price, min_places=2, max_places=6),
+                "unit_price": numbers.unit_price(ln.unit_price),
                 "code": ln.vat_code.value,
                 # As billed: net, or gross when prices include VAT (a top-up). VAT
                 # itself is per code on the sums (invoices.vat), so it is not printed

@@ -2,8 +2,11 @@
 
 It checks headers, tokens and the SHA1withRSA signature against the test certificate,
 and the counter rules: GC = last + 1, RCTNUM = GC, DC restarts at 1 each day, ZNUM =
-DATE, 9-digit TIN, no RCTVNUM twice. Faults can be queued to exercise the client:
-"timeout", "http500", "ack1", "ack3", "ack6", "expire_token", "token8", "token18".
+DATE, 9-digit TIN, no RCTVNUM twice; a Z report per day (ZNUMBER the day it reports,
+YYYYMMDD, not after its DATE, never twice), whose daily totals and ticket count must
+match the receipts it accepted with that ZNUM when it saw that day. Faults can be
+queued to exercise the client: "timeout", "http500", "ack1", "ack3", "ack6",
+"expire_token", "token8", "token18".
 
 TRA's real codes for counter or duplicate errors are not published; the simulator
 answers those with ACKCODE 5 and a message saying which rule broke.
@@ -21,6 +24,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from cryptography import x509
 from flask import Blueprint, Flask, Response, jsonify, request
@@ -49,6 +54,9 @@ class TraState:
     last_dc: int = 0
     seen_rctvnums: set[str] = field(default_factory=set)
     accepted: list[bytes] = field(default_factory=list)
+    # Per ZNUM, what the accepted receipts add up to: [tickets, TOTALTAXINCL in cents].
+    day_totals: dict[str, list[int]] = field(default_factory=dict)
+    zreports: dict[str, bytes] = field(default_factory=dict)  # accepted, by ZNUMBER
     received: list[bytes] = field(default_factory=list)  # every receipt body, as it came
     tokens: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -187,6 +195,9 @@ def _accept_receipt(state: TraState, payload: bytes) -> Response:
     state.last_gc, state.last_dc, state.last_day = gc, int(text["DC"]), day
     state.seen_rctvnums.add(text["RCTVNUM"])
     state.accepted.append(payload)
+    day_total = state.day_totals.setdefault(text["ZNUM"], [0, 0])
+    day_total[0] += 1
+    day_total[1] += _cents(rct.findtext("TOTALS/TOTALTAXINCL", "0"))
     return ack(0, "Success")
 
 
@@ -197,12 +208,45 @@ def _next_dc(state: TraState, day: str) -> int:
 def _accept_zreport(state: TraState, payload: bytes) -> Response:
     z = ET.fromstring(payload)  # noqa: S314  # signature verified
     znumber = z.findtext("ZNUMBER", "")
-    if not _TIN.fullmatch(z.findtext("TIN", "")):
-        return _xml_ack("ZACK", 3, "Invalid TIN", ZNUMBER=znumber)
-    if not re.fullmatch(r"\d{8}", znumber):
-        return _xml_ack("ZACK", 5, "ZNUMBER must be YYYYMMDD", ZNUMBER=znumber)
+
+    def ack(code: int, msg: str) -> Response:
+        return _xml_ack("ZACK", code, msg, ZNUMBER=znumber)
+
+    if not _TIN.fullmatch(z.findtext("TIN", "")) or z.findtext("TIN") != state.tin:
+        return ack(3, "Invalid TIN")
+    if z.findtext("EFDSERIAL") != state.cert_key:
+        return ack(6, "Invalid Serial or Serial not Registered to Web API/TIN")
+    day, issued = _day(znumber, "%Y%m%d"), _day(z.findtext("DATE", ""), "%Y-%m-%d")
+    if day is None or issued is None:
+        return ack(5, "ZNUMBER must be YYYYMMDD and DATE YYYY-MM-DD")
+    if day > issued:
+        return ack(5, "ZNUMBER must be a day that has begun: not after DATE")
+    if znumber in state.zreports:
+        return ack(5, f"Z report {znumber} already received")
+    seen = state.day_totals.get(znumber)
+    if seen is not None:
+        tickets = int(z.findtext("TOTALS/TICKETSFISCAL") or -1)
+        daily = _cents(z.findtext("TOTALS/DAILYTOTALAMOUNT", "-1"))
+        if (tickets, daily) != tuple(seen):
+            return ack(5, f"totals differ from the receipts of {znumber}: {seen[0]} tickets, "
+                          f"{seen[1] / 100:.2f}")  # fmt: skip
+    state.zreports[znumber] = payload
     state.accepted.append(payload)
-    return _xml_ack("ZACK", 0, "Success", ZNUMBER=znumber)
+    return ack(0, "Success")
+
+
+def _day(text: str, layout: str) -> date | None:
+    try:
+        return datetime.strptime(text, layout).replace(tzinfo=UTC).date()
+    except ValueError:
+        return None
+
+
+def _cents(text: str) -> int:
+    try:
+        return int((Decimal(text) * 100).to_integral_value())
+    except ArithmeticError:
+        return -1
 
 
 def _registration(state: TraState) -> str:

@@ -6,7 +6,8 @@ Layout from reference/invoicing.md part (b): four HEADER lines, all five VAT rat
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -136,3 +137,63 @@ def _tag(name: str, value: str) -> str:
 
 def _esc(text: str) -> str:
     return escape(" ".join(text.split()))
+
+
+@dataclass(frozen=True, slots=True)
+class DayTotals:
+    """What one day's acknowledged receipts add up to, read from their signed `<RCT>`s."""
+
+    tickets: int = 0
+    total_minor: int = 0  # Σ TOTALTAXINCL
+    vat_totals: tuple[RateTotal, ...] = ()
+    payments: Mapping[PaymentType, int] = field(default_factory=dict)
+
+
+def day_totals(
+    receipts: Iterable[bytes], rates: Mapping[VatCode, Decimal] = STANDARD_RATES
+) -> DayTotals:
+    """Add up `<RCT>` payloads (the signed bytes, without the envelope) exactly as TRA got
+    them: the Z report then agrees with TRA's own count whatever the documents say now."""
+    tickets, total = 0, 0
+    net: dict[VatCode, int] = {}
+    vat: dict[VatCode, int] = {}
+    paid: dict[PaymentType, int] = {}
+    for payload in receipts:
+        rct = ET.fromstring(payload)  # noqa: S314  # our own signed receipt
+        tickets += 1
+        total += _minor(rct.findtext("TOTALS/TOTALTAXINCL", "0"))
+        for kind, value in _pairs(rct.find("PAYMENTS"), "PMTTYPE", "PMTAMOUNT"):
+            paid[PaymentType(kind)] = paid.get(PaymentType(kind), 0) + _minor(value)
+        group = rct.find("VATTOTALS")
+        for code, (net_text, tax_text) in _triples(group):
+            net[code] = net.get(code, 0) + _minor(net_text)
+            vat[code] = vat.get(code, 0) + _minor(tax_text)
+    rows = tuple(
+        RateTotal(code, rates[code], net[code], vat[code]) for code in VatCode if code in net
+    )
+    return DayTotals(tickets, total, rows, paid)
+
+
+def _pairs(group: ET.Element | None, first: str, second: str) -> Iterator[tuple[str, str]]:
+    children = list(group) if group is not None else []
+    for a, b in zip(children[::2], children[1::2], strict=True):
+        if (a.tag, b.tag) != (first, second):
+            raise ValueError(f"unexpected {a.tag}/{b.tag} in {group.tag}")  # type: ignore[union-attr]
+        yield a.text or "", b.text or ""
+
+
+def _triples(group: ET.Element | None) -> Iterator[tuple[VatCode, tuple[str, str]]]:
+    children = list(group) if group is not None else []
+    for i in range(0, len(children), 3):
+        rate, nett, tax = children[i : i + 3]
+        if (rate.tag, nett.tag, tax.tag) != ("VATRATE", "NETTAMOUNT", "TAXAMOUNT"):
+            raise ValueError("VATTOTALS is not VATRATE/NETTAMOUNT/TAXAMOUNT groups")
+        yield VatCode((rate.text or "")[:1]), (nett.text or "0", tax.text or "0")
+
+
+def _minor(text: str) -> int:
+    """"118000.00" → 11800000, exactly (receipt amounts are TZS with two decimals)."""
+    cents = Decimal(text).scaleb(2)
+    if cents != cents.to_integral_value():
+        raise ValueError(f"amount {text} has more than two decimals")
+    return int(cents)

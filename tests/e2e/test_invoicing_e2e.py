@@ -4,6 +4,7 @@ fiscalised by the worker against the sandbox TRA that `billing serve` itself ser
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 import requests
@@ -61,3 +62,29 @@ def test_an_invoice_is_finalised_fiscalised_and_its_pdf_fetched(
         f"{live_url}/v1/invoices/{invoice_id}/pdf", headers=other.headers, timeout=10
     )
     assert answer.status_code == 404
+
+
+def test_a_top_ups_fiscal_receipt_is_rendered_once_through_the_worker(
+    live_url, worker, sessions, make_tenant
+):
+    """The worker runs fiscalisation and renders on separate queues; the PDF waits for the
+    fiscal outcome, so TRA's quick ACK means one render, not a pending one and another."""
+    from sqlalchemy import select
+
+    from billing.invoicing.models import Invoice
+    from tests.e2e.test_topups_e2e import request_topup
+
+    tenant = make_tenant()
+    topup_id = request_topup(live_url, tenant, "0754 321 888", "mpesa")
+
+    def receipt():
+        with sessions() as session:
+            found = session.execute(select(Invoice).where(Invoice.topup_id == topup_id)).scalar()
+            return found if found is not None and found.pdf_has_ack else None
+
+    done = eventually(receipt, timeout_s=60)
+    assert done, "the top-up's receipt was never rendered with TRA's acknowledgement"
+    time.sleep(2)  # a second render, if one were queued, would land by now
+    with sessions() as session:
+        again = session.get(Invoice, done.id)
+        assert again.pdf_version == 1

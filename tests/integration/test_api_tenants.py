@@ -131,3 +131,58 @@ def test_concurrent_requests_with_one_key_create_one_tenant(app, admin):
         results = list(pool.map(create, range(8)))
     assert {status for status, _ in results} == {201}
     assert len({tenant_id for _, tenant_id in results}) == 1
+
+
+def test_a_tenant_has_a_postal_address_and_a_language(client, admin):
+    body = {**NEW_TENANT, "street": " Plot 5,  Mikocheni ", "po_box": "S.L.P. 1234",
+            "city": "Dar es Salaam", "country": "tz", "language": "sw"}  # fmt: skip
+    made = client.post("/v1/tenants", json=body, headers=admin.headers).get_json()
+    assert (made["street"], made["po_box"], made["city"], made["country"], made["language"]) == (
+        "Plot 5, Mikocheni", "1234", "Dar es Salaam", "TZ", "sw",
+    )  # fmt: skip
+    assert made["address"] == "Plot 5, Mikocheni, P.O. Box 1234, Dar es Salaam, Tanzania"
+    plain = client.post("/v1/tenants", json=NEW_TENANT, headers=admin.headers).get_json()
+    assert (plain["language"], plain["country"], plain["address"]) == ("en", "TZ", "")
+
+
+def test_the_admin_or_the_tenants_admin_patches_address_and_language(client, admin, tenant):
+    path = f"/v1/tenants/{tenant.tenant_id}"
+    changed = client.patch(path, json={"city": "Arusha", "po_box": "77"}, headers=admin.headers)
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json()["address"] == "P.O. Box 77, Arusha, Tanzania"
+    own = client.patch(path, json={"language": "sw", "po_box": None}, headers=tenant.headers)
+    assert own.get_json()["language"] == "sw" and own.get_json()["address"] == "Arusha, Tanzania"
+    other = client.post("/v1/tenants", json=NEW_TENANT, headers=admin.headers).get_json()
+    stranger = {"Authorization": f"Bearer {other['api_key']}"}
+    assert client.patch(path, json={"city": "Moshi"}, headers=stranger).status_code == 404
+    query = {"tenant_id": tenant.tenant_id, "action": "tenant.updated"}
+    events = client.get("/v1/audit-events", query_string=query, headers=admin.headers)
+    events = events.get_json()["items"]
+    assert [e["detail"]["after"] for e in events] == [
+        {"language": "sw", "po_box": None}, {"city": "Arusha", "po_box": "77"},
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"language": "fr"}, "language"),
+        ({"country": "Tanzania"}, "country"),
+        ({"po_box": "Box twelve"}, "po_box"),
+        ({"city": "   "}, "city"),
+        ({"street": "x" * 201}, "street"),
+        ({"name": "Renamed"}, "name"),  # not updatable here
+        ({}, "_schema"),
+    ],
+)
+def test_bad_updates_are_422s_naming_the_field(client, admin, tenant, body, field):
+    response = client.patch(f"/v1/tenants/{tenant.tenant_id}", json=body, headers=admin.headers)
+    assert response.status_code == 422
+    assert response.content_type == "application/problem+json"
+    assert field in response.get_json()["errors"]
+
+
+def test_bad_address_on_create_names_the_field(client, admin):
+    body = {**NEW_TENANT, "language": "SW", "country": "T1"}
+    errors = client.post("/v1/tenants", json=body, headers=admin.headers).get_json()["errors"]
+    assert {"language", "country"} <= set(errors)

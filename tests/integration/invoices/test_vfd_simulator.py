@@ -145,3 +145,47 @@ def test_zreport(tra, vfd, vfd_key):
     )  # fmt: skip
     ack = vfd.post_zreport(envelope(build_zreport(z), vfd_key))
     assert ack.accepted and ack.number == "20250131"
+
+
+def z_for(day, issued, *, tickets=0, total=0, tin="100000001", serial="10TZ100000"):
+    return ZReport(
+        day=day, issued_at=issued,
+        header=ZReportHeader("Malipo", "Samora", "255700000000", "Dar es Salaam"),
+        vrn="40012345K", tin=tin, tax_office="Ilala", regid="TZ0100000001",
+        efd_serial=serial, registration_date=date(2025, 1, 1), uin="09VFDWEBAPI-SIM",
+        daily_total_minor=total, gross_minor=total, tickets_fiscal=tickets,
+    )  # fmt: skip
+
+
+def test_zreport_rules_one_per_day_dates_and_the_days_totals(tra, vfd, vfd_key):
+    state, _ = tra
+    for gc in (1, 2):
+        assert vfd.post_receipt(signed_receipt(vfd_key, gc, gc)).accepted
+    night = datetime(2025, 2, 1, 2, 0, tzinfo=EAT)
+    post = lambda z: vfd.post_zreport(envelope(build_zreport(z), vfd_key))  # noqa: E731
+    gross = 2 * DOC.totals.gross_minor
+    wrong = post(z_for(date(2025, 1, 31), night, tickets=1, total=DOC.totals.gross_minor))
+    assert wrong.code == 5 and "totals differ" in wrong.message
+    assert post(z_for(date(2025, 2, 2), night)).code == 5  # a day not begun yet
+    assert post(z_for(date(2025, 1, 31), night, tin="100000009")).code == 3
+    assert post(z_for(date(2025, 1, 31), night, serial="10TZ999999")).code == 6
+    assert post(z_for(date(2025, 1, 31), night, tickets=2, total=gross)).accepted
+    again = post(z_for(date(2025, 1, 31), night, tickets=2, total=gross))
+    assert again.code == 5 and "already received" in again.message
+    assert list(state.zreports) == ["20250131"]
+
+
+def test_zreport_needs_its_routing_key_and_a_signature(tra, vfd, vfd_key):
+    import requests
+
+    state, base_url = tra
+    body = envelope(build_zreport(z_for(date(2025, 1, 30), datetime(2025, 1, 31, tzinfo=EAT))),
+                    vfd_key).replace(b"<TICKETSFISCAL>0<", b"<TICKETSFISCAL>9<")  # fmt: skip
+    assert vfd.post_zreport(body).code == 1  # the signature no longer matches
+    wrong_key = requests.post(
+        Endpoints.test(base_url).zreport, data=body, timeout=5,
+        headers={"Routing-Key": "vfdrct", "Authorization": f"bearer {vfd.token()}",
+                 "Cert-Serial": vfd_key.cert_serial},
+    )  # fmt: skip
+    assert wrong_key.status_code == 400
+    assert state.zreports == {}

@@ -325,3 +325,68 @@ def test_a_replayed_credit_note_request_makes_one_note(client, finance, postpaid
     assert again.headers.get("Idempotent-Replayed") == "true"
     other = client.post(url, json={**body, "reason": "other"}, headers=headers)
     assert other.status_code == 422  # the same key with another body
+
+
+def pdf_text(client, caller, invoice_id: str) -> str:
+    pdf = client.get(f"/v1/invoices/{invoice_id}/pdf", headers=caller.headers)
+    assert pdf.status_code == 200
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    return " ".join(text.split())
+
+
+def test_a_swahili_tenants_invoice_and_credit_note_print_in_swahili_with_its_address(
+    client, finance, admin, postpaid, tra
+):
+    tra.start()
+    tenant = postpaid()
+    address = {"street": "Plot 5, Mikocheni", "po_box": "1234", "city": "Dar es Salaam",
+               "language": "sw"}  # fmt: skip
+    patched = client.patch(f"/v1/tenants/{tenant.tenant_id}", json=address, headers=admin.headers)
+    assert patched.status_code == 200
+    made = draft(client, finance, tenant)
+    finalize(client, finance, made["id"])
+    done = client.get(f"/v1/invoices/{made['id']}", headers=finance.headers).json
+    assert done["fiscal"]["status"] == "acknowledged"  # so the PDF was rendered after ACK
+    text = pdf_text(client, tenant, made["id"])
+    for words in ("Ankara ya kodi".upper(), "MNUNUZI", "Maelezo", "MUHTASARI WA VAT",
+                  "RISITI YA KODI YA VFD", "Plot 5, Mikocheni, P.O. Box 1234, Dar es Salaam, "
+                  "Tanzania", done["number"], "Ukurasa 1 wa 2"):  # fmt: skip
+        assert words in text, words
+    assert "Description" not in text and "CUSTOMER" not in text
+    client.patch(f"/v1/tenants/{tenant.tenant_id}", json={"language": "en", "city": "Moshi"},
+                 headers=admin.headers)  # fmt: skip
+    note = client.post(f"/v1/invoices/{made['id']}/credit-notes", json={"reason": "kosa"},
+                       headers=finance.headers).json  # fmt: skip
+    finalize(client, finance, note["id"])
+    note_text = pdf_text(client, finance, note["id"])
+    assert "Description" in note_text and "P.O. Box 1234, Moshi, Tanzania" in note_text
+    again = pdf_text(client, finance, made["id"])  # the invoice keeps what it was issued with
+    assert "MNUNUZI" in again and "Dar es Salaam, Tanzania" in again
+
+
+def test_usage_unit_prices_print_with_the_fewest_exact_decimals(
+    client, finance, make_tenant, fiscal_runtime, tra
+):
+    tra.start()
+    tenant = make_tenant(billing_mode=BillingMode.POSTPAID)
+    rated = [("sms", "TZ-MOB-VODACOM", 1_000, 15_00),  # TZS 0.015 a segment
+             ("sms", "KE-MOB", 3, 1_00),  # 1/3 shilling: finer than any plan
+             ("whatsapp", "TZ-MOB-AIRTEL", 1_000_000, 1)]  # the plan's finest: 0.00000001
+    with fiscal_runtime.unit_of_work() as session:
+        session.add_all(
+            usage(tenant.tenant_id, service=service, zone=zone, unit="segment",
+                  billed_units=units, net_minor=net)
+            for service, zone, units, net in rated
+        )  # fmt: skip
+    made = draft(client, finance, tenant)
+    assert {line["description"]: line["unit_price"] for line in made["lines"]} == {
+        "SMS, KE-MOB": "0.3333333333",  # the API gives the exact stored price
+        "SMS, TZ-MOB-VODACOM": "0.015",
+        "WhatsApp messages, TZ-MOB-AIRTEL": "0.00000001",
+    }
+    finalize(client, finance, made["id"])
+    text = pdf_text(client, finance, made["id"])
+    assert "SMS, TZ-MOB-VODACOM 1,000 0.015 A 15.00" in text
+    assert "SMS, KE-MOB 3 0.33333333 A 1.00" in text
+    assert "WhatsApp messages, TZ-MOB-AIRTEL 1,000,000 0.00000001 A 0.01" in text
+    assert "0000000" not in text.replace("0.00000001", "")

@@ -1,0 +1,131 @@
+"""A postpaid customer paying an invoice: finance records the money received.
+
+Finalising booked the gross to `receivable`; a payment moves what arrived from the
+method's clearing account (`clearing:bank_transfer`, …: the money on its way into our
+bank) against `receivable`, in one balanced transaction keyed by the payment. What is
+left to pay is the gross less finalised credit notes less payments; more is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from billing.audit.service import record
+from billing.core.clock import utcnow
+from billing.core.errors import Conflict, InvalidInput, NotFound
+from billing.core.ids import new_id
+from billing.core.money import Currency
+from billing.invoicing import states
+from billing.invoicing.models import Invoice, InvoicePayment, PaymentMethod, PaymentStatus
+from billing.invoicing.states import InvoiceSource
+from billing.ledger.postings import RECEIVABLE, Posting, clearing
+from billing.ledger.service import post_transaction
+
+
+@dataclass(frozen=True)
+class Received:
+    amount_minor: int
+    currency: str
+    method: PaymentMethod
+    reference: str
+    received_at: datetime
+
+
+def record_payment(
+    session: Session, actor: str, invoice_id: str, paid: Received
+) -> InvoicePayment:
+    """Book the payment and settle the invoice by it; 422 for more than is due."""
+    invoice = session.get(Invoice, invoice_id, with_for_update=True)  # payments queue here
+    if invoice is None:
+        raise NotFound(f"invoice {invoice_id} not found")
+    if invoice.source is not InvoiceSource.POSTPAID or invoice.status not in states.FINAL:
+        raise Conflict("payments are recorded against a finalised postpaid invoice")
+    if paid.currency != invoice.currency:
+        raise InvalidInput.on("currency", f"the invoice is in {invoice.currency}")
+    if paid.received_at > utcnow():
+        raise InvalidInput.on("received_at", "must not be in the future")
+    due = amount_due(session, invoice)
+    if paid.amount_minor > due:
+        raise InvalidInput.on("amount", f"at most {due} is due on {invoice.number_text}")
+    payment = InvoicePayment(
+        id=new_id("pay"), invoice_id=invoice.id, tenant_id=invoice.tenant_id,
+        amount_minor=paid.amount_minor, currency=paid.currency, method=paid.method,
+        reference=paid.reference, received_at=paid.received_at, recorded_by=actor,
+    )  # fmt: skip
+    payment.ledger_transaction_id = post_transaction(
+        session,
+        tenant_id=invoice.tenant_id,
+        idempotency_key=f"invoice-payment:{payment.id}",
+        kind="invoice_payment",
+        postings=[
+            Posting(clearing(paid.method.value), Currency(paid.currency), -paid.amount_minor),
+            Posting(RECEIVABLE, Currency(paid.currency), paid.amount_minor),
+        ],
+        description=f"payment of {invoice.number_text} by {paid.method.value.replace('_', ' ')}",
+        reference=invoice.id,
+    ).id
+    try:
+        with session.begin_nested():
+            session.add(payment)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(
+            f"a {paid.method.value} payment with reference {paid.reference} is recorded already"
+        ) from None
+    invoice.amount_paid_minor += paid.amount_minor
+    settle(session, invoice, at=paid.received_at)
+    record(session, actor=actor, action="invoice.payment_recorded", subject_type="invoice",
+           subject_id=invoice.id, tenant_id=invoice.tenant_id,
+           detail={"payment_id": payment.id, "amount_minor": paid.amount_minor,
+                   "currency": paid.currency, "method": paid.method.value,
+                   "reference": paid.reference, "due_after": due - paid.amount_minor})  # fmt: skip
+    return payment
+
+
+def amount_due(session: Session, invoice: Invoice) -> int:
+    """Gross, less finalised credit notes against it, less what was paid."""
+    credited = session.execute(
+        select(func.coalesce(func.sum(Invoice.gross_minor), 0)).where(
+            Invoice.original_invoice_id == invoice.id, Invoice.status.in_(states.FINAL)
+        )
+    ).scalar_one()
+    return invoice.gross_minor + int(credited) - invoice.amount_paid_minor
+
+
+def settle(session: Session, invoice: Invoice, *, at: datetime | None = None) -> None:
+    """Set the payment status from what is due (after a payment or a credit note)."""
+    due = amount_due(session, invoice)
+    if due <= 0:
+        invoice.payment_status = PaymentStatus.PAID
+        invoice.paid_at = invoice.paid_at or at or utcnow()
+    else:
+        paid = invoice.amount_paid_minor > 0
+        invoice.payment_status = PaymentStatus.PARTLY_PAID if paid else PaymentStatus.UNPAID
+
+
+def on_finalise(session: Session, invoice: Invoice, original: Invoice | None) -> None:
+    """A new postpaid invoice is unpaid; a top-up receipt was paid by its top-up; a credit
+    note lowers what is due on a postpaid original."""
+    if invoice.source is InvoiceSource.POSTPAID:
+        invoice.payment_status = PaymentStatus.UNPAID
+    elif invoice.source is InvoiceSource.TOPUP:
+        invoice.payment_status, invoice.paid_at = PaymentStatus.PAID, invoice.issued_at
+        invoice.amount_paid_minor = invoice.gross_minor
+    elif original is not None and original.source is InvoiceSource.POSTPAID:
+        session.flush()
+        locked = session.execute(
+            select(Invoice).where(Invoice.id == original.id).with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one()  # fmt: skip
+        settle(session, locked)
+
+
+def payments_of(session: Session, invoice_id: str) -> list[InvoicePayment]:
+    query = select(InvoicePayment).where(InvoicePayment.invoice_id == invoice_id)
+    return list(session.execute(query.order_by(InvoicePayment.created_at)).scalars())
+
