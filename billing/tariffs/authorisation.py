@@ -1,20 +1,22 @@
 """Real-time authorisation: may this tenant place this call or send these messages, and
 for how long / how many?
 
-The hot path is one balance read: the tenant's standing (billing mode, status, the plan
-version in force, with its cached plan and destinations) is kept per process for
-`STANDING_TTL_S`, so a plan change or reassignment reaches authorisation in other
-processes within that time (in this process at once), while rating itself
-(`service.tariff_for`) always reads the version in force. The arithmetic is
-`rating.allowance`, which prices candidates with the rater itself.
+The hot path is one balance read (two for a plan with bundles): the tenant's standing
+(billing mode, status, the plan version in force, with its cached plan and
+destinations) is kept per process for `STANDING_TTL_S`, so a plan change or
+reassignment reaches authorisation in other processes within that time (in this
+process at once), while rating itself (`service.tariff_for`) always reads the version
+in force. The arithmetic is `rating.allowance`, which prices candidates with the rater
+itself.
 
 Budgets: a prepaid tenant spends its wallet's available balance, and a prepaid debit is
 the net charge plus its VAT (see the Tax section of the design), so candidates are
-priced gross. A postpaid tenant is allowed; when its assignment carries a credit limit,
-one authorisation covers at most that much (VAT included): the ceiling of a single
-session, not of the period's accrued usage, which is the rating side's to track.
-Bundles are not drawn on: no bundle state is stored yet, so a bundle can only make a
-call cheaper than authorised, never dearer.
+priced gross. A postpaid tenant without a credit limit is allowed up to the caps; with
+one, it spends what is left of the limit (VAT included) after its usage accrued and not
+yet invoiced (at its VAT-inclusive value) and its invoices not yet paid, read in one
+round trip from `billing.usage.accruals`. Bundles left in the current periods are
+priced first, as rating will draw them (read unlocked: a draw racing this answer can only
+make the call dearer by what a concurrent record took).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import phonenumbers
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from billing.core.clock import utcnow
@@ -38,6 +40,8 @@ from billing.rating.plans import ANY, DURATION_SERVICES, RatePlan, Service
 from billing.tariffs.fx import NoFxRate, day_of
 from billing.tariffs.service import NoRatePlan, Standing, Tariff, read_standing, tariff_from
 from billing.tenants.models import BillingMode
+from billing.usage.accruals import exposure
+from billing.usage.bundle_balances import current_state
 from invoices.vat import STANDARD_RATES, VatCode, gross_from_net
 
 VAT_RATE = STANDARD_RATES[VatCode.A]
@@ -78,14 +82,8 @@ def authorise(
     number = e164_digits(destination)
     standing, tariff, refusal = _standing(session, tenant_id, at)
     at = at or utcnow()
-    prepaid = standing.billing_mode is BillingMode.PREPAID
-    if prepaid:
-        wallet = session.connection().execute(
-            _BALANCE, {"tenant_id": tenant_id, "currency": str(standing.currency)}
-        )
-        budget = wallet.scalar() or 0
-    else:
-        budget = standing.credit_limit_minor
+    connection = session.connection()
+    budget = _budget(connection, standing)
     answer = {
         "tenant_id": tenant_id,
         "service": service,
@@ -100,7 +98,10 @@ def authorise(
     except NoFxRate:
         return Authorisation(**answer, allowed=False, reason="no_fx_rate")
     request = Request(service, number, at, segments=segments, category=category)
-    result = allowance(request, tariff.plan, tariff.destinations, budget, prepaid_debit, fx=fx)
+    bundles = current_state(connection, tenant_id, tariff.plan, at)
+    result = allowance(
+        request, tariff.plan, tariff.destinations, budget, prepaid_debit, bundles, fx
+    )
     return Authorisation(
         **answer,
         allowed=result.allowed,
@@ -109,6 +110,21 @@ def authorise(
         max_messages=result.max_messages,
         rate=describe_rate(tariff, request, result) if result.zone else None,
     )
+
+
+def _budget(connection: Connection, standing: Standing) -> int | None:
+    """What the tenant may spend now, VAT included; None: no limit."""
+    currency = str(standing.currency)
+    if standing.billing_mode is BillingMode.PREPAID:
+        wallet = connection.execute(
+            _BALANCE, {"tenant_id": standing.tenant_id, "currency": currency}
+        )
+        return wallet.scalar() or 0
+    limit = standing.credit_limit_minor
+    if limit is None:
+        return None
+    accrued_net, owed = exposure(connection, standing.tenant_id, currency)
+    return max(limit - prepaid_debit(accrued_net) - owed, 0)
 
 
 _standings: dict[tuple[str, str], tuple[float, Standing, Tariff | None, str]] = {}
