@@ -264,3 +264,14 @@ def current_state(
         return EMPTY
     found = standings(connection, tenant_id, plan, at)
     return BundleState({standing.bundle: standing.units_remaining for standing in found})
+
+
+def tenant_bundles(session: Session, tenant_id: str, at: datetime) -> list[BundleStanding]:
+    """The bundles of the tenant's plan in force at `at`, as drawn so far (none: no plan)."""
+    from billing.tariffs.service import NoRatePlan, tariff_for
+
+    try:
+        tariff = tariff_for(session, tenant_id, at)
+    except NoRatePlan:
+        return []
+    return standings(session.connection(), tenant_id, tariff.plan, at)

@@ -285,17 +285,20 @@ def test_overrides_and_new_versions_reach_authorize_at_once(client, admin, make_
         top_up(session, special.tenant_id, 100_00)
         top_up(session, regular.tenant_id, 100_00)
     assert (
-        authorize(client, admin, special.tenant_id, service="sms").get_json()["max_messages"] == FREE + 8
+        authorize(client, admin, special.tenant_id, service="sms").get_json()["max_messages"]
+        == FREE + 8
     )  # 11.80 each after the bundle
     assert (
-        authorize(client, admin, regular.tenant_id, service="sms").get_json()["max_messages"] == FREE + 3
+        authorize(client, admin, regular.tenant_id, service="sms").get_json()["max_messages"]
+        == FREE + 3
     )
     create_plan(client, admin, plan_body(code, sms_price="5"))  # version 2, in force already
     after = authorize(client, admin, regular.tenant_id, service="sms").get_json()
     assert after["max_messages"] == FREE + 16 and after["rate"]["plan_version"] == 2  # 5.90 each
     # the override still replaces the plan's SMS price in the new version
     assert (
-        authorize(client, admin, special.tenant_id, service="sms").get_json()["max_messages"] == FREE + 8
+        authorize(client, admin, special.tenant_id, service="sms").get_json()["max_messages"]
+        == FREE + 8
     )
 
 
