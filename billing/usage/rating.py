@@ -3,8 +3,10 @@
 `rate_rows` takes rows claimed by the caller (locked, status pending) and leaves each
 one rated (`billed` / `accrued` / `unbilled`) or `rejected` with the reason. Prepaid
 rows of a tenant are settled in one ledger transaction; postpaid rows accumulate net
-for the invoice. Everything happens in the caller's transaction, so a crash leaves the
-rows pending and a re-run rates them once.
+for the invoice (and in the tenant's accrued total, which its credit limit is measured
+against). Records draw on the tenant's bundles first (`bundle_balances`: locked before
+any wallet, written with the rows). Everything happens in the caller's transaction, so a
+crash leaves the rows pending and a re-run rates them once.
 """
 
 from __future__ import annotations
