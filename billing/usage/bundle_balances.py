@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -26,7 +26,9 @@ from billing.core.clock import utcnow
 from billing.core.db import is_postgresql
 from billing.rating.bundles import EMPTY, BundleState, period_of
 from billing.rating.plans import Bundle, RatePlan
+from billing.tariffs.service import NoRatePlan, tariff_for
 from billing.usage.models import BundleBalance
+from billing.usage.tariff_lookup import Tariffs
 
 _balances = BundleBalance.__table__
 # (tenant_id, bundle name, period kind, period start): one balance row.
@@ -55,6 +57,20 @@ class BundleBook:
         self.session = session
         self._needs: dict[Key, _Need] = {}
         self._held: dict[Key, _Held] = {}
+
+    @classmethod
+    def for_rows(
+        cls, session: Session, rows: Sequence[Row], tenants: Mapping[str, Any], tariffs: Tariffs
+    ) -> BundleBook:
+        """A book holding, locked, every balance these rows of known tenants may draw on."""
+        book = cls(session)
+        for row in rows:
+            if row.tenant_id in tenants:
+                tariff = tariffs.at(row.tenant_id, row.occurred_at)
+                if tariff is not None and tariff.plan.bundles:
+                    book.need(row.tenant_id, tariff.plan, row.occurred_at)
+        book.lock()
+        return book
 
     def need(self, tenant_id: str, plan: RatePlan, at: datetime) -> None:
         """The balances a record of this tenant at `at` may draw on, under `plan`."""
@@ -268,8 +284,6 @@ def current_state(
 
 def tenant_bundles(session: Session, tenant_id: str, at: datetime) -> list[BundleStanding]:
     """The bundles of the tenant's plan in force at `at`, as drawn so far (none: no plan)."""
-    from billing.tariffs.service import NoRatePlan, tariff_for
-
     try:
         tariff = tariff_for(session, tenant_id, at)
     except NoRatePlan:

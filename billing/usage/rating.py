@@ -125,20 +125,6 @@ def price(
     return _rated(result, tariff, fx, now, draws)
 
 
-def prepare_bundles(
-    session: Session, rows: Sequence[Row], tenants: dict[str, Tenant], tariffs: Tariffs
-) -> BundleBook:
-    """A book holding, locked, every bundle balance these rows may draw on."""
-    book = BundleBook(session)
-    for row in rows:
-        if row.tenant_id in tenants:
-            tariff = tariffs.at(row.tenant_id, row.occurred_at)
-            if tariff is not None and tariff.plan.bundles:
-                book.need(row.tenant_id, tariff.plan, row.occurred_at)
-    book.lock()
-    return book
-
-
 def _rejected(reason: str) -> dict[str, Any]:
     fields = dict.fromkeys(_RESULT_FIELDS)
     fields.update(status=UsageStatus.REJECTED.value, reason=reason)
@@ -185,7 +171,7 @@ def rate_rows(session: Session, rows: Sequence[Row], *, key: str) -> dict[str, i
     tariffs = Tariffs(session)
     tariffs.prepare(rows)
     # Bundle balances are locked before any wallet, as in every path that draws on them.
-    bundles = prepare_bundles(session, rows, tenants, tariffs)
+    bundles = BundleBook.for_rows(session, rows, tenants, tariffs)
     by_tenant: dict[str, list[RowResult]] = defaultdict(list)
     accrued: dict[tuple[str, str], int] = defaultdict(int)
     results = []
