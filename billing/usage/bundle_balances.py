@@ -234,7 +234,8 @@ class BundleStanding:
         return max(self.units_granted - self.units_used, 0)
 
 
-_CURRENT = select(
+# The tenant's balances whose period holds the local day `day`.
+CURRENT_BALANCES = select(
     _balances.c.bundle,
     _balances.c.period,
     _balances.c.period_start,
@@ -254,10 +255,13 @@ def standings(
     if not plan.bundles:
         return []
     day = period_of("day", at)[0]
-    stored = {
-        (row.bundle, row.period, row.period_start): row
-        for row in connection.execute(_CURRENT, {"tenant_id": tenant_id, "day": day})
-    }
+    rows = connection.execute(CURRENT_BALANCES, {"tenant_id": tenant_id, "day": day})
+    return standings_from(plan, day, rows)
+
+
+def standings_from(plan: RatePlan, day: date, rows: Iterable[Any]) -> list[BundleStanding]:
+    """The plan's bundles on local `day` from the `CURRENT_BALANCES` rows read for it."""
+    stored = {(row.bundle, row.period, row.period_start): row for row in rows}
     found = []
     for bundle in plan.bundles:
         start, end = period_of(bundle.period, day)
@@ -272,14 +276,18 @@ def standings(
     return found
 
 
+def state_of(found: Iterable[BundleStanding]) -> BundleState:
+    """What the rater may draw: the units left of each bundle."""
+    return BundleState({standing.bundle: standing.units_remaining for standing in found})
+
+
 def current_state(
     connection: Connection, tenant_id: str, plan: RatePlan, at: datetime
 ) -> BundleState:
     """The bundle state authorisation prices with: what is left now, unlocked."""
     if not plan.bundles:
         return EMPTY
-    found = standings(connection, tenant_id, plan, at)
-    return BundleState({standing.bundle: standing.units_remaining for standing in found})
+    return state_of(standings(connection, tenant_id, plan, at))
 
 
 def tenant_bundles(session: Session, tenant_id: str, at: datetime) -> list[BundleStanding]:

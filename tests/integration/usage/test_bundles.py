@@ -219,3 +219,40 @@ def test_bundle_balances_are_the_tenants_own(client, admin, bundled, make_tenant
     assert client.get("/v1/usage/bundles", headers=other.headers).get_json()["items"] == []
     bad = client.get("/v1/usage/bundles", query_string={"at": "soon"}, headers=tenant.headers)
     assert bad.status_code == 422 and "at" in str(bad.get_json()["errors"])
+
+
+def test_bundles_on_the_sqlite_default(tmp_path):
+    from billing import create_app
+    from billing.auth.models import Role
+    from billing.auth.service import create_staff
+    from billing.core.config import Settings
+    from billing.core.money import Currency
+    from billing.runtime import EXTENSION
+    from billing.schema import upgrade
+    from billing.tenants.models import BillingMode
+    from billing.tenants.service import NewTenant, create_tenant
+
+    url = f"sqlite:///{tmp_path / 'bundles.sqlite3'}"
+    upgrade(url)
+    app = create_app(Settings(database_url=url, testing=True, secret_key="t"))
+    runtime = app.extensions[EXTENSION]
+    with runtime.unit_of_work() as session:
+        _user, key = create_staff(session, email="a@malipo.test", role=Role.ADMIN)
+        tenant = create_tenant(
+            session,
+            NewTenant("Lite", "l@lite.tz", "255655123456", BillingMode.PREPAID, Currency.TZS),
+        )
+        bundle_plan(session, tenant.id)
+    staff = {"Authorization": f"Bearer {key}"}
+    client = app.test_client()
+    now = datetime.now(UTC).isoformat()
+    records = [cdr(tenant.id, started_at=now, answered_at=now)]
+    sent = client.post("/v1/usage/cdrs", json={"records": records}, headers=staff)
+    assert sent.status_code == 200, sent.get_json()
+    call = {"tenant_id": tenant.id, "service": "voice", "destination": "0712 345 678"}
+    answer = client.post("/v1/authorize", json=call, headers=staff).get_json()
+    assert (answer["allowed"], answer["reason"]) == (False, "insufficient_balance")  # 55 s left
+    shown = client.get("/v1/usage/bundles", query_string={"tenant_id": tenant.id}, headers=staff)
+    assert [(b["units_used"], b["units_remaining"]) for b in shown.get_json()["items"]] == [
+        (65, 55), (0, 100),
+    ]  # fmt: skip
