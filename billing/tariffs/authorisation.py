@@ -52,7 +52,7 @@ from billing.tariffs.fx import NoFxRate, day_of
 from billing.tariffs.service import NoRatePlan, Standing, Tariff, read_standing, tariff_from
 from billing.tenants.models import BillingMode
 from billing.usage.accruals import exposure
-from billing.usage.bundle_balances import (
+from billing.usage.bundle_standings import (
     CURRENT_BALANCES,
     current_state,
     standings_from,

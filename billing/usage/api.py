@@ -14,7 +14,7 @@ from billing.auth.models import Role
 from billing.core.clock import utcnow
 from billing.core.errors import InvalidInput
 from billing.runtime import current
-from billing.usage.bundle_balances import tenant_bundles
+from billing.usage.bundle_standings import tenant_bundles
 from billing.usage.imports import ImportOptions, import_lines
 from billing.usage.intake import Outcome, store
 from billing.usage.queries import UsageFilter, list_usage, totals

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -26,7 +26,6 @@ from billing.core.clock import utcnow
 from billing.core.db import is_postgresql
 from billing.rating.bundles import EMPTY, BundleState, period_of
 from billing.rating.plans import Bundle, RatePlan
-from billing.tariffs.service import NoRatePlan, tariff_for
 from billing.usage.models import BundleBalance
 from billing.usage.tariff_lookup import Tariffs
 
@@ -57,6 +56,12 @@ class BundleBook:
         self.session = session
         self._needs: dict[Key, _Need] = {}
         self._held: dict[Key, _Held] = {}
+        # Per (tenant, plan, quarter hour): each bundle's name and balance key. Local days
+        # start on a quarter hour in every zone, and a batch's records bunch in time.
+        self._keys: dict[tuple[str, int, int], tuple[RatePlan, dict[str, Key]]] = {}
+        # A state is shared by records until a draw changes a balance.
+        self._states: dict[tuple[Key, ...], tuple[int, BundleState]] = {}
+        self._draws = 0
 
     @classmethod
     def for_rows(
@@ -74,11 +79,21 @@ class BundleBook:
 
     def need(self, tenant_id: str, plan: RatePlan, at: datetime) -> None:
         """The balances a record of this tenant at `at` may draw on, under `plan`."""
+        keys = self._keys_of(tenant_id, plan, at)
         for bundle in plan.bundles:
-            start, end = period_of(bundle.period, at)
-            self._needs[(tenant_id, bundle.name, bundle.period, start)] = _Need(
-                bundle.service.value, end, bundle.units
-            )
+            key = keys[bundle.name]
+            need = self._needs.get(key)
+            if need is None or need.units != bundle.units or not need.service:
+                end = period_of(bundle.period, key[3])[1]
+                self._needs[key] = _Need(bundle.service.value, end, bundle.units)
+
+    def _keys_of(self, tenant_id: str, plan: RatePlan, at: datetime) -> dict[str, Key]:
+        memo = (tenant_id, id(plan), int(at.timestamp()) // 900)
+        found = self._keys.get(memo)
+        if found is None or found[0] is not plan:
+            keys = {bundle.name: _bundle_key(tenant_id, bundle, at) for bundle in plan.bundles}
+            found = self._keys[memo] = (plan, keys)  # the plan kept, so its id stays its own
+        return found[1]
 
     def need_stored(self, tenant_id: str, draws: Iterable[Mapping[str, Any]]) -> None:
         """The balances stored draws came from (to give them back), granted as they are."""
@@ -149,20 +164,28 @@ class BundleBook:
         """What the plan's bundles have left for a record at `at` (locked first)."""
         if not plan.bundles:
             return EMPTY
+        keys = self._keys_of(tenant_id, plan, at)
+        shape = tuple(keys.values())
+        cached = self._states.get(shape)
+        if cached is not None and cached[0] == self._draws:
+            return cached[1]
         remaining = {}
-        for bundle in plan.bundles:
-            held = self._held[_bundle_key(tenant_id, bundle, at)]
-            remaining[bundle.name] = max(held.granted - held.used, 0)
-        return BundleState(remaining)
+        for name, key in keys.items():
+            held = self._held[key]
+            remaining[name] = max(held.granted - held.used, 0)
+        state = BundleState(remaining)
+        self._states[shape] = (self._draws, state)
+        return state
 
     def take(
         self, tenant_id: str, plan: RatePlan, at: datetime, draws: Sequence[tuple[str, int]]
     ) -> list[dict[str, Any]]:
         """Record the rater's draws for a record at `at`; their stored form."""
-        by_name = {bundle.name: bundle for bundle in plan.bundles}
+        keys = self._keys_of(tenant_id, plan, at)
+        self._draws += 1
         stored = []
         for name, units in draws:
-            key = _bundle_key(tenant_id, by_name[name], at)
+            key = keys[name]
             held = self._held[key]
             held.used += units
             held.drawn += units
@@ -171,6 +194,7 @@ class BundleBook:
 
     def give_back(self, tenant_id: str, draws: Iterable[Mapping[str, Any]]) -> None:
         """Return a record's stored draws to their balances (it is being re-rated)."""
+        self._draws += 1
         for stored in draws:
             held = self._held[_key_of(tenant_id, stored)]
             held.used -= int(stored["units"])
@@ -215,85 +239,3 @@ def stored_draws(breakdown: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """The draws kept on a rated row (older rows kept none)."""
     draws = (breakdown or {}).get("bundle_draws") or []
     return [draw for draw in draws if isinstance(draw, Mapping)]
-
-
-@dataclass(frozen=True, slots=True)
-class BundleStanding:
-    """One of a tenant's bundles in the period holding an instant."""
-
-    bundle: str
-    service: str
-    period: str
-    period_start: date
-    period_end: date
-    units_granted: int
-    units_used: int
-
-    @property
-    def units_remaining(self) -> int:
-        return max(self.units_granted - self.units_used, 0)
-
-
-# The tenant's balances whose period holds the local day `day`.
-CURRENT_BALANCES = select(
-    _balances.c.bundle,
-    _balances.c.period,
-    _balances.c.period_start,
-    _balances.c.units_granted,
-    _balances.c.units_used,
-).where(
-    _balances.c.tenant_id == bindparam("tenant_id"),
-    _balances.c.period_start <= bindparam("day"),
-    _balances.c.period_end > bindparam("day"),
-)
-
-
-def standings(
-    connection: Connection, tenant_id: str, plan: RatePlan, at: datetime
-) -> list[BundleStanding]:
-    """The plan's bundles at `at`, as drawn so far (one indexed read; none drawn: full)."""
-    if not plan.bundles:
-        return []
-    day = period_of("day", at)[0]
-    rows = connection.execute(CURRENT_BALANCES, {"tenant_id": tenant_id, "day": day})
-    return standings_from(plan, day, rows)
-
-
-def standings_from(plan: RatePlan, day: date, rows: Iterable[Any]) -> list[BundleStanding]:
-    """The plan's bundles on local `day` from the `CURRENT_BALANCES` rows read for it."""
-    stored = {(row.bundle, row.period, row.period_start): row for row in rows}
-    found = []
-    for bundle in plan.bundles:
-        start, end = period_of(bundle.period, day)
-        row = stored.get((bundle.name, bundle.period, start))
-        granted = bundle.units if row is None else row.units_granted
-        found.append(
-            BundleStanding(
-                bundle.name, bundle.service.value, bundle.period, start, end, granted,
-                0 if row is None else row.units_used,
-            )
-        )  # fmt: skip
-    return found
-
-
-def state_of(found: Iterable[BundleStanding]) -> BundleState:
-    """What the rater may draw: the units left of each bundle."""
-    return BundleState({standing.bundle: standing.units_remaining for standing in found})
-
-
-def current_state(
-    connection: Connection, tenant_id: str, plan: RatePlan, at: datetime
-) -> BundleState:
-    """The bundle state authorisation prices with: what is left now, unlocked."""
-    if not plan.bundles:
-        return EMPTY
-    return state_of(standings(connection, tenant_id, plan, at))
-
-
-def tenant_bundles(session: Session, tenant_id: str, at: datetime) -> list[BundleStanding]:
-    """The bundles of the tenant's plan in force at `at`, as drawn so far (none: no plan)."""
-    try:
-        tariff = tariff_for(session, tenant_id, at)
-    except NoRatePlan:
-        return []
-    return standings(session.connection(), tenant_id, tariff.plan, at)
