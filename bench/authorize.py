@@ -12,12 +12,17 @@ dominate, so the figures move with the machine's load: the load average is print
 
     .venv/bin/python bench/authorize.py [--calls 5000] [--prefixes 100000]
 
-Uses (and rebuilds) the database `malipo_bench_tariffs`.
+The service function is also timed for a tenant on the starter plan (bundles: a second
+read, of its bundle balances) and a postpaid tenant with a credit limit (one read of its
+accrued usage and receivable instead of the wallet).
+
+Uses (and rebuilds) the database `malipo_bench_tariffs` (or `$MALIPO_BENCH_DATABASE`).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import random
 import statistics
@@ -43,14 +48,21 @@ from billing.runtime import EXTENSION
 from billing.schema import upgrade
 from billing.tariffs.authorisation import authorise, prepaid_debit
 from billing.tariffs.commands import load_destinations_command
-from billing.tariffs.seed import put_on_default_plan
+from billing.tariffs.rate_plans import assign_plan
+from billing.tariffs.seed import (
+    SEED_VALID_FROM,
+    put_on_default_plan,
+    put_on_starter_plan,
+    seed_tariffs,
+)
 from billing.tariffs.service import tariff_for
 from billing.tenants.models import BillingMode
 from billing.tenants.service import NewTenant, create_tenant
 from tests.factories import top_up
 
 SERVER = os.environ.get("MALIPO_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432")
-URL = normalise_database_url(f"{SERVER}/malipo_bench_tariffs")
+DATABASE = os.environ.get("MALIPO_BENCH_DATABASE", "malipo_bench_tariffs")
+URL = normalise_database_url(f"{SERVER}/{DATABASE}")
 # Country code -> E.164 length of its numbers, so every synthetic number is a possible one.
 LENGTHS = {
     "254": 12,
@@ -70,11 +82,20 @@ LENGTHS = {
 COUNTRIES = tuple(code for code in LENGTHS if code != "255")
 
 
+_BENCH_TENANT = NewTenant(
+    name="Bench",
+    email="b@bench.tz",
+    msisdn="255712345678",
+    billing_mode=BillingMode.PREPAID,
+    currency=Currency.TZS,
+)
+
+
 def prepare() -> None:
     admin = make_engine(normalise_database_url(f"{SERVER}/postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS malipo_bench_tariffs WITH (FORCE)"))
-        connection.execute(text("CREATE DATABASE malipo_bench_tariffs"))
+        connection.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {DATABASE}"))
     admin.dispose()
     upgrade(URL)
 
@@ -131,18 +152,23 @@ def main() -> None:
 
     with runtime.unit_of_work() as session:
         _user, staff_key = create_staff(session, email="bench@malipo.test", role=Role.ADMIN)
-        tenant = create_tenant(
-            session,
-            NewTenant(
-                name="Bench",
-                email="b@bench.tz",
-                msisdn="255712345678",
-                billing_mode=BillingMode.PREPAID,
-                currency=Currency.TZS,
-            ),
-        )
+        tenant = create_tenant(session, _BENCH_TENANT)
         put_on_default_plan(session, tenant.id)
         top_up(session, tenant.id, 1_000_000_00)
+        bundled = create_tenant(session, dataclasses.replace(_BENCH_TENANT, name="Bundled"))
+        put_on_starter_plan(session, bundled.id)
+        top_up(session, bundled.id, 1_000_000_00)
+        postpaid = create_tenant(
+            session,
+            dataclasses.replace(_BENCH_TENANT, name="Postpaid", billing_mode=BillingMode.POSTPAID),
+        )
+        assign_plan(
+            session,
+            postpaid.id,
+            seed_tariffs(session).plan.id,
+            valid_from=SEED_VALID_FROM,
+            credit_limit_minor=1_000_000_00,
+        )
 
     rng = random.Random(11)
     # Tanzanian mobile and fixed numbers, and numbers under 200 of the loaded prefixes.
@@ -151,9 +177,9 @@ def main() -> None:
     numbers = [_number(rng, prefix) for prefix in numbers]
     services = [rng.choice([Service.VOICE, Service.VOICE, Service.SMS]) for _ in numbers]
 
-    def service_call(number: str, service: Service) -> None:
+    def service_call(number: str, service: Service, tenant_id: str = tenant.id) -> None:
         with runtime.sessions() as session:
-            answer = authorise(session, tenant.id, service, "+" + number)
+            answer = authorise(session, tenant_id, service, "+" + number)
         assert answer.allowed, answer
 
     with runtime.sessions() as session:
@@ -184,6 +210,8 @@ def main() -> None:
         ("arithmetic only", arithmetic),
         ("service, open session", open_session_call),
         ("service function", service_call),
+        ("  bundled plan", lambda n, s: service_call(n, s, bundled.id)),
+        ("  postpaid, limit", lambda n, s: service_call(n, s, postpaid.id)),
         ("Flask test client", http_call),
     )
     for label, call in modes:

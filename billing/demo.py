@@ -27,7 +27,7 @@ from billing.ledger.postings import ADJUSTMENTS, WALLET, Posting
 from billing.ledger.service import post_transaction
 from billing.runtime import EXTENSION, Runtime, current
 from billing.tariffs.demo_step import authorisation_step
-from billing.tariffs.seed import put_on_default_plan
+from billing.tariffs.seed import put_on_starter_plan
 from billing.tenants.models import BillingMode
 from billing.tenants.service import NewTenant, create_tenant
 
@@ -42,8 +42,8 @@ class DemoKeys:
 
 
 def seed(runtime: Runtime | None = None, opening_balance: int = DEMO_OPENING_BALANCE) -> DemoKeys:
-    """A staff admin and a prepaid demo tenant with an opening balance, on the standard
-    tariff; fresh keys each call."""
+    """A staff admin and a prepaid demo tenant with an opening balance, on the starter
+    plan (the standard prices, with monthly bundles); fresh keys each call."""
     runtime = runtime or current()
     with runtime.unit_of_work() as session:
         _user, admin_key = create_staff(
@@ -72,7 +72,7 @@ def seed(runtime: Runtime | None = None, opening_balance: int = DEMO_OPENING_BAL
             ],
             description="demo opening balance",
         )
-        put_on_default_plan(session, tenant.id)
+        put_on_starter_plan(session, tenant.id)
         _key, tenant_key = issue_key(
             session, role=Role.TENANT_ADMIN, tenant_id=tenant.id, label="demo"
         )
@@ -158,7 +158,7 @@ def walkthrough(settings: Settings, say: Callable[[str], None]) -> None:
         say("5. Real-time authorisation from the plan, the destination and the wallet")
         authorisation_step(call, keys.admin_key, keys.tenant_id, say)
 
-        say("6. Usage: an Asterisk CDR file imported, rated and debited (net + VAT)")
+        say("6. Usage: an Asterisk CDR file imported, rated, bundles drawn, debited (net + VAT)")
         from billing.usage.demo_step import rate_a_cdr_file
 
         rate_a_cdr_file(http, url, keys.admin_key, keys.tenant_key, keys.tenant_id, say)

@@ -5,7 +5,7 @@
   debit credits that account with its VAT, `billing.usage.debits`).
 - A postpaid invoice: the tenant owes the gross (`receivable`), usage revenue is
   recognised net (postpaid usage is accrued without a posting until then), and the
-  VAT becomes payable.
+  VAT becomes payable; the usage stops counting as accrued (`billing.usage.accruals`).
 - A credit note books like its original: its amounts are negative, so it undoes them.
 
 So `vat:payable` always equals the VAT on the receipts and invoices issued, less
@@ -27,6 +27,7 @@ from billing.ledger.postings import (
     Posting,
 )
 from billing.ledger.service import post_transaction
+from billing.usage.accruals import invoiced
 
 
 def postings_for(booked_as: InvoiceSource, currency: Currency, net: int, vat: int) -> list[Posting]:
@@ -43,6 +44,9 @@ def postings_for(booked_as: InvoiceSource, currency: Currency, net: int, vat: in
 def book(session: Session, invoice: Invoice, original: Invoice | None) -> int | None:
     """Post the finalised document; None when it moves nothing (a receipt without VAT)."""
     booked_as = original.source if invoice.source is InvoiceSource.CREDIT else invoice.source
+    if invoice.source is InvoiceSource.POSTPAID:
+        # The period's usage is invoiced now: it stops counting as accrued.
+        invoiced(session, invoice.tenant_id, invoice.currency, invoice.net_minor)
     postings = postings_for(
         booked_as, Currency(invoice.currency), invoice.net_minor, invoice.vat_minor
     )

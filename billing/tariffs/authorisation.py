@@ -1,20 +1,22 @@
 """Real-time authorisation: may this tenant place this call or send these messages, and
 for how long / how many?
 
-The hot path is one balance read: the tenant's standing (billing mode, status, the plan
-version in force, with its cached plan and destinations) is kept per process for
-`STANDING_TTL_S`, so a plan change or reassignment reaches authorisation in other
-processes within that time (in this process at once), while rating itself
-(`service.tariff_for`) always reads the version in force. The arithmetic is
-`rating.allowance`, which prices candidates with the rater itself.
+The hot path is one read (the balance, and for a plan with bundles the bundles' rows):
+the tenant's standing (billing mode, status, the plan version in force, with its cached
+plan and destinations) is kept per process for `STANDING_TTL_S`, so a plan change or
+reassignment reaches authorisation in other processes within that time (in this
+process at once), while rating itself (`service.tariff_for`) always reads the version
+in force. The arithmetic is `rating.allowance`, which prices candidates with the rater
+itself.
 
 Budgets: a prepaid tenant spends its wallet's available balance, and a prepaid debit is
 the net charge plus its VAT (see the Tax section of the design), so candidates are
-priced gross. A postpaid tenant is allowed; when its assignment carries a credit limit,
-one authorisation covers at most that much (VAT included): the ceiling of a single
-session, not of the period's accrued usage, which is the rating side's to track.
-Bundles are not drawn on: no bundle state is stored yet, so a bundle can only make a
-call cheaper than authorised, never dearer.
+priced gross. A postpaid tenant without a credit limit is allowed up to the caps; with
+one, it spends what is left of the limit (VAT included) after its usage accrued and not
+yet invoiced (at its VAT-inclusive value) and its invoices not yet paid, read in one
+round trip from `billing.usage.accruals`. Bundles left in the current periods are
+priced first, as rating will draw them (read unlocked: a draw racing this answer can only
+make the call dearer by what a concurrent record took).
 """
 
 from __future__ import annotations
@@ -25,7 +27,17 @@ from datetime import datetime
 from decimal import Decimal
 
 import phonenumbers
-from sqlalchemy import bindparam, select
+from sqlalchemy import (
+    Connection,
+    Date,
+    String,
+    bindparam,
+    literal,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from billing.core.clock import utcnow
@@ -34,19 +46,39 @@ from billing.core.money import Currency
 from billing.ledger.models import Account
 from billing.ledger.postings import WALLET
 from billing.rating.allowance import Allowance, Request, allowance
+from billing.rating.bundles import EMPTY, BundleState, period_of
 from billing.rating.plans import ANY, DURATION_SERVICES, RatePlan, Service
 from billing.tariffs.fx import NoFxRate, day_of
 from billing.tariffs.service import NoRatePlan, Standing, Tariff, read_standing, tariff_from
 from billing.tenants.models import BillingMode
+from billing.usage.accruals import exposure
+from billing.usage.bundle_standings import (
+    CURRENT_BALANCES,
+    current_state,
+    standings_from,
+    state_of,
+)
 from invoices.vat import STANDARD_RATES, VatCode, gross_from_net
 
 VAT_RATE = STANDARD_RATES[VatCode.A]
 STANDING_TTL_S = 2.0
 _accounts = Account.__table__
-_BALANCE = select(_accounts.c.balance_minor).where(
+_IS_WALLET = (
     _accounts.c.tenant_id == bindparam("tenant_id"),
     _accounts.c.kind == WALLET,
     _accounts.c.currency == bindparam("currency"),
+)
+_BALANCE = select(_accounts.c.balance_minor).where(*_IS_WALLET)
+# The wallet's balance (the row without a bundle) and the current bundle balances.
+_WALLET_AND_BUNDLES = union_all(
+    select(
+        type_coerce(null(), String).label("bundle"),
+        type_coerce(null(), String).label("period"),
+        type_coerce(null(), Date).label("period_start"),
+        _accounts.c.balance_minor.label("units_granted"),
+        literal(0).label("units_used"),
+    ).where(*_IS_WALLET),
+    CURRENT_BALANCES,
 )
 
 
@@ -78,14 +110,8 @@ def authorise(
     number = e164_digits(destination)
     standing, tariff, refusal = _standing(session, tenant_id, at)
     at = at or utcnow()
-    prepaid = standing.billing_mode is BillingMode.PREPAID
-    if prepaid:
-        wallet = session.connection().execute(
-            _BALANCE, {"tenant_id": tenant_id, "currency": str(standing.currency)}
-        )
-        budget = wallet.scalar() or 0
-    else:
-        budget = standing.credit_limit_minor
+    connection = session.connection()
+    budget, bundles = _budget_and_bundles(connection, standing, tariff, at)
     answer = {
         "tenant_id": tenant_id,
         "service": service,
@@ -100,7 +126,9 @@ def authorise(
     except NoFxRate:
         return Authorisation(**answer, allowed=False, reason="no_fx_rate")
     request = Request(service, number, at, segments=segments, category=category)
-    result = allowance(request, tariff.plan, tariff.destinations, budget, prepaid_debit, fx=fx)
+    result = allowance(
+        request, tariff.plan, tariff.destinations, budget, prepaid_debit, bundles, fx
+    )
     return Authorisation(
         **answer,
         allowed=result.allowed,
@@ -109,6 +137,42 @@ def authorise(
         max_messages=result.max_messages,
         rate=describe_rate(tariff, request, result) if result.zone else None,
     )
+
+
+def _budget_and_bundles(
+    connection: Connection, standing: Standing, tariff: Tariff | None, at: datetime
+) -> tuple[int | None, BundleState]:
+    """The budget and the bundles left now; a prepaid tenant's in one round trip."""
+    plan = tariff.plan if tariff is not None else None
+    if plan is None or not plan.bundles:
+        return _budget(connection, standing), EMPTY
+    if standing.billing_mode is not BillingMode.PREPAID:
+        return _budget(connection, standing), current_state(
+            connection, standing.tenant_id, plan, at
+        )
+    day = period_of("day", at)[0]
+    rows = connection.execute(
+        _WALLET_AND_BUNDLES,
+        {"tenant_id": standing.tenant_id, "currency": str(standing.currency), "day": day},
+    ).all()
+    wallet = next((row.units_granted for row in rows if row.bundle is None), None)
+    found = standings_from(plan, day, (row for row in rows if row.bundle is not None))
+    return wallet or 0, state_of(found)
+
+
+def _budget(connection: Connection, standing: Standing) -> int | None:
+    """What the tenant may spend now, VAT included; None: no limit."""
+    currency = str(standing.currency)
+    if standing.billing_mode is BillingMode.PREPAID:
+        wallet = connection.execute(
+            _BALANCE, {"tenant_id": standing.tenant_id, "currency": currency}
+        )
+        return wallet.scalar() or 0
+    limit = standing.credit_limit_minor
+    if limit is None:
+        return None
+    accrued_net, owed = exposure(connection, standing.tenant_id, currency)
+    return max(limit - prepaid_debit(accrued_net) - owed, 0)
 
 
 _standings: dict[tuple[str, str], tuple[float, Standing, Tariff | None, str]] = {}

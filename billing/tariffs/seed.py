@@ -23,6 +23,7 @@ from billing.tariffs.plan_schemas import PlanDefinitionSchema
 from billing.tariffs.rate_plans import SavedPlan, assign_plan, save_plan
 
 DEFAULT_PLAN_CODE = "TZ-STANDARD"
+STARTER_PLAN_CODE = "TZ-STARTER"  # the standard prices with monthly bundles (the demo's)
 # The default plan and the seeded assignments reach back far enough to price any
 # imported history; a real change is a new version from its own date.
 SEED_VALID_FROM = datetime(2020, 1, 1, tzinfo=UTC)
@@ -252,6 +253,27 @@ def default_plan_definition() -> dict:
     )
 
 
+def starter_plan_definition() -> dict:
+    """The standard plan with two monthly bundles, drawn before the wallet: two minutes
+    of calls to Tanzanian mobiles (in billed seconds) and 100 SMS segments."""
+    definition = default_plan_definition()
+    definition["bundles"] = PlanDefinitionSchema().load(
+        {
+            "currency": "TZS",
+            "bundles": [
+                {
+                    "name": "mobile-minutes",
+                    "service": "voice",
+                    "units": 120,
+                    "zones": list(MOBILE_ZONES),
+                },
+                {"name": "sms-100", "service": "sms", "units": 100},
+            ],
+        }
+    )["bundles"]
+    return definition
+
+
 def seed_destinations(session: Session) -> LoadSummary:
     return load_destination_file(session, io.StringIO(destinations_csv()))
 
@@ -271,4 +293,17 @@ def seed_tariffs(session: Session) -> SavedPlan:
 def put_on_default_plan(session: Session, tenant_id: str) -> PlanAssignment:
     """Seed the standard tariff if need be and assign its plan to the tenant since 2020."""
     saved = seed_tariffs(session)
+    return assign_plan(session, tenant_id, saved.plan.id, valid_from=SEED_VALID_FROM)
+
+
+def put_on_starter_plan(session: Session, tenant_id: str) -> PlanAssignment:
+    """The standard tariff seeded, and the starter plan (with bundles) assigned since 2020."""
+    seed_tariffs(session)
+    saved = save_plan(
+        session,
+        STARTER_PLAN_CODE,
+        "Tanzania starter (with bundles)",
+        starter_plan_definition(),
+        valid_from=SEED_VALID_FROM,
+    )
     return assign_plan(session, tenant_id, saved.plan.id, valid_from=SEED_VALID_FROM)

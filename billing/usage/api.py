@@ -1,4 +1,5 @@
-"""/v1/usage: records from the platform, CDR file imports, the usage list, re-rating."""
+"""/v1/usage: records from the platform, CDR file imports, the usage list, re-rating,
+bundle balances."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from billing.auth.models import Role
+from billing.core.clock import utcnow
 from billing.core.errors import InvalidInput
 from billing.runtime import current
+from billing.usage.bundle_standings import tenant_bundles
 from billing.usage.imports import ImportOptions, import_lines
 from billing.usage.intake import Outcome, store
 from billing.usage.queries import UsageFilter, list_usage, totals
@@ -19,6 +22,8 @@ from billing.usage.rerating import rerate_period
 from billing.usage.retries import retry_waiting
 from billing.usage.schemas import (
     BatchSchema,
+    BundleArgs,
+    BundlesSchema,
     ImportArgs,
     ImportSummarySchema,
     IntakeResultSchema,
@@ -162,3 +167,17 @@ class Retry(MethodView):
     def post(self, data: dict):
         """Rate again what was rejected for a fixable reason; settle unbilled prepaid usage."""
         return retry_waiting(request_session(), data["tenant_id"])
+
+
+@blp.route("/bundles")
+class Bundles(MethodView):
+    @requires(*ANYONE)
+    @blp.arguments(BundleArgs, location="query")
+    @blp.response(200, BundlesSchema)
+    def get(self, args: dict):
+        """The tenant's bundles in their current periods: granted, used, remaining units
+        (seconds, segments, messages or months); staff name the tenant with `?tenant_id=`."""
+        tenant_id = principal().tenant_for(args["tenant_id"])
+        at = args["at"] or utcnow()
+        items = tenant_bundles(request_session(), tenant_id, at)
+        return {"tenant_id": tenant_id, "at": at, "items": items}

@@ -1,4 +1,5 @@
-"""The `billing demo` step for usage: an Asterisk CDR file imported, rated and debited."""
+"""The `billing demo` step for usage: an Asterisk CDR file imported, rated and debited,
+the starter plan's voice bundle covering the first call and part of the second."""
 
 from __future__ import annotations
 
@@ -54,9 +55,10 @@ def rate_a_cdr_file(
     page = usage.json()
     for item in reversed(page["items"]):
         zone, seconds = item["zone"] or "-", item["billed_units"] or 0
+        free = item["bundle_units"] or 0
         net, vat = (item["net"] or 0) / 100, (item["vat"] or 0) / 100
         say(
-            f"  {item['destination']:<13} {zone:<15} {seconds:>4} s"
+            f"  {item['destination']:<13} {zone:<15} {seconds:>4} s ({free:>3} s from bundle)"
             f"  net {net:>7,.2f}  VAT {vat:>6,.2f}  {item['status']}"
         )
     totals = page["totals"]
@@ -64,5 +66,14 @@ def rate_a_cdr_file(
         f"  totals: {totals['records']} calls, net {totals['currency']} {totals['net'] / 100:,.2f}"
         f" + VAT {totals['vat'] / 100:,.2f}, debited from the wallet in one ledger transaction"
     )
+    at = {"at": "2026-03-02T09:00:00+03:00"}  # the month the calls were made in
+    bundles = http.get(f"{url}/v1/usage/bundles", params=at, headers=tenant, timeout=30)
+    say(f"  GET /v1/usage/bundles?at=2026-03-02T09:00:00+03:00 → {bundles.status_code}")
+    for bundle in bundles.json()["items"]:
+        say(
+            f"  bundle {bundle['bundle']} ({bundle['service']}, {bundle['period_start']} to"
+            f" {bundle['period_end']}): {bundle['units_used']} of {bundle['units_granted']}"
+            f" used, {bundle['units_remaining']} left"
+        )
     wallet = http.get(f"{url}/v1/wallet", headers=tenant, timeout=30).json()
     say(f"  wallet now {wallet['currency']} {wallet['balance'] / 100:,.2f}")

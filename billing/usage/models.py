@@ -11,13 +11,15 @@ kept (status `rejected`, reason `unknown_tenant`) and can be rated once the tena
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -120,3 +122,47 @@ class TenantUsageFlag(Base):
     reason: Mapped[str] = mapped_column(String(60))
     flagged_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     unbilled_records: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BundleBalance(Base):
+    """One bundle of one tenant over one period: units granted and drawn so far.
+
+    Drawn only under the row lock (rating, re-rating), by relative updates, and the check
+    keeps `units_used` within the grant, so two jobs can never over-draw a bundle. The
+    period is `[period_start, period_end)` in local days of Africa/Dar_es_Salaam.
+    """
+
+    __tablename__ = "bundle_balances"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    bundle: Mapped[str] = mapped_column(String(60))
+    service: Mapped[str] = mapped_column(String(30))
+    period: Mapped[str] = mapped_column(String(10))  # day, week, month
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    units_granted: Mapped[int] = mapped_column(BigInteger)
+    units_used: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "bundle", "period", "period_start"),
+        Index("ix_bundle_balances_tenant_id_period_end", "tenant_id", "period_end"),
+        CheckConstraint("units_used >= 0 AND units_used <= units_granted", name="within_grant"),
+        CheckConstraint("period_end > period_start", name="period_span"),
+    )
+
+
+class AccruedUsage(Base):
+    """A postpaid tenant's rated usage not invoiced yet, net, kept as a running total.
+
+    Rating adds to it, re-rating adds the difference, finalising a postpaid invoice takes
+    the invoice's net off: authorisation reads one row instead of summing usage.
+    """
+
+    __tablename__ = "accrued_usage"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    net_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -3,8 +3,10 @@
 `rate_rows` takes rows claimed by the caller (locked, status pending) and leaves each
 one rated (`billed` / `accrued` / `unbilled`) or `rejected` with the reason. Prepaid
 rows of a tenant are settled in one ledger transaction; postpaid rows accumulate net
-for the invoice. Everything happens in the caller's transaction, so a crash leaves the
-rows pending and a re-run rates them once.
+for the invoice (and in the tenant's accrued total, which its credit limit is measured
+against). Records draw on the tenant's bundles first (`bundle_balances`: locked before
+any wallet, written with the rows). Everything happens in the caller's transaction, so a
+crash leaves the rows pending and a re-run rates them once.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from billing.rating.records import RatedUsage, Unrated
 from billing.rating.records import UsageRecord as RaterRecord
 from billing.tariffs.fx import day_of
 from billing.tenants.models import BillingMode, Tenant
+from billing.usage.accruals import add_accrued
 from billing.usage.bulk import copy_update
+from billing.usage.bundle_balances import BundleBook
 from billing.usage.debits import Charge, Settlement, settle, vat_on
 from billing.usage.flags import clear_flag_if_paid_up, flag_insufficient_balance
 from billing.usage.models import UsageRecord, UsageStatus
@@ -78,8 +82,18 @@ class RowResult:
     fields: dict[str, Any]
 
 
-def price(row: Row, tenant: Tenant | None, tariffs: Tariffs, now: datetime) -> dict[str, Any]:
-    """The rated (or rejected) columns of one row; status is settled by the caller."""
+def price(
+    row: Row,
+    tenant: Tenant | None,
+    tariffs: Tariffs,
+    now: datetime,
+    bundles: BundleBook | None = None,
+) -> dict[str, Any]:
+    """The rated (or rejected) columns of one row; status is settled by the caller.
+
+    With a `bundles` book (its balances locked for this row), the row draws on the
+    tenant's bundles and the draws are recorded in the book and on the row.
+    """
     if tenant is None:
         return _rejected("unknown_tenant")
     tariff = tariffs.at(tenant.id, row.occurred_at)
@@ -91,16 +105,24 @@ def price(row: Row, tenant: Tenant | None, tariffs: Tariffs, now: datetime) -> d
             fx = tariff.fx_rate(day_of(row.occurred_at))
         except MalipoError:
             return _rejected("no_fx_rate")
+    delivered = row.service not in ("sms", "whatsapp") or row.disposition == "ANSWERED"
+    plan = tariff.plan
+    state = EMPTY
+    if bundles is not None and plan.bundles and delivered:
+        state = bundles.state(tenant.id, plan, row.occurred_at)
     try:
-        result = rate_usage(rater_record(row), tariff.plan, tariff.destinations, EMPTY, fx)
+        result = rate_usage(rater_record(row), plan, tariff.destinations, state, fx)
     except ValueError as error:
         return _rejected(f"malformed: {error}")
     if isinstance(result, Unrated):
         return _rejected(result.reason)
-    if row.service in ("sms", "whatsapp") and row.disposition != "ANSWERED":
+    if not delivered:
         # Not accepted (SMS) or not delivered (WhatsApp): kept, and charged nothing.
         result = result._replace(amount_minor=0, raw_numerator=0, note="not_delivered")
-    return _rated(result, tariff, fx, now)
+    draws: list[dict[str, Any]] = []
+    if result.bundle_draws and bundles is not None:
+        draws = bundles.take(tenant.id, plan, row.occurred_at, result.bundle_draws)
+    return _rated(result, tariff, fx, now, draws)
 
 
 def _rejected(reason: str) -> dict[str, Any]:
@@ -109,7 +131,9 @@ def _rejected(reason: str) -> dict[str, Any]:
     return fields
 
 
-def _rated(result: RatedUsage, tariff: Any, fx: Any, now: datetime) -> dict[str, Any]:
+def _rated(
+    result: RatedUsage, tariff: Any, fx: Any, now: datetime, draws: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "status": None,
         "reason": None,
@@ -131,7 +155,8 @@ def _rated(result: RatedUsage, tariff: Any, fx: Any, now: datetime) -> dict[str,
         "breakdown": {
             "pieces": result.pieces,
             "rate_unit_s": result.rate_unit_s,
-            "bundle_draws": result.bundle_draws,
+            # {bundle, period, period_start, units} per bundle drawn (bundle_balances)
+            "bundle_draws": draws,
             "note": result.note,
         },
         "ledger_transaction_id": None,
@@ -145,16 +170,20 @@ def rate_rows(session: Session, rows: Sequence[Row], *, key: str) -> dict[str, i
     tenants = tenants_by_id(session, {row.tenant_id for row in rows if row.tenant_id})
     tariffs = Tariffs(session)
     tariffs.prepare(rows)
+    # Bundle balances are locked before any wallet, as in every path that draws on them.
+    bundles = BundleBook.for_rows(session, rows, tenants, tariffs)
     by_tenant: dict[str, list[RowResult]] = defaultdict(list)
+    accrued: dict[tuple[str, str], int] = defaultdict(int)
     results = []
     for row in rows:
         tenant = tenants.get(row.tenant_id) if row.tenant_id else None
-        fields = price(row, tenant, tariffs, now)
+        fields = price(row, tenant, tariffs, now, bundles)
         result = RowResult(row.id, fields)
         results.append(result)
         if fields["status"] is None:
             if tenant.billing_mode is BillingMode.POSTPAID:
                 fields["status"] = UsageStatus.ACCRUED.value
+                accrued[(tenant.id, fields["currency"])] += fields["net_minor"]
             else:
                 fields["vat_minor"] = vat_on(fields["net_minor"])
                 by_tenant[tenant.id].append(result)
@@ -163,6 +192,9 @@ def rate_rows(session: Session, rows: Sequence[Row], *, key: str) -> dict[str, i
         tenant_id: settle_prepaid(session, tenants[tenant_id], by_tenant[tenant_id], key=key)
         for tenant_id in sorted(by_tenant)
     }
+    bundles.flush()
+    for (tenant_id, currency), net in sorted(accrued.items()):
+        add_accrued(session, tenant_id, currency, net)
     write_results(session, results)
     after_settling(session, settled)
     counts: dict[str, int] = defaultdict(int)

@@ -6,6 +6,11 @@ and the old row is marked `superseded` with a pointer to it, its figures untouch
 For a prepaid tenant the difference goes through the ledger in one transaction: the old
 charges credited back and the new ones debited (what the wallet cannot pay stays
 `unbilled`). Running it again finds every price unchanged and posts nothing.
+
+Bundles: the period's rows give their draws back first and are priced again in order
+of occurrence, drawing afresh; a row whose draws differ counts as changed, so the
+balances always equal the draws of the current rows. A postpaid tenant's accrued total
+moves by the difference.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from billing.core.clock import utcnow
 from billing.core.db import is_postgresql
 from billing.tenants.models import BillingMode
 from billing.tenants.service import get_tenant
+from billing.usage.accruals import add_accrued
+from billing.usage.bundle_balances import BundleBook, stored_draws
 from billing.usage.debits import Charge, vat_on
 from billing.usage.intake import STORED_COLUMNS
 from billing.usage.models import UsageRecord, UsageStatus
@@ -65,14 +72,20 @@ def rerate_period(session: Session, tenant_id: str, start: date, end: date) -> R
     now = utcnow()
     tariffs = Tariffs(session)
     tariffs.prepare(rows)
-    changed, unratable = [], 0
-    for row in rows:
-        fields = price(row, tenant, tariffs, now)
-        if fields["status"] is not None:  # the corrected plan cannot price it: leave it be
-            unratable += 1
-            continue
-        if fields["net_minor"] != row.net_minor or fields["zone"] != row.zone:
-            changed.append((row, fields))
+    # What the corrected plan can price (bundles aside: they never make a record unpriceable).
+    priceable = [row for row in rows if price(row, tenant, tariffs, now)["status"] is None]
+    bundles = _bundles_given_back(session, tenant.id, priceable, tariffs)
+    changed = []
+    for row in priceable:
+        fields = price(row, tenant, tariffs, now, bundles)
+        if (
+            fields["net_minor"] != row.net_minor
+            or fields["zone"] != row.zone
+            or fields["breakdown"]["bundle_draws"] != stored_draws(row.breakdown)
+        ):
+            changed.append((row, fields))  # a row left as it is drew the same again
+    unratable = len(rows) - len(priceable)
+    bundles.flush()
     if not changed:
         return RerateSummary(len(rows), 0, unratable, 0, None)
 
@@ -85,6 +98,12 @@ def rerate_period(session: Session, tenant_id: str, start: date, end: date) -> R
     if tenant.billing_mode is BillingMode.POSTPAID:
         for result in results:
             result.fields["status"] = UsageStatus.ACCRUED.value
+        add_accrued(
+            session,
+            tenant.id,
+            tenant.currency.value,
+            sum(f["net_minor"] - (row.net_minor or 0) for row, f in changed),
+        )
     else:
         for result in results:
             result.fields["vat_minor"] = vat_on(result.fields["net_minor"])
@@ -112,6 +131,21 @@ def rerate_period(session: Session, tenant_id: str, start: date, end: date) -> R
     after_settling(session, settled)
     difference = sum(f["net_minor"] - row.net_minor for row, f in changed)
     return RerateSummary(len(rows), len(changed), unratable, difference, transaction_id)
+
+
+def _bundles_given_back(session: Session, tenant_id: str, rows, tariffs: Tariffs) -> BundleBook:
+    """The balances these rows drew on and may draw on now, locked, with the rows' old
+    draws given back: re-pricing draws afresh, so nothing is drawn twice."""
+    book = BundleBook(session)
+    for row in rows:
+        book.need_stored(tenant_id, stored_draws(row.breakdown))
+        tariff = tariffs.at(tenant_id, row.occurred_at)
+        if tariff is not None and tariff.plan.bundles:
+            book.need(tenant_id, tariff.plan, row.occurred_at)
+    book.lock()
+    for row in rows:
+        book.give_back(tenant_id, stored_draws(row.breakdown))
+    return book
 
 
 def _insert_revisions(session: Session, rows) -> list[int]:

@@ -202,3 +202,27 @@ class RerateSchema(Schema):
     def _ordered(self, data: dict, **_kwargs) -> None:
         if data.get("start") and data.get("end") and data["end"] <= data["start"]:
             raise ValidationError("end is after start", "end")
+
+
+class BundleArgs(Schema):
+    tenant_id = fields.String(load_default=None)
+    at = fields.AwareDateTime(
+        load_default=None, metadata={"description": "the instant whose periods to show; now"}
+    )
+
+
+class BundleBalanceSchema(Schema):
+    bundle = fields.String()
+    service = fields.String()
+    period = fields.String(metadata={"description": "day, week or month"})
+    period_start = fields.Date(metadata={"description": "first local day"})
+    period_end = fields.Date(metadata={"description": "day after the last"})
+    units_granted = fields.Integer()
+    units_used = fields.Integer()
+    units_remaining = fields.Integer()
+
+
+class BundlesSchema(Schema):
+    tenant_id = fields.String()
+    at = fields.DateTime()
+    items = fields.List(fields.Nested(BundleBalanceSchema))

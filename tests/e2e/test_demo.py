@@ -24,6 +24,10 @@ def test_the_demo_runs_on_a_fresh_sqlite_database(tmp_path):
     assert "balance TZS 60,000.00" in done.stdout
     assert "→ 404" in done.stdout
     assert "authorise voice to 0754 000 111: allowed=True" in done.stdout
+    # the starter plan's 120 s mobile bundle: the first call free, the second split
+    assert "65 s ( 65 s from bundle)  net    0.00" in done.stdout
+    assert "181 s ( 55 s from bundle)  net  147.00" in done.stdout
+    assert "mobile-minutes (voice, 2026-03-01 to 2026-04-01): 120 of 120 used" in done.stdout
     assert "all hold" in done.stdout
     assert "verification code" in done.stdout and ": acknowledged" in done.stdout
     pdf = tmp_path / "var" / "demo" / "INV-000001.pdf"

@@ -47,6 +47,9 @@ def plan_body(code: str, sms_price: str = "22", **extra) -> dict:
     }
 
 
+FREE = 10  # plan_body's sms-10 bundle: authorisation counts it before the wallet
+
+
 def new_code() -> str:
     return f"API-{uuid.uuid4().hex[:10]}"
 
@@ -210,11 +213,11 @@ def test_authorize_messages_counts_the_bundle_and_segments(client, admin, tenant
     with sessions.begin() as session:
         top_up(session, tenant.tenant_id, 100_00)
     sms = authorize(client, admin, tenant.tenant_id, service="sms").get_json()
-    # 22.00 + VAT = 25.96 a segment; no bundle state is stored yet, so the bundle is not counted
-    assert (sms["allowed"], sms["max_messages"]) == (True, 3)
+    # the 10 segments of the sms-10 bundle first, then 22.00 + VAT = 25.96 a segment
+    assert (sms["allowed"], sms["max_messages"]) == (True, 10 + 3)
     assert sms["rate"]["per"] == "segment"
     two = authorize(client, admin, tenant.tenant_id, service="sms", segments=2).get_json()
-    assert two["max_messages"] == 1
+    assert two["max_messages"] == 5 + 1  # five free, then 51.92 of the 100.00
     whatsapp = authorize(client, admin, tenant.tenant_id, service="whatsapp").get_json()
     assert whatsapp["max_messages"] == 1 and whatsapp["rate"]["price"] == "50"  # 59.00 each
 
@@ -282,17 +285,20 @@ def test_overrides_and_new_versions_reach_authorize_at_once(client, admin, make_
         top_up(session, special.tenant_id, 100_00)
         top_up(session, regular.tenant_id, 100_00)
     assert (
-        authorize(client, admin, special.tenant_id, service="sms").get_json()["max_messages"] == 8
-    )  # 11.80 each
+        authorize(client, admin, special.tenant_id, service="sms").get_json()["max_messages"]
+        == FREE + 8
+    )  # 11.80 each after the bundle
     assert (
-        authorize(client, admin, regular.tenant_id, service="sms").get_json()["max_messages"] == 3
+        authorize(client, admin, regular.tenant_id, service="sms").get_json()["max_messages"]
+        == FREE + 3
     )
     create_plan(client, admin, plan_body(code, sms_price="5"))  # version 2, in force already
     after = authorize(client, admin, regular.tenant_id, service="sms").get_json()
-    assert after["max_messages"] == 16 and after["rate"]["plan_version"] == 2  # 5.90 each
+    assert after["max_messages"] == FREE + 16 and after["rate"]["plan_version"] == 2  # 5.90 each
     # the override still replaces the plan's SMS price in the new version
     assert (
-        authorize(client, admin, special.tenant_id, service="sms").get_json()["max_messages"] == 8
+        authorize(client, admin, special.tenant_id, service="sms").get_json()["max_messages"]
+        == FREE + 8
     )
 
 
@@ -305,7 +311,7 @@ def test_a_future_version_waits_for_its_date(client, admin, tenant, sessions):
     with sessions.begin() as session:
         top_up(session, tenant.tenant_id, 100_00)
     answer = authorize(client, admin, tenant.tenant_id, service="sms").get_json()
-    assert answer["rate"]["plan_version"] == 1 and answer["max_messages"] == 3
+    assert answer["rate"]["plan_version"] == 1 and answer["max_messages"] == FREE + 3
 
 
 def test_every_field_of_a_definition_comes_back_as_sent(client, admin):

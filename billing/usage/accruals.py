@@ -1,0 +1,72 @@
+"""Postpaid exposure: rated usage not invoiced yet, and invoices not paid yet.
+
+Postpaid usage is accrued without a ledger posting (the invoice books it), so a running
+total per tenant and currency (`accrued_usage`) carries it: rating adds each batch's net,
+re-rating adds its difference, finalising a postpaid invoice takes the invoice's net
+off. What was invoiced and not paid is the tenant's `receivable` account. Together they
+are what a credit limit is measured against, read in one round trip.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from billing.core.clock import utcnow
+from billing.core.db import is_postgresql
+from billing.ledger.models import Account
+from billing.ledger.postings import RECEIVABLE
+from billing.usage.models import AccruedUsage
+
+_accrued = AccruedUsage.__table__
+_accounts = Account.__table__
+
+
+def add_accrued(session: Session, tenant_id: str, currency: str, net_minor: int) -> None:
+    """Add (or, negative, take off) net postpaid usage not invoiced yet."""
+    if not net_minor:
+        return
+    insert = postgresql.insert if is_postgresql(session) else sqlite.insert
+    statement = insert(_accrued).values(
+        tenant_id=tenant_id, currency=currency, net_minor=net_minor, updated_at=utcnow()
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[_accrued.c.tenant_id, _accrued.c.currency],
+        set_={
+            "net_minor": _accrued.c.net_minor + statement.excluded.net_minor,
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
+    session.execute(statement)
+
+
+def invoiced(session: Session, tenant_id: str, currency: str, net_minor: int) -> None:
+    """A postpaid invoice of `net_minor` was finalised: that usage is no longer accrued."""
+    add_accrued(session, tenant_id, currency, -net_minor)
+
+
+_EXPOSURE = select(
+    select(_accrued.c.net_minor)
+    .where(
+        _accrued.c.tenant_id == bindparam("tenant_id"),
+        _accrued.c.currency == bindparam("currency"),
+    )
+    .scalar_subquery()
+    .label("accrued"),
+    select(_accounts.c.balance_minor)
+    .where(
+        _accounts.c.tenant_id == bindparam("tenant_id"),
+        _accounts.c.kind == RECEIVABLE,
+        _accounts.c.currency == bindparam("currency"),
+    )
+    .scalar_subquery()
+    .label("receivable"),
+)
+
+
+def exposure(connection: Connection, tenant_id: str, currency: str) -> tuple[int, int]:
+    """(net usage accrued and not invoiced, gross invoiced and not paid), each >= 0."""
+    row = connection.execute(_EXPOSURE, {"tenant_id": tenant_id, "currency": currency}).one()
+    # The receivable is debited (negative) by what the tenant owes.
+    return max(row.accrued or 0, 0), max(-(row.receivable or 0), 0)
