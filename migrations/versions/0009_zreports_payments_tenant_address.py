@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = '0009'
-down_revision = '0008'  # the lead re-chains at merge time
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

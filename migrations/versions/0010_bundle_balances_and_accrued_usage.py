@@ -1,7 +1,7 @@
 """bundle balances and accrued usage
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-01 21:29:50.914819
 
 Bundle balances: units granted and drawn per tenant, bundle and period (local days of
@@ -14,8 +14,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0009'
-down_revision = '0008'  # the lead re-chains at merge time
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
