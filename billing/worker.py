@@ -29,15 +29,17 @@ MAINTENANCE_INTERVAL_S = 15
 TICKER_STOP_S = 10
 
 
-def run(app: Flask, *, burst: bool = False, simple: bool = False) -> bool:
+def run(
+    app: Flask, *, burst: bool = False, simple: bool = False, queues: tuple[str, ...] = QUEUES
+) -> bool:
     """`simple`: run each job in this process (RQ's SimpleWorker), not in a forked work-horse."""
     runtime = app.extensions[EXTENSION]
     load_all()
     configure_mappers()  # once, here, rather than in every work-horse
-    queues = [Queue(name, connection=runtime.redis) for name in QUEUES]
+    served = [Queue(name, connection=runtime.redis) for name in queues]
     worker_class = SimpleWorker if simple else Worker
     worker = worker_class(
-        queues, connection=runtime.redis, maintenance_interval=MAINTENANCE_INTERVAL_S
+        served, connection=runtime.redis, maintenance_interval=MAINTENANCE_INTERVAL_S
     )
     if burst:
         relay(runtime.sessions, runtime.queue)

@@ -7,6 +7,7 @@ import re
 
 import pytest
 import requests
+from redis import Redis
 from sqlalchemy import select
 
 from billing.core.clock import utcnow
@@ -75,3 +76,18 @@ def test_the_worker_runs_the_daily_audit_through_the_outbox(worker, sessions):
     finished = eventually(audit, timeout_s=30)
     assert finished is not None, "the worker did not finish the audit"
     assert finished.status == "passed", finished.discrepancies
+
+
+def test_a_worker_serves_only_the_queues_it_is_given(service_env, redis_url):
+    """`--queue` splits the work: money queues on a simple worker, PDFs on a forking one."""
+    from rq import Queue
+
+    connection = Redis.from_url(redis_url)
+    money, documents = (Queue(name, connection=connection) for name in ("ledger", "documents"))
+    money.empty(), documents.empty()
+    money.enqueue("billing.jobs.runner.run", "no.such.job")  # fails: lands in its registry
+    documents.enqueue("billing.jobs.runner.run", "no.such.job")
+    billing(service_env, "worker", "--burst", "--simple", "--queue", "ledger")
+    assert (len(money), len(documents)) == (0, 1)
+    assert money.failed_job_registry.count == 1
+    documents.empty()
