@@ -1,6 +1,6 @@
-"""The WSGI entry point, for any WSGI server: `gunicorn wsgi:app`.
+"""The WSGI entry point, for any WSGI server (`granian --interface wsgi wsgi:app`).
 
-`billing serve` runs the same app under gunicorn, configured in code
+`billing serve` runs the same app under Granian, configured in code
 (`billing/web/server.py`); settings come from the environment (`Settings.from_env`).
 """
 

@@ -1,6 +1,6 @@
 """Provider callbacks end to end: accepted/s by `billing serve`, reconciled/s by a worker.
 
-1. Intake. `billing serve` (gunicorn, as shipped) takes signed Selcom webhooks on
+1. Intake. `billing serve` (Granian, as shipped) takes signed Selcom webhooks on
    /v1/callbacks/selcom from a closed-loop load generator on loopback: `--clients`
    connections send `--requests` callbacks, each for its own pending HaloPesa top-up,
    after 200 untimed warm-up callbacks. The timed run uses wrk where it is installed
@@ -68,6 +68,7 @@ from billing.tenants.models import BillingMode
 from billing.tenants.service import NewTenant, create_tenant
 from billing.topups.models import Initiation, Topup, TopupStatus
 from billing.topups.service import reference_for
+from billing.web.server import THREADS
 from providers.sandbox import sandbox_settings, selcom_signing
 
 SERVER = os.environ.get("MALIPO_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432")
@@ -169,6 +170,16 @@ def _signed_webhook(topup: dict, api_key: str, api_secret: str) -> Callback:
 # -- the processes under test --------------------------------------------------------------
 
 
+def _unrelayed() -> int:
+    engine = make_engine(URL)
+    with engine.connect() as connection:
+        count = connection.execute(
+            text("SELECT count(*) FROM outbox WHERE relayed_at IS NULL")
+        ).scalar_one()
+    engine.dispose()
+    return count
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -190,7 +201,7 @@ class Processes:
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own group: gunicorn's workers, RQ's work-horse
+            start_new_session=True,  # its own group: the server's workers, RQ's work-horse
         )
         log.close()
         self.started.append(process)
@@ -501,7 +512,7 @@ def main() -> None:
         "--serve-workers",
         type=int,
         default=2,
-        help="gunicorn processes (2: live mode's default; sandbox mode alone runs 1)",
+        help="server processes (2: live mode's default; sandbox mode alone runs 1)",
     )
     parser.add_argument(
         "--worker-class", choices=("simple", "fork", "both"), default="both", help="RQ worker"
@@ -563,10 +574,11 @@ def main() -> None:
         queued = sum(
             redis.Redis.from_url(REDIS_URL).llen(f"rq:queue:{name}") for name in QUEUES
         )
+        unrelayed = _unrelayed()
         print(
             f"\ncallback intake: signed Selcom webhooks, {args.clients}"
-            f" connections ({generator}), gunicorn"
-            f" {args.serve_workers} worker(s) x 8 threads, {os.cpu_count()} CPUs"
+            f" connections ({generator}), Granian"
+            f" {args.serve_workers} worker(s) x {THREADS} threads, {os.cpu_count()} CPUs"
         )
         print(f"{'accepted':>9} {'seconds':>8} {'callbacks/s':>12} {'p50 ms':>8} {'p99 ms':>8}")
         print(
@@ -578,7 +590,8 @@ def main() -> None:
         print(
             f"answers {intake.codes}; CPU during the run: serve {serve_cpu:.1f} s"
             f" ({serve_cpu / intake.accepted * 1e3:.1f} ms a callback), load generator"
-            f" {intake.client_cpu_s:.1f} s; jobs queued in Redis: {queued:,}"
+            f" {intake.client_cpu_s:.1f} s; jobs queued in Redis: {queued:,}, outbox rows"
+            f" not yet relayed: {unrelayed:,}"
         )
 
         drains = []

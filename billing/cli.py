@@ -51,10 +51,10 @@ def create_staff(email: str, role: str) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=8000, type=int)
-@click.option("--workers", type=int, help="gunicorn processes (default: 2; 1 in sandbox mode)")
+@click.option("--workers", type=int, help="server processes (default: 2; 1 in sandbox mode)")
 @with_appcontext
 def serve(host: str, port: int, workers: int | None) -> None:
-    """Run the HTTP service under gunicorn."""
+    """Run the HTTP service under Granian."""
     from billing.web.server import run
 
     # The simulators keep their payments in memory: one process must see them all.

@@ -6,7 +6,7 @@ number ending picks the outcome (API.md, "Sandbox mode"; `scenarios.py`).
 Serving requirements. The early-callback scenario (…0006) posts the callback from
 inside the initiate request, possibly to the same server, so the app must handle
 requests on several threads. Payments live in memory per blueprint, so the app must run
-one process (e.g. gunicorn `--workers 1 --threads 4`): with several, a status query can
+one process (e.g. `billing serve --workers 1`): with several, a status query can
 reach a process that never saw the payment. Tokens and sessions are signed, not stored,
 so they work across processes.
 """

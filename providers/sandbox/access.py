@@ -1,7 +1,7 @@
 """Sandbox access tokens and session ids that any process can check.
 
 `billing serve` hosts the simulators while `billing worker` also calls them, and a token
-issued by one gunicorn worker may come back to another; an HMAC-signed token needs no
+issued by one server process may come back to another; an HMAC-signed token needs no
 shared store. The key is public on purpose: nothing here guards real money.
 """
 

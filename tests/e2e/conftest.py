@@ -1,4 +1,4 @@
-"""The real thing: `billing serve` under gunicorn and `billing worker` as processes."""
+"""The real thing: `billing serve` (Granian) and `billing worker` as processes."""
 
 from __future__ import annotations
 

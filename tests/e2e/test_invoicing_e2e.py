@@ -1,4 +1,4 @@
-"""An invoice through gunicorn and a real RQ worker: finalised over HTTP, rendered and
+"""An invoice through `billing serve` and a real RQ worker: finalised over HTTP, rendered and
 fiscalised by the worker against the sandbox TRA that `billing serve` itself serves."""
 
 from __future__ import annotations

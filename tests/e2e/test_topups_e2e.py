@@ -1,4 +1,4 @@
-"""Top-ups through gunicorn, Redis and a real RQ worker — including a worker killed
+"""Top-ups through `billing serve`, Redis and a real RQ worker — including a worker killed
 with SIGKILL (work-horse too) in the middle of reconciliations."""
 
 from __future__ import annotations

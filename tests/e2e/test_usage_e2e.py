@@ -1,4 +1,4 @@
-"""A CDR file through gunicorn, rated by a real RQ worker, debited once."""
+"""A CDR file through `billing serve`, rated by a real RQ worker, debited once."""
 
 from __future__ import annotations
 
