@@ -18,12 +18,13 @@
    those run on their own, lower-priority queues.
 
 `--worker-class both` (the default) drains the step-1 callbacks with RQ's SimpleWorker
-(`billing worker --burst --simple`: jobs run in the worker process), then posts
-`--fork-batch` more callbacks (untimed) with the worker stopped again and drains them
-with RQ's default forking Worker (a work-horse forked per job), as `billing worker` runs.
+(`billing worker --burst --simple`: every job in the worker process), then posts
+`--second-batch` more callbacks (untimed) with the worker stopped again and drains them
+with `billing worker --burst` as shipped (money jobs in the worker process, a forked
+work-horse per documents job).
 
     .venv/bin/python bench/callbacks.py [--requests 1500] [--clients 16]
-        [--serve-workers N] [--worker-class simple|fork|both] [--fork-batch 150]
+        [--serve-workers N] [--worker-class simple|default|both] [--second-batch 3000]
 
 Uses (and rebuilds) the database `malipo_bench_callbacks` and Redis database 13 (flushed).
 Every process it starts is stopped at the end, on error too.
@@ -515,10 +516,13 @@ def main() -> None:
         help="server processes (2: live mode's default; sandbox mode alone runs 1)",
     )
     parser.add_argument(
-        "--worker-class", choices=("simple", "fork", "both"), default="both", help="RQ worker"
+        "--worker-class", choices=("simple", "default", "both"), default="both", help="RQ worker"
     )
     parser.add_argument(
-        "--fork-batch", type=int, default=150, help="callbacks the forking worker drains (both)"
+        "--second-batch",
+        type=int,
+        default=3000,
+        help="callbacks the second worker (`billing worker` as shipped) drains (both)",
     )
     parser.add_argument("--seconds", type=float, default=8.0, help="wrk's timed run")
     parser.add_argument(
@@ -531,10 +535,10 @@ def main() -> None:
         help="the timed intake's load generator (wrk when installed: apt-get install wrk)",
     )
     args = parser.parse_args()
-    classes = ["simple", "fork"] if args.worker_class == "both" else [args.worker_class]
+    classes = ["simple", "default"] if args.worker_class == "both" else [args.worker_class]
     timed_count = args.wrk_pool if args.load == "wrk" else args.requests
     first = WARMUP + timed_count
-    total = first + args.fork_batch * (len(classes) - 1)
+    total = first + args.second_batch * (len(classes) - 1)
 
     print(f"preparing {DATABASE}: {args.tenants} tenants, {total:,} pending top-ups ...")
     callbacks = prepare(total, args.tenants)
@@ -599,7 +603,8 @@ def main() -> None:
         for n, worker_class in enumerate(classes):
             expect = len(posted)
             if n:  # the intake run posted the first batch; this one goes untimed
-                batch = callbacks[first + (n - 1) * args.fork_batch : first + n * args.fork_batch]
+                start = first + (n - 1) * args.second_batch
+                batch = callbacks[start : start + args.second_batch]
                 more = send(batch, endpoint, args.clients, args.client_procs)
                 if more.codes != {200: len(batch)}:
                     raise SystemExit(f"answers: {more.codes}; see {logs}/serve.log")

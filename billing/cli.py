@@ -67,7 +67,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
 @click.option(
     "--simple",
     is_flag=True,
-    help="run jobs in the worker process (RQ's SimpleWorker) instead of forking one per job",
+    help="run documents jobs in the worker process too (RQ's SimpleWorker), not forked",
 )
 @click.option(
     "--queue",
@@ -80,10 +80,8 @@ def serve(host: str, port: int, workers: int | None) -> None:
 def worker(burst: bool, simple: bool, queues: tuple[str, ...]) -> None:
     """Run an RQ worker on Malipo's queues, with the scheduler and the ticker.
 
-    A forked work-horse per job isolates each job but costs about 0.1 s of fork, new
-    database connection and cold caches a job; at high callback rates serve the money
-    queues with `--simple --queue default --queue ledger` and leave `documents` (PDFs)
-    to a forking worker."""
+    Money and event jobs run in the worker process; each documents job (PDF, e-mail)
+    gets a forked work-horse, which keeps their memory out of the long-lived process."""
     from flask import current_app
 
     from billing.worker import run
