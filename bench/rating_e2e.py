@@ -51,7 +51,7 @@ from billing.usage.imports import import_file
 from billing.usage.models import UsageRecord
 
 SERVER = os.environ.get("MALIPO_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432")
-DATABASE = "malipo_bench_rating"
+DATABASE = os.environ.get("MALIPO_BENCH_RATING_DB", "malipo_bench_rating")
 URL = f"{SERVER}/{DATABASE}"
 REDIS = os.environ.get("MALIPO_BENCH_REDIS", "redis://127.0.0.1:6379/12")
 PREFIXES = ["71", "65", "75", "74", "68", "78", "62", "22", "800"]

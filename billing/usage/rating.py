@@ -10,7 +10,7 @@ rows pending and a re-run rates them once.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -139,8 +139,18 @@ def _rated(result: RatedUsage, tariff: Any, fx: Any, now: datetime) -> dict[str,
     }
 
 
-def rate_rows(session: Session, rows: Sequence[Row], *, key: str) -> dict[str, int]:
-    """Rate and settle claimed pending rows; counts by resulting status."""
+def rate_rows(
+    session: Session,
+    rows: Sequence[Row],
+    *,
+    key: str,
+    write: Callable[[Session, Sequence[RowResult]], None] | None = None,
+) -> dict[str, int]:
+    """Rate and settle claimed pending rows; counts by resulting status.
+
+    `write` stores the results (default: update the stored rows); intake passes one that
+    inserts rows rated before they were ever stored, so each is written once.
+    """
     now = utcnow()
     tenants = tenants_by_id(session, {row.tenant_id for row in rows if row.tenant_id})
     tariffs = Tariffs(session)
@@ -163,7 +173,7 @@ def rate_rows(session: Session, rows: Sequence[Row], *, key: str) -> dict[str, i
         tenant_id: settle_prepaid(session, tenants[tenant_id], by_tenant[tenant_id], key=key)
         for tenant_id in sorted(by_tenant)
     }
-    write_results(session, results)
+    (write or write_results)(session, results)
     after_settling(session, settled)
     counts: dict[str, int] = defaultdict(int)
     for result in results:
