@@ -12,7 +12,7 @@ dominate, so the figures move with the machine's load: the load average is print
 
     .venv/bin/python bench/authorize.py [--calls 5000] [--prefixes 100000]
 
-Uses (and rebuilds) the database `malipo_bench_tariffs`.
+Uses (and rebuilds) the database `malipo_bench_tariffs`, or $MALIPO_BENCH_TARIFFS_DB.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ from billing.tenants.service import NewTenant, create_tenant
 from tests.factories import top_up
 
 SERVER = os.environ.get("MALIPO_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432")
-URL = normalise_database_url(f"{SERVER}/malipo_bench_tariffs")
+DATABASE = os.environ.get("MALIPO_BENCH_TARIFFS_DB", "malipo_bench_tariffs")
+URL = normalise_database_url(f"{SERVER}/{DATABASE}")
 # Country code -> E.164 length of its numbers, so every synthetic number is a possible one.
 LENGTHS = {
     "254": 12,
@@ -73,8 +74,8 @@ COUNTRIES = tuple(code for code in LENGTHS if code != "255")
 def prepare() -> None:
     admin = make_engine(normalise_database_url(f"{SERVER}/postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS malipo_bench_tariffs WITH (FORCE)"))
-        connection.execute(text("CREATE DATABASE malipo_bench_tariffs"))
+        connection.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {DATABASE}"))
     admin.dispose()
     upgrade(URL)
 

@@ -9,6 +9,9 @@ stays flat. Also times the load of a 100,000-prefix table from plain rows.
 End to end (bench/rating_e2e.py, in a child process so its peak memory is its own): a
 synthetic Asterisk Master.csv imported into PostgreSQL (database malipo_bench_rating),
 rated and debited, beside a bare COPY of the same file. `--e2e-rows 0` skips it.
+
+Authorise latency and the 100,000-prefix CSV load (bench/authorize.py, also a child
+process): `/v1/authorize` p50/p99 in process. `--authorize-calls 0` skips it.
 """
 
 from __future__ import annotations
@@ -114,12 +117,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=RECORDS, help="pure: records to rate")
     parser.add_argument("--e2e-rows", type=int, default=1_000_000, help="end to end: CSV rows")
+    parser.add_argument(
+        "--authorize-calls", type=int, default=5_000, help="authorise: calls to time"
+    )
     args = parser.parse_args()
     pure(args.records)
     if args.e2e_rows:
         print(f"\nend to end, {args.e2e_rows:,} rows (bench/rating_e2e.py):", flush=True)
         script = Path(__file__).with_name("rating_e2e.py")
         subprocess.run([sys.executable, str(script), "--rows", str(args.e2e_rows)], check=True)
+    if args.authorize_calls:
+        print("\nauthorise latency and tariff CSV load (bench/authorize.py):", flush=True)
+        script = Path(__file__).with_name("authorize.py")
+        subprocess.run(
+            [sys.executable, str(script), "--calls", str(args.authorize_calls)], check=True
+        )
 
 
 def pure(count: int) -> None:
