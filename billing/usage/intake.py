@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +36,8 @@ from billing.usage.models import UsageRecord, UsageStatus
 from billing.usage.rating import rate_rows
 
 RATE_JOB = "usage.rate"
+_ATTEMPTS = 5  # batches redone after racing another over the same keys, at most
+log = logging.getLogger(__name__)
 _records = UsageRecord.__table__
 STORED_COLUMNS = (
     "source_system", "source_id", "revision", "tenant_id", "service", "from_number",
@@ -139,10 +142,10 @@ def store(session: Session, rows: Sequence[dict]) -> list[Outcome]:
         if row["status"] == UsageStatus.PENDING.value and row["tenant_id"] not in tenants:
             row["status"] = UsageStatus.REJECTED.value
             row["reason"] = "unknown_tenant"
-    if is_postgresql(session):
-        inserted = _rate_and_insert(session, rows)
-    else:
-        inserted = insert_new(session, rows)
+    rated = is_postgresql(session)
+    inserted = _rate_and_insert(session, rows) if rated else None
+    if inserted is None:  # not PostgreSQL, or rating failed: stored pending for the job
+        rated, inserted = False, insert_new(session, rows)
     outcomes = []
     for index, row in enumerate(rows):
         usage_id = inserted.pop((row["source_system"], row["source_id"]), None)
@@ -152,7 +155,7 @@ def store(session: Session, rows: Sequence[dict]) -> list[Outcome]:
             outcomes.append(Outcome(index, row["source_id"], "rejected", row["reason"], usage_id))
         else:
             outcomes.append(Outcome(index, row["source_id"], "accepted", None, usage_id))
-    if not is_postgresql(session):
+    if not rated:
         pending = [o.usage_id for o in outcomes if o.status == "accepted" and o.usage_id]
         if pending:
             defer(session, RATE_JOB, min(pending), max(pending))
@@ -163,19 +166,27 @@ class _Raced(Exception):
     """Another transaction stored one of our new keys between our check and our insert."""
 
 
-def _rate_and_insert(session: Session, rows: Sequence[dict]) -> dict[tuple[str, str], int]:
+def _rate_and_insert(session: Session, rows: Sequence[dict]) -> dict[tuple[str, str], int] | None:
     """Rate the new rows and insert every new row once, rated; their ids by key.
 
     In a savepoint: if a concurrent batch stored one of the keys meanwhile, the insert
     skips it, the debit would be wrong, so the savepoint is undone and the batch redone
-    (the key is then found stored, a duplicate).
+    (the key is then found stored, a duplicate). If rating fails for any other reason
+    (a lock timeout, a tariff that will not load), the savepoint is undone and None
+    returned: the caller stores the rows pending for the rating job, so intake never
+    loses a record because rating broke.
     """
-    while True:
+    for _attempt in range(_ATTEMPTS):
         try:
             with session.begin_nested():
                 return _rate_and_insert_once(session, rows)
         except _Raced:
             continue
+        except Exception:
+            log.exception("rating at intake failed; %d records stored pending", len(rows))
+            return None
+    log.warning("intake raced %d times; %d records stored pending", _ATTEMPTS, len(rows))
+    return None
 
 
 def _rate_and_insert_once(session: Session, rows: Sequence[dict]) -> dict[tuple[str, str], int]:

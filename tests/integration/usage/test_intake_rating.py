@@ -93,3 +93,25 @@ def test_a_batch_racing_another_over_the_same_keys_debits_them_once(
     assert len(stored) == 50 and {r.status for r in stored} == {"billed"}
     assert debits(sessions, tenant.tenant_id) == 1
     assert balance(sessions, tenant.tenant_id) == 100_000_00 - 50 * (NET + VAT)
+
+
+def test_when_rating_at_intake_fails_the_records_are_stored_pending_for_the_job(
+    app, rated_tenant, runtime, sessions, monkeypatch
+):
+    import billing.usage.intake as intake
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("tariff store unreachable")
+
+    monkeypatch.setattr(intake, "rate_rows", broken)
+    tenant = rated_tenant()
+    with app.app_context(), runtime.unit_of_work() as session:
+        outcomes = intake.store(session, call_rows(tenant.tenant_id, 2, system="fallback"))
+        jobs = session.execute(
+            select(OutboxMessage.job, OutboxMessage.args).order_by(OutboxMessage.id.desc())
+        ).first()
+    assert [o.status for o in outcomes] == ["accepted", "accepted"]
+    assert jobs.job == "usage.rate" and jobs.args == [o.usage_id for o in outcomes]
+    # The job (run in process once the intake commits) rates them as usual.
+    stored = rows(sessions, tenant.tenant_id)
+    assert [(r.status, r.net_minor) for r in stored] == [("billed", NET)] * 2
