@@ -174,10 +174,26 @@ def _rate_duration(
     if billable_s <= rate.no_charge_s:
         return _free(record, plan, zone, band, fx, "no_charge", rate.rate_unit_s)
 
+    names = _covering(plan, service, zone, record.category) if plan.bundles else ()
+    spans = rate.spans
+    if len(spans) == 1 and not (names and bundles.remaining):
+        # The common case, one rate group and no bundle: one piece, charged whole.
+        _, size, rate_micro, _ = spans[0]
+        increments = -(-billable_s // size)
+        billed = increments * size
+        numerator = rate_micro * billed + rate.connect_numerator
+        note = ""
+        if numerator < rate.minimum_numerator:
+            numerator, note = rate.minimum_numerator, "minimum_charge"
+        piece = _new_tuple(Piece, (0, size, increments, billed, billed, rate_micro))
+        return _priced(
+            record, plan, zone, band, fx, numerator, rate.rate_unit_s, billed, 0, (piece,), (), note
+        )
+
     # Each rate group the call reaches bills its share in whole increments.
     raw_pieces = []
     billed = 0
-    for start, size, rate_micro, end in rate.spans:
+    for start, size, rate_micro, end in spans:
         if billable_s <= start:
             break
         stop = billable_s if end is None or billable_s < end else end
@@ -187,12 +203,10 @@ def _rate_duration(
         raw_pieces.append((start, size, increments, span, rate_micro))
     draws: tuple[tuple[str, int], ...] = ()
     free = 0
-    if plan.bundles and bundles.remaining:
-        names = _covering(plan, service, zone, record.category)
-        if names:
-            draws = _draw(names, bundles.remaining, billed)
-            for _, taken in draws:
-                free += taken
+    if names and bundles.remaining:
+        draws = _draw(names, bundles.remaining, billed)
+        for _, taken in draws:
+            free += taken
 
     # Bundles cover the head of the billed timeline; charge what lies past `free`.
     pieces = []
@@ -281,7 +295,7 @@ def _priced(
     denominator: int,
     billed: int,
     free: int,
-    pieces: list[Piece],
+    pieces: list[Piece] | tuple[Piece, ...],
     draws: tuple[tuple[str, int], ...],
     note: str,
 ) -> RatedUsage:
