@@ -16,7 +16,7 @@ The service function is also timed for a tenant on the starter plan (bundles: a 
 read, of its bundle balances) and a postpaid tenant with a credit limit (one read of its
 accrued usage and receivable instead of the wallet).
 
-Uses (and rebuilds) the database `malipo_bench_tariffs` (or `$MALIPO_BENCH_DATABASE`).
+Uses (and rebuilds) the database `malipo_bench_tariffs`, or $MALIPO_BENCH_TARIFFS_DB.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ from billing.tenants.service import NewTenant, create_tenant
 from tests.factories import top_up
 
 SERVER = os.environ.get("MALIPO_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432")
-DATABASE = os.environ.get("MALIPO_BENCH_DATABASE", "malipo_bench_tariffs")
+DATABASE = os.environ.get("MALIPO_BENCH_TARIFFS_DB", "malipo_bench_tariffs")
 URL = normalise_database_url(f"{SERVER}/{DATABASE}")
 # Country code -> E.164 length of its numbers, so every synthetic number is a possible one.
 LENGTHS = {

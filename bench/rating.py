@@ -2,12 +2,16 @@
 
 Pure: builds a 5,000-prefix destination table and rates 1,000,000 synthetic records
 (voice, SMS, WhatsApp; banded and flat zones; some bundles) on one core, timing only the
-rater calls. Records are generated and rated in chunks so memory stays flat. Also times
-the load of a 100,000-prefix table from plain rows.
+rater calls (`rate_many`, as a batch job would), in wall time and in this process's CPU
+time (steadier on a shared machine). Records are generated and rated in chunks so memory
+stays flat. Also times the load of a 100,000-prefix table from plain rows.
 
 End to end (bench/rating_e2e.py, in a child process so its peak memory is its own): a
 synthetic Asterisk Master.csv imported into PostgreSQL (database malipo_bench_rating),
 rated and debited, beside a bare COPY of the same file. `--e2e-rows 0` skips it.
+
+Authorise latency and the 100,000-prefix CSV load (bench/authorize.py, also a child
+process): `/v1/authorize` p50/p99 in process. `--authorize-calls 0` skips it.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from billing.rating.plans import (
     Service,
     UnitRate,
 )
-from billing.rating.rater import rate_usage
+from billing.rating.rater import rate_many, rate_usage
 from billing.rating.records import RatedUsage, UsageRecord
 from billing.rating.timebands import peak_offpeak_weekend
 
@@ -113,12 +117,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=RECORDS, help="pure: records to rate")
     parser.add_argument("--e2e-rows", type=int, default=1_000_000, help="end to end: CSV rows")
+    parser.add_argument(
+        "--authorize-calls", type=int, default=5_000, help="authorise: calls to time"
+    )
     args = parser.parse_args()
     pure(args.records)
     if args.e2e_rows:
         print(f"\nend to end, {args.e2e_rows:,} rows (bench/rating_e2e.py):", flush=True)
         script = Path(__file__).with_name("rating_e2e.py")
         subprocess.run([sys.executable, str(script), "--rows", str(args.e2e_rows)], check=True)
+    if args.authorize_calls:
+        print("\nauthorise latency and tariff CSV load (bench/authorize.py):", flush=True)
+        script = Path(__file__).with_name("authorize.py")
+        subprocess.run(
+            [sys.executable, str(script), "--calls", str(args.authorize_calls)], check=True
+        )
 
 
 def pure(count: int) -> None:
@@ -132,23 +145,36 @@ def pure(count: int) -> None:
     # Weight Tanzanian prefixes the way real traffic would be.
     prefixes += [f"255{p}" for p in MOBILE] * 400 + ["2552"] * 400
     rated = charged = 0
-    spent = 0.0
+    spent = cpu = single = 0.0
     for offset in range(0, count, CHUNK):
         batch = records(min(CHUNK, count - offset), prefixes, rng, offset)
         # Freeze the loaded inputs so the cyclic GC does not rescan them on every
         # allocation burst; a batch-rating worker can do the same with its plan and table.
         gc.collect()
         gc.freeze()
-        started = time.perf_counter()
-        results = [rate_usage(record, plan, table, bundles) for record in batch]
+        if offset == 0:  # the first chunk a record at a time first, collector running
+            started = time.process_time()
+            one_by_one = [rate_usage(record, plan, table, bundles) for record in batch]
+            single = (time.process_time() - started) / len(batch)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        results = rate_many(batch, plan, table, bundles)
         spent += time.perf_counter() - started
+        cpu += time.process_time() - cpu_started
+        if offset == 0:
+            if one_by_one != results:
+                raise AssertionError("rate_usage and rate_many disagree")
+            del one_by_one
         gc.unfreeze()
         rated += sum(isinstance(result, RatedUsage) for result in results)
         charged += sum(result.amount_minor for result in results if isinstance(result, RatedUsage))
     print(f"prefix table: {len(table)} prefixes; plan zones: {len(plan.durations)}")
     print(f"machine load average before/after: {load}, {os.getloadavg()[0]:.2f}")
     print(f"rated {count:,} records ({rated:,} priced) in {spent:.2f} s on one core")
-    print(f"throughput: {count / spent:,.0f} records/s; total charged {charged / 100:,.2f} TZS")
+    print(
+        f"throughput (rate_many): {count / spent:,.0f} records/s wall, {count / cpu:,.0f}"
+        f" records/s of this process's CPU; total charged {charged / 100:,.2f} TZS"
+    )
+    print(f"  one rate_usage call a record, collector on: {1 / single:,.0f} records/s of CPU")
     time_load(rng)
 
 

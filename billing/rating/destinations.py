@@ -3,8 +3,10 @@
 Numbers are E.164 digit strings without '+', e.g. 255712345678. The table is a dict
 keyed by prefix; a lookup probes the number's prefixes from the longest length the
 table holds down to one digit and stops at the first prefix with a row in force at the
-given instant (CGRateS does the same over its reverse-destination index). That is at
-most a dozen dict probes per number, however large the table, and loading is one pass.
+given instant (CGRateS does the same over its reverse-destination index). To skip most
+probes, the first `_STEM` digits of a number pick the only lengths worth trying: those
+of the prefixes that start with these digits or are a prefix of them. That is a handful
+of dict probes per number, however large the table, and loading is one pass.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 _OPEN_END = 2**62  # epoch seconds standing in for "no end date"
+_STEM = 3  # digits that choose the candidate prefix lengths of a number
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +46,7 @@ def _span_start(span: tuple[int, int, Destination]) -> tuple[int, int]:
 class DestinationTable:
     """Longest-prefix lookup over destinations, each row possibly time-limited."""
 
-    __slots__ = ("_lengths", "_rows")
+    __slots__ = ("_lengths", "_rows", "_short", "_stems")
 
     def __init__(self, destinations: Iterable[Destination]) -> None:
         # Each prefix maps to a tuple of (from_s, to_s, destination); most have one row.
@@ -65,6 +68,16 @@ class DestinationTable:
                 spans.sort(key=_span_start)
         self._rows = rows
         self._lengths = tuple(sorted({len(prefix) for prefix in self._rows}, reverse=True))
+        # Lengths of prefixes shorter than a stem: all a number whose stem is unknown can match.
+        self._short = tuple(length for length in self._lengths if length < _STEM)
+        stems: dict[str, set[int]] = {}
+        for prefix in rows:
+            if len(prefix) >= _STEM:
+                stems.setdefault(prefix[:_STEM], set()).add(len(prefix))
+        self._stems = {
+            stem: tuple(sorted(found | {n for n in self._short if stem[:n] in rows}, reverse=True))
+            for stem, found in stems.items()
+        }
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -78,9 +91,10 @@ class DestinationTable:
     def match_epoch(self, number: str, at_s: int) -> Destination | None:
         """As `match`, with the instant in epoch seconds (the rater's hot path)."""
         rows = self._rows
-        for length in self._lengths:
-            if length > len(number):
-                continue
+        lengths = self._stems.get(number[:_STEM], self._short)
+        for length in lengths:
+            # A length past the number's end probes the whole number: the same answer the
+            # number's own length would give, so no check is needed.
             spans = rows.get(number[:length])
             if spans is None:
                 continue

@@ -64,13 +64,30 @@ class DurationRate:
     minimum_charge: Decimal = _ZERO
     connect_micro: int = field(init=False, repr=False, compare=False)
     minimum_micro: int = field(init=False, repr=False, compare=False)
+    # The rater's view, worked out once: connect fee and minimum charge already times
+    # `rate_unit_s` (the numerator they add), and each group as a plain tuple
+    # (start_s, increment_s, rate_micro, end_s or None for the open-ended last group).
+    connect_numerator: int = field(init=False, repr=False, compare=False)
+    minimum_numerator: int = field(init=False, repr=False, compare=False)
+    spans: tuple[tuple[int, int, int, int | None], ...] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         _check_groups(self.groups)
         if self.rate_unit_s <= 0 or self.no_charge_s < 0:
             raise ValueError("rate unit must be positive and no-charge seconds not negative")
-        object.__setattr__(self, "connect_micro", _price(self.connect_fee))
-        object.__setattr__(self, "minimum_micro", _price(self.minimum_charge))
+        connect, minimum = _price(self.connect_fee), _price(self.minimum_charge)
+        object.__setattr__(self, "connect_micro", connect)
+        object.__setattr__(self, "minimum_micro", minimum)
+        object.__setattr__(self, "connect_numerator", connect * self.rate_unit_s)
+        object.__setattr__(self, "minimum_numerator", minimum * self.rate_unit_s)
+        ends = [following.start_s for following in self.groups[1:]] + [None]
+        spans = tuple(
+            (group.start_s, group.increment_s, group.rate_micro, end)
+            for group, end in zip(self.groups, ends, strict=True)
+        )
+        object.__setattr__(self, "spans", spans)
 
     @classmethod
     def per_increment(
@@ -162,6 +179,7 @@ class RatePlan:
     decimals: int = 2
     # Minor units the rounded charge is a multiple of (1 = cent, 100 = whole TZS).
     rounding_step: int = field(init=False, repr=False, compare=False)
+    rating_memo: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         currency = Currency(self.currency)
@@ -177,6 +195,9 @@ class RatePlan:
         object.__setattr__(self, "units", MappingProxyType(dict(self.units)))
         object.__setattr__(self, "whatsapp", MappingProxyType(dict(self.whatsapp)))
         object.__setattr__(self, "bundles", tuple(self.bundles))
+        # Filled by the rater as it meets each (service, zone): the rates to use and the
+        # bundles that cover them. Safe to share: the plan never changes.
+        object.__setattr__(self, "rating_memo", {})
 
     def duration_rate(self, service: Service, zone: str, band: str) -> DurationRate | None:
         by_band = self.durations.get((service, zone)) or self.durations.get((service, ANY))

@@ -90,7 +90,7 @@ class ImportCdrs(MethodView):
     def post(self):
         """A CDR file (multipart `file` or a text/csv body) and `?format=asterisk|…`.
 
-        Stored a chunk per transaction as it is read; rating follows in the worker.
+        Stored a chunk per transaction as it is read, each record rated as it is stored.
         """
         try:
             args = ImportArgs().load({**request.args.to_dict(), **request.form.to_dict()})

@@ -10,6 +10,7 @@ the portable path in `intake` and `rating`.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -31,41 +32,72 @@ def _cursor(session: Session) -> Any:
     return session.connection().connection.driver_connection.cursor()
 
 
+_JSON_COLUMNS = frozenset({"raw", "breakdown"})
+
+
 @cache
-def _staging_sql(columns: tuple[str, ...]) -> tuple[str, str, str]:
-    # Column names are the module's own constants, never input: safe to format in.
+def _staging_sql(columns: tuple[str, ...]) -> tuple[str, str, str, str]:
+    # Column names are the module's own constants, never input: safe to format in. Each
+    # column list stages in its own table (a session may store both ways).
     names = ", ".join(columns)
+    stage = f"{_STAGE}_{zlib.crc32(names.encode()):08x}"
     create = (
-        f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} ON COMMIT DELETE ROWS AS"  # noqa: S608
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS"  # noqa: S608
         f" SELECT {names} FROM usage_records WITH NO DATA"
     )
-    copy = f"COPY {_STAGE} ({names}) FROM STDIN"
+    copy = f"COPY {stage} ({names}) FROM STDIN"
     move = (
-        f"INSERT INTO usage_records ({names}) SELECT {names} FROM {_STAGE}"  # noqa: S608
+        f"INSERT INTO usage_records ({names}) SELECT {names} FROM {stage}"  # noqa: S608
         " ON CONFLICT (source_system, source_id, revision) DO NOTHING"
         " RETURNING id, source_system, source_id"
     )
-    return create, copy, move
+    return create, copy, move, stage
 
 
 def copy_insert(
     session: Session, columns: tuple[str, ...], rows: Sequence[dict]
 ) -> dict[tuple[str, str], int]:
     """Insert rows whose (source_system, source_id, revision) is new; their ids by key."""
-    create, copy_sql, move = _staging_sql(columns)
+    create, copy_sql, move, stage = _staging_sql(columns)
+    encoded = [index for index, name in enumerate(columns) if name in _JSON_COLUMNS]
     with _cursor(session) as cursor:
         cursor.execute(create)
         with cursor.copy(copy_sql) as copy:
             for row in rows:
-                raw = row["raw"]
-                copy.write_row(
-                    [json.dumps(raw) if name == "raw" and raw is not None else row[name]
-                     for name in columns]
-                )  # fmt: skip
+                values = [row[name] for name in columns]
+                for index in encoded:
+                    values[index] = _json(values[index])
+                copy.write_row(values)
         cursor.execute(move)
         written = {(system, source): usage_id for usage_id, system, source in cursor.fetchall()}
-        cursor.execute(f"TRUNCATE {_STAGE}")
+        cursor.execute(f"TRUNCATE {stage}")
     return written
+
+
+def stored_keys(session: Session, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which (source_system, source_id) pairs are already stored (revision 0)."""
+    if not keys:
+        return set()
+    with _cursor(session) as cursor:
+        cursor.execute(
+            "SELECT u.source_system, u.source_id"
+            " FROM unnest(%s::text[], %s::text[]) AS k(source_system, source_id)"
+            " JOIN usage_records AS u ON u.source_system = k.source_system"
+            " AND u.source_id = k.source_id AND u.revision = 0",
+            ([system for system, _ in keys], [source for _, source in keys]),
+        )
+        return set(cursor.fetchall())
+
+
+def next_ids(session: Session, count: int) -> list[int]:
+    """`count` fresh usage_records ids from the table's own sequence, in order."""
+    with _cursor(session) as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('usage_records', 'id'))"
+            " FROM generate_series(1, %s)",
+            (count,),
+        )
+        return sorted(usage_id for (usage_id,) in cursor.fetchall())
 
 
 _RATED = "usage_rated"

@@ -1,8 +1,8 @@
 """CDR files into usage records, streamed: a chunk of rows at a time, each committed.
 
 The parser reads the file line by line and the rows are stored a chunk per
-transaction, so a 1 GB file needs no more memory than one chunk. Each chunk defers its
-rating job, so rating starts while the file is still being read. Importing the same
+transaction, so a 1 GB file needs no more memory than one chunk. Each chunk is rated
+and debited as it is stored (see `intake.store`), so a row is written once. Importing the same
 file again stores nothing new: every row is a duplicate.
 """
 

@@ -1,19 +1,27 @@
 """Storing usage as it arrives: each record once, by (source system, source id).
 
-Every record is written, whatever its state: a good one `pending` for the rating job, a
-malformed one or one for a tenant we do not know `rejected` with the reason. A resend
-of a stored record changes nothing and is reported as a duplicate. A malformed record
-is keyed by a digest of its content (its own id may be the broken part), so the same
-bad row sent twice is stored once, and a corrected resend is a new record.
+Every record is written, whatever its state: a malformed one or one for a tenant we do
+not know `rejected` with the reason, a good one rated. A resend of a stored record
+changes nothing and is reported as a duplicate. A malformed record is keyed by a digest
+of its content (its own id may be the broken part), so the same bad row sent twice is
+stored once, and a corrected resend is a new record.
+
+On PostgreSQL a good record is rated and debited before it is stored (`rate_rows` with
+the tenant's tariff, one ledger transaction per tenant per batch), so each row is
+written once, already `billed`, `accrued`, `unbilled` or `rejected` with the reason;
+duplicates are found first, so nothing is debited for them. Other databases store it
+`pending` and leave it to the usage.rate job, as before.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,17 +30,26 @@ from billing.core.clock import utcnow
 from billing.core.db import insert_for, is_postgresql
 from billing.jobs.outbox import defer
 from billing.tenants.models import Tenant
-from billing.usage.bulk import copy_insert
+from billing.usage.bulk import copy_insert, next_ids, stored_keys
 from billing.usage.events import UsageEvent
 from billing.usage.models import UsageRecord, UsageStatus
+from billing.usage.rating import rate_rows
 
 RATE_JOB = "usage.rate"
+_ATTEMPTS = 5  # batches redone after racing another over the same keys, at most
+log = logging.getLogger(__name__)
 _records = UsageRecord.__table__
 STORED_COLUMNS = (
     "source_system", "source_id", "revision", "tenant_id", "service", "from_number",
     "to_number", "occurred_at", "started_at", "answered_at", "ended_at", "duration_s",
     "billable_s", "units", "disposition", "category", "pricing_type", "delivery_status",
     "account", "linked_id", "raw", "status", "reason", "received_at",
+)  # fmt: skip
+# Stored already rated: the id (taken from the sequence first) and the rating columns too.
+RATED_COLUMNS = ("id", *STORED_COLUMNS[:-3], "received_at", "status", "reason", "rated_at",
+    "plan_id", "plan_version", "zone", "band", "unit", "billed_units", "bundle_units",
+    "currency", "net_minor", "vat_minor", "raw_amount", "fx_rate", "breakdown",
+    "ledger_transaction_id", "ledger_entry_id",
 )  # fmt: skip
 
 
@@ -125,7 +142,10 @@ def store(session: Session, rows: Sequence[dict]) -> list[Outcome]:
         if row["status"] == UsageStatus.PENDING.value and row["tenant_id"] not in tenants:
             row["status"] = UsageStatus.REJECTED.value
             row["reason"] = "unknown_tenant"
-    inserted = insert_new(session, rows)
+    rated = is_postgresql(session)
+    inserted = _rate_and_insert(session, rows) if rated else None
+    if inserted is None:  # not PostgreSQL, or rating failed: stored pending for the job
+        rated, inserted = False, insert_new(session, rows)
     outcomes = []
     for index, row in enumerate(rows):
         usage_id = inserted.pop((row["source_system"], row["source_id"]), None)
@@ -135,10 +155,88 @@ def store(session: Session, rows: Sequence[dict]) -> list[Outcome]:
             outcomes.append(Outcome(index, row["source_id"], "rejected", row["reason"], usage_id))
         else:
             outcomes.append(Outcome(index, row["source_id"], "accepted", None, usage_id))
-    pending = [o.usage_id for o in outcomes if o.status == "accepted" and o.usage_id]
-    if pending:
-        defer(session, RATE_JOB, min(pending), max(pending))
+    if not rated:
+        pending = [o.usage_id for o in outcomes if o.status == "accepted" and o.usage_id]
+        if pending:
+            defer(session, RATE_JOB, min(pending), max(pending))
     return outcomes
+
+
+class _Raced(Exception):
+    """Another transaction stored one of our new keys between our check and our insert."""
+
+
+def _rate_and_insert(session: Session, rows: Sequence[dict]) -> dict[tuple[str, str], int] | None:
+    """Rate the new rows and insert every new row once, rated; their ids by key.
+
+    In a savepoint: if a concurrent batch stored one of the keys meanwhile, the insert
+    skips it, the debit would be wrong, so the savepoint is undone and the batch redone
+    (the key is then found stored, a duplicate). If rating fails for any other reason
+    (a lock timeout, a tariff that will not load), the savepoint is undone and None
+    returned: the caller stores the rows pending for the rating job, so intake never
+    loses a record because rating broke.
+    """
+    for _attempt in range(_ATTEMPTS):
+        try:
+            with session.begin_nested():
+                return _rate_and_insert_once(session, rows)
+        except _Raced:
+            continue
+        except Exception:
+            log.exception("rating at intake failed; %d records stored pending", len(rows))
+            return None
+    log.warning("intake raced %d times; %d records stored pending", _ATTEMPTS, len(rows))
+    return None
+
+
+def _rate_and_insert_once(session: Session, rows: Sequence[dict]) -> dict[tuple[str, str], int]:
+    stored = stored_keys(session, list({(r["source_system"], r["source_id"]) for r in rows}))
+    new: dict[tuple[str, str], dict] = {}
+    for row in rows:  # the first of a key in the batch is the one stored
+        key = (row["source_system"], row["source_id"])
+        if key not in stored and key not in new:
+            new[key] = row
+    if not new:
+        return {}
+    ids = next_ids(session, len(new))
+    fresh = [
+        {**_UNRATED, **row, "id": usage_id} for row, usage_id in zip(new.values(), ids, strict=True)
+    ]
+    by_id = {row["id"]: row for row in fresh}
+    pending = [_PendingRow(**{name: row[name] for name in _PendingRow._fields}) for row in fresh
+               if row["status"] == UsageStatus.PENDING.value]  # fmt: skip
+
+    def write(session: Session, results: Sequence[Any]) -> None:
+        for result in results:
+            by_id[result.usage_id].update(result.fields)
+        written = copy_insert(session, RATED_COLUMNS, fresh)
+        if len(written) != len(fresh):
+            raise _Raced
+
+    if pending:
+        rate_rows(session, pending, key=f"usage:{pending[0].id}", write=write)
+    else:
+        write(session, ())
+    return {key: row["id"] for key, row in zip(new, fresh, strict=True)}
+
+
+_UNRATED = dict.fromkeys(RATED_COLUMNS)
+
+
+class _PendingRow(NamedTuple):
+    """A row about to be stored, as `rate_rows` reads a stored one."""
+
+    id: int
+    tenant_id: str
+    service: str
+    to_number: str
+    occurred_at: datetime
+    billable_s: int
+    units: int
+    disposition: str
+    category: str
+    pricing_type: str
+    answered_at: datetime | None
 
 
 def insert_new(session: Session, rows: Sequence[dict]) -> dict[tuple[str, str], int]:

@@ -35,7 +35,7 @@ from billing.core.db import Base, BigId, UtcDateTime, string_enum
 
 
 class UsageStatus(StrEnum):
-    PENDING = "pending"  # stored, waiting for the rating job
+    PENDING = "pending"  # stored, waiting for the rating job (PostgreSQL rates at intake)
     BILLED = "billed"  # prepaid: rated and debited from the wallet (or free)
     ACCRUED = "accrued"  # postpaid: rated, net, waiting for the invoice
     UNBILLED = "unbilled"  # prepaid: rated, but the wallet could not pay it (yet)

@@ -12,7 +12,7 @@ crash leaves the rows pending and a re-run rates them once.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -164,8 +164,18 @@ def _rated(
     }
 
 
-def rate_rows(session: Session, rows: Sequence[Row], *, key: str) -> dict[str, int]:
-    """Rate and settle claimed pending rows; counts by resulting status."""
+def rate_rows(
+    session: Session,
+    rows: Sequence[Row],
+    *,
+    key: str,
+    write: Callable[[Session, Sequence[RowResult]], None] | None = None,
+) -> dict[str, int]:
+    """Rate and settle claimed pending rows; counts by resulting status.
+
+    `write` stores the results (default: update the stored rows); intake passes one that
+    inserts rows rated before they were ever stored, so each is written once.
+    """
     now = utcnow()
     tenants = tenants_by_id(session, {row.tenant_id for row in rows if row.tenant_id})
     tariffs = Tariffs(session)
@@ -195,7 +205,7 @@ def rate_rows(session: Session, rows: Sequence[Row], *, key: str) -> dict[str, i
     bundles.flush()
     for (tenant_id, currency), net in sorted(accrued.items()):
         add_accrued(session, tenant_id, currency, net)
-    write_results(session, results)
+    (write or write_results)(session, results)
     after_settling(session, settled)
     counts: dict[str, int] = defaultdict(int)
     for result in results:

@@ -1,0 +1,117 @@
+"""Intake rates and debits a record before storing it: one write, nothing left pending."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from billing.jobs.models import OutboxMessage
+from billing.ledger.models import Transaction
+from billing.rating.plans import Service
+from billing.usage.events import Disposition, UsageEvent
+from billing.usage.intake import event_row, store
+from tests.integration.usage.conftest import rows
+from tests.integration.usage.test_rating import NET, VAT, balance
+
+pytestmark = pytest.mark.integration
+ANSWERED = datetime(2026, 3, 2, 6, 0, 5, tzinfo=UTC)  # 09:00:05 in Dar es Salaam
+
+
+def call_rows(tenant_id: str, count: int, system: str = "intake") -> list[dict]:
+    events = [
+        UsageEvent(system, f"{tenant_id}-{n}", Service.VOICE, "255754000111", "255712345678",
+                   ANSWERED, ANSWERED, None, 70, 65, Disposition.ANSWERED)
+        for n in range(count)
+    ]  # fmt: skip
+    return [event_row(event, tenant_id) for event in events]
+
+
+def debits(sessions, tenant_id: str) -> int:
+    with sessions() as session:
+        return session.execute(
+            select(func.count()).where(
+                Transaction.tenant_id == tenant_id, Transaction.kind == "usage"
+            )
+        ).scalar()
+
+
+def test_a_stored_record_is_already_rated_and_no_rating_job_is_asked_for(
+    rated_tenant, runtime, sessions
+):
+    tenant = rated_tenant()
+    stranger = {**call_rows("ten_NOBODY", 1)[0], "source_id": "stranger"}
+    with runtime.unit_of_work() as session:
+        jobs_before = session.execute(select(func.count()).select_from(OutboxMessage)).scalar()
+        outcomes = store(session, [*call_rows(tenant.tenant_id, 3), stranger])
+        jobs_after = session.execute(select(func.count()).select_from(OutboxMessage)).scalar()
+    assert [o.status for o in outcomes] == ["accepted"] * 3 + ["rejected"]
+    assert jobs_after == jobs_before
+    stored = rows(sessions, tenant.tenant_id)
+    assert [(r.status, r.net_minor, r.vat_minor) for r in stored] == [("billed", NET, VAT)] * 3
+    assert len({r.ledger_transaction_id for r in stored}) == 1  # one debit for the batch
+    assert [o.usage_id for o in outcomes[:3]] == [r.id for r in stored]
+    assert balance(sessions, tenant.tenant_id) == 1_000_00 - 3 * (NET + VAT)
+
+
+def test_a_batch_racing_another_over_the_same_keys_debits_them_once(
+    rated_tenant, runtime, sessions, monkeypatch
+):
+    import billing.usage.intake as intake
+
+    attempts = []
+    once = intake._rate_and_insert_once
+
+    def counted(session, rows):
+        attempts.append(len(rows))
+        return once(session, rows)
+
+    monkeypatch.setattr(intake, "_rate_and_insert_once", counted)
+    tenant = rated_tenant(balance=100_000_00)
+    batch = call_rows(tenant.tenant_id, 50, system="race")
+    first_stored, second_done = threading.Event(), []
+
+    def second():
+        first_stored.wait()
+        with runtime.unit_of_work() as session:  # waits for the first's wallet lock
+            second_done.append(store(session, [dict(row) for row in batch]))
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with runtime.unit_of_work() as session:
+        first = store(session, [dict(row) for row in batch])
+        first_stored.set()
+        thread.join(timeout=1)  # the second is blocked until we commit
+        assert thread.is_alive()
+    thread.join(timeout=30)
+    assert {o.status for o in first} == {"accepted"}
+    assert {o.status for o in second_done[0]} == {"duplicate"}
+    assert len(attempts) == 3  # the second batch raced, was undone, and ran again
+    stored = rows(sessions, tenant.tenant_id)
+    assert len(stored) == 50 and {r.status for r in stored} == {"billed"}
+    assert debits(sessions, tenant.tenant_id) == 1
+    assert balance(sessions, tenant.tenant_id) == 100_000_00 - 50 * (NET + VAT)
+
+
+def test_when_rating_at_intake_fails_the_records_are_stored_pending_for_the_job(
+    app, rated_tenant, runtime, sessions, monkeypatch
+):
+    import billing.usage.intake as intake
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("tariff store unreachable")
+
+    monkeypatch.setattr(intake, "rate_rows", broken)
+    tenant = rated_tenant()
+    with app.app_context(), runtime.unit_of_work() as session:
+        outcomes = intake.store(session, call_rows(tenant.tenant_id, 2, system="fallback"))
+        jobs = session.execute(
+            select(OutboxMessage.job, OutboxMessage.args).order_by(OutboxMessage.id.desc())
+        ).first()
+    assert [o.status for o in outcomes] == ["accepted", "accepted"]
+    assert jobs.job == "usage.rate" and jobs.args == [o.usage_id for o in outcomes]
+    # The job (run in process once the intake commits) rates them as usual.
+    stored = rows(sessions, tenant.tenant_id)
+    assert [(r.status, r.net_minor) for r in stored] == [("billed", NET)] * 2
