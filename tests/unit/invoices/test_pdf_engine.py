@@ -134,3 +134,11 @@ def test_a_character_missing_from_the_font_does_not_ride_into_later_documents():
     assert not any(font.missing for font in (_engine().pdf_fonts or {}).values())
     later = text(render_pdf(specimens.invoice()))
     assert "SUPPLIER Malipo Cloud Communications Ltd" in later
+
+
+def test_the_first_render_freezes_the_long_lived_state_for_the_collector():
+    import gc
+
+    render_pdf(specimens.invoice())
+    assert _engine().rendered == [True]
+    assert gc.get_freeze_count() > 0
