@@ -91,7 +91,6 @@ class _Engine:
     # without HarfBuzz-Subset nothing is shared (None).
     pdf_fonts: dict | None
     lock: threading.Lock
-    rendered: list[bool]  # [True] once a document is out and the long-lived state frozen
 
 
 @cache
@@ -119,7 +118,6 @@ def _engine() -> _Engine:
         base_url=_HERE.as_uri() + "/",
         pdf_fonts={} if harfbuzz_subset is not None else None,
         lock=threading.Lock(),
-        rendered=[False],
     )
 
 
@@ -166,20 +164,7 @@ def render_pdf(
             pdf_variant=PDF_VARIANT, attachments=[data], finisher=_one_af_entry_per_file
         )
         _forget_fonts_with_missing_glyphs(engine)
-        if not engine.rendered[0]:
-            engine.rendered[0] = True
-            _freeze_long_lived_state()
         return pdf
-
-
-def _freeze_long_lived_state() -> None:
-    """After the first document the process holds what every later render reuses (the
-    engine, fonts, Pango and HarfBuzz caches, compiled selectors, imported modules).
-    Moving it out of the cyclic collector's generations keeps the full collections that
-    a render's many boxes trigger from walking it all again: collection was about 9% of
-    a one-page render's CPU time, 3% after. billing/tariffs/cache.py does the same."""
-    gc.collect()
-    gc.freeze()
 
 
 def _forget_fonts_with_missing_glyphs(engine: _Engine) -> None:
@@ -201,9 +186,18 @@ def _one_af_entry_per_file(_document: object, pdf: object) -> None:
 
 
 def warm_up() -> None:
-    """Build the engine and render one specimen now (e.g. in a worker after it forks),
-    so the first request pays neither, and the long-lived state is frozen (above)."""
+    """Ready this process to render many documents (a long-lived worker; call it after a
+    fork): build the engine, render one specimen so the first request pays for neither,
+    then move what later renders reuse (engine, fonts, Pango and HarfBuzz caches,
+    compiled selectors, imported modules) out of the cyclic collector's generations.
+    Full collections triggered by a render's many boxes then no longer walk it all:
+    collection fell from about 9% to 3% of a one-page render's CPU time.
+    billing/tariffs/cache.py freezes its tables the same way. Not done on a first render
+    by itself: a work-horse forked for one job would pay the full collection for nothing.
+    """
     from invoices.pdf import specimens  # only here: the specimens are not the product
 
     doc = specimens.invoice()
     render_pdf(doc, fiscal=specimens.fiscal(doc))
+    gc.collect()
+    gc.freeze()
