@@ -134,3 +134,13 @@ def test_a_character_missing_from_the_font_does_not_ride_into_later_documents():
     assert not any(font.missing for font in (_engine().pdf_fonts or {}).values())
     later = text(render_pdf(specimens.invoice()))
     assert "SUPPLIER Malipo Cloud Communications Ltd" in later
+
+
+def test_warm_up_renders_once_and_freezes_the_long_lived_state():
+    import gc
+
+    from invoices.pdf.renderer import warm_up
+
+    warm_up()
+    assert _engine().pdf_fonts, "a specimen was rendered"
+    assert gc.get_freeze_count() > 0
