@@ -17,14 +17,13 @@
    platform's event, the fiscal receipt, its PDF and e-mail) is not part of the figure:
    those run on their own, lower-priority queues.
 
-`--worker-class both` (the default) drains the step-1 callbacks with RQ's SimpleWorker
-(`billing worker --burst --simple`: every job in the worker process), then posts
+`--worker-class both` (the default) drains the step-1 callbacks with `billing worker
+--burst` as shipped (jobs in the worker process, RQ's SimpleWorker), then posts
 `--second-batch` more callbacks (untimed) with the worker stopped again and drains them
-with `billing worker --burst` as shipped (money jobs in the worker process, a forked
-work-horse per documents job).
+with `billing worker --burst --fork` (RQ's forking Worker: a work-horse per job).
 
     .venv/bin/python bench/callbacks.py [--requests 1500] [--clients 16]
-        [--serve-workers N] [--worker-class simple|default|both] [--second-batch 3000]
+        [--serve-workers N] [--worker-class default|fork|both] [--second-batch 1000]
 
 Uses (and rebuilds) the database `malipo_bench_callbacks` and Redis database 13 (flushed).
 Every process it starts is stopped at the end, on error too.
@@ -406,7 +405,7 @@ def applied_count(connection) -> int:
 
 def drain(processes: Processes, engine, worker_class: str, expect: int) -> Drain:
     """One `billing worker --burst` until `expect` inbox rows are applied; then it is stopped."""
-    args = ["worker", "--burst"] + (["--simple"] if worker_class == "simple" else [])
+    args = ["worker", "--burst"] + (["--fork"] if worker_class == "fork" else [])
     with engine.connect() as connection:
         before = applied_count(connection)
         launched = time.monotonic()
@@ -516,13 +515,13 @@ def main() -> None:
         help="server processes (2: live mode's default; sandbox mode alone runs 1)",
     )
     parser.add_argument(
-        "--worker-class", choices=("simple", "default", "both"), default="both", help="RQ worker"
+        "--worker-class", choices=("default", "fork", "both"), default="both", help="RQ worker"
     )
     parser.add_argument(
         "--second-batch",
         type=int,
-        default=3000,
-        help="callbacks the second worker (`billing worker` as shipped) drains (both)",
+        default=1000,
+        help="callbacks the forking worker drains (both)",
     )
     parser.add_argument("--seconds", type=float, default=8.0, help="wrk's timed run")
     parser.add_argument(
@@ -535,7 +534,7 @@ def main() -> None:
         help="the timed intake's load generator (wrk when installed: apt-get install wrk)",
     )
     args = parser.parse_args()
-    classes = ["simple", "default"] if args.worker_class == "both" else [args.worker_class]
+    classes = ["default", "fork"] if args.worker_class == "both" else [args.worker_class]
     timed_count = args.wrk_pool if args.load == "wrk" else args.requests
     first = WARMUP + timed_count
     total = first + args.second_batch * (len(classes) - 1)

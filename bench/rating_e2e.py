@@ -14,7 +14,7 @@ The ratio printed is end-to-end time / COPY time (the issue's target: at most 5)
 `--phases` also times reading and parsing the file alone, to show what is Python and
 what is the database. Peak memory is this process's maximum resident set (it streams;
 it should stay flat whatever the row count). bench/rating.py runs this in a child
-process. With `--workers N`, N `billing worker --simple` processes run beside the
+process. With `--workers N`, N `billing worker` processes run beside the
 import (on PostgreSQL intake rates the rows itself, so they find little to do); the
 clock stops when no record is left pending.
 """
@@ -116,7 +116,7 @@ def start_worker(redis_url: str) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": URL, "REDIS_URL": redis_url, "SECRET_KEY": "bench"}
     billing = str(Path(sys.executable).parent / "billing")
     return subprocess.Popen(
-        [billing, "worker", "--simple"],
+        [billing, "worker"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

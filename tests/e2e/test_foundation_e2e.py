@@ -79,7 +79,7 @@ def test_the_worker_runs_the_daily_audit_through_the_outbox(worker, sessions):
 
 
 def test_a_worker_serves_only_the_queues_it_is_given(service_env, redis_url):
-    """`--queue` splits the work: money queues on a simple worker, PDFs on a forking one."""
+    """`--queue` splits the work: each queue can have workers of its own."""
     from rq import Queue
 
     connection = Redis.from_url(redis_url)
@@ -87,7 +87,7 @@ def test_a_worker_serves_only_the_queues_it_is_given(service_env, redis_url):
     money.empty(), documents.empty()
     money.enqueue("billing.jobs.runner.run", "no.such.job")  # fails: lands in its registry
     documents.enqueue("billing.jobs.runner.run", "no.such.job")
-    billing(service_env, "worker", "--burst", "--simple", "--queue", "ledger")
+    billing(service_env, "worker", "--burst", "--queue", "ledger")
     assert (len(money), len(documents)) == (0, 1)
     assert money.failed_job_registry.count == 1
     documents.empty()
