@@ -104,7 +104,7 @@ def _engine() -> _Engine:
         finalize=_printable,
     )
     fonts = FontConfiguration()
-    fetcher = URLFetcher(allowed_protocols={"file", "data"})  # fonts, the QR; no network
+    fetcher = URLFetcher(allowed_protocols={"file"})  # the bundled fonts; no network
     _TemplateHTML.ua = CSS(filename=str(_HERE / "ua.css"), font_config=fonts)
     base = CSS(filename=str(_HERE / "document.css"), font_config=fonts, url_fetcher=fetcher)
     stylesheets = {

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
 
+from markupsafe import Markup
+
 from billing.core.money import Currency
 from invoices.document import Document, DocumentKind, Party, Totals
 from invoices.pdf import numbers
@@ -16,7 +18,7 @@ from invoices.pdf.fiscal import Fiscal
 from invoices.pdf.labels import LABELS, Labels, code_meaning
 from invoices.taxpayer import format_tin, format_vrn
 from invoices.vat import RateTotal
-from invoices.vfd.qr import qr_png_uri
+from invoices.vfd.qr import qr_svg
 from invoices.words import amount_in_words
 
 
@@ -159,7 +161,7 @@ def _fiscal(fiscal: Fiscal | None) -> dict | None:
         "receipt_time": fiscal.issued_at.strftime("%Y-%m-%d %H:%M:%S"),
         "vfd_serial": fiscal.vfd_serial,
         "uin": fiscal.uin,
-        "qr": qr_png_uri(fiscal.verification_url),
+        "qr": Markup(qr_svg(fiscal.verification_url, scale=3)),  # noqa: S704 (segno's own SVG)
     }
 
 

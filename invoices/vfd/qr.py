@@ -6,7 +6,6 @@ verify base + RCTVNUM + "_" + receipt time as HHMMSS (GoVFD `ReceiptLink`, VFDTZ
 
 from __future__ import annotations
 
-import base64
 import io
 from datetime import time
 
@@ -39,13 +38,3 @@ def qr_svg(url: str, *, scale: int = 4) -> str:
         buffer, kind="svg", scale=scale, xmldecl=False, svgns=True, nl=False
     )
     return buffer.getvalue().decode("utf-8")
-
-
-def qr_png_uri(url: str) -> str:
-    """The QR code as a `data:` URI of a PNG with one pixel per module (quiet zone
-    included), for the PDF template: scaled up with `image-rendering: pixelated` it
-    prints the same squares as the SVG, and WeasyPrint draws one small image several
-    times faster than it parses an SVG path of some hundred segments."""
-    buffer = io.BytesIO()
-    segno.make(url, error="m", micro=False).save(buffer, kind="png", scale=1, border=4)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
