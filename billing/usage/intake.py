@@ -30,7 +30,7 @@ from billing.core.clock import utcnow
 from billing.core.db import insert_for, is_postgresql
 from billing.jobs.outbox import defer
 from billing.tenants.models import Tenant
-from billing.usage.bulk import copy_insert, next_ids, stored_keys
+from billing.usage.bulk import KeyTaken, copy_insert, copy_new, next_ids, stored_keys
 from billing.usage.events import UsageEvent
 from billing.usage.models import UsageRecord, UsageStatus
 from billing.usage.rating import rate_rows
@@ -209,9 +209,10 @@ def _rate_and_insert_once(session: Session, rows: Sequence[dict]) -> dict[tuple[
     def write(session: Session, results: Sequence[Any]) -> None:
         for result in results:
             by_id[result.usage_id].update(result.fields)
-        written = copy_insert(session, RATED_COLUMNS, fresh)
-        if len(written) != len(fresh):
-            raise _Raced
+        try:
+            copy_new(session, RATED_COLUMNS, fresh)
+        except KeyTaken as error:
+            raise _Raced from error
 
     if pending:
         rate_rows(session, pending, key=f"usage:{pending[0].id}", write=write)
