@@ -104,7 +104,11 @@ def _binary_type(name: str) -> str:
 @cache
 def _direct_copy(columns: tuple[str, ...]) -> tuple[str, list[str], Any, tuple[int, ...]]:
     sql = f"COPY usage_records ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
-    encoded = tuple(index for index, name in enumerate(columns) if name in _JSON_COLUMNS)
+    encoded = tuple(
+        (index, _breakdown_json if name == "breakdown" else _json)
+        for index, name in enumerate(columns)
+        if name in _JSON_COLUMNS
+    )
     return sql, [_binary_type(name) for name in columns], itemgetter(*columns), encoded
 
 
@@ -128,8 +132,8 @@ def copy_new(session: Session, columns: tuple[str, ...], rows: Sequence[dict]) -
                     values = values_of(row)
                     if encoded:
                         values = list(values)
-                        for index in encoded:
-                            values[index] = _json(values[index])
+                        for index, encode in encoded:
+                            values[index] = encode(values[index])
                     write_row(values)
         except psycopg.errors.UniqueViolation as error:
             raise KeyTaken(str(error)) from error
@@ -191,7 +195,7 @@ def copy_update(session: Session, ids: list[int], columns: dict[str, list[Any]])
     names = tuple(columns)
     create, copy_sql, update = _update_sql(names)
     if "breakdown" in columns:
-        columns = {**columns, "breakdown": [_json(item) for item in columns["breakdown"]]}
+        columns = {**columns, "breakdown": [_breakdown_json(item) for item in columns["breakdown"]]}
     series = [columns[name] for name in names]
     with _cursor(session) as cursor:
         cursor.execute(create)
@@ -209,3 +213,30 @@ _encode = json.JSONEncoder(separators=(",", ":")).encode
 
 def _json(value: Any) -> str | None:
     return None if value is None else _encode(value)
+
+
+_BREAKDOWNS: dict[tuple, str] = {}
+_BREAKDOWNS_LIMIT = 50_000
+
+
+def _breakdown_json(value: dict[str, Any] | None) -> str | None:
+    """A rating breakdown as JSON, each distinct one encoded once.
+
+    Many rows share a breakdown (the same billed seconds, zone and band), and encoding
+    costs more than the rest of the row's COPY. A breakdown holds ints and strings in
+    tuples and lists (one JSON array either way), so its items with lists made tuples
+    key it exactly; one with bundle draws (dicts) is unhashable and encoded every time.
+    """
+    if value is None:
+        return None
+    try:
+        key = tuple([(name, tuple(item) if type(item) is list else item)
+                     for name, item in value.items()])  # fmt: skip
+        text = _BREAKDOWNS.get(key)
+    except TypeError:
+        return _encode(value)
+    if text is None:
+        if len(_BREAKDOWNS) >= _BREAKDOWNS_LIMIT:
+            _BREAKDOWNS.clear()
+        text = _BREAKDOWNS[key] = _encode(value)
+    return text
