@@ -172,6 +172,12 @@ def backend_cpu() -> dict[int, float]:
     return used
 
 
+def child_cpu() -> float:
+    """CPU seconds of this process's ended children (the parsing process, once joined)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def parse_only(path: Path) -> float:
     """Reading and parsing the file into rows, nothing stored: the Python floor."""
     from billing.usage.imports import _row, parse
@@ -235,12 +241,13 @@ def main() -> None:
         workers = [start_worker(redis_url) for _ in range(args.workers)]
         try:
             with app.app_context():
-                server = backend_cpu()
+                server, children = backend_cpu(), child_cpu()
                 started, cpu = time.perf_counter(), time.process_time()
                 summary = import_file(runtime, str(path), "asterisk")
                 if workers:
                     wait_until_rated(runtime)
                 elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+                parser_cpu = child_cpu() - children
                 server_cpu = sum(
                     used - server.get(pid, 0.0) for pid, used in backend_cpu().items()
                 )
@@ -264,6 +271,7 @@ def main() -> None:
         f" records/s; {elapsed / floor:.1f}x the COPY floor"
     )
     print(f"  of which this process's CPU: {cpu:.2f} s (the rest: PostgreSQL, and waiting)")
+    print(f"  the parsing process's CPU (large files are parsed beside): {parser_cpu:.2f} s")
     print(f"  PostgreSQL backends' CPU meanwhile: {server_cpu:.2f} s")
     if parsing is not None:
         print(f"  reading and parsing the file alone: {parsing:.2f} s")
