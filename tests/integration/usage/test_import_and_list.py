@@ -204,7 +204,7 @@ def test_a_large_file_is_parsed_in_a_second_process_with_the_same_outcomes(
     path = tmp_path / "Master.csv"
     path.write_text(text)
     with app.app_context():
-        summary = imports.import_file(runtime, str(path), "asterisk")
+        summary = imports.import_file(runtime, str(path), "asterisk", show_progress=True)
     assert (summary.rows, summary.accepted, summary.rejected, summary.duplicates) == (11, 9, 1, 1)
     stored = rows(sessions, tenant.tenant_id)
     assert [r.source_id for r in stored] == ids
