@@ -248,9 +248,7 @@ def main() -> None:
                     wait_until_rated(runtime)
                 elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
                 parser_cpu = child_cpu() - children
-                server_cpu = sum(
-                    used - server.get(pid, 0.0) for pid, used in backend_cpu().items()
-                )
+                server_cpu = sum(used - server.get(pid, 0.0) for pid, used in backend_cpu().items())
         finally:
             for worker in workers:
                 worker.terminate()
