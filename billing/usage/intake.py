@@ -21,6 +21,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import select
@@ -30,7 +31,7 @@ from billing.core.clock import utcnow
 from billing.core.db import insert_for, is_postgresql
 from billing.jobs.outbox import defer
 from billing.tenants.models import Tenant
-from billing.usage.bulk import copy_insert, next_ids, stored_keys
+from billing.usage.bulk import KeyTaken, copy_insert, copy_new, next_ids, stored_keys
 from billing.usage.events import UsageEvent
 from billing.usage.models import UsageRecord, UsageStatus
 from billing.usage.rating import rate_rows
@@ -203,15 +204,17 @@ def _rate_and_insert_once(session: Session, rows: Sequence[dict]) -> dict[tuple[
         {**_UNRATED, **row, "id": usage_id} for row, usage_id in zip(new.values(), ids, strict=True)
     ]
     by_id = {row["id"]: row for row in fresh}
-    pending = [_PendingRow(**{name: row[name] for name in _PendingRow._fields}) for row in fresh
-               if row["status"] == UsageStatus.PENDING.value]  # fmt: skip
+    waiting = UsageStatus.PENDING.value
+    pending = [_new_tuple(_PendingRow, _pending_fields(row)) for row in fresh
+               if row["status"] == waiting]  # fmt: skip
 
     def write(session: Session, results: Sequence[Any]) -> None:
         for result in results:
             by_id[result.usage_id].update(result.fields)
-        written = copy_insert(session, RATED_COLUMNS, fresh)
-        if len(written) != len(fresh):
-            raise _Raced
+        try:
+            copy_new(session, RATED_COLUMNS, fresh)
+        except KeyTaken as error:
+            raise _Raced from error
 
     if pending:
         rate_rows(session, pending, key=f"usage:{pending[0].id}", write=write)
@@ -237,6 +240,10 @@ class _PendingRow(NamedTuple):
     category: str
     pricing_type: str
     answered_at: datetime | None
+
+
+_pending_fields = itemgetter(*_PendingRow._fields)
+_new_tuple = tuple.__new__  # a NamedTuple from its values in order, without keywords
 
 
 def insert_new(session: Session, rows: Sequence[dict]) -> dict[tuple[str, str], int]:

@@ -7,6 +7,9 @@ keeps its figures, so a dispute can show both.
 
 `tenant_id` has no foreign key on purpose: a record for a tenant we do not know yet is
 kept (status `rejected`, reason `unknown_tenant`) and can be rated once the tenant exists.
+Nor do the ledger ids: they come from the ledger transaction posted in the same database
+transaction as the row, and ledger rows can never be removed (append-only triggers), so
+the two referential checks a billed row would cost (as dear as storing it) guard nothing.
 """
 
 from __future__ import annotations
@@ -97,8 +100,10 @@ class UsageRecord(Base):
     fx_rate: Mapped[Any] = mapped_column(Numeric(20, 10), nullable=True)
     breakdown: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
-    ledger_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
-    ledger_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    # No foreign keys (migration 0011): the ids are those of the transaction posted with
+    # the row, in the same database transaction, and the ledger is append-only.
+    ledger_transaction_id: Mapped[int | None] = mapped_column(BigId)
+    ledger_entry_id: Mapped[int | None] = mapped_column(BigId)
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("usage_records.id"))
 
     __table_args__ = (

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Row, bindparam, select, update
@@ -23,7 +24,9 @@ from sqlalchemy.orm import Session
 from billing.core.clock import utcnow
 from billing.core.db import is_postgresql
 from billing.core.errors import MalipoError
+from billing.core.money import Currency
 from billing.rating.bundles import EMPTY
+from billing.rating.fixedpoint import micro_to_decimal
 from billing.rating.plans import DURATION_SERVICES, Service
 from billing.rating.rater import rate_usage
 from billing.rating.records import RatedUsage, Unrated
@@ -60,8 +63,11 @@ def unit_of(service: Service) -> str:
     return "second" if service in DURATION_SERVICES else UNITS[service]
 
 
+_SERVICES = {service.value: service for service in Service}
+
+
 def rater_record(row: Row) -> RaterRecord:
-    service = Service(row.service)
+    service = _SERVICES.get(row.service) or Service(row.service)  # a dict: Enum() is dear
     answered = row.billable_s > 0 or row.answered_at is not None
     return RaterRecord(
         source_id=str(row.id),
@@ -148,7 +154,7 @@ def _rated(
         "currency": str(result.currency),
         "net_minor": result.amount_minor,
         "vat_minor": None,
-        "raw_amount": str(result.raw_amount),
+        "raw_amount": _raw_text(result.raw_numerator, result.raw_denominator, result.currency),
         "fx_rate": fx.rate if fx is not None else None,
         # pieces: [start_s, increment_s, increments, billed_units, charged_units, rate_micro]
         # per rate group (billing.rating.records.Piece); rates in micro-minor per rate unit.
@@ -162,6 +168,12 @@ def _rated(
         "ledger_transaction_id": None,
         "ledger_entry_id": None,
     }
+
+
+@lru_cache(maxsize=65_536)
+def _raw_text(numerator: int, denominator: int, currency: Currency) -> str:
+    """`RatedUsage.raw_amount` as stored; rows share amounts, and Decimal division is dear."""
+    return str(micro_to_decimal(numerator, denominator, currency))
 
 
 def rate_rows(

@@ -74,7 +74,11 @@ def parse(
     """Yield one event or reject per CDR row of a Master.csv stream."""
     profile = profile or AsteriskProfile()
     columns = profile.columns
+    width = len(columns)
     zone = profile.zone
+    # Fields by position: the 16 base columns never move, the optional ones by profile.
+    uniqueid = columns.index("uniqueid") if "uniqueid" in columns else None
+    linkedid = columns.index("linkedid") if "linkedid" in columns else None
     reader = csv.reader(lines, strict=True)
     while True:
         try:
@@ -86,45 +90,55 @@ def parse(
             continue
         if not row:
             continue
-        if len(row) != len(columns):
-            reason = f"expected {len(columns)} columns, got {len(row)}"
+        if len(row) != width:
+            reason = f"expected {width} columns, got {len(row)}"
             yield Reject(SOURCE, reader.line_num, reason, tuple(row))
             continue
         try:
-            yield _event(dict(zip(columns, row, strict=True)), zone, profile, reader.line_num)
+            yield _event(row, uniqueid, linkedid, zone, profile, reader.line_num)
         except ValueError as error:
             yield Reject(SOURCE, reader.line_num, str(error), tuple(row))
 
 
+_VOICE = Service.VOICE
+
+
 def _event(
-    fields: dict[str, str], zone: tzinfo, profile: AsteriskProfile, line_no: int
+    row: list[str],
+    uniqueid: int | None,
+    linkedid: int | None,
+    zone: tzinfo,
+    profile: AsteriskProfile,
+    line_no: int,
 ) -> UsageEvent:
-    disposition = DISPOSITIONS.get(fields["disposition"].strip().upper())
+    (account, src, dst, _dcontext, _clid, channel, _dstchannel, _lastapp, _lastdata, start,
+     answer, end, duration_text, billsec_text, disposition_text, _amaflags) = row[:16]  # fmt: skip
+    disposition = DISPOSITIONS.get(disposition_text.strip().upper())
     if disposition is None:
-        raise ValueError(f"unknown disposition {fields['disposition']!r}")
-    duration = seconds(fields["duration"], "duration")
-    billsec = seconds(fields["billsec"], "billsec")
+        raise ValueError(f"unknown disposition {disposition_text!r}")
+    duration = seconds(duration_text, "duration")
+    billsec = seconds(billsec_text, "billsec")
     if billsec > duration:
         raise ValueError("billsec exceeds duration")
-    answered_at = optional_stamp(fields["answer"], zone, "answer")
+    answered_at = optional_stamp(answer, zone, "answer")
     if answered_at is None and billsec > 0:
         raise ValueError("billsec without an answer time")
-    source_id = fields.get("uniqueid", "").strip()
-    started_at = stamp(fields["start"], zone, "start")
+    source_id = row[uniqueid].strip() if uniqueid is not None else ""
+    started_at = stamp(start, zone, "start")
     return UsageEvent(
         source_system=SOURCE,
         # Without loguniqueid the channel and start time are the best key there is.
-        source_id=source_id or f"{fields['channel']}@{started_at.isoformat()}",
-        service=Service.VOICE,
-        from_number=fields["src"].strip(),
-        to_number=number(fields["dst"], "dst", profile.country_code),
+        source_id=source_id or f"{channel}@{started_at.isoformat()}",
+        service=_VOICE,
+        from_number=src.strip(),
+        to_number=number(dst, "dst", profile.country_code),
         started_at=started_at,
         answered_at=answered_at,
-        ended_at=stamp(fields["end"], zone, "end"),
+        ended_at=stamp(end, zone, "end"),
         duration_s=duration,
         billable_s=billsec,
         disposition=disposition,
-        account=fields["accountcode"].strip(),
-        linked_id=fields.get("linkedid", "").strip(),
+        account=account.strip(),
+        linked_id=row[linkedid].strip() if linkedid is not None else "",
         line_no=line_no,
     )

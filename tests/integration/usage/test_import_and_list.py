@@ -189,3 +189,37 @@ def test_an_asterisk_file_with_every_optional_column_in_utc(client, admin, rated
         content_type="text/csv",
     )
     assert wrong.status_code == 422 and "timezone" in wrong.get_json()["errors"]
+
+
+def test_a_large_file_is_parsed_in_a_second_process_with_the_same_outcomes(
+    tmp_path, app, runtime, rated_tenant, sessions, monkeypatch
+):
+    import billing.usage.imports as imports
+
+    monkeypatch.setattr(imports, "PARALLEL_BYTES", 0)  # every file counts as large
+    monkeypatch.setattr(imports, "CHUNK", 4)  # several chunks, the last one short
+    tenant = rated_tenant()
+    text, ids = csv_file(tenant.tenant_id, 9)
+    text += asterisk_line(tenant.tenant_id, "0712345678", 65, ids[0])  # a resend in the file
+    path = tmp_path / "Master.csv"
+    path.write_text(text)
+    with app.app_context():
+        summary = imports.import_file(runtime, str(path), "asterisk", show_progress=True)
+    assert (summary.rows, summary.accepted, summary.rejected, summary.duplicates) == (11, 9, 1, 1)
+    stored = rows(sessions, tenant.tenant_id)
+    assert [r.source_id for r in stored] == ids
+    assert {(r.status, r.net_minor) for r in stored} == {("billed", 75_83)}
+    with app.app_context():  # again, parsed in this process: every row a duplicate
+        monkeypatch.setattr(imports, "PARALLEL_BYTES", 1 << 40)
+        again = imports.import_file(runtime, str(path), "asterisk")
+    assert (again.rows, again.duplicates) == (11, 11)
+
+
+def test_a_file_the_second_process_cannot_read_fails_the_import(
+    tmp_path, app, runtime, monkeypatch
+):
+    import billing.usage.imports as imports
+
+    monkeypatch.setattr(imports, "PARALLEL_BYTES", 0)
+    with app.app_context(), pytest.raises(IsADirectoryError):  # raised in the child, here
+        imports.import_file(runtime, str(tmp_path), "asterisk")

@@ -141,6 +141,17 @@ def test_stamps_follow_the_zones_offset_on_each_side_of_a_clock_change():
         "2026-3-2 9:00:05",
         "02/03/2026 09:00",
         "2026-13-02 09:00:05",
+        "2026-03-02 09+03:00",  # its own offset: the zone decides, never the stamp
     ):
         with pytest.raises(ValueError, match="bad start time"):
             stamp(bad, dar, "start")
+
+
+def test_a_stamp_is_utc_aware_whatever_the_zone():
+    from zoneinfo import ZoneInfo
+
+    from billing.usage.formats.fields import stamp
+
+    moment = stamp("2026-03-02 09:00:05", ZoneInfo("Africa/Dar_es_Salaam"), "start")
+    assert moment.tzinfo is UTC and moment.isoformat() == "2026-03-02T06:00:05+00:00"
+    assert stamp("2026-03-02 09:00:05", UTC, "start").isoformat() == "2026-03-02T09:00:05+00:00"

@@ -1,0 +1,96 @@
+"""Reading and parsing a CDR file in a second process while this one rates and stores.
+
+Parsing costs about as much CPU as rating and storing together, and the two need
+nothing from each other but the rows: a child process reads the file and sends the
+rows a chunk at a time, in file order, through a pipe; the importer stores each chunk in
+its own transaction exactly as it would have parsed it itself. The pipe holds one chunk,
+so the child is at most a chunk or two ahead and memory stays flat. Exactly-once is
+untouched: the child writes nothing, and a chunk is stored (or not) by the importer's
+transaction alone; if the importer fails, the child is stopped, and a re-import finds
+the stored rows duplicates.
+
+The child is forked (it starts at once, with the modules loaded), so it must never use
+what it inherits: it runs with the garbage collector off, so no inherited database
+connection is ever finalised there (which would end the parent's session), and it ends
+by `os._exit` (multiprocessing's way), running no exit handlers.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from typing import Any
+
+
+def available() -> bool:
+    """Forking and a second core: without either, parsing in-process is as fast."""
+    cores = multiprocessing.cpu_count() if hasattr(multiprocessing, "cpu_count") else 1
+    return "fork" in multiprocessing.get_all_start_methods() and cores > 1
+
+
+def parsed_elsewhere(
+    path: str, fmt: str, tenant_id: str | None, options: Any, chunk: int
+) -> Iterator[tuple[list[dict], int]]:
+    """The file's rows a chunk at a time, with the characters read for each, parsed by a
+    child process. The child is stopped when the caller stops iterating, however."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_parse, args=(path, fmt, tenant_id, options, chunk, sender), daemon=True
+    )
+    child.start()
+    sender.close()
+    try:
+        while True:
+            try:
+                message = receiver.recv()
+            except EOFError:
+                child.join()
+                raise RuntimeError(
+                    f"the parsing process died (exit code {child.exitcode})"
+                ) from None
+            if message is None:
+                return
+            if isinstance(message, BaseException):
+                raise message
+            yield message
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.terminate()
+        child.join()
+
+
+def _parse(
+    path: str, fmt: str, tenant_id: str | None, options: Any, chunk: int, sender: Connection
+) -> None:
+    gc.disable()
+    from billing.usage.imports import _row, parse
+
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+            read = [0]
+
+            def counted() -> Iterator[str]:
+                for line in handle:
+                    read[0] += len(line)
+                    yield line
+
+            rows: list[dict] = []
+            for item in parse(fmt, counted(), options):
+                rows.append(_row(item, tenant_id))
+                if len(rows) == chunk:
+                    sender.send((rows, read[0]))
+                    rows, read[0] = [], 0
+            if rows:
+                sender.send((rows, read[0]))
+        sender.send(None)
+    except Exception as error:  # handed to the importer, which raises it
+        try:
+            sender.send(error)
+        except Exception:  # unpicklable: its text will do
+            sender.send(RuntimeError(f"parsing failed: {error!r}"))
+    finally:
+        sender.close()
