@@ -35,8 +35,8 @@ BATCH_LIMIT = 500  # ids one background relay takes at most (relay's own limit)
 # Once woken, the background relay waits this long for more rows (or GATHER of them),
 # so that a burst's rows share RQ jobs. The request has answered already: only the
 # job's start is delayed, never the response.
-LINGER_S = 0.05
-GATHER = 50
+LINGER_S = 0.1
+GATHER = 100
 
 
 class Relayer:

@@ -70,7 +70,7 @@ def initiate(topup_id: str) -> None:
         apply_outcome(session, locked, Outcome.of("initiate", result))
 
 
-@job("topups.reconcile", batch=50)
+@job("topups.reconcile", batch=100)
 def reconcile(inbox_id: int) -> None:
     """Apply a stored callback. A signed one is applied in the claiming transaction; an
     unsigned success is first confirmed with the provider, holding no lock meanwhile."""
