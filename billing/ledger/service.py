@@ -78,20 +78,12 @@ def post_transaction(
     reverses_id: int | None = None,
 ) -> PostedTransaction:
     """Post balanced `postings` for one tenant, exactly once per `idempotency_key`."""
-    validate(postings)
-    digest = request_digest(kind, postings, description, reference, reverses_id)
     now = utcnow()
+    header = _header(
+        tenant_id, idempotency_key, kind, postings, description, reference, reverses_id, now
+    )
+    digest = header["request_sha256"]
     connection = session.connection()
-    header = {
-        "tenant_id": tenant_id,
-        "idempotency_key": idempotency_key,
-        "request_sha256": digest,
-        "kind": kind,
-        "description": description,
-        "reference": reference,
-        "reverses_id": reverses_id,
-        "created_at": now,
-    }
     if connection.dialect.name == "postgresql":
         transaction_id = _post_in_postgresql(connection, header, postings)
     else:
@@ -99,6 +91,30 @@ def post_transaction(
     if transaction_id is None:
         return _replay(session, tenant_id, idempotency_key, digest, reverses_id)
     return PostedTransaction(transaction_id, tenant_id, kind, now, replayed=False)
+
+
+def _header(
+    tenant_id: str,
+    idempotency_key: str,
+    kind: str,
+    postings: Sequence[Posting],
+    description: str,
+    reference: str | None,
+    reverses_id: int | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The validated transaction row to insert, with its request fingerprint."""
+    validate(postings)
+    return {
+        "tenant_id": tenant_id,
+        "idempotency_key": idempotency_key,
+        "request_sha256": request_digest(kind, postings, description, reference, reverses_id),
+        "kind": kind,
+        "description": description,
+        "reference": reference,
+        "reverses_id": reverses_id,
+        "created_at": now,
+    }
 
 
 def _post_in_postgresql(
@@ -176,23 +192,11 @@ def post_transactions(
             for r in requests
         ]
     now = utcnow()
-    headers = []
-    for r in requests:
-        validate(r.postings)
-        headers.append(
-            {
-                "tenant_id": r.tenant_id,
-                "idempotency_key": r.idempotency_key,
-                "request_sha256": request_digest(
-                    r.kind, r.postings, r.description, r.reference, None
-                ),
-                "kind": r.kind,
-                "description": r.description,
-                "reference": r.reference,
-                "reverses_id": None,
-                "created_at": now,
-            }
-        )
+    headers = [
+        _header(r.tenant_id, r.idempotency_key, r.kind, r.postings, r.description, r.reference,
+                None, now)
+        for r in requests
+    ]  # fmt: skip
     ids = _pipelined(
         connection,
         [_ledger_post_args(h, r.postings) for h, r in zip(headers, requests, strict=True)],
