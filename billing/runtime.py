@@ -18,6 +18,7 @@ from billing.jobs.outbox import take_written_ids
 from billing.jobs.queues import InlineJobQueue, JobQueue, RQJobQueue
 from billing.jobs.relayer import Relayer
 from billing.topups.gateways import Gateways
+from billing.topups.inbox_writer import InboxWriter
 
 EXTENSION = "malipo"
 
@@ -31,6 +32,7 @@ class Runtime:
     redis: Redis | None
     gateways: Gateways
     relayer: Relayer
+    inbox_writer: InboxWriter | None  # PostgreSQL only: callbacks by group commit
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -41,7 +43,12 @@ class Runtime:
         queue: JobQueue = RQJobQueue(redis) if redis is not None else InlineJobQueue()
         sessions = make_session_factory(engine)
         relayer = Relayer(sessions, queue)
-        return cls(settings, engine, sessions, queue, redis, Gateways(settings), relayer)
+        inbox_writer = None
+        if engine.dialect.name == "postgresql":
+            inbox_writer = InboxWriter.for_engine(engine, relayer.written)
+        return cls(
+            settings, engine, sessions, queue, redis, Gateways(settings), relayer, inbox_writer
+        )
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:

@@ -92,20 +92,13 @@ class RefundTopup(MethodView):
 @blp.doc(security=[])
 def callback(provider: str) -> Response:
     """A provider's callback, in its own format; answered in the format it expects."""
-    session = request_session()
-    # Storing a callback is a single statement (`inbox.receive`): in autocommit it needs
-    # no BEGIN or COMMIT round trip, and a rejected one is kept whatever the answer.
-    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     ack = inbox.receive(
-        session,
-        current().gateways,
+        current(),
         provider,
         dict(request.headers),
         request.get_data(cache=False),
         request.remote_addr,
     )
-    if ack.status_code >= 400:
-        session.commit()  # a rejected callback is kept as evidence (SQLite has no autocommit)
     return Response(ack.body, status=ack.status_code, content_type=ack.content_type)
 
 

@@ -10,98 +10,78 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from psycopg.types.json import Json
 from sqlalchemy.orm import Session
 
 from billing.core.clock import utcnow
-from billing.core.db import insert_for, is_postgresql
-from billing.jobs.outbox import SESSION_KEY, defer
-from billing.topups.gateways import Gateways, simulator_for
+from billing.core.db import insert_for
+from billing.jobs.outbox import defer
+from billing.topups.gateways import simulator_for
+from billing.topups.inbox_writer import RECONCILE_JOB, Callback
 from billing.topups.models import CallbackDelivery, InboxStatus
 from providers.base import CallbackAck, CallbackEvent, InvalidCallback
+
+if TYPE_CHECKING:
+    from billing.runtime import Runtime
 
 _inbox = CallbackDelivery.__table__
 
 
 def receive(
-    session: Session,
-    gateways: Gateways,
+    runtime: Runtime,
     provider: str,
     headers: Mapping[str, str],
     body: bytes,
     remote_addr: str | None,
 ) -> CallbackAck:
-    """Verify, store, and answer in the provider's own format; reconcile after commit."""
-    adapter = gateways.adapter(provider)
+    """Verify, store, and answer in the provider's own format; reconcile after commit.
+
+    Each path commits its own write: a rejected request is kept whatever the answer.
+    """
+    adapter = runtime.gateways.adapter(provider)
     family = simulator_for(adapter.code)
-    evidence = {
-        "provider": family,
-        "remote_addr": remote_addr,
-        "headers": dict(headers),
-        "body": body,
-        "received_at": utcnow(),
-    }
+    received_at = utcnow()
     try:
         event = adapter.parse_callback(headers, body, remote_addr)
     except InvalidCallback as error:
-        session.execute(
-            _inbox.insert().values(
-                **evidence, status=InboxStatus.REJECTED, error=str(error), deliveries=1
+        with runtime.unit_of_work() as session:
+            session.execute(
+                _inbox.insert().values(
+                    provider=family,
+                    remote_addr=remote_addr,
+                    headers=dict(headers),
+                    body=body,
+                    received_at=received_at,
+                    status=InboxStatus.REJECTED,
+                    error=str(error),
+                    deliveries=1,
+                )
             )
-        )
         refusal = adapter.callback_ack(None, ok=False)
         # Some operators read a 5xx as "try again": a forgery must not be retried.
         return dataclasses.replace(refusal, status_code=400)
-    store = _store_in_one_statement if is_postgresql(session) else _store
-    store(session, {**evidence, "dedupe_key": event.dedupe_key, "event": event_record(event)})
+    callback = Callback(
+        provider=family,
+        dedupe_key=event.dedupe_key,
+        remote_addr=remote_addr,
+        headers=dict(headers),
+        body=body,
+        received_at=received_at,
+        event=event_record(event),
+    )
+    if runtime.inbox_writer is not None:  # PostgreSQL: group commit
+        runtime.inbox_writer.store(callback)
+    else:
+        with runtime.unit_of_work() as session:
+            _store(session, callback)
     return adapter.callback_ack(event, ok=True)
 
 
-# The inbox row and, for a first delivery, its reconcile job, in one statement: on
-# PostgreSQL a callback costs one round trip (and, in autocommit, no BEGIN or COMMIT).
-# Plain SQL: the hottest statement in Malipo skips SQLAlchemy's compilation.
-_STORE = """
-WITH stored AS (
-    INSERT INTO callback_inbox
-        (provider, remote_addr, headers, body, received_at, dedupe_key, status, event,
-         deliveries)
-    VALUES (%(provider)s, %(remote_addr)s, %(headers)s, %(body)s, %(received_at)s,
-            %(dedupe_key)s, 'received', %(event)s, 1)
-    ON CONFLICT (provider, dedupe_key)
-        DO UPDATE SET deliveries = callback_inbox.deliveries + 1
-    RETURNING id, deliveries
-), queued AS (
-    INSERT INTO outbox (job, args, queue, dedupe_key, created_at, attempts)
-    SELECT %(job)s::varchar, json_build_array(id), 'default', %(job)s::varchar || ':' || id,
-           %(received_at)s, 0
-      FROM stored
-     WHERE deliveries = 1
-    ON CONFLICT DO NOTHING
-    RETURNING id
-)
-SELECT (SELECT id FROM queued)
-"""
-RECONCILE_JOB = "topups.reconcile"
-
-
-def _store_in_one_statement(session: Session, row: dict[str, Any]) -> None:
-    params = {
-        **row,
-        "headers": Json(row["headers"]),
-        "event": Json(row["event"]),
-        "job": RECONCILE_JOB,
-    }
-    outbox_id = session.connection().exec_driver_sql(_STORE, params).scalar()
-    if outbox_id is not None:
-        session.info.setdefault(SESSION_KEY, []).append(outbox_id)
-
-
-def _store(session: Session, row: dict[str, Any]) -> None:
+def _store(session: Session, callback: Callback) -> None:
     stored = session.execute(
         insert_for(session, _inbox)
-        .values(**row, status=InboxStatus.RECEIVED, deliveries=1)
+        .values(**dataclasses.asdict(callback), status=InboxStatus.RECEIVED, deliveries=1)
         .on_conflict_do_update(
             index_elements=["provider", "dedupe_key"],
             set_={"deliveries": _inbox.c.deliveries + 1},

@@ -75,4 +75,3 @@ def _claim(session, ids: list[int]) -> list:
         .values(status=InboxStatus.APPLYING)
         .returning(_inbox.c.id, _inbox.c.provider, _inbox.c.event)
     ).all()
-
