@@ -28,10 +28,10 @@ from billing.invoicing.service import receipt_for_topup
 from billing.invoicing.states import FiscalStatus, InvoiceStatus
 from billing.invoicing.zreports import (
     ZREPORT_JOB,
+    days_to_close,
     pending_reports,
     request_zreport,
     send_pending,
-    yesterday,
 )
 from billing.jobs.outbox import defer
 from billing.jobs.registry import job
@@ -143,12 +143,17 @@ def send_zreports(efd_serial: str) -> int:
 
 
 def zreport_sweep() -> None:
-    """The ticker's turn: seal yesterday's Z report once its receipts are all in, and
-    resend any report TRA has not acknowledged (the same bytes)."""
+    """The ticker's turn: seal each closed day's Z report, oldest first, once its receipts
+    are all in (a day still waiting on TRA stops the rest: GROSS runs on), and resend
+    any report TRA has not acknowledged (the same bytes)."""
     runtime = current()
     serial = vfd.device(runtime.settings).efd_serial
-    with runtime.unit_of_work() as session:
-        request_zreport(session, runtime.settings, yesterday())
+    with runtime.sessions() as session:
+        days = days_to_close(session, serial)
+    for day in days:
+        with runtime.unit_of_work() as session:
+            if request_zreport(session, runtime.settings, day) is None:
+                break
     with runtime.sessions() as session:
         if not pending_reports(session, serial):
             return

@@ -1,10 +1,10 @@
 """The daily Z report: each VFD day closed with one signed `<ZREPORT>` to TRA.
 
-The ticker asks for yesterday's (EAT) report once that day's receipts are all
-acknowledged: its totals are read from the signed `<RCT>` bytes TRA accepted, so they
-agree with TRA's own count. The report is sealed once (a row per VFD and day holding
-the exact bytes) and posted after the day's receipts, under the same drain lease, and
-resent unchanged after a failure until ACK 0, never after.
+The ticker asks for each closed day's (EAT) report, oldest first, once that day's
+receipts are all acknowledged: its totals are read from the signed `<RCT>` bytes TRA
+accepted, so they agree with TRA's own count. The report is sealed once (a row per VFD
+and day holding the exact bytes) and posted after the day's receipts, under the same
+drain lease, and resent unchanged after a failure until ACK 0, never after.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import logging
 import secrets
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from billing.audit.service import SYSTEM, record
@@ -82,6 +82,28 @@ def request_zreport(
                subject_id=str(row.id), detail=detail)  # fmt: skip
         defer(session, ZREPORT_JOB, serial, dedupe_key=f"{ZREPORT_JOB}:{row.id}")
     return _report(session, serial, day)
+
+
+BACKFILL_DAYS = 31  # closed days one sweep seals at most; the next sweep goes on
+
+
+def days_to_close(session: Session, serial: str, now: datetime | None = None) -> list[date]:
+    """Closed days with no report yet, oldest first: from the day after the last report
+    (or, before any, the first receipt's day) to yesterday. A worker that was down for
+    days sends every day's report when it comes back, in order, as GROSS runs on."""
+    last = session.execute(
+        select(func.max(DailyZReport.day)).where(DailyZReport.efd_serial == serial)
+    ).scalar()
+    end = yesterday(now)
+    if last is not None:
+        start = last + timedelta(days=1)
+    else:
+        first = session.execute(
+            select(func.min(Invoice.znum)).where(Invoice.efd_serial == serial)
+        ).scalar()
+        start = min(date.fromisoformat(first), end) if first else end  # YYYYMMDD
+    days = (end - start).days + 1
+    return [start + timedelta(days=n) for n in range(min(days, BACKFILL_DAYS))]
 
 
 def close_day(session: Session, settings: Settings, actor: str, day: date) -> DailyZReport:

@@ -135,3 +135,39 @@ def test_staff_list_and_close_a_day_over_http(fiscal_app, tra, finance, tenant):
     assert client.get("/v1/zreports", headers=tenant.headers).status_code == 403
     assert client.post("/v1/zreports", json={"day": day}, headers=tenant.headers).status_code == 403
     assert zreports.yesterday() < today()
+
+
+def test_the_ticker_sends_every_day_missed_since_the_last_report_in_order(
+    fiscal_runtime, tra, postpaid_draft
+):
+    tra.start()
+    _tenant, draft = postpaid_draft(fiscal_runtime)
+    finalise(fiscal_runtime, draft)
+    first = load(fiscal_runtime, seal(fiscal_runtime, today() - timedelta(days=5)))
+    jobs.zreport_sweep()  # as after a worker that was down for four days
+    serial = vfd.device(fiscal_runtime.settings).efd_serial
+    with fiscal_runtime.sessions() as session:
+        rows = (
+            session.execute(
+                select(DailyZReport)
+                .where(DailyZReport.efd_serial == serial)
+                .order_by(DailyZReport.id)
+            )
+            .scalars()
+            .all()
+        )
+    assert [r.day for r in rows] == [today() - timedelta(days=n) for n in range(5, 0, -1)]
+    assert {r.status for r in rows} == {ZReportStatus.ACKNOWLEDGED}
+    assert {r.gross_minor for r in rows} == {first.gross_minor}  # no sales since: GROSS holds
+    assert [r.day.strftime("%Y%m%d") for r in rows] == list(tra.state.zreports)[-5:]
+
+
+def test_a_first_report_starts_from_the_first_receipts_day(fiscal_runtime, postpaid_draft):
+    _tenant, draft = postpaid_draft(fiscal_runtime)
+    finalise(fiscal_runtime, draft)  # TRA down: pending, dated today
+    serial = vfd.device(fiscal_runtime.settings).efd_serial
+    in_three_days = utcnow() + timedelta(days=3)
+    with fiscal_runtime.sessions() as session:
+        assert zreports.days_to_close(session, serial) == [yesterday()]
+        later = zreports.days_to_close(session, serial, in_three_days)
+    assert later == [today(), today() + timedelta(days=1), today() + timedelta(days=2)]
