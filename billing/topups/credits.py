@@ -24,10 +24,11 @@ from billing.jobs.outbox import defer_many
 from billing.ledger.models import Account, Entry
 from billing.ledger.postings import WALLET
 from billing.ledger.service import post_transactions
-from billing.tenants.models import Tenant
 from billing.topups.models import CallbackDelivery, InboxStatus, Topup, TopupStatus
 from billing.topups.outcomes import (
+    NO_CONTACT,
     Outcome,
+    contacts,
     credit_transaction,
     event_data,
     mismatch,
@@ -97,7 +98,7 @@ def credit_all(session: Session, credits: list[Credit]) -> None:
     )
     transaction_ids = [p.id for p in posted]
     balances = _wallet_balances_after(session, transaction_ids)
-    emails = _emails(session, {credit.topup.tenant_id for credit in credits})
+    reach = contacts(session, {credit.topup.tenant_id for credit in credits})
     now = utcnow()
     session.execute(
         update(_topups)
@@ -131,7 +132,7 @@ def credit_all(session: Session, credits: list[Credit]) -> None:
                     "receipt": payer_receipt(
                         credit.topup,
                         balance_minor=balances[txn],
-                        email=emails.get(credit.topup.tenant_id),
+                        contact=reach.get(credit.topup.tenant_id, NO_CONTACT),
                         reference=credit.provider_txn_id or credit.topup.reference,
                     ),
                 },
@@ -162,12 +163,6 @@ def _wallet_balances_after(session: Session, transaction_ids: list[int]) -> dict
         .where(Entry.transaction_id.in_(transaction_ids), Account.kind == WALLET)
     )
     return {txn: balance for txn, balance in rows}
-
-
-def _emails(session: Session, tenant_ids: set[str]) -> dict[str, str]:
-    return dict(
-        session.execute(select(Tenant.id, Tenant.email).where(Tenant.id.in_(tenant_ids))).all()
-    )
 
 
 def _credited(credit: Credit) -> _Credited:

@@ -8,8 +8,9 @@ credited with ledger key `topup:<id>`, so no path and no re-run can credit twice
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
-from sqlalchemy import Row
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from billing.core.clock import utcnow
@@ -121,7 +122,7 @@ def credit_transaction(topup: Topup | Row, provider_txn_id: str | None) -> Trans
 
 
 def payer_receipt(
-    topup: Topup | Row, *, balance_minor: int, email: str | None, reference: str
+    topup: Topup | Row, *, balance_minor: int, contact: Contact, reference: str
 ) -> dict:
     """The payer's SMS/e-mail receipt, for the platform to send (`billing.topups.receipts`)."""
     return receipt(
@@ -130,19 +131,35 @@ def payer_receipt(
         currency=topup.currency,
         provider=topup.provider,
         msisdn=topup.msisdn,
-        email=email,
+        email=contact.email,
+        language=contact.language,
         reference=reference,
         paid_at=utcnow(),
     )
 
 
+class Contact(NamedTuple):
+    email: str | None
+    language: str
+
+
+NO_CONTACT = Contact(None, "en")
+
+
+def contacts(session: Session, tenant_ids: set[str]) -> dict[str, Contact]:
+    """Where each tenant's receipts go, and in which language."""
+    rows = session.execute(
+        select(Tenant.id, Tenant.email, Tenant.language).where(Tenant.id.in_(tenant_ids))
+    )
+    return {row.id: Contact(row.email, row.language.value) for row in rows}
+
+
 def _receipt(session: Session, topup: Topup) -> dict:
-    tenant = session.get(Tenant, topup.tenant_id)
     balance = account_balance(session, topup.tenant_id, WALLET, topup.currency)
     return payer_receipt(
         topup,
         balance_minor=balance.balance_minor,
-        email=tenant.email if tenant else None,
+        contact=contacts(session, {topup.tenant_id}).get(topup.tenant_id, NO_CONTACT),
         reference=topup.provider_txn_id or topup.reference,
     )
 

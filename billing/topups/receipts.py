@@ -2,9 +2,10 @@
 
 Malipo bills a communications platform, so it runs no SMS gateway or mail relay of its
 own for receipts: the receipt travels inside the `topup.succeeded` event (stored, signed
-and retried like every platform event) as `receipt`, with the recipients and the text in
-English and Swahili, and the platform's own SMS and e-mail senders deliver it. Each text
-fits one GSM-7 SMS segment, so a receipt costs the tenant one message.
+and retried like every platform event) as `receipt`, with the recipients, the text in
+English and Swahili and the tenant's language (the one to send), and the platform's own
+SMS and e-mail senders deliver it. Each text fits one GSM-7 SMS segment, so a receipt
+costs the tenant one message.
 
 The fiscal receipt with TRA's verification code is a separate document (invoicing).
 """
@@ -62,13 +63,16 @@ def receipt(
     provider: str,
     msisdn: str | None,
     email: str | None,
+    language: str,
     reference: str,
     paid_at: datetime,
 ) -> dict:
-    """`topup.succeeded`'s `receipt`: who to tell, and what to say."""
+    """`topup.succeeded`'s `receipt`: who to tell, and what to say (`language` is the
+    tenant's, the text to send; both are there for a payer who reads the other)."""
     money = Currency(currency)
     return {
         "recipients": {"sms": msisdn, "email": email},
+        "language": language,
         "amount": amount_minor,
         "balance": balance_minor,
         "currency": currency,

@@ -14,6 +14,7 @@ from billing.events.models import PlatformEvent
 from billing.jobs.models import OutboxMessage
 from billing.jobs.runner import BatchFailed, run_batch
 from billing.ledger.models import Transaction
+from billing.tenants.models import Language, Tenant
 from billing.topups import inbox
 from billing.topups.inbox_writer import InboxWriter
 from billing.topups.models import CallbackDelivery, InboxStatus, Initiation, Topup, TopupStatus
@@ -191,6 +192,8 @@ def credit_record(live, topup: Topup) -> dict:
 
 def test_set_based_credits_leave_what_one_at_a_time_credits_leave(live, make_tenant):
     tenant_id = make_tenant().tenant_id
+    with live.runtime.sessions.begin() as session:  # receipts name the language to send
+        session.get(Tenant, tenant_id).language = Language.SW
     alone, together = pending(live, tenant_id, 3_000_00), pending(live, tenant_id, 3_000_00)
     first = stored_callback(live, alone.reference, alone.amount_minor)
     with live.app.app_context():
@@ -203,6 +206,7 @@ def test_set_based_credits_leave_what_one_at_a_time_credits_leave(live, make_ten
     single, batched = credit_record(live, alone), credit_record(live, together)
     assert single["receipt"]["balance"] == 3_000_00
     assert batched["receipt"]["balance"] == 6_000_00  # balances run on within the burst
+    assert single["receipt"]["language"] == batched["receipt"]["language"] == "sw"
     single["receipt"].pop("balance"), batched["receipt"].pop("balance")
     assert batched == single
     assert [credit_record(live, t)["receipt"]["balance"] for t in later] == [7_000_00, 8_000_00]

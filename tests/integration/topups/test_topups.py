@@ -116,6 +116,7 @@ def test_a_callback_delivered_five_times_credits_once(live, tenant):
     assert receipt["recipients"]["sms"] == "255754120004"
     assert receipt["balance"] == 5_000_00
     assert "TZS 5,000.00" in receipt["text"]["en"] and "M-Pesa" in receipt["text"]["sw"]
+    assert receipt["language"] == "en"  # the tenant's, the text to send
 
 
 def test_a_callback_before_the_initiate_call_returns_is_credited_once(live, tenant):

@@ -53,9 +53,11 @@ def test_the_receipt_carries_recipients_and_integer_amounts():
         provider="halopesa",
         msisdn="255621000111",
         email="billing@duka.co.tz",
+        language="sw",
         reference="T123",
         paid_at=PAID_AT,
     )
+    assert data["language"] == "sw"
     assert data["recipients"] == {"sms": "255621000111", "email": "billing@duka.co.tz"}
     assert (data["amount"], data["balance"], data["currency"]) == (10_000_00, 60_000_00, "TZS")
     assert "HaloPesa" in data["text"]["en"] and "HaloPesa" in data["text"]["sw"]
