@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
+from billing.core.collector import collector_paused
 from billing.runtime import Runtime
 from billing.usage import parsing
 from billing.usage.events import Reject, UsageEvent
@@ -106,9 +107,14 @@ def store_chunks(
 ) -> ImportSummary:
     """Store each chunk of rows in its own transaction, in order; what became of them."""
     summary = ImportSummary()
-    for rows in chunks:
-        with runtime.unit_of_work() as session:
-            outcomes = store(session, rows)
+    chunks = iter(chunks)
+    while True:
+        with collector_paused():  # receiving and storing a chunk makes no cycles to find
+            rows = next(chunks, None)
+            if rows is None:
+                break
+            with runtime.unit_of_work() as session:
+                outcomes = store(session, rows)
         summary.rows += len(rows)
         for outcome, row in zip(outcomes, rows, strict=True):
             if outcome.status == "accepted":
