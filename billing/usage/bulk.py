@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cache
-from operator import itemgetter
 from typing import Any
 
 import psycopg
@@ -102,38 +101,35 @@ def _binary_type(name: str) -> str:
 
 
 @cache
-def _direct_copy(columns: tuple[str, ...]) -> tuple[str, list[str], Any, tuple[int, ...]]:
+def _direct_copy(columns: tuple[str, ...]) -> tuple[str, list[str], tuple[tuple[int, Any], ...]]:
     sql = f"COPY usage_records ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
     encoded = tuple(
         (index, _breakdown_json if name == "breakdown" else _json)
         for index, name in enumerate(columns)
         if name in _JSON_COLUMNS
     )
-    return sql, [_binary_type(name) for name in columns], itemgetter(*columns), encoded
+    return sql, [_binary_type(name) for name in columns], encoded
 
 
-def copy_new(session: Session, columns: tuple[str, ...], rows: Sequence[dict]) -> None:
+def copy_new(session: Session, columns: tuple[str, ...], rows: Iterable[Sequence[Any]]) -> None:
     """COPY rows whose keys were found new straight into usage_records, in binary.
 
-    No staging table and no `INSERT … SELECT`: the rows are written once. The unique key
-    still guards against a concurrent batch that stored one of the keys since they were
-    checked: the COPY then fails and `KeyTaken` is raised (the caller's savepoint is
+    Each row is its values in `columns` order. No staging table and no `INSERT …
+    SELECT`: the rows are written once. The unique key still guards against a batch that
+    stored one of the keys since they were checked (or a key the caller's probe did not
+    look up): the COPY then fails and `KeyTaken` is raised (the caller's savepoint is
     undone and the batch redone). Timestamps must be aware; JSON columns take a dict.
     """
-    sql, types, values_of, encoded = _direct_copy(columns)
-    if not rows:
-        return
+    sql, types, encoded = _direct_copy(columns)
     with _cursor(session) as cursor:
         try:
             with cursor.copy(sql) as copy:
                 copy.set_types(types)
                 write_row = copy.write_row
-                for row in rows:
-                    values = values_of(row)
-                    if encoded:
-                        values = list(values)
-                        for index, encode in encoded:
-                            values[index] = encode(values[index])
+                for values in rows:
+                    values = list(values)
+                    for index, encode in encoded:
+                        values[index] = encode(values[index])
                     write_row(values)
         except psycopg.errors.UniqueViolation as error:
             raise KeyTaken(str(error)) from error

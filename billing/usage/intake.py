@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
@@ -46,12 +46,15 @@ STORED_COLUMNS = (
     "billable_s", "units", "disposition", "category", "pricing_type", "delivery_status",
     "account", "linked_id", "raw", "status", "reason", "received_at",
 )  # fmt: skip
-# Stored already rated: the id (taken from the sequence first) and the rating columns too.
-RATED_COLUMNS = ("id", *STORED_COLUMNS[:-3], "received_at", "status", "reason", "rated_at",
-    "plan_id", "plan_version", "zone", "band", "unit", "billed_units", "bundle_units",
-    "currency", "net_minor", "vat_minor", "raw_amount", "fx_rate", "breakdown",
-    "ledger_transaction_id", "ledger_entry_id",
+# The rating columns besides status and reason (which the stored columns carry).
+RATING_COLUMNS = ("rated_at", "plan_id", "plan_version", "zone", "band", "unit",
+    "billed_units", "bundle_units", "currency", "net_minor", "vat_minor", "raw_amount",
+    "fx_rate", "breakdown", "ledger_transaction_id", "ledger_entry_id",
 )  # fmt: skip
+# Stored already rated: the row as parsed, the id (taken from the sequence first), and
+# the rating's columns (its status and reason too), each from its own dict, in this order.
+_PARSED_COLUMNS = tuple(name for name in STORED_COLUMNS if name not in ("status", "reason"))
+RATED_COLUMNS = (*_PARSED_COLUMNS, "id", "status", "reason", *RATING_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,19 +230,16 @@ def _rate_and_insert_once(
     if not new:
         return {}
     ids = next_ids(session, len(new))
-    fresh = [
-        {**_UNRATED, **row, "id": usage_id} for row, usage_id in zip(new.values(), ids, strict=True)
-    ]
-    by_id = {row["id"]: row for row in fresh}
+    fresh = list(new.values())
     waiting = UsageStatus.PENDING.value
-    pending = [_new_tuple(_PendingRow, _pending_fields(row)) for row in fresh
+    pending = [_new_tuple(_PendingRow, (usage_id, *_pending_fields(row)))
+               for row, usage_id in zip(fresh, ids, strict=True)
                if row["status"] == waiting]  # fmt: skip
 
     def write(session: Session, results: Sequence[Any]) -> None:
-        for result in results:
-            by_id[result.usage_id].update(result.fields)
+        rated = {result.usage_id: result.fields for result in results}
         try:
-            copy_new(session, RATED_COLUMNS, fresh)
+            copy_new(session, RATED_COLUMNS, _rated_values(fresh, ids, rated))
         except KeyTaken as error:
             raise _Raced from error
 
@@ -247,10 +247,25 @@ def _rate_and_insert_once(
         rate_rows(session, pending, key=f"usage:{pending[0].id}", write=write)
     else:
         write(session, ())
-    return {key: row["id"] for key, row in zip(new, fresh, strict=True)}
+    return dict(zip(new, ids, strict=True))
 
 
-_UNRATED = dict.fromkeys(RATED_COLUMNS)
+_parsed_values = itemgetter(*_PARSED_COLUMNS)
+_rating_values = itemgetter("status", "reason", *RATING_COLUMNS)
+_NOT_RATED = (None,) * len(RATING_COLUMNS)
+
+
+def _rated_values(
+    rows: Sequence[dict], ids: Sequence[int], rated: dict[int, dict[str, Any]]
+) -> Iterator[tuple]:
+    """Each row's values in `RATED_COLUMNS` order: as parsed, its id, and its rating
+    (status and reason the rating's if it was rated). No merged dict a row is built."""
+    for row, usage_id in zip(rows, ids, strict=True):
+        fields = rated.get(usage_id)
+        if fields is None:  # rejected before rating (unknown tenant, malformed)
+            yield (*_parsed_values(row), usage_id, row["status"], row["reason"], *_NOT_RATED)
+        else:
+            yield (*_parsed_values(row), usage_id, *_rating_values(fields))
 
 
 class _PendingRow(NamedTuple):
@@ -269,7 +284,7 @@ class _PendingRow(NamedTuple):
     answered_at: datetime | None
 
 
-_pending_fields = itemgetter(*_PendingRow._fields)
+_pending_fields = itemgetter(*_PendingRow._fields[1:])  # all but the id
 _new_tuple = tuple.__new__  # a NamedTuple from its values in order, without keywords
 
 
