@@ -19,7 +19,11 @@ from billing.usage.events import Reject, UsageEvent
 from billing.usage.formats import asterisk, freeswitch, generic
 from billing.usage.intake import event_row, malformed_row, store
 
-CHUNK = 10_000
+# Rows a transaction: each chunk costs about a hundred statements whatever its size (the
+# tariffs in force, a debit a prepaid tenant, flags, accruals, the commit); 20,000
+# rather than 10,000 took a tenth off the importer's and the server's CPU, for ~40 MB
+# more resident (a chunk's rows are held while it is stored).
+CHUNK = 20_000
 PARALLEL_BYTES = 16 << 20  # below this, a second process costs more than it saves
 SAMPLES = 20
 FORMATS = ("asterisk", "freeswitch", "generic")
