@@ -19,7 +19,6 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -57,9 +56,11 @@ _PARSED_COLUMNS = tuple(name for name in STORED_COLUMNS if name not in ("status"
 RATED_COLUMNS = (*_PARSED_COLUMNS, "id", "status", "reason", *RATING_COLUMNS)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What became of one record: accepted, duplicate or rejected (stored, with why)."""
+class Outcome(NamedTuple):
+    """What became of one record: accepted, duplicate or rejected (stored, with why).
+
+    A NamedTuple: one is made a record, and a frozen dataclass's `__init__` costs
+    several times as much."""
 
     index: int
     source_id: str | None
