@@ -12,13 +12,18 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
+from billing.core.collector import collector_paused
 from billing.runtime import Runtime
 from billing.usage import parsing
 from billing.usage.events import Reject, UsageEvent
 from billing.usage.formats import asterisk, freeswitch, generic
 from billing.usage.intake import event_row, malformed_row, store
 
-CHUNK = 10_000
+# Rows a transaction: each chunk costs about a hundred statements whatever its size (the
+# tariffs in force, a debit a prepaid tenant, flags, accruals, the commit); 20,000
+# rather than 10,000 took a tenth off the importer's and the server's CPU, for ~40 MB
+# more resident (a chunk's rows are held while it is stored).
+CHUNK = 20_000
 PARALLEL_BYTES = 16 << 20  # below this, a second process costs more than it saves
 SAMPLES = 20
 FORMATS = ("asterisk", "freeswitch", "generic")
@@ -106,9 +111,14 @@ def store_chunks(
 ) -> ImportSummary:
     """Store each chunk of rows in its own transaction, in order; what became of them."""
     summary = ImportSummary()
-    for rows in chunks:
-        with runtime.unit_of_work() as session:
-            outcomes = store(session, rows)
+    chunks = iter(chunks)
+    while True:
+        with collector_paused():  # receiving and storing a chunk makes no cycles to find
+            rows = next(chunks, None)
+            if rows is None:
+                break
+            with runtime.unit_of_work() as session:
+                outcomes = store(session, rows)
         summary.rows += len(rows)
         for outcome, row in zip(outcomes, rows, strict=True):
             if outcome.status == "accepted":

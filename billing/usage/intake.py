@@ -18,8 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -46,17 +45,22 @@ STORED_COLUMNS = (
     "billable_s", "units", "disposition", "category", "pricing_type", "delivery_status",
     "account", "linked_id", "raw", "status", "reason", "received_at",
 )  # fmt: skip
-# Stored already rated: the id (taken from the sequence first) and the rating columns too.
-RATED_COLUMNS = ("id", *STORED_COLUMNS[:-3], "received_at", "status", "reason", "rated_at",
-    "plan_id", "plan_version", "zone", "band", "unit", "billed_units", "bundle_units",
-    "currency", "net_minor", "vat_minor", "raw_amount", "fx_rate", "breakdown",
-    "ledger_transaction_id", "ledger_entry_id",
+# The rating columns besides status and reason (which the stored columns carry).
+RATING_COLUMNS = ("rated_at", "plan_id", "plan_version", "zone", "band", "unit",
+    "billed_units", "bundle_units", "currency", "net_minor", "vat_minor", "raw_amount",
+    "fx_rate", "breakdown", "ledger_transaction_id", "ledger_entry_id",
 )  # fmt: skip
+# Stored already rated: the row as parsed, the id (taken from the sequence first), and
+# the rating's columns (its status and reason too), each from its own dict, in this order.
+_PARSED_COLUMNS = tuple(name for name in STORED_COLUMNS if name not in ("status", "reason"))
+RATED_COLUMNS = (*_PARSED_COLUMNS, "id", "status", "reason", *RATING_COLUMNS)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What became of one record: accepted, duplicate or rejected (stored, with why)."""
+class Outcome(NamedTuple):
+    """What became of one record: accepted, duplicate or rejected (stored, with why).
+
+    A NamedTuple: one is made a record, and a frozen dataclass's `__init__` costs
+    several times as much."""
 
     index: int
     source_id: str | None
@@ -177,11 +181,13 @@ def _rate_and_insert(session: Session, rows: Sequence[dict]) -> dict[tuple[str, 
     returned: the caller stores the rows pending for the rating job, so intake never
     loses a record because rating broke.
     """
+    checked = False  # the first attempt trusts the probe (see `_stored`)
     for _attempt in range(_ATTEMPTS):
         try:
             with session.begin_nested():
-                return _rate_and_insert_once(session, rows)
+                return _rate_and_insert_once(session, rows, checked)
         except _Raced:
+            checked = True
             continue
         except Exception:
             log.exception("rating at intake failed; %d records stored pending", len(rows))
@@ -190,8 +196,33 @@ def _rate_and_insert(session: Session, rows: Sequence[dict]) -> dict[tuple[str, 
     return None
 
 
-def _rate_and_insert_once(session: Session, rows: Sequence[dict]) -> dict[tuple[str, str], int]:
-    stored = stored_keys(session, list({(r["source_system"], r["source_id"]) for r in rows}))
+_PROBE = 32  # keys looked up before a batch is taken to be all new
+
+
+def _stored(session: Session, rows: Sequence[dict], checked: bool) -> set[tuple[str, str]]:
+    """The batch's keys already stored; unless `checked`, only as far as a probe tells.
+
+    Looking every key up costs the server as much as a fifth of storing the rows, and a
+    batch is nearly always all new: so a sample of its keys (first, last, and spread
+    between) is looked up, and if none is stored the batch is taken to be new. The
+    unique key still has the last word: if a key was stored after all, the COPY fails,
+    the savepoint is undone (debits with it) and the batch is redone with every key
+    looked up. A resent file or batch is found by the probe and never costs the redo.
+    """
+    if checked:
+        return stored_keys(session, list({(r["source_system"], r["source_id"]) for r in rows}))
+    step = max(1, len(rows) // _PROBE)
+    sample = {(r["source_system"], r["source_id"]) for r in (*rows[::step], rows[-1])}
+    found = stored_keys(session, list(sample))
+    if found:
+        return _stored(session, rows, True)
+    return found
+
+
+def _rate_and_insert_once(
+    session: Session, rows: Sequence[dict], checked: bool = True
+) -> dict[tuple[str, str], int]:
+    stored = _stored(session, rows, checked)
     new: dict[tuple[str, str], dict] = {}
     for row in rows:  # the first of a key in the batch is the one stored
         key = (row["source_system"], row["source_id"])
@@ -200,19 +231,16 @@ def _rate_and_insert_once(session: Session, rows: Sequence[dict]) -> dict[tuple[
     if not new:
         return {}
     ids = next_ids(session, len(new))
-    fresh = [
-        {**_UNRATED, **row, "id": usage_id} for row, usage_id in zip(new.values(), ids, strict=True)
-    ]
-    by_id = {row["id"]: row for row in fresh}
+    fresh = list(new.values())
     waiting = UsageStatus.PENDING.value
-    pending = [_new_tuple(_PendingRow, _pending_fields(row)) for row in fresh
+    pending = [_new_tuple(_PendingRow, (usage_id, *_pending_fields(row)))
+               for row, usage_id in zip(fresh, ids, strict=True)
                if row["status"] == waiting]  # fmt: skip
 
     def write(session: Session, results: Sequence[Any]) -> None:
-        for result in results:
-            by_id[result.usage_id].update(result.fields)
+        rated = {result.usage_id: result.fields for result in results}
         try:
-            copy_new(session, RATED_COLUMNS, fresh)
+            copy_new(session, RATED_COLUMNS, _rated_values(fresh, ids, rated))
         except KeyTaken as error:
             raise _Raced from error
 
@@ -220,10 +248,25 @@ def _rate_and_insert_once(session: Session, rows: Sequence[dict]) -> dict[tuple[
         rate_rows(session, pending, key=f"usage:{pending[0].id}", write=write)
     else:
         write(session, ())
-    return {key: row["id"] for key, row in zip(new, fresh, strict=True)}
+    return dict(zip(new, ids, strict=True))
 
 
-_UNRATED = dict.fromkeys(RATED_COLUMNS)
+_parsed_values = itemgetter(*_PARSED_COLUMNS)
+_rating_values = itemgetter("status", "reason", *RATING_COLUMNS)
+_NOT_RATED = (None,) * len(RATING_COLUMNS)
+
+
+def _rated_values(
+    rows: Sequence[dict], ids: Sequence[int], rated: dict[int, dict[str, Any]]
+) -> Iterator[tuple]:
+    """Each row's values in `RATED_COLUMNS` order: as parsed, its id, and its rating
+    (status and reason the rating's if it was rated). No merged dict a row is built."""
+    for row, usage_id in zip(rows, ids, strict=True):
+        fields = rated.get(usage_id)
+        if fields is None:  # rejected before rating (unknown tenant, malformed)
+            yield (*_parsed_values(row), usage_id, row["status"], row["reason"], *_NOT_RATED)
+        else:
+            yield (*_parsed_values(row), usage_id, *_rating_values(fields))
 
 
 class _PendingRow(NamedTuple):
@@ -242,7 +285,7 @@ class _PendingRow(NamedTuple):
     answered_at: datetime | None
 
 
-_pending_fields = itemgetter(*_PendingRow._fields)
+_pending_fields = itemgetter(*_PendingRow._fields[1:])  # all but the id
 _new_tuple = tuple.__new__  # a NamedTuple from its values in order, without keywords
 
 

@@ -52,14 +52,20 @@ RETRYABLE_REASONS = frozenset(
 )
 
 
+def _key(length: int) -> String:
+    """An identifier column compared bytewise on PostgreSQL (migration 0012): its btree
+    comparisons are a memcmp, not the C library's strcoll, and equality is unchanged."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 class UsageRecord(Base):
     __tablename__ = "usage_records"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    source_system: Mapped[str] = mapped_column(String(40))
-    source_id: Mapped[str | None] = mapped_column(String(200))
+    source_system: Mapped[str] = mapped_column(_key(40))
+    source_id: Mapped[str | None] = mapped_column(_key(200))
     revision: Mapped[int] = mapped_column(Integer, default=0)
-    tenant_id: Mapped[str | None] = mapped_column(String(40))
+    tenant_id: Mapped[str | None] = mapped_column(_key(40))
     service: Mapped[str] = mapped_column(String(30))
     from_number: Mapped[str] = mapped_column(String(40), default="")
     to_number: Mapped[str] = mapped_column(String(40), default="")

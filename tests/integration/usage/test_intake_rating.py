@@ -64,9 +64,9 @@ def test_a_batch_racing_another_over_the_same_keys_debits_them_once(
     attempts = []
     once = intake._rate_and_insert_once
 
-    def counted(session, rows):
+    def counted(session, rows, *args):
         attempts.append(len(rows))
-        return once(session, rows)
+        return once(session, rows, *args)
 
     monkeypatch.setattr(intake, "_rate_and_insert_once", counted)
     tenant = rated_tenant(balance=100_000_00)
@@ -93,6 +93,54 @@ def test_a_batch_racing_another_over_the_same_keys_debits_them_once(
     assert len(stored) == 50 and {r.status for r in stored} == {"billed"}
     assert debits(sessions, tenant.tenant_id) == 1
     assert balance(sessions, tenant.tenant_id) == 100_000_00 - 50 * (NET + VAT)
+
+
+def attempts_counted(monkeypatch) -> list[bool]:
+    """Record whether each attempt of `_rate_and_insert_once` looked every key up."""
+    import billing.usage.intake as intake
+
+    attempts: list[bool] = []
+    once = intake._rate_and_insert_once
+
+    def counted(session, rows, checked=True):
+        attempts.append(checked)
+        return once(session, rows, checked)
+
+    monkeypatch.setattr(intake, "_rate_and_insert_once", counted)
+    return attempts
+
+
+def test_a_resent_batch_is_found_by_the_probe_without_a_redo(
+    rated_tenant, runtime, sessions, monkeypatch
+):
+    tenant = rated_tenant(balance=100_000_00)
+    batch = call_rows(tenant.tenant_id, 200, system="probe")
+    with runtime.unit_of_work() as session:
+        store(session, [dict(row) for row in batch])
+    attempts = attempts_counted(monkeypatch)
+    with runtime.unit_of_work() as session:
+        again = store(session, [dict(row) for row in batch])
+    assert {o.status for o in again} == {"duplicate"}
+    assert attempts == [False]  # the probe found stored keys; every key then looked up
+    assert debits(sessions, tenant.tenant_id) == 1
+
+
+def test_a_stored_key_the_probe_missed_fails_the_copy_and_the_batch_is_redone_once(
+    rated_tenant, runtime, sessions, monkeypatch
+):
+    tenant = rated_tenant(balance=100_000_00)
+    batch = call_rows(tenant.tenant_id, 200, system="missed")
+    with runtime.unit_of_work() as session:  # one key of the batch, not one the probe reads
+        store(session, [dict(batch[101])])
+    attempts = attempts_counted(monkeypatch)
+    with runtime.unit_of_work() as session:
+        outcomes = store(session, [dict(row) for row in batch])
+    assert [o.status for o in outcomes] == ["accepted"] * 101 + ["duplicate"] + ["accepted"] * 98
+    assert attempts == [False, True]  # the optimistic COPY failed, undone, redone checked
+    stored = rows(sessions, tenant.tenant_id)
+    assert len(stored) == 200 and {r.status for r in stored} == {"billed"}
+    assert debits(sessions, tenant.tenant_id) == 2  # the single row's, then the 199's
+    assert balance(sessions, tenant.tenant_id) == 100_000_00 - 200 * (NET + VAT)
 
 
 def test_when_rating_at_intake_fails_the_records_are_stored_pending_for_the_job(
