@@ -12,6 +12,7 @@ import pytest
 from PIL import ImageChops
 
 from invoices.pdf import render_pdf, specimens
+from invoices.vfd.qr import QR_MASK, qr_code
 
 ARTEFACTS = Path(__file__).parents[3] / "var" / "artefacts" / "pdf"
 SCALE = 2  # 144 dpi
@@ -130,16 +131,16 @@ def documents_by_name() -> dict[str, bytes]:
 
 def test_printed_qr_code_holds_the_verification_url():
     """Read the modules back off the page (the QR's black bounding box, sampled at each
-    module's centre) and compare them with the code segno makes for the URL."""
-    import segno
-
+    module's centre) and compare them with the code segno makes for the URL at level M
+    with the fixed data mask (the format modules, compared too, name that mask)."""
     doc = specimens.usd_invoice()
     fiscal = specimens.fiscal(doc, gc=4711)
     image = pdfium.PdfDocument(render_pdf(doc, fiscal=fiscal))[0].render(scale=4).to_pil()
     gray = image.convert("L")
     left, top, right, _ = _black_box(gray)
-    expected = [list(row) for row in segno.make(fiscal.verification_url, error="m",
-                                                micro=False).matrix]
+    code = qr_code(fiscal.verification_url)
+    assert (code.error, code.mask) == ("M", QR_MASK)
+    expected = [list(row) for row in code.matrix]
     size = len(expected)
     module = (right - left) / size
     printed = [[gray.getpixel((int(left + (x + 0.5) * module), int(top + (y + 0.5) * module)))

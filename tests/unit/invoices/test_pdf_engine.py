@@ -136,11 +136,16 @@ def test_a_character_missing_from_the_font_does_not_ride_into_later_documents():
     assert "SUPPLIER Malipo Cloud Communications Ltd" in later
 
 
-def test_warm_up_renders_once_and_freezes_the_long_lived_state():
+def test_warm_up_renders_once_freezes_the_long_lived_state_and_collects_less_often():
     import gc
 
-    from invoices.pdf.renderer import warm_up
+    from invoices.pdf.renderer import YOUNG_GC_THRESHOLD, warm_up
 
-    warm_up()
-    assert _engine().pdf_fonts, "a specimen was rendered"
-    assert gc.get_freeze_count() > 0
+    before = gc.get_threshold()
+    try:
+        warm_up()
+        assert _engine().pdf_fonts, "a specimen was rendered"
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (YOUNG_GC_THRESHOLD, *before[1:])
+    finally:
+        gc.set_threshold(*before)
