@@ -4,7 +4,7 @@ Numbers are E.164 digit strings without '+', e.g. 255712345678. The table is a d
 keyed by prefix; a lookup probes the number's prefixes from the longest length the
 table holds down to one digit and stops at the first prefix with a row in force at the
 given instant (CGRateS does the same over its reverse-destination index). To skip most
-probes, the first `_STEM` digits of a number pick the only lengths worth trying: those
+probes, the first `_STEM` (4) digits of a number pick the only lengths worth trying: those
 of the prefixes that start with these digits or are a prefix of them. That is a handful
 of dict probes per number, however large the table, and loading is one pass.
 
@@ -21,7 +21,9 @@ from datetime import UTC, datetime
 
 _OPEN_START = datetime.min.replace(tzinfo=UTC)  # stands in for "no start date"
 _OPEN_END = datetime.max.replace(tzinfo=UTC)  # and for "no end date"
-_STEM = 3  # digits that choose the candidate prefix lengths of a number
+# Digits that choose the candidate prefix lengths of a number. Four, not three: over the
+# bench's 5,000-prefix table, 2.1 probes a number rather than 2.9.
+_STEM = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +70,18 @@ class DestinationTable:
                 rows[dest.prefix] = [span]
             else:
                 spans.append(span)
-        for spans in rows.values():
-            if len(spans) > 1:
-                spans.sort(key=_span_start)
-        self._rows = rows
+        # A prefix with one undated row maps straight to it: nothing to compare per lookup.
+        self._rows: dict[str, Destination | tuple[tuple[datetime, datetime, Destination], ...]]
+        self._rows = {
+            prefix: spans[0][2]
+            if len(spans) == 1 and spans[0][0] is _OPEN_START and spans[0][1] is _OPEN_END
+            else tuple(sorted(spans, key=_span_start))
+            for prefix, spans in rows.items()
+        }
         self._lengths = tuple(sorted({len(prefix) for prefix in self._rows}, reverse=True))
         # Lengths of prefixes shorter than a stem: all a number whose stem is unknown can match.
         self._short = tuple(length for length in self._lengths if length < _STEM)
+        rows = self._rows
         stems: dict[str, set[int]] = {}
         for prefix in rows:
             if len(prefix) >= _STEM:
@@ -99,6 +106,8 @@ class DestinationTable:
             spans = rows.get(number[:length])
             if spans is None:
                 continue
+            if spans.__class__ is Destination:
+                return spans
             for start, end, dest in spans:
                 if start <= at < end:
                     return dest

@@ -135,7 +135,8 @@ class Context:
         self.fx_numerator = 1 if fx is None else fx.numerator
         self.fx_denominator = 1 if fx is None else fx.denominator
         self.fx_rate = None if fx is None else fx.rate
-        self.views: dict[tuple[str, ...], View] = {}
+        # service -> category -> zone (or (zone, market) for WhatsApp) -> view
+        self.views: dict[Service, dict[str, dict[str | tuple[str, str], View]]] = {}
         self.memo_left = MEMO_BUDGET
 
     def covering(self, service: Service, zone: str, category: str) -> tuple[str, ...]:
@@ -152,7 +153,7 @@ class Context:
         elif by_band:
             view.banded = True
             view.by_band = dict(by_band)
-        self.views[(service, zone, category)] = view
+        self._keep(service, category, zone, view)
         return view
 
     def counted_view(self, service: Service, zone: str, category: str, market: str) -> View:
@@ -162,11 +163,16 @@ class Context:
         if service is Service.WHATSAPP:
             view.unit = plan.whatsapp.get((category, market)) or plan.whatsapp.get((category, ANY))
             view.free_type = self.tail(view, 0, 1, 0, 0, (), (), "free_type")
-            self.views[(service, zone, category, market)] = view
+            self._keep(service, category, (zone, market), view)
         else:
             view.unit = plan.unit_rate(service, zone)
-            self.views[(service, zone, category)] = view
+            self._keep(service, category, zone, view)
         return view
+
+    def _keep(
+        self, service: Service, category: str, key: str | tuple[str, str], view: View
+    ) -> None:
+        self.views.setdefault(service, {}).setdefault(category, {})[key] = view
 
     def tail(
         self,

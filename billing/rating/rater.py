@@ -34,6 +34,7 @@ from billing.rating.pricing import Context, Tail, View, context
 from billing.rating.records import FxRate, Piece, RatedUsage, Unrated, UsageRecord
 
 _new_tuple = tuple.__new__
+_WHATSAPP = Service.WHATSAPP  # a module constant: Enum class attributes are slow to read
 MIN_NUMBER_DIGITS = 7  # the shortest E.164 numbers in use (e.g. Niue) have 7 digits
 
 
@@ -102,8 +103,9 @@ def _rate(
         dest = None
         zone = record.zone or ANY
     if service in DURATION_SERVICES:
-        view = ctx.views.get((service, zone, record.category))
-        if view is None:
+        try:  # nested dicts by plain keys: a third the cost of one tuple-keyed probe
+            view = ctx.views[service][record.category][zone]
+        except KeyError:
             view = ctx.duration_view(service, zone, record.category)
         if view.banded:
             view = view.at_band(ctx.schedule.band_at_epoch(int(record.started_at.timestamp())))
@@ -202,14 +204,12 @@ def _rate_counted(
     if record.units < 1:
         return Unrated(record.source_id, "no_units")
     service = record.service
-    if service is Service.WHATSAPP:
-        key: tuple[str, ...] = (service, zone, record.category, market)
-    else:
-        key = (service, zone, record.category)
-    view = ctx.views.get(key)
-    if view is None:
+    key = (zone, market) if service is _WHATSAPP else zone
+    try:
+        view = ctx.views[service][record.category][key]
+    except KeyError:
         view = ctx.counted_view(service, zone, record.category, market)
-    if service is Service.WHATSAPP and record.pricing_type in ctx.whatsapp_free_types:
+    if service is _WHATSAPP and record.pricing_type in ctx.whatsapp_free_types:
         # Meta does not charge these; keep the row so usage reports stay complete.
         return _new_tuple(RatedUsage, (record.source_id, *view.free_type))
     if view.unit is None:
