@@ -55,6 +55,7 @@ class View:
         "bands",
         "by_band",
         "category",
+        "covered",
         "free_type",
         "names",
         "no_charge",
@@ -80,7 +81,9 @@ class View:
         self.rate: DurationRate | None = None
         self.unit: UnitRate | None = None
         self.no_charge_s = 0
-        self.tails: dict[int, Tail] = {}
+        self.tails: dict[int, Tail] = {}  # by billed quantity, for usage no bundle covers
+        # By billable seconds, for calls the first covering bundle holds whole.
+        self.covered: dict[int, Tail] = {}
         self.unanswered: Tail | None = None
         self.no_charge: Tail | None = None
         self.free_type: Tail | None = None
@@ -187,8 +190,9 @@ class Context:
     ) -> Tail:
         """The rated fields of a raw amount `numerator / denominator` micro-minor."""
         rate_unit_s = denominator
-        numerator *= self.fx_numerator
-        denominator *= self.fx_denominator
+        if self.fx_rate is not None:
+            numerator *= self.fx_numerator
+            denominator *= self.fx_denominator
         amount = round_fraction(numerator, denominator, self.step, self.rounding)
         return (
             view.service,
@@ -207,11 +211,11 @@ class Context:
             self.fx_rate,
         )
 
-    def remember(self, view: View, quantity: int, tail: Tail) -> Tail:
-        """Keep `tail` as the price of `quantity` billed units in `view`, budget allowing."""
+    def remember(self, memo: dict[int, Tail], quantity: int, tail: Tail) -> Tail:
+        """Keep `tail` in a view's `memo` as the price of `quantity`, budget allowing."""
         if self.memo_left > 0:
             self.memo_left -= 1
-            view.tails[quantity] = tail
+            memo[quantity] = tail
         return tail
 
 

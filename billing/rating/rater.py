@@ -33,9 +33,13 @@ from billing.rating.plans import (
 from billing.rating.pricing import Context, Tail, View, context
 from billing.rating.records import FxRate, Piece, RatedUsage, Unrated, UsageRecord
 
+# RatedUsage is built as tuple.__new__(RatedUsage, (id,) + tail): NamedTuple's own __new__
+# is Python code, and a concatenation is cheaper than (id, *tail), which goes via a list.
 _new_tuple = tuple.__new__
 _WHATSAPP = Service.WHATSAPP  # a module constant: Enum class attributes are slow to read
-MIN_NUMBER_DIGITS = 7  # the shortest E.164 numbers in use (e.g. Niue) have 7 digits
+MIN_NUMBER_DIGITS = 7
+# Positions in a `Tail` (RatedUsage less its first field, the record id).
+_BILLED, _FREE, _DRAWS = 7, 8, 10  # the shortest E.164 numbers in use (e.g. Niue) have 7 digits
 
 
 def rate_usage(
@@ -112,36 +116,73 @@ def _rate(
         if view.rate is None:
             return Unrated(record.source_id, "no_rate")
         billable_s = record.billable_s
-        if record.answered and not (view.names and remaining):
+        if not record.answered:
+            tail = view.unanswered if billable_s >= 0 else None
+        elif not (view.names and remaining):
             # No bundle to draw from: the price is a function of the billable seconds.
             tail = view.tails.get(billable_s)
             if tail is None:
-                tail = _duration_tail(ctx, view, billable_s, True, remaining)
-                if tail is None:
-                    return Unrated(record.source_id, "negative_duration")
-                ctx.remember(view, billable_s, tail)
+                tail = _duration_tail(ctx, view, billable_s, remaining)
+                if tail is not None:
+                    ctx.remember(view.tails, billable_s, tail)
         else:
-            tail = _duration_tail(ctx, view, billable_s, record.answered, remaining)
-            if tail is None:
-                return Unrated(record.source_id, "negative_duration")
-        return _new_tuple(RatedUsage, (record.source_id, *tail))
+            # A call the first covering bundle holds whole is a function of its seconds too.
+            tail = view.covered.get(billable_s)
+            if tail is None or remaining.get(view.names[0], 0) < tail[_BILLED]:
+                tail = _duration_tail(ctx, view, billable_s, remaining)
+                if tail is not None and _held_whole(tail, view.names[0]):
+                    ctx.remember(view.covered, billable_s, tail)
+        if tail is None:
+            return Unrated(record.source_id, "negative_duration")
+        return _new_tuple(RatedUsage, (record.source_id,) + tail)  # noqa: RUF005
     market = record.market
     if dest is not None:
         market = market or dest.market or dest.country
     return _rate_counted(record, ctx, zone, market, remaining)
 
 
+def _held_whole(tail: Tail, bundle: str) -> bool:
+    """Whether the rated fields are of a call drawn whole from `bundle`."""
+    draws = tail[_DRAWS]
+    return len(draws) == 1 and draws[0][0] == bundle and tail[_FREE] == tail[_BILLED]
+
+
 def _duration_tail(
-    ctx: Context, view: View, billable_s: int, answered: bool, remaining: Mapping[str, int]
+    ctx: Context, view: View, billable_s: int, remaining: Mapping[str, int]
 ) -> Tail | None:
-    """The rated fields of a timed record in `view`; None if its duration is negative."""
+    """The rated fields of an answered timed record in `view`; None if its duration is
+    negative."""
     if billable_s < 0:
         return None
-    if not answered or billable_s == 0:
+    if billable_s == 0:
         return view.unanswered
     if billable_s <= view.no_charge_s:
         return view.no_charge
-    return _split(ctx, view, billable_s, remaining)
+    if view.names and remaining:
+        return _split(ctx, view, billable_s, remaining)
+    return _charged(ctx, view, billable_s)
+
+
+def _charged(ctx: Context, view: View, billable_s: int) -> Tail:
+    """A charged timed record no bundle covers: each rate group the call reaches bills its
+    share in whole increments, then the connect fee and the minimum charge apply."""
+    rate = view.rate
+    pieces = []
+    numerator = billed = 0
+    for start, size, rate_micro, end in rate.spans:
+        if billable_s <= start:
+            break
+        stop = billable_s if end is None or billable_s < end else end
+        increments = -(-(stop - start) // size)
+        span = increments * size
+        billed += span
+        numerator += rate_micro * span
+        pieces.append(_new_tuple(Piece, (start, size, increments, span, span, rate_micro)))
+    numerator += rate.connect_numerator
+    note = ""
+    if numerator < rate.minimum_numerator:
+        numerator, note = rate.minimum_numerator, "minimum_charge"
+    return ctx.tail(view, numerator, rate.rate_unit_s, billed, 0, tuple(pieces), (), note)
 
 
 def _draw(
@@ -162,7 +203,8 @@ def _draw(
 
 
 def _split(ctx: Context, view: View, billable_s: int, remaining: Mapping[str, int]) -> Tail:
-    """A charged timed record, priced rate group by rate group, bundles first."""
+    """As `_charged`, for a record bundles may cover: they take the head of the billed
+    timeline, and what lies past their `free` units is charged."""
     rate = view.rate
     # Each rate group the call reaches bills its share in whole increments.
     raw_pieces = []
@@ -211,7 +253,7 @@ def _rate_counted(
         view = ctx.counted_view(service, zone, record.category, market)
     if service is _WHATSAPP and record.pricing_type in ctx.whatsapp_free_types:
         # Meta does not charge these; keep the row so usage reports stay complete.
-        return _new_tuple(RatedUsage, (record.source_id, *view.free_type))
+        return _new_tuple(RatedUsage, (record.source_id,) + view.free_type)  # noqa: RUF005
     if view.unit is None:
         return Unrated(record.source_id, "no_rate")
     units = record.units
@@ -222,11 +264,11 @@ def _rate_counted(
             for _, taken in draws:
                 free += taken
             tail = _counted_tail(ctx, view, units, free, draws)
-            return _new_tuple(RatedUsage, (record.source_id, *tail))
+            return _new_tuple(RatedUsage, (record.source_id,) + tail)  # noqa: RUF005
     tail = view.tails.get(units)
     if tail is None:
-        tail = ctx.remember(view, units, _counted_tail(ctx, view, units, 0, ()))
-    return _new_tuple(RatedUsage, (record.source_id, *tail))
+        tail = ctx.remember(view.tails, units, _counted_tail(ctx, view, units, 0, ()))
+    return _new_tuple(RatedUsage, (record.source_id,) + tail)  # noqa: RUF005
 
 
 def _counted_tail(
