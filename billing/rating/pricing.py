@@ -11,6 +11,7 @@ the very result the arithmetic would give; the memo is bounded per context.
 
 from __future__ import annotations
 
+import weakref
 from decimal import Decimal
 from typing import TypeAlias
 
@@ -40,9 +41,13 @@ Tail: TypeAlias = tuple[
     Decimal | None,
 ]
 
-# Memoised tails per context. One is a few hundred bytes; real traffic reuses a small
-# set of (zone, billed units), and past the budget new quantities are simply computed.
+# Memoised tails in the whole process, over every context: one is some 520 bytes, so
+# this bounds the memo near 50 MB however many plans are held. When it is spent, every
+# memo is emptied and fills again with what traffic uses now (results never change:
+# a memoised tail is the one the arithmetic gives).
 MEMO_BUDGET = 100_000
+_memo_left = [MEMO_BUDGET]
+_contexts: weakref.WeakSet[Context] = weakref.WeakSet()
 
 
 class View:
@@ -113,11 +118,11 @@ class Context:
     """A plan's pricing under one FX rate (or none): the views, built as records need them."""
 
     __slots__ = (
+        "__weakref__",
         "currency",
         "fx_denominator",
         "fx_numerator",
         "fx_rate",
-        "memo_left",
         "plan",
         "rounding",
         "schedule",
@@ -140,7 +145,7 @@ class Context:
         self.fx_rate = None if fx is None else fx.rate
         # service -> category -> zone (or (zone, market) for WhatsApp) -> view
         self.views: dict[Service, dict[str, dict[str | tuple[str, str], View]]] = {}
-        self.memo_left = MEMO_BUDGET
+        _contexts.add(self)
 
     def covering(self, service: Service, zone: str, category: str) -> tuple[str, ...]:
         """Names of the plan's bundles covering this usage, in plan order."""
@@ -212,11 +217,28 @@ class Context:
         )
 
     def remember(self, memo: dict[int, Tail], quantity: int, tail: Tail) -> Tail:
-        """Keep `tail` in a view's `memo` as the price of `quantity`, budget allowing."""
-        if self.memo_left > 0:
-            self.memo_left -= 1
-            memo[quantity] = tail
+        """Keep `tail` in a view's `memo` as the price of `quantity` (see MEMO_BUDGET)."""
+        if _memo_left[0] <= 0:
+            forget_memos()
+        _memo_left[0] -= 1
+        memo[quantity] = tail
         return tail
+
+    def forget(self) -> None:
+        """Empty the memos of this context's views."""
+        for by_category in self.views.values():
+            for by_key in by_category.values():
+                for view in by_key.values():
+                    for band_view in (view, *view.bands.values()):
+                        band_view.tails.clear()
+                        band_view.covered.clear()
+
+
+def forget_memos() -> None:
+    """Empty every context's memos and restore the budget."""
+    for ctx in list(_contexts):
+        ctx.forget()
+    _memo_left[0] = MEMO_BUDGET
 
 
 def context(plan: RatePlan, fx: FxRate | None) -> Context:
