@@ -9,10 +9,12 @@ amount is an exact rational in micro-minor units, converted by the FX rate if an
 rounded once, at the end, by the plan's rule.
 
 Speed: everything a record's price depends on besides its own numbers is worked out
-once per (plan, FX) and (service, zone, category[, market], band) and kept in a `_View`
-(see `billing.rating.pricing`). A record no bundle touches is then priced by its billed
-units alone, so the rated fields after the record id (the "tail") are memoised per view
-and billed units: most records cost a prefix match, a dict probe and one tuple.
+once per (plan, FX) and (service, zone, category[, market], band) and kept in a `View`
+(see `billing.rating.pricing`). A record no bundle touches is then priced by its
+billable seconds or units alone (as is a call the first covering bundle holds whole), so
+the rated fields after the record id (the "tail") are memoised per view and quantity,
+within a process-wide budget: most records cost a prefix match, a few dict probes and
+one tuple. Misses take the arithmetic, which gives the very same fields.
 """
 
 from __future__ import annotations
@@ -37,9 +39,9 @@ from billing.rating.records import FxRate, Piece, RatedUsage, Unrated, UsageReco
 # is Python code, and a concatenation is cheaper than (id, *tail), which goes via a list.
 _new_tuple = tuple.__new__
 _WHATSAPP = Service.WHATSAPP  # a module constant: Enum class attributes are slow to read
-MIN_NUMBER_DIGITS = 7
+MIN_NUMBER_DIGITS = 7  # the shortest E.164 numbers in use (e.g. Niue) have 7 digits
 # Positions in a `Tail` (RatedUsage less its first field, the record id).
-_BILLED, _FREE, _DRAWS = 7, 8, 10  # the shortest E.164 numbers in use (e.g. Niue) have 7 digits
+_BILLED, _FREE, _DRAWS = 7, 8, 10
 
 
 def rate_usage(
