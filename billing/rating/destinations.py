@@ -56,32 +56,33 @@ class DestinationTable:
     __slots__ = ("_lengths", "_rows", "_short", "_stems")
 
     def __init__(self, destinations: Iterable[Destination]) -> None:
-        # Each prefix maps to a list of (from, to, destination); most have one row.
-        rows: dict[str, list[tuple[datetime, datetime, Destination]]] = {}
+        # A prefix with one undated row maps straight to it: nothing to compare per lookup.
+        # Any other maps to its list of (from, to, destination), by start.
+        rows: dict[str, Destination | list[tuple[datetime, datetime, Destination]]] = {}
         for dest in destinations:
             start, end = dest.effective_from, dest.effective_to
+            found = rows.get(dest.prefix)
+            if found is None and start is None and end is None:
+                rows[dest.prefix] = dest
+                continue
             span = (
                 _OPEN_START if start is None else start.astimezone(UTC),
                 _OPEN_END if end is None else end.astimezone(UTC),
                 dest,
             )
-            spans = rows.get(dest.prefix)
-            if spans is None:
+            if found is None:
                 rows[dest.prefix] = [span]
+            elif found.__class__ is Destination:
+                rows[dest.prefix] = [(_OPEN_START, _OPEN_END, found), span]
             else:
-                spans.append(span)
-        # A prefix with one undated row maps straight to it: nothing to compare per lookup.
-        self._rows: dict[str, Destination | tuple[tuple[datetime, datetime, Destination], ...]]
-        self._rows = {
-            prefix: spans[0][2]
-            if len(spans) == 1 and spans[0][0] is _OPEN_START and spans[0][1] is _OPEN_END
-            else tuple(sorted(spans, key=_span_start))
-            for prefix, spans in rows.items()
-        }
+                found.append(span)
+        for spans in rows.values():
+            if spans.__class__ is list and len(spans) > 1:
+                spans.sort(key=_span_start)
+        self._rows = rows
         self._lengths = tuple(sorted({len(prefix) for prefix in self._rows}, reverse=True))
         # Lengths of prefixes shorter than a stem: all a number whose stem is unknown can match.
         self._short = tuple(length for length in self._lengths if length < _STEM)
-        rows = self._rows
         stems: dict[str, set[int]] = {}
         for prefix in rows:
             if len(prefix) >= _STEM:
