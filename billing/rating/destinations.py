@@ -4,19 +4,26 @@ Numbers are E.164 digit strings without '+', e.g. 255712345678. The table is a d
 keyed by prefix; a lookup probes the number's prefixes from the longest length the
 table holds down to one digit and stops at the first prefix with a row in force at the
 given instant (CGRateS does the same over its reverse-destination index). To skip most
-probes, the first `_STEM` digits of a number pick the only lengths worth trying: those
+probes, the first `_STEM` (4) digits of a number pick the only lengths worth trying: those
 of the prefixes that start with these digits or are a prefix of them. That is a handful
 of dict probes per number, however large the table, and loading is one pass.
+
+Validity is checked on the aware instants themselves, the bounds held in UTC: comparing
+two datetimes is a fraction of the cost of turning one into epoch seconds, which the
+rater would otherwise pay on every record.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-_OPEN_END = 2**62  # epoch seconds standing in for "no end date"
-_STEM = 3  # digits that choose the candidate prefix lengths of a number
+_OPEN_START = datetime.min.replace(tzinfo=UTC)  # stands in for "no start date"
+_OPEN_END = datetime.max.replace(tzinfo=UTC)  # and for "no end date"
+# Digits that choose the candidate prefix lengths of a number. Four, not three: over the
+# bench's 5,000-prefix table, 2.1 probes a number rather than 2.9.
+_STEM = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +46,7 @@ class Destination:
                 raise ValueError("effective dates must be timezone-aware")
 
 
-def _span_start(span: tuple[int, int, Destination]) -> tuple[int, int]:
+def _span_start(span: tuple[datetime, datetime, Destination]) -> tuple[datetime, datetime]:
     return span[0], span[1]
 
 
@@ -49,22 +56,28 @@ class DestinationTable:
     __slots__ = ("_lengths", "_rows", "_short", "_stems")
 
     def __init__(self, destinations: Iterable[Destination]) -> None:
-        # Each prefix maps to a tuple of (from_s, to_s, destination); most have one row.
-        rows: dict[str, list[tuple[int, int, Destination]]] = {}
+        # A prefix with one undated row maps straight to it: nothing to compare per lookup.
+        # Any other maps to its list of (from, to, destination), by start.
+        rows: dict[str, Destination | list[tuple[datetime, datetime, Destination]]] = {}
         for dest in destinations:
             start, end = dest.effective_from, dest.effective_to
+            found = rows.get(dest.prefix)
+            if found is None and start is None and end is None:
+                rows[dest.prefix] = dest
+                continue
             span = (
-                0 if start is None else int(start.timestamp()),
-                _OPEN_END if end is None else int(end.timestamp()),
+                _OPEN_START if start is None else start.astimezone(UTC),
+                _OPEN_END if end is None else end.astimezone(UTC),
                 dest,
             )
-            spans = rows.get(dest.prefix)
-            if spans is None:
+            if found is None:
                 rows[dest.prefix] = [span]
+            elif found.__class__ is Destination:
+                rows[dest.prefix] = [(_OPEN_START, _OPEN_END, found), span]
             else:
-                spans.append(span)
+                found.append(span)
         for spans in rows.values():
-            if len(spans) > 1:
+            if spans.__class__ is list and len(spans) > 1:
                 spans.sort(key=_span_start)
         self._rows = rows
         self._lengths = tuple(sorted({len(prefix) for prefix in self._rows}, reverse=True))
@@ -86,10 +99,6 @@ class DestinationTable:
         """The destination of `number` in force at the aware instant `at`."""
         if at.tzinfo is None:
             raise ValueError("at must be timezone-aware")
-        return self.match_epoch(number, int(at.timestamp()))
-
-    def match_epoch(self, number: str, at_s: int) -> Destination | None:
-        """As `match`, with the instant in epoch seconds (the rater's hot path)."""
         rows = self._rows
         lengths = self._stems.get(number[:_STEM], self._short)
         for length in lengths:
@@ -98,7 +107,13 @@ class DestinationTable:
             spans = rows.get(number[:length])
             if spans is None:
                 continue
+            if spans.__class__ is Destination:
+                return spans
             for start, end, dest in spans:
-                if start <= at_s < end:
+                if start <= at < end:
                     return dest
         return None
+
+    def match_epoch(self, number: str, at_s: int) -> Destination | None:
+        """As `match`, at an instant in epoch seconds (what the rater used to pass)."""
+        return self.match(number, datetime.fromtimestamp(at_s, UTC))

@@ -7,6 +7,14 @@ Bundles cover the first billed units of a record, so a record that runs past a b
 is split: its head is free and its tail is charged at the groups it falls in. The raw
 amount is an exact rational in micro-minor units, converted by the FX rate if any, and
 rounded once, at the end, by the plan's rule.
+
+Speed: everything a record's price depends on besides its own numbers is worked out
+once per (plan, FX) and (service, zone, category[, market], band) and kept in a `View`
+(see `billing.rating.pricing`). A record no bundle touches is then priced by its
+billable seconds or units alone (as is a call the first covering bundle holds whole), so
+the rated fields after the record id (the "tail") are memoised per view and quantity,
+within a process-wide budget: most records cost a prefix match, a few dict probes and
+one tuple. Misses take the arithmetic, which gives the very same fields.
 """
 
 from __future__ import annotations
@@ -16,7 +24,6 @@ from collections.abc import Iterable, Mapping
 
 from billing.rating.bundles import EMPTY, BundleState
 from billing.rating.destinations import DestinationTable
-from billing.rating.fixedpoint import round_fraction
 from billing.rating.plans import (
     ANY,
     DURATION_SERVICES,
@@ -25,10 +32,16 @@ from billing.rating.plans import (
     RatePlan,
     Service,
 )
+from billing.rating.pricing import Context, Tail, View, context
 from billing.rating.records import FxRate, Piece, RatedUsage, Unrated, UsageRecord
 
+# RatedUsage is built as tuple.__new__(RatedUsage, (id,) + tail): NamedTuple's own __new__
+# is Python code, and a concatenation is cheaper than (id, *tail), which goes via a list.
 _new_tuple = tuple.__new__
+_WHATSAPP = Service.WHATSAPP  # a module constant: Enum class attributes are slow to read
 MIN_NUMBER_DIGITS = 7  # the shortest E.164 numbers in use (e.g. Niue) have 7 digits
+# Positions in a `Tail` (RatedUsage less its first field, the record id).
+_BILLED, _FREE, _DRAWS = 7, 8, 10
 
 
 def rate_usage(
@@ -39,25 +52,7 @@ def rate_usage(
     fx: FxRate | None = None,
 ) -> RatedUsage | Unrated:
     """Price one record. Unpriceable records come back as `Unrated` with a reason."""
-    if fx is not None and fx.source is not plan.currency:
-        raise ValueError(f"FX rate converts from {fx.source}, plan is in {plan.currency}")
-    at_s = int(record.started_at.timestamp())
-    service = record.service
-    market = record.market
-    if service in ROUTED_SERVICES:
-        if len(record.destination) < MIN_NUMBER_DIGITS:
-            # An extension like 1001 must not rate as a call to prefix 1.
-            return Unrated(record.source_id, "short_number")
-        dest = destinations.match_epoch(record.destination, at_s)
-        if dest is None:
-            return Unrated(record.source_id, "no_destination")
-        zone = dest.zone
-        market = market or dest.market or dest.country
-    else:
-        zone = record.zone or ANY
-    if service in DURATION_SERVICES:
-        return _rate_duration(record, plan, zone, at_s, bundles, fx)
-    return _rate_counted(record, plan, zone, market, bundles, fx)
+    return _rate(record, context(plan, fx), destinations, bundles.remaining)
 
 
 def rate_many(
@@ -74,11 +69,13 @@ def rate_many(
     its passes over the growing result list cost a third of the rating time. Pausing it
     loses nothing: there are no cycles to find. It is restored as it was, even on error.
     """
+    ctx = context(plan, fx)
+    remaining = bundles.remaining
     paused = gc.isenabled()
     if paused:
         gc.disable()
     try:
-        return [rate_usage(record, plan, destinations, bundles, fx) for record in records]
+        return [_rate(record, ctx, destinations, remaining) for record in records]
     finally:
         if paused:
             gc.enable()
@@ -95,38 +92,99 @@ def billed_pieces(rate: DurationRate, billable_s: int) -> list[tuple[int, int, i
     return pieces
 
 
-_NO_RATE = (None, None)
-
-
-def _zone_rates(
-    plan: RatePlan, service: Service, zone: str
-) -> tuple[DurationRate | None, dict[str, DurationRate] | None]:
-    """(the one rate, None) for a zone priced the same in every band, else (None, by band).
-
-    Memoised on the plan: every later record to the zone is one dict probe.
-    """
-    key = (service, zone)
-    found = plan.rating_memo.get(key)
-    if found is None:
-        by_band = plan.durations.get(key) or plan.durations.get((service, ANY))
-        if not by_band:
-            found = _NO_RATE
-        elif len(by_band) == 1 and ANY in by_band:
-            found = (by_band[ANY], None)
+def _rate(
+    record: UsageRecord, ctx: Context, destinations: DestinationTable, remaining: Mapping[str, int]
+) -> RatedUsage | Unrated:
+    service = record.service
+    if service in ROUTED_SERVICES:
+        number = record.destination
+        if len(number) < MIN_NUMBER_DIGITS:
+            # An extension like 1001 must not rate as a call to prefix 1.
+            return Unrated(record.source_id, "short_number")
+        dest = destinations.match(number, record.started_at)
+        if dest is None:
+            return Unrated(record.source_id, "no_destination")
+        zone = dest.zone
+    else:
+        dest = None
+        zone = record.zone or ANY
+    if service in DURATION_SERVICES:
+        try:  # nested dicts by plain keys: a third the cost of one tuple-keyed probe
+            view = ctx.views[service][record.category][zone]
+        except KeyError:
+            view = ctx.duration_view(service, zone, record.category)
+        if view.banded:
+            view = view.at_band(ctx.schedule.band_at_epoch(int(record.started_at.timestamp())))
+        if view.rate is None:
+            return Unrated(record.source_id, "no_rate")
+        billable_s = record.billable_s
+        if not record.answered:
+            tail = view.unanswered if billable_s >= 0 else None
+        elif not (view.names and remaining):
+            # No bundle to draw from: the price is a function of the billable seconds.
+            tail = view.tails.get(billable_s)
+            if tail is None:
+                tail = _duration_tail(ctx, view, billable_s, remaining)
+                if tail is not None:
+                    ctx.remember(view.tails, billable_s, tail)
         else:
-            found = (None, dict(by_band))
-        plan.rating_memo[key] = found
-    return found
+            # A call the first covering bundle holds whole is a function of its seconds too.
+            tail = view.covered.get(billable_s)
+            if tail is None or remaining.get(view.names[0], 0) < tail[_BILLED]:
+                tail = _duration_tail(ctx, view, billable_s, remaining)
+                if tail is not None and _held_whole(tail, view.names[0]):
+                    ctx.remember(view.covered, billable_s, tail)
+        if tail is None:
+            return Unrated(record.source_id, "negative_duration")
+        return _new_tuple(RatedUsage, (record.source_id,) + tail)  # noqa: RUF005
+    market = record.market
+    if dest is not None:
+        market = market or dest.market or dest.country
+    return _rate_counted(record, ctx, zone, market, remaining)
 
 
-def _covering(plan: RatePlan, service: Service, zone: str, category: str) -> tuple[str, ...]:
-    """Names of the plan's bundles covering this usage, in plan order (memoised)."""
-    key = (service, zone, category, "bundles")
-    names = plan.rating_memo.get(key)
-    if names is None:
-        names = tuple(b.name for b in plan.bundles if b.covers(service, zone, category))
-        plan.rating_memo[key] = names
-    return names
+def _held_whole(tail: Tail, bundle: str) -> bool:
+    """Whether the rated fields are of a call drawn whole from `bundle`."""
+    draws = tail[_DRAWS]
+    return len(draws) == 1 and draws[0][0] == bundle and tail[_FREE] == tail[_BILLED]
+
+
+def _duration_tail(
+    ctx: Context, view: View, billable_s: int, remaining: Mapping[str, int]
+) -> Tail | None:
+    """The rated fields of an answered timed record in `view`; None if its duration is
+    negative."""
+    if billable_s < 0:
+        return None
+    if billable_s == 0:
+        return view.unanswered
+    if billable_s <= view.no_charge_s:
+        return view.no_charge
+    if view.names and remaining:
+        return _split(ctx, view, billable_s, remaining)
+    return _charged(ctx, view, billable_s)
+
+
+def _charged(ctx: Context, view: View, billable_s: int) -> Tail:
+    """A charged timed record no bundle covers: each rate group the call reaches bills its
+    share in whole increments, then the connect fee and the minimum charge apply."""
+    rate = view.rate
+    pieces = []
+    numerator = billed = 0
+    for start, size, rate_micro, end in rate.spans:
+        if billable_s <= start:
+            break
+        stop = billable_s if end is None or billable_s < end else end
+        increments = -(-(stop - start) // size)
+        span = increments * size
+        billed += span
+        numerator += rate_micro * span
+        pieces.append(_new_tuple(Piece, (start, size, increments, span, span, rate_micro)))
+    numerator += rate.connect_numerator
+    note = ""
+    if numerator < rate.minimum_numerator:
+        numerator, note = rate.minimum_numerator, "minimum_charge"
+    return ctx.tail(view, numerator, rate.rate_unit_s, billed, 0, tuple(pieces), (), note)
 
 
 def _draw(
@@ -146,54 +204,14 @@ def _draw(
     return tuple(draws)
 
 
-def _rate_duration(
-    record: UsageRecord,
-    plan: RatePlan,
-    zone: str,
-    at_s: int,
-    bundles: BundleState,
-    fx: FxRate | None,
-) -> RatedUsage | Unrated:
-    service = record.service
-    rate, by_band = _zone_rates(plan, service, zone)
-    if rate is not None:
-        band = ANY
-    elif by_band is None:
-        return Unrated(record.source_id, "no_rate")
-    else:
-        # Only work out the band when the zone is priced by band.
-        band = plan.schedule.band_at_epoch(at_s)
-        rate = by_band.get(band) or by_band.get(ANY)
-        if rate is None:
-            return Unrated(record.source_id, "no_rate")
-    billable_s = record.billable_s
-    if billable_s < 0:
-        return Unrated(record.source_id, "negative_duration")
-    if not record.answered or billable_s == 0:
-        return _free(record, plan, zone, band, fx, "unanswered", rate.rate_unit_s)
-    if billable_s <= rate.no_charge_s:
-        return _free(record, plan, zone, band, fx, "no_charge", rate.rate_unit_s)
-
-    names = _covering(plan, service, zone, record.category) if plan.bundles else ()
-    spans = rate.spans
-    if len(spans) == 1 and not (names and bundles.remaining):
-        # The common case, one rate group and no bundle: one piece, charged whole.
-        _, size, rate_micro, _ = spans[0]
-        increments = -(-billable_s // size)
-        billed = increments * size
-        numerator = rate_micro * billed + rate.connect_numerator
-        note = ""
-        if numerator < rate.minimum_numerator:
-            numerator, note = rate.minimum_numerator, "minimum_charge"
-        piece = _new_tuple(Piece, (0, size, increments, billed, billed, rate_micro))
-        return _priced(
-            record, plan, zone, band, fx, numerator, rate.rate_unit_s, billed, 0, (piece,), (), note
-        )
-
+def _split(ctx: Context, view: View, billable_s: int, remaining: Mapping[str, int]) -> Tail:
+    """As `_charged`, for a record bundles may cover: they take the head of the billed
+    timeline, and what lies past their `free` units is charged."""
+    rate = view.rate
     # Each rate group the call reaches bills its share in whole increments.
     raw_pieces = []
     billed = 0
-    for start, size, rate_micro, end in spans:
+    for start, size, rate_micro, end in rate.spans:
         if billable_s <= start:
             break
         stop = billable_s if end is None or billable_s < end else end
@@ -203,8 +221,8 @@ def _rate_duration(
         raw_pieces.append((start, size, increments, span, rate_micro))
     draws: tuple[tuple[str, int], ...] = ()
     free = 0
-    if names and bundles.remaining:
-        draws = _draw(names, bundles.remaining, billed)
+    if view.names and remaining:
+        draws = _draw(view.names, remaining, billed)
         for _, taken in draws:
             free += taken
 
@@ -221,108 +239,44 @@ def _rate_duration(
         numerator += rate.connect_numerator
         if numerator < rate.minimum_numerator:
             numerator, note = rate.minimum_numerator, "minimum_charge"
-    return _priced(
-        record, plan, zone, band, fx, numerator, rate.rate_unit_s, billed, free, pieces, draws, note
-    )
+    return ctx.tail(view, numerator, rate.rate_unit_s, billed, free, tuple(pieces), draws, note)
 
 
 def _rate_counted(
-    record: UsageRecord,
-    plan: RatePlan,
-    zone: str,
-    market: str,
-    bundles: BundleState,
-    fx: FxRate | None,
+    record: UsageRecord, ctx: Context, zone: str, market: str, remaining: Mapping[str, int]
 ) -> RatedUsage | Unrated:
     if record.units < 1:
         return Unrated(record.source_id, "no_units")
-    if record.service is Service.WHATSAPP:
-        if record.pricing_type in plan.whatsapp_free_types:
-            # Meta does not charge these; keep the row so usage reports stay complete.
-            return _free(record, plan, zone, ANY, fx, "free_type", 1)
-        unit = plan.whatsapp.get((record.category, market)) or plan.whatsapp.get(
-            (record.category, ANY)
-        )
-    else:
-        unit = plan.unit_rate(record.service, zone)
-    if unit is None:
+    service = record.service
+    key = (zone, market) if service is _WHATSAPP else zone
+    try:
+        view = ctx.views[service][record.category][key]
+    except KeyError:
+        view = ctx.counted_view(service, zone, record.category, market)
+    if service is _WHATSAPP and record.pricing_type in ctx.whatsapp_free_types:
+        # Meta does not charge these; keep the row so usage reports stay complete.
+        return _new_tuple(RatedUsage, (record.source_id,) + view.free_type)  # noqa: RUF005
+    if view.unit is None:
         return Unrated(record.source_id, "no_rate")
     units = record.units
-    draws: tuple[tuple[str, int], ...] = ()
-    free = 0
-    if plan.bundles and bundles.remaining:
-        names = _covering(plan, record.service, zone, record.category)
-        if names:
-            draws = _draw(names, bundles.remaining, units)
-            free = sum(taken for _, taken in draws)
-    piece = _new_tuple(Piece, (0, 1, units, units, units - free, unit.price_micro))
-    numerator = unit.price_micro * (units - free)
-    return _priced(
-        record,
-        plan,
-        zone,
-        ANY,
-        fx,
-        numerator,
-        1,
-        units,
-        free,
-        [piece],
-        draws,
-        "bundle" if free else "",
-    )
+    if view.names and remaining:
+        draws = _draw(view.names, remaining, units)
+        if draws:
+            free = 0
+            for _, taken in draws:
+                free += taken
+            tail = _counted_tail(ctx, view, units, free, draws)
+            return _new_tuple(RatedUsage, (record.source_id,) + tail)  # noqa: RUF005
+    tail = view.tails.get(units)
+    if tail is None:
+        tail = ctx.remember(view.tails, units, _counted_tail(ctx, view, units, 0, ()))
+    return _new_tuple(RatedUsage, (record.source_id,) + tail)  # noqa: RUF005
 
 
-def _free(
-    record: UsageRecord,
-    plan: RatePlan,
-    zone: str,
-    band: str,
-    fx: FxRate | None,
-    note: str,
-    rate_unit_s: int,
-) -> RatedUsage:
-    return _priced(record, plan, zone, band, fx, 0, rate_unit_s, 0, 0, [], (), note)
-
-
-def _priced(
-    record: UsageRecord,
-    plan: RatePlan,
-    zone: str,
-    band: str,
-    fx: FxRate | None,
-    numerator: int,
-    denominator: int,
-    billed: int,
-    free: int,
-    pieces: list[Piece] | tuple[Piece, ...],
-    draws: tuple[tuple[str, int], ...],
-    note: str,
-) -> RatedUsage:
-    currency = plan.currency
-    rate_unit_s = denominator
-    fx_rate = None
-    if fx is not None:
-        numerator *= fx.numerator
-        denominator *= fx.denominator
-        currency, fx_rate = fx.target, fx.rate
-    return _new_tuple(
-        RatedUsage,
-        (
-            record.source_id,
-            record.service,
-            zone,
-            band,
-            currency,
-            round_fraction(numerator, denominator, plan.rounding_step, plan.rounding),
-            numerator,
-            denominator,
-            billed,
-            free,
-            tuple(pieces),
-            draws,
-            rate_unit_s,
-            note,
-            fx_rate,
-        ),
-    )
+def _counted_tail(
+    ctx: Context, view: View, units: int, free: int, draws: tuple[tuple[str, int], ...]
+) -> Tail:
+    price = view.unit.price_micro
+    piece = _new_tuple(Piece, (0, 1, units, units, units - free, price))
+    note = "bundle" if free else ""
+    return ctx.tail(view, price * (units - free), 1, units, free, (piece,), draws, note)

@@ -10,6 +10,7 @@ from flask import request
 
 from billing.auth.models import Role
 from billing.auth.principal import Principal, authenticate
+from billing.core.db import reading
 from billing.web.session import request_session, request_state
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -22,7 +23,10 @@ ANYONE = STAFF + TENANT
 def principal() -> Principal:
     state = request_state()
     if "principal" not in state:
-        state["principal"] = authenticate(request_session(), request.headers.get("Authorization"))
+        # Outside the request's transaction (none has begun yet): the key is read in
+        # autocommit, and the view's own work begins the transaction if it needs one.
+        with reading(request_session()) as session:
+            state["principal"] = authenticate(session, request.headers.get("Authorization"))
     return state["principal"]
 
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from billing.rating.plans import Service
 from billing.tariffs.authorisation import authorise, forget_standings
@@ -151,3 +151,42 @@ def test_plan_creation_replays_under_its_idempotency_key(client, admin):
     assert again.get_json()["id"] == first.get_json()["id"]
     other = client.post("/v1/rate-plans", json=body | {"name": "Other"}, headers=headers)
     assert other.status_code == 422
+
+
+def test_outside_a_transaction_the_reads_leave_the_session_as_found(tenant, sessions):
+    with sessions.begin() as session:
+        on_default_plan(session, tenant.tenant_id)
+        top_up(session, tenant.tenant_id, 100_00)
+    with sessions() as session:
+        reads: list[tuple[str, bool]] = []  # (statement, autocommit on its connection)
+
+        def note(connection, _cursor, statement, *_rest) -> None:
+            reads.append((statement, connection.connection.dbapi_connection.autocommit))
+
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            answer = authorise(session, tenant.tenant_id, Service.VOICE, "0754000111")
+            cached = len(reads)
+            again = authorise(session, tenant.tenant_id, Service.VOICE, "0754000111")
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+        assert answer.allowed and answer.available_minor == 100_00 and again == answer
+        assert reads and all(autocommit for _, autocommit in reads)  # no BEGIN, no ROLLBACK
+        # With the standing cached, an answer is one read: the wallet's balance.
+        assert len(reads) - cached == 1 and "balance_minor" in reads[-1][0]
+        assert not session.in_transaction()
+
+
+def test_inside_a_transaction_the_reads_join_it(tenant, sessions):
+    with sessions.begin() as session:
+        on_default_plan(session, tenant.tenant_id)
+    with sessions() as session:
+        top_up(session, tenant.tenant_id, 70_00)  # not committed
+        answer = authorise(session, tenant.tenant_id, Service.VOICE, "0754000111")
+        assert answer.allowed and answer.available_minor == 70_00
+        assert session.in_transaction()  # still the caller's, to commit or not
+        session.rollback()
+    with sessions() as session:
+        answer = authorise(session, tenant.tenant_id, Service.VOICE, "0754000111")
+        assert (answer.allowed, answer.reason) == (False, "insufficient_balance")

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from billing.core.money import Currency
+from billing.rating import pricing
 from billing.rating.bundles import BundleState
 from billing.rating.destinations import Destination, DestinationTable
 from billing.rating.fixedpoint import Rounding
@@ -147,3 +148,35 @@ def test_the_stem_index_finds_the_longest_prefix_in_force(prefixes, numbers):
     for at in (START, CUTOVER):
         for number in candidates:
             assert table.match(number, at) == naive_match(rows, number, at), number
+
+
+@settings(max_examples=40, deadline=None)
+@given(plans(), tables(), st.data())
+def test_a_spent_memo_budget_empties_the_memos_and_prices_alike(plan, table, data):
+    prefixes = sorted(table._rows)
+    batch = data.draw(st.lists(records(prefixes), min_size=1, max_size=30))
+    state = BundleState({b.name: data.draw(st.integers(0, 900)) for b in plan.bundles})
+    expected = [reference_rater.rate_usage(r, plan, table, state) for r in batch]
+    budget = pricing.MEMO_BUDGET
+    pricing.MEMO_BUDGET = 3
+    pricing.forget_memos()
+    try:
+        for _ in range(2):  # the second pass meets what the first memoised
+            assert rate_many(batch, plan, table, state) == expected
+            held = sum(
+                len(view.tails) + len(view.covered) for view in _views(pricing.context(plan, None))
+            )
+            assert held <= 3
+    finally:
+        pricing.MEMO_BUDGET = budget
+        pricing.forget_memos()
+
+
+def _views(ctx: pricing.Context) -> list[pricing.View]:
+    return [
+        band_view
+        for by_category in ctx.views.values()
+        for by_key in by_category.values()
+        for view in by_key.values()
+        for band_view in (view, *view.bands.values())
+    ]
