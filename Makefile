@@ -1,8 +1,14 @@
 # The two commands of the README: `make run` and `make test`.
-PYTHON ?= python3
+# Debian's CPython (3.11 on bookworm) is built with profile-guided and link-time
+# optimisation; a source build such as pyenv's default is not. Measured with callgrind,
+# a warm invoice render costs 507 M instructions on it against 567 M, and the
+# interpreter starts in a quarter of the instructions. Used when it is 3.11 or newer.
+DEBIAN_PYTHON := $(shell /usr/bin/python3 -c 'import sys; print(sys.executable if sys.version_info >= (3, 11) else "")' 2>/dev/null)
+PYTHON ?= $(or $(DEBIAN_PYTHON),python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+# A new pyproject.toml or another interpreter makes a new virtual environment.
+STAMP  := $(VENV)/.installed-$(shell (cat pyproject.toml; echo $(PYTHON)) | sha1sum | cut -c1-12)
 PORT   ?= 8000
 
 export DATABASE_URL ?= sqlite:///var/malipo.sqlite3
@@ -11,8 +17,8 @@ export MALIPO_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
 .PHONY: run test lint install services bench clean
 
 $(STAMP): pyproject.toml
-	scripts/ensure-system-packages.sh
-	$(PYTHON) -m venv $(VENV)
+	scripts/ensure-system-packages.sh $(PYTHON)
+	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $@

@@ -10,8 +10,9 @@ for package in "${needed[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
         || missing+=("$package")
 done
-# Debian's own Python needs python3-venv for `python3 -m venv`.
-python3 -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)
+# Debian's own Python needs python3-venv for `python3 -m venv`. $1: the interpreter the
+# Makefile makes the virtual environment with.
+"${1:-python3}" -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
