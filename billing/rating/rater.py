@@ -169,18 +169,14 @@ def _charged(ctx: Context, view: View, billable_s: int) -> Tail:
     """A charged timed record no bundle covers: each rate group the call reaches bills its
     share in whole increments, then the connect fee and the minimum charge apply."""
     rate = view.rate
+    numerator = rate.connect_numerator
+    billed = 0
     pieces = []
-    numerator = billed = 0
-    for start, size, rate_micro, end in rate.spans:
-        if billable_s <= start:
-            break
-        stop = billable_s if end is None or billable_s < end else end
-        increments = -(-(stop - start) // size)
+    for start, size, increments, rate_micro in billed_pieces(rate, billable_s):
         span = increments * size
         billed += span
         numerator += rate_micro * span
         pieces.append(_new_tuple(Piece, (start, size, increments, span, span, rate_micro)))
-    numerator += rate.connect_numerator
     note = ""
     if numerator < rate.minimum_numerator:
         numerator, note = rate.minimum_numerator, "minimum_charge"
@@ -208,17 +204,8 @@ def _split(ctx: Context, view: View, billable_s: int, remaining: Mapping[str, in
     """As `_charged`, for a record bundles may cover: they take the head of the billed
     timeline, and what lies past their `free` units is charged."""
     rate = view.rate
-    # Each rate group the call reaches bills its share in whole increments.
-    raw_pieces = []
-    billed = 0
-    for start, size, rate_micro, end in rate.spans:
-        if billable_s <= start:
-            break
-        stop = billable_s if end is None or billable_s < end else end
-        increments = -(-(stop - start) // size)
-        span = increments * size
-        billed += span
-        raw_pieces.append((start, size, increments, span, rate_micro))
+    raw_pieces = billed_pieces(rate, billable_s)
+    billed = sum(increments * size for _start, size, increments, _rate in raw_pieces)
     draws: tuple[tuple[str, int], ...] = ()
     free = 0
     if view.names and remaining:
@@ -229,7 +216,8 @@ def _split(ctx: Context, view: View, billable_s: int, remaining: Mapping[str, in
     # Bundles cover the head of the billed timeline; charge what lies past `free`.
     pieces = []
     numerator = 0
-    for start, size, increments, span, rate_micro in raw_pieces:
+    for start, size, increments, rate_micro in raw_pieces:
+        span = increments * size
         charged = span if free <= start else max(span - (free - start), 0)
         numerator += rate_micro * charged
         # tuple.__new__ skips NamedTuple's Python-level __new__: same object, a third the cost.
