@@ -8,7 +8,8 @@ stays flat. Also times the load of a 100,000-prefix table from plain rows.
 
 End to end (bench/rating_e2e.py, in a child process so its peak memory is its own): a
 synthetic Asterisk Master.csv imported into PostgreSQL (database malipo_bench_rating),
-rated and debited, beside a bare COPY of the same file. `--e2e-rows 0` skips it.
+rated and debited, beside a bare COPY of the same file, with the Python and database
+floors of its phases (`--phases` there). `--e2e-rows 0` skips it.
 
 Authorise latency and the 100,000-prefix CSV load (bench/authorize.py, also a child
 process): `/v1/authorize` p50/p99 in process. `--authorize-calls 0` skips it.
@@ -125,7 +126,8 @@ def main() -> None:
     if args.e2e_rows:
         print(f"\nend to end, {args.e2e_rows:,} rows (bench/rating_e2e.py):", flush=True)
         script = Path(__file__).with_name("rating_e2e.py")
-        subprocess.run([sys.executable, str(script), "--rows", str(args.e2e_rows)], check=True)
+        command = [sys.executable, str(script), "--rows", str(args.e2e_rows), "--phases"]
+        subprocess.run(command, check=True)
     if args.authorize_calls:
         print("\nauthorise latency and tariff CSV load (bench/authorize.py):", flush=True)
         script = Path(__file__).with_name("authorize.py")

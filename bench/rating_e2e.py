@@ -11,12 +11,13 @@ then times, on a rebuilt database (`malipo_bench_rating`, or $MALIPO_BENCH_RATIN
   store each row once, already rated), jobs in-process as without Redis.
 
 The ratio printed is end-to-end time / COPY time (the issue's target: at most 5).
-`--phases` also times reading and parsing the file alone, to show what is Python and
-what is the database. Peak memory is this process's maximum resident set (it streams;
-it should stay flat whatever the row count). bench/rating.py runs this in a child
-process. With `--workers N`, N `billing worker` processes run beside the
-import (on PostgreSQL intake rates the rows itself, so they find little to do); the
-clock stops when no record is left pending.
+`--phases` also times reading and parsing the file alone (Python's floor), and a binary
+COPY of the rows as stored, already rated, into a copy of usage_records with its
+indexes (the database's floor): what is Python and what is the database. Peak memory is
+this process's maximum resident set (it streams; it should stay flat whatever the row
+count). bench/rating.py runs this in a child process. With `--workers N`, N `billing
+worker` processes run beside the import (on PostgreSQL intake rates the rows itself, so
+they find little to do); the clock stops when no record is left pending.
 """
 
 from __future__ import annotations
@@ -178,6 +179,28 @@ def child_cpu() -> float:
     return used.ru_utime + used.ru_stime
 
 
+def stored_rows_floor() -> float:
+    """PostgreSQL's part alone: the imported rows, already rated, COPYed (binary) into a
+    copy of usage_records with its indexes and constraints. What no Python can save."""
+    with psycopg.connect(URL) as connection:
+        with connection.cursor() as cursor:
+            data = bytearray()
+            with cursor.copy("COPY usage_records TO STDOUT (FORMAT BINARY)") as copy:
+                for block in copy:
+                    data += block
+            cursor.execute("CREATE TABLE stored_floor (LIKE usage_records INCLUDING ALL)")
+            connection.commit()
+            started = time.perf_counter()
+            with cursor.copy("COPY stored_floor FROM STDIN (FORMAT BINARY)") as copy:
+                for start in range(0, len(data), 1 << 20):
+                    copy.write(data[start : start + (1 << 20)])
+            connection.commit()
+            elapsed = time.perf_counter() - started
+            cursor.execute("DROP TABLE stored_floor")
+        connection.commit()
+    return elapsed
+
+
 def parse_only(path: Path) -> float:
     """Reading and parsing the file into rows, nothing stored: the Python floor."""
     from billing.usage.imports import _row, parse
@@ -256,6 +279,7 @@ def main() -> None:
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         by_status, debits, spent = outcome(runtime, tenants)
         parsing = parse_only(path) if args.phases else None
+        stored = stored_rows_floor() if args.phases else None
     rows = args.rows
     print(
         f"file: {rows:,} Asterisk rows, {size_mb:,.0f} MB; {args.tenants} tenants (1 in 4 postpaid)"
@@ -272,7 +296,15 @@ def main() -> None:
     print(f"  the parsing process's CPU (large files are parsed beside): {parser_cpu:.2f} s")
     print(f"  PostgreSQL backends' CPU meanwhile: {server_cpu:.2f} s")
     if parsing is not None:
-        print(f"  reading and parsing the file alone: {parsing:.2f} s")
+        print(
+            f"  reading and parsing the file alone: {parsing:.2f} s"
+            f" = {parsing / floor:.1f}x the floor"
+        )
+    if stored is not None:
+        print(
+            f"  COPY of the rated rows alone into usage_records (its 4 indexes):"
+            f" {stored:.2f} s = {stored / floor:.1f}x the floor"
+        )
     print(
         f"  accepted {summary.accepted:,}, rejected {summary.rejected:,}; statuses "
         + ", ".join(f"{status} {count:,}" for status, count in sorted(by_status.items()))
