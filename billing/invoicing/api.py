@@ -8,9 +8,11 @@ from flask_smorest import Blueprint
 
 from billing.auth.models import Role
 from billing.core.errors import NotFound
-from billing.invoicing import payments, runs, service, vfd, zreports
+from billing.invoicing import credit, payments, runs, service, vfd, zreports
 from billing.invoicing.schemas import (
+    CreditListSchema,
     CreditNoteCreateSchema,
+    CreditRefundCreateSchema,
     FinalizeSchema,
     InvoiceCreateSchema,
     InvoiceRunResultSchema,
@@ -18,6 +20,7 @@ from billing.invoicing.schemas import (
     InvoiceSchema,
     PaymentCreateSchema,
     PaymentListSchema,
+    RecordedCreditRefundSchema,
     RecordedPaymentSchema,
     ZReportListSchema,
     ZReportRequestSchema,
@@ -149,6 +152,43 @@ class InvoicePayments(MethodView):
         invoice = service.get_invoice(session, invoice_id, principal().tenant_id)
         return {
             "items": payments.payments_of(session, invoice.id),
+            "amount_due": payments.amount_due(session, invoice),
+        }
+
+
+@blp.route("/invoices/<invoice_id>/refunds")
+class InvoiceRefunds(MethodView):
+    @idempotent
+    @requires(*FINANCE)
+    @blp.arguments(CreditRefundCreateSchema)
+    @blp.response(201, RecordedCreditRefundSchema)
+    def post(self, data: dict, invoice_id: str):
+        """Pay back customer credit an invoice holds (a credit note after payment that no
+        open invoice took): receivable → clearing account; more than is held is 422."""
+        session = request_session()
+        refund = credit.Refund(
+            data["amount"], data["currency"].value, data["method"], data["reference"]
+        )
+        move = credit.refund_credit(session, actor(), invoice_id, refund)
+        invoice = service.get_invoice(session, invoice_id)
+        return {
+            "refund": move,
+            "amount_due": payments.amount_due(session, invoice),
+            "payment_status": invoice.payment_status,
+        }
+
+
+@blp.route("/invoices/<invoice_id>/credits")
+class InvoiceCredits(MethodView):
+    @requires(*ANYONE)
+    @blp.response(200, CreditListSchema)
+    def get(self, invoice_id: str):
+        """Customer credit into and out of an invoice (a tenant: its own): applied from or
+        to its other invoices, or refunded; and what is due (below zero: credit held)."""
+        session = request_session()
+        invoice = service.get_invoice(session, invoice_id, principal().tenant_id)
+        return {
+            "items": credit.credits_of(session, invoice.id),
             "amount_due": payments.amount_due(session, invoice),
         }
 

@@ -97,6 +97,7 @@ def invoice_step(
     }, **{"Idempotency-Key": uuid.uuid4().hex}).json()  # fmt: skip
     say(f"  paid by bank transfer: {paid['payment_status']}, TZS {paid['amount_due'] / 100:,.2f}"
         " left to pay; receivable cleared in one ledger transaction")  # fmt: skip
+    _credit_after_payment(call, say, draft["id"], draft["lines"][0])
     if topup_id:
         _topup_receipt(runtime, topup_id, say)
     _zreport(call, say)
@@ -105,6 +106,28 @@ def invoice_step(
         actions = [event["action"] for event in reversed(trail["items"])]
         say(f"  audit trail of {tenant.id}: {', '.join(actions)}")
     return path
+
+
+def _credit_after_payment(
+    call: Callable[..., requests.Response], say: Callable[[str], None], invoice_id: str, line: dict
+) -> None:
+    """A credit note on the paid invoice leaves credit for the customer, paid back here
+    (with an open invoice it would have gone to that invoice)."""
+    amount = line["amount"] // 2
+    note = call("POST", f"/v1/invoices/{invoice_id}/credit-notes", {
+        "reason": "half of the first line billed twice",
+        "lines": [{"position": line["position"], "amount": amount}],
+    }).json()  # fmt: skip
+    note = call("POST", f"/v1/invoices/{note['id']}/finalize", {}).json()
+    held = -call("GET", f"/v1/invoices/{invoice_id}/credits").json()["amount_due"]
+    say(f"  credit note {note['number']} after payment: TZS {-note['gross'] / 100:,.2f};"
+        f" the customer holds TZS {held / 100:,.2f} of credit")  # fmt: skip
+    refund = call("POST", f"/v1/invoices/{invoice_id}/refunds", {
+        "amount": held, "currency": "TZS", "method": "mobile_money",
+        "reference": f"MPESA-{uuid.uuid4().hex[:8].upper()}",
+    }, **{"Idempotency-Key": uuid.uuid4().hex}).json()  # fmt: skip
+    say(f"  refunded by mobile money: TZS {refund['refund']['amount'] / 100:,.2f},"
+        f" TZS {-refund['amount_due'] / 100:,.2f} of credit left")  # fmt: skip
 
 
 def _zreport(call: Callable[..., requests.Response], say: Callable[[str], None]) -> None:

@@ -66,6 +66,43 @@ class InvoicePayment(Base):
     __table_args__ = (UniqueConstraint("method", "reference"),)
 
 
+class CreditUse(StrEnum):
+    APPLIED = "applied"  # to another of the tenant's invoices
+    REFUNDED = "refunded"  # paid back to the customer
+
+
+class InvoiceCredit(Base):
+    """What became of a customer credit: a postpaid invoice credited below what was paid
+    on it (a credit note after payment) holds the excess, which is applied to the
+    tenant's open invoices or refunded. Append-only.
+
+    Applying moves nothing in the ledger (both invoices are the tenant's `receivable`);
+    a refund is one transaction, `receivable` → the method's clearing account."""
+
+    __tablename__ = "invoice_credits"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    from_invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    use: Mapped[CreditUse] = mapped_column(string_enum(CreditUse, "credit_use"))
+    to_invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    # A refund's: how the money went back, and its booking.
+    method: Mapped[PaymentMethod | None] = mapped_column(
+        string_enum(PaymentMethod, "payment_method")
+    )
+    reference: Mapped[str | None] = mapped_column(String(100))
+    ledger_transaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ledger_transactions.id")
+    )
+    recorded_by: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    # A refund is recorded once per method and reference, like a payment.
+    __table_args__ = (UniqueConstraint("use", "method", "reference"),)
+
+
 class InvoiceSeries(Base):
     """One gapless series: `INV-000123`. `last_number` is updated under a row lock."""
 
@@ -151,6 +188,10 @@ class Invoice(Base):
         string_enum(PaymentStatus, "payment_status")
     )
     amount_paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Customer credit (`InvoiceCredit`): brought in from the tenant's other invoices, and
+    # taken out of this one (applied elsewhere or refunded).
+    credit_applied_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    credit_used_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     created_by: Mapped[str] = mapped_column(String(60))

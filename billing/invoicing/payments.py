@@ -3,7 +3,8 @@
 Finalising booked the gross to `receivable`; a payment moves what arrived from the
 method's clearing account (`clearing:bank_transfer`, …: the money on its way into our
 bank) against `receivable`, in one balanced transaction keyed by the payment. What is
-left to pay is the gross less finalised credit notes less payments; more is refused.
+left to pay is the gross less finalised credit notes less payments (and customer credit
+brought in: `billing.invoicing.credit`); more is refused.
 """
 
 from __future__ import annotations
@@ -87,14 +88,23 @@ def record_payment(
     return payment
 
 
-def amount_due(session: Session, invoice: Invoice) -> int:
-    """Gross, less finalised credit notes against it, less what was paid."""
-    credited = session.execute(
-        select(func.coalesce(func.sum(Invoice.gross_minor), 0)).where(
-            Invoice.original_invoice_id == invoice.id, Invoice.status.in_(states.FINAL)
-        )
-    ).scalar_one()
-    return invoice.gross_minor + int(credited) - invoice.amount_paid_minor
+def amount_due(session: Session, invoice: Invoice, *, credited: int | None = None) -> int:
+    """Gross, less finalised credit notes against it (`credited`, < 0, when known), less
+    what was paid and the credit brought in from other invoices, plus the credit taken
+    out (`billing.invoicing.credit`). Below zero: credit the invoice holds."""
+    if credited is None:
+        credited = session.execute(
+            select(func.coalesce(func.sum(Invoice.gross_minor), 0)).where(
+                Invoice.original_invoice_id == invoice.id, Invoice.status.in_(states.FINAL)
+            )
+        ).scalar_one()
+    return (
+        invoice.gross_minor
+        + int(credited)
+        - invoice.amount_paid_minor
+        - invoice.credit_applied_minor
+        + invoice.credit_used_minor
+    )
 
 
 def settle(session: Session, invoice: Invoice, *, at: datetime | None = None) -> None:
@@ -104,7 +114,7 @@ def settle(session: Session, invoice: Invoice, *, at: datetime | None = None) ->
         invoice.payment_status = PaymentStatus.PAID
         invoice.paid_at = invoice.paid_at or at or utcnow()
     else:
-        paid = invoice.amount_paid_minor > 0
+        paid = invoice.amount_paid_minor > 0 or invoice.credit_applied_minor > 0
         invoice.payment_status = PaymentStatus.PARTLY_PAID if paid else PaymentStatus.UNPAID
 
 

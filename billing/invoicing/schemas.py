@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from billing.core.money import Currency
-from billing.invoicing.models import PaymentMethod, PaymentStatus, ZReportStatus
+from billing.invoicing.models import CreditUse, PaymentMethod, PaymentStatus, ZReportStatus
 from billing.invoicing.states import DocumentKind, FiscalStatus, InvoiceSource, InvoiceStatus
 from invoices.pdf.numbers import exact_price
 
@@ -117,6 +117,14 @@ class InvoiceSchema(Schema):
     pdf_ready = fields.Function(lambda invoice: invoice.pdf_version > 0)
     payment_status = fields.Enum(PaymentStatus, by_value=True, allow_none=True)
     amount_paid = fields.Integer(attribute="amount_paid_minor")
+    credit_applied = fields.Integer(
+        attribute="credit_applied_minor",
+        metadata={"description": "customer credit brought in from the tenant's other invoices"},
+    )
+    credit_used = fields.Integer(
+        attribute="credit_used_minor",
+        metadata={"description": "credit this invoice held, applied elsewhere or refunded"},
+    )
     paid_at = fields.AwareDateTime(allow_none=True)
     delivered_at = fields.AwareDateTime(allow_none=True)
     created_at = fields.AwareDateTime()
@@ -197,3 +205,41 @@ class RecordedPaymentSchema(Schema):
 class PaymentListSchema(Schema):
     items = fields.List(fields.Nested(PaymentSchema))
     amount_due = fields.Integer()
+
+
+class CreditRefundCreateSchema(Schema):
+    amount = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1),
+        metadata={"description": "minor units paid back, at most the credit the invoice holds"},
+    )  # fmt: skip
+    currency = fields.Enum(Currency, by_value=True, required=True)
+    method = fields.Enum(PaymentMethod, by_value=True, required=True)
+    reference = fields.String(
+        required=True, validate=validate.Length(min=1, max=100),
+        metadata={"description": "the bank's or the operator's reference for the money sent"},
+    )  # fmt: skip
+
+
+class CreditSchema(Schema):
+    id = fields.String()
+    use = fields.Enum(CreditUse, by_value=True)
+    from_invoice_id = fields.String()
+    to_invoice_id = fields.String(allow_none=True)
+    amount = fields.Integer(attribute="amount_minor")
+    currency = fields.String()
+    method = fields.Enum(PaymentMethod, by_value=True, allow_none=True)
+    reference = fields.String(allow_none=True)
+    ledger_transaction_id = fields.String(allow_none=True)
+    recorded_by = fields.String()
+    created_at = fields.AwareDateTime()
+
+
+class RecordedCreditRefundSchema(Schema):
+    refund = fields.Nested(CreditSchema)
+    amount_due = fields.Integer(metadata={"description": "below zero: credit still held"})
+    payment_status = fields.Enum(PaymentStatus, by_value=True)
+
+
+class CreditListSchema(Schema):
+    items = fields.List(fields.Nested(CreditSchema))
+    amount_due = fields.Integer(metadata={"description": "below zero: credit still held"})

@@ -16,7 +16,7 @@ from billing.core.clock import utcnow
 from billing.core.config import Settings
 from billing.core.errors import Conflict, InvalidInput, NotFound
 from billing.core.ids import new_id
-from billing.invoicing import payments, states
+from billing.invoicing import credit, payments, states
 from billing.invoicing.books import book
 from billing.invoicing.documents import document_of, parties_of, unit_price_for
 from billing.invoicing.fiscal import FISCALISE_JOB, request_render, seal_receipt
@@ -169,6 +169,8 @@ def finalise(
     session.flush()
     book(session, invoice, original)  # its VAT is payable from now: the books say so
     payments.on_finalise(session, invoice, original)
+    if InvoiceSource.POSTPAID in (invoice.source, original and original.source):
+        credit.apply_credit(session, actor, invoice.tenant_id, invoice.currency)
     record(session, actor=actor, action="invoice.finalised", subject_type="invoice",
            subject_id=invoice.id, tenant_id=invoice.tenant_id,
            detail={"number": invoice.number_text, "gross_minor": invoice.gross_minor,

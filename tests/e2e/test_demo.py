@@ -38,5 +38,7 @@ def test_the_demo_runs_on_a_fresh_sqlite_database(tmp_path):
     assert "WhatsApp messages, TZ-MOB-VODACOM: 2000.00 message x 0.015 = 30.00" in done.stdout
     assert "in Swahili" in done.stdout and "rendered 1 time(s)" in done.stdout
     assert "paid by bank transfer: paid, TZS 0.00 left to pay" in done.stdout
+    assert "credit note CN-000001 after payment" in done.stdout
+    assert "refunded by mobile money" in done.stdout and "TZS 0.00 of credit left" in done.stdout
     assert "Z report 2" in done.stdout and "TRA acknowledged" in done.stdout
     assert "invoice.finalised, invoice.fiscalised, invoice.payment_recorded" in done.stdout

@@ -150,6 +150,28 @@ def fiscal_runtime(fiscal_app: Flask) -> Runtime:
 
 
 @pytest.fixture
+def client(fiscal_app: Flask):
+    return fiscal_app.test_client()
+
+
+@pytest.fixture
+def issued(client, finance, make_tenant, fiscal_runtime, tra):
+    """A finalised postpaid October invoice of TZS 14,345.67 net, as its tenant sees it."""
+    tra.start()
+    tenant = make_tenant(billing_mode=BillingMode.POSTPAID)
+    with fiscal_runtime.unit_of_work() as session:
+        session.add_all([usage(tenant.tenant_id, net_minor=12_345_67),
+                         usage(tenant.tenant_id, net_minor=2_000_00)])  # fmt: skip
+    period = {"period_start": OCTOBER[0].isoformat(), "period_end": OCTOBER[1].isoformat()}
+    made = client.post("/v1/invoices", json={"tenant_id": tenant.tenant_id, **period},
+                       headers=finance.headers)  # fmt: skip
+    invoice = client.post(f"/v1/invoices/{made.json['id']}/finalize", json={},
+                          headers=finance.headers).json  # fmt: skip
+    assert invoice["payment_status"] == "unpaid" and invoice["amount_paid"] == 0
+    return tenant, invoice
+
+
+@pytest.fixture
 def postpaid_draft(make_tenant):
     """A postpaid tenant with some rated October usage, and its October draft."""
 

@@ -15,9 +15,7 @@ from billing.audit.models import AuditEvent
 from billing.ledger.models import Entry, Transaction
 from billing.ledger.postings import RECEIVABLE, clearing
 from billing.ledger.service import account_balance
-from billing.tenants.models import BillingMode
-from tests.integration.invoicing.conftest import usage
-from tests.integration.invoicing.test_invoices_api import draft, finalize
+from tests.integration.invoicing.test_invoices_api import finalize
 
 pytestmark = pytest.mark.integration
 RECEIVED = datetime(2026, 11, 20, 9, 30, tzinfo=UTC).isoformat()
@@ -27,25 +25,6 @@ def pay(client, caller, invoice_id: str, amount: int, **fields):
     body = {"amount": amount, "currency": "TZS", "method": "bank_transfer",
             "reference": f"CRDB-{uuid.uuid4().hex[:10]}", "received_at": RECEIVED, **fields}
     return client.post(f"/v1/invoices/{invoice_id}/payments", json=body, headers=caller.headers)
-
-
-@pytest.fixture
-def client(fiscal_app):
-    return fiscal_app.test_client()
-
-
-@pytest.fixture
-def issued(client, finance, make_tenant, fiscal_runtime, tra):
-    """A finalised postpaid invoice of TZS 14,345.67 net, as its tenant sees it."""
-    tra.start()
-    tenant = make_tenant(billing_mode=BillingMode.POSTPAID)
-    with fiscal_runtime.unit_of_work() as session:
-        session.add_all([usage(tenant.tenant_id, net_minor=12_345_67),
-                         usage(tenant.tenant_id, net_minor=2_000_00)])  # fmt: skip
-    made = draft(client, finance, tenant)
-    invoice = finalize(client, finance, made["id"]).json
-    assert invoice["payment_status"] == "unpaid" and invoice["amount_paid"] == 0
-    return tenant, invoice
 
 
 def books(runtime, tenant_id: str) -> dict[str, int]:

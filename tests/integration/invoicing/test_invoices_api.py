@@ -21,11 +21,6 @@ PERIOD = {"period_start": "2026-10-01", "period_end": "2026-11-01"}
 
 
 @pytest.fixture
-def client(fiscal_app):
-    return fiscal_app.test_client()
-
-
-@pytest.fixture
 def postpaid(make_tenant, fiscal_runtime):
     def make(currency=Currency.TZS, amounts=(12_345_67, 2_000_00)):
         tenant = make_tenant(currency=currency, billing_mode=BillingMode.POSTPAID)
