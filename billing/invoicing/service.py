@@ -16,7 +16,7 @@ from billing.core.clock import utcnow
 from billing.core.config import Settings
 from billing.core.errors import Conflict, InvalidInput, NotFound
 from billing.core.ids import new_id
-from billing.invoicing import credit, payments, states
+from billing.invoicing import adjustments, credit, payments, states
 from billing.invoicing.books import book
 from billing.invoicing.documents import document_of, parties_of, unit_price_for
 from billing.invoicing.fiscal import FISCALISE_JOB, request_render, seal_receipt
@@ -69,25 +69,43 @@ def create_postpaid_draft(
     if existing is not None:
         return existing, False
     lines = postpaid_lines(session, tenant_id, start, end, tenant.currency.value)
-    if not lines:
+    pending = adjustments.billable(session, tenant_id, tenant.currency.value, start)
+    if not lines and not pending:
         raise NothingToInvoice(
             "no rated usage in the period", {"tenant_id": ["no rated usage in the period"]}
         )
     invoice = _new_invoice(
         tenant, InvoiceSource.POSTPAID, actor, period_start=start, period_end=end
     )
-    _add_lines(invoice, lines)
+    _add_lines(invoice, lines + [adjustments.line_for(a) for a in pending])
     try:
         with session.begin_nested():  # a racing run may insert the same period first
             session.add(invoice)
             session.flush()
     except IntegrityError:
         return _postpaid_for(session, tenant_id, start, end), False
+    adjustments.mark_billed(pending, invoice.id)
     record(session, actor=actor, action="invoice.draft_created", subject_type="invoice",
            subject_id=invoice.id, tenant_id=tenant_id,
            detail={"period_start": start.isoformat(), "period_end": end.isoformat(),
                    "lines": len(lines)})  # fmt: skip
     return invoice, True
+
+
+def rebuild_draft(session: Session, actor: str, invoice: Invoice) -> None:
+    """A postpaid draft's lines again from its period's usage as rated now (after
+    re-rating), with the adjustments it already bills."""
+    lines = postpaid_lines(
+        session, invoice.tenant_id, invoice.period_start, invoice.period_end, invoice.currency
+    )
+    billed = adjustments.billed_by(session, invoice.id)
+    invoice.lines.clear()
+    session.flush()
+    _add_lines(invoice, lines + [adjustments.line_for(a) for a in billed])
+    session.flush()
+    record(session, actor=actor, action="invoice.draft_rebuilt", subject_type="invoice",
+           subject_id=invoice.id, tenant_id=invoice.tenant_id,
+           detail={"lines": len(invoice.lines)})  # fmt: skip
 
 
 def _postpaid_for(session: Session, tenant_id: str, start: date, end: date) -> Invoice | None:
@@ -205,6 +223,7 @@ def void_draft(session: Session, actor: str, invoice_id: str) -> Invoice:
         invoice.status = states.void(invoice.status)
     except states.TransitionRefused as refused:
         raise Conflict(str(refused)) from None
+    adjustments.release(session, invoice.id)  # the next draft bills them
     record(session, actor=actor, action="invoice.voided", subject_type="invoice",
            subject_id=invoice.id, tenant_id=invoice.tenant_id)  # fmt: skip
     return invoice
@@ -224,13 +243,13 @@ def create_credit_note(
         raise Conflict("credit notes are issued against a finalised invoice")
     by_position = {line.position: line for line in original.lines}
     wanted = amounts or {p: line.amount_minor for p, line in by_position.items()}
-    credited = _credited_so_far(session, original.id)
+    left_on = left_to_credit(session, original)
     lines = []
     for position, amount in sorted(wanted.items()):
         line = by_position.get(position)
         if line is None:
             raise InvalidInput.on("lines", f"the invoice has no line {position}")
-        left = line.amount_minor - credited.get(line.description, 0)
+        left = left_on[position]
         if not 0 < amount <= left:
             raise InvalidInput.on("lines", f"line {position}: between 1 and {left} can be credited")
         lines.append((line, amount))
@@ -254,6 +273,13 @@ def create_credit_note(
            detail={"original": original.number_text, "reason": reason,
                    "amounts": {str(k): v for k, v in wanted.items()}})  # fmt: skip
     return note
+
+
+def left_to_credit(session: Session, invoice: Invoice) -> dict[int, int]:
+    """Per line position, what credit notes may still take back."""
+    credited = _credited_so_far(session, invoice.id)
+    return {line.position: line.amount_minor - credited.get(line.description, 0)
+            for line in invoice.lines}  # fmt: skip
 
 
 def _credited_so_far(session: Session, invoice_id: str) -> dict[str, int]:

@@ -36,6 +36,11 @@ class AnnexLine:
     net_minor: int
 
 
+def item_id_for(service: str, zone: str) -> str:
+    """A usage line's item id: `VOICE-TZ-MOB-YAS`."""
+    return f"{service}-{zone}".upper()[:60]
+
+
 def postpaid_lines(
     session: Session, tenant_id: str, start: date, end: date, currency: str
 ) -> list[DraftLine]:
@@ -50,7 +55,7 @@ def postpaid_lines(
             continue
         lines.append(
             DraftLine(
-                item_id=f"{usage.service}-{usage.zone}".upper()[:60],
+                item_id=item_id_for(usage.service, usage.zone),
                 description=usage.description,
                 quantity=usage.quantity,
                 unit=usage.unit,

@@ -2,9 +2,11 @@
 
 Postpaid usage is accrued without a ledger posting (the invoice books it), so a running
 total per tenant and currency (`accrued_usage`) carries it: rating adds each batch's net,
-re-rating adds its difference, finalising a postpaid invoice takes the invoice's net
-off. What was invoiced and not paid is the tenant's `receivable` account. Together they
-are what a credit limit is measured against, read in one round trip.
+re-rating adds its difference (where no finalised invoice billed the usage), a usage
+adjustment adds its amount while pending (`billing.invoicing.adjustments`), finalising a
+postpaid invoice takes the invoice's net off. What was invoiced and not paid is the
+tenant's `receivable` account. Together they are what a credit limit is measured
+against, read in one round trip.
 """
 
 from __future__ import annotations

@@ -13,12 +13,12 @@ from marshmallow import ValidationError
 from billing.auth.models import Role
 from billing.core.clock import utcnow
 from billing.core.errors import InvalidInput
+from billing.invoicing.rerating import rerate_invoiced_period
 from billing.runtime import current
 from billing.usage.bundle_standings import tenant_bundles
 from billing.usage.imports import ImportOptions, import_lines
 from billing.usage.intake import Outcome, store
 from billing.usage.queries import UsageFilter, list_usage, totals
-from billing.usage.rerating import rerate_period
 from billing.usage.retries import retry_waiting
 from billing.usage.schemas import (
     BatchSchema,
@@ -28,6 +28,7 @@ from billing.usage.schemas import (
     ImportSummarySchema,
     IntakeResultSchema,
     RerateSchema,
+    RerateSummarySchema,
     RetryArgs,
     UsageListArgs,
     UsagePageSchema,
@@ -147,16 +148,18 @@ class Usage(MethodView):
 class Rerate(MethodView):
     @requires(Role.ADMIN)
     @blp.arguments(RerateSchema)
-    @blp.response(200)
+    @blp.response(200, RerateSummarySchema)
     def post(self, data: dict):
-        """Re-rate a tenant's period `[start, end)` with its plan as it is now."""
-        summary = rerate_period(request_session(), data["tenant_id"], data["start"], data["end"])
-        return {
-            **vars(summary),
-            "ledger_transaction_id": (
-                str(summary.ledger_transaction_id) if summary.ledger_transaction_id else None
-            ),
-        }
+        """Re-rate a tenant's period `[start, end)` with its plan as it is now; a postpaid
+        invoice of the period is corrected (draft rebuilt, or credit note and adjustments)."""
+        who = principal()
+        return rerate_invoiced_period(
+            request_session(),
+            who.staff_user_id or who.key_id,
+            data["tenant_id"],
+            data["start"],
+            data["end"],
+        )
 
 
 @blp.route("/retry")

@@ -10,13 +10,16 @@ charges credited back and the new ones debited (what the wallet cannot pay stays
 Bundles: the period's rows give their draws back first and are priced again in order
 of occurrence, drawing afresh; a row whose draws differ counts as changed, so the
 balances always equal the draws of the current rows. A postpaid tenant's accrued total
-moves by the difference.
+moves by the difference, except where a finalised invoice billed the usage already: the
+caller names those windows (`invoiced`) and settles their differences with the invoice
+(`billing.invoicing.rerating`), from the `changes` the summary lists.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -45,15 +48,38 @@ CURRENT = (UsageStatus.BILLED.value, UsageStatus.ACCRUED.value, UsageStatus.UNBI
 
 
 @dataclass(frozen=True)
+class PriceChange:
+    """A record priced again: where it was and is billed, and for how much (net)."""
+
+    occurred_at: datetime
+    service: str
+    old_zone: str
+    zone: str
+    old_net_minor: int
+    net_minor: int
+
+
+@dataclass(frozen=True)
 class RerateSummary:
     examined: int
     changed: int
     unratable: int
     net_difference: int  # new net - old net over the changed rows
     ledger_transaction_id: int | None
+    credit_note_ids: list[str] = field(default_factory=list)
+    adjustments_minor: int = 0  # increases on finalised invoices, billed by the next one
+    changes: tuple[PriceChange, ...] = field(default=(), repr=False)
 
 
-def rerate_period(session: Session, tenant_id: str, start: date, end: date) -> RerateSummary:
+def rerate_period(
+    session: Session,
+    tenant_id: str,
+    start: date,
+    end: date,
+    invoiced: Sequence[tuple[datetime, datetime]] = (),
+) -> RerateSummary:
+    """Price the period again; `invoiced` are the `[since, until)` windows whose postpaid
+    usage a finalised invoice billed: their differences leave the accrued total alone."""
     tenant = get_tenant(session, tenant_id)
     since, until = period_bounds(start, end)
     query = (
@@ -102,7 +128,11 @@ def rerate_period(session: Session, tenant_id: str, start: date, end: date) -> R
             session,
             tenant.id,
             tenant.currency.value,
-            sum(f["net_minor"] - (row.net_minor or 0) for row, f in changed),
+            sum(
+                f["net_minor"] - (row.net_minor or 0)
+                for row, f in changed
+                if not any(since <= row.occurred_at < until for since, until in invoiced)
+            ),
         )
     else:
         for result in results:
@@ -130,7 +160,15 @@ def rerate_period(session: Session, tenant_id: str, start: date, end: date) -> R
     )
     after_settling(session, settled)
     difference = sum(f["net_minor"] - row.net_minor for row, f in changed)
-    return RerateSummary(len(rows), len(changed), unratable, difference, transaction_id)
+    changes = tuple(
+        PriceChange(
+            row.occurred_at, row.service, row.zone, f["zone"], row.net_minor or 0, f["net_minor"]
+        )
+        for row, f in changed
+    )
+    return RerateSummary(
+        len(rows), len(changed), unratable, difference, transaction_id, changes=changes
+    )
 
 
 def _bundles_given_back(session: Session, tenant_id: str, rows, tariffs: Tariffs) -> BundleBook:

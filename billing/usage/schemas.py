@@ -204,6 +204,25 @@ class RerateSchema(Schema):
             raise ValidationError("end is after start", "end")
 
 
+class RerateSummarySchema(Schema):
+    examined = fields.Integer()
+    changed = fields.Integer()
+    unratable = fields.Integer()
+    net_difference = fields.Integer(metadata={"description": "new net - old net, changed rows"})
+    ledger_transaction_id = fields.Function(
+        lambda s: str(s.ledger_transaction_id) if s.ledger_transaction_id else None,
+        allow_none=True,
+        metadata={"description": "prepaid: the posting of the difference"},
+    )
+    credit_note_ids = fields.List(
+        fields.String(),
+        metadata={"description": "draft credit notes for decreases on finalised invoices"},
+    )
+    adjustments_minor = fields.Integer(
+        metadata={"description": "increases on finalised invoices, billed by the next draft"}
+    )
+
+
 class BundleArgs(Schema):
     tenant_id = fields.String(load_default=None)
     at = fields.AwareDateTime(

@@ -1,10 +1,10 @@
 """What an invoice needs from usage: the period's lines and its annex (the contract).
 
-The invoicing code calls these two functions and nothing else of usage. A period is
-`[start, end)` in whole days of Africa/Dar_es_Salaam, the zone Tanzanian invoices are
-dated in; a record belongs to the day it occurred (answer time, else start). Only rated
-postpaid usage counts (`accrued`): prepaid usage was paid from the wallet, and a
-re-rated row's replacement stands in for it.
+The invoicing code calls these functions; beyond them it uses only re-rating and the
+accrued total of usage. A period is `[start, end)` in whole days of Africa/Dar_es_Salaam,
+the zone Tanzanian invoices are dated in; a record belongs to the day it occurred (answer
+time, else start). Only rated postpaid usage counts (`accrued`): prepaid usage was paid
+from the wallet, and a re-rated row's replacement stands in for it.
 """
 
 from __future__ import annotations
@@ -77,6 +77,11 @@ def _in_period(tenant_id: str, start: date, end: date):
     )
 
 
+def line_description(service: str, zone: str) -> str:
+    """`Voice calls, TZ-MOB-YAS`: how an invoice names a service to a zone."""
+    return f"{_SERVICE_NAMES.get(service, service)}, {zone}"
+
+
 def period_lines(session: Session, tenant_id: str, start: date, end: date) -> list[UsageLine]:
     """Rated postpaid usage of the period, one line per service, zone, unit and currency."""
     query = (
@@ -96,12 +101,11 @@ def period_lines(session: Session, tenant_id: str, start: date, end: date) -> li
     for row in session.execute(query):
         unit, per = _LINE_UNITS.get(row.unit, (row.unit, 1))
         quantity = (Decimal(int(row.units)) / per).quantize(Decimal("0.01"), ROUND_HALF_UP)
-        service_name = _SERVICE_NAMES.get(row.service, row.service)
         lines.append(
             UsageLine(
                 service=row.service,
                 zone=row.zone,
-                description=f"{service_name}, {row.zone}",
+                description=line_description(row.service, row.zone),
                 quantity=quantity,
                 unit=unit,
                 net_minor=int(row.net),
