@@ -206,15 +206,16 @@ class Invoice(Base):
     __table_args__ = (
         UniqueConstraint("series", "number"),
         UniqueConstraint("efd_serial", "gc"),
-        # One postpaid invoice per (tenant, period): invoice runs are idempotent.
+        # One live postpaid invoice per (tenant, period): invoice runs are idempotent, and
+        # a voided draft leaves the period to be drafted again.
         Index(
             "uq_invoices_postpaid_period",
             "tenant_id",
             "period_start",
             "period_end",
             unique=True,
-            postgresql_where=text("source = 'postpaid'"),
-            sqlite_where=text("source = 'postpaid'"),
+            postgresql_where=text("source = 'postpaid' AND status <> 'void'"),
+            sqlite_where=text("source = 'postpaid' AND status <> 'void'"),
         ),
         Index(
             "ix_invoices_fiscal_queue",

@@ -113,6 +113,7 @@ def _postpaid_for(session: Session, tenant_id: str, start: date, end: date) -> I
         select(Invoice).where(
             Invoice.tenant_id == tenant_id,
             Invoice.source == InvoiceSource.POSTPAID,
+            Invoice.status != InvoiceStatus.VOID,
             Invoice.period_start == start,
             Invoice.period_end == end,
         )

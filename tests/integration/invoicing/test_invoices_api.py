@@ -179,6 +179,11 @@ def test_a_draft_may_be_voided_a_finalised_invoice_never(client, finance, postpa
     assert answer.status_code == 200 and answer.json["status"] == "void"
     assert finalize(client, finance, voided["id"]).status_code == 409
     assert client.get(f"/v1/invoices/{voided['id']}", headers=first.headers).status_code == 404
+    redrafted = draft(client, finance, first)  # the period is free again, once
+    assert redrafted["id"] != voided["id"] and redrafted["status"] == "draft"
+    again = client.post("/v1/invoices", json={"tenant_id": first.tenant_id, **PERIOD},
+                        headers=finance.headers)  # fmt: skip
+    assert again.status_code == 201 and again.json["id"] == redrafted["id"]
     made = draft(client, finance, second)
     finalize(client, finance, made["id"])
     refused = client.post(f"/v1/invoices/{made['id']}/void", headers=finance.headers)
