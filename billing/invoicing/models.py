@@ -293,7 +293,8 @@ class DailyZReport(Base):
     status: Mapped[ZReportStatus] = mapped_column(
         string_enum(ZReportStatus, "zreport_status"), default=ZReportStatus.PENDING
     )
-    body: Mapped[bytes] = deferred(mapped_column(LargeBinary))  # the signed <EFDMS> envelope
+    # The signed <EFDMS> envelope.
+    body: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
     tickets: Mapped[int] = mapped_column(Integer)
     daily_total_minor: Mapped[int] = mapped_column(BigInteger)  # TZS, VAT-inclusive
     gross_minor: Mapped[int] = mapped_column(BigInteger)  # cumulative since registration
