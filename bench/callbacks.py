@@ -574,9 +574,7 @@ def main() -> None:
         serve_cpu = cpu_seconds(serve.pid) - serve_cpu
         # Wait for the relay threads: what counts as queued is what reached Redis.
         time.sleep(1)
-        queued = sum(
-            redis.Redis.from_url(REDIS_URL).llen(f"rq:queue:{name}") for name in QUEUES
-        )
+        queued = sum(redis.Redis.from_url(REDIS_URL).llen(f"rq:queue:{name}") for name in QUEUES)
         unrelayed = _unrelayed()
         print(
             f"\ncallback intake: signed Selcom webhooks, {args.clients}"
@@ -617,8 +615,7 @@ def main() -> None:
 
         print("\nreconciliation: one `billing worker --burst`, launched with the jobs queued")
         print(
-            f"{'worker':>8} {'rows':>7} {'start s':>8} {'apply s':>8} {'recon/s':>8}"
-            f" {'CPU ms':>7}"
+            f"{'worker':>8} {'rows':>7} {'start s':>8} {'apply s':>8} {'recon/s':>8} {'CPU ms':>7}"
         )
         for worker_class, result in drains:
             print(

@@ -50,12 +50,18 @@ def naive_render(doc, fiscal) -> bytes:
     shared fonts. The yardstick for what the engine saves."""
     html = _engine().template.render(v=build_view(doc, "en", (), fiscal))
     fonts = FontConfiguration()
-    css = [CSS(filename=str(_HERE / "document.css"), font_config=fonts),
-           CSS(string=_page_css("en"), font_config=fonts)]
-    data = Attachment(string=document_json(doc, fiscal=fiscal, annex=()),
-                      name=attachment_name(doc), relationship="Data")
+    css = [
+        CSS(filename=str(_HERE / "document.css"), font_config=fonts),
+        CSS(string=_page_css("en"), font_config=fonts),
+    ]
+    data = Attachment(
+        string=document_json(doc, fiscal=fiscal, annex=()),
+        name=attachment_name(doc),
+        relationship="Data",
+    )
     return HTML(string=html, base_url=str(_HERE) + "/").write_pdf(
-        stylesheets=css, font_config=fonts, pdf_variant="pdf/a-3b", attachments=[data])
+        stylesheets=css, font_config=fonts, pdf_variant="pdf/a-3b", attachments=[data]
+    )
 
 
 def rss_mib() -> float:
@@ -151,8 +157,10 @@ def main() -> None:
     sw, _ = timed(lambda: render_pdf(doc, fiscal=fiscal, language="sw"), ONE_PAGE_RUNS // 3)
     print(f"one-page invoice in Swahili: median {sw * 1000:.1f} ms wall")
     naive, naive_cpu = timed(lambda: naive_render(doc, fiscal), ONE_PAGE_RUNS // 3)
-    print(f"the same invoice rendered naively: median {naive * 1000:.1f} ms wall, "
-          f"{naive_cpu * 1000:.1f} ms CPU (the engine is {naive_cpu / cpu:.1f}x faster)")
+    print(
+        f"the same invoice rendered naively: median {naive * 1000:.1f} ms wall, "
+        f"{naive_cpu * 1000:.1f} ms CPU (the engine is {naive_cpu / cpu:.1f}x faster)"
+    )
     print(f"RSS after {ONE_PAGE_RUNS + ONE_PAGE_RUNS // 3 * 2 + 1} renders: {rss_mib():.0f} MiB")
 
     rows = annex_for(ANNEX_PAGES)

@@ -166,8 +166,10 @@ def walkthrough(settings: Settings, say: Callable[[str], None]) -> None:
         say("7. The ledger audits itself")
         _audit(runtime, say)
 
-        say("8. Tax invoices: a postpaid month finalised, fiscalised with the simulated TRA,"
-            " paid; the daily Z report; the audit trail")
+        say(
+            "8. Tax invoices: a postpaid month finalised, fiscalised with the simulated TRA,"
+            " paid; the daily Z report; the audit trail"
+        )
         from billing.invoicing.demo import invoice_step
 
         invoice_step(url, runtime, say, topup.get("id"), keys.admin_key)

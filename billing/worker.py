@@ -32,6 +32,8 @@ from billing.schedule import periodic_tasks
 # RQ re-queues a job whose worker died only when maintenance notices; check often.
 MAINTENANCE_INTERVAL_S = 15
 TICKER_STOP_S = 10
+
+
 def run(
     app: Flask, *, burst: bool = False, fork: bool = False, queues: tuple[str, ...] = QUEUES
 ) -> bool:

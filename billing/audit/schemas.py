@@ -25,12 +25,8 @@ class AuditEventArgs(PageArgs):
         load_default=None, validate=[validate.Length(min=1, max=40), _NAME]
     )
     subject_id = fields.String(load_default=None, validate=validate.Length(min=1, max=60))
-    since = fields.AwareDateTime(
-        load_default=None, metadata={"description": "RFC 3339, inclusive"}
-    )
-    until = fields.AwareDateTime(
-        load_default=None, metadata={"description": "RFC 3339, exclusive"}
-    )
+    since = fields.AwareDateTime(load_default=None, metadata={"description": "RFC 3339, inclusive"})
+    until = fields.AwareDateTime(load_default=None, metadata={"description": "RFC 3339, exclusive"})
 
     @validates_schema
     def check_range(self, data: dict, **_kwargs) -> None:

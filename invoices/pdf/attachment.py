@@ -28,9 +28,7 @@ def attachment_name(document: Document) -> str:
     return f"{safe or 'document'}.json"
 
 
-def document_json(
-    document: Document, *, fiscal: Fiscal | None, annex: Sequence[AnnexRow]
-) -> str:
+def document_json(document: Document, *, fiscal: Fiscal | None, annex: Sequence[AnnexRow]) -> str:
     return json.dumps(_document(document, fiscal, annex), ensure_ascii=False,
                       separators=(",", ":"))  # fmt: skip
 

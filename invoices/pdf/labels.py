@@ -99,7 +99,7 @@ _SW = {
     "amount_excl": "Kiasi bila VAT",
     "amount_incl": "Kiasi pamoja na VAT",
     "lines_note": "VAT inakokotolewa kwa kila kodi ya VAT juu ya jumla ya kiasi "
-                  "(muhtasari wa VAT hapa chini).",
+    "(muhtasari wa VAT hapa chini).",
     "vat_summary": "Muhtasari wa VAT",
     "rate": "Kiwango",
     "total_net": "Jumla bila VAT",
@@ -136,7 +136,6 @@ _SW = {
     "page": "Ukurasa",
     "of": "wa",
 }
-
 
 
 class Labels(SimpleNamespace):

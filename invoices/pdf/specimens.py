@@ -89,8 +89,9 @@ def credit_note() -> Document:
 
 def fiscal(document: Document, *, gc: int = 123, daily_counter: int = 7) -> Fiscal:
     """A VFD receipt as TRA's test environment would confirm it for `document`."""
-    at = datetime.combine(document.issued_on, datetime.min.time()).replace(hour=10, minute=15,
-                                                                            second=30)
+    at = datetime.combine(document.issued_on, datetime.min.time()).replace(
+        hour=10, minute=15, second=30
+    )
     rctvnum = verification_code(RECEIPT_CODE, gc)
     return Fiscal(
         verification_code=rctvnum,

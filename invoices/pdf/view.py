@@ -142,8 +142,7 @@ def _credit(doc: Document, language: str) -> dict | None:
         vat = f"TZS {numbers.amount(abs(doc.in_tzs()[2].vat_minor), Currency.TZS)}"
     return {
         "original_number": doc.original.number if doc.original else "",
-        "original_on": numbers.long_date(doc.original.issued_on, language)
-        if doc.original else "",
+        "original_on": numbers.long_date(doc.original.issued_on, language) if doc.original else "",
         "reason": doc.reason,
         "vat_effect": f"{t['vat_decrease']} {vat}",
     }

@@ -192,7 +192,7 @@ def _triples(group: ET.Element | None) -> Iterator[tuple[VatCode, tuple[str, str
 
 
 def _minor(text: str) -> int:
-    """"118000.00" → 11800000, exactly (receipt amounts are TZS with two decimals)."""
+    """ "118000.00" → 11800000, exactly (receipt amounts are TZS with two decimals)."""
     cents = Decimal(text).scaleb(2)
     if cents != cents.to_integral_value():
         raise ValueError(f"amount {text} has more than two decimals")

@@ -58,9 +58,10 @@ def test_time_range(client, admin, trail):
     assert get(client, admin, tenant_id=tenant, since=(now + hour).isoformat()).get_json() == {
         "items": [], "next_cursor": None,
     }  # fmt: skip
-    assert get(client, admin, tenant_id=tenant, until=(now - hour).isoformat()).get_json()[
-        "items"
-    ] == []
+    assert (
+        get(client, admin, tenant_id=tenant, until=(now - hour).isoformat()).get_json()["items"]
+        == []
+    )
 
 
 def test_cursor_pages_cover_the_trail_once(client, admin, trail):

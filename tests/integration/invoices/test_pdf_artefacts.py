@@ -27,8 +27,9 @@ def documents():
         "invoice-usd": render_pdf(usd, fiscal=specimens.fiscal(usd)),
         "credit-note-en": render_pdf(note, fiscal=specimens.fiscal(note)),
         "credit-note-sw": render_pdf(note, language="sw", fiscal=specimens.fiscal(note)),
-        "copy-with-annex-sw": render_pdf(copy, language="sw", fiscal=specimens.fiscal(copy),
-                                         annex=specimens.annex_rows(150)),
+        "copy-with-annex-sw": render_pdf(
+            copy, language="sw", fiscal=specimens.fiscal(copy), annex=specimens.annex_rows(150)
+        ),
         "invoice-pending-en": render_pdf(inv),
     }
 
@@ -100,16 +101,47 @@ def _boxes(pdf: bytes, texts: list[str]) -> list[tuple[float, float]]:
     return spans
 
 
-@pytest.mark.parametrize(("name", "bands"), [
-    ("credit-note-en", ["TIN 100-000-001", "CUSTOMER", "TIN 123-456-789", "Description",
-                        "VAT SUMMARY", "A · Standard rate", "Amount in words",
-                        "VFD FISCAL RECEIPT"]),
-    ("credit-note-en", ["Effect on VAT payable", "Description"]),
-    ("invoice-usd", ["Description", "TZS EQUIVALENT", "Total including VAT",
-                     "In TZS", "VFD FISCAL RECEIPT", "Verify at"]),
-    ("invoice-sw", ["MUUZAJI", "MNUNUZI", "Maelezo", "MUHTASARI WA VAT",
-                    "Jumla pamoja na VAT", "RISITI YA KODI YA VFD"]),
-])
+@pytest.mark.parametrize(
+    ("name", "bands"),
+    [
+        (
+            "credit-note-en",
+            [
+                "TIN 100-000-001",
+                "CUSTOMER",
+                "TIN 123-456-789",
+                "Description",
+                "VAT SUMMARY",
+                "A · Standard rate",
+                "Amount in words",
+                "VFD FISCAL RECEIPT",
+            ],
+        ),
+        ("credit-note-en", ["Effect on VAT payable", "Description"]),
+        (
+            "invoice-usd",
+            [
+                "Description",
+                "TZS EQUIVALENT",
+                "Total including VAT",
+                "In TZS",
+                "VFD FISCAL RECEIPT",
+                "Verify at",
+            ],
+        ),
+        (
+            "invoice-sw",
+            [
+                "MUUZAJI",
+                "MNUNUZI",
+                "Maelezo",
+                "MUHTASARI WA VAT",
+                "Jumla pamoja na VAT",
+                "RISITI YA KODI YA VFD",
+            ],
+        ),
+    ],
+)
 def test_bands_sit_one_below_the_other(name, bands):
     """Text checks cannot see overlap; positions can (a float escaping its band once
     laid the buyer over the lines table while every word was still there)."""
@@ -143,8 +175,13 @@ def test_printed_qr_code_holds_the_verification_url():
     expected = [list(row) for row in code.matrix]
     size = len(expected)
     module = (right - left) / size
-    printed = [[gray.getpixel((int(left + (x + 0.5) * module), int(top + (y + 0.5) * module)))
-                < 128 for x in range(size)] for y in range(size)]
+    printed = [
+        [
+            gray.getpixel((int(left + (x + 0.5) * module), int(top + (y + 0.5) * module))) < 128
+            for x in range(size)
+        ]
+        for y in range(size)
+    ]
     assert printed == [[bool(v) for v in row] for row in expected]
     assert fiscal.verification_url.endswith("A1B2C34711_101530")
 
@@ -153,8 +190,11 @@ def _rightmost_glyph(pdf: bytes) -> tuple[float, float]:
     """(right edge of the rightmost visible character, right margin) on page 1, in pt."""
     page = pdfium.PdfDocument(pdf)[0]
     text = page.get_textpage()
-    edges = [text.get_charbox(i)[2] for i in range(text.count_chars())
-             if text.get_text_range(i, 1).strip()]  # generated line breaks have odd boxes
+    edges = [
+        text.get_charbox(i)[2]
+        for i in range(text.count_chars())
+        if text.get_text_range(i, 1).strip()
+    ]  # generated line breaks have odd boxes
     return max(edges), page.get_width() - 14 / 25.4 * 72  # the 14 mm page margin
 
 

@@ -33,7 +33,7 @@ def attachment(pdf: bytes) -> tuple[str, dict]:
     """The one attached file: its name and its JSON."""
     files = dict(reader(pdf).attachments.items())
     assert len(files) == 1, files.keys()
-    (name, contents), = files.items()
+    ((name, contents),) = files.items()
     assert len(contents) == 1
     return name, json.loads(contents[0])
 

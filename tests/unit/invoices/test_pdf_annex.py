@@ -53,14 +53,17 @@ def test_every_row_is_printed_once_and_the_total_adds_up(pages, rows):
 
 def test_a_row_reads_as_printed(pages, rows):
     row = rows[1]
-    expected = (f"{row.occurred_at:%Y-%m-%d %H:%M:%S} {row.service} {row.destination} "
-                f"{row.zone} {row.billed_units:,} {row.unit} {money(row.net_minor)}")
+    expected = (
+        f"{row.occurred_at:%Y-%m-%d %H:%M:%S} {row.service} {row.destination} "
+        f"{row.zone} {row.billed_units:,} {row.unit} {money(row.net_minor)}"
+    )
     assert expected in pages[1]
 
 
 def test_swahili_annex_repeats_its_header_and_numbers_pages():
-    pages = page_texts(render_pdf(specimens.invoice(), language="sw",
-                                  annex=specimens.annex_rows(120)))
+    pages = page_texts(
+        render_pdf(specimens.invoice(), language="sw", annex=specimens.annex_rows(120))
+    )
     total = len(pages)
     assert total >= 3
     for number, page in enumerate(pages, start=1):
@@ -86,13 +89,24 @@ def test_a_long_invoice_repeats_the_lines_header_and_never_splits_a_line():
     from billing.core.money import Currency
     from invoices.document import DocumentKind, LineItem, build_document
 
-    items = [LineItem(f"Voice to zone {i}: a description long enough to wrap onto two or "
-                      "three lines of its cell, even now the column is wider than it was",
-                      Decimal(100 + i), Decimal("0.35"))
-             for i in range(45)]
-    doc = build_document(kind=DocumentKind.INVOICE, number="INV-2026-000900",
-                         issued_on=date(2026, 10, 31), seller=specimens.SELLER,
-                         buyer=specimens.BUYER, currency=Currency.TZS, items=items)
+    items = [
+        LineItem(
+            f"Voice to zone {i}: a description long enough to wrap onto two or "
+            "three lines of its cell, even now the column is wider than it was",
+            Decimal(100 + i),
+            Decimal("0.35"),
+        )
+        for i in range(45)
+    ]
+    doc = build_document(
+        kind=DocumentKind.INVOICE,
+        number="INV-2026-000900",
+        issued_on=date(2026, 10, 31),
+        seller=specimens.SELLER,
+        buyer=specimens.BUYER,
+        currency=Currency.TZS,
+        items=items,
+    )
     pages = page_texts(render_pdf(doc, fiscal=specimens.fiscal(doc)))
     with_lines = [page for page in pages if "Voice to zone" in page]
     assert len(with_lines) >= 2

@@ -26,9 +26,12 @@ def test_xmp_claims_pdf_a_3b(usd_pdf):
     xmp = reader(usd_pdf).xmp_metadata
     assert xmp is not None
     description = xmp.rdf_root.getElementsByTagNameNS(
-        "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "Description")
-    claims = {(d.getAttributeNS(PDFAID, "part"), d.getAttributeNS(PDFAID, "conformance"))
-              for d in description}
+        "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "Description"
+    )
+    claims = {
+        (d.getAttributeNS(PDFAID, "part"), d.getAttributeNS(PDFAID, "conformance"))
+        for d in description
+    }
     assert ("3", "B") in claims
     assert "Tax invoice INV-2026-000124" in xmp.rdf_root.toxml()  # dc:title
 
@@ -61,18 +64,34 @@ def test_attachment_parses_back_to_the_documents_figures(usd_pdf):
     assert name == "INV-2026-000124.json"
     assert data["schema"] == SCHEMA
     assert (data["kind"], data["number"], data["issued_on"]) == (
-        "invoice", "INV-2026-000124", "2026-10-31")
+        "invoice",
+        "INV-2026-000124",
+        "2026-10-31",
+    )
     assert data["currency"] == "USD" and data["minor_unit_exponent"] == 2
     assert data["seller"]["tin"] == doc.seller.tin and data["buyer"]["vrn"] == doc.buyer.vrn
-    assert [(ln["vat_code"], Decimal(ln["quantity"]), Decimal(ln["unit_price"]),
-             ln["net_minor"], ln["vat_minor"], ln["gross_minor"]) for ln in data["lines"]] == [
-        (ln.vat_code.value, ln.quantity, ln.unit_price, ln.net_minor, ln.vat_minor,
-         ln.gross_minor) for ln in doc.lines]
-    assert data["totals"] == {"net_minor": doc.totals.net_minor,
-                              "vat_minor": doc.totals.vat_minor,
-                              "gross_minor": doc.totals.gross_minor}
+    assert [
+        (
+            ln["vat_code"],
+            Decimal(ln["quantity"]),
+            Decimal(ln["unit_price"]),
+            ln["net_minor"],
+            ln["vat_minor"],
+            ln["gross_minor"],
+        )
+        for ln in data["lines"]
+    ] == [
+        (ln.vat_code.value, ln.quantity, ln.unit_price, ln.net_minor, ln.vat_minor, ln.gross_minor)
+        for ln in doc.lines
+    ]
+    assert data["totals"] == {
+        "net_minor": doc.totals.net_minor,
+        "vat_minor": doc.totals.vat_minor,
+        "gross_minor": doc.totals.gross_minor,
+    }
     assert [(r["code"], Decimal(r["rate"]), r["vat_minor"]) for r in data["vat_summary"]] == [
-        (r.code.value, r.rate, r.vat_minor) for r in doc.vat_summary]
+        (r.code.value, r.rate, r.vat_minor) for r in doc.vat_summary
+    ]
     tzs = data["tzs"]
     assert Decimal(tzs["tzs_per_unit"]) == Decimal("2530.1234")
     assert tzs["source"] == "Bank of Tanzania"

@@ -38,8 +38,9 @@ def test_weasyprint_is_the_tested_version_with_the_hooks_we_use():
 def _embedded_glyph_contours(pdf: bytes, char: str, *, bold: bool) -> int:
     """Contours of `char`'s glyph in the embedded font (the subset keeps glyph ids);
     0 means an empty glyph, -1 a composite one."""
-    file, name = ("DejaVuSans-Bold.ttf", "+Malipo-Sans-Bold") if bold else (
-        "DejaVuSans.ttf", "+Malipo-Sans")
+    file, name = (
+        ("DejaVuSans-Bold.ttf", "+Malipo-Sans-Bold") if bold else ("DejaVuSans.ttf", "+Malipo-Sans")
+    )
     original = TTFont(FONTS / file)
     gid = original.getGlyphID(original.getBestCmap()[ord(char)])
     for font in reader(pdf).pages[0]["/Resources"]["/Font"].values():
@@ -97,8 +98,9 @@ def test_the_template_is_parsed_as_xml_without_the_html5_parser(monkeypatch):
 
     monkeypatch.setattr(weasyprint.tinyhtml5, "parse", no_html5)
     doc = specimens.usd_invoice()
-    got = text(render_pdf(doc, language="sw", fiscal=specimens.fiscal(doc),
-                          annex=specimens.annex_rows(3)))
+    got = text(
+        render_pdf(doc, language="sw", fiscal=specimens.fiscal(doc), annex=specimens.annex_rows(3))
+    )
     assert "ANKARA YA KODI" in got and "Ukurasa 2 wa 2" in got
 
 
@@ -106,9 +108,15 @@ def _one_line(description: str):
     from invoices.document import LineItem, build_document
 
     base = specimens.invoice()
-    return build_document(kind=base.kind, number=base.number, issued_on=base.issued_on,
-                          seller=base.seller, buyer=base.buyer, currency=base.currency,
-                          items=[LineItem(description, Decimal(3), Decimal("18.00"))])
+    return build_document(
+        kind=base.kind,
+        number=base.number,
+        issued_on=base.issued_on,
+        seller=base.seller,
+        buyer=base.buyer,
+        currency=base.currency,
+        items=[LineItem(description, Decimal(3), Decimal("18.00"))],
+    )
 
 
 def test_control_characters_are_not_printed():

@@ -47,8 +47,16 @@ def checklist(doc: Document, language: str = "en") -> dict[str, str]:
 
 
 def _meaning(code, language):
-    return {"en": code.meaning, "sw": {"A": "Kiwango cha kawaida", "B": "Kiwango maalum",
-            "C": "Kiwango sifuri", "D": "Unafuu maalum", "E": "Msamaha"}[code.value]}[language]
+    return {
+        "en": code.meaning,
+        "sw": {
+            "A": "Kiwango cha kawaida",
+            "B": "Kiwango maalum",
+            "C": "Kiwango sifuri",
+            "D": "Unafuu maalum",
+            "E": "Msamaha",
+        }[code.value],
+    }[language]
 
 
 def missing(pdf_text: str, expected: dict[str, str]) -> list[str]:
@@ -67,8 +75,14 @@ def invoice_text() -> str:
 def test_invoice_has_every_checklist_field(invoice_text):
     doc = specimens.invoice()
     assert missing(invoice_text, checklist(doc)) == []
-    for label in ("TAX INVOICE", "Date of issue 31 October 2026", "Page 1 of 1",
-                  "VFD FISCAL RECEIPT", "Daily counter 7", "VFD serial 10TZ100000"):
+    for label in (
+        "TAX INVOICE",
+        "Date of issue 31 October 2026",
+        "Page 1 of 1",
+        "VFD FISCAL RECEIPT",
+        "Daily counter 7",
+        "VFD serial 10TZ100000",
+    ):
         assert label in invoice_text
 
 
@@ -78,8 +92,10 @@ def test_each_line_shows_quantity_unit_price_vat_code_and_amount(invoice_text):
     assert "Bulk SMS, Tanzania 48,200 18.00 A 867,600.00" in invoice_text
     assert "AI voice agent minutes 3,125.5 120.00 A 375,060.00" in invoice_text
     assert "IVR numbers, monthly rental 4 25,000.00 A 100,000.00" in invoice_text
-    assert ("Mobile-money collection fees (exempt financial service) 1 15,400.00 E 15,400.00"
-            in invoice_text)
+    assert (
+        "Mobile-money collection fees (exempt financial service) 1 15,400.00 E 15,400.00"
+        in invoice_text
+    )
     assert "VAT is worked out per VAT code on the summed amounts" in invoice_text
 
 
@@ -90,11 +106,16 @@ def test_vat_inclusive_lines_show_the_amount_including_vat():
     from billing.core.money import Currency
     from invoices.document import DocumentKind, LineItem, build_document
 
-    doc = build_document(kind=DocumentKind.INVOICE, number="RCT-2026-000001",
-                         issued_on=date(2026, 10, 2), seller=specimens.SELLER,
-                         buyer=specimens.BUYER, currency=Currency.TZS,
-                         items=[LineItem("Wallet top-up", Decimal(1), Decimal("50000.00"))],
-                         prices_include_vat=True)
+    doc = build_document(
+        kind=DocumentKind.INVOICE,
+        number="RCT-2026-000001",
+        issued_on=date(2026, 10, 2),
+        seller=specimens.SELLER,
+        buyer=specimens.BUYER,
+        currency=Currency.TZS,
+        items=[LineItem("Wallet top-up", Decimal(1), Decimal("50000.00"))],
+        prices_include_vat=True,
+    )
     got = text(render_pdf(doc))
     assert "Amount incl. VAT (TZS) Wallet top-up 1 50,000.00 A 50,000.00" in got
     assert "A · Standard rate 18% 42,372.88 7,627.12 50,000.00" in got
@@ -121,11 +142,16 @@ def test_usd_invoice_shows_rate_source_and_tzs_figures():
     doc = specimens.usd_invoice()
     got = text(render(doc))
     assert missing(got, checklist(doc)) == []
-    assert "Exchange rate: 1 USD = 2,530.1234 TZS · Source: Bank of Tanzania · " \
-           "Rate date: 31 October 2026" in got
+    assert (
+        "Exchange rate: 1 USD = 2,530.1234 TZS · Source: Bank of Tanzania · "
+        "Rate date: 31 October 2026" in got
+    )
     tzs = doc.tzs.totals
-    for label, minor in (("Total excluding VAT", tzs.net_minor), ("VAT", tzs.vat_minor),
-                         ("Total including VAT", tzs.gross_minor)):
+    for label, minor in (
+        ("Total excluding VAT", tzs.net_minor),
+        ("VAT", tzs.vat_minor),
+        ("Total including VAT", tzs.gross_minor),
+    ):
         assert f"{label} TZS {money(minor)}" in got
     assert f"Total including VAT USD {money(doc.totals.gross_minor)}" in got
     for r in doc.tzs.vat_summary:  # the per-rate summary in TZS too
@@ -136,12 +162,30 @@ def test_swahili_invoice_has_every_field_in_swahili():
     doc = specimens.invoice()
     got = text(render(doc, "sw"))
     assert missing(got, checklist(doc, "sw")) == []
-    for label in ("ANKARA YA KODI", "MUUZAJI", "MNUNUZI", "Tarehe ya kutolewa 31 Oktoba 2026",
-                  "Kiasi kwa maneno:", "Namba ya uhakiki", "Namba ya risiti", "Namba ya Z",
-                  "MUHTASARI WA VAT", "Jumla pamoja na VAT", "Ukurasa 1 wa 1"):
+    for label in (
+        "ANKARA YA KODI",
+        "MUUZAJI",
+        "MNUNUZI",
+        "Tarehe ya kutolewa 31 Oktoba 2026",
+        "Kiasi kwa maneno:",
+        "Namba ya uhakiki",
+        "Namba ya risiti",
+        "Namba ya Z",
+        "MUHTASARI WA VAT",
+        "Jumla pamoja na VAT",
+        "Ukurasa 1 wa 1",
+    ):
         assert label in got, label
-    for english in ("Page", "Customer", "Date of issue", "Amount in words", "Verification",
-                    "Total", "Description", "Standard rate"):
+    for english in (
+        "Page",
+        "Customer",
+        "Date of issue",
+        "Amount in words",
+        "Verification",
+        "Total",
+        "Description",
+        "Standard rate",
+    ):
         assert english.lower() not in got.lower(), english
 
 
@@ -154,8 +198,9 @@ def test_swahili_credit_note():
 
 def test_a_copy_is_marked_as_a_copy_on_every_page():
     doc = specimens.invoice(is_copy=True)
-    pages = page_texts(render_pdf(doc, fiscal=specimens.fiscal(doc),
-                                  annex=specimens.annex_rows(80)))
+    pages = page_texts(
+        render_pdf(doc, fiscal=specimens.fiscal(doc), annex=specimens.annex_rows(80))
+    )
     assert len(pages) >= 2
     assert all("COPY" in page for page in pages)
     assert "Copy of the original issued to the customer" in pages[0]
