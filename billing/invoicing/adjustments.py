@@ -1,50 +1,28 @@
-"""Usage adjustments: what re-rating found a finalised invoice under-billed.
+"""Usage adjustments on drafts: what a finalised invoice should have billed, billed next.
 
-A finalised invoice is never edited, so the increase waits as a pending adjustment and
-the tenant's next postpaid draft (of a later period) bills each one as its own line.
-While pending it is exposure like accrued usage, so it is counted in the accrued total;
-finalising the invoice that bills it takes it off again with the invoice's net
-(`billing.invoicing.books`). Voiding that draft leaves it pending for the next one.
+Re-rating (an increase) and rating (late usage) leave them pending (`billing.usage.
+adjustments`, where usage may write them); the tenant's next postpaid draft (of a later
+period) bills them, a line per kind, period, service and zone. Finalising that invoice
+takes them off the accrued total with the invoice's net (`billing.invoicing.books`).
+Voiding that draft leaves them pending for the next one.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from billing.invoicing.models import Invoice, UsageAdjustment
 from billing.invoicing.sources import DraftLine
-from billing.usage.accruals import add_accrued
+from billing.usage.models import AdjustmentKind, UsageAdjustment
 
-
-def add_pending(
-    session: Session,
-    corrected: Invoice,
-    service: str,
-    zone: str,
-    description: str,
-    amount_minor: int,
-    period: tuple[date, date],
-) -> UsageAdjustment:
-    """An increase of `amount_minor` (net) found re-rating `period` of the finalised
-    `corrected` invoice."""
-    adjustment = UsageAdjustment(
-        tenant_id=corrected.tenant_id,
-        currency=corrected.currency,
-        service=service,
-        zone=zone,
-        description=description,
-        amount_minor=amount_minor,
-        period_start=period[0],
-        period_end=period[1],
-        source_invoice_id=corrected.id,
-    )
-    session.add(adjustment)
-    add_accrued(session, corrected.tenant_id, corrected.currency, amount_minor)
-    return adjustment
+_TITLES = {
+    AdjustmentKind.RERATE: ("RERATE", "Re-rating"),
+    AdjustmentKind.LATE: ("LATE", "Late usage"),
+}
 
 
 def billable(session: Session, tenant_id: str, currency: str, start: date) -> list[UsageAdjustment]:
@@ -84,12 +62,25 @@ def release(session: Session, invoice_id: str) -> None:
     )
 
 
-def line_for(adjustment: UsageAdjustment) -> DraftLine:
-    """`Re-rating of 2026-10: Voice calls, TZ-MOB-YAS`, one unit of the amount."""
-    return DraftLine(
-        item_id=f"RERATE-{adjustment.service}-{adjustment.zone}".upper()[:60],
-        description=f"Re-rating of {adjustment.period_start:%Y-%m}: {adjustment.description}",
-        quantity=Decimal(1),
-        unit="",
-        amount_minor=adjustment.amount_minor,
-    )
+def lines_for(adjustments: list[UsageAdjustment]) -> list[DraftLine]:
+    """`Re-rating of 2026-10: Voice calls, TZ-MOB-YAS`, `Late usage of 2026-10: …`: one
+    unit of the amount, one line however many adjustments of that kind, period, service
+    and zone (a credit note tells lines apart by their text)."""
+    amounts: dict[tuple, int] = defaultdict(int)
+    for adjustment in adjustments:  # in id order: lines in order of their first adjustment
+        key = (AdjustmentKind(adjustment.kind), adjustment.period_start,
+               adjustment.service, adjustment.zone, adjustment.description)  # fmt: skip
+        amounts[key] += adjustment.amount_minor
+    lines = []
+    for (kind, start, service, zone, description), amount in amounts.items():
+        code, title = _TITLES[kind]
+        lines.append(
+            DraftLine(
+                item_id=f"{code}-{service}-{zone}".upper()[:60],
+                description=f"{title} of {start:%Y-%m}: {description}",
+                quantity=Decimal(1),
+                unit="",
+                amount_minor=amount,
+            )
+        )
+    return lines

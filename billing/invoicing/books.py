@@ -5,7 +5,8 @@
   debit credits that account with its VAT, `billing.usage.debits`).
 - A postpaid invoice: the tenant owes the gross (`receivable`), usage revenue is
   recognised net (postpaid usage is accrued without a posting until then), and the
-  VAT becomes payable; the usage stops counting as accrued (`billing.usage.accruals`).
+  VAT becomes payable; the usage stops counting as accrued, and its period as open
+  (`billing.usage.accruals`).
 - A credit note books like its original: its amounts are negative, so it undoes them.
 
 So `vat:payable` always equals the VAT on the receipts and invoices issued, less
@@ -46,7 +47,8 @@ def book(session: Session, invoice: Invoice, original: Invoice | None) -> int | 
     booked_as = original.source if invoice.source is InvoiceSource.CREDIT else invoice.source
     if invoice.source is InvoiceSource.POSTPAID:
         # The period's usage is invoiced now: it stops counting as accrued.
-        invoiced(session, invoice.tenant_id, invoice.currency, invoice.net_minor)
+        invoiced(session, invoice.id, invoice.tenant_id, invoice.currency, invoice.net_minor,
+                 (invoice.period_start, invoice.period_end))  # fmt: skip
     postings = postings_for(
         booked_as, Currency(invoice.currency), invoice.net_minor, invoice.vat_minor
     )

@@ -15,7 +15,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    CheckConstraint,
     Date,
     ForeignKey,
     Index,
@@ -242,39 +241,6 @@ class InvoiceLine(Base):
     unit_price: Mapped[Decimal] = mapped_column(Numeric(28, 10))  # major units
     vat_code: Mapped[str] = mapped_column(String(1), default="A")
     amount_minor: Mapped[int] = mapped_column(BigInteger)  # net, or gross if prices include VAT
-
-
-class UsageAdjustment(Base):
-    """An increase found by re-rating usage a finalised invoice billed: pending until the
-    tenant's next postpaid draft bills it (`invoice_id`), released if that draft is voided.
-    Counted in the accrued total while pending (`billing.usage.accruals`)."""
-
-    __tablename__ = "usage_adjustments"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
-    currency: Mapped[str] = mapped_column(String(3))
-    service: Mapped[str] = mapped_column(String(30))
-    zone: Mapped[str] = mapped_column(String(60))
-    description: Mapped[str] = mapped_column(String(300))
-    amount_minor: Mapped[int] = mapped_column(BigInteger)  # net, > 0
-    period_start: Mapped[date] = mapped_column(Date)
-    period_end: Mapped[date] = mapped_column(Date)  # exclusive
-    source_invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"))  # it corrects
-    invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"))  # it billed it
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-
-    __table_args__ = (
-        CheckConstraint("amount_minor > 0", name="positive"),
-        Index("ix_usage_adjustments_invoice_id", "invoice_id"),
-        Index(
-            "ix_usage_adjustments_pending",
-            "tenant_id",
-            "currency",
-            postgresql_where=text("invoice_id IS NULL"),
-            sqlite_where=text("invoice_id IS NULL"),
-        ),
-    )
 
 
 class ZReportStatus(StrEnum):

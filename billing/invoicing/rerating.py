@@ -23,13 +23,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.audit.service import record
-from billing.invoicing import adjustments, states
+from billing.invoicing import states
 from billing.invoicing.models import Invoice
 from billing.invoicing.service import create_credit_note, left_to_credit, rebuild_draft
 from billing.invoicing.sources import item_id_for
 from billing.invoicing.states import InvoiceSource, InvoiceStatus
 from billing.tenants.models import BillingMode
 from billing.tenants.service import get_tenant
+from billing.usage.adjustments import add_pending
+from billing.usage.models import AdjustmentKind
 from billing.usage.rerating import PriceChange, RerateSummary, rerate_period
 from billing.usage.statements import line_description, period_bounds
 
@@ -119,7 +121,10 @@ def _correct(
             credits[line.position] = min(-amount, left[line.position])
         elif amount > 0:
             description = line_description(service, zone)
-            adjustments.add_pending(session, invoice, service, zone, description, amount, period)
+            add_pending(session, kind=AdjustmentKind.RERATE, source_invoice_id=invoice.id,
+                        tenant_id=invoice.tenant_id, currency=invoice.currency,
+                        service=service, zone=zone, description=description,
+                        amount_minor=amount, period=period)  # fmt: skip
             added += amount
     note = None
     if credits:

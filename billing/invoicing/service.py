@@ -27,6 +27,7 @@ from billing.invoicing.states import DocumentKind, FiscalStatus, InvoiceSource, 
 from billing.jobs.outbox import defer
 from billing.tenants.models import BillingMode, Tenant
 from billing.topups.models import Topup, TopupStatus
+from billing.usage.accruals import lock_accrued
 from invoices.document import Document, missing_fields
 from invoices.vfd.receipt import EAT
 
@@ -77,7 +78,7 @@ def create_postpaid_draft(
     invoice = _new_invoice(
         tenant, InvoiceSource.POSTPAID, actor, period_start=start, period_end=end
     )
-    _add_lines(invoice, lines + [adjustments.line_for(a) for a in pending])
+    _add_lines(invoice, lines + adjustments.lines_for(pending))
     try:
         with session.begin_nested():  # a racing run may insert the same period first
             session.add(invoice)
@@ -92,20 +93,43 @@ def create_postpaid_draft(
     return invoice, True
 
 
-def rebuild_draft(session: Session, actor: str, invoice: Invoice) -> None:
+def rebuild_draft(session: Session, actor: str, invoice: Invoice) -> bool:
     """A postpaid draft's lines again from its period's usage as rated now (after
-    re-rating), with the adjustments it already bills."""
+    re-rating, or rating since it was made), with the adjustments it bills; whether
+    they changed (if not, the draft is left as it is)."""
     lines = postpaid_lines(
         session, invoice.tenant_id, invoice.period_start, invoice.period_end, invoice.currency
     )
-    billed = adjustments.billed_by(session, invoice.id)
+    lines += adjustments.lines_for(adjustments.billed_by(session, invoice.id))
+    if [_as_draft_line(line) for line in invoice.lines] == lines:
+        return False
     invoice.lines.clear()
     session.flush()
-    _add_lines(invoice, lines + [adjustments.line_for(a) for a in billed])
+    _add_lines(invoice, lines)
     session.flush()
     record(session, actor=actor, action="invoice.draft_rebuilt", subject_type="invoice",
            subject_id=invoice.id, tenant_id=invoice.tenant_id,
            detail={"lines": len(invoice.lines)})  # fmt: skip
+    return True
+
+
+def _as_draft_line(line: InvoiceLine) -> DraftLine:
+    return DraftLine(line.item_id, line.description, line.quantity, line.unit, line.amount_minor)
+
+
+def _refresh_postpaid(session: Session, actor: str, invoice: Invoice) -> None:
+    """Before a postpaid draft is totalled and numbered: its lines from the usage as it
+    stands, and the adjustments pending since it was made, so all rated before this
+    finalise is billed. The tenant's accrued total is locked first, as rating locks it
+    before it adds to it: a rating that did has committed and is read here (READ
+    COMMITTED), one that comes later waits and finds the period invoiced (its usage is
+    late: `billing.usage.late`)."""
+    lock_accrued(session, [(invoice.tenant_id, invoice.currency)])
+    pending = adjustments.billable(session, invoice.tenant_id, invoice.currency,
+                                   invoice.period_start)  # fmt: skip
+    adjustments.mark_billed(pending, invoice.id)
+    session.flush()
+    rebuild_draft(session, actor, invoice)
 
 
 def _postpaid_for(session: Session, tenant_id: str, start: date, end: date) -> Invoice | None:
@@ -158,9 +182,12 @@ def finalise(
     if invoice is None:
         raise NotFound(f"invoice {invoice_id} not found")
     try:
-        invoice.status = states.finalise(invoice.status)
+        status = states.finalise(invoice.status)
     except states.TransitionRefused as refused:
         raise Conflict(str(refused)) from None
+    if invoice.source is InvoiceSource.POSTPAID:
+        _refresh_postpaid(session, actor, invoice)
+    invoice.status = status
     tenant = session.get(Tenant, invoice.tenant_id)
     now = utcnow()
     if rate is not None:

@@ -177,3 +177,61 @@ class AccruedUsage(Base):
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     net_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class AdjustmentKind(StrEnum):
+    RERATE = "rerate"  # re-rating found that a finalised invoice under-billed its period
+    LATE = "late"  # usage of a finalised invoice's period, rated after it was issued
+
+
+class UsageAdjustment(Base):
+    """Usage a finalised postpaid invoice should have billed and did not: an increase
+    found by re-rating its period, or usage of its period rated late. Pending until the
+    tenant's next postpaid draft bills it (`invoice_id`), released if that draft is voided.
+    Counted in the accrued total while pending (`billing.usage.accruals`)."""
+
+    __tablename__ = "usage_adjustments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    currency: Mapped[str] = mapped_column(String(3))
+    kind: Mapped[AdjustmentKind] = mapped_column(
+        string_enum(AdjustmentKind, "adjustment_kind"), default=AdjustmentKind.RERATE
+    )
+    service: Mapped[str] = mapped_column(String(30))
+    zone: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(String(300))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)  # net, > 0
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)  # exclusive
+    source_invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"))  # it corrects
+    invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"))  # it billed it
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="positive"),
+        Index("ix_usage_adjustments_invoice_id", "invoice_id"),
+        Index(
+            "ix_usage_adjustments_pending",
+            "tenant_id",
+            "currency",
+            postgresql_where=text("invoice_id IS NULL"),
+            sqlite_where=text("invoice_id IS NULL"),
+        ),
+    )
+
+
+class InvoicedPeriod(Base):
+    """A period of a tenant's postpaid usage that a finalised invoice billed: usage of it
+    rated afterwards is late (`billing.usage.late`). Written when the invoice is booked
+    (`accruals.invoiced`); a finalised invoice is never voided, so it is never removed."""
+
+    __tablename__ = "invoiced_periods"
+
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    currency: Mapped[str] = mapped_column(String(3))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)  # exclusive
+
+    __table_args__ = (Index("ix_invoiced_periods_tenant_id_period_end", "tenant_id", "period_end"),)

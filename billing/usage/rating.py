@@ -4,9 +4,11 @@
 one rated (`billed` / `accrued` / `unbilled`) or `rejected` with the reason. Prepaid
 rows of a tenant are settled in one ledger transaction; postpaid rows accumulate net
 for the invoice (and in the tenant's accrued total, which its credit limit is measured
-against). Records draw on the tenant's bundles first (`bundle_balances`: locked before
-any wallet, written with the rows). Everything happens in the caller's transaction, so a
-crash leaves the rows pending and a re-run rates them once.
+against), or, when their period's invoice was finalised already, for the next invoice as
+pending adjustments (`late`). Records draw on the tenant's bundles first
+(`bundle_balances`: locked before any wallet, written with the rows). Everything happens
+in the caller's transaction, so a crash leaves the rows pending and a re-run rates them
+once.
 """
 
 from __future__ import annotations
@@ -33,11 +35,12 @@ from billing.rating.records import RatedUsage, Unrated
 from billing.rating.records import UsageRecord as RaterRecord
 from billing.tariffs.fx import day_of
 from billing.tenants.models import BillingMode, Tenant
-from billing.usage.accruals import add_accrued
+from billing.usage.accruals import add_accrued, lock_accrued
 from billing.usage.bulk import copy_update
 from billing.usage.bundle_balances import BundleBook
 from billing.usage.debits import Charge, Settlement, settle, vat_on
 from billing.usage.flags import clear_flag_if_paid_up, flag_insufficient_balance
+from billing.usage.late import take_late_usage
 from billing.usage.models import UsageRecord, UsageStatus
 from billing.usage.tariff_lookup import Tariffs
 
@@ -201,6 +204,7 @@ def rate_rows(
     bundles = BundleBook.for_rows(session, rows, tenants, tariffs)
     by_tenant: dict[str, list[RowResult]] = defaultdict(list)
     accrued: dict[tuple[str, str], int] = defaultdict(int)
+    postpaid: list[tuple[Row, dict[str, Any]]] = []
     results = []
     # Plain views of the tenants: an ORM attribute read costs as much as a small
     # function call, and each row read three.
@@ -215,9 +219,16 @@ def rate_rows(
             if tenant.postpaid:
                 fields["status"] = UsageStatus.ACCRUED.value
                 accrued[(tenant.id, fields["currency"])] += fields["net_minor"]
+                postpaid.append((row, fields))
             else:
                 fields["vat_minor"] = vat_on(fields["net_minor"])
                 by_tenant[tenant.id].append(result)
+    # The postpaid totals are locked before any wallet (and before looking for usage of
+    # finalised periods: a finalise takes the lock first too); late usage goes to pending
+    # adjustments, which count in the total by themselves.
+    lock_accrued(session, accrued)
+    for key, net in take_late_usage(session, postpaid).items():
+        accrued[key] -= net
     # Tenants in one order everywhere, so two jobs lock their wallets without deadlocking.
     settled = {
         tenant_id: settle_prepaid(session, tenants[tenant_id], by_tenant[tenant_id], key=key)

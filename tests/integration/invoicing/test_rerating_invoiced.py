@@ -13,11 +13,12 @@ import pytest
 from sqlalchemy import select
 
 from billing.invoicing import payments, service
-from billing.invoicing.models import Invoice, UsageAdjustment
+from billing.invoicing.models import Invoice
 from billing.tariffs.rate_plans import assign_plan, save_plan
 from billing.tariffs.seed import SEED_VALID_FROM, default_plan_definition, seed_destinations
 from billing.tenants.models import BillingMode
 from billing.usage.accruals import exposure
+from billing.usage.models import UsageAdjustment
 from tests.integration.usage.conftest import cdr, send
 
 pytestmark = pytest.mark.integration
