@@ -4,9 +4,11 @@
 record's difference with the tenant's postpaid invoice whose period holds it:
 
 - a draft was not issued yet: its lines are built again from the records as priced now;
-- a finalised invoice is never edited. Per line, a decrease goes on one draft credit
-  note against it (finance finalises it like any other; capped by what is left to
-  credit), an increase becomes a pending usage adjustment that the next draft bills.
+- a finalised invoice is never edited. Per line, a decrease takes back first what is
+  still pending of its adjustments (an earlier increase, or late usage of the period),
+  then goes on one draft credit note against it (finance finalises it like any other;
+  capped by what is left to credit); an increase becomes a pending usage adjustment
+  that the next draft bills.
 
 The accrued total moves by the differences outside finalised invoices and by the
 adjustments; a decrease a credit note takes back was invoiced, not accrued.
@@ -30,7 +32,7 @@ from billing.invoicing.sources import item_id_for
 from billing.invoicing.states import InvoiceSource, InvoiceStatus
 from billing.tenants.models import BillingMode
 from billing.tenants.service import get_tenant
-from billing.usage.adjustments import add_pending
+from billing.usage.adjustments import add_pending, take_back_pending
 from billing.usage.models import AdjustmentKind
 from billing.usage.rerating import PriceChange, RerateSummary, rerate_period
 from billing.usage.statements import line_description, period_bounds
@@ -104,8 +106,9 @@ def _correct(
     changes: list[PriceChange],
     period: tuple[date, date],
 ) -> tuple[str | None, int]:
-    """One credit note for the lines that went down, an adjustment per line that went up:
-    (the credit note's id or None, the adjustments' total)."""
+    """One credit note for the lines that went down (less what their pending adjustments
+    gave back), an adjustment per line that went up: (the credit note's id or None, what
+    the pending adjustments moved by)."""
     difference: dict[tuple[str, str], int] = defaultdict(int)
     for change in changes:  # a record whose zone changed leaves one line for another
         difference[(change.service, change.old_zone)] -= change.old_net_minor
@@ -116,6 +119,10 @@ def _correct(
     left = left_to_credit(session, invoice)
     credits, added = {}, 0
     for (service, zone), amount in sorted(difference.items()):
+        if amount < 0:  # what is still pending of an earlier increase or late usage goes first
+            taken = take_back_pending(session, source_invoice_id=invoice.id, service=service,
+                                      zone=zone, amount_minor=-amount)  # fmt: skip
+            amount, added = amount + taken, added - taken
         line = lines.get(item_id_for(service, zone))
         if amount < 0 and line is not None and min(-amount, left[line.position]) > 0:
             credits[line.position] = min(-amount, left[line.position])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.usage.accruals import add_accrued
@@ -48,3 +49,35 @@ def add_pending(
     session.add(adjustment)
     add_accrued(session, tenant_id, currency, amount_minor)
     return adjustment
+
+
+def take_back_pending(
+    session: Session, *, source_invoice_id: str, service: str, zone: str, amount_minor: int
+) -> int:
+    """A decrease of `amount_minor` found re-rating usage of the finalised
+    `source_invoice_id`: taken off its pending adjustments of that service and zone
+    first (newest first; one taken back whole is removed), and off the accrued total
+    with them. How much was taken back; the rest is the invoice's to credit."""
+    query = (
+        select(UsageAdjustment)
+        .where(
+            UsageAdjustment.source_invoice_id == source_invoice_id,
+            UsageAdjustment.service == service,
+            UsageAdjustment.zone == zone,
+            UsageAdjustment.invoice_id.is_(None),
+        )
+        .order_by(UsageAdjustment.id.desc())
+        .with_for_update()  # a draft billing them waits, or has them and they are not pending
+    )
+    taken = 0
+    for adjustment in session.execute(query).scalars():
+        take = min(adjustment.amount_minor, amount_minor - taken)
+        if take == adjustment.amount_minor:
+            session.delete(adjustment)
+        else:
+            adjustment.amount_minor -= take
+        add_accrued(session, adjustment.tenant_id, adjustment.currency, -take)
+        taken += take
+        if taken == amount_minor:
+            break
+    return taken

@@ -219,7 +219,10 @@ class RerateSummarySchema(Schema):
         metadata={"description": "draft credit notes for decreases on finalised invoices"},
     )
     adjustments_minor = fields.Integer(
-        metadata={"description": "increases on finalised invoices, billed by the next draft"}
+        metadata={
+            "description": "increases on finalised invoices, billed by the next draft, less"
+            " what decreases took back of those still pending"
+        }
     )
 
 
