@@ -3,6 +3,7 @@ app whose VFD client points at it, and a real SMTP server (aiosmtpd) catching e-
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import itertools
 import socket
@@ -10,6 +11,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -21,6 +23,8 @@ from billing.core.config import Settings
 from billing.core.money import Currency
 from billing.invoicing import service
 from billing.runtime import EXTENSION, Runtime
+from billing.tariffs.rate_plans import assign_plan, save_plan
+from billing.tariffs.seed import SEED_VALID_FROM, default_plan_definition, seed_destinations
 from billing.tenants.models import BillingMode
 from billing.usage.models import UsageRecord, UsageStatus
 from invoices.vfd.devcert import make_self_signed_pfx
@@ -193,3 +197,31 @@ def postpaid_draft(make_tenant):
 
 def with_settings(settings: Settings, **changes) -> Settings:
     return dataclasses.replace(settings, **changes)
+
+
+def peak_rates(yas: str, vodacom: str) -> dict:
+    plan = copy.deepcopy(default_plan_definition())
+    for rate in plan["duration_rates"]:
+        if rate["band"] == "peak" and rate["zone"] == "TZ-MOB-YAS":
+            rate["rate"] = Decimal(yas)
+        elif rate["band"] == "peak" and rate["zone"] == "TZ-MOB-VODACOM":
+            rate["rate"] = Decimal(vodacom)
+    return plan
+
+
+@pytest.fixture
+def postpaid(make_tenant, fiscal_runtime):
+    """A postpaid tenant on a plan of its own (peak 70 a minute to Yas and to Vodacom), and
+    a function correcting that plan's peak rates."""
+    tenant = make_tenant(billing_mode=BillingMode.POSTPAID)
+    code = f"TEST-{uuid.uuid4().hex[:8]}"
+    with fiscal_runtime.unit_of_work() as session:
+        seed_destinations(session)
+        saved = save_plan(session, code, "test", peak_rates("70", "70"), valid_from=SEED_VALID_FROM)
+        assign_plan(session, tenant.tenant_id, saved.plan.id, valid_from=SEED_VALID_FROM)
+
+    def correct(yas: str, vodacom: str = "70") -> None:
+        with fiscal_runtime.unit_of_work() as session:
+            save_plan(session, code, "test", peak_rates(yas, vodacom), valid_from=SEED_VALID_FROM)
+
+    return tenant, correct

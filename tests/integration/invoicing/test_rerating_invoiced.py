@@ -4,19 +4,13 @@ next draft, for what went up. The accrued total follows only what is not invoice
 
 from __future__ import annotations
 
-import copy
-import uuid
 from datetime import date
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from billing.invoicing import payments, service
 from billing.invoicing.models import Invoice
-from billing.tariffs.rate_plans import assign_plan, save_plan
-from billing.tariffs.seed import SEED_VALID_FROM, default_plan_definition, seed_destinations
-from billing.tenants.models import BillingMode
 from billing.usage.accruals import exposure
 from billing.usage.models import UsageAdjustment
 from tests.integration.usage.conftest import cdr, send
@@ -33,37 +27,9 @@ MAY_CALL = {"started_at": "2026-05-12T09:00:00+03:00", "answered_at": "2026-05-1
 # 90: 97.50.
 
 
-def peak_rates(yas: str, vodacom: str) -> dict:
-    plan = copy.deepcopy(default_plan_definition())
-    for rate in plan["duration_rates"]:
-        if rate["band"] == "peak" and rate["zone"] == "TZ-MOB-YAS":
-            rate["rate"] = Decimal(yas)
-        elif rate["band"] == "peak" and rate["zone"] == "TZ-MOB-VODACOM":
-            rate["rate"] = Decimal(vodacom)
-    return plan
-
-
 @pytest.fixture
 def client(fiscal_app):
     return fiscal_app.test_client()
-
-
-@pytest.fixture
-def postpaid(make_tenant, fiscal_runtime):
-    """A postpaid tenant on a plan of its own (peak 70 a minute to Yas and to Vodacom), and
-    a function correcting that plan's peak rates."""
-    tenant = make_tenant(billing_mode=BillingMode.POSTPAID)
-    code = f"TEST-{uuid.uuid4().hex[:8]}"
-    with fiscal_runtime.unit_of_work() as session:
-        seed_destinations(session)
-        saved = save_plan(session, code, "test", peak_rates("70", "70"), valid_from=SEED_VALID_FROM)
-        assign_plan(session, tenant.tenant_id, saved.plan.id, valid_from=SEED_VALID_FROM)
-
-    def correct(yas: str, vodacom: str = "70") -> None:
-        with fiscal_runtime.unit_of_work() as session:
-            save_plan(session, code, "test", peak_rates(yas, vodacom), valid_from=SEED_VALID_FROM)
-
-    return tenant, correct
 
 
 def calls(client, admin, tenant, *callees: str, **when) -> None:
