@@ -8,5 +8,8 @@ line number rather than dropped.
 
 The rest stores records (`models`, `intake`), rates and debits them in jobs (`jobs`,
 `rating`, `debits`), re-rates (`rerating`), answers queries (`queries`, `api`) and hands
-invoicing its figures (`statements`, the contract invoicing codes against).
+invoicing its figures (`statements`, the contract invoicing codes against). Usage of a
+period a finalised invoice billed already (`accruals.invoiced` records it) is rated into
+pending adjustments (`late`, `adjustments`) that the next invoice bills. Invoicing
+imports usage; of usage only `api` (the re-rate endpoint) imports invoicing.
 """

@@ -167,8 +167,10 @@ class BundleBalance(Base):
 class AccruedUsage(Base):
     """A postpaid tenant's rated usage not invoiced yet, net, kept as a running total.
 
-    Rating adds to it, re-rating adds the difference, finalising a postpaid invoice takes
-    the invoice's net off: authorisation reads one row instead of summing usage.
+    Rating adds to it, re-rating adds the difference, a pending usage adjustment adds its
+    amount, finalising a postpaid invoice takes the invoice's net off: authorisation reads
+    one row instead of summing usage. Rating and finalising lock the row before reading
+    what the other writes (`accruals.lock_accrued`).
     """
 
     __tablename__ = "accrued_usage"

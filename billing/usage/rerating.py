@@ -28,7 +28,7 @@ from billing.core.clock import utcnow
 from billing.core.db import is_postgresql
 from billing.tenants.models import BillingMode
 from billing.tenants.service import get_tenant
-from billing.usage.accruals import add_accrued
+from billing.usage.accruals import add_accrued, lock_accrued
 from billing.usage.bundle_balances import BundleBook, stored_draws
 from billing.usage.debits import Charge, vat_on
 from billing.usage.intake import STORED_COLUMNS
@@ -124,6 +124,9 @@ def rerate_period(
     if tenant.billing_mode is BillingMode.POSTPAID:
         for result in results:
             result.fields["status"] = UsageStatus.ACCRUED.value
+        # Locked even if the total does not move (all of it invoiced): the caller then
+        # settles with pending adjustments, which a finalise locks after this row too.
+        lock_accrued(session, [(tenant.id, tenant.currency.value)])
         add_accrued(
             session,
             tenant.id,

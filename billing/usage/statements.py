@@ -1,10 +1,11 @@
 """What an invoice needs from usage: the period's lines and its annex (the contract).
 
-The invoicing code calls these functions; beyond them it uses only re-rating and the
-accrued total of usage. A period is `[start, end)` in whole days of Africa/Dar_es_Salaam,
-the zone Tanzanian invoices are dated in; a record belongs to the day it occurred (answer
-time, else start). Only rated postpaid usage counts (`accrued`): prepaid usage was paid
-from the wallet, and a re-rated row's replacement stands in for it.
+The invoicing code calls these functions; beyond them it uses only re-rating, the
+accrued total of usage and the pending usage adjustments (`adjustments`). A period is
+`[start, end)` in whole days of Africa/Dar_es_Salaam, the zone Tanzanian invoices are
+dated in; a record belongs to the day it occurred (answer time, else start). Only rated
+postpaid usage counts (`accrued`): prepaid usage was paid from the wallet, and a re-rated
+row's replacement stands in for it.
 """
 
 from __future__ import annotations
