@@ -66,21 +66,19 @@ def lines_for(adjustments: list[UsageAdjustment]) -> list[DraftLine]:
     """`Re-rating of 2026-10: Voice calls, TZ-MOB-YAS`, `Late usage of 2026-10: …`: one
     unit of the amount, one line however many adjustments of that kind, period, service
     and zone (a credit note tells lines apart by their text)."""
-    amounts: dict[tuple, int] = defaultdict(int)
+    amounts: dict[tuple[str, str], int] = defaultdict(int)
     for adjustment in adjustments:  # in id order: lines in order of their first adjustment
-        key = (AdjustmentKind(adjustment.kind), adjustment.period_start,
-               adjustment.service, adjustment.zone, adjustment.description)  # fmt: skip
-        amounts[key] += adjustment.amount_minor
-    lines = []
-    for (kind, start, service, zone, description), amount in amounts.items():
-        code, title = _TITLES[kind]
-        lines.append(
-            DraftLine(
-                item_id=f"{code}-{service}-{zone}".upper()[:60],
-                description=f"{title} of {start:%Y-%m}: {description}",
-                quantity=Decimal(1),
-                unit="",
-                amount_minor=amount,
-            )
-        )
-    return lines
+        amounts[line_of(adjustment)] += adjustment.amount_minor
+    return [
+        DraftLine(item_id, description, Decimal(1), "", amount)
+        for (item_id, description), amount in amounts.items()
+    ]
+
+
+def line_of(adjustment: UsageAdjustment) -> tuple[str, str]:
+    """The (item id, description) of the line that bills it."""
+    code, title = _TITLES[AdjustmentKind(adjustment.kind)]
+    return (
+        f"{code}-{adjustment.service}-{adjustment.zone}".upper()[:60],
+        f"{title} of {adjustment.period_start:%Y-%m}: {adjustment.description}",
+    )

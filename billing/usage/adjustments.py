@@ -10,9 +10,10 @@ again with the invoice's net.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from billing.usage.accruals import add_accrued
@@ -52,19 +53,26 @@ def add_pending(
 
 
 def take_back_pending(
-    session: Session, *, source_invoice_id: str, service: str, zone: str, amount_minor: int
+    session: Session,
+    *,
+    source_invoice_id: str,
+    service: str,
+    zone: str,
+    amount_minor: int,
+    drafts: Collection[str] = (),
 ) -> int:
     """A decrease of `amount_minor` found re-rating usage of the finalised
-    `source_invoice_id`: taken off its pending adjustments of that service and zone
-    first (newest first; one taken back whole is removed), and off the accrued total
-    with them. How much was taken back; the rest is the invoice's to credit."""
+    `source_invoice_id`: taken off its adjustments of that service and zone not invoiced
+    yet (pending, or on one of the `drafts`, locked by the caller, who rebuilds them)
+    first, newest first (one taken back whole is removed), and off the accrued total
+    with them. How much was taken back; the rest is for credit notes."""
     query = (
         select(UsageAdjustment)
         .where(
             UsageAdjustment.source_invoice_id == source_invoice_id,
             UsageAdjustment.service == service,
             UsageAdjustment.zone == zone,
-            UsageAdjustment.invoice_id.is_(None),
+            or_(UsageAdjustment.invoice_id.is_(None), UsageAdjustment.invoice_id.in_(drafts)),
         )
         .order_by(UsageAdjustment.id.desc())
         .with_for_update()  # a draft billing them waits, or has them and they are not pending

@@ -244,6 +244,55 @@ def test_late_usage_priced_again_is_billed_at_the_new_price_in_all(
     assert accrued(fiscal_runtime, tenant) == 0
 
 
+def test_late_usage_invoiced_then_priced_lower_is_credited_where_it_was_billed(
+    client, admin, postpaid, fiscal_runtime, tra
+):
+    tra.start()
+    tenant, correct = postpaid
+    calls(client, admin, tenant, VODACOM)
+    march_id = invoiced(fiscal_runtime, tenant)
+    calls(client, admin, tenant, YAS)  # late: 75.83
+    calls(client, admin, tenant, VODACOM, **APRIL_CALL)
+    april_id = invoiced(fiscal_runtime, tenant, APRIL)
+    assert lines(fiscal_runtime, april_id) == [
+        ("Voice calls, TZ-MOB-VODACOM", 75_83), (LATE_YAS, 75_83),
+    ]  # fmt: skip
+
+    correct(yas="50")  # 54.17: March's invoice has no Yas line; April's billed it
+    summary = rerate(client, admin, tenant)
+    assert (summary["changed"], summary["adjustments_minor"]) == (1, 0)
+    assert credit_notes(fiscal_runtime, march_id) == []
+    [note] = credit_notes(fiscal_runtime, april_id)
+    assert summary["credit_note_ids"] == [note.id]
+    assert [(line.item_id, line.description, line.amount_minor) for line in note.lines] == [
+        ("LATE-VOICE-TZ-MOB-YAS", LATE_YAS, -21_66)
+    ]
+    assert accrued(fiscal_runtime, tenant) == 0  # 75.83 billed, 21.66 credited: 54.17
+
+
+def test_late_usage_on_a_draft_priced_lower_is_taken_off_the_draft(
+    client, admin, postpaid, fiscal_runtime, tra
+):
+    tra.start()
+    tenant, correct = postpaid
+    calls(client, admin, tenant, VODACOM)
+    invoiced(fiscal_runtime, tenant)
+    calls(client, admin, tenant, YAS)  # late: 75.83
+    calls(client, admin, tenant, VODACOM, **APRIL_CALL)
+    april_id = draft(fiscal_runtime, tenant, APRIL)
+    assert lines(fiscal_runtime, april_id)[-1] == (LATE_YAS, 75_83)
+
+    correct(yas="50")
+    summary = rerate(client, admin, tenant)
+    assert (summary["adjustments_minor"], summary["credit_note_ids"]) == (-21_66, [])
+    assert lines(fiscal_runtime, april_id) == [
+        ("Voice calls, TZ-MOB-VODACOM", 75_83), (LATE_YAS, 54_17),
+    ]  # fmt: skip
+    assert accrued(fiscal_runtime, tenant) == 75_83 + 54_17
+    finalise(fiscal_runtime, april_id)
+    assert accrued(fiscal_runtime, tenant) == 0
+
+
 def test_a_record_rated_while_its_period_is_finalised_is_billed_once(
     client, admin, postpaid, fiscal_runtime, fiscal_app, tra
 ):
