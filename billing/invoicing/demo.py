@@ -136,8 +136,10 @@ def _zreport(call: Callable[..., requests.Response], say: Callable[[str], None])
     report = call("POST", "/v1/zreports", {"day": day}).json()
     listed = call("GET", "/v1/zreports").json()["items"]
     status = next((z["status"] for z in listed if z["day"] == day), report.get("status"))
-    say(f"  Z report {report.get('znumber')}: {report.get('tickets')} receipts, "
-        f"TZS {report.get('daily_total', 0) / 100:,.2f}, TRA {status}")
+    say(
+        f"  Z report {report.get('znumber')}: {report.get('tickets')} receipts, "
+        f"TZS {report.get('daily_total', 0) / 100:,.2f}, TRA {status}"
+    )
 
 
 def _rated_usage(session, tenant_id: str) -> None:

@@ -93,9 +93,7 @@ class InvoiceCredit(Base):
         string_enum(PaymentMethod, "payment_method")
     )
     reference: Mapped[str | None] = mapped_column(String(100))
-    ledger_transaction_id: Mapped[int | None] = mapped_column(
-        ForeignKey("ledger_transactions.id")
-    )
+    ledger_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
     recorded_by: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 

@@ -37,9 +37,7 @@ class Received:
     received_at: datetime
 
 
-def record_payment(
-    session: Session, actor: str, invoice_id: str, paid: Received
-) -> InvoicePayment:
+def record_payment(session: Session, actor: str, invoice_id: str, paid: Received) -> InvoicePayment:
     """Book the payment and settle the invoice by it; 422 for more than is due."""
     invoice = session.get(Invoice, invoice_id, with_for_update=True)  # payments queue here
     if invoice is None:
@@ -138,4 +136,3 @@ def on_finalise(session: Session, invoice: Invoice, original: Invoice | None) ->
 def payments_of(session: Session, invoice_id: str) -> list[InvoicePayment]:
     query = select(InvoicePayment).where(InvoicePayment.invoice_id == invoice_id)
     return list(session.execute(query.order_by(InvoicePayment.created_at)).scalars())
-

@@ -65,9 +65,7 @@ def rerate_invoiced_period(
     return dataclasses.replace(summary, credit_note_ids=note_ids, adjustments_minor=adjusted)
 
 
-def _invoices_to_correct(
-    session: Session, tenant_id: str, start: date, end: date
-) -> list[Invoice]:
+def _invoices_to_correct(session: Session, tenant_id: str, start: date, end: date) -> list[Invoice]:
     """The tenant's live postpaid invoices overlapping the period, and those billing their
     usage adjustments, locked in one order: none is finalised (or credited) while its
     usage is priced again."""

@@ -22,15 +22,23 @@ RECEIVED = datetime(2026, 11, 20, 9, 30, tzinfo=UTC).isoformat()
 
 
 def pay(client, caller, invoice_id: str, amount: int, **fields):
-    body = {"amount": amount, "currency": "TZS", "method": "bank_transfer",
-            "reference": f"CRDB-{uuid.uuid4().hex[:10]}", "received_at": RECEIVED, **fields}
+    body = {
+        "amount": amount,
+        "currency": "TZS",
+        "method": "bank_transfer",
+        "reference": f"CRDB-{uuid.uuid4().hex[:10]}",
+        "received_at": RECEIVED,
+        **fields,
+    }
     return client.post(f"/v1/invoices/{invoice_id}/payments", json=body, headers=caller.headers)
 
 
 def books(runtime, tenant_id: str) -> dict[str, int]:
     with runtime.sessions() as session:
-        return {kind: account_balance(session, tenant_id, kind, "TZS").balance_minor
-                for kind in (RECEIVABLE, clearing("bank_transfer"), clearing("mobile_money"))}
+        return {
+            kind: account_balance(session, tenant_id, kind, "TZS").balance_minor
+            for kind in (RECEIVABLE, clearing("bank_transfer"), clearing("mobile_money"))
+        }
 
 
 def test_paying_in_two_parts_settles_the_invoice_and_the_receivable(
@@ -45,7 +53,10 @@ def test_paying_in_two_parts_settles_the_invoice_and_the_receivable(
     assert first.json["payment_status"] == "partly_paid"
     payment = first.json["payment"]
     assert (payment["method"], payment["amount"], payment["currency"]) == (
-        "bank_transfer", 10_000_00, "TZS")
+        "bank_transfer",
+        10_000_00,
+        "TZS",
+    )
     rest = pay(client, finance, invoice["id"], gross - 10_000_00, method="mobile_money",
                reference="MPESA-QK7X2")  # fmt: skip
     assert rest.status_code == 201 and rest.json["amount_due"] == 0
@@ -58,9 +69,11 @@ def test_paying_in_two_parts_settles_the_invoice_and_the_receivable(
     }  # fmt: skip
     with fiscal_runtime.sessions() as session:
         txn = session.get(Transaction, int(payment["ledger_transaction_id"]))
-        entries = session.execute(
-            select(Entry.amount_minor).where(Entry.transaction_id == txn.id)
-        ).scalars().all()
+        entries = (
+            session.execute(select(Entry.amount_minor).where(Entry.transaction_id == txn.id))
+            .scalars()
+            .all()
+        )
         actions = session.execute(
             select(AuditEvent.detail).where(AuditEvent.subject_id == invoice["id"],
                                             AuditEvent.action == "invoice.payment_recorded")
@@ -71,9 +84,7 @@ def test_paying_in_two_parts_settles_the_invoice_and_the_receivable(
     assert len(listed["items"]) == 2 and listed["amount_due"] == 0
 
 
-def test_overpayment_is_refused_and_a_credit_note_lowers_what_is_due(
-    client, finance, issued
-):
+def test_overpayment_is_refused_and_a_credit_note_lowers_what_is_due(client, finance, issued):
     _tenant, invoice = issued
     over = pay(client, finance, invoice["id"], invoice["gross"] + 1)
     assert over.status_code == 422 and "amount" in over.json["errors"]
@@ -93,8 +104,13 @@ def test_a_repeated_request_is_one_payment_and_a_reference_is_used_once(
 ):
     tenant, invoice = issued
     key = {"Idempotency-Key": uuid.uuid4().hex}
-    body = {"amount": 500_00, "currency": "TZS", "method": "bank_transfer",
-            "reference": "NMB-778899-" + uuid.uuid4().hex[:6], "received_at": RECEIVED}
+    body = {
+        "amount": 500_00,
+        "currency": "TZS",
+        "method": "bank_transfer",
+        "reference": "NMB-778899-" + uuid.uuid4().hex[:6],
+        "received_at": RECEIVED,
+    }
     url = f"/v1/invoices/{invoice['id']}/payments"
     first = client.post(url, json=body, headers={**finance.headers, **key})
     again = client.post(url, json=body, headers={**finance.headers, **key})

@@ -369,9 +369,11 @@ def test_usage_unit_prices_print_with_the_fewest_exact_decimals(
 ):
     tra.start()
     tenant = make_tenant(billing_mode=BillingMode.POSTPAID)
-    rated = [("sms", "TZ-MOB-VODACOM", 1_000, 15_00),  # TZS 0.015 a segment
-             ("sms", "KE-MOB", 3, 1_00),  # 1/3 shilling: finer than any plan
-             ("whatsapp", "TZ-MOB-AIRTEL", 1_000_000, 1)]  # the plan's finest: 0.00000001
+    rated = [
+        ("sms", "TZ-MOB-VODACOM", 1_000, 15_00),  # TZS 0.015 a segment
+        ("sms", "KE-MOB", 3, 1_00),  # 1/3 shilling: finer than any plan
+        ("whatsapp", "TZ-MOB-AIRTEL", 1_000_000, 1),
+    ]  # the plan's finest: 0.00000001
     with fiscal_runtime.unit_of_work() as session:
         session.add_all(
             usage(tenant.tenant_id, service=service, zone=zone, unit="segment",
