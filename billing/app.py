@@ -8,6 +8,7 @@ from flask import Flask, Request, Response
 from flask.sessions import NullSession, SessionInterface
 
 from billing.core.config import Settings
+from billing.jobs.queues import InlineJobQueue
 from billing.runtime import EXTENSION, Runtime
 from billing.web import body_limit, problems, session
 from billing.web.api import API_SETTINGS, Api
@@ -34,7 +35,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         TESTING=settings.testing,
     )
     app.session_interface = _NoCookieSession()
-    app.extensions[EXTENSION] = Runtime.build(settings)
+    runtime = app.extensions[EXTENSION] = Runtime.build(settings)
+    if isinstance(runtime.queue, InlineJobQueue):
+        runtime.queue.bind(app)  # its jobs run in this app, whichever thread relays them
     _register_jobs()
     problems.register(app)
     session.register(app)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
+from flask import Flask, current_app, has_app_context
 from redis import Redis
 from rq import Queue, Retry
 
@@ -63,18 +65,37 @@ class RQJobQueue:
 
 
 class InlineJobQueue:
-    """Runs each job at once in this process: the local default without Redis."""
+    """Runs each job at once in this process: the local default without Redis.
+
+    A job runs in the app this queue belongs to (`bind`), whatever app context the
+    relaying thread has or lacks: a thread of its own would otherwise run it in a fresh
+    app built from the environment, on another database."""
 
     runs_inline = True
+
+    def __init__(self) -> None:
+        self._app: Flask | None = None
+
+    def bind(self, app: Flask) -> None:
+        self._app = app
 
     def enqueue(self, message_id: int, job: str, args: list[Any], queue: str) -> None:
         from billing.jobs.runner import run
 
-        run(job, *args)
+        with self._in_app():
+            run(job, *args)
 
     def enqueue_batch(
         self, message_ids: list[int], job: str, arg_lists: list[list[Any]], queue: str
     ) -> None:
         from billing.jobs.runner import run_batch
 
-        run_batch(job, arg_lists)
+        with self._in_app():
+            run_batch(job, arg_lists)
+
+    def _in_app(self) -> AbstractContextManager:
+        if self._app is None:
+            return nullcontext()
+        if has_app_context() and current_app._get_current_object() is self._app:
+            return nullcontext()
+        return self._app.app_context()

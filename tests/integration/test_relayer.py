@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from flask import Flask, current_app
 from redis import Redis
 from rq import Queue
 
+from billing import create_app
+from billing.core.config import Settings
 from billing.jobs.models import OutboxMessage
 from billing.jobs.outbox import defer, relay, take_written_ids
 from billing.jobs.queues import RQJobQueue
 from billing.jobs.registry import batch_size, job
 from billing.jobs.relayer import Relayer
 from billing.jobs.runner import BatchFailed, run_batch
+from billing.runtime import EXTENSION
 
 pytestmark = pytest.mark.integration
 
@@ -92,3 +98,31 @@ def test_inside_a_job_rows_are_held_back_until_it_ends(sessions, rq):
             relayer.written(take_written_ids(session))
             assert rq.count == 0  # nothing leaves before the job is done
     assert [rq.fetch_job(i).args for i in rq.job_ids] == [("test.batchable", [["g"], ["h"]])]
+
+
+ran_in: list[Flask] = []
+
+
+@job("test.which_app")
+def which_app() -> None:
+    ran_in.append(current_app._get_current_object())
+
+
+def test_an_inline_job_runs_in_its_own_app_whichever_thread_relays_it(app):
+    """Not in a fresh app built from the environment (another database) when the
+    relaying thread has no app context, nor in another app whose context it has."""
+    ran_in.clear()
+    runtime = app.extensions[EXTENSION]
+
+    def work() -> None:
+        with runtime.unit_of_work() as session:
+            defer(session, "test.which_app", queue="events")
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    other = create_app(Settings(database_url=app.extensions[EXTENSION].settings.database_url,
+                                testing=True, secret_key="other"))  # fmt: skip
+    with other.app_context():
+        work()
+    assert ran_in == [app, app]
