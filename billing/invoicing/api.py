@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from billing.auth.models import Role
 from billing.core.errors import NotFound
-from billing.invoicing import credit, payments, runs, service, vfd, zreports
+from billing.invoicing import credit, credit_notes, payments, runs, service, vfd, zreports
 from billing.invoicing.schemas import (
     CreditListSchema,
     CreditNoteCreateSchema,
@@ -117,7 +117,7 @@ class CreditNotes(MethodView):
         amounts = None
         if data["lines"]:
             amounts = {line["position"]: line["amount"] for line in data["lines"]}
-        return service.create_credit_note(
+        return credit_notes.create_credit_note(
             request_session(), actor(), invoice_id, data["reason"], amounts
         )
 

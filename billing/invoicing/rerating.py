@@ -28,8 +28,9 @@ from sqlalchemy.orm import Session
 from billing.audit.service import record
 from billing.invoicing import states
 from billing.invoicing.adjustments import line_of
+from billing.invoicing.credit_notes import create_credit_note, left_to_credit
 from billing.invoicing.models import Invoice
-from billing.invoicing.service import create_credit_note, left_to_credit, rebuild_draft
+from billing.invoicing.service import rebuild_draft
 from billing.invoicing.sources import item_id_for
 from billing.invoicing.states import InvoiceSource, InvoiceStatus
 from billing.tenants.models import BillingMode

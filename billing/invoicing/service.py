@@ -1,4 +1,5 @@
-"""Invoice use cases, one transaction each: drafts, finalise, credit notes, top-up receipts."""
+"""Invoice use cases, one transaction each: drafts, finalise, top-up receipts (credit
+notes: `credit_notes`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -75,9 +76,7 @@ def create_postpaid_draft(
         raise NothingToInvoice(
             "no rated usage in the period", {"tenant_id": ["no rated usage in the period"]}
         )
-    invoice = _new_invoice(
-        tenant, InvoiceSource.POSTPAID, actor, period_start=start, period_end=end
-    )
+    invoice = new_invoice(tenant, InvoiceSource.POSTPAID, actor, period_start=start, period_end=end)
     _add_lines(invoice, lines + adjustments.lines_for(pending))
     try:
         with session.begin_nested():  # a racing run may insert the same period first
@@ -144,7 +143,7 @@ def _postpaid_for(session: Session, tenant_id: str, start: date, end: date) -> I
     ).scalar()
 
 
-def _new_invoice(tenant: Tenant, source: InvoiceSource, actor: str, **fields) -> Invoice:
+def new_invoice(tenant: Tenant, source: InvoiceSource, actor: str, **fields) -> Invoice:
     kind = DocumentKind.CREDIT_NOTE if source is InvoiceSource.CREDIT else DocumentKind.INVOICE
     return Invoice(
         id=new_id("inv" if kind is DocumentKind.INVOICE else "crn"),
@@ -257,70 +256,6 @@ def void_draft(session: Session, actor: str, invoice_id: str) -> Invoice:
     return invoice
 
 
-def create_credit_note(
-    session: Session, actor: str, invoice_id: str, reason: str, amounts: dict[int, int] | None
-) -> Invoice:
-    """A draft adjustment note against a finalised invoice: all its lines, or some amounts.
-
-    `amounts` maps a line position to the amount credited (same basis as the line).
-    """
-    original = session.get(Invoice, invoice_id, with_for_update=True)  # serialises credits
-    if original is None:
-        raise NotFound(f"invoice {invoice_id} not found")
-    if not states.can_credit(original.status, original.kind):
-        raise Conflict("credit notes are issued against a finalised invoice")
-    by_position = {line.position: line for line in original.lines}
-    wanted = amounts or {p: line.amount_minor for p, line in by_position.items()}
-    left_on = left_to_credit(session, original)
-    lines = []
-    for position, amount in sorted(wanted.items()):
-        line = by_position.get(position)
-        if line is None:
-            raise InvalidInput.on("lines", f"the invoice has no line {position}")
-        left = left_on[position]
-        if not 0 < amount <= left:
-            raise InvalidInput.on("lines", f"line {position}: between 1 and {left} can be credited")
-        lines.append((line, amount))
-    tenant = session.get(Tenant, original.tenant_id)
-    note = _new_invoice(
-        tenant, InvoiceSource.CREDIT, actor, original_invoice_id=original.id, reason=reason,
-        prices_include_vat=original.prices_include_vat, currency=original.currency,
-        exchange_rate=original.exchange_rate, rate_source=original.rate_source,
-        rate_on=original.rate_on,
-    )  # fmt: skip
-    for position, (line, amount) in enumerate(lines, start=1):
-        note.lines.append(
-            InvoiceLine(position=position, item_id=line.item_id, description=line.description,
-                        quantity=line.quantity, unit=line.unit, vat_code=line.vat_code,
-                        unit_price=unit_price_for(-amount, line.quantity), amount_minor=-amount)
-        )  # fmt: skip
-    session.add(note)
-    session.flush()
-    record(session, actor=actor, action="credit_note.draft_created", subject_type="invoice",
-           subject_id=note.id, tenant_id=note.tenant_id,
-           detail={"original": original.number_text, "reason": reason,
-                   "amounts": {str(k): v for k, v in wanted.items()}})  # fmt: skip
-    return note
-
-
-def left_to_credit(session: Session, invoice: Invoice) -> dict[int, int]:
-    """Per line position, what credit notes may still take back."""
-    credited = _credited_so_far(session, invoice.id)
-    return {line.position: line.amount_minor - credited.get(line.description, 0)
-            for line in invoice.lines}  # fmt: skip
-
-
-def _credited_so_far(session: Session, invoice_id: str) -> dict[str, int]:
-    """Per line description, what earlier (non-void) credit notes already took back."""
-    rows = session.execute(
-        select(InvoiceLine.description, func.sum(InvoiceLine.amount_minor))
-        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(Invoice.original_invoice_id == invoice_id, Invoice.status != InvoiceStatus.VOID)
-        .group_by(InvoiceLine.description)
-    )
-    return {description: -int(total) for description, total in rows}
-
-
 def receipt_for_topup(session: Session, settings: Settings, topup_id: str) -> Invoice | None:
     """The fiscal receipt of a succeeded top-up, once: the payment is the tax point."""
     topup = session.get(Topup, topup_id, with_for_update=True)  # racing runs queue here
@@ -330,7 +265,7 @@ def receipt_for_topup(session: Session, settings: Settings, topup_id: str) -> In
     if topup.status not in (TopupStatus.SUCCEEDED, TopupStatus.REFUNDED):
         return None
     tenant = session.get(Tenant, topup.tenant_id)
-    receipt = _new_invoice(tenant, InvoiceSource.TOPUP, SYSTEM, topup_id=topup.id,
+    receipt = new_invoice(tenant, InvoiceSource.TOPUP, SYSTEM, topup_id=topup.id,
                            prices_include_vat=True, currency=topup.currency)  # fmt: skip
     line = DraftLine(
         f"TOPUP-{topup.provider.upper()}", TOPUP_LINE, Decimal(1), "", topup.amount_minor

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from billing.invoicing import jobs, service
+from billing.invoicing import credit_notes, jobs
 from billing.invoicing.fiscal import RENDER_JOB
 from billing.invoicing.jobs import topup_receipt
 from billing.invoicing.models import Invoice
@@ -115,7 +115,7 @@ def test_a_credit_note_is_rendered_once(fiscal_runtime, tra, postpaid_draft, ren
     _tenant, draft = postpaid_draft(fiscal_runtime)
     finalise(fiscal_runtime, draft)
     with fiscal_runtime.unit_of_work() as session:
-        note = service.create_credit_note(session, "stf_test", draft, "billed twice", None)
+        note = credit_notes.create_credit_note(session, "stf_test", draft, "billed twice", None)
     finalise(fiscal_runtime, note.id)
     assert [r for r in renders if r[0] == note.id] == [(note.id, False)]
     assert load(fiscal_runtime, note.id).pdf_version == 1
