@@ -168,7 +168,8 @@ def walkthrough(settings: Settings, say: Callable[[str], None]) -> None:
 
         say(
             "8. Tax invoices: a postpaid month finalised, fiscalised with the simulated TRA,"
-            " paid; the daily Z report; the audit trail"
+            " paid, credited and refunded; a late call billed next month; the daily Z report;"
+            " the audit trail"
         )
         from billing.invoicing.demo import invoice_step
 

@@ -1,6 +1,7 @@
 """The demo's invoicing step: a postpaid month invoiced for a Swahili-speaking tenant with
 a postal address, finalised, fiscalised by the sandbox TRA, rendered once, its PDF written
-to disk, then paid by bank transfer; the fiscal receipt of the demo's top-up; yesterday's
+to disk, then paid by bank transfer; a credit note after payment refunded; a late call
+billed on the next month's draft; the fiscal receipt of the demo's top-up; yesterday's
 Z report; and the audit trail of it all."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from billing.auth.service import create_staff
 from billing.core.money import Currency
 from billing.invoicing.models import Invoice
 from billing.runtime import Runtime
+from billing.tariffs.seed import put_on_default_plan
 from billing.tenants.models import BillingMode, Language
 from billing.tenants.service import NewTenant, create_tenant
 from billing.usage.models import UsageRecord, UsageStatus
@@ -52,6 +54,7 @@ def invoice_step(
             city="Dar es Salaam", language=Language.SW,
         ))  # fmt: skip
         _rated_usage(session, tenant.id)
+        put_on_default_plan(session, tenant.id)  # for the late call below
 
     def call(
         method: str, path: str, body: dict | None = None, key: str | None = None, **headers: str
@@ -98,6 +101,8 @@ def invoice_step(
     say(f"  paid by bank transfer: {paid['payment_status']}, TZS {paid['amount_due'] / 100:,.2f}"
         " left to pay; receivable cleared in one ledger transaction")  # fmt: skip
     _credit_after_payment(call, say, draft["id"], draft["lines"][0])
+    if admin_key:
+        _late_call(call, say, tenant.id, admin_key)
     if topup_id:
         _topup_receipt(runtime, topup_id, say)
     _zreport(call, say)
@@ -128,6 +133,23 @@ def _credit_after_payment(
     }, **{"Idempotency-Key": uuid.uuid4().hex}).json()  # fmt: skip
     say(f"  refunded by mobile money: TZS {refund['refund']['amount'] / 100:,.2f},"
         f" TZS {-refund['amount_due'] / 100:,.2f} of credit left")  # fmt: skip
+
+
+def _late_call(
+    call: Callable[..., requests.Response], say: Callable[[str], None], tenant_id: str, key: str
+) -> None:
+    """A call of October that arrives after October's invoice: billed on November's."""
+    started = "2026-10-30T09:00:00+03:00"
+    call("POST", "/v1/usage/cdrs", {"records": [{
+        "source_id": uuid.uuid4().hex, "tenant_id": tenant_id, "caller": "255713000222",
+        "callee": "0754 000 111", "started_at": started, "answered_at": started,
+        "duration_s": 125, "billsec_s": 125, "disposition": "ANSWERED",
+    }]}, key=key)  # fmt: skip
+    period = {"period_start": "2026-11-01", "period_end": "2026-12-01"}
+    november = call("POST", "/v1/invoices", {"tenant_id": tenant_id, **period}).json()
+    for line in november["lines"]:
+        say(f"  a late call of 30 October, on November's draft: {line['description']}"
+            f" = {line['amount'] / 100:,.2f}")  # fmt: skip
 
 
 def _zreport(call: Callable[..., requests.Response], say: Callable[[str], None]) -> None:

@@ -40,5 +40,6 @@ def test_the_demo_runs_on_a_fresh_sqlite_database(tmp_path):
     assert "paid by bank transfer: paid, TZS 0.00 left to pay" in done.stdout
     assert "credit note CN-000001 after payment" in done.stdout
     assert "refunded by mobile money" in done.stdout and "TZS 0.00 of credit left" in done.stdout
+    assert "on November's draft: Late usage of 2026-10: Voice calls" in done.stdout
     assert "Z report 2" in done.stdout and "TRA acknowledged" in done.stdout
     assert "invoice.finalised, invoice.fiscalised, invoice.payment_recorded" in done.stdout
