@@ -24,6 +24,11 @@ class Principal:
         return self.role.is_staff
 
     @property
+    def actor(self) -> str:
+        """Who an audit record names: the staff user, else the key."""
+        return self.staff_user_id or self.key_id
+
+    @property
     def scope(self) -> str:
         """The namespace of this caller's idempotency keys."""
         return f"tenant:{self.tenant_id}" if self.tenant_id else f"staff:{self.staff_user_id}"

@@ -16,7 +16,7 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from billing.invoicing.sources import DraftLine
+from billing.invoicing.sources import DraftLine, item_id_for
 from billing.usage.models import AdjustmentKind, UsageAdjustment
 
 _TITLES = {
@@ -79,6 +79,6 @@ def line_of(adjustment: UsageAdjustment) -> tuple[str, str]:
     """The (item id, description) of the line that bills it."""
     code, title = _TITLES[AdjustmentKind(adjustment.kind)]
     return (
-        f"{code}-{adjustment.service}-{adjustment.zone}".upper()[:60],
+        item_id_for(f"{code}-{adjustment.service}", adjustment.zone),
         f"{title} of {adjustment.period_start:%Y-%m}: {adjustment.description}",
     )

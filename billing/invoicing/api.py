@@ -36,8 +36,7 @@ FINANCE = (Role.FINANCE,)
 
 
 def actor() -> str:
-    who = principal()
-    return who.staff_user_id or who.key_id
+    return principal().actor
 
 
 @blp.route("/invoices")

@@ -18,19 +18,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from billing.audit.service import record
-from billing.core.errors import Conflict, InvalidInput, NotFound
+from billing.core.errors import InvalidInput
 from billing.core.ids import new_id
-from billing.core.money import Currency
 from billing.invoicing import states
 from billing.invoicing.models import CreditUse, Invoice, InvoiceCredit, PaymentMethod
-from billing.invoicing.payments import amount_due, settle
+from billing.invoicing.payments import (
+    add_once,
+    amount_due,
+    locked_postpaid,
+    post_settlement,
+    settle,
+)
 from billing.invoicing.states import InvoiceSource
-from billing.ledger.postings import RECEIVABLE, Posting, clearing
-from billing.ledger.service import post_transaction
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def apply_credit(
     touched = {move.from_invoice_id for move in moves} | {move.to_invoice_id for move in moves}
     for invoice in invoices:
         if invoice.id in touched:
-            settle(session, invoice)
+            settle(session, invoice, due=due[invoice.id])
     record(session, actor=actor, action="invoice.credit_applied", subject_type="tenant",
            subject_id=tenant_id, tenant_id=tenant_id,
            detail={"currency": currency,
@@ -116,45 +118,25 @@ def _dues(session: Session, invoices: list[Invoice]) -> dict[str, int]:
 
 def refund_credit(session: Session, actor: str, invoice_id: str, refund: Refund) -> InvoiceCredit:
     """Pay back (part of) the credit an invoice holds; 422 for more than it holds."""
-    invoice = session.get(Invoice, invoice_id, with_for_update=True)
-    if invoice is None:
-        raise NotFound(f"invoice {invoice_id} not found")
-    if invoice.source is not InvoiceSource.POSTPAID or invoice.status not in states.FINAL:
-        raise Conflict("credit is refunded from a finalised postpaid invoice")
-    if refund.currency != invoice.currency:
-        raise InvalidInput.on("currency", f"the invoice is in {invoice.currency}")
+    refusal = "credit is refunded from a finalised postpaid invoice"
+    invoice = locked_postpaid(session, invoice_id, refund.currency, refusal)
     held = -amount_due(session, invoice)
     if refund.amount_minor > held:
         raise InvalidInput.on(
             "amount", f"at most {max(held, 0)} is held in credit on {invoice.number_text}"
         )
-    money = Currency(refund.currency)
     move = InvoiceCredit(
         id=new_id("icr"), tenant_id=invoice.tenant_id, from_invoice_id=invoice.id,
         use=CreditUse.REFUNDED, amount_minor=refund.amount_minor, currency=refund.currency,
         method=refund.method, reference=refund.reference, recorded_by=actor,
     )  # fmt: skip
-    move.ledger_transaction_id = post_transaction(
-        session,
-        tenant_id=invoice.tenant_id,
-        idempotency_key=f"credit-refund:{move.id}",
-        kind="credit_refund",
-        postings=[
-            Posting(RECEIVABLE, money, -refund.amount_minor),
-            Posting(clearing(refund.method.value), money, refund.amount_minor),
-        ],
-        description=f"credit on {invoice.number_text} refunded by "
-        f"{refund.method.value.replace('_', ' ')}",
-        reference=invoice.id,
-    ).id
-    try:
-        with session.begin_nested():
-            session.add(move)
-            session.flush()
-    except IntegrityError:
-        raise Conflict(
-            f"a {refund.method.value} refund with reference {refund.reference} is recorded already"
-        ) from None
+    method = refund.method.value.replace("_", " ")
+    move.ledger_transaction_id = post_settlement(
+        session, invoice, refund.method, -refund.amount_minor,
+        key=f"credit-refund:{move.id}", kind="credit_refund",
+        description=f"credit on {invoice.number_text} refunded by {method}",
+    )  # fmt: skip
+    add_once(session, move, f"a {refund.method.value} refund with reference {refund.reference}")
     invoice.credit_used_minor += refund.amount_minor
     settle(session, invoice)
     record(session, actor=actor, action="invoice.credit_refunded", subject_type="invoice",

@@ -39,13 +39,12 @@ class Received:
 
 def record_payment(session: Session, actor: str, invoice_id: str, paid: Received) -> InvoicePayment:
     """Book the payment and settle the invoice by it; 422 for more than is due."""
-    invoice = session.get(Invoice, invoice_id, with_for_update=True)  # payments queue here
-    if invoice is None:
-        raise NotFound(f"invoice {invoice_id} not found")
-    if invoice.source is not InvoiceSource.POSTPAID or invoice.status not in states.FINAL:
-        raise Conflict("payments are recorded against a finalised postpaid invoice")
-    if paid.currency != invoice.currency:
-        raise InvalidInput.on("currency", f"the invoice is in {invoice.currency}")
+    invoice = locked_postpaid(
+        session,
+        invoice_id,
+        paid.currency,
+        "payments are recorded against a finalised postpaid invoice",
+    )
     if paid.received_at > utcnow():
         raise InvalidInput.on("received_at", "must not be in the future")
     due = amount_due(session, invoice)
@@ -56,26 +55,12 @@ def record_payment(session: Session, actor: str, invoice_id: str, paid: Received
         amount_minor=paid.amount_minor, currency=paid.currency, method=paid.method,
         reference=paid.reference, received_at=paid.received_at, recorded_by=actor,
     )  # fmt: skip
-    payment.ledger_transaction_id = post_transaction(
-        session,
-        tenant_id=invoice.tenant_id,
-        idempotency_key=f"invoice-payment:{payment.id}",
-        kind="invoice_payment",
-        postings=[
-            Posting(clearing(paid.method.value), Currency(paid.currency), -paid.amount_minor),
-            Posting(RECEIVABLE, Currency(paid.currency), paid.amount_minor),
-        ],
+    payment.ledger_transaction_id = post_settlement(
+        session, invoice, paid.method, paid.amount_minor,
+        key=f"invoice-payment:{payment.id}", kind="invoice_payment",
         description=f"payment of {invoice.number_text} by {paid.method.value.replace('_', ' ')}",
-        reference=invoice.id,
-    ).id
-    try:
-        with session.begin_nested():
-            session.add(payment)
-            session.flush()
-    except IntegrityError:
-        raise Conflict(
-            f"a {paid.method.value} payment with reference {paid.reference} is recorded already"
-        ) from None
+    )  # fmt: skip
+    add_once(session, payment, f"a {paid.method.value} payment with reference {paid.reference}")
     invoice.amount_paid_minor += paid.amount_minor
     settle(session, invoice, at=paid.received_at)
     record(session, actor=actor, action="invoice.payment_recorded", subject_type="invoice",
@@ -84,6 +69,55 @@ def record_payment(session: Session, actor: str, invoice_id: str, paid: Received
                    "currency": paid.currency, "method": paid.method.value,
                    "reference": paid.reference, "due_after": due - paid.amount_minor})  # fmt: skip
     return payment
+
+
+def locked_postpaid(session: Session, invoice_id: str, currency: str, refusal: str) -> Invoice:
+    """The finalised postpaid invoice money moves against, locked: moves queue here."""
+    invoice = session.get(Invoice, invoice_id, with_for_update=True)
+    if invoice is None:
+        raise NotFound(f"invoice {invoice_id} not found")
+    if invoice.source is not InvoiceSource.POSTPAID or invoice.status not in states.FINAL:
+        raise Conflict(refusal)
+    if currency != invoice.currency:
+        raise InvalidInput.on("currency", f"the invoice is in {invoice.currency}")
+    return invoice
+
+
+def post_settlement(
+    session: Session,
+    invoice: Invoice,
+    method: PaymentMethod,
+    amount_minor: int,
+    *,
+    key: str,
+    kind: str,
+    description: str,
+) -> int:
+    """Money between the method's clearing account and the tenant's `receivable`: in
+    (a payment, `amount_minor` > 0) or back out (a refund, < 0). The transaction's id."""
+    money = Currency(invoice.currency)
+    return post_transaction(
+        session,
+        tenant_id=invoice.tenant_id,
+        idempotency_key=key,
+        kind=kind,
+        postings=[
+            Posting(clearing(method.value), money, -amount_minor),
+            Posting(RECEIVABLE, money, amount_minor),
+        ],
+        description=description,
+        reference=invoice.id,
+    ).id
+
+
+def add_once(session: Session, row: object, what: str) -> None:
+    """Insert a payment or refund; 409 naming `what` if its method's reference is taken."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(f"{what} is recorded already") from None
 
 
 def amount_due(session: Session, invoice: Invoice, *, credited: int | None = None) -> int:
@@ -105,9 +139,12 @@ def amount_due(session: Session, invoice: Invoice, *, credited: int | None = Non
     )
 
 
-def settle(session: Session, invoice: Invoice, *, at: datetime | None = None) -> None:
-    """Set the payment status from what is due (after a payment or a credit note)."""
-    due = amount_due(session, invoice)
+def settle(
+    session: Session, invoice: Invoice, *, at: datetime | None = None, due: int | None = None
+) -> None:
+    """Set the payment status from what is due (after a payment or a credit note);
+    `due` when the caller knows it already."""
+    due = amount_due(session, invoice) if due is None else due
     if due <= 0:
         invoice.payment_status = PaymentStatus.PAID
         invoice.paid_at = invoice.paid_at or at or utcnow()

@@ -169,10 +169,12 @@ class ZReportListSchema(Schema):
     items = fields.List(fields.Nested(ZReportSchema))
 
 
-class PaymentCreateSchema(Schema):
+class _MoneyMovedSchema(Schema):
+    """Money between the customer and us by a payment method: a payment, a refund."""
+
     amount = fields.Integer(
         required=True, strict=True, validate=validate.Range(min=1),
-        metadata={"description": "minor units received"},
+        metadata={"description": "minor units"},
     )  # fmt: skip
     currency = fields.Enum(Currency, by_value=True, required=True)
     method = fields.Enum(PaymentMethod, by_value=True, required=True)
@@ -180,6 +182,11 @@ class PaymentCreateSchema(Schema):
         required=True, validate=validate.Length(min=1, max=100),
         metadata={"description": "the bank's or the operator's reference for the money"},
     )  # fmt: skip
+
+
+class PaymentCreateSchema(_MoneyMovedSchema):
+    """Minor units received; at most what is due."""
+
     received_at = fields.AwareDateTime(required=True)
 
 
@@ -207,17 +214,8 @@ class PaymentListSchema(Schema):
     amount_due = fields.Integer()
 
 
-class CreditRefundCreateSchema(Schema):
-    amount = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1),
-        metadata={"description": "minor units paid back, at most the credit the invoice holds"},
-    )  # fmt: skip
-    currency = fields.Enum(Currency, by_value=True, required=True)
-    method = fields.Enum(PaymentMethod, by_value=True, required=True)
-    reference = fields.String(
-        required=True, validate=validate.Length(min=1, max=100),
-        metadata={"description": "the bank's or the operator's reference for the money sent"},
-    )  # fmt: skip
+class CreditRefundCreateSchema(_MoneyMovedSchema):
+    """Minor units paid back; at most the credit the invoice holds."""
 
 
 class CreditSchema(Schema):

@@ -51,5 +51,4 @@ class TenantById(MethodView):
         who = principal()
         if not who.can_see_tenant(tenant_id):
             raise NotFound(f"tenant {tenant_id} not found")
-        actor = who.staff_user_id or who.key_id
-        return service.update_tenant(request_session(), actor, tenant_id, data)
+        return service.update_tenant(request_session(), who.actor, tenant_id, data)

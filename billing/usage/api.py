@@ -152,13 +152,8 @@ class Rerate(MethodView):
     def post(self, data: dict):
         """Re-rate a tenant's period `[start, end)` with its plan as it is now; a postpaid
         invoice of the period is corrected (draft rebuilt, or credit note and adjustments)."""
-        who = principal()
         return rerate_invoiced_period(
-            request_session(),
-            who.staff_user_id or who.key_id,
-            data["tenant_id"],
-            data["start"],
-            data["end"],
+            request_session(), principal().actor, data["tenant_id"], data["start"], data["end"]
         )
 
 
