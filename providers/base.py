@@ -28,6 +28,20 @@ class ProviderStatus(StrEnum):
 TERMINAL = frozenset(ProviderStatus) - {ProviderStatus.PENDING}
 
 
+class Proof(StrEnum):
+    """What vouches for a callback. It decides whether the callback may move money itself.
+
+    A callback is a claim about a payment we started. Only a provider's signature, or
+    (where the operator offers nothing else) its source network and a secret path, lets
+    the claim be applied as told; an unproven one is a doorbell, and only a status query
+    made with the top-up's own stored ids can settle it (DESIGN.md, "Trust").
+    """
+
+    SIGNATURE = "signature"  # signed by the provider; checked with its key
+    SOURCE = "source"  # from the operator's configured networks, on the secret path
+    NONE = "none"  # nothing: confirm with the provider before believing it
+
+
 class MsisdnFormat(StrEnum):
     E164_NO_PLUS = "e164_no_plus"  # 255712345678
     NATIONAL9 = "national9"  # 712345678 (Airtel)
@@ -149,10 +163,17 @@ class ProviderResult:
 
 @dataclass(frozen=True, kw_only=True)
 class CallbackEvent(ProviderResult):
-    """A verified callback. `dedupe_key` is unique per fact, so repeats collapse."""
+    """A callback that passed its adapter's checks. `dedupe_key` is unique per fact, so
+    repeats collapse.
+
+    Its identifiers, amount and payer are *claims*: what the body says, vouched for only
+    as far as `proof` goes. Nothing here is ever copied onto a top-up unless the proof
+    allows it, and every identifier must equal what was stored at initiate.
+    """
 
     dedupe_key: str
     our_reference: str | None
+    proof: Proof
     msisdn: str | None = None
     received_at: datetime
 
@@ -205,15 +226,14 @@ def not_sent(provider: str, reason_code: str, reason: str) -> ProviderResult:
 
 
 def dedupe_key(namespace: str, txn_id: str | None, reference: str | None, status: str) -> str:
-    """`namespace:txn_id`, so a callback delivered five times is one fact.
+    """`namespace:txn_id:status`, so a callback delivered five times is one fact.
 
     Without a receipt number (failed payments often have none) the key falls back to our
-    reference; a non-terminal event carries its status so it cannot shadow the final one.
+    reference. The status is part of the fact: a failure and a later success of the same
+    transaction are two facts, and the success is never folded into the failure.
     """
     ident = txn_id or f"ref:{reference}"
-    if status == ProviderStatus.PENDING:
-        return f"{namespace}:{ident}:{status}"
-    return f"{namespace}:{ident}"
+    return f"{namespace}:{ident}:{status}"
 
 
 class ProviderAdapter(Protocol):

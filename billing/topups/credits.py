@@ -33,6 +33,7 @@ from billing.topups.outcomes import (
     event_data,
     mismatch,
     payer_receipt,
+    verification,
 )
 from providers.base import ProviderStatus
 
@@ -42,7 +43,7 @@ _inbox = CallbackDelivery.__table__
 
 @dataclass(frozen=True, slots=True)
 class Credit:
-    """A callback that pays a pending top-up in full."""
+    """A proven callback that pays a pending top-up in full."""
 
     inbox_id: int
     topup: Row  # the locked `topups` row
@@ -108,6 +109,7 @@ def credit_all(session: Session, credits: list[Credit]) -> None:
             ledger_transaction_id=bindparam("b_txn"),
             provider_txn_id=bindparam("b_provider_txn_id"),
             provider_ref=bindparam("b_provider_ref"),
+            verification=bindparam("b_verification"),
             next_check_at=None,
             updated_at=now,
         ),
@@ -117,6 +119,7 @@ def credit_all(session: Session, credits: list[Credit]) -> None:
                 "b_txn": txn,
                 "b_provider_txn_id": credit.provider_txn_id,
                 "b_provider_ref": credit.topup.provider_ref or credit.outcome.provider_ref,
+                "b_verification": verification(credit.topup, credit.outcome),
             }
             for credit, txn in zip(credits, transaction_ids, strict=True)
         ],

@@ -9,6 +9,7 @@ applied.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +64,7 @@ def receive(
         return dataclasses.replace(refusal, status_code=400)
     callback = Callback(
         provider=family,
-        dedupe_key=event.dedupe_key,
+        dedupe_key=fact_key(event, body),
         remote_addr=remote_addr,
         headers=dict(headers),
         body=body,
@@ -92,10 +93,21 @@ def _store(session: Session, callback: Callback) -> None:
         defer(session, RECONCILE_JOB, stored.id, dedupe_key=f"{RECONCILE_JOB}:{stored.id}")
 
 
+def fact_key(event: CallbackEvent, body: bytes) -> str:
+    """The fact and the exact body: byte-identical redeliveries fold into one row, while a
+    body that differs (a forgery reusing a real receipt number, say) is kept as its own
+    row, reconciled on its own and seen by a person if it contradicts the top-up."""
+    fact = event.dedupe_key
+    if len(fact) > 160:  # the ids in it are the caller's to choose: keep the key in bounds
+        fact = "sha256:" + hashlib.sha256(fact.encode()).hexdigest()
+    return f"{fact}#{hashlib.sha256(body).hexdigest()[:16]}"
+
+
 def event_record(event: CallbackEvent) -> dict[str, Any]:
     """The verified event as JSON, so reconciliation never re-verifies an old signature."""
     record = {name: getattr(event, name) for name in _EVENT_FIELDS}  # all plain values
     record["status"] = event.status.value
+    record["proof"] = event.proof.value
     record["received_at"] = event.received_at.isoformat()
     record["raw"] = None  # the raw body is stored beside it
     return record

@@ -7,8 +7,8 @@ ledger key `topup:<id>`.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -20,7 +20,8 @@ from billing.runtime import current
 from billing.topups.models import CallbackDelivery, InboxStatus, Initiation, Topup, TopupStatus
 from billing.topups.outcomes import Outcome, apply_outcome, event_data
 from billing.topups.reviews import open_item
-from providers.base import CollectionRequest, ProviderStatus, StatusQuery
+from billing.topups.trust import Claim, Verdict, described, disagreement, judge
+from providers.base import TERMINAL, CollectionRequest, StatusQuery
 
 # After the push: query at +30 s, then 1, 2, 5 and 15 minutes later; then expire.
 CHECK_AFTER_S = (30, 60, 120, 300, 900)
@@ -72,8 +73,9 @@ def initiate(topup_id: str) -> None:
 
 @job("topups.reconcile", batch=100)
 def reconcile(inbox_id: int) -> None:
-    """Apply a stored callback. A signed one is applied in the claiming transaction; an
-    unsigned success is first confirmed with the provider, holding no lock meanwhile."""
+    """Apply a stored callback. A proven one is applied in the claiming transaction; an
+    unproven one is confirmed with the provider first, by the top-up's own stored ids,
+    holding no lock meanwhile (`billing.topups.trust`)."""
     runtime = current()
     with runtime.unit_of_work() as session:
         claimed = session.execute(
@@ -87,100 +89,110 @@ def reconcile(inbox_id: int) -> None:
         ).first()
         if claimed is None:
             return  # applied already
-        reference = claimed.event.get("our_reference") or ""
-        outcome = callback_outcome(claimed.event)
-        adapter = runtime.gateways.adapter(claimed.provider)
-        if not needs_confirmation(adapter, outcome):
-            apply_callback(session, inbox_id, reference, outcome)
-            return
-        known = session.execute(select(Topup.id).where(Topup.reference == reference)).first()
-    if known is not None:  # nothing to confirm for a reference we never issued
-        outcome = _confirmed(adapter, claimed.event, outcome, claimed.received_at)
+        claim = Claim.of(claimed.provider, claimed.event)
+        ask = apply_callback(session, inbox_id, claim)
+    if ask is None:
+        return
+    provider, query = ask
+    answer = runtime.gateways.adapter(provider).query_status(query)
     with runtime.unit_of_work() as session:
-        apply_callback(session, inbox_id, reference, outcome)
-
-
-def callback_outcome(event: dict) -> Outcome:
-    fields = (
-        "amount_minor",
-        "currency",
-        "msisdn",
-        "provider_ref",
-        "provider_txn_id",
-        "reason_code",
-        "reason",
-        "unknown_status",
-    )
-    return Outcome(
-        source="callback",
-        status=ProviderStatus(event["status"]),
-        **{name: event.get(name) for name in fields},
-    )
-
-
-def needs_confirmation(adapter, outcome: Outcome) -> bool:
-    """Only a success can move money, and only an unsigned one is worth asking about."""
-    caps = adapter.capabilities
-    return (
-        outcome.status is ProviderStatus.SUCCEEDED
-        and not caps.signs_callbacks
-        and caps.supports_status_query  # Tigo: the source-address allow-list is all there is
-    )
-
-
-def _confirmed(adapter, event: dict, outcome: Outcome, received_at: datetime) -> Outcome:
-    """An unsigned callback's success is believed only once the provider's API agrees."""
-    answer = adapter.query_status(
-        StatusQuery(
-            our_reference=event.get("our_reference") or "",
-            provider_ref=event.get("provider_ref"),
-            provider_txn_id=event.get("provider_txn_id"),
+        apply_callback(
+            session,
+            inbox_id,
+            claim,
+            answer=Outcome.of("status_query", answer),
+            received_at=claimed.received_at,
         )
-    )
-    if answer.status is ProviderStatus.SUCCEEDED:
-        amount = answer.amount_minor if answer.amount_minor is not None else outcome.amount_minor
-        return dataclasses.replace(outcome, amount_minor=amount)
-    if answer.status is ProviderStatus.PENDING and utcnow() - received_at < CONFIRM_WITHIN:
-        raise RuntimeError("the provider has not confirmed the payment yet; retrying")
-    return dataclasses.replace(outcome, status=answer.status, source="unconfirmed")
 
 
-def apply_callback(session, inbox_id: int, reference: str, outcome: Outcome) -> None:
+class NotConfirmedYet(RuntimeError):
+    """The provider does not know the payment's end yet: the job is tried again."""
+
+
+def apply_callback(
+    session,
+    inbox_id: int,
+    claim: Claim,
+    *,
+    answer: Outcome | None = None,
+    received_at: datetime | None = None,
+) -> tuple[str, StatusQuery] | None:
+    """Do what `trust.judge` allows with a claimed callback, holding its top-up's lock.
+
+    Returns the status query to make when the claim must be confirmed and no `answer`
+    is given yet; with the answer, the answer is what is applied.
+    """
     inbox = session.get(CallbackDelivery, inbox_id, with_for_update=True)
     topup = session.execute(
-        select(Topup).where(Topup.reference == reference).with_for_update()
+        select(Topup).where(Topup.reference == claim.our_reference).with_for_update()
     ).scalar()
-    if topup is None:
-        open_item(
-            session,
-            kind="unknown_reference",
-            inbox_id=inbox_id,
-            summary=f"callback for unknown reference {reference!r} ({inbox.provider})",
-            detail={
-                "reference": reference,
-                "status": outcome.status.value,
-                "amount_minor": outcome.amount_minor,
-            },
-        )
-        inbox.status = InboxStatus.NEEDS_REVIEW
-        return
-    if outcome.source == "unconfirmed":
-        open_item(
-            session,
-            kind="unconfirmed",
-            tenant_id=topup.tenant_id,
-            topup_id=topup.id,
-            inbox_id=inbox_id,
-            summary=f"unconfirmed success for top-up {topup.id}",
-            detail={"status_query_says": outcome.status.value},
-        )
-        done = "unconfirmed"
+    judgement = judge(topup, claim, can_query=can_query(topup))
+    if topup is not None:
+        inbox.topup_id = topup.id
+    if judgement.verdict is Verdict.CONFIRM:
+        if answer is None:
+            return topup.provider, own_query(topup)
+        done = _settle_by_answer(session, topup, claim, answer, inbox_id, received_at)
+    elif judgement.verdict is Verdict.APPLY:
+        done = apply_outcome(session, topup, claim.as_outcome(), inbox_id)
+    elif judgement.verdict is Verdict.REVIEW:
+        _review_claim(session, topup, claim, inbox_id, judgement.kind, judgement.detail)
+        done = "review"
     else:
-        done = apply_outcome(session, topup, outcome, inbox_id)
-    inbox.topup_id = topup.id
+        done = "settled"
     inbox.applied_at = utcnow()
-    needs_person = done in ("mismatch", "conflict", "unknown_status", "unconfirmed")
+    needs_person = done in ("review", "mismatch", "conflict", "unknown_status")
     inbox.status = InboxStatus.NEEDS_REVIEW if needs_person else InboxStatus.APPLIED
+    return None
+
+
+def can_query(topup: Topup | None) -> bool:
+    if topup is None:
+        return False
+    return current().gateways.adapter(topup.provider).capabilities.supports_status_query
+
+
+def own_query(topup: Topup) -> StatusQuery:
+    """A status query by what we stored: never by an id a callback put forward."""
+    return StatusQuery(
+        our_reference=topup.reference,
+        provider_ref=topup.provider_ref,
+        provider_txn_id=topup.provider_txn_id,
+    )
+
+
+def _settle_by_answer(
+    session, topup: Topup, claim: Claim, answer: Outcome, inbox_id: int, received_at
+) -> str:
+    """The provider's answer moves the top-up; the callback is flagged if it said otherwise."""
+    if answer.status not in TERMINAL and not answer.unknown_status:
+        if utcnow() - received_at < CONFIRM_WITHIN:
+            raise NotConfirmedYet("the provider has not confirmed the payment yet; retrying")
+        why = {"why": f"the provider did not confirm it within {CONFIRM_WITHIN}"}
+        _review_claim(session, topup, claim, inbox_id, "unconfirmed", why)
+        return "review"
+    done = apply_outcome(session, topup, described(claim, answer), inbox_id)
+    differs = disagreement(claim, answer)
+    if differs:
+        detail = {"callback_said_vs_provider_says": differs}
+        _review_claim(session, topup, claim, inbox_id, "unconfirmed", detail)
+        return "review"
+    return done
+
+
+def _review_claim(
+    session, topup: Topup | None, claim: Claim, inbox_id: int, kind: str, detail: dict
+) -> None:
+    subject = f"top-up {topup.id}" if topup else f"unknown reference {claim.our_reference!r}"
+    open_item(
+        session,
+        kind=kind,
+        tenant_id=topup.tenant_id if topup else None,
+        topup_id=topup.id if topup else None,
+        inbox_id=inbox_id,
+        summary=f"{kind.replace('_', ' ')}: callback for {subject} ({claim.family})",
+        detail={**detail, "claim": {**asdict(claim), "status": claim.status.value}},
+    )
 
 
 def check_topup(topup_id: str) -> None:
@@ -190,14 +202,7 @@ def check_topup(topup_id: str) -> None:
         topup = session.get(Topup, topup_id)
         if topup is None or topup.status is not TopupStatus.PENDING:
             return
-        provider, query = (
-            topup.provider,
-            StatusQuery(
-                our_reference=topup.reference,
-                provider_ref=topup.provider_ref,
-                provider_txn_id=topup.provider_txn_id,
-            ),
-        )
+        provider, query = topup.provider, own_query(topup)
     adapter = runtime.gateways.adapter(provider)
     answer = adapter.query_status(query) if adapter.capabilities.supports_status_query else None
     with runtime.unit_of_work() as session:

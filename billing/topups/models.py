@@ -69,6 +69,8 @@ class Topup(Base):
     provider_txn_id: Mapped[str | None] = mapped_column(String(100))
     failure_code: Mapped[str | None] = mapped_column(String(60))
     failure_reason: Mapped[str | None] = mapped_column(String(300))
+    # What proved the credit and which of amount, currency and payer the provider reported.
+    verification: Mapped[dict[str, str] | None] = mapped_column(JSON)
     ledger_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
     refund_status: Mapped[RefundStatus | None] = mapped_column(
         string_enum(RefundStatus, "refund_status")

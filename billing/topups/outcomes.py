@@ -1,5 +1,9 @@
-"""Applying what a provider said about a top-up: one place for callbacks, status
+"""Applying what a provider said about a top-up: one place for proven callbacks, status
 queries and synchronous initiate answers, so every source obeys the same rules.
+
+An `Outcome` is something a verified source said: our initiate call's answer, a status
+query's answer, or a callback the provider signed (or sent from its own networks to our
+secret path). An unproven callback never becomes one (`billing.topups.trust`).
 
 The caller holds the top-up's row lock and owns the transaction. The wallet is
 credited with ledger key `topup:<id>`, so no path and no re-run can credit twice.
@@ -34,7 +38,7 @@ FINAL_FAILURES = {
 
 @dataclass(frozen=True)
 class Outcome:
-    source: str  # "callback", "status_query" or "initiate"
+    source: str  # "initiate", "status_query", "callback:signature" or "callback:source"
     status: ProviderStatus
     amount_minor: int | None = None
     currency: str | None = None
@@ -65,7 +69,8 @@ def apply_outcome(
     session: Session, topup: Topup, outcome: Outcome, inbox_id: int | None = None
 ) -> str:
     """Move the top-up on by what the provider said; return what was done."""
-    topup.provider_ref = topup.provider_ref or outcome.provider_ref
+    if outcome.source != "status_query":  # a query's own conversation id names the query
+        topup.provider_ref = topup.provider_ref or outcome.provider_ref
     if outcome.unknown_status:
         _review(session, topup, "unknown_status", outcome, inbox_id)
         return "unknown_status"
@@ -87,6 +92,7 @@ def _succeeded(session: Session, topup: Topup, outcome: Outcome, inbox_id: int |
     if topup.status is not TopupStatus.PENDING:
         _review(session, topup, "late_success", outcome, inbox_id)
     topup.provider_txn_id = topup.provider_txn_id or outcome.provider_txn_id
+    topup.verification = verification(topup, outcome)
     (posted,) = post_transactions(session, [credit_transaction(topup, topup.provider_txn_id)])
     topup.status = TopupStatus.SUCCEEDED
     topup.ledger_transaction_id = posted.id
@@ -176,6 +182,21 @@ def _failed(session: Session, topup: Topup, outcome: Outcome, inbox_id: int | No
     topup.next_check_at = None
     emit(session, tenant_id=topup.tenant_id, type="topup.failed", data=event_data(topup))
     return topup.status.value
+
+
+def verification(topup: Topup | Row, outcome: Outcome) -> dict[str, str]:
+    """What proved a credit, and which of amount, currency and payer the provider itself
+    reported: a check it made impossible is recorded as such, never passed silently."""
+
+    def checked(told: object) -> str:
+        return "not_reported" if told in (None, "") else "matched"
+
+    return {
+        "by": outcome.source,
+        "amount": checked(outcome.amount_minor),
+        "currency": checked(outcome.currency),
+        "payer": checked(outcome.msisdn if outcome.msisdn and outcome.msisdn.isdigit() else None),
+    }
 
 
 def mismatch(topup: Topup | Row, outcome: Outcome) -> dict[str, list]:

@@ -7,11 +7,12 @@ handler applies the batch in one transaction:
 
 - the claim is one UPDATE for the whole batch, and the top-ups are locked by one
   SELECT, in (tenant, id) order;
-- plain credits (a pending top-up paid exactly) are applied set-based
-  (`billing.topups.credits`): a few statements for the whole burst;
-- other callbacks that need no word from the provider (signed ones, and every
-  non-success) are applied one by one, in tenant order;
-- an unsigned success must be confirmed by a status query, and no lock may be held
+- each callback is judged by the one rule (`billing.topups.trust.judge`);
+- plain credits (a proven callback paying a pending top-up exactly) are applied
+  set-based (`billing.topups.credits`): a few statements for the whole burst;
+- other callbacks that need no word from the provider (proven ones, contradictions,
+  repeats) are applied one by one, in tenant order;
+- an unproven callback must be confirmed by a status query, and no lock may be held
   while the provider is asked: it is left claimed for the one-at-a-time path.
 
 If anything fails (a deadlock with another path included), the transaction rolls back
@@ -29,8 +30,9 @@ from sqlalchemy import update
 from billing.jobs.registry import batch_handler
 from billing.runtime import current
 from billing.topups.credits import Credit, credit_all, is_plain_credit, lock_topups
-from billing.topups.jobs import apply_callback, callback_outcome, needs_confirmation
+from billing.topups.jobs import apply_callback, can_query
 from billing.topups.models import CallbackDelivery, InboxStatus
+from billing.topups.trust import Claim, Verdict, judge
 
 _inbox = CallbackDelivery.__table__
 
@@ -41,28 +43,27 @@ def reconcile_together(arg_lists: list[list[Any]]) -> list[list[Any]]:
     runtime = current()
     ids = [args[0] for args in arg_lists]
     with runtime.unit_of_work() as session:
-        claimed = _claim(session, ids)
-        now, later = [], []
-        for row in claimed:
-            outcome = callback_outcome(row.event)
-            adapter = runtime.gateways.adapter(row.provider)
-            reference = row.event.get("our_reference") or ""
-            (later if needs_confirmation(adapter, outcome) else now).append(
-                (row.id, reference, outcome)
-            )
-        topups = lock_topups(session, [reference for _id, reference, _o in now])
-        seen = Counter(reference for _id, reference, _o in now)
-        credits, one_by_one = [], []
-        for inbox_id, reference, outcome in now:
-            topup = topups.get(reference)
-            if seen[reference] == 1 and is_plain_credit(topup, outcome):
+        claims = [(row.id, Claim.of(row.provider, row.event)) for row in _claim(session, ids)]
+        topups = lock_topups(session, [claim.our_reference for _id, claim in claims])
+        seen = Counter(claim.our_reference for _id, claim in claims)
+        credits, one_by_one, later = [], [], []
+        for inbox_id, claim in claims:
+            topup = topups.get(claim.our_reference)
+            verdict = judge(topup, claim, can_query=can_query(topup)).verdict
+            if verdict is Verdict.CONFIRM:
+                later.append([inbox_id])
+            elif (
+                verdict is Verdict.APPLY
+                and seen[claim.our_reference] == 1
+                and is_plain_credit(topup, outcome := claim.as_outcome())
+            ):
                 credits.append(Credit(inbox_id, topup, outcome))
-            else:  # twice in one burst, a failure, a mismatch, an unknown reference…
-                one_by_one.append((topup.tenant_id if topup else "", inbox_id, reference, outcome))
+            else:  # twice in one burst, a failure, a contradiction, an unknown reference…
+                one_by_one.append((topup.tenant_id if topup else "", inbox_id, claim))
         credit_all(session, credits)
-        for _tenant, inbox_id, reference, outcome in sorted(one_by_one, key=lambda i: i[:2]):
-            apply_callback(session, inbox_id, reference, outcome)
-    return [[inbox_id] for inbox_id, _reference, _outcome in later]
+        for _tenant, inbox_id, claim in sorted(one_by_one, key=lambda item: item[:2]):
+            apply_callback(session, inbox_id, claim)
+    return later
 
 
 def _claim(session, ids: list[int]) -> list:

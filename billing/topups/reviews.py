@@ -16,10 +16,11 @@ from billing.topups.models import ReviewItem, ReviewStatus
 KINDS = (
     "amount_mismatch",  # the callback's amount, currency or payer differs from the top-up
     "unknown_reference",  # a callback for no top-up of ours
+    "identity_mismatch",  # a callback naming another provider or transaction than stored
     "late_success",  # paid after we expired or failed it: credited, and flagged
     "conflicting_status",  # a failure reported for a top-up already credited
     "unknown_status",  # a status code not in the provider's tables
-    "unconfirmed",  # an unsigned callback the provider's status query did not confirm
+    "unconfirmed",  # an unproven callback the provider's own answer did not bear out
     "refund_unknown",  # a refund the provider did not answer
     "vfd_rejected",  # TRA keeps answering a fiscal receipt with a non-zero ACK
 )

@@ -38,6 +38,15 @@ class TopupSchema(Schema):
     reference = fields.String(metadata={"description": "the id the provider carries"})
     provider_ref = fields.String(allow_none=True)
     provider_txn_id = fields.String(allow_none=True)
+    verification = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        allow_none=True,
+        metadata={
+            "description": "what proved the credit (by) and whether the provider reported the"
+            " amount, currency and payer it was checked against (matched | not_reported)"
+        },
+    )
     failure_code = fields.String(allow_none=True)
     failure_reason = fields.String(allow_none=True)
     ledger_transaction_id = fields.String(allow_none=True)

@@ -11,7 +11,7 @@ import json
 
 from providers.airtelmoney import wire
 from providers.allowlist import SourceAllowList
-from providers.base import CallbackAck, CallbackEvent, InvalidCallback, dedupe_key
+from providers.base import CallbackAck, CallbackEvent, InvalidCallback, Proof, dedupe_key
 from providers.inbound import Clock, json_object, require_source, require_text, utc_now
 
 NAMESPACE = "airtelmoney"
@@ -49,6 +49,7 @@ def parse_callback(
         reason=str(txn.get("message") or mapped.description),
         our_reference=reference,
         dedupe_key=dedupe_key(NAMESPACE, txn_id, reference, mapped.status),
+        proof=Proof.SIGNATURE if hash_key is not None else Proof.NONE,
         received_at=clock(),
         raw=body,
     )

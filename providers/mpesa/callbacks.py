@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from providers.allowlist import SourceAllowList
-from providers.base import CallbackAck, CallbackEvent, dedupe_key
+from providers.base import CallbackAck, CallbackEvent, Proof, dedupe_key
 from providers.inbound import Clock, json_object, require_source, require_text, utc_now
 from providers.mpesa import wire
 
@@ -44,6 +44,7 @@ def parse_callback(
         reason=str(body.get("input_ResultDesc") or mapped.description),
         our_reference=reference,
         dedupe_key=dedupe_key(NAMESPACE, txn_id, reference, mapped.status),
+        proof=Proof.NONE,  # M-Pesa does not sign (providers.md §1)
         received_at=clock(),
         raw=body,
     )

@@ -68,7 +68,7 @@ def settings(base_url: str) -> dict[str, Any]:
         "biller_code": BILLER_CODE,
         "channel_msisdn": CHANNEL_MSISDN,
         "channel_pin": CHANNEL_PIN,
-        "callback_ips": None,
+        "callback_ips": ["127.0.0.0/8", "::1"],  # the simulator posts from this host
     }
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from providers.allowlist import SourceAllowList
 from providers.amounts import optional_minor
-from providers.base import CallbackAck, CallbackEvent, dedupe_key
+from providers.base import CallbackAck, CallbackEvent, Proof, dedupe_key
 from providers.inbound import Clock, json_object, require_source, require_text, utc_now
 from providers.selcom import signing, wire
 from providers.selcom.client import SelcomConfig
@@ -55,6 +55,7 @@ def parse_callback(
         msisdn=wire.text(body, "msisdn"),
         our_reference=reference,
         dedupe_key=dedupe_key(NAMESPACE, txn_id, reference, mapped.status),
+        proof=Proof.SIGNATURE if config.require_signed_webhooks else Proof.NONE,
         received_at=clock(),
         raw=body,
     )

@@ -10,7 +10,7 @@ import json
 
 from providers.allowlist import SourceAllowList
 from providers.amounts import optional_minor
-from providers.base import CallbackAck, CallbackEvent, dedupe_key
+from providers.base import CallbackAck, CallbackEvent, Proof, dedupe_key
 from providers.inbound import Clock, json_object, require_source, require_text, utc_now
 from providers.tigopesa import wire
 
@@ -53,6 +53,7 @@ def parse_callback(
         reason=mapped.description,
         our_reference=reference,
         dedupe_key=dedupe_key(NAMESPACE, txn_id, reference, mapped.status),
+        proof=Proof.SOURCE if allow.enabled else Proof.NONE,
         received_at=clock(),
         raw=body,
     )

@@ -139,7 +139,7 @@ def test_an_unsigned_success_is_left_for_the_path_that_asks_the_provider(live, m
     topup = pending(live, tenant_id)
     with live.runtime.sessions.begin() as session:
         row = CallbackDelivery(
-            provider="mpesa",
+            provider="selcom",
             dedupe_key=new_id("mpesa"),
             status=InboxStatus.RECEIVED,
             headers={},

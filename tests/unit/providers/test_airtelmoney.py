@@ -218,7 +218,7 @@ def test_signed_callback_parsed(adapter):
         "TP0001",
         "AM1",
     )
-    assert event.dedupe_key == "airtelmoney:AM1"
+    assert event.dedupe_key == "airtelmoney:AM1:succeeded"
 
 
 @pytest.mark.parametrize(

@@ -95,7 +95,7 @@ def test_success_callback_parsed():
     assert event.provider_txn_id == "8HJ21KX"
     assert event.provider_ref == "conv-1"
     assert event.our_reference == "TP0001"
-    assert event.dedupe_key == "mpesa:8HJ21KX"
+    assert event.dedupe_key == "mpesa:8HJ21KX:succeeded"
     assert event.received_at.tzinfo is not None
 
 

@@ -153,10 +153,13 @@ def test_provider_amounts_reject_floats_and_sub_cent_values():
     assert optional_minor(None) is None
 
 
-def test_dedupe_key_is_provider_plus_transaction_id():
-    assert dedupe_key("mpesa", "ABC123", "TP1", "succeeded") == "mpesa:ABC123"
-    assert dedupe_key("mpesa", None, "TP1", "failed") == "mpesa:ref:TP1"
-    # An interim event must not swallow the final one.
+def test_dedupe_key_is_provider_plus_transaction_id_plus_status():
+    assert dedupe_key("mpesa", "ABC123", "TP1", "succeeded") == "mpesa:ABC123:succeeded"
+    assert dedupe_key("mpesa", None, "TP1", "failed") == "mpesa:ref:TP1:failed"
+    # An interim event must not swallow the final one, nor a failure a later success.
     assert dedupe_key("selcom", "R1", "TP1", "pending") != dedupe_key(
         "selcom", "R1", "TP1", "succeeded"
+    )
+    assert dedupe_key("mpesa", None, "TP1", "failed") != dedupe_key(
+        "mpesa", None, "TP1", "succeeded"
     )

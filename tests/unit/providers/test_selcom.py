@@ -221,7 +221,7 @@ def test_signed_webhook_parsed(make_adapter):
         "HALOPESA",
         "255621234567",
     )
-    assert event.dedupe_key == "selcom:SEL99"
+    assert event.dedupe_key == "selcom:SEL99:succeeded"
 
 
 def test_webhook_with_wrong_secret_is_rejected(make_adapter):

@@ -203,7 +203,7 @@ def test_callback_parsed_with_amount_as_string(adapter):
     assert event.status == "succeeded"
     assert (event.our_reference, event.provider_txn_id) == ("TP0001", "MFS1")
     assert event.amount_minor == 200_000
-    assert event.dedupe_key == "tigopesa:MFS1"
+    assert event.dedupe_key == "tigopesa:MFS1:succeeded"
 
 
 def test_callback_from_another_address_is_rejected(adapter):
