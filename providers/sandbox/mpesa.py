@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from providers.sandbox import access
-from providers.sandbox.delivery import post_callback
+from providers.sandbox.delivery import Courier, Redelivery
 from providers.sandbox.exchange import (
     answer,
     is_tz_msisdn,
@@ -127,6 +127,7 @@ def _refused(body: dict[str, Any] | None, fields: tuple[str, ...]) -> Response |
 class MpesaSimulator:
     def __init__(self, callback_url: str, delay_s: float) -> None:
         self.callback_url = callback_url
+        self.courier = Courier(accepts=_acknowledged, policy=Redelivery.paced_by(delay_s))
         self.payer = PayerSimulation(self._notify, delay_s=delay_s)
 
     def get_session(self) -> Response:
@@ -203,8 +204,17 @@ class MpesaSimulator:
             "input_ResultDesc": description,
             "input_ThirdPartyConversationID": payment.reference,
         }
-        headers = {"Content-Type": "application/json"}
-        post_callback(payment.callback_url, json.dumps(body).encode(), headers)
+        message = (json.dumps(body).encode(), {"Content-Type": "application/json"})
+        self.courier.deliver(payment.callback_url, lambda: message)
+
+
+def _acknowledged(answer: bytes) -> bool:
+    """M-Pesa takes only `output_ResponseCode: "0"` as "we have the result"."""
+    try:
+        body = json.loads(answer)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(body, dict) and str(body.get("output_ResponseCode")) == "0"
 
 
 def _c2b_refusal(body: dict[str, Any]) -> Response | None:

@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from providers.sandbox import selcom_signing
-from providers.sandbox.delivery import post_callback
+from providers.sandbox.delivery import Courier, Message, Redelivery
 from providers.sandbox.exchange import (
     answer,
     is_tz_msisdn,
@@ -117,6 +117,7 @@ def _webhook_url(encoded: Any, fallback: str) -> str:
 class SelcomSimulator:
     def __init__(self, callback_url: str, delay_s: float) -> None:
         self.callback_url = callback_url
+        self.courier = Courier(policy=Redelivery.paced_by(delay_s))  # any 2xx is received
         self.payer = PayerSimulation(self._notify, delay_s=delay_s)
         self._orders: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -218,8 +219,11 @@ class SelcomSimulator:
         }
         if payment.extra["channel"]:
             body["channel"] = payment.extra["channel"]
-        headers = selcom_signing.sign(body, API_KEY, API_SECRET, _now())
-        post_callback(payment.callback_url, json.dumps(body).encode(), headers)
+
+        def signed_now() -> Message:  # each attempt carries the time it is sent
+            return json.dumps(body).encode(), selcom_signing.sign(body, API_KEY, API_SECRET, _now())
+
+        self.courier.deliver(payment.callback_url, signed_now)
 
 
 def _order_view(order: dict[str, Any], payment: Payment | None) -> dict[str, Any]:

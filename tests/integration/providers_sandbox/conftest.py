@@ -3,6 +3,7 @@ and the real adapter built from `sandbox_settings`. No database, no Redis."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -17,6 +18,7 @@ from werkzeug.serving import make_server
 
 from providers.base import CollectionRequest, ProviderAdapter, ProviderResult, build_adapter
 from providers.sandbox import AGGREGATED, sandbox_blueprint, sandbox_settings
+from providers.sandbox.delivery import Redelivery
 
 DELAY_S = 0.05
 AMOUNT_MINOR = 150_000  # 1,500 TZS
@@ -52,18 +54,51 @@ class Delivery:
     remote_addr: str | None
 
 
+# Malipo's acknowledgement in each operator's terms (what providers/*/callbacks.py send).
+ACKS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {  # (received, failure ack)
+    "mpesa": ({"output_ResponseCode": "0"}, {"output_ResponseCode": "1"}),
+    "tigopesa": (
+        {"ResponseCode": "BILLER-18-0000-S", "ResponseStatus": True},
+        {"ResponseCode": "BILLER-18-3020-E", "ResponseStatus": False},
+    ),
+    "airtelmoney": ({"status": "received"}, {"status": "error"}),
+    "selcom": ({"result": "SUCCESS", "resultcode": "000"}, {"result": "FAIL"}),
+}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """How Malipo answers the next deliveries about one reference, before it accepts."""
+
+    times: int
+    status: int = 503  # 200 with `failure_ack`: the operator's own "not accepted"
+    failure_ack: bool = False
+    stall_s: float = 0.0  # answer only after this long (past the courier's read timeout)
+
+
 @dataclass
 class Receiver:
-    """Malipo's callback endpoint, reduced to recording what arrives."""
+    """Malipo's callback endpoint, reduced to recording what arrives and answering as
+    Malipo would: the operator's ack, or a planned refusal (`refuse`)."""
 
     url: str = ""
     deliveries: list[Delivery] = field(default_factory=list)
     arrived: threading.Condition = field(default_factory=threading.Condition)
+    refusals: dict[str, list[Refusal]] = field(default_factory=dict)
 
-    def record(self, delivery: Delivery) -> None:
+    def refuse(self, reference: str, refusal: Refusal) -> None:
+        with self.arrived:
+            self.refusals[reference] = [refusal] * refusal.times
+
+    def record(self, delivery: Delivery) -> Refusal | None:
+        """Keep the delivery; the refusal planned for it, if any."""
         with self.arrived:
             self.deliveries.append(delivery)
             self.arrived.notify_all()
+            for reference, planned in self.refusals.items():
+                if planned and reference.encode() in delivery.body:
+                    return planned.pop()
+            return None
 
     def about(self, reference: str) -> list[Delivery]:
         with self.arrived:
@@ -91,8 +126,13 @@ def _receiver_app(receiver: Receiver) -> Flask:
     @app.post("/v1/callbacks/<provider>")
     def callback(provider: str) -> tuple[str, int]:
         headers = dict(request.headers.items())
-        receiver.record(Delivery(provider, headers, request.get_data(), request.remote_addr))
-        return "{}", 200
+        delivery = Delivery(provider, headers, request.get_data(), request.remote_addr)
+        refusal = receiver.record(delivery)
+        received, failure_ack = ACKS[AGGREGATED.get(provider, provider)]
+        if refusal is None:
+            return json.dumps(received), 200
+        time.sleep(refusal.stall_s)
+        return json.dumps(failure_ack), 200 if refusal.failure_ack else refusal.status
 
     return app
 
@@ -194,3 +234,18 @@ def _rig(code: str, receiver: Receiver, blueprint: Blueprint, base_url: str) -> 
 @pytest.fixture(params=["mpesa", "tigopesa", "airtelmoney", "halopesa"])
 def rig(request: pytest.FixtureRequest, rigs: dict[str, Rig]) -> Rig:
     return rigs[request.param]
+
+
+@pytest.fixture
+def courier_policy() -> Iterator[Callable[[Rig, Redelivery], None]]:
+    """Give a (shared) simulator's courier another redelivery policy for one test."""
+    saved: list[tuple[Any, Redelivery]] = []
+
+    def apply(rig: Rig, policy: Redelivery) -> None:
+        courier = rig.simulator.courier
+        saved.append((courier, courier.policy))
+        courier.policy = policy
+
+    yield apply
+    for courier, policy in reversed(saved):
+        courier.policy = policy
