@@ -20,7 +20,14 @@ from flask import Blueprint, Response, request
 
 from providers.sandbox import access
 from providers.sandbox.delivery import Courier, Redelivery
-from providers.sandbox.exchange import answer, json_body, missing, operator_id, whole_shillings
+from providers.sandbox.exchange import (
+    answer,
+    answer_unknown_paths,
+    json_body,
+    missing,
+    operator_id,
+    whole_shillings,
+)
 from providers.sandbox.payer import PayerSimulation
 from providers.sandbox.payments import DuplicateRefund, Payment, RefundRefused
 from providers.sandbox.scenarios import Scenario, Settlement, scenario_for
@@ -58,6 +65,7 @@ def blueprint(*, callback_url: str, delay_s: float) -> Blueprint:
     bp.add_url_rule("/merchant/v1/payments/", view_func=sim.collect, methods=["POST"])
     bp.add_url_rule("/standard/v1/payments/refund", view_func=sim.refund, methods=["POST"])
     bp.add_url_rule("/standard/v1/payments/<txn_id>", view_func=sim.enquire, methods=["GET"])
+    answer_unknown_paths(bp, lambda status, message: _refusal(status, "ESB000045", message))
     bp.simulator = sim  # type: ignore[attr-defined]  # for tests and the demo
     return bp
 

@@ -2,7 +2,8 @@
 
 Speaks providers.md §1: `getSession/` with the RSA-encrypted API key, then every call
 with the RSA-encrypted session id; `c2bPayment/singleStage/` acknowledges INS-0 and the
-result follows by callback; `queryTransactionStatus/` and `reversal/` answer from the
+result follows by callback; `queryTransactionStatus/` (by TransactionID, ConversationID,
+ThirdPartyConversationID or TransactionReference) and `reversal/` answer from the
 simulator's books. The callback carries no amount (neither does M-Pesa's), so the
 amount-mismatch scenario shows only in the simulator's books, not on the wire.
 """
@@ -19,6 +20,7 @@ from providers.sandbox import access
 from providers.sandbox.delivery import Courier, Redelivery
 from providers.sandbox.exchange import (
     answer,
+    answer_unknown_paths,
     is_tz_msisdn,
     json_body,
     missing,
@@ -94,6 +96,7 @@ def blueprint(*, callback_url: str, delay_s: float) -> Blueprint:
     bp.add_url_rule("/c2bPayment/singleStage/", view_func=sim.c2b, methods=["POST"])
     bp.add_url_rule("/queryTransactionStatus/", view_func=sim.query, methods=["GET"])
     bp.add_url_rule("/reversal/", view_func=sim.reversal, methods=["PUT"])
+    answer_unknown_paths(bp, lambda status, message: answer({"output_error": message}, status))
     bp.simulator = sim  # type: ignore[attr-defined]  # for tests and the demo
     return bp
 
@@ -252,4 +255,5 @@ def _payment(body: dict[str, Any], callback_url: str) -> Payment:
         scenario=scenario_for(msisdn),
         receipt=operator_id(""),
         callback_url=callback_url,
+        aliases=(str(body["input_TransactionReference"]),),
     )

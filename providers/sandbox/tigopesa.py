@@ -18,6 +18,7 @@ from providers.sandbox import access
 from providers.sandbox.delivery import Courier, Redelivery
 from providers.sandbox.exchange import (
     answer,
+    answer_unknown_paths,
     is_tz_msisdn,
     json_body,
     missing,
@@ -78,6 +79,8 @@ def blueprint(*, callback_url: str, delay_s: float) -> Blueprint:
     bp.add_url_rule("/token", view_func=sim.token, methods=["POST"])
     bp.add_url_rule("/billerpay", view_func=sim.pay, methods=["POST"])
     bp.add_url_rule("/reverse", view_func=sim.reverse, methods=["POST"])
+    # ASP.NET Web API's own answer, as for a missing token: {"Message": ...}
+    answer_unknown_paths(bp, lambda status, message: answer({"Message": message}, status))
     bp.simulator = sim  # type: ignore[attr-defined]  # for tests and the demo
     return bp
 
