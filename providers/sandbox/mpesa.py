@@ -1,11 +1,13 @@
-"""Vodacom M-Pesa Open API simulator (market vodacomTZN), async C2B single stage.
+"""Vodacom M-Pesa Open API simulator (market vodacomTZN), C2B single stage.
 
 Speaks providers.md §1: `getSession/` with the RSA-encrypted API key, then every call
 with the RSA-encrypted session id; `c2bPayment/singleStage/` acknowledges INS-0 and the
-result follows by callback; `queryTransactionStatus/` (by TransactionID, ConversationID,
-ThirdPartyConversationID or TransactionReference) and `reversal/` answer from the
-simulator's books. The callback carries no amount (neither does M-Pesa's), so the
-amount-mismatch scenario shows only in the simulator's books, not on the wire.
+result follows by callback, or, for the synchronous application (`mpesa_apps`), holds
+the call until the payer answers and returns the result itself.
+`queryTransactionStatus/` (by TransactionID, ConversationID, ThirdPartyConversationID
+or TransactionReference) and `reversal/` answer from the simulator's books. The
+callback carries no amount (neither does M-Pesa's), so the amount-mismatch scenario
+shows only in the simulator's books, not on the wire.
 """
 
 from __future__ import annotations
@@ -27,14 +29,18 @@ from providers.sandbox.exchange import (
     operator_id,
     whole_shillings,
 )
+from providers.sandbox.mpesa_apps import (
+    API_KEY,
+    open_session,
+    session_mode,
+    sync_reply,
+)
 from providers.sandbox.mpesa_key import decrypt_bearer, public_key_b64
 from providers.sandbox.payer import PayerSimulation
 from providers.sandbox.payments import DuplicateRefund, Payment, RefundRefused
 from providers.sandbox.scenarios import Scenario, Settlement, scenario_for
 
-API_KEY = "malipo-sandbox-mpesa-api-key"
 SERVICE_PROVIDER_CODE = "000000"  # the public sandbox shortcode (providers.md §1)
-_SESSION_REALM = "mpesa-session"
 _REFERENCE = re.compile(r"^[A-Za-z0-9]{1,20}$")
 _CONVERSATION = re.compile(r"^[A-Za-z0-9]{1,40}$")
 
@@ -114,7 +120,7 @@ def _refused(body: dict[str, Any] | None, fields: tuple[str, ...]) -> Response |
     """M-Pesa's own validation answers, in its order: session, fields, market, shortcode."""
     if not request.headers.get("Origin"):
         return answer({"output_error": "Origin header is required"}, 400)
-    if not access.is_valid(_SESSION_REALM, _bearer_secret()):
+    if session_mode(_bearer_secret()) is None:
         return answer({"output_error": "Session ID is invalid"}, 401)
     if body is None or missing(body, *fields):
         return _ins("INS-20", "Not all parameters provided. Please try again.", 400)
@@ -136,9 +142,9 @@ class MpesaSimulator:
     def get_session(self) -> Response:
         if not request.headers.get("Origin"):
             return answer({"output_error": "Origin header is required"}, 400)
-        if _bearer_secret() != API_KEY:
+        session_id = open_session(_bearer_secret())
+        if session_id is None:
             return answer({"output_error": "Invalid API key"}, 401)
-        session_id = access.issue(_SESSION_REALM)
         return _ins("INS-0", "Request processed successfully", 201, output_SessionID=session_id)
 
     def c2b(self) -> Response:
@@ -147,6 +153,8 @@ class MpesaSimulator:
         if refusal is not None:
             return refusal
         payment = _payment(body or {}, self.callback_url)
+        if session_mode(_bearer_secret()) == "sync":
+            return self._c2b_sync(payment)
         if not self.payer.begin(payment):
             return _ins("INS-10", "Duplicate Transaction", 409, output_TransactionID="N/A")
         if payment.scenario is Scenario.INITIATE_TIMEOUT:
@@ -158,6 +166,13 @@ class MpesaSimulator:
             output_ConversationID=payment.key,
             output_ThirdPartyConversationID=payment.reference,
         )
+
+    def _c2b_sync(self, payment: Payment) -> Response:
+        """The synchronous application's c2b: held until the payer answers."""
+        settled = self.payer.pay_while_waiting(payment)
+        if settled is None:
+            return _ins("INS-10", "Duplicate Transaction", 409, output_TransactionID="N/A")
+        return answer(*sync_reply(settled))
 
     def query(self) -> Response:
         params = dict(request.args)
