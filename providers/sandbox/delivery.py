@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -29,6 +30,7 @@ Message = tuple[bytes, Mapping[str, str]]
 # Whether a 2xx answer's body acknowledges the callback, in the operator's own terms.
 Accepts = Callable[[bytes], bool]
 RETRYABLE_4XX = frozenset({408, 425, 429})
+HISTORY = 1000
 
 
 class Verdict(StrEnum):
@@ -90,7 +92,8 @@ class Courier:
 
     accepts: Accepts = accepts_any
     policy: Redelivery = field(default_factory=Redelivery)
-    history: list[Attempt] = field(default_factory=list)
+    # The latest attempts, for tests and the demo; bounded, as `billing serve` runs on.
+    history: deque[Attempt] = field(default_factory=lambda: deque(maxlen=HISTORY))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def deliver(self, url: str, compose: Callable[[], Message]) -> None:
@@ -100,10 +103,6 @@ class Courier:
             return
         thread = threading.Thread(target=self._redeliver, args=(url, compose, policy), daemon=True)
         thread.start()
-
-    def attempts_to(self, url_part: str) -> list[Attempt]:
-        with self._lock:
-            return [attempt for attempt in self.history if url_part in attempt.url]
 
     def _redeliver(self, url: str, compose: Callable[[], Message], policy: Redelivery) -> None:
         try:
