@@ -19,8 +19,15 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from providers.sandbox import access
-from providers.sandbox.delivery import post_callback
-from providers.sandbox.exchange import answer, json_body, missing, operator_id, whole_shillings
+from providers.sandbox.delivery import Courier, Redelivery
+from providers.sandbox.exchange import (
+    answer,
+    answer_unknown_paths,
+    json_body,
+    missing,
+    operator_id,
+    whole_shillings,
+)
 from providers.sandbox.payer import PayerSimulation
 from providers.sandbox.payments import DuplicateRefund, Payment, RefundRefused
 from providers.sandbox.scenarios import Scenario, Settlement, scenario_for
@@ -58,6 +65,7 @@ def blueprint(*, callback_url: str, delay_s: float) -> Blueprint:
     bp.add_url_rule("/merchant/v1/payments/", view_func=sim.collect, methods=["POST"])
     bp.add_url_rule("/standard/v1/payments/refund", view_func=sim.refund, methods=["POST"])
     bp.add_url_rule("/standard/v1/payments/<txn_id>", view_func=sim.enquire, methods=["GET"])
+    answer_unknown_paths(bp, lambda status, message: _refusal(status, "ESB000045", message))
     bp.simulator = sim  # type: ignore[attr-defined]  # for tests and the demo
     return bp
 
@@ -100,6 +108,7 @@ def hash_of(transaction: dict[str, str]) -> str:
 class AirtelSimulator:
     def __init__(self, callback_url: str, delay_s: float) -> None:
         self.callback_url = callback_url
+        self.courier = Courier(policy=Redelivery.paced_by(delay_s))  # any 2xx is received
         self.payer = PayerSimulation(self._notify, delay_s=delay_s)
 
     def token(self) -> Response:
@@ -164,8 +173,8 @@ class AirtelSimulator:
         if payment.settlement is Settlement.PAID:
             transaction["airtel_money_id"] = payment.receipt
         body = {"transaction": transaction, "hash": hash_of(transaction)}
-        headers = {"Content-Type": "application/json"}
-        post_callback(payment.callback_url, json.dumps(body).encode(), headers)
+        message = (json.dumps(body).encode(), {"Content-Type": "application/json"})
+        self.courier.deliver(payment.callback_url, lambda: message)
 
 
 def _payment(body: dict[str, Any] | None, callback_url: str) -> Payment | None:

@@ -1,10 +1,13 @@
-"""Vodacom M-Pesa Open API simulator (market vodacomTZN), async C2B single stage.
+"""Vodacom M-Pesa Open API simulator (market vodacomTZN), C2B single stage.
 
 Speaks providers.md §1: `getSession/` with the RSA-encrypted API key, then every call
 with the RSA-encrypted session id; `c2bPayment/singleStage/` acknowledges INS-0 and the
-result follows by callback; `queryTransactionStatus/` and `reversal/` answer from the
-simulator's books. The callback carries no amount (neither does M-Pesa's), so the
-amount-mismatch scenario shows only in the simulator's books, not on the wire.
+result follows by callback, or, for the synchronous application (`mpesa_apps`), holds
+the call until the payer answers and returns the result itself.
+`queryTransactionStatus/` (by TransactionID, ConversationID, ThirdPartyConversationID
+or TransactionReference) and `reversal/` answer from the simulator's books. The
+callback carries no amount (neither does M-Pesa's), so the amount-mismatch scenario
+shows only in the simulator's books, not on the wire.
 """
 
 from __future__ import annotations
@@ -16,23 +19,28 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from providers.sandbox import access
-from providers.sandbox.delivery import post_callback
+from providers.sandbox.delivery import Courier, Redelivery
 from providers.sandbox.exchange import (
     answer,
+    answer_unknown_paths,
     is_tz_msisdn,
     json_body,
     missing,
     operator_id,
     whole_shillings,
 )
+from providers.sandbox.mpesa_apps import (
+    API_KEY,
+    open_session,
+    session_mode,
+    sync_reply,
+)
 from providers.sandbox.mpesa_key import decrypt_bearer, public_key_b64
 from providers.sandbox.payer import PayerSimulation
 from providers.sandbox.payments import DuplicateRefund, Payment, RefundRefused
 from providers.sandbox.scenarios import Scenario, Settlement, scenario_for
 
-API_KEY = "malipo-sandbox-mpesa-api-key"
 SERVICE_PROVIDER_CODE = "000000"  # the public sandbox shortcode (providers.md §1)
-_SESSION_REALM = "mpesa-session"
 _REFERENCE = re.compile(r"^[A-Za-z0-9]{1,20}$")
 _CONVERSATION = re.compile(r"^[A-Za-z0-9]{1,40}$")
 
@@ -94,6 +102,7 @@ def blueprint(*, callback_url: str, delay_s: float) -> Blueprint:
     bp.add_url_rule("/c2bPayment/singleStage/", view_func=sim.c2b, methods=["POST"])
     bp.add_url_rule("/queryTransactionStatus/", view_func=sim.query, methods=["GET"])
     bp.add_url_rule("/reversal/", view_func=sim.reversal, methods=["PUT"])
+    answer_unknown_paths(bp, lambda status, message: answer({"output_error": message}, status))
     bp.simulator = sim  # type: ignore[attr-defined]  # for tests and the demo
     return bp
 
@@ -111,7 +120,7 @@ def _refused(body: dict[str, Any] | None, fields: tuple[str, ...]) -> Response |
     """M-Pesa's own validation answers, in its order: session, fields, market, shortcode."""
     if not request.headers.get("Origin"):
         return answer({"output_error": "Origin header is required"}, 400)
-    if not access.is_valid(_SESSION_REALM, _bearer_secret()):
+    if session_mode(_bearer_secret()) is None:
         return answer({"output_error": "Session ID is invalid"}, 401)
     if body is None or missing(body, *fields):
         return _ins("INS-20", "Not all parameters provided. Please try again.", 400)
@@ -127,14 +136,15 @@ def _refused(body: dict[str, Any] | None, fields: tuple[str, ...]) -> Response |
 class MpesaSimulator:
     def __init__(self, callback_url: str, delay_s: float) -> None:
         self.callback_url = callback_url
+        self.courier = Courier(accepts=_acknowledged, policy=Redelivery.paced_by(delay_s))
         self.payer = PayerSimulation(self._notify, delay_s=delay_s)
 
     def get_session(self) -> Response:
         if not request.headers.get("Origin"):
             return answer({"output_error": "Origin header is required"}, 400)
-        if _bearer_secret() != API_KEY:
+        session_id = open_session(_bearer_secret())
+        if session_id is None:
             return answer({"output_error": "Invalid API key"}, 401)
-        session_id = access.issue(_SESSION_REALM)
         return _ins("INS-0", "Request processed successfully", 201, output_SessionID=session_id)
 
     def c2b(self) -> Response:
@@ -143,6 +153,8 @@ class MpesaSimulator:
         if refusal is not None:
             return refusal
         payment = _payment(body or {}, self.callback_url)
+        if session_mode(_bearer_secret()) == "sync":
+            return self._c2b_sync(payment)
         if not self.payer.begin(payment):
             return _ins("INS-10", "Duplicate Transaction", 409, output_TransactionID="N/A")
         if payment.scenario is Scenario.INITIATE_TIMEOUT:
@@ -154,6 +166,13 @@ class MpesaSimulator:
             output_ConversationID=payment.key,
             output_ThirdPartyConversationID=payment.reference,
         )
+
+    def _c2b_sync(self, payment: Payment) -> Response:
+        """The synchronous application's c2b: held until the payer answers."""
+        settled = self.payer.pay_while_waiting(payment)
+        if settled is None:
+            return _ins("INS-10", "Duplicate Transaction", 409, output_TransactionID="N/A")
+        return answer(*sync_reply(settled))
 
     def query(self) -> Response:
         params = dict(request.args)
@@ -203,8 +222,17 @@ class MpesaSimulator:
             "input_ResultDesc": description,
             "input_ThirdPartyConversationID": payment.reference,
         }
-        headers = {"Content-Type": "application/json"}
-        post_callback(payment.callback_url, json.dumps(body).encode(), headers)
+        message = (json.dumps(body).encode(), {"Content-Type": "application/json"})
+        self.courier.deliver(payment.callback_url, lambda: message)
+
+
+def _acknowledged(answer: bytes) -> bool:
+    """M-Pesa takes only `output_ResponseCode: "0"` as "we have the result"."""
+    try:
+        body = json.loads(answer)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(body, dict) and str(body.get("output_ResponseCode")) == "0"
 
 
 def _c2b_refusal(body: dict[str, Any]) -> Response | None:
@@ -242,4 +270,5 @@ def _payment(body: dict[str, Any], callback_url: str) -> Payment:
         scenario=scenario_for(msisdn),
         receipt=operator_id(""),
         callback_url=callback_url,
+        aliases=(str(body["input_TransactionReference"]),),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from providers.sandbox.payments import Payment, PaymentBook
@@ -39,6 +40,15 @@ class PayerSimulation:
             timer.daemon = True
             timer.start()
         return True
+
+    def pay_while_waiting(self, payment: Payment) -> Payment | None:
+        """Synchronous mode: book the push and hold the caller until the payer answers;
+        the settled payment, no callback. None for a duplicate."""
+        if not self.book.add(payment):
+            return None
+        if payment.scenario is not Scenario.INITIATE_TIMEOUT:
+            time.sleep(self._delay_s)
+        return self.book.settle(payment.key)
 
     def _answer(self, key: str) -> None:
         try:

@@ -26,6 +26,9 @@ class Payment:
     paid: int = 0  # whole shillings that actually moved
     refunded: int = 0
     extra: dict[str, str] = field(default_factory=dict)
+    # Other ids the merchant may query by, e.g. M-Pesa's input_TransactionReference,
+    # which need not be unique: the latest payment answers for it.
+    aliases: tuple[str, ...] = ()
 
     @property
     def refundable(self) -> int:
@@ -55,6 +58,9 @@ class PaymentBook:
             self._payments[payment.key] = payment
             self._aliases[payment.reference] = payment.key
             self._aliases[payment.receipt] = payment.key
+            for alias in payment.aliases:
+                if alias not in self._payments:
+                    self._aliases[alias] = payment.key
             return True
 
     def find(self, ident: str) -> Payment | None:

@@ -3,8 +3,9 @@
 Speaks providers.md §5: every request signed (`SELCOM` key, HS256 `Digest` over the
 `Signed-Fields`), `checkout/create-order-minimal`, then the USSD push by
 `checkout/wallet-payment` answering "111 PENDING", the webhook signed the same way and
-posted to the order's own `webhook` URL, `checkout/order-status` and
-`checkout/cancel-order`. A timed-out push is Selcom's "999" (ambiguous) result code.
+posted to the order's own `webhook` URL, `checkout/order-status`,
+`checkout/list-orders` (by creation date) and `checkout/cancel-order`. A timed-out push
+is Selcom's "999" (ambiguous) result code; any other path answers in Selcom's envelope.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from providers.sandbox import selcom_signing
-from providers.sandbox.delivery import post_callback
+from providers.sandbox.delivery import Courier, Message, Redelivery
 from providers.sandbox.exchange import (
     answer,
+    answer_unknown_paths,
     is_tz_msisdn,
     json_body,
     missing,
@@ -31,6 +33,13 @@ from providers.sandbox.exchange import (
 from providers.sandbox.payer import PayerSimulation
 from providers.sandbox.payments import Payment
 from providers.sandbox.scenarios import Scenario, Settlement, scenario_for
+from providers.sandbox.selcom_orders import (
+    PAYMENT_STATUSES,
+    date_window,
+    gateway_view,
+    new_order,
+    order_view,
+)
 
 API_KEY = "malipo-sandbox-selcom-key"
 API_SECRET = "malipo-sandbox-selcom-secret"  # noqa: S105 - a simulator's published secret
@@ -57,13 +66,6 @@ CHANNELS = {
     "77": "EZYPESA",
 }
 
-PAYMENT_STATUSES: dict[Settlement, str] = {
-    Settlement.PENDING: "PENDING",
-    Settlement.PAID: "COMPLETED",
-    Settlement.INSUFFICIENT_FUNDS: "REJECTED",
-    Settlement.CANCELLED: "USERCANCELED",
-    Settlement.NOT_REACHED: "REJECTED",
-}
 MESSAGES: dict[Settlement, str] = {
     Settlement.PAID: "Payment received",
     Settlement.INSUFFICIENT_FUNDS: "Insufficient balance",
@@ -89,6 +91,8 @@ def blueprint(*, callback_url: str, delay_s: float) -> Blueprint:
     bp.add_url_rule("/checkout/wallet-payment", view_func=sim.wallet_payment, methods=["POST"])
     bp.add_url_rule("/checkout/order-status", view_func=sim.order_status, methods=["GET"])
     bp.add_url_rule("/checkout/cancel-order", view_func=sim.cancel_order, methods=["DELETE"])
+    bp.add_url_rule("/checkout/list-orders", view_func=sim.list_orders, methods=["GET"])
+    answer_unknown_paths(bp, lambda status, message: _result(str(status), "FAIL", message, status))
     bp.simulator = sim  # type: ignore[attr-defined]  # for tests and the demo
     return bp
 
@@ -117,6 +121,7 @@ def _webhook_url(encoded: Any, fallback: str) -> str:
 class SelcomSimulator:
     def __init__(self, callback_url: str, delay_s: float) -> None:
         self.callback_url = callback_url
+        self.courier = Courier(policy=Redelivery.paced_by(delay_s))  # any 2xx is received
         self.payer = PayerSimulation(self._notify, delay_s=delay_s)
         self._orders: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -133,9 +138,14 @@ class SelcomSimulator:
         with self._lock:
             if order_id in self._orders:
                 return _result("400", "FAIL", "Order with this order_id already exists", 400)
-            self._orders[order_id] = {**body, "created": _now()}
-        gateway = {"gateway_buyer_uuid": operator_id("", 12).lower(), "payment_token": order_id}
-        return _result("000", "SUCCESS", "Order creation successful", data=[gateway])
+            self._orders[order_id] = new_order(body, _now())
+        return _result(
+            "000",
+            "SUCCESS",
+            "Order creation successful",
+            reference=self._orders[order_id]["reference"],
+            data=[gateway_view(self._orders[order_id], request.base_url)],
+        )
 
     def wallet_payment(self) -> Response:
         body, refusal = _signed_fields(json_body())
@@ -172,7 +182,7 @@ class SelcomSimulator:
         if order is None:
             return _result("404", "FAIL", "Order not found", 404, data=[])
         payment = self.payer.book.find(order_id)
-        data = _order_view(order, payment)
+        data = order_view(order, payment)
         return _result("000", "SUCCESS", "Order fetch successful", data=[data])
 
     def cancel_order(self) -> Response:
@@ -188,6 +198,20 @@ class SelcomSimulator:
         if unpushed or self.payer.book.cancel(order_id):
             return _result("000", "SUCCESS", "Order cancelled")
         return _result("400", "FAIL", "Order not found or no longer pending", 400)
+
+    def list_orders(self) -> Response:
+        params, refusal = _signed_fields(dict(request.args))
+        if refusal is not None:
+            return refusal
+        window = date_window(params)
+        if window is None:
+            return _result("400", "FAIL", "fromdate and todate must be YYYY-MM-DD, in order", 400)
+        with self._lock:
+            orders = [
+                o for o in self._orders.values() if window[0] <= o["created"].date() <= window[1]
+            ]
+        data = [order_view(order, self.payer.book.find(order["order_id"])) for order in orders]
+        return _result("000", "SUCCESS", "Order fetch successful", data=data)
 
     def _payment(self, order: dict[str, Any], push: dict[str, Any]) -> Payment:
         msisdn = str(push["msisdn"])
@@ -218,29 +242,11 @@ class SelcomSimulator:
         }
         if payment.extra["channel"]:
             body["channel"] = payment.extra["channel"]
-        headers = selcom_signing.sign(body, API_KEY, API_SECRET, _now())
-        post_callback(payment.callback_url, json.dumps(body).encode(), headers)
 
+        def signed_now() -> Message:  # each attempt carries the time it is sent
+            return json.dumps(body).encode(), selcom_signing.sign(body, API_KEY, API_SECRET, _now())
 
-def _order_view(order: dict[str, Any], payment: Payment | None) -> dict[str, Any]:
-    """An order as order-status lists it; the amount is what moved once it has."""
-    view = {
-        "order_id": order["order_id"],
-        "creation_date": order["created"].strftime("%Y-%m-%d %H:%M:%S"),
-        "amount": str(order["amount"]),
-        "payment_status": "CANCELLED" if order.get("cancelled") else "PENDING",
-    }
-    if payment is None:
-        return view
-    view["payment_status"] = PAYMENT_STATUSES[payment.settlement]
-    view["transid"] = payment.extra["transid"]
-    view["reference"] = payment.receipt  # Selcom's reference names the push, paid or not
-    view["msisdn"] = payment.msisdn
-    if payment.extra["channel"]:
-        view["channel"] = payment.extra["channel"]
-    if payment.settlement is Settlement.PAID:
-        view["amount"] = str(payment.paid)
-    return view
+        self.courier.deliver(payment.callback_url, signed_now)
 
 
 def _now() -> datetime:

@@ -15,9 +15,10 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from providers.sandbox import access
-from providers.sandbox.delivery import post_callback
+from providers.sandbox.delivery import Courier, Redelivery
 from providers.sandbox.exchange import (
     answer,
+    answer_unknown_paths,
     is_tz_msisdn,
     json_body,
     missing,
@@ -78,6 +79,8 @@ def blueprint(*, callback_url: str, delay_s: float) -> Blueprint:
     bp.add_url_rule("/token", view_func=sim.token, methods=["POST"])
     bp.add_url_rule("/billerpay", view_func=sim.pay, methods=["POST"])
     bp.add_url_rule("/reverse", view_func=sim.reverse, methods=["POST"])
+    # ASP.NET Web API's own answer, as for a missing token: {"Message": ...}
+    answer_unknown_paths(bp, lambda status, message: answer({"Message": message}, status))
     bp.simulator = sim  # type: ignore[attr-defined]  # for tests and the demo
     return bp
 
@@ -115,6 +118,7 @@ def _refused(body: dict[str, Any] | None, fields: tuple[str, ...]) -> Response |
 class TigoSimulator:
     def __init__(self, callback_url: str, delay_s: float) -> None:
         self.callback_url = callback_url
+        self.courier = Courier(accepts=_acknowledged, policy=Redelivery.paced_by(delay_s))
         self.payer = PayerSimulation(self._notify, delay_s=delay_s)
 
     def token(self) -> Response:
@@ -175,8 +179,18 @@ class TigoSimulator:
             "ReferenceID": payment.reference,
             "Amount": str(payment.paid if paid else payment.asked),
         }
-        headers = {"Content-Type": "application/json"}
-        post_callback(payment.callback_url, json.dumps(body).encode(), headers)
+        message = (json.dumps(body).encode(), {"Content-Type": "application/json"})
+        self.courier.deliver(payment.callback_url, lambda: message)
+
+
+def _acknowledged(answer: bytes) -> bool:
+    """The biller's ack says `ResponseStatus: true`; false is its failure ack."""
+    try:
+        body = json.loads(answer)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    status = body.get("ResponseStatus") if isinstance(body, dict) else None
+    return status is True or str(status).lower() == "true"
 
 
 def _payment(body: dict[str, Any], callback_url: str) -> Payment:

@@ -1,15 +1,18 @@
 """Each simulator on a real threaded loopback server, a callback receiver beside them,
-and the real adapter built from `sandbox_settings`. No database, no Redis."""
+and the real adapter built from `sandbox_settings` (no database, no Redis); and, for the
+tests that need it, the real service in sandbox mode (`malipo`, with PostgreSQL)."""
 
 from __future__ import annotations
 
+import json
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask import Blueprint, Flask, request
@@ -17,6 +20,9 @@ from werkzeug.serving import make_server
 
 from providers.base import CollectionRequest, ProviderAdapter, ProviderResult, build_adapter
 from providers.sandbox import AGGREGATED, sandbox_blueprint, sandbox_settings
+
+if TYPE_CHECKING:
+    from providers.sandbox.delivery import Redelivery
 
 DELAY_S = 0.05
 AMOUNT_MINOR = 150_000  # 1,500 TZS
@@ -52,18 +58,51 @@ class Delivery:
     remote_addr: str | None
 
 
+# Malipo's acknowledgement in each operator's terms (what providers/*/callbacks.py send).
+ACKS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {  # (received, failure ack)
+    "mpesa": ({"output_ResponseCode": "0"}, {"output_ResponseCode": "1"}),
+    "tigopesa": (
+        {"ResponseCode": "BILLER-18-0000-S", "ResponseStatus": True},
+        {"ResponseCode": "BILLER-18-3020-E", "ResponseStatus": False},
+    ),
+    "airtelmoney": ({"status": "received"}, {"status": "error"}),
+    "selcom": ({"result": "SUCCESS", "resultcode": "000"}, {"result": "FAIL"}),
+}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """How Malipo answers the next deliveries about one reference, before it accepts."""
+
+    times: int
+    status: int = 503  # 200 with `failure_ack`: the operator's own "not accepted"
+    failure_ack: bool = False
+    stall_s: float = 0.0  # answer only after this long (past the courier's read timeout)
+
+
 @dataclass
 class Receiver:
-    """Malipo's callback endpoint, reduced to recording what arrives."""
+    """Malipo's callback endpoint, reduced to recording what arrives and answering as
+    Malipo would: the operator's ack, or a planned refusal (`refuse`)."""
 
     url: str = ""
     deliveries: list[Delivery] = field(default_factory=list)
     arrived: threading.Condition = field(default_factory=threading.Condition)
+    refusals: dict[str, list[Refusal]] = field(default_factory=dict)
 
-    def record(self, delivery: Delivery) -> None:
+    def refuse(self, reference: str, refusal: Refusal) -> None:
+        with self.arrived:
+            self.refusals[reference] = [refusal] * refusal.times
+
+    def record(self, delivery: Delivery) -> Refusal | None:
+        """Keep the delivery; the refusal planned for it, if any."""
         with self.arrived:
             self.deliveries.append(delivery)
             self.arrived.notify_all()
+            for reference, planned in self.refusals.items():
+                if planned and reference.encode() in delivery.body:
+                    return planned.pop()
+            return None
 
     def about(self, reference: str) -> list[Delivery]:
         with self.arrived:
@@ -91,8 +130,13 @@ def _receiver_app(receiver: Receiver) -> Flask:
     @app.post("/v1/callbacks/<provider>")
     def callback(provider: str) -> tuple[str, int]:
         headers = dict(request.headers.items())
-        receiver.record(Delivery(provider, headers, request.get_data(), request.remote_addr))
-        return "{}", 200
+        delivery = Delivery(provider, headers, request.get_data(), request.remote_addr)
+        refusal = receiver.record(delivery)
+        received, failure_ack = ACKS[AGGREGATED.get(provider, provider)]
+        if refusal is None:
+            return json.dumps(received), 200
+        time.sleep(refusal.stall_s)
+        return json.dumps(failure_ack), 200 if refusal.failure_ack else refusal.status
 
     return app
 
@@ -194,3 +238,109 @@ def _rig(code: str, receiver: Receiver, blueprint: Blueprint, base_url: str) -> 
 @pytest.fixture(params=["mpesa", "tigopesa", "airtelmoney", "halopesa"])
 def rig(request: pytest.FixtureRequest, rigs: dict[str, Rig]) -> Rig:
     return rigs[request.param]
+
+
+@pytest.fixture
+def courier_policy() -> Iterator[Callable[[Rig, Redelivery], None]]:
+    """Give a (shared) simulator's courier another redelivery policy for one test."""
+    saved: list[tuple[Any, Redelivery]] = []
+
+    def apply(rig: Rig, policy: Redelivery) -> None:
+        courier = rig.simulator.courier
+        saved.append((courier, courier.policy))
+        courier.policy = policy
+
+    yield apply
+    for courier, policy in reversed(saved):
+        courier.policy = policy
+
+
+@dataclass
+class Gate:
+    """Stands in front of Malipo's callback endpoint and, while armed, answers the next
+    callbacks of one provider the way Malipo does when it cannot take them (its
+    adapter's `callback_ack(ok=False)`: a 503, or Tigo's own failure ack)."""
+
+    provider: str = ""
+    left: int = 0
+    refused: list[bytes] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def arm(self, provider: str, times: int) -> None:
+        with self.lock:
+            self.provider, self.left, self.refused = provider, times, []
+
+    def take(self, provider: str, body: bytes) -> bool:
+        """True if this callback is to be refused."""
+        with self.lock:
+            if self.left <= 0 or provider != self.provider:
+                return False
+            self.left -= 1
+            self.refused.append(body)
+            return True
+
+
+@dataclass(frozen=True)
+class Malipo:
+    """The real service in sandbox mode on a loopback port, jobs run in-process."""
+
+    url: str
+    app: Flask
+    gate: Gate
+
+    @property
+    def runtime(self) -> Any:
+        from billing.runtime import EXTENSION
+
+        return self.app.extensions[EXTENSION]
+
+    @property
+    def simulators(self) -> dict[str, Any]:
+        return {
+            name: bp.simulator for name, bp in self.app.blueprints.items() if "sandbox_" in name
+        }
+
+
+def _gated(app: Flask, gate: Gate) -> None:
+    from billing.runtime import EXTENSION
+
+    @app.before_request
+    def refuse_while_armed() -> Any:
+        parts = request.path.split("/")
+        if request.method != "POST" or parts[1:3] != ["v1", "callbacks"]:
+            return None
+        if not gate.take(parts[3], request.get_data()):
+            return None
+        adapter = app.extensions[EXTENSION].gateways.adapter(parts[3])
+        ack = adapter.callback_ack(None, ok=False)
+        return app.response_class(ack.body, status=ack.status_code, content_type=ack.content_type)
+
+
+@pytest.fixture(scope="session")
+def malipo(database_url: str) -> Iterator[Malipo]:
+    from werkzeug.serving import make_server as serve
+
+    from billing import create_app
+    from billing.core.config import Settings
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    settings = Settings(
+        database_url=database_url,
+        public_url=url,
+        provider_mode="sandbox",
+        sandbox_delay_s=0.05,
+        redrive_after_s=1.0,
+        secret_key="t",
+        testing=True,
+    )
+    app = create_app(settings)
+    gate = Gate()
+    _gated(app, gate)
+    server = serve("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Malipo(url, app, gate)
+    server.shutdown()
