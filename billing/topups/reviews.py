@@ -21,6 +21,8 @@ KINDS = (
     "unknown_status",  # a status code not in the provider's tables
     "unconfirmed",  # an unsigned callback the provider's status query did not confirm
     "refund_unknown",  # a refund the provider did not answer
+    "refund_stuck",  # a refund left in flight that no status query could settle
+    "callback_stuck",  # a stored callback that kept failing to apply: parked
     "vfd_rejected",  # TRA keeps answering a fiscal receipt with a non-zero ACK
 )
 
