@@ -101,11 +101,16 @@ def request_refund(
 
 def refunded_so_far(session: Session, topup_id: str) -> int:
     """What the top-up's refunds hold or gave back; a failed refund returned its money."""
-    return session.execute(
+    return _total(session, topup_id, OUTSTANDING)
+
+
+def _total(session: Session, topup_id: str, statuses: tuple[RefundStatus, ...]) -> int:
+    total = session.execute(
         select(func.coalesce(func.sum(Refund.amount_minor), 0)).where(
-            Refund.topup_id == topup_id, Refund.status.in_(OUTSTANDING)
+            Refund.topup_id == topup_id, Refund.status.in_(statuses)
         )
     ).scalar_one()
+    return int(total)  # SUM(bigint) is numeric in PostgreSQL
 
 
 def list_refunds(session: Session, topup_id: str, tenant_id: str | None) -> list[Refund]:
@@ -197,11 +202,7 @@ def settle(session: Session, refund_id: str, result: ProviderResult) -> str:
 def _succeeded(session: Session, refund: Refund, topup: Topup) -> None:
     states.move(refund, "status", RefundStatus.SUCCEEDED)
     session.flush()
-    given_back = session.execute(
-        select(func.coalesce(func.sum(Refund.amount_minor), 0)).where(
-            Refund.topup_id == topup.id, Refund.status == RefundStatus.SUCCEEDED
-        )
-    ).scalar_one()
+    given_back = _total(session, topup.id, (RefundStatus.SUCCEEDED,))
     if given_back >= topup.amount_minor and topup.status is TopupStatus.SUCCEEDED:
         states.move(topup, "status", TopupStatus.REFUNDED)
     data = {**event_data(topup), "refund_id": refund.id, "refund_amount": refund.amount_minor}

@@ -72,6 +72,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column('initiate_attempts', sa.Integer(), server_default='0', nullable=False))
         batch.drop_constraint(op.f("fk_topups_refund_transaction_id_ledger_transactions"), type_="foreignkey")
         batch.drop_constraint(op.f("uq_topups_refund_reference"), type_="unique")
+        batch.drop_constraint(op.f("ck_topups_refund_status"), type_="check")
         for column in ("refund_transaction_id", "refund_reason", "refund_amount_minor", "refund_reference", "refund_status"):
             batch.drop_column(column)
     with op.batch_alter_table('callback_inbox') as batch:
