@@ -180,8 +180,9 @@ def settle(session: Session, refund_id: str, result: ProviderResult) -> str:
     if result.status in DONE and not result.ambiguous:
         _succeeded(session, refund, topup)
     elif result.ambiguous or result.status is ProviderStatus.PENDING:
-        if refund.status is RefundStatus.SENDING:
-            states.move(refund, "status", RefundStatus.UNKNOWN)
+        if refund.status is RefundStatus.UNKNOWN:
+            return refund.status.value  # a person has it already
+        states.move(refund, "status", RefundStatus.UNKNOWN)
         open_item(
             session,
             kind="refund_unknown",

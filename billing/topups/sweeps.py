@@ -132,11 +132,12 @@ def check_refund(refund_id: str) -> str:
         refunds.send_refund(refund_id)
         return "sent"
     adapter = runtime.gateways.adapter(provider)
+    can_ask = adapter.capabilities.supports_status_query
     answer = None
-    if adapter.capabilities.supports_status_query:
+    if can_ask:
         try:
             answer = adapter.query_status(query)
-        except Exception:
+        except Exception:  # no answer this time; the next check asks again
             log.exception("refund %s: the %s status query raised", refund_id, provider)
     with runtime.unit_of_work() as session:
         refund = session.get(Refund, refund_id, with_for_update=True)
@@ -146,18 +147,23 @@ def check_refund(refund_id: str) -> str:
         # may never have received is no proof that no money moved.
         if answer is not None and answer.status in refunds.DONE and not answer.ambiguous:
             return refunds.settle(session, refund_id, answer)
-        refund.attempts += 1
-        if answer is not None and refund.attempts <= REFUND_CHECKS:
+        refund.attempts += 1  # the send was the first
+        if can_ask and refund.attempts <= REFUND_CHECKS:
             refund.next_check_at = utcnow() + timedelta(seconds=30 * 2**refund.attempts)
             return "sending"
-        _stuck(session, refund, provider, answer)
+        _stuck(session, refund, provider, answer, can_ask)
         return refund.status.value
 
 
-def _stuck(session: Session, refund: Refund, provider: str, answer: ProviderResult | None) -> None:
+def _stuck(
+    session: Session, refund: Refund, provider: str, answer: ProviderResult | None, asked: bool
+) -> None:
     states.move(refund, "status", RefundStatus.UNKNOWN)
     refund.next_check_at = None
-    why = "no status query" if answer is None else f"status query says {answer.status.value}"
+    why = f"{provider} has no status query"
+    if asked:
+        said = answer.status.value if answer else "nothing"
+        why = f"{refund.attempts - 1} status queries; the last said {said}"
     open_item(
         session,
         kind="refund_stuck",

@@ -10,7 +10,8 @@ from sqlalchemy import select, update
 
 from billing.topups.jobs import sweep
 from billing.topups.models import Refund, ReviewItem, Topup
-from providers.base import ProviderResult, ProviderStatus
+from billing.topups.sweeps import REFUND_CHECKS
+from providers.base import ProviderResult, ProviderStatus, unknown_outcome
 from tests.integration.topups.conftest import get
 from tests.integration.topups.midflight import age, held, raises, row, stubbed
 from tests.integration.topups.test_refunds import refund, refunded
@@ -141,3 +142,26 @@ def test_several_partial_refunds_never_more_than_was_collected(live, tenant, adm
     ]
     assert get(live, "/v1/wallet", tenant)["balance"] == 0
     assert refund(live, admin, created["id"], amount=100).status_code == 409
+
+
+def test_a_refund_the_status_query_never_confirms_goes_to_a_person(live, tenant, admin):
+    """An answer about a reference the operator may never have seen proves nothing:
+    the refund is asked after, with backoff, and then handed over, never reversed."""
+    unknown = unknown_outcome("mpesa", "N/A", "not (yet) known")
+    created, in_flight, stub, stub_cm, asked = _die_inside_refund(
+        live, tenant, admin, query_status=lambda stub, query: unknown
+    )
+    try:
+        with live.app.app_context():
+            for _ in range(REFUND_CHECKS):
+                assert row(live, Refund, in_flight.id).status.value == "sending"
+                age(live, Refund, in_flight.id)
+                sweep()
+        assert row(live, Refund, in_flight.id).status.value == "unknown"
+        (item,) = reviews(live, "refund_stuck", created["id"])
+        assert item.detail["why"] == f"{REFUND_CHECKS} status queries; the last said pending"
+    finally:
+        stub.release.set()
+        asked.join(10)
+        stub_cm.__exit__(None, None, None)
+    assert get(live, "/v1/wallet", tenant)["balance"] == 0
