@@ -235,7 +235,10 @@ def sweep() -> None:
     runtime = current()
     now = utcnow()
     stale = now - timedelta(seconds=runtime.settings.redrive_after_s)
-    sweeps.stuck_initiations(now, stale)
+    try:
+        sweeps.stuck_initiations(now, stale)
+    except Exception:
+        log.exception("sweep: pushes left sending could not be marked; next time")
     with runtime.sessions() as session:
         due = (
             session.execute(
@@ -254,9 +257,12 @@ def sweep() -> None:
         stuck = sweeps.stuck_callbacks(session, now, stale)
         unsent = sweeps.unsent_topups(session, now, stale)
         in_flight = sweeps.stuck_refunds(session, now, stale)
-    for inbox_id in stuck:
+
+    def redrive(inbox_id: int) -> None:
         sweeps.redrive_callback(inbox_id, reconcile)
+
     for step, ids in (
+        (redrive, stuck),
         (check_topup, due),
         (initiate, unsent),
         (sweeps.check_refund, in_flight),

@@ -76,10 +76,11 @@ def test_poisoned_callbacks_do_not_starve_another_tenants(live, tenant):
 
 
 def test_a_callback_that_keeps_failing_is_parked_with_its_reason(live):
-    (bad,) = poison(live, 1)
+    (bad,) = poison(live, 1, received_ago=timedelta(days=3))  # first in line
     with live.app.app_context():
         for _ in range(CALLBACK_ATTEMPTS):
-            with live.runtime.sessions.begin() as session:
+            assert row(live, CallbackDelivery, bad).status is InboxStatus.RECEIVED
+            with live.runtime.sessions.begin() as session:  # its backoff has passed
                 session.execute(
                     update(_inbox).where(_inbox.c.id == bad).values(next_attempt_at=None)
                 )
