@@ -21,32 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from billing.core.clock import utcnow
 from billing.core.db import Base, BigId, UtcDateTime, string_enum
-
-
-class TopupStatus(StrEnum):
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
-    REFUNDED = "refunded"
-
-
-class Initiation(StrEnum):
-    """Where the request to the provider stands: it is sent at most once."""
-
-    NOT_SENT = "not_sent"
-    SENDING = "sending"
-    SENT = "sent"
-    UNKNOWN = "unknown"  # timed out after sending: only a status query can tell
-
-
-class RefundStatus(StrEnum):
-    REQUESTED = "requested"  # the wallet is debited; the provider is asked after commit
-    SENDING = "sending"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"  # the debit is reversed: the money is back in the wallet
-    UNKNOWN = "unknown"  # no answer from the provider: a person checks
+from billing.topups.states import Initiation, RefundStatus, TopupStatus  # also read from here
 
 
 class Topup(Base):

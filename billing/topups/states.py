@@ -1,8 +1,9 @@
-"""The allowed moves of a top-up, its initiation and its refunds, as tables.
+"""Where a top-up, its initiation and its refunds stand, and the allowed moves, as
+tables (pure: no I/O).
 
-Pure data and one function: every writer that changes one of these states asks
-`move` first, so an illegal move (a refunded top-up failing, a settled refund being
-sent again) raises instead of silently rewriting money history.
+Every writer that changes one of these states asks `move` first, so an illegal move
+(a refunded top-up failing, a settled refund sent again) raises instead of silently
+rewriting money history. The enums live here so the tables need no database library.
 """
 
 from __future__ import annotations
@@ -11,7 +12,32 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import TypeVar
 
-from billing.topups.models import Initiation, RefundStatus, TopupStatus
+
+class TopupStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REFUNDED = "refunded"
+
+
+class Initiation(StrEnum):
+    """Where the request to the provider stands: it is sent at most once."""
+
+    NOT_SENT = "not_sent"
+    SENDING = "sending"
+    SENT = "sent"
+    UNKNOWN = "unknown"  # timed out after sending: only a status query can tell
+
+
+class RefundStatus(StrEnum):
+    REQUESTED = "requested"  # the wallet is debited; the provider is asked after commit
+    SENDING = "sending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # the debit is reversed: the money is back in the wallet
+    UNKNOWN = "unknown"  # no answer from the provider: a person checks
+
 
 S = TypeVar("S", bound=StrEnum)
 
