@@ -6,10 +6,16 @@ left failed cleanly, but a status query that never left says nothing about the p
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from providers.base import Mapped, ProviderResult, ProviderStatus, not_sent, unknown_outcome
 from providers.transport import HttpReply, NoAnswer, NotSent
+
+log = logging.getLogger(__name__)
+Method = TypeVar("Method", bound=Callable[..., ProviderResult])
 
 
 def guarded(
@@ -23,6 +29,34 @@ def guarded(
         return not_sent(provider, "not_sent", str(error))
     except NoAnswer as error:
         return unknown_outcome(provider, "no_answer", str(error))
+    except Exception as error:  # a reply we could not read: the money may have moved
+        log.exception("%s: reading the provider's answer failed", provider)
+        if query:
+            return _query_unanswered(provider, "unreadable_reply", _describe(error))
+        return unknown_outcome(provider, "unreadable_reply", _describe(error))
+
+
+def refuses_bad_input(method: Method) -> Method:
+    """An adapter's initiate or refund never raises: what escapes it was raised before
+    anything was sent (`guarded` catches the rest), so it is a plain, final failure."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, request: Any) -> ProviderResult:
+        try:
+            return method(self, request)
+        except Exception as error:
+            return ProviderResult(
+                provider=self.code,
+                status=ProviderStatus.FAILED,
+                reason_code="invalid_request",
+                reason=_describe(error),
+            )
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:300]
 
 
 def _query_unanswered(provider: str, code: str, reason: str) -> ProviderResult:

@@ -11,6 +11,7 @@ from billing.runtime import current
 from billing.topups import inbox, refunds, reviews, service
 from billing.topups.schemas import (
     RefundCreateSchema,
+    RefundSchema,
     ReviewItemSchema,
     ReviewListArgs,
     ReviewResolveSchema,
@@ -86,6 +87,15 @@ class RefundTopup(MethodView):
         return refunds.request_refund(
             request_session(), current().gateways, topup_id, data["amount"], data["reason"]
         )
+
+
+@blp.route("/topups/<topup_id>/refunds")
+class TopupRefunds(MethodView):
+    @requires(*ANYONE)
+    @blp.response(200, RefundSchema(many=True))
+    def get(self, topup_id: str):
+        """The top-up's refunds, oldest first; another tenant's answers 404."""
+        return refunds.list_refunds(request_session(), topup_id, principal().tenant_id)
 
 
 @blp.route("/callbacks/<provider>", methods=["POST"])

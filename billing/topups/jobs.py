@@ -17,11 +17,17 @@ from billing.core.clock import utcnow
 from billing.events.service import emit
 from billing.jobs.registry import job
 from billing.runtime import current
+from billing.topups import states, sweeps
 from billing.topups.models import CallbackDelivery, InboxStatus, Initiation, Topup, TopupStatus
 from billing.topups.outcomes import Outcome, apply_outcome, event_data
 from billing.topups.reviews import open_item
 from billing.topups.trust import Claim, Verdict, described, disagreement, judge
-from providers.base import TERMINAL, CollectionRequest, StatusQuery
+from providers.base import (
+    TERMINAL,
+    CollectionRequest,
+    StatusQuery,
+    unknown_outcome,
+)
 
 # After the push: query at +30 s, then 1, 2, 5 and 15 minutes later; then expire.
 CHECK_AFTER_S = (30, 60, 120, 300, 900)
@@ -34,6 +40,8 @@ _inbox = CallbackDelivery.__table__
 
 @job("topups.initiate")
 def initiate(topup_id: str) -> None:
+    """Claim the push (not_sent → sending), send it, record the answer. A push left
+    `sending` by a dead worker is found by `sweeps.stuck_initiations`."""
     runtime = current()
     with runtime.unit_of_work() as session:
         topup = session.execute(
@@ -41,32 +49,41 @@ def initiate(topup_id: str) -> None:
             .where(
                 _topups.c.id == topup_id,
                 _topups.c.status == TopupStatus.PENDING,
-                _topups.c.initiation == Initiation.NOT_SENT,
+                _topups.c.initiation.in_(states.from_states(states.INITIATION, Initiation.SENDING)),
             )
             .values(initiation=Initiation.SENDING, updated_at=utcnow())
             .returning(_topups)
         ).first()
     if topup is None:
         return  # sent already, or no longer pending
-    adapter = runtime.gateways.adapter(topup.provider)
-    result = adapter.initiate_collection(
-        CollectionRequest(
-            topup_id=topup.id,
-            reference=topup.reference,
-            msisdn=topup.msisdn,
-            amount_minor=topup.amount_minor,
-            currency=topup.currency,
-            description=f"Malipo wallet top-up {topup.reference}",
-            callback_url=runtime.gateways.callback_url(topup.provider),
+    try:
+        result = runtime.gateways.adapter(topup.provider).initiate_collection(
+            CollectionRequest(
+                topup_id=topup.id,
+                reference=topup.reference,
+                msisdn=topup.msisdn,
+                amount_minor=topup.amount_minor,
+                currency=topup.currency,
+                description=f"Malipo wallet top-up {topup.reference}",
+                callback_url=runtime.gateways.callback_url(topup.provider),
+            )
         )
-    )
+    except Exception as error:  # a bug in an adapter: the push may or may not have left
+        log.exception("initiate %s: the %s adapter raised", topup_id, topup.provider)
+        reason = f"{type(error).__name__}: {error}"
+        result = unknown_outcome(topup.provider, "adapter_error", reason)
     with runtime.unit_of_work() as session:
         locked = session.get(Topup, topup_id, with_for_update=True)
-        if result.retryable:  # nothing reached the provider: no money can have moved
-            locked.initiation = Initiation.NOT_SENT
-            apply_outcome(session, locked, Outcome.of("initiate", result))
+        if locked.initiation is not Initiation.SENDING:  # the sweep gave up on it meanwhile
+            if not result.retryable:
+                apply_outcome(session, locked, Outcome.of("initiate", result))
             return
-        locked.initiation = Initiation.UNKNOWN if result.ambiguous else Initiation.SENT
+        if result.retryable:  # nothing reached the provider: no money can have moved
+            sweeps.resend_later(session, locked, result)
+            return
+        states.move(
+            locked, "initiation", Initiation.UNKNOWN if result.ambiguous else Initiation.SENT
+        )
         locked.next_check_at = utcnow() + timedelta(seconds=CHECK_AFTER_S[0])
         apply_outcome(session, locked, Outcome.of("initiate", result))
 
@@ -223,47 +240,43 @@ def check_topup(topup_id: str) -> None:
 
 
 def sweep() -> None:
-    """Re-drive what went quiet: due status checks, stuck callbacks, unsent pushes."""
+    """Re-drive what went quiet: due status checks, stuck callbacks (oldest first, each
+    backing off, parked when poisoned), unsent pushes, and anything left mid-flight."""
     runtime = current()
     now = utcnow()
     stale = now - timedelta(seconds=runtime.settings.redrive_after_s)
+    try:
+        sweeps.stuck_initiations(now, stale)
+    except Exception:
+        log.exception("sweep: pushes left sending could not be marked; next time")
     with runtime.sessions() as session:
         due = (
             session.execute(
                 select(Topup.id)
-                .where(Topup.status == TopupStatus.PENDING, Topup.next_check_at <= now)
+                .where(
+                    Topup.status == TopupStatus.PENDING,
+                    Topup.initiation != Initiation.NOT_SENT,
+                    Topup.next_check_at <= now,
+                )
                 .order_by(Topup.next_check_at)
                 .limit(50)
             )
             .scalars()
             .all()
         )
-        stuck = (
-            session.execute(
-                select(CallbackDelivery.id)
-                .where(
-                    CallbackDelivery.status.in_((InboxStatus.RECEIVED, InboxStatus.APPLYING)),
-                    CallbackDelivery.received_at < stale,
-                )
-                .limit(100)
-            )
-            .scalars()
-            .all()
-        )
-        unsent = (
-            session.execute(
-                select(Topup.id)
-                .where(
-                    Topup.status == TopupStatus.PENDING,
-                    Topup.initiation == Initiation.NOT_SENT,
-                    Topup.created_at < stale,
-                )
-                .limit(50)
-            )
-            .scalars()
-            .all()
-        )
-    for step, ids in ((check_topup, due), (reconcile, stuck), (initiate, unsent)):
+        stuck = sweeps.stuck_callbacks(session, now, stale)
+        unsent = sweeps.unsent_topups(session, now, stale)
+        in_flight = sweeps.stuck_refunds(session, now, stale)
+
+    def redrive(inbox_id: int) -> None:
+        sweeps.redrive_callback(inbox_id, reconcile)
+
+    for step, ids in (
+        (redrive, stuck),
+        (check_topup, due),
+        (initiate, unsent),
+        (sweeps.check_refund, in_flight),
+    ):
         for item in ids:
             try:
                 step(item)

@@ -17,36 +17,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from billing.core.clock import utcnow
 from billing.core.db import Base, BigId, UtcDateTime, string_enum
-
-
-class TopupStatus(StrEnum):
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
-    REFUNDED = "refunded"
-
-
-class Initiation(StrEnum):
-    """Where the request to the provider stands: it is sent at most once."""
-
-    NOT_SENT = "not_sent"
-    SENDING = "sending"
-    SENT = "sent"
-    UNKNOWN = "unknown"  # timed out after sending: only a status query can tell
-
-
-class RefundStatus(StrEnum):
-    REQUESTED = "requested"  # the wallet is debited; the provider is asked after commit
-    SENDING = "sending"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"  # the debit is reversed: the money is back in the wallet
-    UNKNOWN = "unknown"  # no answer from the provider: a person checks
+from billing.topups.states import Initiation, RefundStatus, TopupStatus  # also read from here
 
 
 class Topup(Base):
@@ -72,22 +47,72 @@ class Topup(Base):
     # What proved the credit and which of amount, currency and payer the provider reported.
     verification: Mapped[dict[str, str] | None] = mapped_column(JSON)
     ledger_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
-    refund_status: Mapped[RefundStatus | None] = mapped_column(
-        string_enum(RefundStatus, "refund_status")
-    )
-    refund_reference: Mapped[str | None] = mapped_column(String(20), unique=True)
-    refund_amount_minor: Mapped[int | None] = mapped_column(BigInteger)
-    refund_reason: Mapped[str | None] = mapped_column(String(300))
-    refund_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
+    # Pushes that never reached the provider (retryable answers); each is re-sent later.
+    initiate_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     checks: Mapped[int] = mapped_column(Integer, default=0)
     next_check_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
+    refunds: Mapped[list[Refund]] = relationship(
+        order_by="Refund.created_at", lazy="selectin", viewonly=True
+    )
+
     __table_args__ = (
         UniqueConstraint("provider", "provider_txn_id"),
         Index("ix_topups_due", "next_check_at"),
     )
+
+    @property
+    def latest_refund(self) -> Refund | None:
+        return self.refunds[-1] if self.refunds else None
+
+    @property
+    def refund_status(self) -> RefundStatus | None:
+        """The newest refund's state (API.md: the refund answer says where it stands)."""
+        return self.latest_refund.status if self.latest_refund else None
+
+    @property
+    def refund_amount_minor(self) -> int | None:
+        return self.latest_refund.amount_minor if self.latest_refund else None
+
+    @property
+    def refund_reason(self) -> str | None:
+        return self.latest_refund.reason if self.latest_refund else None
+
+
+class Refund(Base):
+    """Money given back for a credited top-up; several partial ones where allowed.
+
+    The wallet is debited (`debit_transaction_id`) when the refund is requested; a
+    refusal is undone by `reversal_transaction_id`.
+    """
+
+    __tablename__ = "refunds"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    topup_id: Mapped[str] = mapped_column(ForeignKey("topups.id"), index=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(String(300))
+    status: Mapped[RefundStatus] = mapped_column(
+        string_enum(RefundStatus, "refund_status"), default=RefundStatus.REQUESTED
+    )
+    provider_ref: Mapped[str | None] = mapped_column(String(100))
+    provider_txn_id: Mapped[str | None] = mapped_column(String(100))
+    failure_reason: Mapped[str | None] = mapped_column(String(300))
+    debit_transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"))
+    reversal_transaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ledger_transactions.id")
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_check_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (Index("ix_refunds_status_updated", "status", "updated_at"),)
 
 
 class InboxStatus(StrEnum):
@@ -118,6 +143,9 @@ class CallbackDelivery(Base):
     error: Mapped[str | None] = mapped_column(Text)
     topup_id: Mapped[str | None] = mapped_column(ForeignKey("topups.id"))
     deliveries: Mapped[int] = mapped_column(Integer, default=1)
+    # Sweeps that tried to apply it; past a bound it is parked as needs_review.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     applied_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 

@@ -27,6 +27,7 @@ from billing.tenants.models import Tenant
 from billing.topups.models import Topup, TopupStatus
 from billing.topups.receipts import receipt
 from billing.topups.reviews import open_item
+from billing.topups.states import move
 from providers.base import ProviderResult, ProviderStatus
 
 FINAL_FAILURES = {
@@ -94,7 +95,7 @@ def _succeeded(session: Session, topup: Topup, outcome: Outcome, inbox_id: int |
     topup.provider_txn_id = topup.provider_txn_id or outcome.provider_txn_id
     topup.verification = verification(topup, outcome)
     (posted,) = post_transactions(session, [credit_transaction(topup, topup.provider_txn_id)])
-    topup.status = TopupStatus.SUCCEEDED
+    move(topup, "status", TopupStatus.SUCCEEDED)
     topup.ledger_transaction_id = posted.id
     topup.next_check_at = None
     data = {**event_data(topup), "receipt": _receipt(session, topup)}
@@ -176,7 +177,7 @@ def _failed(session: Session, topup: Topup, outcome: Outcome, inbox_id: int | No
         return "conflict"
     if topup.status is not TopupStatus.PENDING:
         return "already_final"
-    topup.status = FINAL_FAILURES[outcome.status]
+    move(topup, "status", FINAL_FAILURES[outcome.status])
     topup.failure_code = outcome.reason_code
     topup.failure_reason = (outcome.reason or "")[:300] or None
     topup.next_check_at = None

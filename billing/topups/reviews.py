@@ -22,6 +22,8 @@ KINDS = (
     "unknown_status",  # a status code not in the provider's tables
     "unconfirmed",  # an unproven callback the provider's own answer did not bear out
     "refund_unknown",  # a refund the provider did not answer
+    "refund_stuck",  # a refund left in flight that no status query could settle
+    "callback_stuck",  # a stored callback that kept failing to apply: parked
     "vfd_rejected",  # TRA keeps answering a fiscal receipt with a non-zero ACK
 )
 

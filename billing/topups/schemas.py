@@ -50,9 +50,28 @@ class TopupSchema(Schema):
     failure_code = fields.String(allow_none=True)
     failure_reason = fields.String(allow_none=True)
     ledger_transaction_id = fields.String(allow_none=True)
-    refund_status = fields.Enum(RefundStatus, by_value=True, allow_none=True)
+    refund_status = fields.Enum(
+        RefundStatus, by_value=True, allow_none=True, metadata={"description": "newest refund's"}
+    )
     refund_amount = fields.Integer(attribute="refund_amount_minor", allow_none=True)
     refund_reason = fields.String(allow_none=True)
+    refunds = fields.List(fields.Nested(lambda: RefundSchema()))
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class RefundSchema(Schema):
+    """One refund of a top-up; several partial ones where the provider allows."""
+
+    id = fields.String()
+    topup_id = fields.String()
+    status = fields.Enum(RefundStatus, by_value=True)
+    amount = fields.Integer(attribute="amount_minor")
+    currency = fields.String()
+    reason = fields.String()
+    reference = fields.String(metadata={"description": "the id the provider carries"})
+    provider_txn_id = fields.String(allow_none=True)
+    failure_reason = fields.String(allow_none=True)
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
 

@@ -37,6 +37,7 @@ def request_topup(
         raise InvalidInput.on("provider", "card top-ups are not available yet")
     if provider not in MOBILE_MONEY:
         raise InvalidInput.on("provider", "cannot tell the operator: name the provider")
+    _check_currency(gateways, provider, request.currency)
     _check_amount(gateways, provider, request.amount)
     topup_id = new_id("top")
     topup = Topup(
@@ -64,6 +65,17 @@ def _payer(raw: str) -> str:
         return msisdns.normalise(raw)
     except ValueError as error:
         raise InvalidInput.on("msisdn", str(error)) from None
+
+
+def _check_currency(gateways: Gateways, provider: str, currency: str) -> None:
+    """Mobile money collects shillings only; a USD wallet tops up by card (coming)."""
+    collects = gateways.adapter(provider).capabilities.currency
+    if currency != collects:
+        raise InvalidInput.on(
+            "currency",
+            f"{provider} collects {collects} only: a {currency} wallet cannot be topped up "
+            "by mobile money",
+        )
 
 
 def _check_amount(gateways: Gateways, provider: str, amount: int) -> None:

@@ -23,7 +23,7 @@ from providers.base import (
     RefundRequest,
     StatusQuery,
 )
-from providers.outcomes import guarded, query_error, without_code
+from providers.outcomes import guarded, query_error, refuses_bad_input, without_code
 from providers.settings import config_from_settings
 from providers.transport import HttpReply
 
@@ -51,6 +51,7 @@ class AirtelMoneyAdapter:
     def map_status(self, raw_code: str) -> Mapped:
         return wire.map_any(raw_code)
 
+    @refuses_bad_input
     def initiate_collection(self, request: CollectionRequest) -> ProviderResult:
         body = wire.payment_body(
             reference=request.description[:64] or request.reference,
@@ -97,6 +98,7 @@ class AirtelMoneyAdapter:
         mapped = wire.map_transaction(str(status), envelope.get("response_code"))
         return self._result(mapped, reply.body, envelope)
 
+    @refuses_bad_input
     def refund(self, request: RefundRequest) -> ProviderResult:
         if request.partial:
             raise ValueError("Airtel Money refunds the whole payment only")

@@ -24,7 +24,7 @@ from providers.base import (
 )
 from providers.mpesa import callbacks, wire
 from providers.mpesa.client import MpesaClient, MpesaConfig
-from providers.outcomes import guarded, query_error, without_code
+from providers.outcomes import guarded, query_error, refuses_bad_input, without_code
 from providers.settings import config_from_settings
 from providers.transport import HttpReply
 
@@ -57,6 +57,7 @@ class MpesaAdapter:
     def map_status(self, raw_code: str) -> Mapped:
         return wire.map_response_code(raw_code, sync=self.config.sync)
 
+    @refuses_bad_input
     def initiate_collection(self, request: CollectionRequest) -> ProviderResult:
         body = wire.c2b_body(
             amount_shillings=to_whole_shillings(request.amount_minor, request.currency),
@@ -110,6 +111,7 @@ class MpesaAdapter:
         raw_status = str(body.get("output_ResponseTransactionStatus") or "")
         return self._result(wire.map_query_status(raw_status), raw_status, body)
 
+    @refuses_bad_input
     def refund(self, request: RefundRequest) -> ProviderResult:
         body = wire.reversal_body(
             amount_shillings=to_whole_shillings(request.amount_minor, request.currency),

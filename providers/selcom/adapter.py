@@ -24,7 +24,7 @@ from providers.base import (
     UnsupportedOperation,
     not_sent,
 )
-from providers.outcomes import guarded, query_error, without_code
+from providers.outcomes import guarded, query_error, refuses_bad_input, without_code
 from providers.selcom import callbacks, wire
 from providers.selcom.client import SelcomClient, SelcomConfig
 from providers.settings import config_from_settings
@@ -57,6 +57,7 @@ class SelcomAdapter:
     def map_status(self, raw_code: str) -> Mapped:
         return wire.map_any(raw_code)
 
+    @refuses_bad_input
     def initiate_collection(self, request: CollectionRequest) -> ProviderResult:
         number = self.normalize_msisdn(request.msisdn)
         order = wire.order_body(
@@ -124,6 +125,7 @@ class SelcomAdapter:
         mapped = wire.map_order(order)
         return self._result(mapped, str(order.get("payment_status") or code), body, order)
 
+    @refuses_bad_input
     def refund(self, request: RefundRequest) -> ProviderResult:
         raise UnsupportedOperation("Selcom checkout has no refund API in the reference")
 

@@ -22,7 +22,7 @@ from providers.base import (
     StatusQuery,
     UnsupportedOperation,
 )
-from providers.outcomes import guarded, without_code
+from providers.outcomes import guarded, refuses_bad_input, without_code
 from providers.settings import config_from_settings
 from providers.tigopesa import callbacks, wire
 from providers.tigopesa.client import TigoClient, TigoConfig
@@ -53,6 +53,7 @@ class TigoPesaAdapter:
     def map_status(self, raw_code: str) -> Mapped:
         return wire.map_sync(raw_code, None)
 
+    @refuses_bad_input
     def initiate_collection(self, request: CollectionRequest) -> ProviderResult:
         body = wire.pay_body(
             msisdn=self.normalize_msisdn(request.msisdn),
@@ -83,6 +84,7 @@ class TigoPesaAdapter:
     def query_status(self, query: StatusQuery) -> ProviderResult:
         raise UnsupportedOperation("Tigo Pesa push billing has no status query")
 
+    @refuses_bad_input
     def refund(self, request: RefundRequest) -> ProviderResult:
         if not self.capabilities.supports_refund:
             raise UnsupportedOperation("Tigo refunds need refund_url, channel_msisdn, channel_pin")

@@ -202,8 +202,11 @@ def test_refund_is_full_only(adapter, fake_provider):
         "transaction": {"airtel_money_id": "AM1"}
     }
     assert result.status == "reversed"
-    with pytest.raises(ValueError, match="whole payment"):
-        adapter.refund(RefundRequest(amount_minor=100, original_amount_minor=500_000, **fields))
+    partial = adapter.refund(
+        RefundRequest(amount_minor=100, original_amount_minor=500_000, **fields)
+    )
+    assert (partial.status, partial.reason_code) == ("failed", "invalid_request")
+    assert "whole payment" in partial.reason
 
 
 def signed_callback(status_code: str = "TS", key: str = "hk", **extra) -> bytes:

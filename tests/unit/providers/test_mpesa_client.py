@@ -154,9 +154,15 @@ def test_unreachable_provider_is_a_clean_retryable_failure(public_key_b64, refus
     assert (result.status, result.retryable, result.ambiguous) == ("failed", True, False)
 
 
-def test_fractional_shillings_are_refused_before_sending(make_adapter, fake_provider):
-    with pytest.raises(ValueError, match="whole number of shillings"):
-        make_adapter().initiate_collection(collection(amount_minor=150_050))
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [({"amount_minor": 150_050}, "whole number of shillings"), ({"currency": "USD"}, "TZS only")],
+)
+def test_bad_input_is_a_final_failure_before_sending(make_adapter, fake_provider, changes, says):
+    """Never an exception (a job would leave the push `sending`), never retryable."""
+    result = make_adapter().initiate_collection(collection(**changes))
+    assert (result.status, result.retryable, result.ambiguous) == ("failed", False, False)
+    assert result.reason_code == "invalid_request" and says in result.reason
     assert fake_provider.seen == []
 
 
