@@ -20,7 +20,7 @@ KEY_ADMINS = (Role.ADMIN, Role.TENANT_ADMIN)
 
 @blp.route("/tenants/<tenant_id>/api-keys")
 class TenantApiKeys(MethodView):
-    @idempotent
+    @idempotent(shown_once=("api_key",))
     @requires(*KEY_ADMINS)
     @blp.arguments(ApiKeyCreateSchema)
     @blp.response(201, CreatedApiKeySchema)

@@ -24,7 +24,7 @@ blp = Blueprint("tenants", __name__, url_prefix="/v1/tenants", description="Tena
 
 @blp.route("")
 class Tenants(MethodView):
-    @idempotent
+    @idempotent(shown_once=("api_key",))
     @requires(Role.ADMIN)
     @blp.arguments(TenantCreateSchema)
     @blp.response(201, CreatedTenantSchema)
