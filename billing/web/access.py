@@ -59,8 +59,9 @@ def requires(*roles: Role) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
-            who = principal()
-            _find_path_objects(who)
+            with reading(request_session()):  # the key and the objects: one round trip
+                who = principal()
+                _find_path_objects(who)
             who.require(*roles)
             return view(*args, **kwargs)
 
@@ -73,7 +74,7 @@ def _find_path_objects(who: Principal) -> None:
     named = request.view_args or {}
     if not named:
         return
-    with reading(request_session()) as session:
+    with reading(request_session()) as session:  # joins the caller's reading, if any
         for parameter, value in named.items():
             finder = _finders.get(parameter)
             if finder is None:
