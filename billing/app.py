@@ -10,7 +10,7 @@ from flask.sessions import NullSession, SessionInterface
 from billing.core.config import Settings
 from billing.jobs.queues import InlineJobQueue
 from billing.runtime import EXTENSION, Runtime
-from billing.web import body_limit, problems, session
+from billing.web import body_limit, headers, problems, session
 from billing.web.api import API_SETTINGS, Api
 
 # Importing a capability's jobs module registers its jobs with the runner.
@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     if isinstance(runtime.queue, InlineJobQueue):
         runtime.queue.bind(app)  # its jobs run in this app, whichever thread relays them
     _register_jobs()
+    headers.register(app)  # first registered, so it runs last: on every final response
     problems.register(app)
     session.register(app)
     body_limit.register(app)

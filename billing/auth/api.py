@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy.orm import Session
 
 from billing.auth import service
-from billing.auth.models import Role
+from billing.auth.models import ApiKey, Role
+from billing.auth.principal import Principal
 from billing.auth.schemas import ApiKeyCreateSchema, ApiKeySchema, CreatedApiKeySchema
 from billing.core.errors import NotFound
 from billing.tenants.service import get_tenant
-from billing.web.access import principal, requires
+from billing.web.access import finds, principal, requires
 from billing.web.idempotency import idempotent
 from billing.web.session import request_session
 
@@ -18,9 +20,18 @@ blp = Blueprint("api_keys", __name__, url_prefix="/v1", description="API keys")
 KEY_ADMINS = (Role.ADMIN, Role.TENANT_ADMIN)
 
 
+@finds("key_id")
+def _find_key(session: Session, key_id: str, who: Principal) -> ApiKey:
+    """A tenant key finds only its own tenant's keys; staff find any."""
+    key = session.get(ApiKey, key_id)
+    if key is None or (who.tenant_id is not None and key.tenant_id != who.tenant_id):
+        raise NotFound(f"API key {key_id} not found")
+    return key
+
+
 @blp.route("/tenants/<tenant_id>/api-keys")
 class TenantApiKeys(MethodView):
-    @idempotent
+    @idempotent(shown_once=("api_key",))
     @requires(*KEY_ADMINS)
     @blp.arguments(ApiKeyCreateSchema)
     @blp.response(201, CreatedApiKeySchema)

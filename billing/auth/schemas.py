@@ -25,4 +25,9 @@ class ApiKeySchema(Schema):
 
 
 class CreatedApiKeySchema(ApiKeySchema):
-    api_key = fields.String(metadata={"description": "the bearer token, shown once"})
+    api_key = fields.String(
+        allow_none=True, metadata={"description": "the bearer token, shown once (null on a replay)"}
+    )
+    api_key_shown_once = fields.Boolean(
+        metadata={"description": "true on an Idempotency-Key replay: the key is not stored"}
+    )

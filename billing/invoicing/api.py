@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy.orm import Session
 
 from billing.auth.models import Role
+from billing.auth.principal import Principal
 from billing.core.errors import NotFound
 from billing.invoicing import credit, credit_notes, payments, runs, service, vfd, zreports
 from billing.invoicing.schemas import (
@@ -27,12 +29,18 @@ from billing.invoicing.schemas import (
     ZReportSchema,
 )
 from billing.runtime import current
-from billing.web.access import ANYONE, STAFF, principal, requires
+from billing.web.access import ANYONE, STAFF, finds, principal, requires
 from billing.web.idempotency import idempotent
 from billing.web.session import request_session
 
 blp = Blueprint("invoices", __name__, url_prefix="/v1", description="Invoices and credit notes")
 FINANCE = (Role.FINANCE,)
+
+
+@finds("invoice_id")
+def _find_invoice(session: Session, invoice_id: str, who: Principal) -> object:
+    """A tenant key finds only its own final documents (no drafts); staff find any."""
+    return service.get_invoice(session, invoice_id, who.tenant_id)
 
 
 def actor() -> str:

@@ -7,8 +7,10 @@ import io
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy.orm import Session
 
 from billing.auth.models import Role
+from billing.auth.principal import Principal
 from billing.core.clock import utcnow
 from billing.core.errors import InvalidInput, NotFound
 from billing.rating.plans import Service
@@ -32,7 +34,7 @@ from billing.tariffs.schemas import (
     TenantPlanSchema,
 )
 from billing.tariffs.service import current_destinations, read_standing
-from billing.web.access import ANYONE, STAFF, principal, requires
+from billing.web.access import ANYONE, STAFF, finds, principal, requires
 from billing.web.idempotency import idempotent
 from billing.web.session import request_session
 
@@ -40,6 +42,16 @@ blp = Blueprint("tariffs", __name__, url_prefix="/v1", description="Tariffs and 
 DESTINATION_FILE_CAP = 64 * 1024 * 1024  # a 100,000-prefix file is about 5 MB
 _DEFINITION = PlanDefinitionSchema()
 _PLAN_FIELDS = ("code", "name", "valid_from", "valid_to")
+
+
+@finds("plan_id")
+def _find_plan(session: Session, plan_id: str, who: Principal) -> object:
+    """A tenant key finds only plans it is or was on; staff find any."""
+    if not who.is_staff and not rate_plans.tenant_has_used(session, who.tenant_id, plan_id):
+        raise NotFound(f"rate plan {plan_id} not found")
+    return rate_plans.get_plan(session, plan_id)
+
+
 _CSV_BODY = {
     "required": True,
     "description": "prefix,zone,name,country,operator,market,valid_from,valid_to",

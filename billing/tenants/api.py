@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy.orm import Session
 
 from billing.auth.models import Role
+from billing.auth.principal import Principal
 from billing.core.errors import NotFound
 from billing.tenants import service
 from billing.tenants.schemas import (
@@ -15,16 +17,24 @@ from billing.tenants.schemas import (
     TenantSchema,
     TenantUpdateSchema,
 )
-from billing.web.access import ANYONE, principal, requires
+from billing.web.access import ANYONE, finds, principal, requires
 from billing.web.idempotency import idempotent
 from billing.web.session import request_session
 
 blp = Blueprint("tenants", __name__, url_prefix="/v1/tenants", description="Tenants")
 
 
+@finds("tenant_id")
+def _find_tenant(session: Session, tenant_id: str, who: Principal) -> object:
+    """A tenant key finds only its own tenant; staff find any."""
+    if not who.can_see_tenant(tenant_id):
+        raise NotFound(f"tenant {tenant_id} not found")
+    return service.get_tenant(session, tenant_id)
+
+
 @blp.route("")
 class Tenants(MethodView):
-    @idempotent
+    @idempotent(shown_once=("api_key",))
     @requires(Role.ADMIN)
     @blp.arguments(TenantCreateSchema)
     @blp.response(201, CreatedTenantSchema)

@@ -99,4 +99,10 @@ class TenantSchema(Schema):
 
 
 class CreatedTenantSchema(TenantSchema):
-    api_key = fields.String(metadata={"description": "the first tenant_admin key, shown once"})
+    api_key = fields.String(
+        allow_none=True,
+        metadata={"description": "the first tenant_admin key, shown once (null on a replay)"},
+    )
+    api_key_shown_once = fields.Boolean(
+        metadata={"description": "true on an Idempotency-Key replay: the key is not stored"}
+    )

@@ -5,10 +5,14 @@ from __future__ import annotations
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy.orm import Session
 
 from billing.auth.models import Role
+from billing.auth.principal import Principal
+from billing.core.errors import NotFound
 from billing.runtime import current
 from billing.topups import inbox, refunds, reviews, service
+from billing.topups.models import ReviewItem
 from billing.topups.schemas import (
     RefundCreateSchema,
     RefundSchema,
@@ -20,11 +24,26 @@ from billing.topups.schemas import (
     TopupPageSchema,
     TopupSchema,
 )
-from billing.web.access import ANYONE, STAFF, TENANT, principal, requires
+from billing.web.access import ANYONE, STAFF, TENANT, finds, principal, requires
 from billing.web.idempotency import idempotent
 from billing.web.session import request_session
 
 blp = Blueprint("topups", __name__, url_prefix="/v1", description="Top-ups")
+
+
+@finds("topup_id")
+def _find_topup(session: Session, topup_id: str, who: Principal) -> object:
+    """A tenant key finds only its own top-ups; staff find any."""
+    return service.get_topup(session, topup_id, who.tenant_id)
+
+
+@finds("item_id")
+def _find_review_item(session: Session, item_id: str, who: Principal) -> object:
+    """Review items are staff work: no tenant key finds one."""
+    item = session.get(ReviewItem, item_id) if who.is_staff else None
+    if item is None:
+        raise NotFound(f"review item {item_id} not found")
+    return item
 
 
 @blp.route("/topups")

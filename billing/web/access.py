@@ -1,4 +1,13 @@
-"""Role checks at the edge: `@requires(...)` authenticates and authorises a view."""
+"""Access at the edge: `@requires(...)` authenticates, finds the path's objects for the
+caller, then checks the role.
+
+Ownership comes first. A tenant naming another tenant's object gets 404, exactly as for
+an id that does not exist: never a 403 from the role check nor a 422 from the body, each
+of which would tell it the object is there. Each path parameter that names an object has
+a finder, registered by its capability (`finds("topup_id")`): it raises NotFound when
+the object is not this caller's to see. A parameter without a finder is a programming
+error, refused loudly rather than left unchecked.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +16,33 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import request
+from sqlalchemy.orm import Session
 
 from billing.auth.models import Role
 from billing.auth.principal import Principal, authenticate
 from billing.core.db import reading
+from billing.core.errors import NotFound
 from billing.web.session import request_session, request_state
 
 F = TypeVar("F", bound=Callable[..., Any])
+Finder = Callable[[Session, str, Principal], object]
 
 STAFF = (Role.ADMIN, Role.FINANCE)
 TENANT = (Role.TENANT_ADMIN, Role.TENANT_USER)
 ANYONE = STAFF + TENANT
+_ID_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-")
+_finders: dict[str, Finder] = {}
+
+
+def finds(parameter: str) -> Callable[[Finder], Finder]:
+    """Register how the object a path parameter names is found for a caller."""
+
+    def register(finder: Finder) -> Finder:
+        if _finders.setdefault(parameter, finder) is not finder:
+            raise ValueError(f"the path parameter {parameter!r} already has a finder")
+        return finder
+
+    return register
 
 
 def principal() -> Principal:
@@ -34,9 +59,28 @@ def requires(*roles: Role) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
-            principal().require(*roles)
+            with reading(request_session()):  # the key and the objects: one round trip
+                who = principal()
+                _find_path_objects(who)
+            who.require(*roles)
             return view(*args, **kwargs)
 
         return guarded  # type: ignore[return-value]
 
     return decorate
+
+
+def _find_path_objects(who: Principal) -> None:
+    named = request.view_args or {}
+    if not named:
+        return
+    with reading(request_session()) as session:  # joins the caller's reading, if any
+        for parameter, value in named.items():
+            finder = _finders.get(parameter)
+            if finder is None:
+                raise LookupError(f"no finder for the path parameter {parameter!r}: see finds()")
+            # An id is plain ASCII: anything else (a NUL, a lone surrogate) names nothing,
+            # and is answered without asking a database that would refuse to compare it.
+            if not value or len(value) > 64 or not _ID_CHARS.issuperset(value):
+                raise NotFound(f"no {parameter.removesuffix('_id')} has this id")
+            finder(session, value, who)

@@ -4,6 +4,13 @@ The key's row is inserted in the request's own transaction, before the work: a
 concurrent twin blocks on the unique index until the first request commits, then
 replays its stored response. A failed request rolls back with its key, so the
 client may simply retry. The same key with another body is refused (422).
+
+A secret a response shows once (a new API key) is never stored: the record keeps the
+body with that field set to null and `<field>_shown_once: true`, and a replay says so.
+Encrypting it for the replay window was the other choice; redaction was taken because a
+secret that is never written cannot leak with a database dump (nor with the SECRET_KEY
+beside it), needs no key rotation or expiry sweep, and a client that lost the first
+answer can still recover: an admin or tenant admin issues a new key and revokes the old.
 """
 
 from __future__ import annotations
@@ -29,7 +36,12 @@ HEADER = "Idempotency-Key"
 _records = IdempotencyRecord.__table__
 
 
-def idempotent(view: F) -> F:
+def idempotent(view: F | None = None, *, shown_once: tuple[str, ...] = ()) -> Any:
+    """`@idempotent`, or `@idempotent(shown_once=("api_key",))` for a response carrying a
+    secret that must not be kept for the replay."""
+    if view is None:
+        return lambda inner: idempotent(inner, shown_once=shown_once)
+
     @wraps(view)
     def once(*args: Any, **kwargs: Any) -> Any:
         key = request.headers.get(HEADER)
@@ -51,11 +63,25 @@ def idempotent(view: F) -> F:
         session.execute(
             update(_records)
             .where(_records.c.id == inserted.id)
-            .values(response_status=response.status_code, response_body=response.get_json())
+            .values(
+                response_status=response.status_code,
+                response_body=_without_secrets(response.get_json(), shown_once),
+            )
         )
         return response
 
     return once  # type: ignore[return-value]
+
+
+def _without_secrets(body: Any, shown_once: tuple[str, ...]) -> Any:
+    if not shown_once or not isinstance(body, dict):
+        return body
+    kept = dict(body)
+    for field in shown_once:
+        if field in kept:
+            kept[field] = None
+            kept[f"{field}_shown_once"] = True
+    return kept
 
 
 def _request_digest() -> str:

@@ -1,0 +1,284 @@
+"""Tenant isolation, generated from the route table.
+
+Every `/v1` route and method is classified here. Each one that names an object in its path
+is called with another tenant's keys (tenant_admin and tenant_user), with a valid body,
+an invalid body and an invalid query: the answer is always 404 problem+json, as if the
+object did not exist, and the database is byte-for-byte unchanged. A route added without
+a classification fails the test, so isolation is decided for it before it ships.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from billing.core.clock import utcnow
+from billing.core.ids import new_id
+from billing.tenants.models import BillingMode
+from billing.topups.models import Initiation, Topup, TopupStatus
+from billing.topups.reviews import open_item
+from tests.factories import on_default_plan
+from tests.integration.invoicing.conftest import OCTOBER, usage
+
+pytestmark = pytest.mark.integration
+
+TENANT_OBJECT = "an object one tenant owns (its tenant, top-up, invoice, key, plan)"
+STAFF_ONLY = "an object no tenant owns or sees (a review item)"
+CALLBACK = "a provider's public callback: no key, the provider's own proof"
+COLLECTION = "no id in the path: scoped by the caller's key (tenant_id in a query is 404)"
+
+
+@dataclass(frozen=True)
+class Route:
+    kind: str
+    body: Any = None  # a valid body for the route (ids filled in from the objects)
+    owner: int | None = None  # what the object's own tenant_admin key gets
+
+
+PAYMENT = {"amount": 100, "currency": "TZS", "method": "bank_transfer", "reference": "B-1"}
+ROUTES: dict[tuple[str, str], Route] = {
+    ("/v1/tenants/<tenant_id>", "GET"): Route(TENANT_OBJECT, owner=200),
+    ("/v1/tenants/<tenant_id>", "PATCH"): Route(TENANT_OBJECT, {"city": "Arusha"}, owner=200),
+    ("/v1/tenants/<tenant_id>/api-keys", "POST"): Route(
+        TENANT_OBJECT, {"role": "tenant_user"}, owner=201
+    ),
+    ("/v1/tenants/<tenant_id>/rate-plan", "GET"): Route(TENANT_OBJECT, owner=200),
+    ("/v1/tenants/<tenant_id>/rate-plan", "POST"): Route(
+        TENANT_OBJECT, {"plan_id": "{plan_id}"}, owner=403
+    ),
+    ("/v1/api-keys/<key_id>/revoke", "POST"): Route(TENANT_OBJECT, owner=200),
+    ("/v1/topups/<topup_id>", "GET"): Route(TENANT_OBJECT, owner=200),
+    ("/v1/topups/<topup_id>/refund", "POST"): Route(
+        TENANT_OBJECT, {"reason": "sent to the wrong wallet"}, owner=403
+    ),
+    ("/v1/rate-plans/<plan_id>", "GET"): Route(TENANT_OBJECT, owner=200),
+    ("/v1/invoices/<invoice_id>", "GET"): Route(TENANT_OBJECT, owner=200),
+    ("/v1/invoices/<invoice_id>/pdf", "GET"): Route(TENANT_OBJECT),
+    ("/v1/invoices/<invoice_id>/payments", "GET"): Route(TENANT_OBJECT, owner=200),
+    ("/v1/invoices/<invoice_id>/credits", "GET"): Route(TENANT_OBJECT, owner=200),
+    ("/v1/invoices/<invoice_id>/finalize", "POST"): Route(TENANT_OBJECT, {}, owner=403),
+    ("/v1/invoices/<invoice_id>/void", "POST"): Route(TENANT_OBJECT, owner=403),
+    ("/v1/invoices/<invoice_id>/credit-notes", "POST"): Route(
+        TENANT_OBJECT, {"reason": "overcharged"}, owner=403
+    ),
+    ("/v1/invoices/<invoice_id>/payments", "POST"): Route(
+        TENANT_OBJECT, {**PAYMENT, "received_at": "2026-11-02T10:00:00+03:00"}, owner=403
+    ),
+    ("/v1/invoices/<invoice_id>/refunds", "POST"): Route(TENANT_OBJECT, PAYMENT, owner=403),
+    ("/v1/review-items/<item_id>/resolve", "POST"): Route(
+        STAFF_ONLY, {"resolution": "checked"}, owner=404
+    ),
+    ("/v1/callbacks/<provider>", "POST"): Route(CALLBACK),
+    ("/v1/callbacks/tigopesa/<token>", "POST"): Route(CALLBACK),
+    **{
+        (path, method): Route(COLLECTION)
+        for path, methods in {
+            "/v1/tenants": ("POST",),
+            "/v1/wallet": ("GET",),
+            "/v1/wallet/entries": ("GET",),
+            "/v1/topups": ("GET", "POST"),
+            "/v1/review-items": ("GET",),
+            "/v1/rate-plans": ("POST",),
+            "/v1/destinations/import": ("POST",),
+            "/v1/destinations/lookup": ("GET",),
+            "/v1/fx-rates": ("POST",),
+            "/v1/authorize": ("POST",),
+            "/v1/usage": ("GET",),
+            "/v1/usage/bundles": ("GET",),
+            "/v1/usage/cdrs": ("POST",),
+            "/v1/usage/cdrs/import": ("POST",),
+            "/v1/usage/messages": ("POST",),
+            "/v1/usage/rerate": ("POST",),
+            "/v1/usage/retry": ("POST",),
+            "/v1/invoices": ("POST",),
+            "/v1/invoice-runs": ("POST",),
+            "/v1/zreports": ("GET", "POST"),
+            "/v1/audit-events": ("GET",),
+        }.items()
+        for method in methods
+    },
+}
+INVALID_QUERY = "?version=x&limit=x&cursor=%00"
+INVALID_BODIES: tuple[Any, ...] = ({"bogus": 1, "role": "admin", "amount": "x"}, [1], "nonsense")
+
+
+def _v1_routes(app) -> list[tuple[str, str]]:
+    return sorted(
+        (rule.rule, method)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/v1/")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    )
+
+
+ROW_SEP, NONE = "',' ORDER BY t::text", "''"
+
+
+def _fingerprint(session) -> dict[str, str]:
+    """Every table's rows, hashed: equal fingerprints mean nothing was written."""
+    tables = session.execute(
+        text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+    ).scalars()
+    return {
+        table: session.execute(
+            text(f'SELECT md5(coalesce(string_agg(t::text, {ROW_SEP}), {NONE})) FROM "{table}" t')
+        ).scalar_one()
+        for table in tables
+    }
+
+
+def test_every_v1_route_is_classified(app):
+    unclassified = [route for route in _v1_routes(app) if route not in ROUTES]
+    assert unclassified == [], "classify these routes in ROUTES (and so decide who sees them)"
+
+
+@pytest.fixture
+def victims(client, admin, finance, make_tenant, runtime):
+    """Two tenants' objects (prepaid: top-up, key, plan, review item; postpaid: a final
+    invoice), by the path parameter that names them, and the key of each one's owner."""
+    prepaid = make_tenant()
+    postpaid = make_tenant(billing_mode=BillingMode.POSTPAID)
+    key = client.post(
+        f"/v1/tenants/{prepaid.tenant_id}/api-keys",
+        json={"role": "tenant_user"},
+        headers=prepaid.headers,
+    ).get_json()
+    with runtime.unit_of_work() as session:
+        plan = on_default_plan(session, prepaid.tenant_id)
+        topup = Topup(
+            id=new_id("top"),
+            tenant_id=prepaid.tenant_id,
+            reference=new_id("r")[-16:],
+            provider="mpesa",
+            msisdn="255754000111",
+            amount_minor=5_000_00,
+            currency="TZS",
+            status=TopupStatus.SUCCEEDED,
+            initiation=Initiation.SENT,
+            provider_txn_id="QK12345",
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        )
+        session.add(topup)
+        session.flush()
+        open_item(
+            session,
+            kind="amount_mismatch",
+            summary="the callback said TZS 4,000",
+            detail={},
+            tenant_id=prepaid.tenant_id,
+            topup_id=topup.id,
+        )
+        session.add(usage(postpaid.tenant_id, net_minor=12_345_67))
+    with runtime.sessions() as session:
+        item_id = session.execute(
+            text("SELECT id FROM review_items WHERE topup_id = :t"), {"t": topup.id}
+        ).scalar_one()
+    period = {"period_start": OCTOBER[0].isoformat(), "period_end": OCTOBER[1].isoformat()}
+    draft = client.post(
+        "/v1/invoices", json={"tenant_id": postpaid.tenant_id, **period}, headers=finance.headers
+    )
+    assert draft.status_code == 201, draft.get_json()
+    invoice = client.post(
+        f"/v1/invoices/{draft.get_json()['id']}/finalize", json={}, headers=finance.headers
+    )
+    assert invoice.status_code == 200, invoice.get_json()
+    objects = {
+        "tenant_id": (prepaid.tenant_id, prepaid),
+        "key_id": (key["id"], prepaid),
+        "topup_id": (topup.id, prepaid),
+        "plan_id": (plan.plan_id, prepaid),
+        "item_id": (item_id, prepaid),
+        "invoice_id": (invoice.get_json()["id"], postpaid),
+    }
+    return objects
+
+
+def _fill(template: str, objects: dict) -> str:
+    for name, (value, _owner) in objects.items():
+        template = template.replace(f"<{name}>", value).replace(f"{{{name}}}", value)
+    return template
+
+
+def _requests(path: str, route: Route, objects: dict):
+    """(url, json body) pairs: the valid request, then the invalid ones."""
+    valid = route.body
+    if isinstance(valid, dict):
+        valid = {name: _fill(value, objects) if isinstance(value, str) else value
+                 for name, value in valid.items()}  # fmt: skip
+    yield path, valid
+    for body in INVALID_BODIES:
+        yield path, body
+    yield path + INVALID_QUERY, valid
+
+
+def test_another_tenants_object_is_404_on_every_route_and_nothing_changes(
+    app, client, make_tenant, victims, sessions
+):
+    intruder = make_tenant()
+    user = client.post(
+        f"/v1/tenants/{intruder.tenant_id}/api-keys",
+        json={"role": "tenant_user"},
+        headers=intruder.headers,
+    ).get_json()["api_key"]
+    keys = {"tenant_admin": intruder.headers, "tenant_user": {"Authorization": f"Bearer {user}"}}
+    named = [
+        (rule, method, ROUTES[rule, method])
+        for rule, method in _v1_routes(app)
+        if ROUTES.get((rule, method), Route(COLLECTION)).kind in (TENANT_OBJECT, STAFF_ONLY)
+    ]
+    assert len(named) >= 19
+
+    with sessions() as session:
+        before = _fingerprint(session)
+    wrong = []
+    for rule, method, route in named:
+        for role, headers in keys.items():
+            for n, (url, body) in enumerate(_requests(_fill(rule, victims), route, victims)):
+                response = client.open(
+                    url,
+                    method=method,
+                    json=body,
+                    headers={**headers, "Idempotency-Key": f"isolation-{n}"},
+                )
+                if response.status_code != 404 or response.mimetype != "application/problem+json":
+                    wrong.append((method, rule, role, n, response.status_code))
+    with sessions() as session:
+        after = _fingerprint(session)
+    assert wrong == [], "\n".join(map(str, wrong))
+    assert {t for t in before if before[t] != after.get(t)} == set()
+
+    # the objects are real: each owner's own key is answered (or refused by role) normally
+    for rule, method, route in named:
+        if route.owner is None:
+            continue
+        param = rule.split("<")[1].split(">")[0]
+        owner = victims[param][1]
+        response = client.open(
+            _fill(rule, victims), method=method,
+            json=next(_requests("", route, victims))[1], headers=owner.headers,
+        )  # fmt: skip
+        assert response.status_code == route.owner, (method, rule, response.get_json())
+
+
+def test_a_path_parameter_without_a_finder_is_refused_not_left_unchecked(
+    database_url, tenant, caplog
+):
+    """A programming error, so a 500 and a logged LookupError: never a view run unchecked."""
+    from billing import create_app
+    from billing.core.config import Settings
+    from billing.web.access import ANYONE, requires
+
+    app = create_app(Settings(database_url=database_url, testing=True, secret_key="t"))
+
+    @app.get("/v1/gadgets/<gadget_id>")
+    @requires(*ANYONE)
+    def gadget(gadget_id: str):
+        return {"id": gadget_id}
+
+    response = app.test_client().get("/v1/gadgets/gad_1", headers=tenant.headers)
+    assert response.status_code == 500 and "gad_1" not in response.get_data(as_text=True)
+    assert "no finder for the path parameter 'gadget_id'" in caplog.text
