@@ -51,6 +51,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("/v1/api-keys/<key_id>/revoke", "POST"): Route(TENANT_OBJECT, owner=200),
     ("/v1/topups/<topup_id>", "GET"): Route(TENANT_OBJECT, owner=200),
+    ("/v1/topups/<topup_id>/refunds", "GET"): Route(TENANT_OBJECT, owner=200),
     ("/v1/topups/<topup_id>/refund", "POST"): Route(
         TENANT_OBJECT, {"reason": "sent to the wrong wallet"}, owner=403
     ),
