@@ -22,6 +22,7 @@ KINDS = (
     "unconfirmed",  # an unsigned callback the provider's status query did not confirm
     "refund_unknown",  # a refund the provider did not answer
     "vfd_rejected",  # TRA keeps answering a fiscal receipt with a non-zero ACK
+    "usage_unrateable",  # a tenant's usage its plan cannot price (billing.usage.parking)
 )
 
 

@@ -30,7 +30,7 @@ from billing.core.money import Currency
 from billing.rating.bundles import EMPTY
 from billing.rating.fixedpoint import micro_to_decimal
 from billing.rating.plans import DURATION_SERVICES, Service
-from billing.rating.rater import rate_usage
+from billing.rating.rater import OUT_OF_RANGE, rate_usage
 from billing.rating.records import RatedUsage, Unrated
 from billing.rating.records import UsageRecord as RaterRecord
 from billing.tariffs.fx import day_of
@@ -42,6 +42,7 @@ from billing.usage.debits import Charge, Settlement, settle, vat_on
 from billing.usage.flags import clear_flag_if_paid_up, flag_insufficient_balance
 from billing.usage.late import take_late_usage
 from billing.usage.models import UsageRecord, UsageStatus
+from billing.usage.parking import out_of_range, review
 from billing.usage.tariff_lookup import Tariffs
 
 _records = UsageRecord.__table__
@@ -129,6 +130,8 @@ def price(
     except ValueError as error:
         return _rejected(f"malformed: {error}")
     if isinstance(result, Unrated):
+        if result.reason == OUT_OF_RANGE:
+            return _rejected(out_of_range(plan.code, tariff.plan_version, plan.currency))
         return _rejected(result.reason)
     if not delivered:
         # Not accepted (SMS) or not delivered (WhatsApp): kept, and charged nothing.
@@ -239,10 +242,24 @@ def rate_rows(
         add_accrued(session, tenant_id, currency, net)
     (write or write_results)(session, results)
     after_settling(session, settled)
+    _review_out_of_range(session, rows, results)
     counts: dict[str, int] = defaultdict(int)
     for result in results:
         counts[result.fields["status"]] += 1
     return dict(counts)
+
+
+def _review_out_of_range(
+    session: Session, rows: Sequence[Row], results: Sequence[RowResult]
+) -> None:
+    """A review item for each tenant whose plan priced a record out of range."""
+    parked: dict[str, tuple[str, list[int]]] = {}
+    for row, result in zip(rows, results, strict=True):
+        reason = result.fields["reason"]
+        if reason is not None and reason.startswith(OUT_OF_RANGE):
+            parked.setdefault(row.tenant_id, (reason, []))[1].append(row.id)
+    for tenant_id, (reason, usage_ids) in sorted(parked.items()):
+        review(session, tenant_id, reason, usage_ids)
 
 
 def settle_prepaid(
