@@ -8,14 +8,36 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import Row, select
+from sqlalchemy.orm import Session
+
+from billing.core.db import is_postgresql
 from billing.jobs.registry import job
 from billing.runtime import current
 from billing.usage.isolation import rate_apart
-from billing.usage.rating import claim_pending
+from billing.usage.models import UsageRecord, UsageStatus
+from billing.usage.rating import RATE_COLUMNS
 from billing.usage.retries import retry_each, retry_waiting
 
 BATCH = 10_000  # rows per transaction: one ledger transaction per tenant per batch
 log = logging.getLogger(__name__)
+_records = UsageRecord.__table__
+
+
+def claim_pending(session: Session, first_id: int, last_id: int, limit: int) -> list[Row]:
+    query = (
+        select(*RATE_COLUMNS)
+        .where(
+            _records.c.id >= first_id,
+            _records.c.id <= last_id,
+            _records.c.status == UsageStatus.PENDING.value,
+        )
+        .order_by(_records.c.id)
+        .limit(limit)
+    )
+    if is_postgresql(session):
+        query = query.with_for_update(skip_locked=True)
+    return session.execute(query).all()  # fetchall: one round of row fetching, not one a row
 
 
 @job("usage.rate")

@@ -87,3 +87,16 @@ def review(session: Session, tenant_id: str | None, reason: str, usage_ids: Sequ
             detail={"reason": reason, "usage_ids": [int(i) for i in usage_ids[:100]]},
             tenant_id=tenant_id,
         )
+
+
+def review_out_of_range(
+    session: Session, rated: Sequence[tuple[str | None, int, str | None]]
+) -> None:
+    """A review item for each tenant whose plan priced a record out of range, from
+    (tenant id, usage id, reason) of the records just rated."""
+    parked: dict[str | None, tuple[str, list[int]]] = {}
+    for tenant_id, usage_id, reason in rated:
+        if reason is not None and reason.startswith(OUT_OF_RANGE):
+            parked.setdefault(tenant_id, (reason, []))[1].append(usage_id)
+    for tenant_id, (reason, usage_ids) in sorted(parked.items(), key=lambda i: i[0] or ""):
+        review(session, tenant_id, reason, usage_ids)

@@ -42,7 +42,7 @@ from billing.usage.debits import Charge, Settlement, settle, vat_on
 from billing.usage.flags import clear_flag_if_paid_up, flag_insufficient_balance
 from billing.usage.late import take_late_usage
 from billing.usage.models import UsageRecord, UsageStatus
-from billing.usage.parking import out_of_range, review
+from billing.usage.parking import out_of_range, review_out_of_range
 from billing.usage.tariff_lookup import Tariffs
 
 _records = UsageRecord.__table__
@@ -242,24 +242,13 @@ def rate_rows(
         add_accrued(session, tenant_id, currency, net)
     (write or write_results)(session, results)
     after_settling(session, settled)
-    _review_out_of_range(session, rows, results)
+    rejected = [(row.tenant_id, r.usage_id, r.fields["reason"])
+                for row, r in zip(rows, results, strict=True) if r.fields["reason"]]  # fmt: skip
+    review_out_of_range(session, rejected)
     counts: dict[str, int] = defaultdict(int)
     for result in results:
         counts[result.fields["status"]] += 1
     return dict(counts)
-
-
-def _review_out_of_range(
-    session: Session, rows: Sequence[Row], results: Sequence[RowResult]
-) -> None:
-    """A review item for each tenant whose plan priced a record out of range."""
-    parked: dict[str, tuple[str, list[int]]] = {}
-    for row, result in zip(rows, results, strict=True):
-        reason = result.fields["reason"]
-        if reason is not None and reason.startswith(OUT_OF_RANGE):
-            parked.setdefault(row.tenant_id, (reason, []))[1].append(row.id)
-    for tenant_id, (reason, usage_ids) in sorted(parked.items()):
-        review(session, tenant_id, reason, usage_ids)
 
 
 def settle_prepaid(
@@ -328,19 +317,3 @@ def write_results(session: Session, results: Sequence[RowResult]) -> None:
         for r in results
     ]
     session.execute(statement, params, execution_options={"synchronize_session": False})
-
-
-def claim_pending(session: Session, first_id: int, last_id: int, limit: int) -> list[Row]:
-    query = (
-        select(*RATE_COLUMNS)
-        .where(
-            _records.c.id >= first_id,
-            _records.c.id <= last_id,
-            _records.c.status == UsageStatus.PENDING.value,
-        )
-        .order_by(_records.c.id)
-        .limit(limit)
-    )
-    if is_postgresql(session):
-        query = query.with_for_update(skip_locked=True)
-    return session.execute(query).all()  # fetchall: one round of row fetching, not one a row
