@@ -12,6 +12,8 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from billing.core.db import is_postgresql
+from billing.jobs import shutdown
+from billing.jobs.outbox import defer
 from billing.jobs.registry import job
 from billing.runtime import current
 from billing.usage.isolation import rate_apart
@@ -51,6 +53,11 @@ def rate(first_id: int, last_id: int) -> int:
             if not rows:
                 return done
             rate_apart(session, rows, prefix="usage")
+            if shutdown.requested() and rows[-1].id < last_id:
+                # The worker is stopping: hand the rest back, with this batch's commit.
+                defer(session, "usage.rate", rows[-1].id + 1, last_id)
+                log.info("usage.rate stopping: ids %d..%d handed back", rows[-1].id + 1, last_id)
+                return done + len(rows)
         done += len(rows)
 
 
