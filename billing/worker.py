@@ -22,6 +22,7 @@ not after the job's timeout. Jobs that loop over batches (`usage.rate`) check
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import os
 import signal
@@ -41,10 +42,12 @@ from billing.models import load_all
 from billing.runtime import EXTENSION
 from billing.schedule import periodic_tasks
 
+log = logging.getLogger(__name__)
 # RQ re-queues a job whose worker died only when maintenance notices; check often.
 MAINTENANCE_INTERVAL_S = 15
 TICKER_STOP_S = 3  # then the ticker is killed: its sweeps are idempotent
 HAND_BACK_S = 3.0  # how long a running job may take to finish after SIGTERM
+EXIT_DEADLINE_S = 10.0  # after SIGTERM, the process is gone by then whatever still waits
 
 
 class HandedBack(BaseException):
@@ -57,6 +60,8 @@ class _Graceful:
     back after `HAND_BACK_S`."""
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        if not shutdown.requested():
+            _exit_later(EXIT_DEADLINE_S)
         shutdown.request()
         if self.get_state() == WorkerStatus.BUSY:
             if self.horse_pid:  # --fork: the work-horse is told by its own signal
@@ -81,6 +86,21 @@ class GracefulWorker(_Graceful, Worker):
 
 def _hand_back(_signum: int, _frame: FrameType | None) -> None:
     raise HandedBack("the worker is shutting down; the job is handed back to be retried")
+
+
+def _exit_later(delay_s: float) -> None:
+    """A last resort: whatever still holds the process `delay_s` after SIGTERM (a child
+    that will not die, a socket that will not close), it exits. A job running then was
+    handed back already, and its transaction dies with the connection."""
+
+    def leave() -> None:
+        log.error("worker still alive %s s after SIGTERM; exiting now", delay_s)
+        logging.shutdown()
+        os._exit(1)
+
+    timer = threading.Timer(delay_s, leave)
+    timer.daemon = True
+    timer.start()
 
 
 def _signal_later(pid: int, delay_s: float) -> None:
@@ -123,8 +143,10 @@ def run(
         ticker.terminate()
         ticker.join(TICKER_STOP_S)
         if ticker.is_alive():
+            log.warning("the ticker did not stop within %s s; killed", TICKER_STOP_S)
             ticker.kill()
             ticker.join()
+        log.info("worker stopped")
 
 
 def _warm_up(queues: tuple[str, ...], fork: bool) -> None:

@@ -60,7 +60,8 @@ def park(session: Session, usage_ids: Sequence[int], tenant_id: str | None, reas
     session.execute(
         update(_records)
         .where(_records.c.id.in_(list(usage_ids)))
-        .where(_records.c.status == UsageStatus.PENDING.value)
+        # pending (being rated) or rejected for a fixable reason (being retried)
+        .where(_records.c.status.in_((UsageStatus.PENDING.value, UsageStatus.REJECTED.value)))
         .values(status=UsageStatus.REJECTED.value, reason=reason, rated_at=utcnow())
     )
     review(session, tenant_id, reason, usage_ids)
