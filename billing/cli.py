@@ -129,12 +129,13 @@ def seed_demo() -> None:
 
 
 @main.command("demo")
+@click.option("--port", default=0, show_default=True, help="loopback port (0: a free one)")
 @with_appcontext
-def demo() -> None:
+def demo(port: int) -> None:
     """Walk through everything Malipo does, on the configured database."""
     from billing.demo import walkthrough
 
-    walkthrough(current().settings, click.echo)
+    walkthrough(current().settings, click.echo, port)
 
 
 @main.command("import-cdrs")

@@ -8,7 +8,7 @@ simulated operators and their callbacks. Each capability adds its step when it l
 from __future__ import annotations
 
 import dataclasses
-import socket
+import logging
 import threading
 import time
 import uuid
@@ -79,28 +79,51 @@ def seed(runtime: Runtime | None = None, opening_balance: int = DEMO_OPENING_BAL
     return DemoKeys(admin_key, tenant.id, tenant_key)
 
 
+# Loggers that would interleave their lines (werkzeug's request log, in colour) with the
+# walk-through's: quiet below WARNING while it runs.
+_CHATTY = ("", "werkzeug", "weasyprint", "weasyprint.progress", "fontTools", "billing")
+
+
 @contextmanager
-def serving(settings: Settings) -> Iterator[tuple[str, Runtime]]:
-    """The app on a free loopback port, in sandbox mode, for the length of the demo."""
+def quiet_logs() -> Iterator[None]:
+    """Only warnings and errors from the app and its libraries, for a clean walk-through."""
+    loggers = [logging.getLogger(name) for name in _CHATTY]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+@contextmanager
+def serving(settings: Settings, port: int = 0) -> Iterator[tuple[str, Runtime]]:
+    """The app on a loopback port (0: one the system picks), in sandbox mode, for the
+    length of the demo. The server binds the port itself: no probe closed and re-bound."""
     from billing.app import create_app
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    app = create_app(
+    server = make_server("127.0.0.1", port, _not_yet, threaded=True)  # bound: the port is ours
+    url = f"http://127.0.0.1:{server.server_port}"
+    server.app = create_app(
         dataclasses.replace(settings, public_url=url, provider_mode="sandbox", sandbox_delay_s=0.3)
-    )
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    )  # the app knows its own URL (the simulated operators call it back there)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield url, app.extensions[EXTENSION]
+        yield url, server.app.extensions[EXTENSION]
     finally:
         server.shutdown()
 
 
-def walkthrough(settings: Settings, say: Callable[[str], None]) -> None:
-    with serving(settings) as (url, runtime):
+def _not_yet(_environ: dict, start_response: Callable) -> list[bytes]:
+    """The WSGI app for the instant between binding the port and building the app."""
+    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+    return [b"starting"]
+
+
+def walkthrough(settings: Settings, say: Callable[[str], None], port: int = 0) -> None:
+    with quiet_logs(), serving(settings, port) as (url, runtime):
         http = requests.Session()
 
         def call(method: str, path: str, key: str, body: dict | None = None) -> dict:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from billing.core.config import Settings
 from billing.core.db import make_engine, make_session_factory
+from billing.jobs.hooks import before_commit
 from billing.jobs.outbox import take_written_ids
 from billing.jobs.queues import InlineJobQueue, JobQueue, RQJobQueue
 from billing.jobs.relayer import Relayer
@@ -56,6 +57,7 @@ class Runtime:
         with self.sessions() as session:
             with session.begin():
                 yield session
+                before_commit()  # a test seam, off unless MALIPO_TEST_HOLD is set
             self.relay_written(session)
 
     def relay_written(self, session: Session) -> None:

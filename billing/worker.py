@@ -10,18 +10,31 @@ By default, though, jobs run in the worker process itself (RQ's SimpleWorker): a
 work-horse costs about 0.1 s a job here (the fork, a new database connection, a
 backend with cold caches, and for a PDF a cold renderer), which capped reconciliation
 near 150 callbacks/s. `--fork` gives each job a work-horse, for isolation over speed.
+
+Shutdown (SIGTERM or Ctrl-C) is prompt: the ticker abandons the sweep it is in (its
+transaction rolls back; the next worker sweeps again), and a job still running
+`HAND_BACK_S` later is interrupted and handed back to RQ (`HandedBack`: its transaction
+rolls back and RQ retries it, as after any failure), so the worker is gone in seconds,
+not after the job's timeout. Jobs that loop over batches (`usage.rate`) check
+`billing.jobs.shutdown.requested()` between batches and hand back the rest themselves.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import multiprocessing
 import os
 import signal
+import threading
+from types import FrameType
 
 from flask import Flask
 from rq import Queue, SimpleWorker, Worker
+from rq.worker import WorkerStatus
 from sqlalchemy.orm import configure_mappers
 
+from billing.jobs import shutdown
 from billing.jobs.outbox import relay
 from billing.jobs.queues import QUEUES
 from billing.jobs.ticker import Periodic, Ticker
@@ -29,9 +42,78 @@ from billing.models import load_all
 from billing.runtime import EXTENSION
 from billing.schedule import periodic_tasks
 
+log = logging.getLogger(__name__)
 # RQ re-queues a job whose worker died only when maintenance notices; check often.
 MAINTENANCE_INTERVAL_S = 15
-TICKER_STOP_S = 10
+TICKER_STOP_S = 3  # then the ticker is killed: its sweeps are idempotent
+HAND_BACK_S = 3.0  # how long a running job may take to finish after SIGTERM
+EXIT_DEADLINE_S = 10.0  # after SIGTERM, the process is gone by then whatever still waits
+
+
+class HandedBack(BaseException):
+    """Raised into a job still running `HAND_BACK_S` after SIGTERM: a BaseException, so
+    no `except Exception` in the job keeps it; RQ records the failure and retries."""
+
+
+class _Graceful:
+    """A worker mixin: on SIGTERM, jobs are told to stop and a running one is handed
+    back after `HAND_BACK_S`."""
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        if not shutdown.requested():
+            _exit_later(EXIT_DEADLINE_S)
+        shutdown.request()
+        if self.get_state() == WorkerStatus.BUSY:
+            if self.horse_pid:  # --fork: the work-horse is told by its own signal
+                _signal_later(self.horse_pid, HAND_BACK_S)
+            else:
+                signal.signal(signal.SIGUSR2, _hand_back)
+                _signal_later(os.getpid(), HAND_BACK_S)
+        super().request_stop(signum, frame)
+
+    def setup_work_horse_signals(self) -> None:
+        super().setup_work_horse_signals()
+        signal.signal(signal.SIGUSR2, _hand_back)
+
+
+class GracefulSimpleWorker(_Graceful, SimpleWorker):
+    pass
+
+
+class GracefulWorker(_Graceful, Worker):
+    pass
+
+
+def _hand_back(_signum: int, _frame: FrameType | None) -> None:
+    raise HandedBack("the worker is shutting down; the job is handed back to be retried")
+
+
+def _exit_later(delay_s: float) -> None:
+    """A last resort: whatever still holds the process `delay_s` after SIGTERM (a child
+    that will not die, a socket that will not close), it exits. A job running then was
+    handed back already, and its transaction dies with the connection."""
+
+    def leave() -> None:
+        log.error("worker still alive %s s after SIGTERM; exiting now", delay_s)
+        logging.shutdown()
+        os._exit(1)
+
+    timer = threading.Timer(delay_s, leave)
+    timer.daemon = True
+    timer.start()
+
+
+def _signal_later(pid: int, delay_s: float) -> None:
+    """SIGUSR2 to `pid` after `delay_s`, unless it is gone by then (a daemon timer: the
+    worker forks no work-horse once it is stopping)."""
+
+    def send() -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGUSR2)
+
+    timer = threading.Timer(delay_s, send)
+    timer.daemon = True
+    timer.start()
 
 
 def run(
@@ -42,7 +124,7 @@ def run(
     load_all()
     configure_mappers()  # once, here, rather than in every work-horse
     served = [Queue(name, connection=runtime.redis) for name in queues]
-    worker_class = Worker if fork else SimpleWorker
+    worker_class = GracefulWorker if fork else GracefulSimpleWorker
     worker = worker_class(
         served, connection=runtime.redis, maintenance_interval=MAINTENANCE_INTERVAL_S
     )
@@ -60,6 +142,11 @@ def run(
     finally:
         ticker.terminate()
         ticker.join(TICKER_STOP_S)
+        if ticker.is_alive():
+            log.warning("the ticker did not stop within %s s; killed", TICKER_STOP_S)
+            ticker.kill()
+            ticker.join()
+        log.info("worker stopped")
 
 
 def _warm_up(queues: tuple[str, ...], fork: bool) -> None:
@@ -80,6 +167,13 @@ def _tick(app: Flask) -> None:
             ticker.stop()
 
     ticker = Ticker([Periodic("worker.alive", 1.0, orphaned), *periodic_tasks(app)])
-    signal.signal(signal.SIGTERM, lambda *_: ticker.stop())
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        # Abandon the sweep in progress (its transaction rolls back) rather than finish
+        # it: a sweep waiting on a lock or a provider would hold the worker up.
+        ticker.stop()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the worker's to handle
     ticker.run()

@@ -1,21 +1,30 @@
 """Fixtures shared by every layer of tests.
 
 Integration and end-to-end tests run against real PostgreSQL and Redis (see the
-README's `make test`). The database is rebuilt by the migrations once per run;
-tests never delete: each creates its own tenant, so they cannot see each other.
+README's `make test`). Each run has its own database, created on the server that
+MALIPO_TEST_DATABASE_URL names (`<its name>_run_<id>`), built by the migrations and
+dropped at the end, so two runs side by side never destroy each other's rows. Redis
+likewise: MALIPO_TEST_REDIS_URL when set (that database is the run's, and flushed);
+otherwise a private `redis-server` on a socket of the run's own, or else db 15.
+Tests never delete: each creates its own tenant, so they cannot see each other.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from billing import create_app
@@ -32,24 +41,55 @@ from billing.tenants.service import NewTenant, create_tenant
 DATABASE_URL = normalise_database_url(
     os.environ.get("MALIPO_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 )
-REDIS_URL = os.environ.get("MALIPO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = os.environ.get("MALIPO_TEST_REDIS_URL")
+FALLBACK_REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def run_database_url(base: str, run_id: str) -> str:
+    """The run's own database, beside `base`'s on the same server."""
+    url = make_url(base)
+    return url.set(database=f"{url.database}_run_{run_id}"[:63]).render_as_string(
+        hide_password=False
+    )
 
 
 @pytest.fixture(scope="session")
-def database_url() -> str:
-    engine = make_engine(DATABASE_URL)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    upgrade(DATABASE_URL)
-    return DATABASE_URL
+def database_url() -> Iterator[str]:
+    run_url = run_database_url(DATABASE_URL, f"{os.getpid()}_{os.urandom(3).hex()}")
+    name = make_url(run_url).database
+    server = make_engine(DATABASE_URL).execution_options(isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    upgrade(run_url)
+    yield run_url
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> str:
-    Redis.from_url(REDIS_URL).flushdb()
-    return REDIS_URL
+def redis_url() -> Iterator[str]:
+    if REDIS_URL is not None or shutil.which("redis-server") is None:
+        url = REDIS_URL or FALLBACK_REDIS_URL
+        Redis.from_url(url).flushdb()
+        yield url
+        return
+    with tempfile.TemporaryDirectory(prefix="malipo-redis-") as folder:
+        socket = Path(folder) / "redis.sock"
+        server = subprocess.Popen(
+            ["redis-server", "--port", "0", "--unixsocket", str(socket), "--save", "",
+             "--appendonly", "no", "--dir", folder],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        url = f"unix://{socket}"
+        deadline = time.monotonic() + 10
+        while not socket.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        try:
+            yield url
+        finally:
+            server.terminate()
+            server.wait(10)
 
 
 @pytest.fixture(scope="session")

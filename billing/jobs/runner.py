@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, has_app_context
 
+from billing.jobs.hooks import running
 from billing.jobs.registry import handler_for, lookup
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def run_batch(job: str, arg_lists: Sequence[Sequence[Any]]) -> int:
 def _run(job: str, args: Sequence[Any]) -> Any:
     from billing.runtime import current
 
-    with current().relayer.collecting():
+    with running(job), current().relayer.collecting():
         return lookup(job)(*args)
 
 
@@ -49,7 +50,7 @@ def _run_batch(job: str, arg_lists: Sequence[Sequence[Any]]) -> int:
 
     function = lookup(job)
     failed = []
-    with current().relayer.collecting():
+    with running(job), current().relayer.collecting():
         for args in _batch_leftovers(job, arg_lists):
             try:
                 function(*args)

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from billing.jobs.hooks import running
+
 log = logging.getLogger(__name__)
 
 
@@ -42,7 +44,8 @@ class Ticker(threading.Thread):
                 continue
             self._due[task.name] = now + task.every_s
             try:
-                task.run()
+                with running(task.name):
+                    task.run()
             except Exception:
                 log.exception("periodic task %s failed; it runs again next time", task.name)
 

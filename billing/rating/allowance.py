@@ -18,11 +18,13 @@ from datetime import datetime
 from billing.rating.bundles import EMPTY, BundleState
 from billing.rating.destinations import DestinationTable
 from billing.rating.plans import DURATION_SERVICES, DurationRate, RatePlan, Service
-from billing.rating.rater import rate_usage
+from billing.rating.rater import OUT_OF_RANGE, rate_usage
 from billing.rating.records import FxRate, RatedUsage, Unrated, UsageRecord
 
 MAX_SESSION_S = 4 * 3600  # an authorisation covers a call of at most 4 hours
 MAX_MESSAGES = 100_000
+# What a candidate the rater refuses as `price_out_of_range` costs: more than any budget.
+_UNAFFORDABLE = 2**63
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,8 @@ class _Pricing:
 
     def cost(self, seconds: int = 0, units: int = 1) -> int:
         rated = self.rate(seconds, units)
+        if isinstance(rated, Unrated) and rated.reason == OUT_OF_RANGE:
+            return _UNAFFORDABLE  # longer than the plan's prices can be charged
         if not isinstance(rated, RatedUsage):  # priced once already: cannot happen
             raise AssertionError(f"rating refused a candidate: {rated.reason}")
         return self.to_pay(rated.amount_minor)
@@ -131,9 +135,11 @@ def _messages(pricing: _Pricing, budget: int | None) -> Allowance:
 def _largest_affordable(
     cost: Callable[[int], int], first_cost: int, top: int, budget: int | None
 ) -> int:
-    """The largest k in 1..top with cost(k) <= budget (0 if none); cost never decreases."""
+    """The largest k in 1..top with cost(k) <= budget (0 if none); cost never decreases.
+
+    No budget is no limit but the rater's: as far as the charge stays in range."""
     if budget is None:
-        return top
+        budget = _UNAFFORDABLE - 1
     if first_cost > budget:
         return 0
     if cost(top) <= budget:

@@ -42,6 +42,11 @@ _WHATSAPP = Service.WHATSAPP  # a module constant: Enum class attributes are slo
 MIN_NUMBER_DIGITS = 7  # the shortest E.164 numbers in use (e.g. Niue) have 7 digits
 # Positions in a `Tail` (RatedUsage less its first field, the record id).
 _BILLED, _FREE, _DRAWS = 7, 8, 10
+# The largest charge one record may carry, in minor units (TZS 10 billion): its VAT and a
+# batch of 100,000 such charges still fit a bigint column and Decimal's 28 digits, so a
+# plan priced absurdly (a rate of 1E+28) refuses its records instead of overflowing.
+MAX_CHARGE_MINOR = 10**12
+OUT_OF_RANGE = "price_out_of_range"
 
 
 def rate_usage(
@@ -52,7 +57,14 @@ def rate_usage(
     fx: FxRate | None = None,
 ) -> RatedUsage | Unrated:
     """Price one record. Unpriceable records come back as `Unrated` with a reason."""
-    return _rate(record, context(plan, fx), destinations, bundles.remaining)
+    return _bounded(_rate(record, context(plan, fx), destinations, bundles.remaining))
+
+
+def _bounded(result: RatedUsage | Unrated) -> RatedUsage | Unrated:
+    """The result, or `price_out_of_range` when its charge exceeds `MAX_CHARGE_MINOR`."""
+    if type(result) is RatedUsage and result.amount_minor > MAX_CHARGE_MINOR:
+        return Unrated(result.source_id, OUT_OF_RANGE)
+    return result
 
 
 def rate_many(
@@ -75,7 +87,7 @@ def rate_many(
     if paused:
         gc.disable()
     try:
-        return [_rate(record, ctx, destinations, remaining) for record in records]
+        return [_bounded(_rate(record, ctx, destinations, remaining)) for record in records]
     finally:
         if paused:
             gc.enable()

@@ -25,6 +25,7 @@ KINDS = (
     "refund_stuck",  # a refund left in flight that no status query could settle
     "callback_stuck",  # a stored callback that kept failing to apply: parked
     "vfd_rejected",  # TRA keeps answering a fiscal receipt with a non-zero ACK
+    "usage_unrateable",  # a tenant's usage its plan cannot price (billing.usage.parking)
 )
 
 

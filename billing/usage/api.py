@@ -19,7 +19,7 @@ from billing.usage.bundle_standings import tenant_bundles
 from billing.usage.imports import ImportOptions, import_lines
 from billing.usage.intake import Outcome, store
 from billing.usage.queries import UsageFilter, list_usage, totals
-from billing.usage.retries import retry_waiting
+from billing.usage.retries import retry_each, retry_waiting, savepoints
 from billing.usage.schemas import (
     BatchSchema,
     BundleArgs,
@@ -163,7 +163,10 @@ class Retry(MethodView):
     @blp.arguments(RetryArgs)
     @blp.response(200)
     def post(self, data: dict):
-        """Rate again what was rejected for a fixable reason; settle unbilled prepaid usage."""
+        """Rate again what was rejected for a fixable reason; settle unbilled prepaid usage.
+        Without a tenant, tenant by tenant: one tenant's failure never fails the rest."""
+        if data["tenant_id"] is None:
+            return retry_each(savepoints(request_session()))
         return retry_waiting(request_session(), data["tenant_id"])
 
 

@@ -45,9 +45,11 @@ def rate_a_cdr_file(
     )
     summary = response.json()
     say(f"  POST /v1/usage/cdrs/import?format=asterisk → {response.status_code}")
+    samples = "; ".join(sample["reason"] for sample in summary["rejected_samples"])
     say(
         f"  {summary['rows']} rows: {summary['accepted']} accepted, "
-        f"{summary['rejected']} rejected ({summary['rejected_samples'][0]['reason']})"
+        f"{summary['rejected']} rejected ({samples or 'none'}), "
+        f"{summary['duplicates']} already stored"
     )
     tenant = {"Authorization": f"Bearer {tenant_key}"}
     usage = http.get(f"{url}/v1/usage", params={"service": "voice"}, headers=tenant, timeout=30)

@@ -79,7 +79,8 @@ def parse(
 def _row(item: UsageEvent | Reject, tenant_id: str | None) -> dict:
     if isinstance(item, Reject):
         raw = {"line": item.line_no, "fields": list(item.raw)}
-        return malformed_row(item.source_system, f"line {item.line_no}: {item.reason}", raw)
+        reason = f"line {item.line_no}: {item.reason}"
+        return malformed_row(item.source_system, reason, raw, tenant_id)
     return event_row(item, tenant_id or item.account or None)
 
 
@@ -120,7 +121,7 @@ def store_chunks(
             with runtime.unit_of_work() as session:
                 outcomes = store(session, rows)
         summary.rows += len(rows)
-        for outcome, row in zip(outcomes, rows, strict=True):
+        for outcome in outcomes:
             if outcome.status == "accepted":
                 summary.accepted += 1
             elif outcome.status == "duplicate":
@@ -129,7 +130,7 @@ def store_chunks(
                 summary.rejected += 1
                 if len(summary.rejected_samples) < SAMPLES:
                     summary.rejected_samples.append(
-                        {"source_id": row["source_id"], "reason": outcome.reason}
+                        {"source_id": outcome.source_id, "reason": outcome.reason}
                     )
         if progress is not None:
             progress(len(rows))

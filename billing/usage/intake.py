@@ -3,8 +3,10 @@
 Every record is written, whatever its state: a malformed one or one for a tenant we do
 not know `rejected` with the reason, a good one rated. A resend of a stored record
 changes nothing and is reported as a duplicate. A malformed record is keyed by a digest
-of its content (its own id may be the broken part), so the same bad row sent twice is
-stored once, and a corrected resend is a new record.
+of its tenant, its source and its content (its own id may be the broken part), so the
+same bad row sent twice by one sender is stored once, the same row from another tenant
+or source is its own record, and a corrected resend is a new record. It is answered
+under the sender's own source id when it has one, so the sender can match the rejection.
 
 On PostgreSQL a good record is rated and debited before it is stored (`rate_rows` with
 the tenant's tariff, one ledger transaction per tenant per batch), so each row is
@@ -99,16 +101,26 @@ def event_row(event: UsageEvent, tenant_id: str | None, delivery_status: str = "
     }
 
 
-def malformed_row(source_system: str, reason: str, raw: Any, tenant_id: str | None = None) -> dict:
-    """A record we could not read, kept with its content and why."""
-    digest = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:32]
+def malformed_row(
+    source_system: str,
+    reason: str,
+    raw: Any,
+    tenant_id: str | None = None,
+    sender_source_id: Any = None,
+) -> dict:
+    """A record we could not read, kept with its content and why (a sentence)."""
+    tenant_id = tenant_id if isinstance(tenant_id, str) else None
+    scoped = [tenant_id, source_system, raw]
+    text = json.dumps(scoped, sort_keys=True, default=str).encode("utf-8", "backslashreplace")
+    digest = hashlib.sha256(text).hexdigest()[:32]
     now = utcnow()
     row = dict.fromkeys(STORED_COLUMNS)
     row.update(
         source_system=source_system,
         source_id=f"malformed:{digest}",
+        sender_source_id=sender_source_id if isinstance(sender_source_id, str) else None,
         revision=0,
-        tenant_id=tenant_id if isinstance(tenant_id, str) else None,
+        tenant_id=tenant_id,
         service="unknown",
         from_number="",
         to_number="",
@@ -154,12 +166,13 @@ def store(session: Session, rows: Sequence[dict]) -> list[Outcome]:
     outcomes = []
     for index, row in enumerate(rows):
         usage_id = inserted.pop((row["source_system"], row["source_id"]), None)
+        source_id = row.get("sender_source_id") or row["source_id"]  # the sender's own
         if usage_id is None:
-            outcomes.append(Outcome(index, row["source_id"], "duplicate"))
+            outcomes.append(Outcome(index, source_id, "duplicate"))
         elif row["status"] == UsageStatus.REJECTED.value:
-            outcomes.append(Outcome(index, row["source_id"], "rejected", row["reason"], usage_id))
+            outcomes.append(Outcome(index, source_id, "rejected", row["reason"], usage_id))
         else:
-            outcomes.append(Outcome(index, row["source_id"], "accepted", None, usage_id))
+            outcomes.append(Outcome(index, source_id, "accepted", None, usage_id))
     if not rated:
         pending = [o.usage_id for o in outcomes if o.status == "accepted" and o.usage_id]
         if pending:

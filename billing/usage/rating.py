@@ -30,7 +30,7 @@ from billing.core.money import Currency
 from billing.rating.bundles import EMPTY
 from billing.rating.fixedpoint import micro_to_decimal
 from billing.rating.plans import DURATION_SERVICES, Service
-from billing.rating.rater import rate_usage
+from billing.rating.rater import OUT_OF_RANGE, rate_usage
 from billing.rating.records import RatedUsage, Unrated
 from billing.rating.records import UsageRecord as RaterRecord
 from billing.tariffs.fx import day_of
@@ -42,6 +42,7 @@ from billing.usage.debits import Charge, Settlement, settle, vat_on
 from billing.usage.flags import clear_flag_if_paid_up, flag_insufficient_balance
 from billing.usage.late import take_late_usage
 from billing.usage.models import UsageRecord, UsageStatus
+from billing.usage.parking import out_of_range, review_out_of_range
 from billing.usage.tariff_lookup import Tariffs
 
 _records = UsageRecord.__table__
@@ -129,6 +130,8 @@ def price(
     except ValueError as error:
         return _rejected(f"malformed: {error}")
     if isinstance(result, Unrated):
+        if result.reason == OUT_OF_RANGE:
+            return _rejected(out_of_range(plan.code, tariff.plan_version, plan.currency))
         return _rejected(result.reason)
     if not delivered:
         # Not accepted (SMS) or not delivered (WhatsApp): kept, and charged nothing.
@@ -239,6 +242,9 @@ def rate_rows(
         add_accrued(session, tenant_id, currency, net)
     (write or write_results)(session, results)
     after_settling(session, settled)
+    rejected = [(row.tenant_id, r.usage_id, r.fields["reason"])
+                for row, r in zip(rows, results, strict=True) if r.fields["reason"]]  # fmt: skip
+    review_out_of_range(session, rejected)
     counts: dict[str, int] = defaultdict(int)
     for result in results:
         counts[result.fields["status"]] += 1
@@ -311,19 +317,3 @@ def write_results(session: Session, results: Sequence[RowResult]) -> None:
         for r in results
     ]
     session.execute(statement, params, execution_options={"synchronize_session": False})
-
-
-def claim_pending(session: Session, first_id: int, last_id: int, limit: int) -> list[Row]:
-    query = (
-        select(*RATE_COLUMNS)
-        .where(
-            _records.c.id >= first_id,
-            _records.c.id <= last_id,
-            _records.c.status == UsageStatus.PENDING.value,
-        )
-        .order_by(_records.c.id)
-        .limit(limit)
-    )
-    if is_postgresql(session):
-        query = query.with_for_update(skip_locked=True)
-    return session.execute(query).all()  # fetchall: one round of row fetching, not one a row

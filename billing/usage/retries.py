@@ -5,24 +5,34 @@ stands (malformed ones are not: their content is wrong). An `unbilled` record ke
 price and is only settled again, once the wallet has the money. A record still `pending`
 a minute after it arrived (its worker died, or its job spent its retries) is rated here
 too; SKIP LOCKED keeps it from a job that is still rating it.
+
+Without a tenant, the sweep goes tenant by tenant (`retry_each`), each in its own
+transaction (or savepoint): a tenant whose retry fails is logged and reviewed, and the
+other tenants' work goes on. Rating itself parks a tenant whose rows cannot be rated
+(`billing.usage.isolation`), so the failure is not met again on the next pass.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from billing.core.clock import utcnow
 from billing.core.db import is_postgresql
+from billing.tenants.models import Tenant
+from billing.usage.isolation import rate_apart
 from billing.usage.models import RETRYABLE_REASONS, UsageRecord, UsageStatus
+from billing.usage.parking import failed, review
 from billing.usage.rating import (
     RATE_COLUMNS,
     RowResult,
     after_settling,
-    rate_rows,
     settle_prepaid,
     tenants_by_id,
 )
@@ -30,6 +40,7 @@ from billing.usage.rating import (
 LIMIT = 5_000
 STALE_AFTER = timedelta(seconds=60)  # a job killed with its worker waits longer in RQ
 _records = UsageRecord.__table__
+log = logging.getLogger(__name__)
 
 
 def _waiting(session: Session, columns, status: UsageStatus, tenant_id: str | None):
@@ -54,13 +65,11 @@ def retry_waiting(session: Session, tenant_id: str | None = None) -> dict[str, i
     counts: dict[str, int] = {}
     stale = _waiting(session, RATE_COLUMNS, UsageStatus.PENDING, tenant_id)
     if stale:
-        for status, count in rate_rows(session, stale, key=f"usage-stale:{stale[0].id}").items():
+        for status, count in rate_apart(session, stale, prefix="usage-stale").items():
             counts[f"pending→{status}"] = count
     rejected = _waiting(session, RATE_COLUMNS, UsageStatus.REJECTED, tenant_id)
     if rejected:
-        for status, count in rate_rows(
-            session, rejected, key=f"usage-retry:{rejected[0].id}"
-        ).items():
+        for status, count in rate_apart(session, rejected, prefix="usage-retry").items():
             counts[f"rejected→{status}"] = count
     unbilled = _waiting(
         session,
@@ -72,6 +81,62 @@ def retry_waiting(session: Session, tenant_id: str | None = None) -> dict[str, i
         for status, count in settle_unbilled(session, unbilled).items():
             counts[f"unbilled→{status}"] = count
     return counts
+
+
+def waiting_tenants(session: Session) -> list[str]:
+    """The known tenants with records waiting: stale pending, fixable rejects, unbilled."""
+    status = _records.c.status
+    waiting = or_(
+        and_(status == UsageStatus.PENDING.value, _records.c.received_at < utcnow() - STALE_AFTER),
+        and_(
+            status == UsageStatus.REJECTED.value,
+            _records.c.reason.in_(sorted(RETRYABLE_REASONS)),
+        ),
+        status == UsageStatus.UNBILLED.value,
+    )
+    query = (
+        select(_records.c.tenant_id)
+        .join(Tenant.__table__, Tenant.__table__.c.id == _records.c.tenant_id)
+        .where(waiting)
+        .distinct()
+        .order_by(_records.c.tenant_id)
+    )
+    return list(session.execute(query).scalars())
+
+
+Scope = Callable[[], AbstractContextManager[Session]]
+
+
+def retry_each(scope: Scope) -> dict[str, int]:
+    """`retry_waiting` for every tenant with work waiting, each in its own `scope` (a
+    transaction, or a savepoint); a tenant that fails is counted, logged and reviewed."""
+    with scope() as session:
+        tenants = waiting_tenants(session)
+    counts: Counter[str] = Counter()
+    for tenant_id in tenants:
+        try:
+            with scope() as session:
+                counts.update(retry_waiting(session, tenant_id))
+        except Exception as error:
+            log.exception("usage retry for tenant %s failed; the others go on", tenant_id)
+            counts["tenants_failed"] += 1
+            try:
+                with scope() as session:
+                    review(session, tenant_id, failed(error), [])
+            except Exception:
+                log.exception("could not open a review item for tenant %s", tenant_id)
+    return dict(counts)
+
+
+def savepoints(session: Session) -> Scope:
+    """A `Scope` of savepoints in one session's transaction (an API request's)."""
+
+    @contextmanager
+    def scope() -> Iterator[Session]:
+        with session.begin_nested():
+            yield session
+
+    return scope
 
 
 def settle_unbilled(session: Session, rows: list[Row]) -> dict[str, int]:

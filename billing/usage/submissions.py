@@ -33,6 +33,7 @@ def message_rows(records: list[Any]) -> list[dict]:
 def _row(record: Any, schema: Schema, build) -> dict:
     if not isinstance(record, dict):
         return malformed_row("platform", "a record is a JSON object", record)
+    sender_id = record.get("source_id")
     try:
         data = schema.load(record)
     except ValidationError as error:
@@ -43,11 +44,29 @@ def _row(record: Any, schema: Schema, build) -> dict:
             reason,
             record,
             record.get("tenant_id"),
+            sender_id,
         )
     try:
         return build(data)
+    except UnicodeError:
+        # A lone surrogate (from a JSON escape like \ud800) has no UTF-8 or UTF-16 form.
+        reason = f"{_text_field(record)}: holds a lone surrogate, which no encoding can "
+        reason += "carry; send the text as valid Unicode"
+        return malformed_row(data["source_system"], reason, record, data["tenant_id"], sender_id)
     except ValueError as error:
-        return malformed_row(data["source_system"], str(error), record, data["tenant_id"])
+        reason = str(error)
+        return malformed_row(data["source_system"], reason, record, data["tenant_id"], sender_id)
+
+
+def _text_field(record: dict) -> str:
+    """The first field whose text cannot be encoded (for the reason), else `a text field`."""
+    for name, value in record.items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeError:
+                return str(name)
+    return "a text field"
 
 
 def _number(text: str, name: str) -> str:
