@@ -4,8 +4,11 @@ them cannot authenticate."""
 from __future__ import annotations
 
 import socket
+import threading
 
 import pytest
+from flask import Flask
+from werkzeug.serving import make_server
 
 from billing import create_app
 from billing.core.config import Settings
@@ -64,3 +67,28 @@ def test_a_top_up_naming_a_provider_that_is_not_enabled_is_a_422_naming_provider
     )
     assert response.status_code == 422, response.get_data(as_text=True)
     assert "provider" in response.get_data(as_text=True)
+
+
+def test_readyz_reports_a_provider_that_authenticates_as_ok(database_url):
+    token_server = Flask("tigo-token")
+    token_server.post("/token")(lambda: {"access_token": "TOK", "expires_in": 3600})
+    server = make_server("127.0.0.1", 0, token_server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        app = create_app(
+            Settings(
+                database_url=database_url,
+                provider_mode="live",
+                provider_settings={
+                    "tigopesa": tigo_settings(f"http://127.0.0.1:{server.server_port}/token")
+                },
+                secret_key="t",
+                testing=True,
+            )
+        )
+        response = app.test_client().get("/readyz")
+    finally:
+        server.shutdown()
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["checks"]["provider:tigopesa"] == "ok"
