@@ -57,6 +57,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
     """Run the HTTP service under Granian."""
     from billing.web.server import run
 
+    _refuse_incomplete_settings()
     # The simulators keep their payments in memory: one process must see them all.
     sandbox = current().settings.provider_mode == "sandbox"
     run(host, port, workers or (1 if sandbox else 2))
@@ -89,8 +90,29 @@ def worker(burst: bool, fork: bool, queues: tuple[str, ...]) -> None:
     if current().redis is None:
         click.echo("REDIS_URL is not set: jobs already run in-process after commit.", err=True)
         sys.exit(2)
+    _refuse_incomplete_settings()
     ordered = tuple(name for name in QUEUES if name in queues) or QUEUES
     run(current_app._get_current_object(), burst=burst, fork=fork, queues=ordered)
+
+
+def _refuse_incomplete_settings() -> None:
+    """Live mode without what it needs must not start, say ready and fail each payment:
+    exit naming every missing setting (names only: values may be secrets)."""
+    from billing.core.live_checks import missing_smtp_settings, missing_vfd_settings
+
+    runtime = current()
+    missing = missing_vfd_settings(runtime.settings) + missing_smtp_settings(runtime.settings)
+    if runtime.settings.provider_mode == "live":
+        if not runtime.gateways.enabled:
+            missing.append("MALIPO_PROVIDER_SETTINGS (no provider is configured)")
+        missing += runtime.gateways.missing_settings()
+    elif runtime.settings.provider_mode != "sandbox":
+        missing.append("MALIPO_PROVIDER_MODE (sandbox or live)")
+    if missing:
+        click.echo("refusing to start: these settings are missing or invalid:", err=True)
+        for name in missing:
+            click.echo(f"  {name}", err=True)
+        sys.exit(78)  # EX_CONFIG
 
 
 @main.command("invoice-run")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from providers.base import ProviderConfigError
+from providers.base import ProviderConfigError, adapter_factory
 
 C = TypeVar("C")
 
@@ -21,3 +22,22 @@ def config_from_settings(config_cls: type[C], settings: Mapping[str, Any]) -> C:
         return config_cls(**settings)
     except TypeError as error:
         raise ProviderConfigError(f"{config_cls.__name__}: {error}") from error
+
+
+def missing_settings(code: str, settings: Mapping[str, Any]) -> list[str]:
+    """What `code`'s settings lack for live use (names only, never values): the config's
+    required fields, what its callback verification needs (`LIVE_REQUIRED`), and any
+    unknown key. Each adapter module names its config class as `CONFIG`."""
+    module = sys.modules[adapter_factory(code).__module__]
+    config_cls = module.CONFIG
+    fields = dataclasses.fields(config_cls)
+    required = [
+        f.name
+        for f in fields
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    required += [name for name in getattr(config_cls, "LIVE_REQUIRED", ()) if name not in required]
+    problems = [name for name in required if settings.get(name) in (None, "", [], ())]
+    known = {f.name for f in fields}
+    problems += [f"{name} (unknown setting)" for name in sorted(set(settings) - known)]
+    return problems

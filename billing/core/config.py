@@ -16,15 +16,20 @@ DEFAULT_SQLITE = Path("var") / "malipo.sqlite3"
 class Settings:
     database_url: str = f"sqlite:///{DEFAULT_SQLITE}"
     redis_url: str | None = None
-    secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
     public_url: str = "http://127.0.0.1:8000"
     provider_mode: str = "sandbox"
     sandbox_delay_s: float = 1.0
     redrive_after_s: float = 60.0  # a callback or push quiet this long is driven again
-    # Live credentials per provider code, e.g. {"mpesa": {"api_key": "…", …}}.
-    provider_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Live credentials per provider code, e.g. {"mpesa": {"api_key": "…", …}}. Secrets:
+    # never in a repr, so a logged or printed Settings shows none of them.
+    provider_settings: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    # The enabled providers; None: every one in sandbox, the keys of provider_settings live.
+    providers: tuple[str, ...] | None = None
+    # Our own proxies' networks: only from these is X-Forwarded-For believed.
+    trusted_proxies: tuple[str, ...] = ()
     platform_webhook_url: str | None = None
-    platform_webhook_secret: str | None = None
+    platform_webhook_secret: str | None = field(default=None, repr=False)
     max_body_bytes: int = 2 * 1024 * 1024
     page_size_max: int = 200
     testing: bool = False
@@ -32,16 +37,19 @@ class Settings:
     seller: dict[str, str] = field(default_factory=lambda: dict(SANDBOX_SELLER))
     vfd_mode: str = "sandbox"  # sandbox: the TRA simulator served under /sandbox/tra
     vfd_base_url: str | None = None  # default: MALIPO_PUBLIC_URL + /sandbox/tra
-    vfd_device: dict[str, str] = field(default_factory=lambda: dict(SANDBOX_VFD_DEVICE))
+    vfd_device: dict[str, str] = field(
+        default_factory=lambda: dict(SANDBOX_VFD_DEVICE),
+        repr=False,  # holds a password
+    )
     vfd_pfx_path: str = str(Path("var") / "vfd-sandbox.pfx")
-    vfd_pfx_password: str = "sandbox"  # noqa: S105  # the sandbox key's, made locally
+    vfd_pfx_password: str = field(default="sandbox", repr=False)  # the sandbox key's, made locally
     vfd_timeout_s: float = 10.0  # a receipt TRA has not answered by then is retried later
     smtp_host: str | None = None  # unset: invoices are not e-mailed
     smtp_port: int = 25
     smtp_sender: str = "invoices@malipo.test"
     smtp_tls: bool = False  # STARTTLS after connecting
     smtp_username: str | None = None
-    smtp_password: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -56,6 +64,8 @@ class Settings:
             sandbox_delay_s=float(env.get("MALIPO_SANDBOX_DELAY_S") or defaults.sandbox_delay_s),
             redrive_after_s=float(env.get("MALIPO_REDRIVE_AFTER_S") or defaults.redrive_after_s),
             provider_settings=json.loads(env.get("MALIPO_PROVIDER_SETTINGS") or "{}"),
+            providers=_names(env.get("MALIPO_PROVIDERS")) or None,
+            trusted_proxies=_names(env.get("MALIPO_TRUSTED_PROXIES")),
             platform_webhook_url=env.get("MALIPO_PLATFORM_WEBHOOK_URL") or None,
             platform_webhook_secret=env.get("MALIPO_PLATFORM_WEBHOOK_SECRET") or None,
             max_body_bytes=int(env.get("MALIPO_MAX_BODY_BYTES") or defaults.max_body_bytes),
@@ -111,6 +121,11 @@ def _invoicing_from_env(env: Any, defaults: Settings) -> dict[str, Any]:
         "smtp_username": env.get("MALIPO_SMTP_USERNAME") or None,
         "smtp_password": env.get("MALIPO_SMTP_PASSWORD") or None,
     }
+
+
+def _names(value: str | None) -> tuple[str, ...]:
+    """A comma-separated list, e.g. MALIPO_PROVIDERS=mpesa,tigopesa."""
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
 def normalise_database_url(url: str) -> str:

@@ -25,8 +25,10 @@ from billing.topups.schemas import (
     TopupSchema,
 )
 from billing.web.access import ANYONE, STAFF, TENANT, finds, principal, requires
+from billing.web.client_address import client_address, networks
 from billing.web.idempotency import idempotent
 from billing.web.session import request_session
+from providers.callback_path import PATH_DIGEST_HEADER, path_digest
 
 blp = Blueprint("topups", __name__, url_prefix="/v1", description="Top-ups")
 
@@ -118,17 +120,31 @@ class TopupRefunds(MethodView):
 
 
 @blp.route("/callbacks/<provider>", methods=["POST"])
+@blp.route("/callbacks/<provider>/<path_token>", methods=["POST"])
 @blp.doc(security=[])
-def callback(provider: str) -> Response:
-    """A provider's callback, in its own format; answered in the format it expects."""
+def callback(provider: str, path_token: str | None = None) -> Response:
+    """A provider's callback, in its own format; answered in the format it expects.
+
+    The secret-path form is for providers proven only by where they post (Tigo Pesa)."""
+    runtime = current()
+    headers = {k: v for k, v in request.headers.items() if k.lower() != _PATH_DIGEST}
+    if path_token is not None:  # only its digest goes on, and into the stored evidence
+        headers[PATH_DIGEST_HEADER] = path_digest(path_token)
     ack = inbox.receive(
-        current(),
+        runtime,
         provider,
-        dict(request.headers),
+        headers,
         request.get_data(cache=False),
-        request.remote_addr,
+        client_address(
+            request.remote_addr,
+            ",".join(request.headers.getlist("X-Forwarded-For")) or None,
+            networks(runtime.settings.trusted_proxies),
+        ),
     )
     return Response(ack.body, status=ack.status_code, content_type=ack.content_type)
+
+
+_PATH_DIGEST = PATH_DIGEST_HEADER.lower()
 
 
 @blp.route("/review-items")

@@ -24,7 +24,9 @@ def readyz():
     checks = {"database": _check(lambda: runtime.engine.connect().close())}
     if runtime.redis is not None:
         checks["redis"] = _check(runtime.redis.ping)
-    ready = all(state == "ok" for state in checks.values())
+    for code, state in runtime.gateways.authentication().items():
+        checks[f"provider:{code}"] = state
+    ready = all(state in ("ok", "checking") for state in checks.values())
     return jsonify(status="ready" if ready else "unavailable", checks=checks), (
         200 if ready else 503
     )

@@ -27,6 +27,8 @@ from providers.outcomes import guarded, query_error, refuses_bad_input, without_
 from providers.settings import config_from_settings
 from providers.transport import HttpReply
 
+CONFIG = AirtelConfig  # for providers.settings.missing_settings
+
 
 class AirtelMoneyAdapter:
     def __init__(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -16,11 +16,11 @@ from providers.transport import HttpReply, NotSent, Timeouts, send
 class AirtelConfig:
     base_url: str  # https://openapiuat.airtel.africa (UAT), https://openapi.airtel.africa
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
     country: str = "TZ"
     currency: str = "TZS"
     api_version: str = "v1"  # v2 adds message-signing headers, not implemented here
-    callback_hash_key: str | None = None  # "Callback (With Auth)" mode [I]
+    callback_hash_key: str | None = field(default=None, repr=False)  # "With Auth" mode [I]
     callback_ips: tuple[str, ...] | None = None
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 30.0

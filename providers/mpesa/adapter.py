@@ -34,6 +34,9 @@ def _fresh_conversation_id(base: str) -> str:
     return f"{base}X{secrets.token_hex(6)}"[:40]
 
 
+CONFIG = MpesaConfig  # for providers.settings.missing_settings
+
+
 class MpesaAdapter:
     def __init__(
         self, code: str, config: MpesaConfig, session: requests.Session | None = None

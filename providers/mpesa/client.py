@@ -5,7 +5,7 @@ Raises transport.NotSent / NoAnswer; the adapter turns those into results.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -19,7 +19,7 @@ from providers.transport import HttpReply, NotSent, Timeouts, send
 @dataclass(frozen=True)
 class MpesaConfig:
     base_url: str  # e.g. https://openapi.m-pesa.com:443/sandbox/ipg/v2/vodacomTZN
-    api_key: str
+    api_key: str = field(repr=False)
     public_key: str  # base64 DER or PEM
     service_provider_code: str
     mode: str = "async"  # "sync" blocks until PIN entry, so it needs a long read timeout

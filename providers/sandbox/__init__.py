@@ -57,9 +57,11 @@ def sandbox_settings(code: str, base_url: str) -> dict[str, Any]:
     """Settings for `providers.base.build_adapter(code, …)` that reach the simulator at
     `base_url` (where its blueprint is mounted) with the sandbox's published credentials.
 
-    halopesa, tpesa and ezypesa get the Selcom simulator's settings. Callback source
-    allow-lists are off (`callback_ips=None`): in sandbox the callbacks come from
-    wherever the app itself runs. Signed callbacks stay on (Selcom digest, Airtel hash).
+    halopesa, tpesa and ezypesa get the Selcom simulator's settings. Sandbox applies the
+    same callback rules as live: source allow-lists are on, allowing the loopback
+    addresses the simulators post from (`providers.allowlist.SANDBOX_SOURCES`); Tigo's
+    secret callback path has a published token; signed callbacks stay on (Selcom
+    digest and Authorization, Airtel hash).
     """
     module = _simulator(code, allow_aggregated=True)
     return module.settings(base_url.rstrip("/"))

@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from providers.allowlist import SANDBOX_SOURCES
 from providers.sandbox import access
 from providers.sandbox.delivery import Courier, Redelivery
 from providers.sandbox.exchange import (
@@ -54,7 +55,7 @@ def settings(base_url: str) -> dict[str, Any]:
         "client_id": CLIENT_ID,
         "client_secret": CLIENT_SECRET,
         "callback_hash_key": CALLBACK_HASH_KEY,
-        "callback_ips": None,
+        "callback_ips": SANDBOX_SOURCES,  # the same rule as live (DESIGN.md, Trust)
     }
 
 

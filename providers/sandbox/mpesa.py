@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from providers.allowlist import SANDBOX_SOURCES
 from providers.sandbox import access
 from providers.sandbox.delivery import Courier, Redelivery
 from providers.sandbox.exchange import (
@@ -91,7 +92,7 @@ def settings(base_url: str) -> dict[str, Any]:
         "public_key": public_key_b64(),
         "service_provider_code": SERVICE_PROVIDER_CODE,
         "mode": "async",
-        "callback_ips": None,
+        "callback_ips": SANDBOX_SOURCES,  # the same rule as live (DESIGN.md, Trust)
     }
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from providers.allowlist import SANDBOX_SOURCES
 from providers.sandbox import selcom_signing
 from providers.sandbox.delivery import Courier, Message, Redelivery
 from providers.sandbox.exchange import (
@@ -80,7 +81,7 @@ def settings(base_url: str) -> dict[str, Any]:
         "api_secret": API_SECRET,
         "vendor": VENDOR,
         "require_signed_webhooks": True,
-        "callback_ips": None,
+        "callback_ips": SANDBOX_SOURCES,  # the same rule as live (DESIGN.md, Trust)
     }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from providers.allowlist import SANDBOX_SOURCES
 from providers.sandbox import access
 from providers.sandbox.delivery import Courier, Redelivery
 from providers.sandbox.exchange import (
@@ -35,6 +36,7 @@ BILLER_MSISDN = "255650000000"
 BILLER_CODE = "SBX"
 CHANNEL_MSISDN = "255650000001"
 CHANNEL_PIN = "1234"
+CALLBACK_TOKEN = "sandbox-tigopesa-callback-token"  # noqa: S105 - published, like the rest
 _REALM = "tigopesa-access"
 
 PAY_FIELDS = ("CustomerMSISDN", "BillerMSISDN", "Amount", "ReferenceID")
@@ -69,7 +71,8 @@ def settings(base_url: str) -> dict[str, Any]:
         "biller_code": BILLER_CODE,
         "channel_msisdn": CHANNEL_MSISDN,
         "channel_pin": CHANNEL_PIN,
-        "callback_ips": ["127.0.0.0/8", "::1"],  # the simulator posts from this host
+        "callback_token": CALLBACK_TOKEN,  # the secret path the simulator posts to
+        "callback_ips": SANDBOX_SOURCES,  # the same rule as live (DESIGN.md, Trust)
     }
 
 

@@ -30,6 +30,8 @@ from providers.selcom.client import SelcomClient, SelcomConfig
 from providers.settings import config_from_settings
 from providers.transport import HttpReply
 
+CONFIG = SelcomConfig  # for providers.settings.missing_settings
+
 
 class SelcomAdapter:
     def __init__(

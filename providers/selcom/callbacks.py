@@ -31,6 +31,7 @@ def parse_callback(
         signing.verify(
             headers,
             body,
+            api_key=config.api_key,
             api_secret=config.api_secret,
             must_sign=wire.WEBHOOK_FIELDS,
             now=clock(),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,8 +17,8 @@ from providers.transport import HttpReply, Timeouts, send
 @dataclass(frozen=True)
 class SelcomConfig:
     base_url: str  # https://apigw.selcommobile.com/v1 (test: apigwtest)
-    api_key: str
-    api_secret: str
+    api_key: str = field(repr=False)
+    api_secret: str = field(repr=False)
     vendor: str
     buyer_email: str = "payments@example.invalid"  # required by the API; no buyer e-mail here
     buyer_name: str = "Malipo Wallet"

@@ -31,7 +31,7 @@ def signed_headers(
     timestamp = now.strftime(TIMESTAMP_FORMAT)
     return {
         "Content-Type": "application/json",
-        "Authorization": "SELCOM " + base64.b64encode(api_key.encode()).decode(),
+        "Authorization": authorization(api_key),
         "Digest-Method": "HS256",
         "Digest": digest(api_secret, timestamp, data.items()),
         "Timestamp": timestamp,
@@ -39,16 +39,22 @@ def signed_headers(
     }
 
 
+def authorization(api_key: str) -> str:
+    return "SELCOM " + base64.b64encode(api_key.encode()).decode()
+
+
 def verify(
     headers: Mapping[str, str],
     body: Mapping[str, Any],
     *,
+    api_key: str,
     api_secret: str,
     must_sign: Iterable[str],
     now: datetime,
     max_skew_s: float | None,
 ) -> None:
-    """Raise InvalidCallback unless the body's fields we rely on carry a valid digest."""
+    """Raise InvalidCallback unless the webhook carries our API key's Authorization and
+    the body's fields we rely on carry a valid digest."""
     given = header(headers, "Digest")
     timestamp = header(headers, "Timestamp")
     names = [n.strip() for n in (header(headers, "Signed-Fields") or "").split(",") if n.strip()]
@@ -65,6 +71,9 @@ def verify(
     expected = digest(api_secret, timestamp, ((name, body[name]) for name in names))
     if not hmac.compare_digest(expected, given):
         raise InvalidCallback("webhook digest does not match")
+    given_authorization = header(headers, "Authorization") or ""
+    if not hmac.compare_digest(given_authorization.encode(), authorization(api_key).encode()):
+        raise InvalidCallback("webhook Authorization is missing or is not our API key's")
     _check_skew(timestamp, now, max_skew_s)
 
 

@@ -28,6 +28,8 @@ from providers.tigopesa import callbacks, wire
 from providers.tigopesa.client import TigoClient, TigoConfig
 from providers.transport import HttpReply
 
+CONFIG = TigoConfig  # for providers.settings.missing_settings
+
 
 class TigoPesaAdapter:
     def __init__(
@@ -36,7 +38,7 @@ class TigoPesaAdapter:
         self.code = code
         self.config = config
         self.client = TigoClient(config, session)
-        self.allow = SourceAllowList(config.callback_ips)
+        self.allow = SourceAllowList(config.callback_ips or ())  # none configured: refuse all
         can_refund = bool(config.refund_url and config.channel_msisdn and config.channel_pin)
         self.capabilities = Capabilities(
             signs_callbacks=False,
@@ -103,7 +105,13 @@ class TigoPesaAdapter:
         self, headers: Mapping[str, str], raw_body: bytes, remote_addr: str | None
     ) -> CallbackEvent:
         return callbacks.parse_callback(
-            raw_body, remote_addr, provider=self.code, prefix=self.config.prefix, allow=self.allow
+            raw_body,
+            remote_addr,
+            provider=self.code,
+            prefix=self.config.prefix,
+            allow=self.allow,
+            headers=headers,
+            callback_token=self.config.callback_token,
         )
 
     def callback_ack(self, event: CallbackEvent | None, ok: bool) -> CallbackAck:

@@ -1,16 +1,18 @@
 """Tigo Pesa payment callbacks: check the source address, parse, acknowledge.
 
-Tigo does not sign callbacks; its only authentication is the fixed source addresses
-(providers.md §2), so the allow-list is on by default.
+Tigo does not sign callbacks and has no status query; the only proofs are its source
+networks (providers.md §2) and the secret path we gave it, so both are required.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from providers.allowlist import SourceAllowList
 from providers.amounts import optional_minor
 from providers.base import CallbackAck, CallbackEvent, Proof, dedupe_key
+from providers.callback_path import require_path_token
 from providers.inbound import Clock, json_object, require_source, require_text, utc_now
 from providers.tigopesa import wire
 
@@ -31,8 +33,11 @@ def parse_callback(
     provider: str,
     prefix: str,
     allow: SourceAllowList,
+    headers: Mapping[str, str],
+    callback_token: str | None,
     clock: Clock = utc_now,
 ) -> CallbackEvent:
+    require_path_token(headers, callback_token)
     require_source(allow, remote_addr)
     body = json_object(raw_body)
     require_text(body, "ReferenceID", "Status")

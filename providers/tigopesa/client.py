@@ -5,8 +5,8 @@ Tigo issues each merchant its own token and pay URLs, so there is no base URL he
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import requests
 
@@ -20,19 +20,24 @@ class TigoConfig:
     token_url: str
     pay_url: str
     username: str
-    password: str
+    password: str = field(repr=False)
     biller_msisdn: str
     biller_code: str
     reference_prefix: str | None = None  # default: the biller code, as msomali/tigopesa does
     refund_url: str | None = None  # ReverseTransaction; refunds are off without it
     channel_msisdn: str | None = None
-    channel_pin: str | None = None
+    channel_pin: str | None = field(default=None, repr=False)
     ack_success_code: str = wire.DEFAULT_ACK_SUCCESS
     ack_failure_code: str = wire.DEFAULT_ACK_FAILURE
-    callback_ips: tuple[str, ...] | None = wire.DEFAULT_CALLBACK_IPS
+    # Tigo's only callback proofs (providers.md §2): its source networks and the token
+    # of our secret callback path. Without either, every callback is refused.
+    callback_ips: tuple[str, ...] | None = None  # e.g. wire.PUBLISHED_CALLBACK_IPS
+    callback_token: str | None = field(default=None, repr=False)
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 30.0
     token_margin_s: float = 60.0
+    # Optional in the dataclass (a unit test may build a partial adapter), required live.
+    LIVE_REQUIRED: ClassVar[tuple[str, ...]] = ("callback_ips", "callback_token")
 
     @property
     def prefix(self) -> str:

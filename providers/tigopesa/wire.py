@@ -16,7 +16,8 @@ S = ProviderStatus
 VALID_REQUEST = "BILLER-18-0000-S"
 DEFAULT_ACK_SUCCESS = "BILLER-18-0000-S"  # BILLER-30-0000-S also seen
 DEFAULT_ACK_FAILURE = "BILLER-18-3020-E"  # BILLER-30-3030-E also seen
-DEFAULT_CALLBACK_IPS = ("41.222.176.233", "41.222.176.143")  # test, live (as of that package)
+# test, live (as of tumainimosha/laravel-tigopesa-push): confirm at onboarding, then configure.
+PUBLISHED_CALLBACK_IPS = ("41.222.176.233", "41.222.176.143")
 
 SYNC_CODES: dict[str, Mapped] = {
     VALID_REQUEST: Mapped(status=S.PENDING, description="valid request; awaiting payer"),

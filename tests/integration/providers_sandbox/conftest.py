@@ -19,6 +19,7 @@ from flask import Blueprint, Flask, request
 from werkzeug.serving import make_server
 
 from providers.base import CollectionRequest, ProviderAdapter, ProviderResult, build_adapter
+from providers.callback_path import PATH_DIGEST_HEADER, path_digest
 from providers.sandbox import AGGREGATED, sandbox_blueprint, sandbox_settings
 
 if TYPE_CHECKING:
@@ -128,8 +129,11 @@ def _receiver_app(receiver: Receiver) -> Flask:
     app = Flask("callback-receiver")
 
     @app.post("/v1/callbacks/<provider>")
-    def callback(provider: str) -> tuple[str, int]:
+    @app.post("/v1/callbacks/<provider>/<token>")
+    def callback(provider: str, token: str | None = None) -> tuple[str, int]:
         headers = dict(request.headers.items())
+        if token is not None:  # as Malipo's callback route passes the secret path on
+            headers[PATH_DIGEST_HEADER] = path_digest(token)
         delivery = Delivery(provider, headers, request.get_data(), request.remote_addr)
         refusal = receiver.record(delivery)
         received, failure_ack = ACKS[AGGREGATED.get(provider, provider)]
@@ -197,6 +201,8 @@ class Rig:
 
 def _start_simulator(stack: ExitStack, simulator: str, receiver: Receiver, delay_s: float):
     callback_url = f"{receiver.url}/v1/callbacks/{simulator}"
+    token = sandbox_settings(simulator, "").get("callback_token")
+    callback_url += f"/{token}" if token else ""
     blueprint = sandbox_blueprint(simulator, callback_url=callback_url, delay_s=delay_s)
     app = Flask(f"sandbox-{simulator}")
     app.register_blueprint(blueprint)

@@ -34,6 +34,7 @@ from billing.topups.jobs import NotConfirmedYet, reconcile
 from billing.topups.models import CallbackDelivery, Initiation, Topup, TopupStatus
 from billing.topups.service import reference_for
 from providers.airtelmoney.wire import callback_hash
+from providers.callback_path import PATH_DIGEST_HEADER, path_digest
 from providers.sandbox import sandbox_settings, selcom_signing
 from tests.polling import eventually
 
@@ -125,14 +126,15 @@ def forged(provider: str, target: Topup, conv: str, txn: str, shillings: int):
             "input_ResultDesc": "Request processed successfully",
             "input_ThirdPartyConversationID": target.reference,
         }, {}
-    if provider == "tigopesa":
+    if provider == "tigopesa":  # posted to the secret path, as the route passes it on
+        token = sandbox_settings("tigopesa", "http://x")["callback_token"]
         return {
             "Status": True,
             "Description": "Success",
             "MFSTransactionID": txn,
             "ReferenceID": target.provider_ref,
             "Amount": str(shillings),
-        }, {}
+        }, {PATH_DIGEST_HEADER: path_digest(token)}
     if provider == "airtelmoney":
         transaction = {
             "id": target.reference,

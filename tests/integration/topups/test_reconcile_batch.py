@@ -66,7 +66,7 @@ def stored_callback(live, reference: str, amount_minor: int, status: str = "COMP
     held_back = InboxWriter.for_engine(live.runtime.engine, written=lambda _ids: None)
     runtime = dataclasses.replace(live.runtime, inbox_writer=held_back)
     try:
-        ack = inbox.receive(runtime, "selcom", headers, json.dumps(body).encode(), None)
+        ack = inbox.receive(runtime, "selcom", headers, json.dumps(body).encode(), "127.0.0.1")
     finally:
         held_back.close()
     assert ack.status_code == 200

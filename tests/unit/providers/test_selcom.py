@@ -200,6 +200,7 @@ def webhook(adapter_secret: str = SECRET, when: datetime | None = None, **overri
     } | overrides
     stamp = (when or datetime.now(UTC)).astimezone().strftime(signing.TIMESTAMP_FORMAT)
     headers = {
+        "Authorization": "SELCOM " + base64.b64encode(b"KEY").decode(),
         "Digest-Method": "HS256",
         "Timestamp": stamp,
         "Signed-Fields": ",".join(body),
@@ -227,6 +228,16 @@ def test_signed_webhook_parsed(make_adapter):
 def test_webhook_with_wrong_secret_is_rejected(make_adapter):
     headers, raw = webhook(adapter_secret="guess")
     with pytest.raises(InvalidCallback, match="digest"):
+        make_adapter().parse_callback(headers, raw, None)
+
+
+@pytest.mark.parametrize("authorization", [None, "SELCOM " + base64.b64encode(b"GUESS").decode()])
+def test_webhook_without_our_api_keys_authorization_is_rejected(make_adapter, authorization):
+    headers, raw = webhook()  # the digest is right: only the API key is wrong or absent
+    del headers["Authorization"]
+    if authorization:
+        headers["Authorization"] = authorization
+    with pytest.raises(InvalidCallback, match="Authorization"):
         make_adapter().parse_callback(headers, raw, None)
 
 

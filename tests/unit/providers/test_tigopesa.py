@@ -13,6 +13,7 @@ from providers.base import (
     StatusQuery,
     UnsupportedOperation,
 )
+from providers.callback_path import PATH_DIGEST_HEADER, path_digest
 from providers.tigopesa import wire
 from providers.tigopesa.adapter import build
 
@@ -65,6 +66,9 @@ def test_callback_status_mapping(status, description, expected):
     assert wire.map_callback(status, description).status == expected
 
 
+TOKEN = "secret-path-token"
+ON_SECRET_PATH = {PATH_DIGEST_HEADER: path_digest(TOKEN)}  # what the callback route adds
+
 SETTINGS = {
     "username": "merchant",
     "password": "s3cret",
@@ -89,6 +93,7 @@ def adapter(fake_provider):
             "channel_msisdn": "255650000001",
             "channel_pin": "1234",
             "callback_ips": ["41.222.176.233"],
+            "callback_token": TOKEN,
         },
     )
 
@@ -199,7 +204,7 @@ def callback(**overrides) -> bytes:
 
 
 def test_callback_parsed_with_amount_as_string(adapter):
-    event = adapter.parse_callback({}, callback(), "41.222.176.233")
+    event = adapter.parse_callback(ON_SECRET_PATH, callback(), "41.222.176.233")
     assert event.status == "succeeded"
     assert (event.our_reference, event.provider_txn_id) == ("TP0001", "MFS1")
     assert event.amount_minor == 200_000
@@ -208,13 +213,24 @@ def test_callback_parsed_with_amount_as_string(adapter):
 
 def test_callback_from_another_address_is_rejected(adapter):
     with pytest.raises(InvalidCallback, match="allow-list"):
-        adapter.parse_callback({}, callback(), "198.51.100.7")
+        adapter.parse_callback(ON_SECRET_PATH, callback(), "198.51.100.7")
 
 
-def test_default_allow_list_is_tigos_published_addresses():
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {PATH_DIGEST_HEADER: path_digest("guess")}],
+    ids=["plain path", "wrong token"],
+)
+def test_callback_off_the_secret_path_is_rejected(adapter, headers):
+    with pytest.raises(InvalidCallback, match="path"):
+        adapter.parse_callback(headers, callback(), "41.222.176.233")
+
+
+def test_without_networks_and_token_every_callback_is_refused():
     built = build("tigopesa", SETTINGS | {"token_url": "http://x", "pay_url": "http://x"})
-    assert built.allow.allows("41.222.176.143")
-    assert not built.allow.allows("127.0.0.1")
+    assert not built.allow.allows("41.222.176.143")
+    with pytest.raises(InvalidCallback, match="no callback token"):
+        built.parse_callback(ON_SECRET_PATH, callback(), "41.222.176.143")
 
 
 def test_malformed_callback_is_rejected(adapter):
@@ -229,11 +245,12 @@ def test_ack_codes_are_configurable(fake_provider):
         | {
             "token_url": "http://x",
             "pay_url": "http://x",
-            "callback_ips": None,
+            "callback_ips": ["0.0.0.0/0"],
+            "callback_token": TOKEN,
             "ack_success_code": "BILLER-30-0000-S",
         },
     )
-    event = built.parse_callback({}, callback(), None)
+    event = built.parse_callback(ON_SECRET_PATH, callback(), "192.0.2.1")
     assert json.loads(built.callback_ack(event, ok=True).body) == {
         "ResponseCode": "BILLER-30-0000-S",
         "ResponseStatus": True,
