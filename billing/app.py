@@ -10,7 +10,7 @@ from flask.sessions import NullSession, SessionInterface
 from billing.core.config import Settings
 from billing.jobs.queues import InlineJobQueue
 from billing.runtime import EXTENSION, Runtime
-from billing.web import body_limit, problems, session
+from billing.web import body_limit, escaped_errors, problems, session, validation
 from billing.web.api import API_SETTINGS, Api
 
 # Importing a capability's jobs module registers its jobs with the runner.
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         runtime.queue.bind(app)  # its jobs run in this app, whichever thread relays them
     _register_jobs()
     problems.register(app)
+    escaped_errors.register(app)
     session.register(app)
     body_limit.register(app)
     _register_routes(app)
@@ -77,9 +78,11 @@ def _register_routes(app: Flask) -> None:
     from billing.web.health import blueprint as health
     from billing.web.health import docs_assets
 
+    validation.register_converters(app)
     app.register_blueprint(health)
     app.register_blueprint(docs_assets)
     api = Api(app)
+    validation.register(app)
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "mlp_… API key"}
     )

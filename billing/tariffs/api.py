@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import io
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from billing.auth.models import Role
 from billing.core.clock import utcnow
@@ -33,6 +33,7 @@ from billing.tariffs.schemas import (
 )
 from billing.tariffs.service import current_destinations, read_standing
 from billing.web.access import ANYONE, STAFF, principal, requires
+from billing.web.api import Blueprint
 from billing.web.idempotency import idempotent
 from billing.web.session import request_session
 
@@ -168,6 +169,8 @@ class DestinationImport(MethodView):
             return load_destination_file(request_session(), text)
         except UnicodeDecodeError as error:
             raise InvalidInput.on("file", "the file is not UTF-8 text") from error
+        except csv.Error as error:  # a field over the csv module's 128 KiB limit
+            raise InvalidInput.on("file", f"not a CSV this service can read: {error}") from error
 
 
 @blp.route("/destinations/lookup")

@@ -1,7 +1,8 @@
 """A rate plan's definition on the wire: what `POST /v1/rate-plans` takes and a version stores.
 
-Prices are decimal strings in major units of the plan's currency (numbers are accepted
-on input); a version stores the dumped form, so what comes back is what was validated.
+Prices are decimal strings in major units of the plan's currency (a JSON number is
+refused: its float has already lost digits); a version stores the dumped form, so what comes back is
+what was validated.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from billing.core.money import Currency
 from billing.rating.fixedpoint import Rounding
 from billing.rating.plans import ANY, DURATION_SERVICES, Service
 from billing.rating.timebands import DAR_ES_SALAAM
+from billing.web.fields import Day, DecimalString, Instant
 
 ZONE = validate.Regexp(
     r"^(\*|[A-Za-z0-9][A-Za-z0-9_.-]{0,39})$", error="a zone is a code like TZ-MOB-VODACOM, or *"
@@ -29,13 +31,10 @@ COUNTED = sorted(
 PERIODS = ("day", "week", "month")
 
 
-def _price(**kwargs: Any) -> fields.Decimal:
-    return fields.Decimal(
-        as_string=True,
-        places=None,
-        validate=validate.Range(min=0, error="prices are never negative"),
-        **kwargs,
-    )
+def _price(**kwargs: Any) -> DecimalString:
+    """A price in major units: below 10 million, to a millionth of a minor unit (8 places),
+    so a record's charge stays far inside a bigint of minor units."""
+    return DecimalString(integer_digits=7, places=8, **kwargs)
 
 
 class RateGroupSchema(Schema):
@@ -112,7 +111,7 @@ class ScheduleSchema(Schema):
     bands = fields.List(fields.Nested(TimeBandSchema), load_default=list)
     default = fields.String(load_default="standard", validate=NAME)
     tz = fields.String(load_default=DAR_ES_SALAAM)
-    holidays = fields.List(fields.Date(), load_default=list)
+    holidays = fields.List(Day(), load_default=list)
     holiday_band = fields.String(load_default="weekend", validate=NAME)
 
 
@@ -157,5 +156,5 @@ class PlanDefinitionSchema(RateEntriesSchema):
 class RatePlanCreateSchema(PlanDefinitionSchema):
     code = fields.String(required=True, validate=NAME)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    valid_from = fields.AwareDateTime(load_default=None)
-    valid_to = fields.AwareDateTime(load_default=None, allow_none=True)
+    valid_from = Instant(load_default=None)
+    valid_to = Instant(load_default=None, allow_none=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from billing.auth.models import Role
 from billing.runtime import current
 from billing.topups import inbox, refunds, reviews, service
+from billing.topups.gateways import CALLBACK_ALIASES, MOBILE_MONEY
 from billing.topups.schemas import (
     RefundCreateSchema,
     ReviewItemSchema,
@@ -20,6 +20,7 @@ from billing.topups.schemas import (
     TopupSchema,
 )
 from billing.web.access import ANYONE, STAFF, TENANT, principal, requires
+from billing.web.api import Blueprint
 from billing.web.idempotency import idempotent
 from billing.web.session import request_session
 
@@ -88,7 +89,11 @@ class RefundTopup(MethodView):
         )
 
 
-@blp.route("/callbacks/<provider>", methods=["POST"])
+# A closed set, so the document can say it: each operator, and the aggregator's own name.
+CALLBACK_PROVIDERS = ",".join(sorted({*MOBILE_MONEY, *CALLBACK_ALIASES}))
+
+
+@blp.route(f"/callbacks/<any({CALLBACK_PROVIDERS}):provider>", methods=["POST"])
 @blp.doc(security=[])
 def callback(provider: str) -> Response:
     """A provider's callback, in its own format; answered in the format it expects."""

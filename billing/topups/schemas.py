@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from billing.topups.models import RefundStatus, ReviewStatus, TopupStatus
+from billing.web.fields import Instant
 
 PROVIDERS = ["mpesa", "tigopesa", "airtelmoney", "halopesa", "tpesa", "ezypesa", "card"]
 
@@ -44,8 +45,8 @@ class TopupSchema(Schema):
     refund_status = fields.Enum(RefundStatus, by_value=True, allow_none=True)
     refund_amount = fields.Integer(attribute="refund_amount_minor", allow_none=True)
     refund_reason = fields.String(allow_none=True)
-    created_at = fields.AwareDateTime()
-    updated_at = fields.AwareDateTime()
+    created_at = Instant()
+    updated_at = Instant()
 
 
 class RefundCreateSchema(Schema):
@@ -76,8 +77,8 @@ class ReviewItemSchema(Schema):
     summary = fields.String()
     detail = fields.Dict()
     status = fields.Enum(ReviewStatus, by_value=True)
-    created_at = fields.AwareDateTime()
-    resolved_at = fields.AwareDateTime(allow_none=True)
+    created_at = Instant()
+    resolved_at = Instant(allow_none=True)
     resolution = fields.String(allow_none=True)
 
 

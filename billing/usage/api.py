@@ -4,10 +4,10 @@ bundle balances."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import ValidationError
 
 from billing.auth.models import Role
@@ -35,6 +35,7 @@ from billing.usage.schemas import (
 )
 from billing.usage.submissions import cdr_rows, message_rows
 from billing.web.access import ANYONE, STAFF, principal, requires
+from billing.web.api import Blueprint
 from billing.web.pagination import decode_cursor, encode_cursor
 from billing.web.problems import flatten_field_errors
 from billing.web.session import request_session
@@ -127,7 +128,7 @@ class Usage(MethodView):
         where = UsageFilter(
             tenant_id=tenant_id,
             start=args["start"],
-            end=args["end"],
+            end=args["end"] + timedelta(days=1) if args["end"] else None,  # half-open
             service=args["service"],
             destination=args["destination"],
             status=args["status"],
@@ -160,7 +161,7 @@ class Rerate(MethodView):
 @blp.route("/retry")
 class Retry(MethodView):
     @requires(Role.ADMIN)
-    @blp.arguments(RetryArgs)
+    @blp.arguments(RetryArgs, required=False)
     @blp.response(200)
     def post(self, data: dict):
         """Rate again what was rejected for a fixable reason; settle unbilled prepaid usage."""
