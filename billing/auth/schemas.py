@@ -10,7 +10,11 @@ from billing.web.fields import Instant
 
 class ApiKeyCreateSchema(Schema):
     role = fields.Enum(
-        Role, by_value=True, required=True, validate=validate.OneOf(sorted(TENANT_ROLES))
+        Role,
+        by_value=True,
+        required=True,
+        validate=validate.OneOf(sorted(TENANT_ROLES)),
+        metadata={"enum": sorted(role.value for role in TENANT_ROLES)},
     )
     label = fields.String(load_default="", validate=validate.Length(max=100))
 

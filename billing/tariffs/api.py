@@ -49,7 +49,7 @@ _CSV_BODY = {
         "multipart/form-data": {
             "schema": {
                 "type": "object",
-                "properties": {"file": {"type": "string", "format": "binary"}},
+                "properties": {"file": {"type": "string", "contentMediaType": "text/csv"}},
             }
         },
     },
@@ -62,6 +62,7 @@ class RatePlans(MethodView):
     @requires(Role.ADMIN)
     @blp.arguments(RatePlanCreateSchema)
     @blp.response(201, RatePlanSchema)
+    @blp.alt_response(200, schema=RatePlanSchema, description="unchanged: the latest version")
     def post(self, data: dict):
         """Create a plan, or a new version of the plan with this `code` when it changed.
 

@@ -38,9 +38,11 @@ def _price(**kwargs: Any) -> DecimalString:
 
 
 class RateGroupSchema(Schema):
-    start_s = fields.Integer(required=True, validate=validate.Range(min=0))
+    start_s = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=86_400))
     rate = _price(required=True)
-    increment_s = fields.Integer(required=True, validate=validate.Range(min=1))
+    increment_s = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=3600)
+    )
 
 
 class DurationRateSchema(Schema):
@@ -52,15 +54,21 @@ class DurationRateSchema(Schema):
     band = fields.String(load_default=ANY, validate=ZONE)
     rate = _price(load_default=None)
     initial_increment_s = fields.Integer(
-        load_default=None, validate=validate.Range(min=1, max=3600)
+        strict=True, load_default=None, validate=validate.Range(min=1, max=3600)
     )
-    next_increment_s = fields.Integer(load_default=None, validate=validate.Range(min=1, max=3600))
+    next_increment_s = fields.Integer(
+        strict=True, load_default=None, validate=validate.Range(min=1, max=3600)
+    )
     groups = fields.List(
         fields.Nested(RateGroupSchema), load_default=None, validate=validate.Length(min=1, max=20)
     )
-    rate_unit_s = fields.Integer(load_default=60, validate=validate.Range(min=1, max=86_400))
+    rate_unit_s = fields.Integer(
+        strict=True, load_default=60, validate=validate.Range(min=1, max=86_400)
+    )
     connect_fee = _price(load_default=Decimal(0))
-    no_charge_s = fields.Integer(load_default=0, validate=validate.Range(min=0, max=3600))
+    no_charge_s = fields.Integer(
+        strict=True, load_default=0, validate=validate.Range(min=0, max=3600)
+    )
     minimum_charge = _price(load_default=Decimal(0))
 
     @validates_schema
@@ -90,7 +98,7 @@ class WhatsAppRateSchema(Schema):
 class BundleSchema(Schema):
     name = fields.String(required=True, validate=NAME)
     service = fields.String(required=True, validate=validate.OneOf([s.value for s in Service]))
-    units = fields.Integer(required=True, validate=validate.Range(min=1))
+    units = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10**12))
     zones = fields.List(fields.String(validate=ZONE), load_default=None, allow_none=True)
     categories = fields.List(fields.String(validate=NAME), load_default=None, allow_none=True)
     period = fields.String(load_default="month", validate=validate.OneOf(PERIODS))
@@ -99,7 +107,7 @@ class BundleSchema(Schema):
 class TimeBandSchema(Schema):
     name = fields.String(required=True, validate=NAME)
     days = fields.List(
-        fields.Integer(validate=validate.Range(min=0, max=6)),
+        fields.Integer(strict=True, validate=validate.Range(min=0, max=6)),
         required=True,
         validate=validate.Length(min=1),
     )
@@ -139,7 +147,7 @@ class RateEntriesSchema(Schema):
 class PlanDefinitionSchema(RateEntriesSchema):
     currency = fields.Enum(Currency, by_value=True, required=True)
     rounding = fields.Enum(Rounding, by_value=True, load_default=Rounding.HALF_UP)
-    decimals = fields.Integer(load_default=2, validate=validate.Range(min=0, max=2))
+    decimals = fields.Integer(strict=True, load_default=2, validate=validate.Range(min=0, max=2))
     time_bands = fields.Nested(ScheduleSchema, load_default=dict)
     whatsapp_free_types = fields.List(
         fields.String(validate=NAME), load_default=None, allow_none=True

@@ -40,9 +40,10 @@ class AssignmentCreateSchema(Schema):
     valid_to = Instant(load_default=None, allow_none=True)
     overrides = fields.Nested(RateEntriesSchema, load_default=None, allow_none=True)
     credit_limit = fields.Integer(
+        strict=True,
         load_default=None,
         allow_none=True,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=2**62),
         metadata={"description": "postpaid: most one authorisation may cover, minor units"},
     )
 
@@ -111,7 +112,7 @@ class AuthorizeSchema(Schema):
     tenant_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
     service = fields.String(required=True, validate=validate.OneOf(["voice", "sms", "whatsapp"]))
     destination = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    segments = fields.Integer(load_default=1, validate=validate.Range(min=1, max=255))
+    segments = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=255))
     category = fields.String(load_default="marketing", validate=NAME)
 
 

@@ -9,7 +9,12 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from billing.core.money import Currency
 from billing.core.phone import normalise_msisdn
-from billing.tenants.address import normalise_country, normalise_po_box, postal_address
+from billing.tenants.address import (
+    PO_BOX_PATTERN,
+    normalise_country,
+    normalise_po_box,
+    postal_address,
+)
 from billing.tenants.models import BillingMode, Language, TenantStatus
 from billing.web.fields import DocumentText, Instant
 from invoices.taxpayer import format_tin, format_vrn, normalise_tin, normalise_vrn
@@ -40,10 +45,12 @@ def _address_fields(**create: Any) -> dict[str, fields.Field]:
         "street": DocumentText(200, allow_none=True, **default(None),
                                metadata={"description": "street and plot (or just `po_box`)"}),
         "po_box": Normalised(normalise_po_box, allow_none=True, **default(None),
-                             metadata={"description": "`1234` or `P.O. Box 1234`"}),
+                             metadata={"description": "`1234` or `P.O. Box 1234`",
+                                       "pattern": PO_BOX_PATTERN}),
         "city": DocumentText(100, allow_none=True, **default(None)),
         "country": Normalised(normalise_country, **default("TZ"),
-                              metadata={"description": "ISO 3166-1 alpha-2"}),
+                              metadata={"description": "ISO 3166-1 alpha-2",
+                                        "pattern": "^[A-Za-z]{2}$"}),
         "language": fields.Enum(Language, by_value=True, **default(Language.EN),
                                 metadata={"description": "`en` or `sw`: documents print in it"}),
     }  # fmt: skip

@@ -89,12 +89,22 @@ class RefundTopup(MethodView):
         )
 
 
+# Answered in the provider's own format (JSON), whatever the outcome: 400 refused, 503 retry.
+CALLBACK_RESPONSES = {
+    str(status): {"description": why, "content": {"application/json": {"schema": {}}}}
+    for status, why in (
+        (200, "stored; the provider's acknowledgement"),
+        (400, "refused (unverified or malformed); the provider's refusal"),
+        (403, "from outside the provider's networks"),
+        (503, "not stored; the provider retries"),
+    )
+}
 # A closed set, so the document can say it: each operator, and the aggregator's own name.
 CALLBACK_PROVIDERS = ",".join(sorted({*MOBILE_MONEY, *CALLBACK_ALIASES}))
 
 
 @blp.route(f"/callbacks/<any({CALLBACK_PROVIDERS}):provider>", methods=["POST"])
-@blp.doc(security=[])
+@blp.doc(security=[], responses=CALLBACK_RESPONSES)
 def callback(provider: str) -> Response:
     """A provider's callback, in its own format; answered in the format it expects."""
     ack = inbox.receive(

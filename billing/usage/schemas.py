@@ -16,7 +16,9 @@ _TIMED = [Service.VOICE.value, Service.AI_AGENT_MINUTES.value, Service.RECORDING
 
 class BatchSchema(Schema):
     records = fields.List(
-        fields.Raw(),  # each record is validated on its own, so one bad one is reported
+        # Anything: each record is validated on its own, so a bad one (even `null` or a
+        # string) is kept rejected with its reason and the rest go in.
+        fields.Raw(allow_none=True, metadata={"description": "a record: CdrSchema, MessageSchema"}),
         required=True,
         validate=validate.Length(min=1, max=MAX_BATCH, error="between 1 and 10,000 records"),
     )

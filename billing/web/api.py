@@ -44,6 +44,7 @@ class Api(SmorestApi):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.ma_plugin.converter.add_attribute_function(_decimal_as_string)
+        self.ma_plugin.converter.add_attribute_function(_narrowed_by_metadata)
         self.register_converter(AnyConverter, _closed_set)
 
     def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
@@ -70,8 +71,11 @@ class Api(SmorestApi):
 
 
 def _problem_media_type(response: dict[str, Any]) -> None:
-    content = response.get("content")
-    if content and "application/json" in content:
+    """A problem body is `application/problem+json`; another error body (a provider's own
+    refusal on its callback) keeps its type."""
+    content = response.get("content") or {}
+    schema = content.get("application/json", {}).get("schema", {})
+    if schema.get("$ref", "").endswith("/Problem"):
         content[MEDIA_TYPE] = content.pop("application/json")
 
 
@@ -86,6 +90,12 @@ def _decimal_as_string(self: Any, field: fields.Field, ret: dict, **_: Any) -> d
     ret["type"] = ["string", "null"] if nullable else "string"
     ret["pattern"] = getattr(field, "pattern", DECIMAL_PATTERN)
     return {}
+
+
+def _narrowed_by_metadata(self: Any, field: fields.Field, ret: dict, **_: Any) -> dict:
+    """A field whose validator narrows its type (an Enum field taking only tenant roles)
+    says so in its metadata; that wins over the type's full set."""
+    return {key: field.metadata[key] for key in ("enum", "pattern") if key in field.metadata}
 
 
 def _closed_set(converter: AnyConverter) -> dict[str, Any]:

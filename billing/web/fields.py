@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -18,6 +18,8 @@ from marshmallow import ValidationError, fields
 
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2100, 12, 31)
+# The window as the document says it: the year a date or (local) date-time starts with.
+WINDOW_PATTERN = r"^(20[0-9]{2}|2100)-"
 _WINDOW = f"between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"
 # Bidirectional overrides and isolates reorder what a document prints (Trojan Source).
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -31,7 +33,8 @@ class DecimalString(fields.Decimal):
     def __init__(
         self, *, integer_digits: int, places: int, positive: bool = False, **kwargs: Any
     ) -> None:
-        self.pattern = rf"^[0-9]{{1,{integer_digits}}}(\.[0-9]{{1,{places}}})?$"
+        nonzero = r"(?!0+(\.0+)?$)" if positive else ""
+        self.pattern = rf"^{nonzero}[0-9]{{1,{integer_digits}}}(\.[0-9]{{1,{places}}})?$"
         self.positive = positive
         largest = "9" * integer_digits + ("." + "9" * places if places else "")
         floor = "more than 0" if positive else "0"
@@ -62,6 +65,7 @@ class Day(fields.Date):
     def __init__(self, **kwargs: Any) -> None:
         metadata = dict(kwargs.pop("metadata", {}))
         metadata["description"] = _with_window(metadata.get("description"))
+        metadata["pattern"] = WINDOW_PATTERN
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> date:
@@ -77,16 +81,14 @@ class Instant(fields.AwareDateTime):
     def __init__(self, **kwargs: Any) -> None:
         metadata = dict(kwargs.pop("metadata", {}))
         metadata["description"] = _with_window(metadata.get("description"))
+        metadata["pattern"] = WINDOW_PATTERN
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
         instant = super()._deserialize(value, attr, data, **kwargs)
-        # Compared in UTC: a local time near the edges cannot overflow a conversion later.
-        try:
-            day = instant.astimezone(UTC).date()
-        except OverflowError:
-            raise ValidationError(f"must be {_WINDOW}") from None
-        if not FIRST_DAY <= day <= LAST_DAY:
+        # The local date, as written (and documented); inside the window a conversion to
+        # UTC or to East Africa Time cannot overflow.
+        if not FIRST_DAY <= instant.date() <= LAST_DAY:
             raise ValidationError(f"must be {_WINDOW}")
         return instant
 
@@ -95,35 +97,39 @@ def _with_window(description: str | None) -> str:
     return f"{description}; {_WINDOW}" if description else _WINDOW
 
 
+# Control characters (C0, DEL, C1) and the bidirectional overrides and isolates, which
+# reorder what a document prints (Trojan Source). As regex escapes: Python's `re` and the
+# ECMA-262 dialect of JSON Schema read them alike.
+_CONTROLS = r"\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+DOCUMENT_TEXT = rf"^[^{_CONTROLS}]*[^\s\ufeff{_CONTROLS}][^{_CONTROLS}]*$"
+
+
 class DocumentText(fields.String):
-    """Text printed on tax invoices and receipts: not blank, no control characters, no
-    bidirectional overrides; inner whitespace collapsed to single spaces."""
+    """Text printed on tax invoices and receipts: not blank, no control characters (tabs
+    and line breaks included), no bidirectional controls; runs of spaces are collapsed."""
 
     def __init__(self, longest: int, **kwargs: Any) -> None:
         self.longest = longest
         metadata = dict(kwargs.pop("metadata", {}))
         metadata.setdefault("description", "printed on documents")
         metadata["description"] += f"; 1 to {longest} characters, no control characters"
+        metadata.update(pattern=DOCUMENT_TEXT, minLength=1, maxLength=longest)
         super().__init__(metadata=metadata, **kwargs)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        reason = document_text_problem(text)
-        if reason:
-            raise ValidationError(reason)
-        cleaned = " ".join(text.split())
-        if not cleaned:
-            raise ValidationError("must not be blank")
-        if len(cleaned) > self.longest:
+        if len(text) > self.longest:
             raise ValidationError(f"at most {self.longest} characters")
-        return cleaned
+        if not re.fullmatch(DOCUMENT_TEXT, text):
+            raise ValidationError(document_text_problem(text) or "must not be blank")
+        return " ".join(text.split())
 
 
 def document_text_problem(text: str) -> str | None:
-    """Why text may not be printed on a document, or None."""
+    """Which character may not be printed on a document, or None."""
     for char in text:
         if char in _BIDI_CONTROLS:
             return f"must not contain the bidirectional control U+{ord(char):04X}"
-        if char not in " \t\n" and unicodedata.category(char) in ("Cc", "Cs", "Co"):
+        if unicodedata.category(char) == "Cc":
             return f"must not contain the control character U+{ord(char):04X}"
     return None

@@ -182,3 +182,9 @@ def test_an_unavailable_database_is_not_swallowed_as_bad_input(app):
         error = OperationalError("SELECT", {}, Exception("gone"))
         response = app.make_response(app.handle_user_exception(error))
     assert response.status_code >= 500  # the caller may retry; never "your input was bad"
+
+
+def test_a_null_record_in_a_batch_is_rejected_on_its_own(client, admin):
+    response = client.post("/v1/usage/cdrs", json={"records": [None]}, headers=admin.headers)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["results"][0]["status"] == "rejected"

@@ -47,7 +47,10 @@ def test_decimals_are_documented_as_the_strings_they_are(document):
 
 
 def test_every_error_response_is_problem_json(document):
-    for path in document["paths"].values():
+    """A provider's callback answers in the provider's own format, errors too."""
+    for name, path in document["paths"].items():
+        if name.startswith("/v1/callbacks/"):
+            continue
         for operation in path.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
