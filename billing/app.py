@@ -10,7 +10,7 @@ from flask.sessions import NullSession, SessionInterface
 from billing.core.config import Settings
 from billing.jobs.queues import InlineJobQueue
 from billing.runtime import EXTENSION, Runtime
-from billing.web import body_limit, headers, problems, session
+from billing.web import body_limit, escaped_errors, headers, problems, session, validation
 from billing.web.api import API_SETTINGS, Api
 
 # Importing a capability's jobs module registers its jobs with the runner.
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     _register_jobs()
     headers.register(app)  # first registered, so it runs last: on every final response
     problems.register(app)
+    escaped_errors.register(app)
     session.register(app)
     body_limit.register(app)
     _register_routes(app)
@@ -78,9 +79,11 @@ def _register_routes(app: Flask) -> None:
     from billing.web.health import blueprint as health
     from billing.web.health import docs_assets
 
+    validation.register_converters(app)
     app.register_blueprint(health)
     app.register_blueprint(docs_assets)
     api = Api(app)
+    validation.register(app)
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "description": "mlp_… API key"}
     )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from billing.audit.schemas import AuditEventArgs, AuditEventPageSchema
 from billing.audit.service import AuditFilter, list_events
 from billing.auth.models import Role
 from billing.web.access import requires
+from billing.web.api import Blueprint
 from billing.web.pagination import decode_cursor, encode_cursor
 from billing.web.session import request_session
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from billing.web.fields import Instant
 from billing.web.pagination import PageArgs
 
 _NAME = validate.Regexp(r"^[a-z][a-z0-9_.]*$", error="lower-case letters, digits, '_' and '.'")
@@ -25,8 +26,8 @@ class AuditEventArgs(PageArgs):
         load_default=None, validate=[validate.Length(min=1, max=40), _NAME]
     )
     subject_id = fields.String(load_default=None, validate=validate.Length(min=1, max=60))
-    since = fields.AwareDateTime(load_default=None, metadata={"description": "RFC 3339, inclusive"})
-    until = fields.AwareDateTime(load_default=None, metadata={"description": "RFC 3339, exclusive"})
+    since = Instant(load_default=None, metadata={"description": "RFC 3339, inclusive"})
+    until = Instant(load_default=None, metadata={"description": "RFC 3339, exclusive"})
 
     @validates_schema
     def check_range(self, data: dict, **_kwargs) -> None:
@@ -38,7 +39,7 @@ class AuditEventArgs(PageArgs):
 
 class AuditEventSchema(Schema):
     id = fields.String()
-    at = fields.AwareDateTime()
+    at = Instant()
     actor = fields.String()
     action = fields.String()
     subject_type = fields.String()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from billing.auth import service
@@ -13,6 +12,7 @@ from billing.auth.schemas import ApiKeyCreateSchema, ApiKeySchema, CreatedApiKey
 from billing.core.errors import NotFound
 from billing.tenants.service import get_tenant
 from billing.web.access import finds, principal, requires
+from billing.web.api import Blueprint
 from billing.web.idempotency import idempotent
 from billing.web.session import request_session
 

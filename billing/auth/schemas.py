@@ -5,11 +5,16 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from billing.auth.models import TENANT_ROLES, Role
+from billing.web.fields import Instant
 
 
 class ApiKeyCreateSchema(Schema):
     role = fields.Enum(
-        Role, by_value=True, required=True, validate=validate.OneOf(sorted(TENANT_ROLES))
+        Role,
+        by_value=True,
+        required=True,
+        validate=validate.OneOf(sorted(TENANT_ROLES)),
+        metadata={"enum": sorted(role.value for role in TENANT_ROLES)},
     )
     label = fields.String(load_default="", validate=validate.Length(max=100))
 
@@ -20,8 +25,8 @@ class ApiKeySchema(Schema):
     role = fields.Enum(Role, by_value=True)
     tenant_id = fields.String(allow_none=True)
     label = fields.String()
-    created_at = fields.AwareDateTime()
-    revoked_at = fields.AwareDateTime(allow_none=True)
+    created_at = Instant()
+    revoked_at = Instant(allow_none=True)
 
 
 class CreatedApiKeySchema(ApiKeySchema):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from billing.auth.models import Role
@@ -30,6 +29,7 @@ from billing.invoicing.schemas import (
 )
 from billing.runtime import current
 from billing.web.access import ANYONE, STAFF, finds, principal, requires
+from billing.web.api import Blueprint
 from billing.web.idempotency import idempotent
 from billing.web.session import request_session
 

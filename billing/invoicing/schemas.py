@@ -7,12 +7,13 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from billing.core.money import Currency
 from billing.invoicing.models import CreditUse, PaymentMethod, PaymentStatus, ZReportStatus
 from billing.invoicing.states import DocumentKind, FiscalStatus, InvoiceSource, InvoiceStatus
+from billing.web.fields import Day, DecimalString, DocumentText, Instant
 from invoices.pdf.numbers import exact_price
 
 
 class PeriodSchema(Schema):
-    period_start = fields.Date(required=True)
-    period_end = fields.Date(required=True, metadata={"description": "exclusive"})
+    period_start = Day(required=True)
+    period_end = Day(required=True, metadata={"description": "exclusive"})
 
     @validates_schema
     def check_period(self, data: dict, **_kwargs) -> None:
@@ -25,10 +26,8 @@ class InvoiceCreateSchema(PeriodSchema):
 
 
 class ExchangeRateSchema(Schema):
-    tzs_per_unit = fields.Decimal(
-        required=True, places=6, as_string=True, validate=validate.Range(min=0, min_inclusive=False)
-    )
-    source = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    tzs_per_unit = DecimalString(required=True, integer_digits=6, places=6, positive=True)
+    source = DocumentText(100, required=True)
 
 
 class FinalizeSchema(Schema):
@@ -50,9 +49,9 @@ class CreditLineSchema(Schema):
 
 
 class CreditNoteCreateSchema(Schema):
-    reason = fields.String(
+    reason = DocumentText(
+        500,
         required=True,
-        validate=validate.Length(min=1, max=500),
         metadata={"description": "the adjustment event (VAT Act s.87): what happened"},
     )
     lines = fields.List(
@@ -90,7 +89,7 @@ class FiscalSchema(Schema):
     attempts = fields.Integer(attribute="fiscal_attempts")
     last_ack_code = fields.Integer(allow_none=True)
     last_error = fields.String(attribute="last_fiscal_error", allow_none=True)
-    fiscalised_at = fields.AwareDateTime(allow_none=True)
+    fiscalised_at = Instant(allow_none=True)
 
 
 class InvoiceSchema(Schema):
@@ -101,9 +100,9 @@ class InvoiceSchema(Schema):
     status = fields.Enum(InvoiceStatus, by_value=True)
     number = fields.String(attribute="number_text", allow_none=True)
     currency = fields.String()
-    period_start = fields.Date(allow_none=True)
-    period_end = fields.Date(allow_none=True)
-    issued_at = fields.AwareDateTime(allow_none=True)
+    period_start = Day(allow_none=True)
+    period_end = Day(allow_none=True)
+    issued_at = Instant(allow_none=True)
     original_invoice_id = fields.String(allow_none=True)
     topup_id = fields.String(allow_none=True)
     reason = fields.String()
@@ -125,14 +124,14 @@ class InvoiceSchema(Schema):
         attribute="credit_used_minor",
         metadata={"description": "credit this invoice held, applied elsewhere or refunded"},
     )
-    paid_at = fields.AwareDateTime(allow_none=True)
-    delivered_at = fields.AwareDateTime(allow_none=True)
-    created_at = fields.AwareDateTime()
+    paid_at = Instant(allow_none=True)
+    delivered_at = Instant(allow_none=True)
+    created_at = Instant()
 
 
 class InvoiceRunResultSchema(Schema):
-    period_start = fields.Date()
-    period_end = fields.Date()
+    period_start = Day()
+    period_end = Day()
     created = fields.List(fields.String(), metadata={"description": "new draft ids"})
     existing = fields.List(fields.String(), metadata={"description": "drafts made before"})
     skipped = fields.List(
@@ -144,14 +143,12 @@ class InvoiceRunResultSchema(Schema):
 
 
 class ZReportRequestSchema(Schema):
-    day = fields.Date(
-        required=True, metadata={"description": "a closed business day (EAT): before today"}
-    )
+    day = Day(required=True, metadata={"description": "a closed business day (EAT): before today"})
 
 
 class ZReportSchema(Schema):
     id = fields.Integer()
-    day = fields.Date()
+    day = Day()
     znumber = fields.Function(lambda z: z.day.strftime("%Y%m%d"))
     efd_serial = fields.String()
     status = fields.Enum(ZReportStatus, by_value=True)
@@ -161,8 +158,8 @@ class ZReportSchema(Schema):
     attempts = fields.Integer()
     last_ack_code = fields.Integer(allow_none=True)
     last_error = fields.String(allow_none=True)
-    acknowledged_at = fields.AwareDateTime(allow_none=True)
-    created_at = fields.AwareDateTime()
+    acknowledged_at = Instant(allow_none=True)
+    created_at = Instant()
 
 
 class ZReportListSchema(Schema):
@@ -187,7 +184,7 @@ class _MoneyMovedSchema(Schema):
 class PaymentCreateSchema(_MoneyMovedSchema):
     """Minor units received; at most what is due."""
 
-    received_at = fields.AwareDateTime(required=True)
+    received_at = Instant(required=True)
 
 
 class PaymentSchema(Schema):
@@ -197,10 +194,10 @@ class PaymentSchema(Schema):
     currency = fields.String()
     method = fields.Enum(PaymentMethod, by_value=True)
     reference = fields.String()
-    received_at = fields.AwareDateTime()
+    received_at = Instant()
     ledger_transaction_id = fields.String()
     recorded_by = fields.String()
-    created_at = fields.AwareDateTime()
+    created_at = Instant()
 
 
 class RecordedPaymentSchema(Schema):
@@ -229,7 +226,7 @@ class CreditSchema(Schema):
     reference = fields.String(allow_none=True)
     ledger_transaction_id = fields.String(allow_none=True)
     recorded_by = fields.String()
-    created_at = fields.AwareDateTime()
+    created_at = Instant()
 
 
 class RecordedCreditRefundSchema(Schema):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from billing.web.fields import Instant
 from billing.web.pagination import PageArgs
 
 
@@ -34,7 +35,7 @@ class EntrySchema(Schema):
     amount = fields.Integer(attribute="amount_minor")
     balance_after = fields.Integer(attribute="balance_after_minor")
     currency = fields.String()
-    created_at = fields.AwareDateTime()
+    created_at = Instant()
 
 
 class StatementSchema(Schema):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import io
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from billing.auth.models import Role
@@ -35,6 +35,7 @@ from billing.tariffs.schemas import (
 )
 from billing.tariffs.service import current_destinations, read_standing
 from billing.web.access import ANYONE, STAFF, finds, principal, requires
+from billing.web.api import Blueprint
 from billing.web.idempotency import idempotent
 from billing.web.session import request_session
 
@@ -60,7 +61,7 @@ _CSV_BODY = {
         "multipart/form-data": {
             "schema": {
                 "type": "object",
-                "properties": {"file": {"type": "string", "format": "binary"}},
+                "properties": {"file": {"type": "string", "contentMediaType": "text/csv"}},
             }
         },
     },
@@ -73,6 +74,7 @@ class RatePlans(MethodView):
     @requires(Role.ADMIN)
     @blp.arguments(RatePlanCreateSchema)
     @blp.response(201, RatePlanSchema)
+    @blp.alt_response(200, schema=RatePlanSchema, description="unchanged: the latest version")
     def post(self, data: dict):
         """Create a plan, or a new version of the plan with this `code` when it changed.
 
@@ -180,6 +182,8 @@ class DestinationImport(MethodView):
             return load_destination_file(request_session(), text)
         except UnicodeDecodeError as error:
             raise InvalidInput.on("file", "the file is not UTF-8 text") from error
+        except csv.Error as error:  # a field over the csv module's 128 KiB limit
+            raise InvalidInput.on("file", f"not a CSV this service can read: {error}") from error
 
 
 @blp.route("/destinations/lookup")

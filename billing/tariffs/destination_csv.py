@@ -78,6 +78,9 @@ def parse_destinations(lines: Iterable[str]) -> ParsedFile:
     instants: dict[str, tuple[datetime | None, str]] = {"": (None, "")}
     width = len(header)
     for values in reader:
+        if any("\x00" in value for value in values):
+            parsed.errors[reader.line_num] = ["contains a NUL character (U+0000)"]
+            continue
         if len(values) != width:
             if values and any(v.strip() for v in values):
                 parsed.errors[reader.line_num] = [

@@ -1,7 +1,8 @@
 """A rate plan's definition on the wire: what `POST /v1/rate-plans` takes and a version stores.
 
-Prices are decimal strings in major units of the plan's currency (numbers are accepted
-on input); a version stores the dumped form, so what comes back is what was validated.
+Prices are decimal strings in major units of the plan's currency (a JSON number is
+refused: its float has already lost digits); a version stores the dumped form, so what comes back is
+what was validated.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from billing.core.money import Currency
 from billing.rating.fixedpoint import Rounding
 from billing.rating.plans import ANY, DURATION_SERVICES, Service
 from billing.rating.timebands import DAR_ES_SALAAM
+from billing.web.fields import Day, DecimalString, Instant
 
 ZONE = validate.Regexp(
     r"^(\*|[A-Za-z0-9][A-Za-z0-9_.-]{0,39})$", error="a zone is a code like TZ-MOB-VODACOM, or *"
@@ -29,19 +31,18 @@ COUNTED = sorted(
 PERIODS = ("day", "week", "month")
 
 
-def _price(**kwargs: Any) -> fields.Decimal:
-    return fields.Decimal(
-        as_string=True,
-        places=None,
-        validate=validate.Range(min=0, error="prices are never negative"),
-        **kwargs,
-    )
+def _price(**kwargs: Any) -> DecimalString:
+    """A price in major units: below 10 million, to a millionth of a minor unit (8 places),
+    so a record's charge stays far inside a bigint of minor units."""
+    return DecimalString(integer_digits=7, places=8, **kwargs)
 
 
 class RateGroupSchema(Schema):
-    start_s = fields.Integer(required=True, validate=validate.Range(min=0))
+    start_s = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=86_400))
     rate = _price(required=True)
-    increment_s = fields.Integer(required=True, validate=validate.Range(min=1))
+    increment_s = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=3600)
+    )
 
 
 class DurationRateSchema(Schema):
@@ -53,15 +54,21 @@ class DurationRateSchema(Schema):
     band = fields.String(load_default=ANY, validate=ZONE)
     rate = _price(load_default=None)
     initial_increment_s = fields.Integer(
-        load_default=None, validate=validate.Range(min=1, max=3600)
+        strict=True, load_default=None, validate=validate.Range(min=1, max=3600)
     )
-    next_increment_s = fields.Integer(load_default=None, validate=validate.Range(min=1, max=3600))
+    next_increment_s = fields.Integer(
+        strict=True, load_default=None, validate=validate.Range(min=1, max=3600)
+    )
     groups = fields.List(
         fields.Nested(RateGroupSchema), load_default=None, validate=validate.Length(min=1, max=20)
     )
-    rate_unit_s = fields.Integer(load_default=60, validate=validate.Range(min=1, max=86_400))
+    rate_unit_s = fields.Integer(
+        strict=True, load_default=60, validate=validate.Range(min=1, max=86_400)
+    )
     connect_fee = _price(load_default=Decimal(0))
-    no_charge_s = fields.Integer(load_default=0, validate=validate.Range(min=0, max=3600))
+    no_charge_s = fields.Integer(
+        strict=True, load_default=0, validate=validate.Range(min=0, max=3600)
+    )
     minimum_charge = _price(load_default=Decimal(0))
 
     @validates_schema
@@ -91,7 +98,7 @@ class WhatsAppRateSchema(Schema):
 class BundleSchema(Schema):
     name = fields.String(required=True, validate=NAME)
     service = fields.String(required=True, validate=validate.OneOf([s.value for s in Service]))
-    units = fields.Integer(required=True, validate=validate.Range(min=1))
+    units = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=10**12))
     zones = fields.List(fields.String(validate=ZONE), load_default=None, allow_none=True)
     categories = fields.List(fields.String(validate=NAME), load_default=None, allow_none=True)
     period = fields.String(load_default="month", validate=validate.OneOf(PERIODS))
@@ -100,7 +107,7 @@ class BundleSchema(Schema):
 class TimeBandSchema(Schema):
     name = fields.String(required=True, validate=NAME)
     days = fields.List(
-        fields.Integer(validate=validate.Range(min=0, max=6)),
+        fields.Integer(strict=True, validate=validate.Range(min=0, max=6)),
         required=True,
         validate=validate.Length(min=1),
     )
@@ -112,7 +119,7 @@ class ScheduleSchema(Schema):
     bands = fields.List(fields.Nested(TimeBandSchema), load_default=list)
     default = fields.String(load_default="standard", validate=NAME)
     tz = fields.String(load_default=DAR_ES_SALAAM)
-    holidays = fields.List(fields.Date(), load_default=list)
+    holidays = fields.List(Day(), load_default=list)
     holiday_band = fields.String(load_default="weekend", validate=NAME)
 
 
@@ -140,7 +147,7 @@ class RateEntriesSchema(Schema):
 class PlanDefinitionSchema(RateEntriesSchema):
     currency = fields.Enum(Currency, by_value=True, required=True)
     rounding = fields.Enum(Rounding, by_value=True, load_default=Rounding.HALF_UP)
-    decimals = fields.Integer(load_default=2, validate=validate.Range(min=0, max=2))
+    decimals = fields.Integer(strict=True, load_default=2, validate=validate.Range(min=0, max=2))
     time_bands = fields.Nested(ScheduleSchema, load_default=dict)
     whatsapp_free_types = fields.List(
         fields.String(validate=NAME), load_default=None, allow_none=True
@@ -157,5 +164,5 @@ class PlanDefinitionSchema(RateEntriesSchema):
 class RatePlanCreateSchema(PlanDefinitionSchema):
     code = fields.String(required=True, validate=NAME)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    valid_from = fields.AwareDateTime(load_default=None)
-    valid_to = fields.AwareDateTime(load_default=None, allow_none=True)
+    valid_from = Instant(load_default=None)
+    valid_to = Instant(load_default=None, allow_none=True)

@@ -6,13 +6,14 @@ from marshmallow import Schema, fields, validate
 
 from billing.core.money import Currency
 from billing.tariffs.plan_schemas import NAME, PlanDefinitionSchema, RateEntriesSchema
+from billing.web.fields import Day, DecimalString, Instant
 
 
 class VersionSummarySchema(Schema):
     version = fields.Integer()
-    valid_from = fields.AwareDateTime()
-    valid_to = fields.AwareDateTime(allow_none=True)
-    created_at = fields.AwareDateTime()
+    valid_from = Instant()
+    valid_to = Instant(allow_none=True)
+    created_at = Instant()
 
 
 class RatePlanSchema(PlanDefinitionSchema):
@@ -23,9 +24,9 @@ class RatePlanSchema(PlanDefinitionSchema):
     name = fields.String()
     version = fields.Integer()
     latest_version = fields.Integer()
-    valid_from = fields.AwareDateTime()
-    valid_to = fields.AwareDateTime(allow_none=True)
-    created_at = fields.AwareDateTime()
+    valid_from = Instant()
+    valid_to = Instant(allow_none=True)
+    created_at = Instant()
     versions = fields.List(fields.Nested(VersionSummarySchema))
 
 
@@ -35,13 +36,14 @@ class RatePlanArgs(Schema):
 
 class AssignmentCreateSchema(Schema):
     plan_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    valid_from = fields.AwareDateTime(load_default=None)
-    valid_to = fields.AwareDateTime(load_default=None, allow_none=True)
+    valid_from = Instant(load_default=None)
+    valid_to = Instant(load_default=None, allow_none=True)
     overrides = fields.Nested(RateEntriesSchema, load_default=None, allow_none=True)
     credit_limit = fields.Integer(
+        strict=True,
         load_default=None,
         allow_none=True,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=2**62),
         metadata={"description": "postpaid: most one authorisation may cover, minor units"},
     )
 
@@ -50,11 +52,11 @@ class AssignmentSchema(Schema):
     id = fields.String()
     tenant_id = fields.String()
     plan_id = fields.String()
-    valid_from = fields.AwareDateTime()
-    valid_to = fields.AwareDateTime(allow_none=True)
+    valid_from = Instant()
+    valid_to = Instant(allow_none=True)
     overrides = fields.Dict()
     credit_limit = fields.Integer(attribute="credit_limit_minor", allow_none=True)
-    created_at = fields.AwareDateTime()
+    created_at = Instant()
 
 
 class TenantPlanSchema(Schema):
@@ -72,7 +74,7 @@ class DestinationLoadSchema(Schema):
 
 class LookupArgs(Schema):
     number = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    at = fields.AwareDateTime(load_default=None)
+    at = Instant(load_default=None)
 
 
 class DestinationSchema(Schema):
@@ -82,16 +84,22 @@ class DestinationSchema(Schema):
     country = fields.String(attribute="destination.country")
     operator = fields.String(attribute="destination.operator")
     market = fields.String(attribute="destination.market")
-    valid_from = fields.AwareDateTime(attribute="destination.effective_from", allow_none=True)
-    valid_to = fields.AwareDateTime(attribute="destination.effective_to", allow_none=True)
+    valid_from = Instant(attribute="destination.effective_from", allow_none=True)
+    valid_to = Instant(attribute="destination.effective_to", allow_none=True)
 
 
 class FxRateCreateSchema(Schema):
-    day = fields.Date(required=True)
+    day = Day(required=True)
     base_currency = fields.Enum(Currency, by_value=True, load_default=Currency.USD)
     quote_currency = fields.Enum(Currency, by_value=True, load_default=Currency.TZS)
-    rate = fields.Decimal(
-        required=True, places=None, validate=validate.Range(min=0, min_inclusive=False)
+    rate = DecimalString(
+        required=True,
+        integer_digits=6,
+        places=6,
+        positive=True,
+        # Below a million either way: a price (below 10 million) converted at it, or at its
+        # inverse, stays inside a bigint of minor units for a day-long call.
+        metadata={"description": "quote units per base unit (TZS per USD)"},
     )
     source = fields.String(required=True, validate=validate.Length(min=1, max=100))
 
@@ -104,7 +112,7 @@ class AuthorizeSchema(Schema):
     tenant_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
     service = fields.String(required=True, validate=validate.OneOf(["voice", "sms", "whatsapp"]))
     destination = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    segments = fields.Integer(load_default=1, validate=validate.Range(min=1, max=255))
+    segments = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=255))
     category = fields.String(load_default="marketing", validate=NAME)
 
 

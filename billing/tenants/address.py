@@ -10,6 +10,10 @@ COUNTRY_NAMES = {
     "CD": "DR Congo", "ZM": "Zambia", "MW": "Malawi", "MZ": "Mozambique", "ZA": "South Africa",
 }  # fmt: skip
 _PO_BOX = re.compile(r"(?:p\.?\s*o\.?\s*box|s\.?\s*l\.?\s*p\.?)?\s*(\d{1,10})", re.IGNORECASE)
+# The same, as the document says it (JSON Schema has no flags): case spelt out.
+PO_BOX_PATTERN = (
+    r"^\s*([Pp]\.?\s*[Oo]\.?\s*[Bb][Oo][Xx]|[Ss]\.?\s*[Ll]\.?\s*[Pp]\.?)?\s*[0-9]{1,10}\s*$"
+)
 
 
 def normalise_po_box(text: str) -> str:

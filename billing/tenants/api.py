@@ -4,7 +4,6 @@ language (admin, the tenant's admin)."""
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from billing.auth.models import Role
@@ -18,6 +17,7 @@ from billing.tenants.schemas import (
     TenantUpdateSchema,
 )
 from billing.web.access import ANYONE, finds, principal, requires
+from billing.web.api import Blueprint
 from billing.web.idempotency import idempotent
 from billing.web.session import request_session
 

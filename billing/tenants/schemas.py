@@ -9,8 +9,14 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from billing.core.money import Currency
 from billing.core.phone import normalise_msisdn
-from billing.tenants.address import normalise_country, normalise_po_box, postal_address
+from billing.tenants.address import (
+    PO_BOX_PATTERN,
+    normalise_country,
+    normalise_po_box,
+    postal_address,
+)
 from billing.tenants.models import BillingMode, Language, TenantStatus
+from billing.web.fields import DocumentText, Instant
 from invoices.taxpayer import format_tin, format_vrn, normalise_tin, normalise_vrn
 
 
@@ -29,18 +35,6 @@ class Normalised(fields.String):
             raise ValidationError(str(error)) from error
 
 
-def _text(longest: int) -> Callable[[str], str]:
-    def normalise(text: str) -> str:
-        cleaned = " ".join(text.split())
-        if not cleaned:
-            raise ValueError("must not be blank")
-        if len(cleaned) > longest:
-            raise ValueError(f"at most {longest} characters")
-        return cleaned
-
-    return normalise
-
-
 def _address_fields(**create: Any) -> dict[str, fields.Field]:
     """The buyer's postal address and document language; defaults only when creating."""
 
@@ -48,20 +42,22 @@ def _address_fields(**create: Any) -> dict[str, fields.Field]:
         return {"load_default": value} if create else {}
 
     return {
-        "street": Normalised(_text(200), allow_none=True, **default(None),
-                             metadata={"description": "street and plot (or just `po_box`)"}),
+        "street": DocumentText(200, allow_none=True, **default(None),
+                               metadata={"description": "street and plot (or just `po_box`)"}),
         "po_box": Normalised(normalise_po_box, allow_none=True, **default(None),
-                             metadata={"description": "`1234` or `P.O. Box 1234`"}),
-        "city": Normalised(_text(100), allow_none=True, **default(None)),
+                             metadata={"description": "`1234` or `P.O. Box 1234`",
+                                       "pattern": PO_BOX_PATTERN}),
+        "city": DocumentText(100, allow_none=True, **default(None)),
         "country": Normalised(normalise_country, **default("TZ"),
-                              metadata={"description": "ISO 3166-1 alpha-2"}),
+                              metadata={"description": "ISO 3166-1 alpha-2",
+                                        "pattern": "^[A-Za-z]{2}$"}),
         "language": fields.Enum(Language, by_value=True, **default(Language.EN),
                                 metadata={"description": "`en` or `sw`: documents print in it"}),
     }  # fmt: skip
 
 
 class TenantCreateSchema(Schema.from_dict(_address_fields(create=True))):  # type: ignore[misc]
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = DocumentText(200, required=True, metadata={"description": "printed on invoices"})
     email = fields.Email(required=True, validate=validate.Length(max=254))
     msisdn = Normalised(normalise_msisdn, required=True)
     tin = Normalised(normalise_tin, load_default=None, allow_none=True)
@@ -95,7 +91,7 @@ class TenantSchema(Schema):
     address = fields.Function(lambda t: postal_address(t.street, t.po_box, t.city, t.country))
     language = fields.Enum(Language, by_value=True)
     status = fields.Enum(TenantStatus, by_value=True)
-    created_at = fields.AwareDateTime()
+    created_at = Instant()
 
 
 class CreatedTenantSchema(TenantSchema):

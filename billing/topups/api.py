@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from billing.auth.models import Role
@@ -12,6 +11,7 @@ from billing.auth.principal import Principal
 from billing.core.errors import NotFound
 from billing.runtime import current
 from billing.topups import inbox, refunds, reviews, service
+from billing.topups.gateways import CALLBACK_ALIASES, MOBILE_MONEY
 from billing.topups.models import ReviewItem
 from billing.topups.schemas import (
     RefundCreateSchema,
@@ -25,6 +25,7 @@ from billing.topups.schemas import (
     TopupSchema,
 )
 from billing.web.access import ANYONE, STAFF, TENANT, finds, principal, requires
+from billing.web.api import Blueprint
 from billing.web.client_address import client_address, networks
 from billing.web.idempotency import idempotent
 from billing.web.session import request_session
@@ -119,9 +120,23 @@ class TopupRefunds(MethodView):
         return refunds.list_refunds(request_session(), topup_id, principal().tenant_id)
 
 
-@blp.route("/callbacks/<provider>", methods=["POST"])
-@blp.route("/callbacks/<provider>/<path_token>", methods=["POST"])
-@blp.doc(security=[])
+# Answered in the provider's own format (JSON), whatever the outcome: 400 refused, 503 retry.
+CALLBACK_RESPONSES = {
+    str(status): {"description": why, "content": {"application/json": {"schema": {}}}}
+    for status, why in (
+        (200, "stored; the provider's acknowledgement"),
+        (400, "refused (unverified or malformed); the provider's refusal"),
+        (403, "from outside the provider's networks"),
+        (503, "not stored; the provider retries"),
+    )
+}
+# A closed set, so the document can say it: each operator, and the aggregator's own name.
+CALLBACK_PROVIDERS = ",".join(sorted({*MOBILE_MONEY, *CALLBACK_ALIASES}))
+
+
+@blp.route(f"/callbacks/<any({CALLBACK_PROVIDERS}):provider>", methods=["POST"])
+@blp.route(f"/callbacks/<any({CALLBACK_PROVIDERS}):provider>/<path_token>", methods=["POST"])
+@blp.doc(security=[], responses=CALLBACK_RESPONSES)
 def callback(provider: str, path_token: str | None = None) -> Response:
     """A provider's callback, in its own format; answered in the format it expects.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from billing.topups.models import RefundStatus, ReviewStatus, TopupStatus
+from billing.web.fields import Instant
 
 PROVIDERS = ["mpesa", "tigopesa", "airtelmoney", "halopesa", "tpesa", "ezypesa", "card"]
 
@@ -56,8 +57,8 @@ class TopupSchema(Schema):
     refund_amount = fields.Integer(attribute="refund_amount_minor", allow_none=True)
     refund_reason = fields.String(allow_none=True)
     refunds = fields.List(fields.Nested(lambda: RefundSchema()))
-    created_at = fields.AwareDateTime()
-    updated_at = fields.AwareDateTime()
+    created_at = Instant()
+    updated_at = Instant()
 
 
 class RefundSchema(Schema):
@@ -72,8 +73,8 @@ class RefundSchema(Schema):
     reference = fields.String(metadata={"description": "the id the provider carries"})
     provider_txn_id = fields.String(allow_none=True)
     failure_reason = fields.String(allow_none=True)
-    created_at = fields.AwareDateTime()
-    updated_at = fields.AwareDateTime()
+    created_at = Instant()
+    updated_at = Instant()
 
 
 class RefundCreateSchema(Schema):
@@ -104,8 +105,8 @@ class ReviewItemSchema(Schema):
     summary = fields.String()
     detail = fields.Dict()
     status = fields.Enum(ReviewStatus, by_value=True)
-    created_at = fields.AwareDateTime()
-    resolved_at = fields.AwareDateTime(allow_none=True)
+    created_at = Instant()
+    resolved_at = Instant(allow_none=True)
     resolution = fields.String(allow_none=True)
 
 

@@ -4,11 +4,10 @@ bundle balances."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
-from marshmallow import ValidationError
 
 from billing.auth.models import Role
 from billing.core.clock import utcnow
@@ -35,8 +34,8 @@ from billing.usage.schemas import (
 )
 from billing.usage.submissions import cdr_rows, message_rows
 from billing.web.access import ANYONE, STAFF, principal, requires
+from billing.web.api import Blueprint
 from billing.web.pagination import decode_cursor, encode_cursor
-from billing.web.problems import flatten_field_errors
 from billing.web.session import request_session
 
 blp = Blueprint("usage", __name__, url_prefix="/v1/usage", description="Usage")
@@ -84,19 +83,33 @@ class Messages(MethodView):
         return _summarise(store(request_session(), message_rows(data["records"])))
 
 
+CDR_FILE_BODY = {
+    "required": True,
+    "content": {
+        # Any text: each line is parsed on its own and a bad one is reported, not refused.
+        "text/csv": {"schema": {}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "contentMediaType": "text/csv"}},
+                "required": ["file"],
+            }
+        },
+    },
+}
+
+
 @blp.route("/cdrs/import")
 class ImportCdrs(MethodView):
     @requires(*STAFF)
+    @blp.arguments(ImportArgs, location="query")
+    @blp.doc(requestBody=CDR_FILE_BODY)
     @blp.response(200, ImportSummarySchema)
-    def post(self):
+    def post(self, args: dict):
         """A CDR file (multipart `file` or a text/csv body) and `?format=asterisk|…`.
 
         Stored a chunk per transaction as it is read, each record rated as it is stored.
         """
-        try:
-            args = ImportArgs().load({**request.args.to_dict(), **request.form.to_dict()})
-        except ValidationError as error:
-            raise InvalidInput("invalid import", flatten_field_errors(error.messages)) from None
         if request.mimetype in ("text/csv", "text/plain"):
             binary = request.stream
         elif "file" in request.files:
@@ -127,7 +140,7 @@ class Usage(MethodView):
         where = UsageFilter(
             tenant_id=tenant_id,
             start=args["start"],
-            end=args["end"],
+            end=args["end"] + timedelta(days=1) if args["end"] else None,  # half-open
             service=args["service"],
             destination=args["destination"],
             status=args["status"],
@@ -160,7 +173,7 @@ class Rerate(MethodView):
 @blp.route("/retry")
 class Retry(MethodView):
     @requires(Role.ADMIN)
-    @blp.arguments(RetryArgs)
+    @blp.arguments(RetryArgs, required=False)
     @blp.response(200)
     def post(self, data: dict):
         """Rate again what was rejected for a fixable reason; settle unbilled prepaid usage.

@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from billing.rating.plans import Service
 from billing.usage.events import Disposition
+from billing.web.fields import Day, Instant
 from billing.web.pagination import PageArgs
 
 MAX_BATCH = 10_000
@@ -15,7 +16,9 @@ _TIMED = [Service.VOICE.value, Service.AI_AGENT_MINUTES.value, Service.RECORDING
 
 class BatchSchema(Schema):
     records = fields.List(
-        fields.Raw(),  # each record is validated on its own, so one bad one is reported
+        # Anything: each record is validated on its own, so a bad one (even `null` or a
+        # string) is kept rejected with its reason and the rest go in.
+        fields.Raw(allow_none=True, metadata={"description": "a record: CdrSchema, MessageSchema"}),
         required=True,
         validate=validate.Length(min=1, max=MAX_BATCH, error="between 1 and 10,000 records"),
     )
@@ -33,9 +36,9 @@ class CdrSchema(_Record):
     service = fields.String(load_default="voice", validate=validate.OneOf(_TIMED))
     caller = fields.String(load_default="", validate=validate.Length(max=40))
     callee = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    started_at = fields.AwareDateTime(required=True)
-    answered_at = fields.AwareDateTime(load_default=None)
-    ended_at = fields.AwareDateTime(load_default=None)
+    started_at = Instant(required=True)
+    answered_at = Instant(load_default=None)
+    ended_at = Instant(load_default=None)
     duration_s = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     billsec_s = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     disposition = fields.String(
@@ -71,7 +74,7 @@ class MessageSchema(_Record):
         load_default="regular",
         validate=validate.OneOf(["regular", "free_customer_service", "free_entry_point"]),
     )
-    sent_at = fields.AwareDateTime(required=True)
+    sent_at = Instant(required=True)
     status = fields.String(required=True, validate=validate.OneOf(MESSAGE_STATUSES))
 
     @validates_schema
@@ -137,13 +140,24 @@ class ImportSummarySchema(Schema):
 
 class UsageListArgs(PageArgs):
     tenant_id = fields.String(load_default=None)
-    start = fields.Date(load_default=None, metadata={"description": "first local day"})
-    end = fields.Date(load_default=None, metadata={"description": "day after the last"})
+    start = Day(load_default=None, metadata={"description": "first local day (EAT)"})
+    end = Day(
+        load_default=None,
+        metadata={
+            "description": "last local day (EAT), inclusive: `start=end` lists one day"
+            " (the list is of days; a billing period's `end` is the day after instead)"
+        },
+    )
     service = fields.String(load_default=None, validate=validate.OneOf([s.value for s in Service]))
     destination = fields.String(
         load_default=None, metadata={"description": "number prefix (E.164 digits) or zone"}
     )
     status = fields.String(load_default=None)
+
+    @validates_schema
+    def _ordered(self, data: dict, **_kwargs) -> None:
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            raise ValidationError("must be on or after start", "end")
 
 
 class UsageItemSchema(Schema):
@@ -153,7 +167,7 @@ class UsageItemSchema(Schema):
     source_id = fields.String(allow_none=True)
     service = fields.String()
     destination = fields.String(attribute="to_number")
-    occurred_at = fields.AwareDateTime()
+    occurred_at = Instant()
     billable_s = fields.Integer()
     units = fields.Integer()
     status = fields.String()
@@ -195,8 +209,8 @@ class RetryArgs(Schema):
 
 class RerateSchema(Schema):
     tenant_id = fields.String(required=True)
-    start = fields.Date(required=True)
-    end = fields.Date(required=True)
+    start = Day(required=True)
+    end = Day(required=True)
 
     @validates_schema
     def _ordered(self, data: dict, **_kwargs) -> None:
@@ -228,7 +242,7 @@ class RerateSummarySchema(Schema):
 
 class BundleArgs(Schema):
     tenant_id = fields.String(load_default=None)
-    at = fields.AwareDateTime(
+    at = Instant(
         load_default=None, metadata={"description": "the instant whose periods to show; now"}
     )
 
@@ -237,8 +251,8 @@ class BundleBalanceSchema(Schema):
     bundle = fields.String()
     service = fields.String()
     period = fields.String(metadata={"description": "day, week or month"})
-    period_start = fields.Date(metadata={"description": "first local day"})
-    period_end = fields.Date(metadata={"description": "day after the last"})
+    period_start = Day(metadata={"description": "first local day"})
+    period_end = Day(metadata={"description": "day after the last"})
     units_granted = fields.Integer()
     units_used = fields.Integer()
     units_remaining = fields.Integer()

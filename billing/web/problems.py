@@ -65,9 +65,15 @@ def from_http_exception(error: HTTPException) -> Response:
             detail,
             errors,
             "invalid-input",
-            headers=data.get("headers"),
+            headers=_headers(error, data),
         )
-    return problem(error.code or 500, error.name, detail, headers=data.get("headers"))
+    return problem(error.code or 500, error.name, detail, headers=_headers(error, data))
+
+
+def _headers(error: HTTPException, data: dict[str, Any]) -> dict[str, str]:
+    """webargs' headers, and werkzeug's `Allow` on a 405: the methods the path does take."""
+    allow = {name: value for name, value in error.get_headers() if name == "Allow"}
+    return {**(data.get("headers") or {}), **allow}
 
 
 def from_unexpected(error: Exception) -> Response:

@@ -53,7 +53,9 @@ def test_an_admin_creates_a_tenant_with_a_first_key_shown_once(client, admin):
         ("currency", "KES", "Must be one of: TZS, USD."),
         ("billing_mode", "monthly", "Must be one of: prepaid, postpaid."),
         ("email", "not-an-email", "Not a valid email address."),
-        ("name", "", "Length must be between 1 and 200."),
+        ("name", "", "must not be blank"),
+        ("name", "Duka\u202eLTD", "must not contain the bidirectional control U+202E"),
+        ("name", "Duka\x07", "must not contain the control character U+0007"),
     ],
 )
 def test_bad_input_is_a_422_problem_naming_the_field(client, admin, field, value, message):

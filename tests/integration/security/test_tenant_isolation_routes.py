@@ -18,6 +18,7 @@ from sqlalchemy import text
 from billing.core.clock import utcnow
 from billing.core.ids import new_id
 from billing.tenants.models import BillingMode
+from billing.topups.api import CALLBACK_PROVIDERS
 from billing.topups.models import Initiation, Topup, TopupStatus
 from billing.topups.reviews import open_item
 from tests.factories import on_default_plan
@@ -72,8 +73,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("/v1/review-items/<item_id>/resolve", "POST"): Route(
         STAFF_ONLY, {"resolution": "checked"}, owner=404
     ),
-    ("/v1/callbacks/<provider>", "POST"): Route(CALLBACK),
-    ("/v1/callbacks/tigopesa/<token>", "POST"): Route(CALLBACK),
+    (f"/v1/callbacks/<any({CALLBACK_PROVIDERS}):provider>", "POST"): Route(CALLBACK),
+    (f"/v1/callbacks/<any({CALLBACK_PROVIDERS}):provider>/<path_token>", "POST"): Route(CALLBACK),
     **{
         (path, method): Route(COLLECTION)
         for path, methods in {

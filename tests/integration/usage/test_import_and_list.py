@@ -104,7 +104,7 @@ def test_usage_lists_filter_total_and_page(client, admin, rated_tenant, make_ten
             cdr(other.tenant_id),
         ],
     )  # fmt: skip
-    march = client.get("/v1/usage?start=2026-03-01&end=2026-04-01", headers=tenant.headers)
+    march = client.get("/v1/usage?start=2026-03-01&end=2026-03-31", headers=tenant.headers)
     body = march.get_json()
     assert march.status_code == 200, body
     assert len(body["items"]) == 2
