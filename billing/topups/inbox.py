@@ -51,7 +51,7 @@ def receive(
                 _inbox.insert().values(
                     provider=family,
                     remote_addr=remote_addr,
-                    headers=dict(headers),
+                    headers=evidence_headers(headers),
                     body=body,
                     received_at=received_at,
                     status=InboxStatus.REJECTED,
@@ -66,7 +66,7 @@ def receive(
         provider=family,
         dedupe_key=fact_key(event, body),
         remote_addr=remote_addr,
-        headers=dict(headers),
+        headers=evidence_headers(headers),
         body=body,
         received_at=received_at,
         event=event_record(event),
@@ -91,6 +91,23 @@ def _store(session: Session, callback: Callback) -> None:
     ).one()
     if stored.deliveries == 1:
         defer(session, RECONCILE_JOB, stored.id, dedupe_key=f"{RECONCILE_JOB}:{stored.id}")
+
+
+# Credentials a caller presents: kept as evidence by their digest, never in clear.
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+
+
+def evidence_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The request's headers as stored: a credential is replaced by its SHA-256 prefix,
+    enough to tell two deliveries' credentials apart, useless to replay."""
+    return {
+        name: (
+            f"[redacted sha256:{hashlib.sha256(value.encode()).hexdigest()[:12]}]"
+            if name.lower() in _SECRET_HEADERS
+            else value
+        )
+        for name, value in headers.items()
+    }
 
 
 def fact_key(event: CallbackEvent, body: bytes) -> str:

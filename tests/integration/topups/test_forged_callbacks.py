@@ -220,3 +220,29 @@ def test_a_forged_callback_credits_nothing(live, tenant, paid, provider, attack,
     assert credited == 0
     assert after.status is not TopupStatus.SUCCEEDED
     assert (after.provider_ref, after.provider_txn_id) == (target.provider_ref, None)
+
+
+def test_a_callers_credentials_are_kept_as_evidence_by_digest_only(live, tenant):
+    """Selcom proves a webhook with our API key in `Authorization`: stored, it is a digest."""
+    target = unpaid(live, tenant.tenant_id, "halopesa")
+    body, headers = forged("halopesa", target, target.reference, "R1", 5_000)
+    raw = json.dumps(body).encode()
+    held_back = InboxWriter.for_engine(live.runtime.engine, written=lambda _ids: None)
+    try:
+        ack = inbox.receive(
+            dataclasses.replace(live.runtime, inbox_writer=held_back),
+            "selcom",
+            headers,
+            raw,
+            ALLOWED,
+        )
+    finally:
+        held_back.close()
+    assert ack.status_code == 200  # verified with the real header…
+    with live.runtime.sessions() as session:
+        stored = session.scalars(
+            select(CallbackDelivery.headers).where(CallbackDelivery.body == raw)
+        ).one()
+    assert stored["Authorization"].startswith("[redacted sha256:")  # …and kept without it
+    assert headers["Authorization"] not in json.dumps(stored)
+    assert stored["Digest"] == headers["Digest"]  # the proof itself stays
