@@ -126,7 +126,9 @@ def walkthrough(settings: Settings, say: Callable[[str], None], port: int = 0) -
     with quiet_logs(), serving(settings, port) as (url, runtime):
         http = requests.Session()
 
-        def call(method: str, path: str, key: str, body: dict | None = None) -> dict:
+        def call(
+            method: str, path: str, key: str, body: dict | None = None, quiet: bool = False
+        ) -> dict:
             response = http.request(
                 method,
                 f"{url}{path}",
@@ -134,7 +136,8 @@ def walkthrough(settings: Settings, say: Callable[[str], None], port: int = 0) -
                 timeout=30,
                 headers={"Authorization": f"Bearer {key}"},
             )
-            say(f"  {method} {path} → {response.status_code}")
+            if not quiet:
+                say(f"  {method} {path} → {response.status_code}")
             return response.json()
 
         say(f"Malipo at {url} (sandbox: the operators are simulated, their formats are real)")
@@ -178,19 +181,24 @@ def walkthrough(settings: Settings, say: Callable[[str], None], port: int = 0) -
         )
         say(f"  another tenant asking for {topup['id']} → {answer.status_code}")
 
-        say("5. Real-time authorisation from the plan, the destination and the wallet")
+        say("5. Money moves only on proof: a forged callback is evidence, never a credit")
+        from billing.topups.demo_step import forged_callback_step
+
+        forged_callback_step(http, url, call, keys.admin_key, keys.tenant_key, topup, say)
+
+        say("6. Real-time authorisation from the plan, the destination and the wallet")
         authorisation_step(call, keys.admin_key, keys.tenant_id, say)
 
-        say("6. Usage: an Asterisk CDR file imported, rated, bundles drawn, debited (net + VAT)")
+        say("7. Usage: an Asterisk CDR file imported, rated, bundles drawn, debited (net + VAT)")
         from billing.usage.demo_step import rate_a_cdr_file
 
         rate_a_cdr_file(http, url, keys.admin_key, keys.tenant_key, keys.tenant_id, say)
 
-        say("7. The ledger audits itself")
+        say("8. The ledger audits itself")
         _audit(runtime, say)
 
         say(
-            "8. Tax invoices: a postpaid month finalised, fiscalised with the simulated TRA,"
+            "9. Tax invoices: a postpaid month finalised, fiscalised with the simulated TRA,"
             " paid, credited and refunded; a late call billed next month; the daily Z report;"
             " the audit trail"
         )
