@@ -96,8 +96,10 @@ class Gateways:
         if self.settings.provider_mode == "sandbox":
             from providers.sandbox import sandbox_settings
 
+            # MALIPO_PROVIDER_SETTINGS may choose among the sandbox's own options, e.g.
+            # M-Pesa's synchronous application (providers.sandbox.mpesa_apps.SYNC_SETTINGS).
             base = f"{self.settings.public_url.rstrip('/')}/sandbox/{simulator_for(code)}"
-            return sandbox_settings(code, base)
+            return {**sandbox_settings(code, base), **self.settings.provider_settings.get(code, {})}
         try:
             return self.settings.provider_settings[code]
         except KeyError:

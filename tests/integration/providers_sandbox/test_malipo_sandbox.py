@@ -3,14 +3,14 @@ loopback port (real PostgreSQL, jobs in-process), its own simulators calling it 
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import requests
 from sqlalchemy import func, select
 
 from billing.ledger.models import Transaction
 from billing.topups.models import CallbackDelivery, Topup
-from providers.base import build_adapter
-from providers.sandbox import sandbox_settings
 from providers.sandbox.mpesa_apps import SYNC_SETTINGS
 from tests.polling import eventually
 
@@ -83,13 +83,14 @@ def test_a_callback_malipo_first_refuses_is_redelivered_and_credited_once(malipo
 
 @pytest.fixture
 def sync_mpesa(malipo, monkeypatch):
-    """Malipo's M-Pesa adapter set to the sandbox's synchronous application."""
-    base = f"{malipo.url}/sandbox/mpesa"
-    adapter = build_adapter("mpesa", {**sandbox_settings("mpesa", base), **SYNC_SETTINGS})
-    assert adapter.capabilities.sync_result
+    """Malipo configured for the sandbox's synchronous M-Pesa application, as
+    MALIPO_PROVIDER_SETTINGS='{"mpesa": {"api_key": …, "mode": "sync"}}' does."""
     gateways = malipo.runtime.gateways
-    gateways.adapter("mpesa")  # built and cached first, so the swap below is what is used
-    monkeypatch.setitem(gateways._adapters, "mpesa", adapter)
+    chosen = dataclasses.replace(gateways.settings, provider_settings={"mpesa": SYNC_SETTINGS})
+    monkeypatch.setattr(gateways, "settings", chosen)
+    monkeypatch.delitem(gateways._adapters, "mpesa", raising=False)  # built anew from it
+    adapter = gateways.adapter("mpesa")
+    assert adapter.capabilities.sync_result
     return adapter
 
 
