@@ -12,9 +12,11 @@ import gc
 import threading
 from datetime import datetime
 
+from marshmallow import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from billing.core.errors import Conflict
 from billing.rating.destinations import Destination, DestinationTable
 from billing.rating.plans import RatePlan
 from billing.tariffs import fx
@@ -70,7 +72,7 @@ class TariffCache:
                 .join(RatePlanVersion, RatePlanVersion.plan_id == RatePlanRow.id)
                 .where(RatePlanRow.id == plan_id, RatePlanVersion.version == version)
             ).one()
-            definition = PlanDefinitionSchema().load(row.definition)
+            definition = _stored_definition(row.code, version, row.definition)
             found = (row.code, definition, build_plan(row.code, definition))
             with self._lock:
                 if len(self._definitions) >= self.PLAN_LIMIT:
@@ -138,3 +140,32 @@ def cache_for(session: Session) -> TariffCache:
 def cached_plan_keys(session: Session) -> frozenset[tuple[str, int]]:
     """The (plan id, version) pairs this process holds: what tests check invalidation by."""
     return frozenset(cache_for(session)._definitions)
+
+
+class StoredPlanInvalid(Conflict):
+    """A stored plan version that today's bounds refuse (saved before they existed, or
+    past the API): its tenants' usage is parked with this sentence, never priced, and
+    authorising against it is a 409 naming the plan."""
+
+    title = "The tenant's rate plan cannot be used"
+
+
+def _stored_definition(code: str, version: int, stored: dict) -> dict:
+    try:
+        return PlanDefinitionSchema().load(stored)
+    except ValidationError as error:
+        paths = sorted(_paths(error.messages))
+        more = f" and {len(paths) - 1} more" if len(paths) > 1 else ""
+        raise StoredPlanInvalid(
+            f"plan {code} v{version} is out of today's bounds at {paths[0][:40]}{more}:"
+            " correct the plan"
+        ) from None
+
+
+def _paths(messages: object, prefix: str = "") -> list[str]:
+    if not isinstance(messages, dict):
+        return [prefix or "definition"]
+    found: list[str] = []
+    for key, value in messages.items():
+        found += _paths(value, f"{prefix}.{key}" if prefix else str(key))
+    return found

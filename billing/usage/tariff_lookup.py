@@ -10,6 +10,7 @@ from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from billing.core.errors import MalipoError
+from billing.tariffs.cache import StoredPlanInvalid
 from billing.tariffs.service import tariff_for
 
 
@@ -53,6 +54,8 @@ class Tariffs:
     def _lookup(self, tenant_id: str, at: datetime) -> Any:
         try:
             return tariff_for(self.session, tenant_id, at)
+        except StoredPlanInvalid:
+            raise  # a plan it cannot read is no missing plan: the tenant's usage is parked
         except MalipoError:
             return None
 

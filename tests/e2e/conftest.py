@@ -45,7 +45,7 @@ def service_env(database_url: str, redis_url: str, service_port: int) -> dict[st
 
 def billing(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
-        [BILLING, *args], env=env, capture_output=True, text=True, timeout=60, check=True
+        [BILLING, *args], env=env, capture_output=True, text=True, timeout=180, check=True
     )
     return done.stdout
 

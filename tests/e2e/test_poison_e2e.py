@@ -56,7 +56,8 @@ def test_a_poisoned_plan_never_stops_a_healthy_tenants_billing(
         )
         assert billed, (tmp_path / "worker.log").read_text()[-3000:]
         (parked,) = rows(sessions, poisoned.tenant_id)
-        assert parked.status == "rejected" and parked.reason.startswith("price_out_of_range: ")
+        assert parked.status == "rejected" and parked.reason.startswith("rating_failed: ")
+        assert "StoredPlanInvalid: plan POISON-" in parked.reason  # a sentence naming it
         assert [item.kind for item in reviews(sessions, poisoned.tenant_id)] == ["usage_unrateable"]
         retried = requests.post(
             f"{live_url}/v1/usage/retry", json={}, headers=admin.headers, timeout=30
@@ -68,7 +69,7 @@ def test_a_poisoned_plan_never_stops_a_healthy_tenants_billing(
             headers=admin.headers,
             timeout=30,
         )
-        assert authorised.status_code == 200, authorised.text
-        assert authorised.json()["reason"] == "price_out_of_range"
+        assert authorised.status_code == 409, authorised.text  # named, never a 500
+        assert "POISON-" in authorised.json()["detail"]
     finally:
         stop_worker(worker)

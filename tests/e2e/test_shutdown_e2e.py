@@ -63,7 +63,7 @@ def test_sigterm_hands_back_a_job_stuck_in_the_database_and_exits(
     try:
         done = eventually(
             lambda: Job.fetch(job_id, connection=redis).get_status() == "finished",
-            timeout_s=60,
+            timeout_s=180,  # a retry waits for its interval and the queue ahead of it
             every_s=0.5,
         )
         assert done, log.read_text()[-3000:]
