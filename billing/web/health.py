@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from swagger_ui_bundle import swagger_ui_path
 
+from billing.core.spool import Spool
 from billing.runtime import current
 
 blueprint = Blueprint("health", __name__)
@@ -25,7 +26,9 @@ def readyz():
     if runtime.redis is not None:
         checks["redis"] = _check(runtime.redis.ping)
     ready = all(state == "ok" for state in checks.values())
-    return jsonify(status="ready" if ready else "unavailable", checks=checks), (
+    # Callbacks on disk waiting for the database (billing.topups.spool): not a failure.
+    backlog = Spool(runtime.settings.spool_dir).count()
+    return jsonify(status="ready" if ready else "unavailable", checks=checks, spool=backlog), (
         200 if ready else 503
     )
 
