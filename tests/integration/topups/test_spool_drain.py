@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +14,7 @@ from billing.jobs.models import OutboxMessage
 from billing.topups.inbox_writer import Callback
 from billing.topups.models import CallbackDelivery
 from billing.topups.spool import drain_into_inbox, from_document, keep, spool_for, to_document
+from tests.e2e.conftest import BILLING
 from tests.integration.topups.test_topups import credits, settled, top_up
 
 pytestmark = pytest.mark.integration
@@ -95,3 +98,26 @@ def test_a_crash_between_the_inbox_commit_and_the_unlink_is_drained_again_harmle
     assert reconciliations(live, inbox_id) == 1  # reconciled once
     assert drain_into_inbox(spooling).stored == 0
     assert credits(live, topup_id) == 1  # the repeated fact credited nothing more
+
+
+def spool_cli(database_url: str, spool_dir, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": database_url, "MALIPO_SPOOL_DIR": str(spool_dir)}
+    env.pop("REDIS_URL", None)
+    return subprocess.run(
+        [BILLING, "spool", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_billing_spool_drain_waits_for_the_database_then_drains(
+    live, tenant, spooling, database_url
+):
+    callback, _ = a_verified_callback(live, tenant)
+    assert keep(spooling.settings, callback)
+    spool_dir = spooling.settings.spool_dir
+    assert spool_cli(database_url, spool_dir, "status").stdout.startswith("1 waiting")
+    away = spool_cli("postgresql://postgres@127.0.0.1:1/none", spool_dir, "drain")
+    assert away.returncode == 1 and "0 stored, 1 waiting" in away.stdout
+    drained = spool_cli(database_url, spool_dir, "drain")
+    assert drained.returncode == 0 and "1 stored, 0 waiting, 0 parked" in drained.stdout
+    [(inbox_id, deliveries)] = inbox_rows(live, callback)
+    assert deliveries == 1 and reconciliations(live, inbox_id) == 1
