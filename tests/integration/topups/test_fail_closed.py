@@ -144,6 +144,9 @@ def test_a_verified_callback_during_an_outage_is_spooled_acknowledged_and_credit
     outage.proxy.cut()  # the simulator's callback comes 0.3 s later, into the outage
     try:
         assert eventually(lambda: spool.count() == 1, timeout_s=10), "callback not spooled"
+        ready = requests.get(f"{outage.url}/readyz", timeout=10)
+        assert ready.status_code == 503 and ready.json()["checks"]["database"] != "ok"
+        assert ready.json()["spool"] == 1  # the backlog an operator watches
     finally:
         outage.proxy.restore()
     assert credits(sessions, topup_id) == 0
