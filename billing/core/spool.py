@@ -39,7 +39,7 @@ class Spool:
 
     def put(self, name: str, document: dict[str, Any]) -> Path:
         """Write `document` durably; once this returns, it survives a crash."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # bodies, headers
         final = self.directory / f"{name}-{uuid.uuid4().hex[:12]}{SUFFIX}"
         temporary = self.directory / f".{final.name}.tmp"  # not SUFFIX: never drained
         data = json.dumps(document, separators=(",", ":")).encode()

@@ -7,6 +7,7 @@ import os
 import subprocess
 
 import pytest
+import requests
 from sqlalchemy import func, select
 
 from billing.core import spool as spool_module
@@ -14,8 +15,9 @@ from billing.jobs.models import OutboxMessage
 from billing.topups.inbox_writer import Callback
 from billing.topups.models import CallbackDelivery
 from billing.topups.spool import drain_into_inbox, from_document, keep, spool_for, to_document
-from tests.e2e.conftest import BILLING
+from tests.e2e.conftest import BILLING, _stop, free_port
 from tests.integration.topups.test_topups import credits, settled, top_up
+from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -121,3 +123,36 @@ def test_billing_spool_drain_waits_for_the_database_then_drains(
     assert drained.returncode == 0 and "1 stored, 0 waiting, 0 parked" in drained.stdout
     [(inbox_id, deliveries)] = inbox_rows(live, callback)
     assert deliveries == 1 and reconciliations(live, inbox_id) == 1
+
+
+def test_billing_serve_drains_the_spool_before_it_answers(
+    live, tenant, spooling, database_url, redis_url
+):
+    callback, _ = a_verified_callback(live, tenant)
+    assert keep(spooling.settings, callback)
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,  # so no ticker in the server: only the start drains
+        "MALIPO_SPOOL_DIR": spooling.settings.spool_dir,
+        "MALIPO_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
+    serve = subprocess.Popen(
+        [BILLING, "serve", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        assert eventually(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), timeout_s=30)
+        assert spool_for(spooling.settings).count() == 0
+        [(_inbox_id, deliveries)] = inbox_rows(live, callback)
+        assert deliveries == 1
+    finally:
+        _stop(serve)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).ok
+    except requests.ConnectionError:
+        return False
