@@ -241,3 +241,4 @@ def test_with_redis_down_a_top_up_is_accepted_and_its_job_waits_in_the_outbox(
     ready = app.test_client().get("/readyz")
     assert ready.status_code == 503 and ready.json["checks"]["redis"].startswith("failed")
     assert ready.json["spool"] == 0
+    runtime.engine.dispose()
