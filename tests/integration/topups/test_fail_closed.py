@@ -60,8 +60,10 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def outage(database_url: str, tmp_path) -> Iterator[Outage]:
-    """A live sandbox Malipo whose database connection the test can cut."""
+def outage(database_url: str, live, tmp_path) -> Iterator[Outage]:
+    """A live sandbox Malipo whose database connection the test can cut. Its top-ups'
+    fiscal receipts go to the `live` server's simulated TRA: that one keeps the device's
+    receipt counter, which every receipt written to this database advances."""
     real = make_url(database_url)
     proxy = FaultProxy(real.host or "127.0.0.1", real.port or 5432)
     port = free_port()
@@ -74,6 +76,7 @@ def outage(database_url: str, tmp_path) -> Iterator[Outage]:
         secret_key="test",
         testing=True,
         spool_dir=str(tmp_path / "spool"),
+        vfd_base_url=f"{live.url}/sandbox/tra",
     )
     app = create_app(settings)
     server = serve(app, port)
