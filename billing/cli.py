@@ -58,9 +58,47 @@ def serve(host: str, port: int, workers: int | None) -> None:
     from billing.web.server import run
 
     _refuse_incomplete_settings()
+    _drain_spool_at_start()
     # The simulators keep their payments in memory: one process must see them all.
     sandbox = current().settings.provider_mode == "sandbox"
     run(host, port, workers or (1 if sandbox else 2))
+
+
+def _drain_spool_at_start() -> None:
+    """Callbacks spooled before a stop go into the inbox now, if the database is here."""
+    from billing.topups.spool import drain_into_inbox
+
+    drained = drain_into_inbox(current())
+    current().relayer.flush()
+    if drained.waiting:
+        click.echo(f"{drained.waiting} spooled callbacks wait for the database", err=True)
+
+
+@main.group()
+def spool() -> None:
+    """Callbacks kept on disk while the database was unavailable."""
+
+
+@spool.command("status")
+@with_appcontext
+def spool_status() -> None:
+    """How many spooled callbacks wait to be drained into the inbox."""
+    from billing.topups.spool import spool_for
+
+    settings = current().settings
+    click.echo(f"{spool_for(settings).count()} waiting in {settings.spool_dir}")
+
+
+@spool.command("drain")
+@with_appcontext
+def spool_drain() -> None:
+    """Move spooled callbacks into the inbox (exit 1 if some still wait)."""
+    from billing.topups.spool import drain_into_inbox
+
+    drained = drain_into_inbox(current())
+    current().relayer.flush()
+    click.echo(f"{drained.stored} stored, {drained.waiting} waiting, {drained.parked} parked")
+    sys.exit(1 if drained.waiting else 0)
 
 
 @main.command("worker")

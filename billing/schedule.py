@@ -13,6 +13,7 @@ from billing.jobs.ticker import Periodic
 from billing.ledger.jobs import request_daily_audit
 from billing.runtime import EXTENSION
 from billing.topups.jobs import sweep
+from billing.topups.spool import drain_into_inbox
 from billing.usage.jobs import retry as retry_usage
 
 
@@ -32,6 +33,8 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
 
     return [
         Periodic("outbox.relay", 1.0, lambda: relay(runtime.sessions, runtime.queue)),
+        # Callbacks spooled to disk while the database was away go into the inbox.
+        Periodic("topups.spool_drain", 2.0, lambda: drain_into_inbox(runtime)),
         Periodic("topups.sweep", 5.0, in_app(sweep)),
         Periodic("invoicing.fiscal_sweep", 10.0, in_app(fiscal_sweep)),
         # Yesterday's Z report, once its receipts are in; unacknowledged ones resent.

@@ -27,10 +27,16 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
+from collections.abc import Callable
 from types import FrameType
 
 from flask import Flask
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker, Worker
+from rq.exceptions import StopRequested
 from rq.worker import WorkerStatus
 from sqlalchemy.orm import configure_mappers
 
@@ -48,6 +54,8 @@ MAINTENANCE_INTERVAL_S = 15
 TICKER_STOP_S = 3  # then the ticker is killed: its sweeps are idempotent
 HAND_BACK_S = 3.0  # how long a running job may take to finish after SIGTERM
 EXIT_DEADLINE_S = 10.0  # after SIGTERM, the process is gone by then whatever still waits
+REDIS_WAIT_S = 0.5
+REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
 
 
 class HandedBack(BaseException):
@@ -125,20 +133,23 @@ def run(
     configure_mappers()  # once, here, rather than in every work-horse
     served = [Queue(name, connection=runtime.redis) for name in queues]
     worker_class = GracefulWorker if fork else GracefulSimpleWorker
-    worker = worker_class(
-        served, connection=runtime.redis, maintenance_interval=MAINTENANCE_INTERVAL_S
-    )
+
+    def new_worker() -> Worker:
+        return worker_class(
+            served, connection=runtime.redis, maintenance_interval=MAINTENANCE_INTERVAL_S
+        )
+
     if burst:
         _warm_up(queues, fork)
         relay(runtime.sessions, runtime.queue)
-        return worker.work(burst=True, with_scheduler=True)
+        return new_worker().work(burst=True, with_scheduler=True)
     ticker = multiprocessing.get_context("fork").Process(
         target=_tick, args=(app,), name="malipo-ticker", daemon=True
     )
     ticker.start()
     _warm_up(queues, fork)  # after the ticker's fork: the ticker renders nothing
     try:
-        return worker.work(with_scheduler=True)
+        return _work_until_stopped(new_worker, runtime.redis)
     finally:
         ticker.terminate()
         ticker.join(TICKER_STOP_S)
@@ -147,6 +158,36 @@ def run(
             ticker.kill()
             ticker.join()
         log.info("worker stopped")
+
+
+def _work_until_stopped(new_worker: Callable[[], Worker], redis: Redis) -> bool:
+    """RQ's loop quits for good when Redis goes away under it (a restart mid-job); the
+    job's effect is committed, and RQ's maintenance re-queues it. So wait for Redis and
+    work on with a new worker, until a shutdown is asked for (SIGTERM, Ctrl-C)."""
+    while True:
+        worker = new_worker()
+        try:
+            worked = worker.work(with_scheduler=True)
+        except REDIS_UNAVAILABLE:  # its goodbye to Redis failed too
+            worked = False
+        if worker._shutdown_requested_date is not None or shutdown.requested():
+            return worked
+        log.warning("the RQ worker quit (Redis unavailable?); working again once Redis answers")
+        try:
+            _wait_for(redis)
+        except StopRequested:  # a shutdown asked for while we waited
+            return worked
+        if shutdown.requested():
+            return worked
+
+
+def _wait_for(redis: Redis) -> None:
+    while not shutdown.requested():
+        try:
+            redis.ping()
+            return
+        except REDIS_UNAVAILABLE:
+            time.sleep(REDIS_WAIT_S)
 
 
 def _warm_up(queues: tuple[str, ...], fork: bool) -> None:

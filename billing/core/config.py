@@ -31,6 +31,8 @@ class Settings:
     platform_webhook_url: str | None = None
     platform_webhook_secret: str | None = field(default=None, repr=False)
     max_body_bytes: int = 2 * 1024 * 1024
+    # Verified callbacks that came while the database was away, until drained into it.
+    spool_dir: str = str(Path("var") / "spool")
     page_size_max: int = 200
     testing: bool = False
     # Invoicing: the seller on every document, TRA's VFD, and e-mail delivery.
@@ -69,6 +71,7 @@ class Settings:
             platform_webhook_url=env.get("MALIPO_PLATFORM_WEBHOOK_URL") or None,
             platform_webhook_secret=env.get("MALIPO_PLATFORM_WEBHOOK_SECRET") or None,
             max_body_bytes=int(env.get("MALIPO_MAX_BODY_BYTES") or defaults.max_body_bytes),
+            spool_dir=env.get("MALIPO_SPOOL_DIR") or defaults.spool_dir,
             **_invoicing_from_env(env, defaults),
         )
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+import psycopg
 from sqlalchemy import (
     BigInteger,
     DateTime,
@@ -27,7 +28,8 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING = {
@@ -54,11 +56,33 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("pool_timeout", POOL_TIMEOUT_S)
+    connect_args = kwargs.setdefault("connect_args", {})
+    connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
     engine = create_engine(url, **kwargs)
     if "poolclass" not in kwargs and not kwargs.get("pool_pre_ping"):
         event.listen(engine, "checkout", _ping_if_idle)
         event.listen(engine, "checkin", _note_checkin)
     return engine
+
+
+# The database is away: a request answers 503 with Retry-After rather than wait on it.
+# A server that does not answer (a host down, not a port refused) fails a connect after
+# CONNECT_TIMEOUT_S; a request waits at most POOL_TIMEOUT_S for a pooled connection.
+CONNECT_TIMEOUT_S = 5
+POOL_TIMEOUT_S = 10.0
+
+# What the database (or the pool in front of it) raises when it cannot be reached, from
+# SQLAlchemy and from the group-commit writer's raw psycopg connection. Deadlocks and
+# serialisation failures are OperationalErrors too: a retry is the answer to those also.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    PoolTimeoutError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 
 
 # A pooled connection is pinged before use only when it has sat idle this long. A ping

@@ -22,12 +22,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
+from billing.core.db import DATABASE_UNAVAILABLE
 from billing.jobs.outbox import relay
 from billing.jobs.queues import JobQueue
 
 log = logging.getLogger(__name__)
+UNAVAILABLE = (*DATABASE_UNAVAILABLE, RedisConnectionError, RedisTimeoutError)
 _collected: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
     "malipo_outbox_collected", default=None
 )
@@ -87,6 +91,9 @@ class Relayer:
             return
         try:
             relay(self.sessions, self.queue, ids)
+        except UNAVAILABLE as error:  # an outage: one line, no statement or parameters
+            log.warning("outbox relay after commit failed (%s); the ticker will retry",
+                        type(error).__name__)  # fmt: skip
         except Exception:
             log.warning("outbox relay after commit failed; the ticker will retry", exc_info=True)
 

@@ -12,9 +12,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from billing.core.db import DATABASE_UNAVAILABLE
 from billing.jobs.hooks import running
 
 log = logging.getLogger(__name__)
+UNAVAILABLE = (*DATABASE_UNAVAILABLE, RedisConnectionError, RedisTimeoutError)
+
+
+def _dependency(error: BaseException) -> str:
+    return "redis" if isinstance(error, RedisConnectionError | RedisTimeoutError) else "database"
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,9 @@ class Ticker(threading.Thread):
             try:
                 with running(task.name):
                     task.run()
+            except UNAVAILABLE as error:  # an outage: one line a task, not a traceback
+                log.warning("periodic task %s: %s unavailable (%s); it runs again next time",
+                            task.name, _dependency(error), type(error).__name__)  # fmt: skip
             except Exception:
                 log.exception("periodic task %s failed; it runs again next time", task.name)
 

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from billing.core.clock import utcnow
-from billing.core.db import insert_for
+from billing.core.db import DATABASE_UNAVAILABLE, insert_for
 from billing.jobs.outbox import defer
+from billing.topups import spool
 from billing.topups.gateways import simulator_for
 from billing.topups.inbox_writer import RECONCILE_JOB, Callback
 from billing.topups.models import CallbackDelivery, InboxStatus
@@ -71,12 +72,22 @@ def receive(
         received_at=received_at,
         event=event_record(event),
     )
+    try:
+        store(runtime, callback)
+    except DATABASE_UNAVAILABLE:
+        # Operators drop what fails: keep it on disk and acknowledge; if even that fails,
+        # the operator's own "retry" answer.
+        return adapter.callback_ack(event, ok=spool.keep(runtime.settings, callback))
+    return adapter.callback_ack(event, ok=True)
+
+
+def store(runtime: Runtime, callback: Callback) -> None:
+    """Commit a verified callback to the inbox (and its reconciliation to the outbox)."""
     if runtime.inbox_writer is not None:  # PostgreSQL: group commit
         runtime.inbox_writer.store(callback)
     else:
         with runtime.unit_of_work() as session:
             _store(session, callback)
-    return adapter.callback_ack(event, ok=True)
 
 
 def _store(session: Session, callback: Callback) -> None:

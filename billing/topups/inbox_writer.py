@@ -29,6 +29,8 @@ import psycopg
 from psycopg.types.json import Json
 from sqlalchemy import Engine
 
+from billing.core.db import CONNECT_TIMEOUT_S
+
 log = logging.getLogger(__name__)
 RECONCILE_JOB = "topups.reconcile"
 
@@ -140,7 +142,7 @@ class InboxWriter:
     def for_engine(cls, engine: Engine, written: Callable[[list[int]], None]) -> InboxWriter:
         """A writer with a connection of its own to the engine's database."""
         url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        return cls(lambda: psycopg.connect(url), written)
+        return cls(lambda: psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S), written)
 
     def _reset(self) -> None:
         """Fresh state, also in a forked child: the parent's connection is not ours."""

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Any
 
 from flask import Flask, Response, jsonify
 from marshmallow import Schema, fields
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from billing.core.db import DATABASE_UNAVAILABLE
 from billing.core.errors import MalipoError
 
 log = logging.getLogger(__name__)
@@ -81,6 +86,57 @@ def from_unexpected(error: Exception) -> Response:
     return problem(500, "Internal Server Error", "an unexpected error; it has been logged")
 
 
+REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
+RETRY_AFTER_S = 5  # about a PostgreSQL restart; the pool recovers on the next request
+LOG_EVERY_S = 10.0  # an outage is one log line per dependency this often, not per request
+
+
+def unavailable(dependency: str = "database") -> Response:
+    """503 with Retry-After: a dependency is away, the request may be sent again as is."""
+    return problem(
+        503,
+        "Service Unavailable",
+        f"the {dependency} is unavailable; retry after {RETRY_AFTER_S} s",
+        type_slug="unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+def from_unavailable(error: Exception) -> Response:
+    dependency = "redis" if isinstance(error, REDIS_UNAVAILABLE) else "database"
+    _outage_log.note(dependency, error)
+    return unavailable(dependency)
+
+
+class _OutageLog:
+    """One line per dependency per LOG_EVERY_S, with a count of the rest. Only the
+    error's class and first line: SQLAlchemy's message carries statement parameters,
+    which may be a request's body."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[str, float] = {}
+        self._quiet: dict[str, int] = {}
+
+    def note(self, dependency: str, error: Exception) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last.get(dependency, -LOG_EVERY_S) < LOG_EVERY_S:
+                self._quiet[dependency] = self._quiet.get(dependency, 0) + 1
+                return
+            self._last[dependency] = now
+            quiet = self._quiet.pop(dependency, 0)
+        cause = getattr(error, "orig", None) or error
+        first_line = (str(cause).splitlines() or [""])[0][:200]
+        log.warning(
+            "%s unavailable, answering 503 (%s: %s; %d more since the last line)",
+            dependency, type(cause).__name__, first_line, quiet,
+        )  # fmt: skip
+
+
+_outage_log = _OutageLog()
+
+
 def flatten_field_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     """Flatten webargs errors: `{"json": {"amount": [...]}}` becomes `{"amount": [...]}`."""
     if isinstance(messages, list):
@@ -97,4 +153,6 @@ def flatten_field_errors(messages: Any, prefix: str = "") -> dict[str, list[str]
 def register(app: Flask) -> None:
     app.register_error_handler(MalipoError, from_domain_error)
     app.register_error_handler(HTTPException, from_http_exception)
+    for unavailable_error in (*DATABASE_UNAVAILABLE, *REDIS_UNAVAILABLE):
+        app.register_error_handler(unavailable_error, from_unavailable)
     app.register_error_handler(Exception, from_unexpected)

@@ -6,6 +6,7 @@ rolls it back. After the commit, the jobs the request deferred are relayed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from flask import Flask, Response, request
@@ -13,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from billing.runtime import current
-from billing.web.problems import problem
+from billing.web.problems import unavailable
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,11 @@ def _finish(response: Response) -> Response:
             current().relay_written(session)
         else:
             session.rollback()
-    except DBAPIError:
-        log.exception("commit failed")
-        session.rollback()
-        return problem(503, "Service Unavailable", "the change could not be saved; retry")
+    except DBAPIError as error:  # only its class: the message may carry request data
+        log.warning("commit failed; answering 503 (%s)", type(error.orig).__name__)
+        with contextlib.suppress(DBAPIError):  # a dead connection cannot roll back either
+            session.rollback()
+        return unavailable()
     finally:
         session.close()
     return response

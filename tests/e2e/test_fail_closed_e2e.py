@@ -1,0 +1,335 @@
+"""Issue 13, finding 4, from outside: PostgreSQL and Redis restarted under a burst.
+
+`billing serve` and a real `billing worker` run against a PostgreSQL cluster and a Redis
+of this test's own (`own_services`), so they can be restarted. Client threads request
+top-ups (Tigo Pesa: no retry, no status query; M-Pesa), retrying a 503 with the same
+Idempotency-Key as a client should; the sandbox simulators post their callbacks, some
+into the outage. Then: no 500 at all, every answer 202 or 503 with Retry-After, every
+accepted top-up credited exactly once within a bound, nothing left in the spool.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import func, select, text
+from sqlalchemy.pool import NullPool
+
+from billing import create_app
+from billing.core.config import Settings, normalise_database_url
+from billing.core.db import make_engine, make_session_factory
+from billing.core.money import Currency
+from billing.ledger.models import Transaction
+from billing.runtime import EXTENSION
+from billing.tenants.models import BillingMode
+from billing.tenants.service import NewTenant, create_tenant
+from billing.topups.models import Topup
+from tests.e2e.conftest import BILLING, _stop, billing, start_worker, stop_worker
+from tests.e2e.own_services import OwnPostgres, OwnRedis, free_port, postgres_bindir
+from tests.polling import eventually
+
+pytestmark = pytest.mark.e2e
+CLIENTS = 4  # one reading, three requesting top-ups
+PAUSE_S = 0.5  # between top-ups of the other clients: a load one worker keeps up with here
+SETTLE_S = 30  # every accepted top-up is credited this long after recovery, at most
+PAYERS = {"tigopesa": "0714 12 9999", "mpesa": "0754 12 9999"}  # 9999: paid, with callback
+
+
+@dataclasses.dataclass
+class Stack:
+    pg: OwnPostgres
+    redis: OwnRedis
+    url: str
+    env: dict[str, str]
+    serve_log: Path
+    sessions: Callable
+    worker: subprocess.Popen
+
+    def make_tenant(self) -> dict[str, str]:
+        app = create_app(Settings(database_url=self.env["DATABASE_URL"], secret_key="e2e"))
+        with app.extensions[EXTENSION].unit_of_work() as session:
+            created = create_tenant(
+                session,
+                NewTenant(
+                    name="Duka",
+                    email="b@duka.co.tz",
+                    msisdn="255712345678",
+                    billing_mode=BillingMode.PREPAID,
+                    currency=Currency.TZS,
+                ),
+            )
+        app.extensions[EXTENSION].engine.dispose()
+        return {"Authorization": f"Bearer {created.api_key}"}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    bindir = postgres_bindir()
+    if bindir is None or not Path("/usr/bin/redis-server").exists():
+        pytest.skip("needs Debian's PostgreSQL (/usr/lib/postgresql/*/bin) and redis-server")
+    root = tmp_path_factory.mktemp("fail-closed")
+    pg, own_redis = OwnPostgres(bindir), OwnRedis()
+    serve = worker = None
+    try:
+        pg.start()
+        own_redis.start()
+        database_url = normalise_database_url(pg.create_database("malipo"))
+        port = free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": own_redis.url,
+            "SECRET_KEY": "e2e",
+            "MALIPO_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "MALIPO_PROVIDER_MODE": "sandbox",
+            # Callbacks come 2 s after the push: those of the 2 s before an outage meet it.
+            "MALIPO_SANDBOX_DELAY_S": "2.0",
+            "MALIPO_REDRIVE_AFTER_S": "3",
+            "MALIPO_SPOOL_DIR": str(root / "spool"),
+        }
+        billing(env, "db", "upgrade")
+        serve_log = root / "serve.log"
+        serve = subprocess.Popen(
+            [BILLING, "serve", "--port", str(port)],
+            env=env, stdout=serve_log.open("w"), stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        assert eventually(lambda: _healthy(url), timeout_s=30), "billing serve did not start"
+        worker = start_worker(env, root / "worker.log")
+        engine = make_engine(database_url, poolclass=NullPool)  # survives the restarts
+        yield Stack(pg, own_redis, url, env, serve_log, make_session_factory(engine), worker)
+    finally:
+        if worker is not None:
+            stop_worker(worker)
+        if serve is not None:
+            _stop(serve)
+        own_redis.destroy()
+        pg.destroy()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/healthz", timeout=1).ok
+    except requests.ConnectionError:
+        return False
+
+
+@dataclasses.dataclass
+class Answer:
+    sent_at: float
+    answered_at: float
+    status: int
+    retry_after: str | None
+    body: str = ""  # kept when it is neither what was expected nor 503
+
+
+@dataclasses.dataclass
+class Burst:
+    """Client threads requesting top-ups until stopped; a 503 is retried with its key."""
+
+    url: str
+    headers: dict[str, str]
+    answers: list[Answer] = dataclasses.field(default_factory=list)
+    accepted: dict[str, int] = dataclasses.field(default_factory=dict)  # id -> amount
+    stopping: threading.Event = dataclasses.field(default_factory=threading.Event)
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    def run(self, ready: Callable[[], bool], during: Callable[[], None]) -> None:
+        """`during` (the fault) once `ready` says so, then 2 s more of the burst."""
+        threads = [threading.Thread(target=self._client, args=(n,)) for n in range(CLIENTS)]
+        for thread in threads:
+            thread.start()
+        try:
+            assert eventually(ready, timeout_s=30, every_s=0.1), "the burst stalled"
+            during()
+            time.sleep(2.0)
+        finally:
+            self.stopping.set()
+            for thread in threads:
+                thread.join(timeout=60)
+
+    def _client(self, number: int) -> None:
+        if number == 0:  # reads without a pause: a request of its is always in flight
+            while not self.stopping.is_set():
+                self._read()
+            return
+        sequence = 0
+        while not self.stopping.is_set():
+            provider = ("tigopesa", "mpesa")[(number + sequence) % 2]
+            amount = 1_000_00 + (number * 1000 + sequence) * 100  # whole shillings
+            self._top_up(provider, amount)
+            sequence += 1
+            self.stopping.wait(PAUSE_S)
+
+    def _read(self) -> None:
+        sent_at = time.monotonic()
+        response = requests.get(f"{self.url}/v1/wallet", headers=self.headers, timeout=30)
+        self._record(sent_at, response, expected=200)
+        if response.status_code == 503:
+            time.sleep(0.1)
+
+    def _record(self, sent_at: float, response: requests.Response, expected: int) -> None:
+        answer = Answer(
+            sent_at,
+            time.monotonic(),
+            response.status_code,
+            response.headers.get("Retry-After"),
+            "" if response.status_code in (expected, 503) else response.text[:300],
+        )
+        with self.lock:
+            self.answers.append(answer)
+            if response.status_code == 202:
+                self.accepted[response.json()["id"]] = int(response.json()["amount"])
+
+    def _top_up(self, provider: str, amount: int) -> None:
+        key = uuid.uuid4().hex
+        body = {"amount": amount, "currency": "TZS", "msisdn": PAYERS[provider],
+                "provider": provider}  # fmt: skip
+        for _attempt in range(100):
+            sent_at = time.monotonic()
+            response = requests.post(
+                f"{self.url}/v1/topups",
+                json=body,
+                headers={**self.headers, "Idempotency-Key": key},
+                timeout=30,
+            )
+            self._record(sent_at, response, expected=202)
+            if response.status_code != 503:
+                return
+            time.sleep(0.3)  # the client honours Retry-After, shortened for the test
+
+
+def paid(stack: Stack, burst: Burst) -> int:
+    """How many accepted top-ups are credited already: pushes and callbacks are flowing."""
+    with burst.lock:
+        ids = list(burst.accepted)
+    with stack.sessions() as session:
+        return session.scalar(
+            select(func.count())
+            .select_from(Topup)
+            .where(Topup.id.in_(ids), Topup.status == "succeeded")
+        )
+
+
+def callback_due(stack: Stack) -> bool:
+    """A Tigo push was made in the last 0.8 s: its callback comes in 1.2 s to 2 s (no
+    retry, no status query), so a restart begun now has it meet the outage."""
+    with stack.sessions() as session:
+        return bool(
+            session.scalar(
+                select(func.count())
+                .select_from(Topup)
+                .where(
+                    Topup.provider == "tigopesa",
+                    Topup.status == "pending",
+                    Topup.provider_ref.is_not(None),
+                    Topup.updated_at > func.now() - text("interval '0.8 seconds'"),
+                )
+            )
+        )
+
+
+def settled_once(stack: Stack, accepted: dict[str, int]) -> bool:
+    with stack.sessions() as session:
+        statuses = dict(
+            session.execute(select(Topup.id, Topup.status).where(Topup.id.in_(accepted))).all()
+        )
+    return all(status == "succeeded" for status in statuses.values())
+
+
+def unsettled(stack: Stack, accepted: dict[str, int]) -> list[tuple]:
+    """What a top-up not credited in time looks like, for the failure message."""
+    with stack.sessions() as session:
+        return session.execute(
+            select(Topup.id, Topup.provider, Topup.status, Topup.provider_ref, Topup.checks).where(
+                Topup.id.in_(accepted), Topup.status != "succeeded"
+            )
+        ).all()
+
+
+def credit_counts(stack: Stack, ids: list[str]) -> dict[str, int]:
+    with stack.sessions() as session:
+        rows = session.execute(
+            select(Transaction.reference, func.count())
+            .where(Transaction.reference.in_(ids))
+            .group_by(Transaction.reference)
+        )
+        return dict(rows.all())
+
+
+def assert_nothing_lost_or_doubled(stack: Stack, burst: Burst, recovered_at: float) -> float:
+    """Every accepted top-up credited once; returns the seconds it took after recovery."""
+    statuses = {answer.status for answer in burst.answers}
+    assert statuses <= {200, 202, 503}, [a.body for a in burst.answers if a.body]
+    assert not [a.body for a in burst.answers if a.body]
+    assert all(a.retry_after and int(a.retry_after) > 0 for a in burst.answers if a.status == 503)
+    settled = eventually(
+        lambda: settled_once(stack, burst.accepted), timeout_s=SETTLE_S, every_s=0.5
+    )
+    took = time.monotonic() - recovered_at
+    assert settled, unsettled(stack, burst.accepted)
+    assert credit_counts(stack, list(burst.accepted)) == dict.fromkeys(burst.accepted, 1)
+    wallet = requests.get(f"{stack.url}/v1/wallet", headers=burst.headers, timeout=10).json()
+    assert wallet["balance"] == sum(burst.accepted.values())
+    assert requests.get(f"{stack.url}/readyz", timeout=10).json()["spool"] == 0
+    log = stack.serve_log.read_text()
+    assert "answered 500" not in log and "unhandled error" not in log
+    return took
+
+
+def test_a_postgres_restart_mid_burst_fails_closed_and_loses_nothing(stack):
+    burst = Burst(stack.url, stack.make_tenant())
+    outage: dict[str, float] = {}
+
+    def restart_postgres() -> None:
+        outage["down"] = time.monotonic()
+        stack.pg.stop()
+        time.sleep(3.0)  # longer than the simulators' callback delay
+        stack.pg.start()
+        outage["up"] = time.monotonic()
+
+    burst.run(lambda: paid(stack, burst) >= 2 and callback_due(stack), restart_postgres)
+    in_flight = [a for a in burst.answers if a.sent_at < outage["down"] < a.answered_at]
+    assert in_flight, "the restart landed while no request was in flight"
+    unavailable = [a for a in burst.answers if a.status == 503]
+    assert unavailable, "no request met the outage"
+    spooled = stack.serve_log.read_text().count("callback spooled")
+    assert spooled, "no callback met the outage"
+    took = assert_nothing_lost_or_doubled(stack, burst, outage["up"])
+    print(  # the figures for the report (pytest -s)
+        f"\npostgres restart: {len(burst.accepted)} top-ups, {len(burst.answers)} answers,"
+        f" {len(in_flight)} in flight at the stop,"
+        f" {len(unavailable)} x 503, {spooled} callbacks spooled, settled {took:.1f} s after"
+    )
+
+
+def test_a_redis_restart_mid_burst_loses_nothing_and_posts_still_succeed(stack):
+    burst = Burst(stack.url, stack.make_tenant())
+    outage: dict[str, float] = {}
+
+    def restart_redis() -> None:
+        outage["down"] = time.monotonic()
+        stack.redis.stop()
+        time.sleep(3.0)
+        stack.redis.start()
+        outage["up"] = time.monotonic()
+
+    burst.run(lambda: paid(stack, burst) >= 2, restart_redis)
+    during = [a for a in burst.answers if outage["down"] < a.sent_at < outage["up"]]
+    assert during, "no request was sent while Redis was down"
+    assert {a.status for a in burst.answers} == {200, 202}  # they need only the database
+    took = assert_nothing_lost_or_doubled(stack, burst, outage["up"])
+    assert stack.worker.poll() is None, "billing worker exited with Redis"
+    print(
+        f"\nredis restart: {len(burst.accepted)} top-ups, {len(during)} sent while down,"
+        f" settled {took:.1f} s after"
+    )
