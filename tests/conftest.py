@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ from billing.runtime import EXTENSION, Runtime
 from billing.schema import upgrade
 from billing.tenants.models import BillingMode
 from billing.tenants.service import NewTenant, create_tenant
+from tests.polling import eventually
 
 DATABASE_URL = normalise_database_url(
     os.environ.get("MALIPO_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -82,9 +82,7 @@ def redis_url() -> Iterator[str]:
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
         url = f"unix://{socket}"
-        deadline = time.monotonic() + 10
-        while not socket.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        eventually(socket.exists, timeout_s=10)
         try:
             yield url
         finally:

@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from billing.jobs.outbox import defer
 from tests.e2e.conftest import BILLING, start_worker, stop_worker
+from tests.locks import waiting_on_a_lock
 from tests.polling import eventually
 
 pytestmark = pytest.mark.e2e
@@ -47,7 +48,8 @@ def test_sigterm_hands_back_a_job_stuck_in_the_database_and_exits(
                 every_s=0.2,
             )
             assert running, log.read_text()[-3000:]
-            time.sleep(0.5)  # inside the claiming statement, waiting on the lock
+            # inside the claiming statement (`id >=`: not the ticker's sweep), on the lock
+            assert eventually(lambda: waiting_on_a_lock(sessions, "usage_records.id >="))
             started = time.monotonic()
             worker.send_signal(signal.SIGTERM)
             try:
@@ -100,9 +102,10 @@ def test_serve_drains_a_request_in_flight_before_it_exits(service_env, tmp_path,
             blocker.execute(text("LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE"))
             client = threading.Thread(target=lambda: answers.append(_slow_call(url, admin.headers)))
             client.start()
-            time.sleep(1.0)
+            assert eventually(lambda: waiting_on_a_lock(sessions, "FROM tenants")), "not in flight"
             server.send_signal(signal.SIGTERM)
-            time.sleep(1.0)
+            draining = eventually(lambda: "Shutting down" in (tmp_path / "serve.log").read_text())
+            assert draining, (tmp_path / "serve.log").read_text()[-2000:]
         client.join(30)
         assert answers == [404], answers  # answered, not cut off
         server.wait(timeout=EXIT_WITHIN_S)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +20,7 @@ from werkzeug.serving import make_server
 from providers.base import CollectionRequest, ProviderAdapter, ProviderResult, build_adapter
 from providers.callback_path import PATH_DIGEST_HEADER, path_digest
 from providers.sandbox import AGGREGATED, sandbox_blueprint, sandbox_settings
+from tests.serving import serve_on_own_port
 
 if TYPE_CHECKING:
     from providers.sandbox.delivery import Redelivery
@@ -324,29 +324,25 @@ def _gated(app: Flask, gate: Gate) -> None:
 
 @pytest.fixture(scope="session")
 def malipo(database_url: str) -> Iterator[Malipo]:
-    from werkzeug.serving import make_server as serve
-
     from billing import create_app
     from billing.core.config import Settings
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        database_url=database_url,
-        public_url=url,
-        provider_mode="sandbox",
-        sandbox_delay_s=0.05,
-        redrive_after_s=1.0,
-        secret_key="t",
-        testing=True,
-    )
-    app = create_app(settings)
     gate = Gate()
-    _gated(app, gate)
-    server = serve("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+
+    def make_app(url: str) -> Flask:
+        settings = Settings(
+            database_url=database_url,
+            public_url=url,
+            provider_mode="sandbox",
+            sandbox_delay_s=0.05,
+            redrive_after_s=1.0,
+            secret_key="t",
+            testing=True,
+        )
+        app = create_app(settings)
+        _gated(app, gate)
+        return app
+
+    server, url, app = serve_on_own_port(make_app)
     yield Malipo(url, app, gate)
     server.shutdown()

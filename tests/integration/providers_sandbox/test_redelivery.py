@@ -15,6 +15,7 @@ import pytest
 from providers.base import ProviderStatus
 from providers.sandbox.delivery import Courier, Redelivery, Verdict
 from tests.integration.providers_sandbox.conftest import Refusal
+from tests.polling import eventually
 
 S = ProviderStatus
 FAST = Redelivery(attempts=4, first_wait_s=0.05, factor=1.0, read_timeout_s=0.3)
@@ -99,8 +100,6 @@ def test_a_refused_connection_is_retried_then_given_up():
         port = probe.getsockname()[1]  # closed again: nothing listens there
     courier = Courier(policy=Redelivery(attempts=3, first_wait_s=0.01))
     courier.deliver(f"http://127.0.0.1:{port}/v1/callbacks/mpesa", lambda: (b"{}", {}))
-    deadline = time.monotonic() + 3
-    while len(courier.history) < 3 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.1)
+    eventually(lambda: len(courier.history) >= 3, timeout_s=3, every_s=0.02)
+    time.sleep(0.1)  # on purpose: time for a fourth attempt, which must not come
     assert [(a.status, a.verdict) for a in courier.history] == [(None, Verdict.RETRY)] * 3

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,6 +21,8 @@ from billing.tariffs.rate_plans import assign_plan, save_plan
 from billing.tariffs.seed import default_plan_definition
 from billing.tariffs.service import NoRatePlan, current_destinations, tariff_for
 from tests.factories import top_up
+from tests.locks import waiting_on_a_lock
+from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
 HEADER = "prefix,zone\n"
@@ -43,7 +44,7 @@ def test_a_second_load_waits_for_the_first_and_sees_its_rows(sessions):
 
     worker = threading.Thread(target=second_load)
     worker.start()
-    time.sleep(0.5)
+    assert eventually(lambda: waiting_on_a_lock(sessions, "tariff_generations"))
     assert worker.is_alive()  # queued behind the first load's lock
     first.commit()
     first.close()

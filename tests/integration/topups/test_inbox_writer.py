@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import psycopg
 import pytest
@@ -14,6 +13,7 @@ from billing.core.ids import new_id
 from billing.jobs.models import OutboxMessage
 from billing.topups.inbox_writer import RECONCILE_JOB, Callback, InboxWriter
 from billing.topups.models import CallbackDelivery
+from tests.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -63,14 +63,12 @@ def behind_a_held_write(url: str, group: list[Callback]) -> tuple[list[int], lis
 
     first = threading.Thread(target=store, args=(callback(new_id("txn")),))
     first.start()
-    while not writer._writing:  # the test peeks: the first write is in flight
-        time.sleep(0.005)
+    # the test peeks: the first write is in flight
+    assert eventually(lambda: writer._writing, timeout_s=10, every_s=0.005)
     threads = [threading.Thread(target=store, args=(one,)) for one in group]
     for thread in threads:
         thread.start()
-    deadline = time.monotonic() + 10
-    while len(writer._queue) < len(group) and time.monotonic() < deadline:
-        time.sleep(0.005)
+    eventually(lambda: len(writer._queue) >= len(group), timeout_s=10, every_s=0.005)
     connect.release.set()
     for thread in [first, *threads]:
         thread.join(20)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 from sqlalchemy import func, select
 
 from billing.events.models import PlatformEvent
 from billing.ledger.models import Transaction
-from billing.topups.jobs import sweep
+from billing.topups.jobs import own_query, sweep
 from billing.topups.models import CallbackDelivery, Topup
+from providers.base import TERMINAL
 from tests.integration.topups.conftest import get
 from tests.polling import eventually
 
@@ -154,10 +153,19 @@ def _make_due(live, topup_id: str) -> None:
         session.get(Topup, topup_id).next_check_at = utcnow()
 
 
+def _payer_answered(live, topup_id: str) -> None:
+    """Until the simulated payer has answered, as the provider's own status query says."""
+    with live.runtime.sessions() as session:
+        topup = session.get(Topup, topup_id)
+        adapter, query = live.runtime.gateways.adapter(topup.provider), own_query(topup)
+    answer = eventually(lambda: adapter.query_status(query).status in TERMINAL, timeout_s=10)
+    assert answer, f"the sandbox payer never answered top-up {topup_id}"
+
+
 def test_a_missing_callback_is_found_by_the_sweepers_status_query(live, tenant):
     created = top_up(live, tenant, "mpesa", "0003")
     assert get(live, f"/v1/topups/{created['id']}", tenant)["status"] == "pending"
-    time.sleep(0.3)  # the simulated payer approves after the sandbox delay
+    _payer_answered(live, created["id"])  # the simulated payer approves after a delay
     _make_due(live, created["id"])
     with live.app.app_context():
         sweep()
@@ -177,7 +185,7 @@ def test_without_a_status_query_a_silent_top_up_expires(live, tenant):
 def test_an_ambiguous_initiate_is_settled_by_the_providers_status_query(live, tenant):
     created = top_up(live, tenant, "airtelmoney", "0007")  # the push timed out (HTTP 504)
     assert get(live, f"/v1/topups/{created['id']}", tenant)["status"] == "pending"
-    time.sleep(0.3)
+    _payer_answered(live, created["id"])
     _make_due(live, created["id"])
     with live.app.app_context():
         sweep()
