@@ -63,12 +63,12 @@ from billing.core.db import make_engine, make_session_factory
 from billing.core.ids import new_id
 from billing.core.money import Currency
 from billing.jobs.queues import QUEUES
+from billing.processes.serve import THREADS
 from billing.schema import upgrade
 from billing.tenants.models import BillingMode
 from billing.tenants.service import NewTenant, create_tenant
 from billing.topups.models import Initiation, Topup, TopupStatus
 from billing.topups.service import reference_for
-from billing.web.server import THREADS
 from providers.sandbox import sandbox_settings, selcom_signing
 
 SERVER = os.environ.get("MALIPO_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432")

@@ -39,7 +39,7 @@ from billing.core.db import make_engine
 from billing.invoicing import service, vfd
 from billing.invoicing.fiscal import drain
 from billing.invoicing.models import Invoice
-from billing.runtime import Runtime
+from billing.processes.runtime import build_runtime
 from billing.schema import upgrade
 from billing.usage.models import UsageRecord, UsageStatus
 from invoices.vfd.simulator import TraState, serve
@@ -63,7 +63,7 @@ def prepare(invoices: int) -> list[str]:
         connection.execute(text("CREATE DATABASE malipo_bench_invoicing"))
     admin.dispose()
     upgrade(URL)
-    runtime = Runtime.build(settings())
+    runtime = build_runtime(settings())
     vfd.signing_key(runtime.settings)  # make the sandbox key before the writers fork
     ids = [f"ten_bench{n:05d}" for n in range(invoices)]
     at = datetime(2026, 10, 5, 9, tzinfo=UTC)
@@ -97,7 +97,7 @@ def prepare(invoices: int) -> list[str]:
 
 
 def writer(drafts: list[str], start: float, results: mp.Queue) -> None:
-    runtime = Runtime.build(settings())
+    runtime = build_runtime(settings())
     latencies = []
     while time.time() < start:
         time.sleep(0.001)
@@ -146,7 +146,7 @@ def fiscalise_all(total: int) -> float:
     state = TraState(certificate=key.certificate, tin=d["tin"], cert_key=d["efd_serial"],
                      receipt_code=d["receipt_code"])  # fmt: skip
     with serve(state) as url:
-        runtime = Runtime.build(settings(vfd_base_url=url))
+        runtime = build_runtime(settings(vfd_base_url=url))
         client = vfd.client(runtime.settings)
         began = time.perf_counter()
         done = drain(runtime, client, d["efd_serial"])

@@ -9,7 +9,8 @@ from flask.sessions import NullSession, SessionInterface
 
 from billing.core.config import Settings
 from billing.jobs.queues import InlineJobQueue
-from billing.runtime import EXTENSION, Runtime
+from billing.processes.runtime import build_runtime
+from billing.runtime import EXTENSION
 from billing.web import body_limit, escaped_errors, headers, problems, session, validation
 from billing.web.api import API_SETTINGS, Api
 
@@ -35,7 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         TESTING=settings.testing,
     )
     app.session_interface = _NoCookieSession()
-    runtime = app.extensions[EXTENSION] = Runtime.build(settings)
+    runtime = app.extensions[EXTENSION] = build_runtime(settings)
     if isinstance(runtime.queue, InlineJobQueue):
         runtime.queue.bind(app)  # its jobs run in this app, whichever thread relays them
     _register_jobs()

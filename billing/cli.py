@@ -55,7 +55,7 @@ def create_staff(email: str, role: str) -> None:
 @with_appcontext
 def serve(host: str, port: int, workers: int | None) -> None:
     """Run the HTTP service under Granian."""
-    from billing.web.server import run
+    from billing.processes.serve import run
 
     _refuse_incomplete_settings()
     _drain_spool_at_start()

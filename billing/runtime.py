@@ -1,11 +1,17 @@
-"""The objects the composition root builds once per process, and units of work on them."""
+"""The objects each process holds once, and units of work on them.
+
+This floor knows no capability: what a capability contributes (the provider gateways,
+the callback inbox's writer) is built by the composition root (`billing.processes`)
+and handed in. The protocols below are what the lower floors ask of them.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from flask import current_app
 from redis import Redis
@@ -18,10 +24,34 @@ from billing.jobs.hooks import before_commit
 from billing.jobs.outbox import take_written_ids
 from billing.jobs.queues import InlineJobQueue, JobQueue, RQJobQueue
 from billing.jobs.relayer import Relayer
-from billing.topups.gateways import Gateways
-from billing.topups.inbox_writer import InboxWriter
+from providers.base import ProviderAdapter
 
 EXTENSION = "malipo"
+
+
+class Gateways(Protocol):
+    """The payment providers this process may talk to (`billing.topups.gateways`)."""
+
+    @property
+    def enabled(self) -> tuple[str, ...]: ...
+
+    def adapter(self, code: str) -> ProviderAdapter: ...
+
+    def callback_url(self, code: str) -> str: ...
+
+    def missing_settings(self) -> list[str]: ...
+
+    def authentication(self) -> dict[str, str]: ...
+
+
+class CallbackWriter(Protocol):
+    """Stores verified callbacks by group commit (`billing.topups.inbox_writer`)."""
+
+    def store(self, callback: Any) -> Any: ...
+
+
+# What the composition root builds per process, given the engine and the relayer's hook.
+WriterFactory = Callable[[Engine, Callable[[list[int]], None]], CallbackWriter | None]
 
 
 @dataclass(frozen=True)
@@ -33,10 +63,15 @@ class Runtime:
     redis: Redis | None
     gateways: Gateways
     relayer: Relayer
-    inbox_writer: InboxWriter | None  # PostgreSQL only: callbacks by group commit
+    inbox_writer: CallbackWriter | None  # PostgreSQL only: callbacks by group commit
 
     @classmethod
-    def build(cls, settings: Settings) -> Runtime:
+    def build(
+        cls,
+        settings: Settings,
+        gateways: Gateways,
+        inbox_writer: WriterFactory = lambda engine, written: None,
+    ) -> Runtime:
         engine = make_engine(settings.database_url)
         # A forked RQ work-horse must not reuse its parent's connections.
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
@@ -44,12 +79,8 @@ class Runtime:
         queue: JobQueue = RQJobQueue(redis) if redis is not None else InlineJobQueue()
         sessions = make_session_factory(engine)
         relayer = Relayer(sessions, queue)
-        inbox_writer = None
-        if engine.dialect.name == "postgresql":
-            inbox_writer = InboxWriter.for_engine(engine, relayer.written)
-        return cls(
-            settings, engine, sessions, queue, redis, Gateways(settings), relayer, inbox_writer
-        )
+        writer = inbox_writer(engine, relayer.written)
+        return cls(settings, engine, sessions, queue, redis, gateways, relayer, writer)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:

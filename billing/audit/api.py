@@ -6,8 +6,8 @@ from flask.views import MethodView
 
 from billing.audit.schemas import AuditEventArgs, AuditEventPageSchema
 from billing.audit.service import AuditFilter, list_events
+from billing.auth.access import requires
 from billing.auth.models import Role
-from billing.web.access import requires
 from billing.web.api import Blueprint
 from billing.web.pagination import decode_cursor, encode_cursor
 from billing.web.session import request_session

@@ -6,12 +6,12 @@ from flask.views import MethodView
 from sqlalchemy.orm import Session
 
 from billing.auth import service
+from billing.auth.access import finds, principal, requires
 from billing.auth.models import ApiKey, Role
 from billing.auth.principal import Principal
 from billing.auth.schemas import ApiKeyCreateSchema, ApiKeySchema, CreatedApiKeySchema
 from billing.core.errors import NotFound
 from billing.tenants.service import get_tenant
-from billing.web.access import finds, principal, requires
 from billing.web.api import Blueprint
 from billing.web.idempotency import idempotent
 from billing.web.session import request_session

@@ -6,6 +6,7 @@ from flask import Response
 from flask.views import MethodView
 from sqlalchemy.orm import Session
 
+from billing.auth.access import ANYONE, STAFF, finds, principal, requires
 from billing.auth.models import Role
 from billing.auth.principal import Principal
 from billing.core.errors import NotFound
@@ -28,7 +29,6 @@ from billing.invoicing.schemas import (
     ZReportSchema,
 )
 from billing.runtime import current
-from billing.web.access import ANYONE, STAFF, finds, principal, requires
 from billing.web.api import Blueprint
 from billing.web.idempotency import idempotent
 from billing.web.session import request_session

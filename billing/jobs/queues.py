@@ -12,8 +12,8 @@ from rq import Queue, Retry
 # In priority order: a worker takes money work first, then the platform's notifications;
 # PDFs and e-mail wait their turn.
 QUEUES = ("default", "ledger", "events", "documents")
-RUNNER = "billing.jobs.runner.run"
-BATCH_RUNNER = "billing.jobs.runner.run_batch"
+RUNNER = "billing.processes.jobs.run"
+BATCH_RUNNER = "billing.processes.jobs.run_batch"
 RETRY_INTERVALS = [10, 30, 60, 300, 900]
 JOB_TIMEOUT_S = 300
 BATCH_ITEM_TIMEOUT_S = 30  # a batch may take this long an item, on top of JOB_TIMEOUT_S

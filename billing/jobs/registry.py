@@ -1,7 +1,7 @@
 """Job names → functions. Only registered functions can be run from an outbox row.
 
 A job registered with `batch=N` may be handed up to N outbox rows in one RQ job
-(`billing.jobs.runner.run_batch`): RQ costs a few milliseconds a job whatever the job
+(`billing.processes.jobs.run_batch`): RQ costs a few milliseconds a job whatever the job
 does, so work that arrives in bursts (callbacks to reconcile) shares that cost. Only
 idempotent jobs that take ids qualify, which every job here must be anyway: a batch
 that fails is retried whole, and the items it had done are no-ops the second time.

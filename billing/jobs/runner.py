@@ -1,6 +1,8 @@
-"""The functions RQ runs: they find the registered job and run it in Malipo's app.
+"""Running a registered job, in the app whose context is current.
 
-What a job's transactions write to the outbox is relayed when the job ends, together
+RQ calls `billing.processes.jobs` (the composition root's entry points), which
+provides the app and calls these; the inline queue calls them directly. What a job's
+transactions write to the outbox is relayed when the job ends, together
 (`Relayer.collecting`).
 """
 
@@ -10,13 +12,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Flask, has_app_context
-
 from billing.jobs.hooks import running
 from billing.jobs.registry import handler_for, lookup
 
 log = logging.getLogger(__name__)
-_app: Flask | None = None
 
 
 class BatchFailed(RuntimeError):
@@ -24,28 +23,14 @@ class BatchFailed(RuntimeError):
 
 
 def run(job: str, *args: Any) -> Any:
-    if has_app_context():
-        return _run(job, args)
-    with _process_app().app_context():
-        return _run(job, args)
-
-
-def run_batch(job: str, arg_lists: Sequence[Sequence[Any]]) -> int:
-    """Run `job` once for each argument list; every item runs even when one fails."""
-    if has_app_context():
-        return _run_batch(job, arg_lists)
-    with _process_app().app_context():
-        return _run_batch(job, arg_lists)
-
-
-def _run(job: str, args: Sequence[Any]) -> Any:
     from billing.runtime import current
 
     with running(job), current().relayer.collecting():
         return lookup(job)(*args)
 
 
-def _run_batch(job: str, arg_lists: Sequence[Sequence[Any]]) -> int:
+def run_batch(job: str, arg_lists: Sequence[Sequence[Any]]) -> int:
+    """Run `job` once for each argument list; every item runs even when one fails."""
     from billing.runtime import current
 
     function = lookup(job)
@@ -72,13 +57,3 @@ def _batch_leftovers(job: str, arg_lists: Sequence[Sequence[Any]]) -> Sequence[S
     except Exception:
         log.warning("%s batch of %d failed; running each alone", job, len(arg_lists), exc_info=True)
         return arg_lists
-
-
-def _process_app() -> Flask:
-    """A worker started without Malipo's CLI still gets the one composition root."""
-    global _app
-    if _app is None:
-        from billing.app import create_app
-
-        _app = create_app()
-    return _app

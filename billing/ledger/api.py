@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from billing.auth.access import ANYONE, principal, requires
 from billing.ledger.postings import WALLET
 from billing.ledger.schemas import StatementArgs, StatementSchema, TenantArgs, WalletSchema
 from billing.ledger.service import account_balance, statement
 from billing.tenants.service import get_tenant
-from billing.web.access import ANYONE, principal, requires
 from billing.web.api import Blueprint
 from billing.web.pagination import decode_cursor, encode_cursor
 from billing.web.session import request_session

@@ -9,6 +9,7 @@ from flask import request
 from flask.views import MethodView
 from sqlalchemy.orm import Session
 
+from billing.auth.access import ANYONE, STAFF, finds, principal, requires
 from billing.auth.models import Role
 from billing.auth.principal import Principal
 from billing.core.clock import utcnow
@@ -34,7 +35,6 @@ from billing.tariffs.schemas import (
     TenantPlanSchema,
 )
 from billing.tariffs.service import current_destinations, read_standing
-from billing.web.access import ANYONE, STAFF, finds, principal, requires
 from billing.web.api import Blueprint
 from billing.web.idempotency import idempotent
 from billing.web.session import request_session

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from sqlalchemy.orm import Session
 
+from billing.auth.access import ANYONE, finds, principal, requires
 from billing.auth.models import Role
 from billing.auth.principal import Principal
 from billing.core.errors import NotFound
@@ -16,7 +17,6 @@ from billing.tenants.schemas import (
     TenantSchema,
     TenantUpdateSchema,
 )
-from billing.web.access import ANYONE, finds, principal, requires
 from billing.web.api import Blueprint
 from billing.web.idempotency import idempotent
 from billing.web.session import request_session

@@ -6,6 +6,7 @@ from flask import Response, request
 from flask.views import MethodView
 from sqlalchemy.orm import Session
 
+from billing.auth.access import ANYONE, STAFF, TENANT, finds, principal, requires
 from billing.auth.models import Role
 from billing.auth.principal import Principal
 from billing.core.errors import NotFound
@@ -24,7 +25,6 @@ from billing.topups.schemas import (
     TopupPageSchema,
     TopupSchema,
 )
-from billing.web.access import ANYONE, STAFF, TENANT, finds, principal, requires
 from billing.web.api import Blueprint
 from billing.web.client_address import client_address, networks
 from billing.web.idempotency import idempotent

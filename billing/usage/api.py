@@ -9,6 +9,7 @@ from datetime import timedelta
 from flask import request
 from flask.views import MethodView
 
+from billing.auth.access import ANYONE, STAFF, principal, requires
 from billing.auth.models import Role
 from billing.core.clock import utcnow
 from billing.core.errors import InvalidInput
@@ -33,7 +34,6 @@ from billing.usage.schemas import (
     UsagePageSchema,
 )
 from billing.usage.submissions import cdr_rows, message_rows
-from billing.web.access import ANYONE, STAFF, principal, requires
 from billing.web.api import Blueprint
 from billing.web.pagination import decode_cursor, encode_cursor
 from billing.web.session import request_session

@@ -27,7 +27,6 @@ from sqlalchemy import select, update
 from billing.core.clock import utcnow
 from billing.core.db import insert_for
 from billing.core.errors import IdempotencyKeyReused, InvalidInput
-from billing.web.access import principal
 from billing.web.models import IdempotencyRecord
 from billing.web.session import request_session
 
@@ -50,7 +49,7 @@ def idempotent(view: F | None = None, *, shown_once: tuple[str, ...] = ()) -> An
         if not 1 <= len(key) <= 255:
             raise InvalidInput.on(HEADER, "must be 1 to 255 characters")
         session = request_session()
-        scope, digest = principal().scope, _request_digest()
+        scope, digest = _caller_scope(), _request_digest()
         inserted = session.execute(
             insert_for(session, _records)
             .values(scope=scope, key=key, request_sha256=digest, created_at=utcnow())
@@ -117,3 +116,14 @@ def _replay(scope: str, key: str, digest: str) -> Response:
     response.status_code = record.response_status or 200
     response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def scoped_by(finder: Callable[[], str]) -> None:
+    """Name how the caller's scope is found (`billing.auth.access` does, on import): a key
+    is the caller's own, and this floor does not know callers."""
+    global _caller_scope
+    _caller_scope = finder
+
+
+def _caller_scope() -> str:
+    raise LookupError("no caller scope: billing.auth.access registers it with scoped_by()")

@@ -85,8 +85,8 @@ def test_a_worker_serves_only_the_queues_it_is_given(service_env, redis_url):
     connection = Redis.from_url(redis_url)
     money, documents = (Queue(name, connection=connection) for name in ("ledger", "documents"))
     money.empty(), documents.empty()
-    money.enqueue("billing.jobs.runner.run", "no.such.job")  # fails: lands in its registry
-    documents.enqueue("billing.jobs.runner.run", "no.such.job")
+    money.enqueue("billing.processes.jobs.run", "no.such.job")  # fails: lands in its registry
+    documents.enqueue("billing.processes.jobs.run", "no.such.job")
     billing(service_env, "worker", "--burst", "--queue", "ledger")
     assert (len(money), len(documents)) == (0, 1)
     assert money.failed_job_registry.count == 1

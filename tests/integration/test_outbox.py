@@ -61,16 +61,18 @@ def test_relay_hands_committed_rows_to_rq_once(sessions, redis_url):
     enqueued = Queue("ledger", connection=redis).job_ids
     assert {f"outbox-{i}" for i in ids} <= set(enqueued)
     job = Queue("ledger", connection=redis).fetch_job(f"outbox-{ids[0]}")
-    assert job.func_name == "billing.jobs.runner.run" and job.args == ("ledger.audit", 101)
+    assert job.func_name == "billing.processes.jobs.run" and job.args == ("ledger.audit", 101)
     assert all(_message(sessions, i).relayed_at is not None for i in ids)
 
 
-def test_an_inline_job_that_fails_is_run_again_by_the_next_relay(sessions):
+def test_an_inline_job_that_fails_is_run_again_by_the_next_relay(app, sessions):
     with sessions.begin() as session:
         message_id = defer(session, "test.flaky", "inline-1")
-    assert relay(sessions, InlineJobQueue(), [message_id]) == 0
+    queue = InlineJobQueue()
+    queue.bind(app)  # as the composition root binds the app's own queue
+    assert relay(sessions, queue, [message_id]) == 0
     assert _message(sessions, message_id).relayed_at is None
-    assert relay(sessions, InlineJobQueue(), [message_id]) == 1
+    assert relay(sessions, queue, [message_id]) == 1
     assert calls.count("inline-1") == 2
 
 

@@ -65,9 +65,9 @@ def test_rows_of_a_batchable_job_travel_together_up_to_its_batch_size(sessions, 
     jobs = [rq.fetch_job(job_id) for job_id in rq.job_ids]
     calls = sorted((j.func_name, j.args) for j in jobs)
     assert calls == [
-        ("billing.jobs.runner.run", ("test.batchable", "d")),
-        ("billing.jobs.runner.run", ("test.single", "b")),
-        ("billing.jobs.runner.run_batch", ("test.batchable", [["a"], ["c"]])),
+        ("billing.processes.jobs.run", ("test.batchable", "d")),
+        ("billing.processes.jobs.run", ("test.single", "b")),
+        ("billing.processes.jobs.run_batch", ("test.batchable", [["a"], ["c"]])),
     ]
     assert batch_size("test.batchable") == 2 and batch_size("test.single") == 1
     assert _relayed(sessions, ids)

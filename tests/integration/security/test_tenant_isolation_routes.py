@@ -271,8 +271,8 @@ def test_a_path_parameter_without_a_finder_is_refused_not_left_unchecked(
 ):
     """A programming error, so a 500 and a logged LookupError: never a view run unchecked."""
     from billing import create_app
+    from billing.auth.access import ANYONE, requires
     from billing.core.config import Settings
-    from billing.web.access import ANYONE, requires
 
     app = create_app(Settings(database_url=database_url, testing=True, secret_key="t"))
 

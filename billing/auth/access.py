@@ -22,6 +22,7 @@ from billing.auth.models import Role
 from billing.auth.principal import Principal, authenticate
 from billing.core.db import reading
 from billing.core.errors import NotFound
+from billing.web.idempotency import scoped_by
 from billing.web.session import request_session, request_state
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -53,6 +54,9 @@ def principal() -> Principal:
         with reading(request_session()) as session:
             state["principal"] = authenticate(session, request.headers.get("Authorization"))
     return state["principal"]
+
+
+scoped_by(lambda: principal().scope)  # idempotency keys are the caller's own
 
 
 def requires(*roles: Role) -> Callable[[F], F]:

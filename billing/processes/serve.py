@@ -15,6 +15,11 @@ from flask import Flask
 from granian import Granian
 from granian.constants import Interfaces
 
+from billing.app import create_app
+from billing.jobs.ticker import Ticker
+from billing.runtime import EXTENSION
+from billing.schedule import periodic_tasks
+
 # WSGI threads a process: enough for requests waiting on the database to overlap, few
 # enough that they do not queue on the GIL (8 gave a worse p99 than 4 here).
 THREADS = 4
@@ -23,11 +28,6 @@ THREADS = 4
 def app() -> Flask:
     """What each server process runs: the app, and without Redis (so no `billing worker`)
     a ticker thread of its own to relay leftovers and run the periodic tasks."""
-    from billing.app import create_app
-    from billing.jobs.ticker import Ticker
-    from billing.runtime import EXTENSION
-    from billing.schedule import periodic_tasks
-
     flask_app = create_app()
     if flask_app.extensions[EXTENSION].queue.runs_inline:
         Ticker(periodic_tasks(flask_app)).start()
