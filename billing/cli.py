@@ -74,6 +74,21 @@ def _drain_spool_at_start() -> None:
         click.echo(f"{drained.waiting} spooled callbacks wait for the database", err=True)
 
 
+@main.command("ledger-audit")
+@with_appcontext
+def ledger_audit() -> None:
+    """Prove the ledger now (each balance = its entries, every transaction balanced):
+    after a restore, before the service starts again. Exit 1 on any discrepancy."""
+    from billing.ledger.integrity import find_discrepancies
+
+    with current().sessions() as session:
+        found = find_discrepancies(session)
+    for discrepancy in found:
+        click.echo(f"{discrepancy.rule}: {discrepancy.subject}: {discrepancy.detail}")
+    click.echo(f"ledger audit: {len(found)} discrepancies" if found else "ledger audit: passed")
+    sys.exit(1 if found else 0)
+
+
 @main.group()
 def spool() -> None:
     """Callbacks kept on disk while the database was unavailable."""

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError
 
 from billing.audit.models import AuditEvent
 from billing.audit.service import record
+from billing.cli import ledger_audit
 from billing.ledger.integrity import find_discrepancies
 from billing.ledger.models import Account, Entry
 from tests.factories import top_up
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_find_discrepancies_finds_a_planted_balance_and_an_unbalanced_transaction(
-    runtime, tenant, sessions
+    app, runtime, tenant, sessions
 ):
     with runtime.unit_of_work() as session:
         top_up(session, tenant.tenant_id, 5_000_00)
@@ -50,6 +51,10 @@ def test_find_discrepancies_finds_a_planted_balance_and_an_unbalanced_transactio
         checks = {(d.rule, d.subject) for d in found}
         assert ("balance_equals_entries", f"account {entry.account_id}") in checks
         assert ("transaction_balanced", f"transaction {entry.transaction_id}") in checks
+        # The operator's command after a restore (docs/operations.md) says so, and fails.
+        result = app.test_cli_runner().invoke(ledger_audit)
+        assert result.exit_code == 1, result.output
+        assert f"balance_equals_entries: account {entry.account_id}" in result.output
     finally:  # the ledger whole again: the worker's daily audit checks every tenant
         with sessions() as session, session.begin():
             session.execute(text("SET LOCAL session_replication_role = replica"))
@@ -63,6 +68,8 @@ def test_find_discrepancies_finds_a_planted_balance_and_an_unbalanced_transactio
             )
     with sessions() as session:
         assert find_discrepancies(session, tenant.tenant_id) == []
+    whole = app.test_cli_runner().invoke(ledger_audit)
+    assert (whole.exit_code, whole.output.strip()) == (0, "ledger audit: passed")
 
 
 def test_the_audit_trail_is_append_only(runtime, sessions, tenant):
