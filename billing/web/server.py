@@ -15,6 +15,8 @@ from flask import Flask
 from granian import Granian
 from granian.constants import Interfaces
 
+from billing.core.metrics import prepare_directory
+
 # WSGI threads a process: enough for requests waiting on the database to overlap, few
 # enough that they do not queue on the GIL (8 gave a worse p99 than 4 here).
 THREADS = 4
@@ -42,6 +44,7 @@ def run(host: str, port: int, workers: int) -> None:
     # the callback path's time. Off unless asked: callbacks are kept whole in the inbox,
     # with their headers and source address, and every change is in the audit trail.
     access_log = os.environ.get("MALIPO_ACCESS_LOG", "") not in ("", "0")
+    prepare_directory()  # /metrics sums every server process's counters (multi-process mode)
     Granian(
         f"{__name__}:app",
         factory=True,
