@@ -63,5 +63,5 @@ def metrics() -> Response:
 class _ThisProcess:
     """The default registry's metrics (one process: the counters are all here)."""
 
-    def collect(self):  # noqa: ANN201
+    def collect(self):
         return REGISTRY.collect()

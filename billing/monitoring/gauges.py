@@ -8,6 +8,7 @@ source is down is left out of that scrape (Prometheus marks it stale) and
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -115,7 +116,9 @@ def _pending_topups(session: Session, now: datetime) -> Metric:
     created = Topup.created_at
     cutoffs = [now - timedelta(seconds=limit) for _label, limit in TOPUP_AGES[:-1]]
     windows = [created >= cutoffs[0]]
-    windows += [(created >= older) & (created < newer) for newer, older in zip(cutoffs, cutoffs[1:])]
+    windows += [
+        (created >= older) & (created < newer) for newer, older in itertools.pairwise(cutoffs)
+    ]
     windows.append(created < cutoffs[-1])
     counts = session.execute(
         select(*(func.sum(case((window, 1), else_=0)) for window in windows)).where(
