@@ -126,7 +126,7 @@ def client(port: int, key: str, bodies: list[tuple[str, bytes]], start: float, o
         if response.status != 200:
             raise SystemExit(f"{response.status}: {answer[:500]!r}")
         summary = json.loads(answer)
-        ids = [r["usage_id"] for r in summary["results"] if r.get("usage_id")]
+        ids = [int(r["usage_id"]) for r in summary["results"] if r.get("usage_id")]
         timings.append((sent_at, took, summary["accepted"], ids))
     out.put(timings)
 
@@ -151,8 +151,8 @@ def start_service(port: int) -> list[subprocess.Popen]:
     raise SystemExit("billing serve did not start")
 
 
-def settled(engine, ids: list[int]) -> tuple[float, list[float]]:
-    """When the last of `ids` was rated, and each record's POST-to-debited delay later."""
+def settled(engine, ids: list[int]) -> dict[int, float]:
+    """Each record's debit (or, postpaid, rating) time, once none is left pending."""
     with engine.connect() as connection:
         while connection.execute(
             text("SELECT count(*) FROM usage_records WHERE status = 'pending'")
@@ -166,7 +166,7 @@ def settled(engine, ids: list[int]) -> tuple[float, list[float]]:
             ),
             {"ids": ids},
         ).all()
-    return dict(rows)
+    return {usage_id: float(at) for usage_id, at in rows}
 
 
 def main() -> None:
