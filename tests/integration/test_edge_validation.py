@@ -194,8 +194,8 @@ def test_a_null_record_in_a_batch_is_rejected_on_its_own(client, admin):
 @pytest.mark.parametrize(
     "encoded",
     [
-        '{"records": [{"caller": "\\uDFFF"}]}'.encode(),  # upper-case escape
-        '{"records": [{"caller": "x'.encode()
+        b'{"records": [{"caller": "\\uDFFF"}]}',  # upper-case escape
+        b'{"records": [{"caller": "x'
         + "\ud800".encode("utf-8", "surrogatepass")
         + b'"}]}',  # a surrogate as raw UTF-8 bytes: not JSON at all (400)
     ],

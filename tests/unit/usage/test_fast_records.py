@@ -101,7 +101,8 @@ def test_the_common_records_take_the_fast_path():
            "started_at": "2026-03-02T09:00:00+03:00", "answered_at": "2026-03-02T09:00:05+03:00",
            "duration_s": 70, "billsec_s": 65, "disposition": "ANSWERED"}  # fmt: skip
     sms = {"source_id": "m1", "tenant_id": "ten_1", "channel": "sms", "recipient": "0712345678",
-           "body": "Habari", "sent_at": "2026-03-02T09:00:00+03:00", "status": "delivered"}  # fmt: skip
+           "body": "Habari", "sent_at": "2026-03-02T09:00:00+03:00",
+           "status": "delivered"}  # fmt: skip
     assert fast_cdr(cdr) == CDR.load(cdr)
     assert fast_message(sms) == MESSAGE.load(sms)
     assert fast_cdr({**cdr, "duration_s": True}) is None  # a bool is not a count
