@@ -7,6 +7,12 @@ processes (not threads), each with its own connection, over 100 tenants.
 
     .venv/bin/python bench/ledger.py [--seconds 10] [--tenants 100]
 
+Each writer count runs twice: as the services post (BEGIN, `ledger_post()`, COMMIT:
+three round trips, the deferred balance check at COMMIT), and with the lever "one
+round trip" (the same call in autocommit: PostgreSQL wraps the one statement in its own
+transaction and runs the deferred check at its end), for a poster that has nothing
+else to write in the transaction.
+
 Uses (and rebuilds) the database `malipo_bench` next to the test database.
 """
 
@@ -74,8 +80,11 @@ def _post(session, tenant_id: str, amount: int) -> None:
     )
 
 
-def writer(tenants: list[str], seconds: float, start: float, results: mp.Queue) -> None:
-    engine = make_engine(URL, pool_size=1, max_overflow=0)
+def writer(
+    tenants: list[str], seconds: float, start: float, results: mp.Queue, one_trip: bool
+) -> None:
+    extra = {"isolation_level": "AUTOCOMMIT"} if one_trip else {}
+    engine = make_engine(URL, pool_size=1, max_overflow=0, **extra)
     sessions = make_session_factory(engine)
     rng = random.Random(os.getpid())
     latencies: list[float] = []
@@ -91,11 +100,14 @@ def writer(tenants: list[str], seconds: float, start: float, results: mp.Queue) 
     results.put(latencies)
 
 
-def run(writers: int, tenants: list[str], seconds: float) -> tuple[float, float, float]:
+def run(
+    writers: int, tenants: list[str], seconds: float, one_trip: bool = False
+) -> tuple[float, float, float]:
     results: mp.Queue = mp.Queue()
     start = time.time() + 1.0
     processes = [
-        mp.Process(target=writer, args=(tenants, seconds, start, results)) for _ in range(writers)
+        mp.Process(target=writer, args=(tenants, seconds, start, results, one_trip))
+        for _ in range(writers)
     ]
     for process in processes:
         process.start()
@@ -116,10 +128,13 @@ def main() -> None:
     print(
         f"ledger posting: {args.tenants} tenants, {args.seconds:.0f} s a run, {os.cpu_count()} CPUs"
     )
-    print(f"{'writers':>8} {'txn/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"load average {os.getloadavg()[0]:.2f}; target with 8 writers: 1,500 txn/s")
+    print(f"{'writers':>8} {'how':>16} {'txn/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
     for writers in (1, 8):
-        rate, p50, p99 = run(writers, tenants, args.seconds)
-        print(f"{writers:>8} {rate:>10,.0f} {p50:>8.2f} {p99:>8.2f}")
+        for one_trip in (False, True):
+            rate, p50, p99 = run(writers, tenants, args.seconds, one_trip)
+            how = "one round trip" if one_trip else "BEGIN/call/COMMIT"
+            print(f"{writers:>8} {how:>16} {rate:>10,.0f} {p50:>8.2f} {p99:>8.2f}")
     engine = make_engine(URL)
     with engine.connect() as connection:
         bad = connection.execute(

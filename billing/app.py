@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask, Request, Response
 from flask.sessions import NullSession, SessionInterface
 
+from billing.core import logs, metrics
 from billing.core.config import Settings
 from billing.jobs.queues import InlineJobQueue
 from billing.processes.runtime import build_runtime
 from billing.runtime import EXTENSION
-from billing.web import body_limit, escaped_errors, headers, problems, session, validation
+from billing.web import (
+    body_limit,
+    escaped_errors,
+    headers,
+    observability,
+    problems,
+    session,
+    validation,
+)
 from billing.web.api import API_SETTINGS, Api
 
 # Importing a capability's jobs module registers its jobs with the runner.
@@ -46,7 +53,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     session.register(app)
     body_limit.register(app)
     _register_routes(app)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    observability.register(app)  # request ids and request metrics
+    if settings.metrics_dir:  # several server processes: counted in files, summed at /metrics
+        metrics.count_in(settings.metrics_dir)
+    logs.configure(settings.log_format)
     return app
 
 
@@ -73,6 +83,7 @@ def _register_routes(app: Flask) -> None:
     from billing.auth.api import blp as api_keys
     from billing.invoicing.api import blp as invoices
     from billing.ledger.api import blp as wallet
+    from billing.monitoring.api import blp as metrics
     from billing.tariffs.api import blp as tariffs
     from billing.tenants.api import blp as tenants
     from billing.topups.api import blp as topups
@@ -89,7 +100,7 @@ def _register_routes(app: Flask) -> None:
         "bearer", {"type": "http", "scheme": "bearer", "description": "mlp_… API key"}
     )
     api.spec.options["security"] = [{"bearer": []}]
-    for blueprint in (tenants, api_keys, wallet, topups, tariffs, usage, invoices, audit):
+    for blueprint in (tenants, api_keys, wallet, topups, tariffs, usage, invoices, audit, metrics):
         api.register_blueprint(blueprint)
     if app.extensions[EXTENSION].settings.provider_mode == "sandbox":
         _register_simulators(app)

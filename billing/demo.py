@@ -206,6 +206,11 @@ def walkthrough(settings: Settings, say: Callable[[str], None], port: int = 0) -
 
         invoice_step(url, runtime, say, topup.get("id"), keys.admin_key)
 
+        say("10. Operating it: /metrics for Prometheus, request ids, JSON logs")
+        from billing.monitoring.demo_step import metrics_step
+
+        metrics_step(http, url, say)
+
 
 def _audit(runtime: Runtime, say: Callable[[str], None]) -> None:
     from billing.ledger.integrity import find_discrepancies

@@ -8,6 +8,7 @@ from flask import Flask
 
 from billing.invoicing.jobs import sweep as fiscal_sweep
 from billing.invoicing.jobs import zreport_sweep
+from billing.jobs.leases import leased
 from billing.jobs.outbox import relay
 from billing.jobs.ticker import Periodic
 from billing.ledger.jobs import request_daily_audit
@@ -31,10 +32,7 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         with runtime.unit_of_work() as session:
             request_daily_audit(session)
 
-    return [
-        Periodic("outbox.relay", 1.0, lambda: relay(runtime.sessions, runtime.queue)),
-        # Callbacks spooled to disk while the database was away go into the inbox.
-        Periodic("topups.spool_drain", 2.0, lambda: drain_into_inbox(runtime)),
+    cluster_wide = [  # each run by one worker a period, however many tick (leases)
         Periodic("topups.sweep", 5.0, in_app(sweep)),
         Periodic("invoicing.fiscal_sweep", 10.0, in_app(fiscal_sweep)),
         # Yesterday's Z report, once its receipts are in; unacknowledged ones resent.
@@ -42,4 +40,11 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         Periodic("ledger.request_daily_audit", 3600.0, request_audit),
         # Unbilled prepaid usage is settled once a top-up lands; fixable rejects re-rated.
         Periodic("usage.retry", 30.0, in_app(retry_usage)),
+    ]
+    return [
+        # In every process: leftovers relayed (cheap, SKIP LOCKED), and this host's spool
+        # of callbacks that came while the database was away drained into the inbox.
+        Periodic("outbox.relay", 1.0, lambda: relay(runtime.sessions, runtime.queue)),
+        Periodic("topups.spool_drain", 2.0, lambda: drain_into_inbox(runtime)),
+        *(leased(runtime.sessions, task) for task in cluster_wide),
     ]

@@ -35,6 +35,12 @@ class Settings:
     spool_dir: str = str(Path("var") / "spool")
     page_size_max: int = 200
     testing: bool = False
+    log_format: str = "json"  # or "text": one JSON object a line by default
+    # Who may read /metrics: a bearer token if one is set, otherwise only these networks.
+    metrics_token: str | None = field(default=None, repr=False)
+    metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    # Where each server process keeps its counters (prometheus_client's multi-process mode).
+    metrics_dir: str | None = None
     # Invoicing: the seller on every document, TRA's VFD, and e-mail delivery.
     seller: dict[str, str] = field(default_factory=lambda: dict(SANDBOX_SELLER))
     vfd_mode: str = "sandbox"  # sandbox: the TRA simulator served under /sandbox/tra
@@ -72,6 +78,11 @@ class Settings:
             platform_webhook_secret=env.get("MALIPO_PLATFORM_WEBHOOK_SECRET") or None,
             max_body_bytes=int(env.get("MALIPO_MAX_BODY_BYTES") or defaults.max_body_bytes),
             spool_dir=env.get("MALIPO_SPOOL_DIR") or defaults.spool_dir,
+            log_format=env.get("MALIPO_LOG_FORMAT") or defaults.log_format,
+            metrics_token=env.get("MALIPO_METRICS_TOKEN") or None,
+            metrics_networks=_names(env.get("MALIPO_METRICS_NETWORKS"))
+            or defaults.metrics_networks,
+            metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
             **_invoicing_from_env(env, defaults),
         )
 

@@ -27,3 +27,15 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_pending", "id", postgresql_where=text("relayed_at IS NULL")),
     )
+
+
+class PeriodicLease(Base):
+    """Who ran a cluster-wide periodic task last, and when it is next due (see leases)."""
+
+    __tablename__ = "periodic_leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    runs: Mapped[int] = mapped_column(BigId, default=0)
+    last_run_by: Mapped[str | None] = mapped_column(String(200))
+    last_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

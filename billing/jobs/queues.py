@@ -9,6 +9,8 @@ from flask import Flask, current_app, has_app_context
 from redis import Redis
 from rq import Queue, Retry
 
+from billing.core.context import request_id
+
 # In priority order: a worker takes money work first, then the platform's notifications;
 # PDFs and e-mail wait their turn.
 QUEUES = ("default", "ledger", "events", "documents")
@@ -47,6 +49,7 @@ class RQJobQueue:
             retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
             job_timeout=JOB_TIMEOUT_S,
             description=f"{job}{tuple(args)!r}",
+            meta=_caused_by(),
         )
 
     def enqueue_batch(
@@ -61,7 +64,14 @@ class RQJobQueue:
             retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
             job_timeout=JOB_TIMEOUT_S + BATCH_ITEM_TIMEOUT_S * len(arg_lists),
             description=f"{job} x{len(arg_lists)} (outbox {message_ids[0]}..{message_ids[-1]})",
+            meta=_caused_by(),
         )
+
+
+def _caused_by() -> dict[str, str]:
+    """The request that caused the job (relayed after its commit), for the job's logs."""
+    rid = request_id()
+    return {"request_id": rid} if rid else {}
 
 
 class InlineJobQueue:

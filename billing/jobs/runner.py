@@ -9,9 +9,15 @@ transactions write to the outbox is relayed when the job ends, together
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+from rq import get_current_job
+
+from billing.core.context import bind_request_id, request_id, unbind_request_id
+from billing.core.metrics import JOB_SECONDS, JOBS
 from billing.jobs.hooks import running
 from billing.jobs.registry import handler_for, lookup
 
@@ -25,7 +31,7 @@ class BatchFailed(RuntimeError):
 def run(job: str, *args: Any) -> Any:
     from billing.runtime import current
 
-    with running(job), current().relayer.collecting():
+    with observed(job), running(job), current().relayer.collecting():
         return lookup(job)(*args)
 
 
@@ -35,7 +41,7 @@ def run_batch(job: str, arg_lists: Sequence[Sequence[Any]]) -> int:
 
     function = lookup(job)
     failed = []
-    with running(job), current().relayer.collecting():
+    with observed(job), running(job), current().relayer.collecting():
         for args in _batch_leftovers(job, arg_lists):
             try:
                 function(*args)
@@ -45,6 +51,24 @@ def run_batch(job: str, arg_lists: Sequence[Sequence[Any]]) -> int:
     if failed:
         raise BatchFailed(f"{len(failed)} of {len(arg_lists)} {job} jobs failed: {failed[:5]}")
     return len(arg_lists)
+
+
+@contextmanager
+def observed(job: str) -> Iterator[None]:
+    """The job's count and time for /metrics, and the request id of the request that
+    caused it (RQ carries it in the job's meta) on its log lines."""
+    queued = get_current_job()
+    caused_by = queued.meta.get("request_id") if queued is not None else None
+    token = bind_request_id(caused_by or request_id())
+    began = time.perf_counter()
+    outcome = "failed"
+    try:
+        yield
+        outcome = "ok"
+    finally:
+        JOBS.labels(job, outcome).inc()
+        JOB_SECONDS.labels(job).observe(time.perf_counter() - began)
+        unbind_request_id(token)
 
 
 def _batch_leftovers(job: str, arg_lists: Sequence[Sequence[Any]]) -> Sequence[Sequence[Any]]:

@@ -1,7 +1,8 @@
 """Periodic work in the worker process: relay the outbox, request scheduled jobs.
 
-Every task is safe to run on several workers at once (SKIP LOCKED, unique keys),
-so no leader election is needed.
+Every task is safe to run on several workers at once (SKIP LOCKED, unique keys); the
+cluster-wide ones also hold a lease per period (`billing.jobs.leases`), so M workers
+do not repeat each sweep M times.
 """
 
 from __future__ import annotations

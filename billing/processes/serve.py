@@ -16,6 +16,7 @@ from granian import Granian
 from granian.constants import Interfaces
 
 from billing.app import create_app
+from billing.core.metrics import prepare_directory
 from billing.jobs.ticker import Ticker
 from billing.runtime import EXTENSION
 from billing.schedule import periodic_tasks
@@ -42,6 +43,7 @@ def run(host: str, port: int, workers: int) -> None:
     # the callback path's time. Off unless asked: callbacks are kept whole in the inbox,
     # with their headers and source address, and every change is in the audit trail.
     access_log = os.environ.get("MALIPO_ACCESS_LOG", "") not in ("", "0")
+    prepare_directory()  # /metrics sums every server process's counters (multi-process mode)
     Granian(
         f"{__name__}:app",
         factory=True,

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 import phonenumbers
 from sqlalchemy import (
@@ -235,8 +236,12 @@ def prepaid_debit(net_minor: int) -> int:
     return gross_from_net(net_minor, VAT_RATE)
 
 
+@lru_cache(maxsize=65_536)
 def e164_digits(raw: str) -> str:
-    """A dialled number as E.164 digits: `0754 000 111` and `+255754000111` alike."""
+    """A dialled number as E.164 digits: `0754 000 111` and `+255754000111` alike.
+
+    Remembered: the platform asks about the same destinations all day, and parsing one
+    cost a fourteenth of an authorisation's CPU. (A refusal raises, and is not cached.)"""
     try:
         number = phonenumbers.parse(raw, "TZ")
     except phonenumbers.NumberParseException as error:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from billing.core.clock import utcnow
 from billing.core.db import DATABASE_UNAVAILABLE, insert_for
+from billing.core.metrics import CALLBACKS
 from billing.jobs.outbox import defer
 from billing.topups import spool
 from billing.topups.gateways import simulator_for
@@ -44,9 +45,11 @@ def receive(
     adapter = runtime.gateways.adapter(provider)
     family = simulator_for(adapter.code)
     received_at = utcnow()
+    CALLBACKS.labels(family, "received").inc()
     try:
         event = adapter.parse_callback(headers, body, remote_addr)
     except InvalidCallback as error:
+        CALLBACKS.labels(family, "rejected").inc()
         with runtime.unit_of_work() as session:
             session.execute(
                 _inbox.insert().values(
@@ -72,6 +75,7 @@ def receive(
         received_at=received_at,
         event=event_record(event),
     )
+    CALLBACKS.labels(family, "verified").inc()
     try:
         store(runtime, callback)
     except DATABASE_UNAVAILABLE:

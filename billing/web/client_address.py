@@ -20,7 +20,7 @@ def networks(entries: tuple[str, ...]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
 
 
-def _within(address: str | None, trusted: Iterable[Network]) -> bool:
+def within(address: str | None, trusted: Iterable[Network]) -> bool:
     if not address:
         return False
     try:
@@ -34,11 +34,11 @@ def client_address(
     peer: str | None, forwarded_for: str | None, trusted: tuple[Network, ...]
 ) -> str | None:
     """The peer, unless a trusted proxy forwarded for someone; `None` if unreadable."""
-    if not _within(peer, trusted):
+    if not within(peer, trusted):
         return peer
     hops = [hop.strip() for hop in (forwarded_for or "").split(",") if hop.strip()]
     for hop in reversed(hops):
-        if not _within(hop, trusted):
+        if not within(hop, trusted):
             return hop if _is_address(hop) else None
     return hops[0] if hops else peer
 

@@ -13,6 +13,7 @@ A JSON body sent with another Content-Type is 415, not "missing data".
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask, request
@@ -27,6 +28,13 @@ from billing.core.errors import InvalidInput
 
 _SCANNED = frozenset({"json", "query", "querystring", "form", "json_or_form"})
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# In a JSON body, NUL and a lone surrogate arrive only as a \u escape (0000, D800-DFFF),
+# as a raw NUL, or as UTF-8-encoded surrogate bytes (ED A0-BF, which the decoder lets
+# through; UTF-16 and UTF-32 bodies hold NUL bytes). A body with none of these cannot
+# hold unstorable text, so its every string need not be walked: for a 1,000-record usage
+# batch the walk cost about a tenth of the request. A false alarm (a valid surrogate
+# pair, an escaped backslash) only means the walk.
+_MAYBE_UNSAFE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])|\x00|\xed[\xa0-\xbf]")
 
 
 def unsafe_text_reason(text: str) -> str | None:
@@ -79,6 +87,8 @@ class EdgeParser(FlaskParser):
     """webargs' Flask parser, refusing unstorable text and non-JSON bodies for JSON schemas."""
 
     def pre_load(self, location_data: Any, *, schema: Schema, req: Any, location: str) -> Any:
+        if location == "json" and not _MAYBE_UNSAFE.search(req.get_data(cache=True)):
+            return location_data
         if location in _SCANNED:
             errors = _location_errors(location_data)
             if errors:

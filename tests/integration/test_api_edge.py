@@ -16,11 +16,11 @@ def test_health_and_readiness(client):
 
 
 def served_operations(app) -> set[tuple[str, str]]:
-    """(OpenAPI path, method) for every route the app serves under /v1."""
+    """(OpenAPI path, method) for every route the app serves under /v1, and /metrics."""
     return {
         (re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule), method.lower())
         for rule in app.url_map.iter_rules()
-        if rule.rule.startswith("/v1/")
+        if rule.rule.startswith("/v1/") or rule.rule == "/metrics"
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
 

@@ -189,3 +189,22 @@ def test_a_null_record_in_a_batch_is_rejected_on_its_own(client, admin):
     assert response.status_code == 200, response.get_json()
     # "duplicate" when an earlier test sent one: a malformed record's key is global (#15.7).
     assert response.get_json()["results"][0]["status"] in ("rejected", "duplicate")
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        b'{"records": [{"caller": "\\uDFFF"}]}',  # upper-case escape
+        b'{"records": [{"caller": "x'
+        + "\ud800".encode("utf-8", "surrogatepass")
+        + b'"}]}',  # a surrogate as raw UTF-8 bytes: not JSON at all (400)
+    ],
+)
+def test_the_shortcut_past_the_text_scan_misses_no_unstorable_text(client, admin, encoded):
+    """A body is walked string by string unless its bytes cannot hold NUL or a lone
+    surrogate (billing.web.validation._MAYBE_UNSAFE): these must still be refused."""
+    response = client.post(
+        "/v1/usage/cdrs", data=encoded, content_type="application/json", headers=admin.headers
+    )
+    assert response.status_code in (400, 422), response.get_data(as_text=True)
+    assert {"records.0.caller", "body"} & set(response.get_json()["errors"])

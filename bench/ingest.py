@@ -1,0 +1,238 @@
+"""API ingestion: CDR and message batches posted to `billing serve`, rated and debited.
+
+    .venv/bin/python bench/ingest.py [--clients 4] [--batches 10] [--size 1000]
+
+Starts, on a rebuilt database (`malipo_bench_ingest`, or $MALIPO_BENCH_INGEST_DB),
+`billing serve` (Granian, 2 processes) and one `billing worker`; then `--clients`
+client processes each post `--batches` batches of `--size` records over keep-alive
+HTTP, CDRs and SMS records alternately, to 20 tenants (1 in 4 postpaid: rated and
+accrued, no debit). The bodies are serialised before the clock starts, so a client
+costs the service as little CPU as Python can.
+
+Prints, beside the issue's targets:
+* records rated and debited per second: records that reached a rated state (billed,
+  accrued), over the time from the first POST to the last record rated;
+* batch latency p50 and p99 (POST sent to answer read);
+* POST to debited p99, per record: from its batch's POST to the commit time of its
+  ledger debit (its transaction's timestamp), or for postpaid to its rating time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from redis import Redis
+from sqlalchemy import text
+
+from billing.app import create_app
+from billing.auth.models import Role
+from billing.auth.service import create_staff
+from billing.core.config import Settings, normalise_database_url
+from billing.core.db import make_engine
+from billing.core.money import Currency
+from billing.ledger.postings import WALLET, Posting, clearing
+from billing.ledger.service import post_transaction
+from billing.runtime import EXTENSION
+from billing.schema import upgrade
+from billing.tariffs.seed import put_on_default_plan
+from billing.tenants.models import BillingMode
+from billing.tenants.service import NewTenant, create_tenant
+
+SERVER = os.environ.get("MALIPO_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432")
+DATABASE = os.environ.get("MALIPO_BENCH_INGEST_DB", "malipo_bench_ingest")
+URL = f"{SERVER}/{DATABASE}"
+REDIS = os.environ.get("MALIPO_BENCH_REDIS", "redis://127.0.0.1:6379/13")
+TARGET_RATE, TARGET_BATCH_P99_MS, TARGET_DEBITED_P99_MS = 20_000, 500, 1_000
+PREFIXES = ["71", "65", "75", "74", "68", "78", "62"]
+
+
+def prepare(tenants: int) -> tuple[list[str], str]:
+    admin = make_engine(normalise_database_url(f"{SERVER}/postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {DATABASE}"))
+    admin.dispose()
+    upgrade(normalise_database_url(URL))
+    app = create_app(Settings(database_url=normalise_database_url(URL), secret_key="bench"))
+    runtime = app.extensions[EXTENSION]
+    ids = []
+    with runtime.unit_of_work() as session:
+        _user, key = create_staff(session, email="platform@bench.tz", role=Role.ADMIN)
+        for n in range(tenants):
+            mode = BillingMode.POSTPAID if n % 4 == 3 else BillingMode.PREPAID
+            created = create_tenant(
+                session, NewTenant(f"Bench {n}", "b@b.tz", "255712345678", mode, Currency.TZS)
+            )
+            put_on_default_plan(session, created.id)
+            post_transaction(
+                session, tenant_id=created.id, idempotency_key="bench:funding", kind="topup",
+                postings=[Posting(WALLET, Currency.TZS, 10**12),
+                          Posting(clearing("mpesa"), Currency.TZS, -(10**12))],
+            )  # fmt: skip
+            ids.append(created.id)
+    runtime.engine.dispose()
+    return ids, key
+
+
+def batch(kind: str, tenants: list[str], size: int, seed: int) -> bytes:
+    start = datetime(2026, 3, 2, 6, tzinfo=UTC) + timedelta(seconds=seed)
+    records = []
+    for n in range(size):
+        tenant = tenants[(seed + n) % len(tenants)]
+        number = f"0{PREFIXES[n % len(PREFIXES)]}{(seed * 7919 + n) % 10**7:07d}"
+        at = (start + timedelta(seconds=n)).isoformat()
+        if kind == "cdrs":
+            billsec = 0 if n % 7 == 0 else 5 + (n * 37) % 600
+            records.append({
+                "source_id": uuid.uuid4().hex, "tenant_id": tenant, "caller": "255754000111",
+                "callee": number, "started_at": at, "answered_at": at if billsec else None,
+                "duration_s": billsec + 5, "billsec_s": billsec,
+                "disposition": "ANSWERED" if billsec else "NO ANSWER",
+            })  # fmt: skip
+        else:
+            records.append({
+                "source_id": uuid.uuid4().hex, "tenant_id": tenant, "channel": "sms",
+                "recipient": number, "body": "Nambari yako ya uthibitisho ni 4821",
+                "sent_at": at, "status": "delivered",
+            })  # fmt: skip
+    return json.dumps({"records": records}).encode()
+
+
+def client(port: int, key: str, bodies: list[tuple[str, bytes]], start: float, out: mp.Queue):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    timings = []
+    while time.time() < start:
+        time.sleep(0.001)
+    for kind, body in bodies:
+        sent_at, began = time.time(), time.perf_counter()
+        connection.request("POST", f"/v1/usage/{kind}", body=body, headers=headers)
+        response = connection.getresponse()
+        answer = response.read()
+        took = time.perf_counter() - began
+        if response.status != 200:
+            raise SystemExit(f"{response.status}: {answer[:500]!r}")
+        summary = json.loads(answer)
+        ids = [int(r["usage_id"]) for r in summary["results"] if r.get("usage_id")]
+        timings.append((sent_at, took, summary["accepted"], ids))
+    out.put(timings)
+
+
+def start_service(port: int) -> list[subprocess.Popen]:
+    billing = str(Path(sys.executable).parent / "billing")
+    env = {**os.environ, "DATABASE_URL": URL, "REDIS_URL": REDIS, "SECRET_KEY": "bench",
+           "MALIPO_PUBLIC_URL": f"http://127.0.0.1:{port}"}  # fmt: skip
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    serve = subprocess.Popen([billing, "serve", "--port", str(port), "--workers", "2"], env=env,
+                             **quiet)  # fmt: skip
+    worker = subprocess.Popen([billing, "worker"], env=env, **quiet)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            probe.request("GET", "/healthz")
+            if probe.getresponse().status == 200:
+                return [serve, worker]
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("billing serve did not start")
+
+
+def settled(engine, ids: list[int]) -> dict[int, float]:
+    """Each record's debit (or, postpaid, rating) time, once none is left pending."""
+    with engine.connect() as connection:
+        while connection.execute(
+            text("SELECT count(*) FROM usage_records WHERE status = 'pending'")
+        ).scalar():
+            time.sleep(0.2)
+        rows = connection.execute(
+            text(
+                "SELECT u.id, extract(epoch FROM coalesce(t.created_at, u.rated_at))"
+                " FROM usage_records u LEFT JOIN ledger_transactions t"
+                " ON t.id = u.ledger_transaction_id WHERE u.id = ANY(:ids)"
+            ),
+            {"ids": ids},
+        ).all()
+    return {usage_id: float(at) for usage_id, at in rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--batches", type=int, default=10, help="per client")
+    parser.add_argument("--size", type=int, default=1000)
+    parser.add_argument("--port", type=int, default=8731)
+    args = parser.parse_args()
+    Redis.from_url(REDIS).flushdb()
+    tenants, key = prepare(20)
+    plans = [
+        [
+            (kind, batch(kind, tenants, args.size, (c * args.batches + b) * args.size))
+            for b in range(args.batches)
+            for kind in ["cdrs" if (c + b) % 2 == 0 else "messages"]
+        ]
+        for c in range(args.clients)
+    ]
+    processes = start_service(args.port)
+    try:
+        warm = [
+            ("cdrs", batch("cdrs", tenants, 50, 10**8)),
+            ("messages", batch("messages", tenants, 50, 2 * 10**8)),
+        ]
+        client(args.port, key, warm * 2, 0, out := mp.Queue())  # every server process warm
+        out.get()
+        out = mp.Queue()
+        start = time.time() + 1.0
+        clients = [mp.Process(target=client, args=(args.port, key, plan, start, out))
+                   for plan in plans]  # fmt: skip
+        for process in clients:
+            process.start()
+        timings = [timing for _ in clients for timing in out.get()]
+        for process in clients:
+            process.join()
+        engine = make_engine(normalise_database_url(URL))
+        done_at = settled(engine, [i for t in timings for i in t[3]])
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(30)
+    records = sum(t[2] for t in timings)
+    last = max(done_at.values())
+    rate = records / (last - start)
+    latencies = sorted(t[1] * 1e3 for t in timings)
+    delays = sorted(done_at[i] - sent for sent, _took, _n, ids in timings for i in ids)
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    debited_p99 = delays[min(len(delays) - 1, int(len(delays) * 0.99))] * 1e3
+    load = os.getloadavg()
+    print(f"ingest: {args.clients} clients x {args.batches} batches x {args.size} records"
+          f" (CDRs and SMS alternately) into billing serve (2 processes) + 1 worker")  # fmt: skip
+    print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f}")
+    print(f"{'figure':<34}{'measured':>12}{'target':>12}")
+    print(f"{'records rated+debited /s':<34}{rate:>12,.0f}{'>= ' + format(TARGET_RATE, ','):>12}")
+    print(f"{'batch p50 ms':<34}{statistics.median(latencies):>12,.0f}")
+    print(f"{'batch p99 ms':<34}{p99:>12,.0f}{'< ' + str(TARGET_BATCH_P99_MS):>12}")
+    print(
+        f"{'POST to debited p99 ms':<34}{debited_p99:>12,.0f}"
+        f"{'< ' + format(TARGET_DEBITED_P99_MS, ','):>12}"
+    )
+    print(
+        f"records accepted {records:,}; rated after the answer (by the worker): "
+        f"{sum(1 for sent, took, _n, ids in timings for i in ids if done_at[i] > sent + took):,}"
+    )
+
+
+if __name__ == "__main__":
+    main()
