@@ -178,6 +178,8 @@ class RatePlan:
     units: Mapping[tuple[Service, str], UnitRate] = field(default_factory=dict)
     whatsapp: Mapping[tuple[str, str], UnitRate] = field(default_factory=dict)
     whatsapp_free_types: frozenset[str] = WHATSAPP_FREE_TYPES
+    # A message charged, then reported failed, is refunded (rating.message_status).
+    refund_failed_messages: bool = False
     bundles: tuple[Bundle, ...] = ()
     schedule: BandSchedule = field(default_factory=BandSchedule)
     rounding: Rounding = Rounding.HALF_UP

@@ -79,7 +79,8 @@ class UsageRecord(Base):
     disposition: Mapped[str] = mapped_column(String(20), default="")
     category: Mapped[str] = mapped_column(String(40), default="")
     pricing_type: Mapped[str] = mapped_column(String(40), default="regular")
-    delivery_status: Mapped[str] = mapped_column(String(20), default="")  # messages
+    # Messages: the statuses reported so far, sorted, comma-separated (rating.message_status).
+    delivery_status: Mapped[str] = mapped_column(String(200), default="")
     account: Mapped[str] = mapped_column(String(80), default="")
     linked_id: Mapped[str] = mapped_column(String(200), default="")
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what could not be read

@@ -29,6 +29,7 @@ from billing.core.errors import MalipoError
 from billing.core.money import Currency
 from billing.rating.bundles import EMPTY
 from billing.rating.fixedpoint import micro_to_decimal
+from billing.rating.message_status import CHARGED_THEN_FAILED, MESSAGE_SERVICES, is_charged
 from billing.rating.plans import DURATION_SERVICES, Service
 from billing.rating.rater import OUT_OF_RANGE, rate_usage
 from billing.rating.records import RatedUsage, Unrated
@@ -120,8 +121,10 @@ def price(
             fx = tariff.fx_rate(day_of(row.occurred_at))
         except MalipoError:
             return _rejected("no_fx_rate")
-    delivered = row.service not in ("sms", "whatsapp") or row.disposition == "ANSWERED"
     plan = tariff.plan
+    delivered = row.service not in MESSAGE_SERVICES or is_charged(
+        row.disposition, plan.refund_failed_messages
+    )
     state = EMPTY
     if bundles is not None and plan.bundles and delivered:
         state = bundles.state(tenant.id, plan, row.occurred_at)
@@ -135,7 +138,8 @@ def price(
         return _rejected(result.reason)
     if not delivered:
         # Not accepted (SMS) or not delivered (WhatsApp): kept, and charged nothing.
-        result = result._replace(amount_minor=0, raw_numerator=0, note="not_delivered")
+        note = "failed_refunded" if row.disposition == CHARGED_THEN_FAILED else "not_delivered"
+        result = result._replace(amount_minor=0, raw_numerator=0, note=note)
     draws: list[dict[str, Any]] = []
     if result.bundle_draws and bundles is not None:
         draws = bundles.take(tenant.id, plan, row.occurred_at, result.bundle_draws)

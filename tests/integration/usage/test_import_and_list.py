@@ -86,7 +86,7 @@ def test_the_cli_imports_a_file(tmp_path, rated_tenant, sessions, database_url):
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "4 rows: 3 accepted, 0 duplicates, 1 rejected" in done.stdout
+    assert "4 rows: 3 rated, 0 not rateable, 1 malformed, 0 duplicates" in done.stdout
     assert [r.source_id for r in rows(sessions, tenant.tenant_id)] == ids
 
 
