@@ -153,6 +153,8 @@ def known_tenants(session: Session, tenant_ids: Iterable[str | None]) -> set[str
 
 def store(session: Session, rows: Sequence[dict]) -> list[Outcome]:
     """Write new records (tenant checked), skip stored ones, and ask for them to be rated."""
+    if not rows:
+        return []
     tenants = known_tenants(session, (row["tenant_id"] for row in rows))
     now = utcnow()
     for row in rows:
