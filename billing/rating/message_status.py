@@ -52,6 +52,13 @@ def disposition(service: str, seen: frozenset[str]) -> str:
     return CHARGEABLE if charged else NOT_CHARGEABLE
 
 
+def is_final(service: str, seen: frozenset[str]) -> bool:
+    """Whether the message has shown a status that settles its charge (its reservation
+    is closed then): a chargeable one or a failure. Queued, or a WhatsApp message only
+    sent, is still on its way."""
+    return bool(seen & (CHARGED[service] | FAILED[service]))
+
+
 def is_charged(disposition_: str, refund_failed: bool) -> bool:
     """Whether a message of this disposition is charged under a plan's refund rule."""
     if disposition_ == CHARGED_THEN_FAILED:

@@ -306,6 +306,8 @@ class _PendingRow(NamedTuple):
     category: str
     pricing_type: str
     answered_at: datetime | None
+    source_id: str
+    delivery_status: str
 
 
 _pending_fields = itemgetter(*_PendingRow._fields[1:])  # all but the id

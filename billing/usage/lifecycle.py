@@ -39,6 +39,7 @@ from billing.usage.rating import (
     after_settling,
     price,
     settle_prepaid,
+    settle_reservations,
     tenants_by_id,
     write_results,
 )
@@ -252,6 +253,7 @@ def _revise(session: Session, revise: list[tuple[Any, frozenset[str], str]]) -> 
         execution_options={"synchronize_session": False},
     )
     after_settling(session, settled)
+    settle_reservations(session, revised, results)
     return {_key(old): new_id for (old, _, _), new_id in zip(revise, ids, strict=True)}
 
 
