@@ -3,6 +3,7 @@ message is a new revision, re-rated, charged once; a status seen before is a dup
 
 from __future__ import annotations
 
+import itertools
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -241,7 +242,7 @@ def test_any_order_and_repetition_of_statuses_charges_once_at_the_right_price(
     reports += [message(tid, f"{run}-sms-{n}", s, "sms") for n, s in sms]
     reports.sort(key=lambda r: hash((r["source_id"], r["status"], run)))  # any interleaving
     start = 0
-    for size in batch_sizes * 10:
+    for size in itertools.cycle(batch_sizes):
         if start >= len(reports):
             break
         send(client, admin, reports[start : start + size], "/v1/usage/messages")
