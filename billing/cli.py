@@ -245,9 +245,6 @@ def import_cdrs(
     summary = import_file(
         current(), path, fmt, tenant_id=tenant_id, options=options, show_progress=True
     )
-    click.echo(
-        f"{summary.rows:,} rows: {summary.accepted:,} accepted, "
-        f"{summary.duplicates:,} duplicates, {summary.rejected:,} rejected"
-    )
+    click.echo(summary.line())
     for sample in summary.rejected_samples[:10]:
         click.echo(f"  rejected {sample['source_id']}: {sample['reason']}")

@@ -193,6 +193,10 @@ def walkthrough(settings: Settings, say: Callable[[str], None], port: int = 0) -
         from billing.usage.demo_step import rate_a_cdr_file
 
         rate_a_cdr_file(http, url, keys.admin_key, keys.tenant_key, keys.tenant_id, say)
+        say("7b. A message's statuses charge it once; a held authorisation settled by its CDR")
+        from billing.usage.lifecycle_demo_step import lifecycle_step
+
+        lifecycle_step(call, keys.admin_key, keys.tenant_key, keys.tenant_id, say)
 
         say("8. The ledger audits itself")
         _audit(runtime, say)

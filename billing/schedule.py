@@ -16,6 +16,7 @@ from billing.runtime import EXTENSION
 from billing.topups.jobs import sweep
 from billing.topups.spool import drain_into_inbox
 from billing.usage.jobs import retry as retry_usage
+from billing.usage.reservations import expire as expire_reservations
 
 
 def periodic_tasks(app: Flask) -> list[Periodic]:
@@ -27,6 +28,10 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
                 task()
 
         return run
+
+    def expire_held() -> None:
+        with runtime.unit_of_work() as session:
+            expire_reservations(session)
 
     def request_audit() -> None:
         with runtime.unit_of_work() as session:
@@ -40,6 +45,8 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         Periodic("ledger.request_daily_audit", 3600.0, request_audit),
         # Unbilled prepaid usage is settled once a top-up lands; fixable rejects re-rated.
         Periodic("usage.retry", 30.0, in_app(retry_usage)),
+        # Reservations past their time (they count no more already) are closed.
+        Periodic("usage.expire_reservations", 60.0, expire_held),
     ]
     return [
         # In every process: leftovers relayed (cheap, SKIP LOCKED), and this host's spool

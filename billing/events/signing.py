@@ -28,7 +28,9 @@ def secret_bytes(secret: str | bytes) -> bytes:
     if isinstance(secret, bytes):
         return secret
     if secret.startswith(WHSEC_PREFIX):
-        return base64.b64decode(secret.removeprefix(WHSEC_PREFIX), validate=True)
+        encoded = secret.removeprefix(WHSEC_PREFIX)
+        # Unpadded base64 is accepted, as the reference library accepts it.
+        return base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
     return secret.encode()
 
 

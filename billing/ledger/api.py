@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from billing.auth.access import ANYONE, principal, requires
+from billing.core.clock import utcnow
 from billing.ledger.postings import WALLET
 from billing.ledger.schemas import StatementArgs, StatementSchema, TenantArgs, WalletSchema
 from billing.ledger.service import account_balance, statement
 from billing.tenants.service import get_tenant
+from billing.usage.reservations import held
 from billing.web.api import Blueprint
 from billing.web.pagination import decode_cursor, encode_cursor
 from billing.web.session import request_session
@@ -26,12 +28,13 @@ class Wallet(MethodView):
         session = request_session()
         tenant = get_tenant(session, principal().tenant_for(args["tenant_id"]))
         balance = account_balance(session, tenant.id, WALLET, tenant.currency)
+        reserved, _units = held(session.connection(), tenant.id, utcnow())
         return {
             "tenant_id": tenant.id,
             "currency": balance.currency,
             "balance": balance.balance_minor,
-            "reserved": 0,
-            "available": balance.balance_minor,
+            "reserved": reserved,
+            "available": balance.balance_minor - reserved,
         }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from itertools import pairwise
@@ -152,6 +153,10 @@ class Bundle:
 
 
 WHATSAPP_FREE_TYPES = frozenset({"free_customer_service", "free_entry_point"})
+# Meta charges non-template (service) messages per message from 1 Oct 2026, at the
+# utility rate of the market ("rates for service messages are the same as the rates for
+# utility and authentication"); before, a regular service message was free.
+WHATSAPP_SERVICE_CHARGED_FROM = datetime(2026, 10, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -173,6 +178,8 @@ class RatePlan:
     units: Mapping[tuple[Service, str], UnitRate] = field(default_factory=dict)
     whatsapp: Mapping[tuple[str, str], UnitRate] = field(default_factory=dict)
     whatsapp_free_types: frozenset[str] = WHATSAPP_FREE_TYPES
+    # A message charged, then reported failed, is refunded (rating.message_status).
+    refund_failed_messages: bool = False
     bundles: tuple[Bundle, ...] = ()
     schedule: BandSchedule = field(default_factory=BandSchedule)
     rounding: Rounding = Rounding.HALF_UP
@@ -207,3 +214,12 @@ class RatePlan:
 
     def unit_rate(self, service: Service, zone: str) -> UnitRate | None:
         return self.units.get((service, zone)) or self.units.get((service, ANY))
+
+    def whatsapp_rate(self, category: str, market: str) -> UnitRate | None:
+        """The plan's price of a delivered message; a plan that prices no service
+        message charges it as a utility one, as Meta does."""
+        rates = self.whatsapp
+        found = rates.get((category, market)) or rates.get((category, ANY))
+        if found is None and category == "service":
+            return rates.get(("utility", market)) or rates.get(("utility", ANY))
+        return found

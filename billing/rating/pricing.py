@@ -61,6 +61,7 @@ class View:
         "by_band",
         "category",
         "covered",
+        "free_service",
         "free_type",
         "names",
         "no_charge",
@@ -92,6 +93,7 @@ class View:
         self.unanswered: Tail | None = None
         self.no_charge: Tail | None = None
         self.free_type: Tail | None = None
+        self.free_service: Tail | None = None  # a service message sent before they cost
 
     def priced_by(self, rate: DurationRate | None, band: str) -> View:
         """Set the timed rate this view prices with (None: the plan has no rate)."""
@@ -169,8 +171,11 @@ class Context:
         view = View(self, service, zone, category)
         plan = self.plan
         if service is Service.WHATSAPP:
-            view.unit = plan.whatsapp.get((category, market)) or plan.whatsapp.get((category, ANY))
+            view.unit = plan.whatsapp_rate(category, market)
             view.free_type = self.tail(view, 0, 1, 0, 0, (), (), "free_type")
+            if category == "service":
+                note = "service_free_until_2026_10"
+                view.free_service = self.tail(view, 0, 1, 0, 0, (), (), note)
             self._keep(service, category, (zone, market), view)
         else:
             view.unit = plan.unit_rate(service, zone)

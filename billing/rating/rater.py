@@ -28,6 +28,7 @@ from billing.rating.plans import (
     ANY,
     DURATION_SERVICES,
     ROUTED_SERVICES,
+    WHATSAPP_SERVICE_CHARGED_FROM,
     DurationRate,
     RatePlan,
     Service,
@@ -256,6 +257,8 @@ def _rate_counted(
     if service is _WHATSAPP and record.pricing_type in ctx.whatsapp_free_types:
         # Meta does not charge these; keep the row so usage reports stay complete.
         return _new_tuple(RatedUsage, (record.source_id,) + view.free_type)  # noqa: RUF005
+    if view.free_service is not None and record.started_at < WHATSAPP_SERVICE_CHARGED_FROM:
+        return _new_tuple(RatedUsage, (record.source_id,) + view.free_service)  # noqa: RUF005
     if view.unit is None:
         return Unrated(record.source_id, "no_rate")
     units = record.units

@@ -16,7 +16,7 @@ from billing.core.clock import utcnow
 from billing.core.errors import InvalidInput, NotFound
 from billing.rating.plans import Service
 from billing.tariffs import fx, rate_plans
-from billing.tariffs.authorisation import authorise, e164_digits
+from billing.tariffs.authorisation import Hold, authorise, e164_digits
 from billing.tariffs.destination_store import load_destination_file
 from billing.tariffs.models import RatePlanVersion
 from billing.tariffs.plan_schemas import PlanDefinitionSchema, RatePlanCreateSchema
@@ -227,6 +227,9 @@ class Authorize(MethodView):
     @blp.response(200, AuthorizationSchema)
     def post(self, data: dict):
         """May the tenant place this call or send these messages, and how much of it?"""
+        hold = None
+        if data["reserve"]:
+            hold = Hold(data["session_id"], data["seconds"], data["messages"])
         return authorise(
             request_session(),
             data["tenant_id"],
@@ -234,4 +237,5 @@ class Authorize(MethodView):
             data["destination"],
             segments=data["segments"],
             category=data["category"],
+            hold=hold,
         )

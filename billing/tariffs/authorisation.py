@@ -17,12 +17,19 @@ yet invoiced (at its VAT-inclusive value) and its invoices not yet paid, read in
 round trip from `billing.usage.accruals`. Bundles left in the current periods are
 priced first, as rating will draw them (read unlocked: a draw racing this answer can only
 make the call dearer by what a concurrent record took).
+
+Reservations (`billing.usage.reservations`): what open authorisations hold is taken off
+the budget and the bundles first. With `reserve`, the answer itself is held: a call's
+maximum (or the `seconds` asked for, if fewer), or the `messages` about to be sent, at
+its price (VAT included) and with the bundle units it would draw, until its usage is
+rated or it expires. A tenant's reserving authorisations are serialised by a lock, so
+concurrent sessions never share the same money.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -33,7 +40,6 @@ from sqlalchemy import (
     Date,
     String,
     bindparam,
-    literal,
     null,
     select,
     type_coerce,
@@ -47,12 +53,15 @@ from billing.core.errors import InvalidInput
 from billing.core.money import Currency
 from billing.ledger.models import Account
 from billing.ledger.postings import WALLET
-from billing.rating.allowance import Allowance, Request, allowance
+from billing.rating.allowance import MAX_SESSION_S, Allowance, Request, allowance
 from billing.rating.bundles import EMPTY, BundleState, period_of
-from billing.rating.plans import ANY, DURATION_SERVICES, RatePlan, Service
+from billing.rating.plans import DURATION_SERVICES, RatePlan, Service
+from billing.rating.rater import rate_usage
+from billing.rating.records import FxRate, RatedUsage, UsageRecord
 from billing.tariffs.fx import NoFxRate, day_of
 from billing.tariffs.service import NoRatePlan, Standing, Tariff, read_standing, tariff_from
 from billing.tenants.models import BillingMode
+from billing.usage import reservations
 from billing.usage.accruals import exposure
 from billing.usage.bundle_standings import (
     CURRENT_BALANCES,
@@ -70,15 +79,19 @@ _IS_WALLET = (
     _accounts.c.kind == WALLET,
     _accounts.c.currency == bindparam("currency"),
 )
-_BALANCE = select(_accounts.c.balance_minor).where(*_IS_WALLET)
-# The wallet's balance (the row without a bundle) and the current bundle balances.
+# The wallet's balance less what open reservations hold, in the same read.
+_BALANCE = select(
+    (_accounts.c.balance_minor - reservations.HELD_MONEY).label("balance_minor")
+).where(*_IS_WALLET)
+# The wallet's balance less what is held (the row without a bundle; `units_used` counts
+# the open reservations that hold bundle units) and the current bundle balances.
 _WALLET_AND_BUNDLES = union_all(
     select(
         type_coerce(null(), String).label("bundle"),
         type_coerce(null(), String).label("period"),
         type_coerce(null(), Date).label("period_start"),
-        _accounts.c.balance_minor.label("units_granted"),
-        literal(0).label("units_used"),
+        (_accounts.c.balance_minor - reservations.HELD_MONEY).label("units_granted"),
+        reservations.HOLDING_UNITS.label("units_used"),
     ).where(*_IS_WALLET),
     CURRENT_BALANCES,
 )
@@ -96,6 +109,9 @@ class Authorisation:
     max_seconds: int | None = None
     max_messages: int | None = None
     rate: dict | None = None
+    reservation_id: int | None = None
+    reserved_minor: int | None = None  # what the reservation holds (VAT included)
+    expires_at: datetime | None = None
 
 
 def authorise(
@@ -106,15 +122,32 @@ def authorise(
     at: datetime | None = None,
     segments: int = 1,
     category: str = "marketing",
+    hold: Hold | None = None,
 ) -> Authorisation:
     """Authorise now (`at` None: the standing may come from the per-process cache), or
-    as at a given instant (read afresh).
+    as at a given instant (read afresh); with `hold`, now, holding the answer.
 
-    Inside a transaction the reads join it; outside one they run in autocommit and the
-    session is left as found (`billing.core.db.reading`): one round trip, not three."""
+    Without a hold, inside a transaction the reads join it; outside one they run in
+    autocommit and the session is left as found (`billing.core.db.reading`): one round
+    trip, not three. A hold writes in the session's transaction (the caller commits)."""
     number = e164_digits(destination)
+    if hold is not None:
+        reservations.lock_tenant(session, tenant_id)
+        if hold.session_id:
+            reservations.release_session(session, tenant_id, hold.session_id, utcnow())
+        return _authorise(session, tenant_id, service, number, None, segments, category, hold)
     with reading(session):
         return _authorise(session, tenant_id, service, number, at, segments, category)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Hold the answer: under the platform's `session_id` (the id the usage will be
+    reported under), a call of at most `seconds`, or `messages` messages."""
+
+    session_id: str | None = None
+    seconds: int | None = None
+    messages: int = 1
 
 
 def _authorise(
@@ -125,6 +158,7 @@ def _authorise(
     at: datetime | None,
     segments: int,
     category: str,
+    hold: Hold | None = None,
 ) -> Authorisation:
     standing, tariff, refusal = _standing(session, tenant_id, at)
     at = at or utcnow()
@@ -147,7 +181,7 @@ def _authorise(
     result = allowance(
         request, tariff.plan, tariff.destinations, budget, prepaid_debit, bundles, fx
     )
-    return Authorisation(
+    answered = Authorisation(
         **answer,
         allowed=result.allowed,
         reason=result.reason,
@@ -155,42 +189,115 @@ def _authorise(
         max_messages=result.max_messages,
         rate=describe_rate(tariff, request, result) if result.zone else None,
     )
+    if hold is None or not result.allowed:
+        return answered
+    return _held(session, answered, request, tariff, bundles, fx, hold)
+
+
+def _less_held_units(
+    connection: Connection, tenant_id: str, at: datetime, bundles: BundleState
+) -> BundleState:
+    """The bundles less the units open reservations hold."""
+    _money, units = reservations.held(connection, tenant_id, at)
+    if not units or not bundles.remaining:
+        return bundles
+    return BundleState(
+        {name: max(n - units.get(name, 0), 0) for name, n in bundles.remaining.items()}
+    )
+
+
+def _held(
+    session: Session,
+    answered: Authorisation,
+    request: Request,
+    tariff: Tariff,
+    bundles: BundleState,
+    fx: FxRate | None,
+    hold: Hold,
+) -> Authorisation:
+    """Hold what the answer allows (no more than asked), priced as rating will price it."""
+    seconds = messages = None
+    if request.service in DURATION_SERVICES:
+        seconds = min(answered.max_seconds or 0, hold.seconds or MAX_SESSION_S)
+        record = UsageRecord(
+            "hold", request.service, request.at, request.destination, billable_s=seconds,
+            answered=True, category=request.category,
+        )  # fmt: skip
+    else:
+        messages = min(answered.max_messages or 0, hold.messages)
+        units = messages * (request.segments if request.service is Service.SMS else 1)
+        record = UsageRecord(
+            "hold", request.service, request.at, request.destination, units=units,
+            category=request.category,
+        )  # fmt: skip
+    rated = rate_usage(record, tariff.plan, tariff.destinations, bundles, fx)
+    if not isinstance(rated, RatedUsage):  # the allowance priced it: cannot happen
+        raise AssertionError(f"rating refused a held answer: {rated}")
+    amount = prepaid_debit(rated.amount_minor)
+    draws = {name: units for name, units in rated.bundle_draws}
+    reservation_id, expires_at = reservations.hold(
+        session,
+        tenant_id=answered.tenant_id,
+        currency=str(answered.currency),
+        service=request.service.value,
+        destination=request.destination,
+        session_id=hold.session_id,
+        amount_minor=amount,
+        seconds=seconds,
+        messages=messages,
+        bundle_draws=draws,
+        now=request.at,
+    )
+    return replace(
+        answered,
+        max_seconds=seconds if seconds is not None else answered.max_seconds,
+        max_messages=messages if messages is not None else answered.max_messages,
+        reservation_id=reservation_id,
+        reserved_minor=amount,
+        expires_at=expires_at,
+    )
 
 
 def _budget_and_bundles(
     connection: Connection, standing: Standing, tariff: Tariff | None, at: datetime
 ) -> tuple[int | None, BundleState]:
-    """The budget and the bundles left now; a prepaid tenant's in one round trip."""
+    """The budget and the bundles left now, less what reservations hold; a prepaid
+    tenant's in one round trip (two if reservations hold bundle units)."""
     plan = tariff.plan if tariff is not None else None
     if plan is None or not plan.bundles:
-        return _budget(connection, standing), EMPTY
+        return _budget(connection, standing, at), EMPTY
     if standing.billing_mode is not BillingMode.PREPAID:
-        return _budget(connection, standing), current_state(
-            connection, standing.tenant_id, plan, at
-        )
+        state = current_state(connection, standing.tenant_id, plan, at)
+        state = _less_held_units(connection, standing.tenant_id, at, state)
+        return _budget(connection, standing, at), state
     day = period_of("day", at)[0]
     rows = connection.execute(
         _WALLET_AND_BUNDLES,
-        {"tenant_id": standing.tenant_id, "currency": str(standing.currency), "day": day},
-    ).all()
-    wallet = next((row.units_granted for row in rows if row.bundle is None), None)
+        {"tenant_id": standing.tenant_id, "currency": str(standing.currency), "day": day,
+         "now": at},
+    ).all()  # fmt: skip
+    wallet = next((row for row in rows if row.bundle is None), None)
     found = standings_from(plan, day, (row for row in rows if row.bundle is not None))
-    return wallet or 0, state_of(found)
+    state = state_of(found)
+    if wallet is not None and wallet.units_used:
+        state = _less_held_units(connection, standing.tenant_id, at, state)
+    return max(wallet.units_granted, 0) if wallet is not None else 0, state
 
 
-def _budget(connection: Connection, standing: Standing) -> int | None:
-    """What the tenant may spend now, VAT included; None: no limit."""
+def _budget(connection: Connection, standing: Standing, at: datetime) -> int | None:
+    """What the tenant may spend now, VAT included, less what is held; None: no limit."""
     currency = str(standing.currency)
     if standing.billing_mode is BillingMode.PREPAID:
         wallet = connection.execute(
-            _BALANCE, {"tenant_id": standing.tenant_id, "currency": currency}
+            _BALANCE, {"tenant_id": standing.tenant_id, "currency": currency, "now": at}
         )
-        return wallet.scalar() or 0
+        return max(wallet.scalar() or 0, 0)
     limit = standing.credit_limit_minor
     if limit is None:
         return None
     accrued_net, owed = exposure(connection, standing.tenant_id, currency)
-    return max(limit - prepaid_debit(accrued_net) - owed, 0)
+    held, _units = reservations.held(connection, standing.tenant_id, at)
+    return max(limit - prepaid_debit(accrued_net) - owed - held, 0)
 
 
 _standings: dict[tuple[str, str], tuple[float, Standing, Tariff | None, str]] = {}
@@ -286,7 +393,5 @@ def _unit_price(plan: RatePlan, tariff: Tariff, request: Request, zone: str) -> 
         return None if unit is None else unit.price
     destination = tariff.destinations.match(request.destination, request.at)
     market = (destination.market or destination.country) if destination else ""
-    unit = plan.whatsapp.get((request.category, market)) or plan.whatsapp.get(
-        (request.category, ANY)
-    )
+    unit = plan.whatsapp_rate(request.category, market)
     return None if unit is None else unit.price

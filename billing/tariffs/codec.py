@@ -69,6 +69,7 @@ def build_plan(code: str, definition: dict, overrides: dict | None = None) -> Ra
         units=units,
         whatsapp=whatsapp,
         whatsapp_free_types=WHATSAPP_FREE_TYPES if free_types is None else frozenset(free_types),
+        refund_failed_messages=bool(data.get("refund_failed_messages", False)),
         bundles=tuple(_bundle(entry) for entry in data.get("bundles", [])),
         schedule=_refusing("time_bands", _schedule, data.get("time_bands") or {}),
         rounding=data.get("rounding", "half_up"),

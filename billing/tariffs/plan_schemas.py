@@ -153,6 +153,13 @@ class PlanDefinitionSchema(RateEntriesSchema):
         fields.String(validate=NAME), load_default=None, allow_none=True
     )
     bundles = fields.List(fields.Nested(BundleSchema), load_default=list)
+    refund_failed_messages = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "a message charged (accepted, delivered) and then reported"
+            " failed is refunded; otherwise it stays charged"
+        },
+    )
 
     @validates_schema
     def _unique_bundles(self, data: dict, **_: Any) -> None:

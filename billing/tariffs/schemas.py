@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from billing.core.money import Currency
+from billing.rating.allowance import MAX_MESSAGES, MAX_SESSION_S
 from billing.tariffs.plan_schemas import NAME, PlanDefinitionSchema, RateEntriesSchema
 from billing.web.fields import Day, DecimalString, Instant
 
@@ -114,6 +115,31 @@ class AuthorizeSchema(Schema):
     destination = fields.String(required=True, validate=validate.Length(min=1, max=40))
     segments = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=255))
     category = fields.String(load_default="marketing", validate=NAME)
+    reserve = fields.Boolean(
+        load_default=True,
+        metadata={"description": "hold the answer until its usage is rated (or it expires)"},
+    )
+    session_id = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=200),
+        metadata={
+            "description": "the id the usage will be reported under (its source_id): the"
+            " rated record settles this reservation; a new authorisation of the same"
+            " session replaces it"
+        },
+    )
+    seconds = fields.Integer(
+        strict=True,
+        load_default=None,
+        validate=validate.Range(min=1, max=MAX_SESSION_S),
+        metadata={"description": "voice: hold at most this long (a debit interval)"},
+    )
+    messages = fields.Integer(
+        strict=True,
+        load_default=1,
+        validate=validate.Range(min=1, max=MAX_MESSAGES),
+        metadata={"description": "messages about to be sent: what is held"},
+    )
 
 
 class AuthorizationSchema(Schema):
@@ -127,3 +153,12 @@ class AuthorizationSchema(Schema):
     currency = fields.String()
     available = fields.Integer(attribute="available_minor", allow_none=True)
     rate = fields.Dict(allow_none=True)
+    reservation_id = fields.Function(
+        lambda a: None if a.reservation_id is None else str(a.reservation_id), allow_none=True
+    )
+    reserved = fields.Integer(
+        attribute="reserved_minor",
+        allow_none=True,
+        metadata={"description": "held by this answer until rated, VAT included"},
+    )
+    expires_at = Instant(allow_none=True)

@@ -18,6 +18,7 @@ from billing.runtime import current
 from billing.usage.bundle_standings import tenant_bundles
 from billing.usage.imports import ImportOptions, import_lines
 from billing.usage.intake import Outcome, store
+from billing.usage.lifecycle import store_messages
 from billing.usage.queries import UsageFilter, list_usage, totals
 from billing.usage.retries import retry_each, retry_waiting, savepoints
 from billing.usage.schemas import (
@@ -34,6 +35,7 @@ from billing.usage.schemas import (
     UsagePageSchema,
 )
 from billing.usage.submissions import cdr_rows, message_rows
+from billing.usage.tally import Tally
 from billing.web.api import Blueprint
 from billing.web.pagination import decode_cursor, encode_cursor
 from billing.web.session import request_session
@@ -52,15 +54,13 @@ def _larger_bodies() -> None:
 
 
 def _summarise(outcomes: list[Outcome]) -> dict:
-    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
-    for outcome in outcomes:
-        counts[outcome.status] += 1
-    return {
-        "accepted": counts["accepted"],
-        "duplicates": counts["duplicate"],
-        "rejected": counts["rejected"],
-        "results": outcomes,
-    }
+    tally = Tally().add(outcomes)
+    summary = {name: getattr(tally, name) for name in _TALLIED}
+    return {**summary, "results": outcomes}
+
+
+_TALLIED = ("accepted", "duplicates", "rejected", "rated", "pending", "updated", "malformed",
+            "not_rateable")  # fmt: skip
 
 
 @blp.route("/cdrs")
@@ -80,7 +80,7 @@ class Messages(MethodView):
     @blp.response(200, IntakeResultSchema)
     def post(self, data: dict):
         """Up to 10,000 SMS / WhatsApp records, answered per record like /cdrs."""
-        return _summarise(store(request_session(), message_rows(data["records"])))
+        return _summarise(store_messages(request_session(), message_rows(data["records"])))
 
 
 CDR_FILE_BODY = {
@@ -123,7 +123,7 @@ class ImportCdrs(MethodView):
         summary = import_lines(
             current(), fmt, lines, tenant_id=tenant_id, options=ImportOptions(**args)
         )
-        return vars(summary)
+        return summary
 
 
 @blp.route("")

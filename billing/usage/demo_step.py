@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import fields
 
 import requests
+
+from billing.usage.tally import Tally
 
 _ROWS = (
     # dst, answer, billsec, disposition: a peak-time call to Yas, one to Vodacom, no answer
@@ -45,12 +48,11 @@ def rate_a_cdr_file(
     )
     summary = response.json()
     say(f"  POST /v1/usage/cdrs/import?format=asterisk → {response.status_code}")
-    samples = "; ".join(sample["reason"] for sample in summary["rejected_samples"])
-    say(
-        f"  {summary['rows']} rows: {summary['accepted']} accepted, "
-        f"{summary['rejected']} rejected ({samples or 'none'}), "
-        f"{summary['duplicates']} already stored"
-    )
+    # The same words as `billing import-cdrs` prints, from the API's summary.
+    tally = Tally(**{name.name: summary[name.name] for name in fields(Tally)})
+    say(f"  {tally.line()}")
+    for sample in summary["rejected_samples"]:
+        say(f"    rejected {sample['source_id']}: {sample['reason']}")
     tenant = {"Authorization": f"Bearer {tenant_key}"}
     usage = http.get(f"{url}/v1/usage", params={"service": "voice"}, headers=tenant, timeout=30)
     say(f"  GET /v1/usage?service=voice → {usage.status_code}")

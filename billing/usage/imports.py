@@ -9,7 +9,7 @@ file again stores nothing new: every row is a duplicate.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 
 from billing.core.collector import collector_paused
@@ -18,6 +18,7 @@ from billing.usage import parsing
 from billing.usage.events import Reject, UsageEvent
 from billing.usage.formats import asterisk, freeswitch, generic
 from billing.usage.intake import event_row, malformed_row, store
+from billing.usage.tally import Tally
 
 # Rows a transaction: each chunk costs about a hundred statements whatever its size (the
 # tariffs in force, a debit a prepaid tenant, flags, accruals, the commit); 20,000
@@ -25,17 +26,10 @@ from billing.usage.intake import event_row, malformed_row, store
 # more resident (a chunk's rows are held while it is stored).
 CHUNK = 20_000
 PARALLEL_BYTES = 16 << 20  # below this, a second process costs more than it saves
-SAMPLES = 20
 FORMATS = ("asterisk", "freeswitch", "generic")
 
 
-@dataclass
-class ImportSummary:
-    rows: int = 0
-    accepted: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    rejected_samples: list[dict] = field(default_factory=list)
+ImportSummary = Tally  # what became of a file's rows (billing.usage.tally)
 
 
 @dataclass(frozen=True)
@@ -120,18 +114,7 @@ def store_chunks(
                 break
             with runtime.unit_of_work() as session:
                 outcomes = store(session, rows)
-        summary.rows += len(rows)
-        for outcome in outcomes:
-            if outcome.status == "accepted":
-                summary.accepted += 1
-            elif outcome.status == "duplicate":
-                summary.duplicates += 1
-            else:
-                summary.rejected += 1
-                if len(summary.rejected_samples) < SAMPLES:
-                    summary.rejected_samples.append(
-                        {"source_id": outcome.source_id, "reason": outcome.reason}
-                    )
+        summary.add(outcomes)
         if progress is not None:
             progress(len(rows))
     return summary

@@ -66,9 +66,10 @@ class Outcome(NamedTuple):
 
     index: int
     source_id: str | None
-    status: str
+    status: str  # accepted, updated (a message's new status), duplicate, rejected
     reason: str | None = None
     usage_id: int | None = None
+    usage_status: str | None = None  # the record's as stored: billed, pending, rejected…
 
 
 def event_row(event: UsageEvent, tenant_id: str | None, delivery_status: str = "") -> dict:
@@ -152,6 +153,8 @@ def known_tenants(session: Session, tenant_ids: Iterable[str | None]) -> set[str
 
 def store(session: Session, rows: Sequence[dict]) -> list[Outcome]:
     """Write new records (tenant checked), skip stored ones, and ask for them to be rated."""
+    if not rows:
+        return []
     tenants = known_tenants(session, (row["tenant_id"] for row in rows))
     now = utcnow()
     for row in rows:
@@ -167,12 +170,15 @@ def store(session: Session, rows: Sequence[dict]) -> list[Outcome]:
     for index, row in enumerate(rows):
         usage_id = inserted.pop((row["source_system"], row["source_id"]), None)
         source_id = row.get("sender_source_id") or row["source_id"]  # the sender's own
+        status, reason = row["status"], row["reason"]
+        if rated and status == UsageStatus.PENDING.value:  # as rating left it
+            status, reason = row.get("rated_status", status), row.get("rated_reason", reason)
         if usage_id is None:
             outcomes.append(Outcome(index, source_id, "duplicate"))
-        elif row["status"] == UsageStatus.REJECTED.value:
-            outcomes.append(Outcome(index, source_id, "rejected", row["reason"], usage_id))
+        elif status == UsageStatus.REJECTED.value:
+            outcomes.append(Outcome(index, source_id, "rejected", reason, usage_id, status))
         else:
-            outcomes.append(Outcome(index, source_id, "accepted", None, usage_id))
+            outcomes.append(Outcome(index, source_id, "accepted", reason, usage_id, status))
     if not rated:
         pending = [o.usage_id for o in outcomes if o.status == "accepted" and o.usage_id]
         if pending:
@@ -252,6 +258,10 @@ def _rate_and_insert_once(
 
     def write(session: Session, results: Sequence[Any]) -> None:
         rated = {result.usage_id: result.fields for result in results}
+        for row, usage_id in zip(fresh, ids, strict=True):  # what rating made of each
+            fields = rated.get(usage_id)
+            row["rated_status"] = fields["status"] if fields else row["status"]
+            row["rated_reason"] = fields["reason"] if fields else row["reason"]
         try:
             copy_new(session, RATED_COLUMNS, _rated_values(fresh, ids, rated))
         except KeyTaken as error:
@@ -296,6 +306,8 @@ class _PendingRow(NamedTuple):
     category: str
     pricing_type: str
     answered_at: datetime | None
+    source_id: str
+    delivery_status: str
 
 
 _pending_fields = itemgetter(*_PendingRow._fields[1:])  # all but the id

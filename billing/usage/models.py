@@ -79,7 +79,8 @@ class UsageRecord(Base):
     disposition: Mapped[str] = mapped_column(String(20), default="")
     category: Mapped[str] = mapped_column(String(40), default="")
     pricing_type: Mapped[str] = mapped_column(String(40), default="regular")
-    delivery_status: Mapped[str] = mapped_column(String(20), default="")  # messages
+    # Messages: the statuses reported so far, sorted, comma-separated (rating.message_status).
+    delivery_status: Mapped[str] = mapped_column(String(200), default="")
     account: Mapped[str] = mapped_column(String(80), default="")
     linked_id: Mapped[str] = mapped_column(String(200), default="")
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what could not be read
@@ -237,3 +238,60 @@ class InvoicedPeriod(Base):
     period_end: Mapped[date] = mapped_column(Date)  # exclusive
 
     __table_args__ = (Index("ix_invoiced_periods_tenant_id_period_end", "tenant_id", "period_end"),)
+
+
+class ReservationStatus(StrEnum):
+    OPEN = "open"  # held: counted against the wallet, credit limit and bundles
+    SETTLED = "settled"  # the usage it was held for was rated: `usage_id`
+    RELEASED = "released"  # replaced by a new authorisation of the same session
+    EXPIRED = "expired"  # no usage came before `expires_at` (the sweep closes it)
+
+
+class Reservation(Base):
+    """What an authorisation answered, held until the usage it allowed is rated.
+
+    Open and unexpired, it counts against what the tenant may spend next: its wallet
+    (prepaid), its credit limit (postpaid), and the bundle units the held usage would
+    draw. Rating settles it (by the session id the platform gave, which is the usage's
+    source id, else the oldest open one of the same service and destination), and the
+    rated record's own charge takes its place; past `expires_at` it counts no more.
+    """
+
+    __tablename__ = "reservations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    currency: Mapped[str] = mapped_column(String(3))
+    service: Mapped[str] = mapped_column(String(30))
+    destination: Mapped[str] = mapped_column(String(40))
+    session_id: Mapped[str | None] = mapped_column(String(200))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)  # what the budget pays (gross)
+    seconds: Mapped[int | None] = mapped_column(Integer)
+    messages: Mapped[int | None] = mapped_column(Integer)
+    bundle_draws: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {bundle: units}
+    status: Mapped[ReservationStatus] = mapped_column(
+        string_enum(ReservationStatus, "reservation_status"), default=ReservationStatus.OPEN
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    usage_id: Mapped[int | None] = mapped_column(BigId)
+
+    __table_args__ = (
+        CheckConstraint("amount_minor >= 0", name="not_negative"),
+        Index(
+            "ix_reservations_open",
+            "tenant_id",
+            "expires_at",
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
+        Index(
+            "uq_reservations_open_session",
+            "tenant_id",
+            "session_id",
+            unique=True,
+            postgresql_where=text("status = 'open' AND session_id IS NOT NULL"),
+            sqlite_where=text("status = 'open' AND session_id IS NOT NULL"),
+        ),
+    )

@@ -29,6 +29,13 @@ from billing.core.errors import MalipoError
 from billing.core.money import Currency
 from billing.rating.bundles import EMPTY
 from billing.rating.fixedpoint import micro_to_decimal
+from billing.rating.message_status import (
+    CHARGED_THEN_FAILED,
+    MESSAGE_SERVICES,
+    is_charged,
+    is_final,
+    statuses_seen,
+)
 from billing.rating.plans import DURATION_SERVICES, Service
 from billing.rating.rater import OUT_OF_RANGE, rate_usage
 from billing.rating.records import RatedUsage, Unrated
@@ -43,6 +50,7 @@ from billing.usage.flags import clear_flag_if_paid_up, flag_insufficient_balance
 from billing.usage.late import take_late_usage
 from billing.usage.models import UsageRecord, UsageStatus
 from billing.usage.parking import out_of_range, review_out_of_range
+from billing.usage.reservations import settle_for_usage
 from billing.usage.tariff_lookup import Tariffs
 
 _records = UsageRecord.__table__
@@ -55,6 +63,7 @@ RATE_COLUMNS = (
     _records.c.id, _records.c.tenant_id, _records.c.service, _records.c.to_number,
     _records.c.occurred_at, _records.c.billable_s, _records.c.units, _records.c.disposition,
     _records.c.category, _records.c.pricing_type, _records.c.answered_at,
+    _records.c.source_id, _records.c.delivery_status,
 )  # fmt: skip
 _RESULT_FIELDS = (
     "status", "reason", "rated_at", "plan_id", "plan_version", "zone", "band", "unit",
@@ -120,8 +129,10 @@ def price(
             fx = tariff.fx_rate(day_of(row.occurred_at))
         except MalipoError:
             return _rejected("no_fx_rate")
-    delivered = row.service not in ("sms", "whatsapp") or row.disposition == "ANSWERED"
     plan = tariff.plan
+    delivered = row.service not in MESSAGE_SERVICES or is_charged(
+        row.disposition, plan.refund_failed_messages
+    )
     state = EMPTY
     if bundles is not None and plan.bundles and delivered:
         state = bundles.state(tenant.id, plan, row.occurred_at)
@@ -135,7 +146,8 @@ def price(
         return _rejected(result.reason)
     if not delivered:
         # Not accepted (SMS) or not delivered (WhatsApp): kept, and charged nothing.
-        result = result._replace(amount_minor=0, raw_numerator=0, note="not_delivered")
+        note = "failed_refunded" if row.disposition == CHARGED_THEN_FAILED else "not_delivered"
+        result = result._replace(amount_minor=0, raw_numerator=0, note=note)
     draws: list[dict[str, Any]] = []
     if result.bundle_draws and bundles is not None:
         draws = bundles.take(tenant.id, plan, row.occurred_at, result.bundle_draws)
@@ -242,6 +254,7 @@ def rate_rows(
         add_accrued(session, tenant_id, currency, net)
     (write or write_results)(session, results)
     after_settling(session, settled)
+    settle_reservations(session, rows, results)
     rejected = [(row.tenant_id, r.usage_id, r.fields["reason"])
                 for row, r in zip(rows, results, strict=True) if r.fields["reason"]]  # fmt: skip
     review_out_of_range(session, rejected)
@@ -249,6 +262,27 @@ def rate_rows(
     for result in results:
         counts[result.fields["status"]] += 1
     return dict(counts)
+
+
+def settle_reservations(
+    session: Session, rows: Sequence[Row], results: Sequence[RowResult]
+) -> None:
+    """Close the reservations of what was rated: its own charge stands in their place. A
+    message that has shown no final status yet (a WhatsApp message only sent) keeps its
+    reservation until it does."""
+    rated = [
+        row
+        for row, result in zip(rows, results, strict=True)
+        if result.fields["status"] != UsageStatus.REJECTED.value and _final(row)
+    ]
+    if rated:
+        settle_for_usage(session, rated)
+
+
+def _final(row: Row) -> bool:
+    if row.service not in MESSAGE_SERVICES:
+        return True
+    return is_final(row.service, statuses_seen(row.delivery_status))
 
 
 def settle_prepaid(

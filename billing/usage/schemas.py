@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from billing.rating.message_status import STATUSES
 from billing.rating.plans import Service
 from billing.usage.events import Disposition
 from billing.web.fields import Day, Instant
@@ -53,9 +54,7 @@ class CdrSchema(_Record):
             raise ValidationError("billsec_s exceeds duration_s", "billsec_s")
 
 
-SMS_CHARGED = frozenset({"accepted", "sent", "delivered", "undelivered"})
-WHATSAPP_CHARGED = frozenset({"delivered", "read"})
-MESSAGE_STATUSES = sorted(SMS_CHARGED | WHATSAPP_CHARGED | {"failed", "rejected", "queued"})
+MESSAGE_STATUSES = sorted(STATUSES)
 
 
 class MessageSchema(_Record):
@@ -75,7 +74,16 @@ class MessageSchema(_Record):
         validate=validate.OneOf(["regular", "free_customer_service", "free_entry_point"]),
     )
     sent_at = Instant(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(MESSAGE_STATUSES))
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(MESSAGE_STATUSES),
+        metadata={
+            "description": "the status this report gives; a later report of the same"
+            " source_id with a status not seen before is a new revision of the record,"
+            " re-rated (charged on the first chargeable status, once); one seen before is"
+            " a duplicate"
+        },
+    )
 
     @validates_schema
     def _needs_what_was_sent(self, data: dict, **_kwargs) -> None:
@@ -88,15 +96,38 @@ class MessageSchema(_Record):
 class OutcomeSchema(Schema):
     index = fields.Integer()
     source_id = fields.String(allow_none=True)
-    status = fields.String(metadata={"description": "accepted, duplicate or rejected"})
+    status = fields.String(
+        metadata={
+            "description": "accepted (stored), updated (a new status of a stored message,"
+            " re-rated), duplicate, or rejected (stored, not rateable or malformed: `reason`)"
+        }
+    )
     reason = fields.String(allow_none=True)
     usage_id = fields.String(allow_none=True)
+    usage_status = fields.String(
+        allow_none=True,
+        metadata={"description": "the record as stored: billed, accrued, unbilled, pending…"},
+    )
 
 
-class IntakeResultSchema(Schema):
-    accepted = fields.Integer()
+class _Tallied(Schema):
+    """What became of the records (billing.usage.tally), each kind counted on its own."""
+
+    accepted = fields.Integer(metadata={"description": "rated + pending"})
     duplicates = fields.Integer()
-    rejected = fields.Integer()
+    rejected = fields.Integer(metadata={"description": "not rateable + malformed"})
+    rated = fields.Integer(metadata={"description": "billed, accrued or unbilled"})
+    pending = fields.Integer(metadata={"description": "stored, to be rated by the job"})
+    updated = fields.Integer(metadata={"description": "new statuses of stored messages"})
+    malformed = fields.Integer()
+    not_rateable = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "reason (no_destination, unknown_tenant…) -> records"},
+    )
+
+
+class IntakeResultSchema(_Tallied):
     results = fields.List(fields.Nested(OutcomeSchema))
 
 
@@ -130,11 +161,8 @@ class ImportArgs(Schema):
             raise ValidationError("not an IANA time zone", "timezone") from None
 
 
-class ImportSummarySchema(Schema):
+class ImportSummarySchema(_Tallied):
     rows = fields.Integer()
-    accepted = fields.Integer()
-    duplicates = fields.Integer()
-    rejected = fields.Integer()
     rejected_samples = fields.List(fields.Dict())
 
 

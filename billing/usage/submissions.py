@@ -10,13 +10,14 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
+from billing.rating import message_status
 from billing.rating.plans import Service
 from billing.rating.segments import count_segments
 from billing.usage.events import Disposition, UsageEvent
 from billing.usage.fast_records import fast_cdr, fast_message
 from billing.usage.intake import event_row, malformed_row
 from billing.usage.numbers import to_e164
-from billing.usage.schemas import SMS_CHARGED, WHATSAPP_CHARGED, CdrSchema, MessageSchema
+from billing.usage.schemas import CdrSchema, MessageSchema
 from billing.web.problems import flatten_field_errors
 
 _cdr = CdrSchema()
@@ -104,10 +105,8 @@ def _message_event(data: dict) -> dict:
     status = data["status"]
     if channel is Service.SMS:
         units = data["segments"] or count_segments(data["body"]).segments
-        charged = status in SMS_CHARGED
     else:
         units = 1
-        charged = status in WHATSAPP_CHARGED
     event = UsageEvent(
         source_system=data["source_system"],
         source_id=data["source_id"],
@@ -119,7 +118,8 @@ def _message_event(data: dict) -> dict:
         ended_at=None,
         duration_s=0,
         billable_s=0,
-        disposition=Disposition.ANSWERED if charged else Disposition.FAILED,
+        # One status is charged or not; a later one may make it CHARGED_FAILED (lifecycle).
+        disposition=Disposition(message_status.disposition(channel.value, frozenset({status}))),
         units=units,
         category=data["category"],
         pricing_type=data["pricing_type"],

@@ -185,7 +185,9 @@ def test_assignment_errors_name_the_field(client, admin, tenant):
 
 
 def authorize(client, caller, tenant_id, service="voice", destination=VODACOM, **extra):
-    body = {"tenant_id": tenant_id, "service": service, "destination": destination, **extra}
+    """An authorisation as a question (`reserve` false): it holds nothing."""
+    body = {"tenant_id": tenant_id, "service": service, "destination": destination,
+            "reserve": False, **extra}  # fmt: skip
     return client.post("/v1/authorize", json=body, headers=caller.headers)
 
 

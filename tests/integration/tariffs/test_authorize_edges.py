@@ -30,7 +30,13 @@ def usd_plan(code: str) -> dict:
 
 
 def authorize(client, admin, tenant_id, **extra) -> dict:
-    body = {"tenant_id": tenant_id, "service": "voice", "destination": "0754000111", **extra}
+    body = {
+        "tenant_id": tenant_id,
+        "service": "voice",
+        "destination": "0754000111",
+        "reserve": False,
+        **extra,
+    }  # held answers: tests/integration/usage/test_reservations.py
     response = client.post("/v1/authorize", json=body, headers=admin.headers)
     assert response.status_code == 200, response.get_json()
     return response.get_json()

@@ -86,7 +86,7 @@ def test_the_cli_imports_a_file(tmp_path, rated_tenant, sessions, database_url):
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "4 rows: 3 accepted, 0 duplicates, 1 rejected" in done.stdout
+    assert "4 rows: 3 rated, 0 not rateable, 1 malformed, 0 duplicates" in done.stdout
     assert [r.source_id for r in rows(sessions, tenant.tenant_id)] == ids
 
 
@@ -223,3 +223,75 @@ def test_a_file_the_second_process_cannot_read_fails_the_import(
     monkeypatch.setattr(imports, "PARALLEL_BYTES", 0)
     with app.app_context(), pytest.raises(IsADirectoryError):  # raised in the child, here
         imports.import_file(runtime, str(tmp_path), "asterisk")
+
+
+def truthful_file(tenant_id: str) -> str:
+    """Two rated calls, one to a number no destination covers, one to a short number, one
+    of an account no tenant has, a malformed row, and a resent row."""
+    run = uuid.uuid4().hex[:8]
+    lines = [
+        asterisk_line(tenant_id, "0712345678", 65, f"{run}.1"),
+        asterisk_line(tenant_id, "0754000222", 30, f"{run}.2"),
+        asterisk_line(tenant_id, "+999 1234 5678", 30, f"{run}.3"),  # no destination
+        asterisk_line(tenant_id, "112", 30, f"{run}.4"),  # short number
+        asterisk_line("ten_NOBODY", "0712345678", 30, f"{run}.5"),  # unknown tenant
+        f'"broken","{run}"\n',
+        asterisk_line(tenant_id, "0712345678", 65, f"{run}.1"),  # the first, resent
+    ]
+    return "".join(lines)
+
+
+EXPECTED = {
+    "rows": 7, "rated": 2, "pending": 0, "updated": 0, "malformed": 1, "duplicates": 1,
+    "not_rateable": {"no_destination": 1, "short_number": 1, "unknown_tenant": 1},
+    "accepted": 2, "rejected": 4,
+}  # fmt: skip
+
+
+def test_the_import_summary_tells_rated_not_rateable_malformed_and_duplicates_apart(
+    client, admin, rated_tenant, sessions, tmp_path, database_url
+):
+    """Issue 19: rows stored as not rateable were counted accepted; GET /v1/usage lists
+    them rejected. The API, the CLI and the list now say the same."""
+    tenant = rated_tenant()
+    response = client.post(
+        "/v1/usage/cdrs/import?format=asterisk", data=truthful_file(tenant.tenant_id).encode(),
+        headers=admin.headers, content_type="text/csv",
+    )  # fmt: skip
+    assert response.status_code == 200, response.get_json()
+    summary = response.get_json()
+    assert {name: summary[name] for name in EXPECTED} == EXPECTED
+    listed = client.get(
+        f"/v1/usage?tenant_id={tenant.tenant_id}&status=rejected", headers=admin.headers
+    ).get_json()
+    rejected_listed = {item["reason"].split(":")[0] for item in listed["items"]}
+    assert rejected_listed >= {"no_destination", "short_number"}  # the tenant's own
+    billed = client.get(
+        f"/v1/usage?tenant_id={tenant.tenant_id}&status=billed", headers=admin.headers
+    ).get_json()
+    assert billed["totals"]["records"] == summary["rated"]
+
+    other = rated_tenant()
+    path = tmp_path / "Master.csv"
+    path.write_text(truthful_file(other.tenant_id))
+    env = {"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [BILLING, "import-cdrs", str(path), "--format", "asterisk"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (
+        "7 rows: 2 rated, 3 not rateable (no_destination: 1, short_number: 1, unknown_tenant: 1),"
+        " 1 malformed, 1 duplicates"
+    ) in done.stdout
+
+
+def test_a_batch_answers_each_record_as_stored(client, admin, rated_tenant):
+    tenant = rated_tenant()
+    result = send(client, admin, [cdr(tenant.tenant_id), cdr(tenant.tenant_id, callee="112")])
+    assert [(r["status"], r["usage_status"], r["reason"]) for r in result["results"]] == [
+        ("accepted", "billed", None), ("rejected", "rejected", "short_number"),
+    ]  # fmt: skip
+    assert (result["rated"], result["not_rateable"], result["rejected"]) == (
+        1, {"short_number": 1}, 1,
+    )  # fmt: skip

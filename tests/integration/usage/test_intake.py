@@ -13,6 +13,12 @@ from tests.integration.usage.conftest import cdr
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture
+def tenant(rated_tenant):
+    """A prepaid tenant on the standard plan: its good records are rated, not rejected."""
+    return rated_tenant()
+
+
 def post(client, caller, path: str, records: list) -> dict:
     response = client.post(path, json={"records": records}, headers=caller.headers)
     assert response.status_code == 200, response.get_json()

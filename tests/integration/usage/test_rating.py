@@ -344,3 +344,41 @@ def test_free_whatsapp_types_are_kept_at_nothing(client, admin, rated_tenant, se
     assert (utility.net_minor, utility.zone) == (9_80, "TZ-MOB-VODACOM")
     assert (undelivered.net_minor, undelivered.delivery_status) == (0, "sent")
     assert balance(sessions, tenant.tenant_id) == 1_000_00 - 9_80 - vat_on(9_80)
+
+
+def test_whatsapp_service_messages_are_charged_from_october_2026(
+    client, admin, rated_tenant, runtime, sessions
+):
+    """reference/usage.md §3: service messages free until 30 Sep 2026, then charged as
+    utility; on a plan that prices no service message, at its utility rate (not no_rate)."""
+    from datetime import UTC, datetime
+
+    from billing.tariffs.rate_plans import assign_plan, save_plan
+    from billing.tariffs.seed import default_plan_definition
+
+    seeded, utility_only = rated_tenant(), rated_tenant()
+    with runtime.unit_of_work() as session:
+        definition = default_plan_definition()
+        definition["whatsapp_rates"] = [
+            r for r in definition["whatsapp_rates"] if r["category"] != "service"
+        ]
+        saved = save_plan(session, "TZ-NO-SERVICE", "no service price", definition,
+                          valid_from=datetime(2020, 1, 1, tzinfo=UTC))  # fmt: skip
+        assign_plan(session, utility_only.tenant_id, saved.plan.id,
+                    valid_from=datetime(2020, 1, 2, tzinfo=UTC))  # fmt: skip
+    for tenant in (seeded, utility_only):
+        base = {
+            "tenant_id": tenant.tenant_id, "source_system": f"wa-{tenant.tenant_id}",
+            "channel": "whatsapp", "recipient": "255754000222", "category": "service",
+            "status": "delivered",
+        }  # fmt: skip
+        send(client, admin, [
+            {**base, "source_id": "svc.sep", "sent_at": "2026-09-30T20:59:59Z"},
+            {**base, "source_id": "svc.oct", "sent_at": "2026-10-01T00:00:00Z"},
+        ], "/v1/usage/messages")  # fmt: skip
+        september, october = rows(sessions, tenant.tenant_id)
+        assert (september.status, september.net_minor, september.breakdown["note"]) == (
+            "billed", 0, "service_free_until_2026_10",
+        )  # fmt: skip
+        assert (october.status, october.net_minor) == ("billed", 9_80)
+        assert balance(sessions, tenant.tenant_id) == 1_000_00 - 9_80 - vat_on(9_80)

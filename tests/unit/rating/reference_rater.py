@@ -9,6 +9,8 @@ to rated usage, following the CGRateS model with one rounding at the end.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from billing.rating.bundles import EMPTY, BundleState, draw
 from billing.rating.destinations import DestinationTable
 from billing.rating.fixedpoint import round_fraction
@@ -23,6 +25,7 @@ from billing.rating.plans import (
 from billing.rating.records import FxRate, Piece, RatedUsage, Unrated, UsageRecord
 
 _new_tuple = tuple.__new__
+SERVICE_CHARGED_FROM = datetime(2026, 10, 1, tzinfo=UTC)  # Meta: service messages
 MIN_NUMBER_DIGITS = 7  # the shortest E.164 numbers in use (e.g. Niue) have 7 digits
 
 
@@ -140,9 +143,13 @@ def _rate_counted(
         if record.pricing_type in plan.whatsapp_free_types:
             # Meta does not charge these; keep the row so usage reports stay complete.
             return _free(record, plan, zone, ANY, fx, "free_type", 1)
+        if record.category == "service" and record.started_at < SERVICE_CHARGED_FROM:
+            return _free(record, plan, zone, ANY, fx, "service_free_until_2026_10", 1)
         unit = plan.whatsapp.get((record.category, market)) or plan.whatsapp.get(
             (record.category, ANY)
         )
+        if unit is None and record.category == "service":  # charged as utility (Meta)
+            unit = plan.whatsapp.get(("utility", market)) or plan.whatsapp.get(("utility", ANY))
     else:
         unit = plan.unit_rate(record.service, zone)
     if unit is None:

@@ -299,3 +299,32 @@ def test_charge_is_never_negative_and_grows_with_duration(rate, first, second):
     assert low.amount_minor >= 0
     if short > rate.no_charge_s:
         assert low.amount_minor <= high.amount_minor
+
+
+def test_whatsapp_service_messages_cost_from_1_october_2026_at_the_utility_rate():
+    """reference/usage.md §3: free until 30 Sep 2026; then per message, at the market's
+    utility rate unless the plan prices service messages itself."""
+    utility_only = RatePlan(
+        "W", Currency.USD, whatsapp={("utility", "rest_of_africa"): UnitRate(D("0.004"))},
+        rounding=Rounding.UP,
+    )  # fmt: skip
+    own_price = RatePlan(
+        "S", Currency.USD, whatsapp={("utility", ANY): UnitRate(D("0.004")),
+                                     ("service", ANY): UnitRate(D("0.02"))},
+    )  # fmt: skip
+    before = datetime(2026, 9, 30, 23, 59, 59, tzinfo=UTC)
+    after = datetime(2026, 10, 1, 0, 0, tzinfo=UTC)
+
+    def service(at, pricing_type="regular"):
+        return UsageRecord("s", Service.WHATSAPP, at, MOBILE, category="service",
+                           pricing_type=pricing_type)  # fmt: skip
+
+    free = rated(service(before), utility_only)
+    assert (free.amount_minor, free.note) == (0, "service_free_until_2026_10")
+    charged = rated(service(after), utility_only)
+    assert (charged.amount_minor, charged.raw_amount) == (1, D("0.004"))
+    assert rated(service(after), own_price).amount_minor == 2
+    still_free = rated(service(after, "free_customer_service"), utility_only)
+    assert (still_free.amount_minor, still_free.note) == (0, "free_type")
+    no_prices = RatePlan("N", Currency.USD, whatsapp={("marketing", ANY): UnitRate(D("1"))})
+    assert rate_usage(service(after), no_prices, TABLE) == Unrated("s", "no_rate")

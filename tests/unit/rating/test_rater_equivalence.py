@@ -27,6 +27,7 @@ from tests.unit.rating import reference_rater
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 CUTOVER = datetime(2026, 2, 1, tzinfo=UTC)
+SERVICE_EDGE = datetime(2026, 9, 30, tzinfo=UTC)
 ZONES = ("Z0", "Z1", "Z2", "Z3")
 digits = st.text("0123456789", min_size=1, max_size=6)
 prices = st.decimals(min_value=0, max_value=500, places=4).map(Decimal)
@@ -87,7 +88,10 @@ def plans(draw) -> RatePlan:
         Currency.TZS,
         durations=durations,
         units={(Service.SMS, draw(st.sampled_from([ANY, "Z1"]))): UnitRate(draw(prices))},
-        whatsapp={("marketing", ANY): UnitRate(draw(prices))},
+        whatsapp={
+            (category, ANY): UnitRate(draw(prices))
+            for category in draw(st.sets(st.sampled_from(["marketing", "utility", "service"])))
+        },
         bundles=bundles,
         schedule=peak_offpeak_weekend(),
         rounding=draw(st.sampled_from(list(Rounding))),
@@ -101,13 +105,17 @@ def records(draw, prefixes: list[str]) -> UsageRecord:
     return UsageRecord(
         draw(st.text("abc", max_size=3)),
         service,
-        START + timedelta(seconds=draw(st.integers(0, 59 * 86400))),
+        draw(
+            st.builds(lambda s: START + timedelta(seconds=s), st.integers(0, 59 * 86400))
+            # either side of 1 Oct 2026, when WhatsApp service messages began to cost
+            | st.builds(lambda s: SERVICE_EDGE + timedelta(seconds=s), st.integers(0, 2 * 86400))
+        ),
         draw(st.sampled_from(prefixes) | digits) + draw(st.text("0123456789", max_size=8)),
         billable_s=draw(st.integers(-1, 4000)),
         answered=draw(st.booleans() | st.just(True)),
         units=draw(st.integers(0, 5)),
         zone=draw(st.sampled_from(["", *ZONES])),
-        category=draw(st.sampled_from(["marketing", "utility", ""])),
+        category=draw(st.sampled_from(["marketing", "utility", "service", ""])),
         pricing_type=draw(st.sampled_from(["regular", "free_customer_service"])),
     )
 

@@ -1,5 +1,6 @@
 """SMS segments: the reference/usage.md §2 vectors (Twilio-verified) and properties."""
 
+import regex
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -99,6 +100,42 @@ def test_grapheme_clusters():
     assert list(graphemes("🇹🇿🇰🇪🇺")) == ["🇹🇿", "🇰🇪", "🇺"]
     assert list(graphemes("👍🏽!")) == ["👍🏽", "!"]
     assert list(graphemes("👨‍👩‍👧a")) == ["👨‍👩‍👧", "a"]
+
+
+def test_thai_and_lao_sara_am_stays_with_its_consonant():
+    # U+0E33 and U+0EB3 are SpacingMark in UAX #29: no break after the consonant.
+    assert list(graphemes("\u0e01\u0e33")) == ["\u0e01\u0e33"]  # Thai KO KAI + SARA AM
+    assert list(graphemes("\u0e17\u0eb3x")) == ["\u0e17\u0eb3", "x"]  # Lao THO + SARA AM
+    assert list(graphemes("\u0e19\u0e49\u0e33")) == ["\u0e19\u0e49\u0e33"]  # น้ำ water
+
+
+def test_sara_am_cluster_never_straddles_parts():
+    # 66 units, then a 2-unit Thai cluster that cannot share part one's last unit:
+    # three parts (a splitter that cut the cluster packed it into two, a segment short).
+    check("ą" * 66 + "กำ" + "ą" * 66, UCS, 134, 3)
+    check("ą" * 66 + "ທຳ" + "ą" * 66, UCS, 134, 3)
+    check("ą" * 65 + "กำ" + "ą" * 67, UCS, 134, 2)
+
+
+def test_indic_conjunct_and_hangul_jamo_are_one_cluster_each():
+    assert list(graphemes("\u0915\u094d\u0937")) == ["\u0915\u094d\u0937"]  # क्ष
+    assert list(graphemes("\u1100\u1161\u11a8")) == ["\u1100\u1161\u11a8"]  # L V T
+
+
+@given(st.text(max_size=200))
+def test_clusters_cover_the_text_and_are_uax29_apart_from_crlf(text):
+    clusters = list(graphemes(text))
+    assert "".join(clusters) == text
+    assert all(clusters)
+    standard = regex.findall(r"\X", text)
+    # Joining each split CR LF back gives the standard's clusters exactly.
+    joined: list[str] = []
+    for cluster in clusters:
+        if cluster == "\n" and joined and joined[-1] == "\r":
+            joined[-1] = "\r\n"
+        else:
+            joined.append(cluster)
+    assert joined == standard
 
 
 @given(st.text(max_size=400))
