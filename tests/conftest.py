@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from redis import Redis
 from sqlalchemy import make_url, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,6 +39,13 @@ from billing.schema import upgrade
 from billing.tenants.models import BillingMode
 from billing.tenants.service import NewTenant, create_tenant
 from tests.polling import eventually
+
+# Property tests are judged by what they find, never by the wall clock: a loaded machine
+# (CI beside other work) must not turn a slow example into a failure.
+hypothesis_settings.register_profile(
+    "malipo", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("malipo")
 
 DATABASE_URL = normalise_database_url(
     os.environ.get("MALIPO_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
