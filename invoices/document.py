@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -41,6 +41,7 @@ class LineItem:
     unit_price: Decimal
     vat_code: VatCode = VatCode.A
     item_id: str = ""
+    unit: str = ""  # what the quantity counts: "minute", "message", ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ class Line:
     vat_minor: int
     gross_minor: int
     item_id: str = ""
+    unit: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,38 @@ class OriginalInvoice:
 
 
 @dataclass(frozen=True, slots=True)
+class BilledPeriod:
+    """The days a postpaid invoice bills, both inclusive (as printed)."""
+
+    first_day: date
+    last_day: date
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentInstructions:
+    """How to pay an invoice: the seller's bank account and mobile-money pay number,
+    with the reference the payment must carry (the invoice number)."""
+
+    reference: str
+    bank_name: str = ""
+    account_name: str = ""
+    account_number: str = ""
+    swift: str = ""
+    mobile_money_name: str = ""  # e.g. "M-Pesa Lipa kwa Simu"
+    mobile_money_number: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentReceived:
+    """A receipt's payment: how it was paid and the operator's transaction reference."""
+
+    method: str  # e.g. "M-Pesa (mobile money)"
+    reference: str  # the operator's transaction id
+    paid_at: datetime
+    payer: str = ""  # e.g. the paying MSISDN, masked
+
+
+@dataclass(frozen=True, slots=True)
 class Document:
     kind: DocumentKind
     number: str
@@ -109,6 +143,14 @@ class Document:
     reason: str = ""
     is_copy: bool = False  # s.86(4): a copy for a registered customer says so
     verification_code: str = ""  # the VFD RCTVNUM, set with `dataclasses.replace`
+    period: BilledPeriod | None = None  # a postpaid invoice's billed days
+    due_on: date | None = None  # a postpaid invoice's due date (the tenant's terms)
+    pay_to: PaymentInstructions | None = None  # an invoice still to be paid
+    paid: PaymentReceived | None = None  # set: the document is a receipt (paid already)
+
+    @property
+    def is_receipt(self) -> bool:
+        return self.kind is DocumentKind.INVOICE and self.paid is not None
 
     def in_tzs(self) -> tuple[tuple[LineTax, ...], tuple[RateTotal, ...], Totals]:
         """Per-line amounts, VAT summary and totals in TZS, whatever the currency."""
@@ -145,7 +187,7 @@ def build_document(
     taxes, summary = tax_lines(amounts, inclusive=prices_include_vat, rates=rates)
     lines = tuple(
         Line(it.description, it.quantity, it.unit_price, it.vat_code,
-             tx.net_minor, tx.vat_minor, tx.gross_minor, it.item_id)
+             tx.net_minor, tx.vat_minor, tx.gross_minor, it.item_id, it.unit)
         for it, tx in zip(items, taxes, strict=True)
     )  # fmt: skip
     tzs = None

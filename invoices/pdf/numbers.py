@@ -65,3 +65,13 @@ def percent(rate: Decimal) -> str:
 
 def long_date(day: date, language: str) -> str:
     return f"{day.day} {_MONTHS[language][day.month - 1]} {day.year}"
+
+
+def date_range(first: date, last: date, language: str) -> str:
+    """Both days inclusive, as short as reads clearly: "1–31 October 2026",
+    "1 September – 31 October 2026", "1 December 2026 – 31 January 2027"."""
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{last.day} {_MONTHS[language][last.month - 1]} {last.year}"
+    if first.year == last.year:
+        return f"{first.day} {_MONTHS[language][first.month - 1]} – {long_date(last, language)}"
+    return f"{long_date(first, language)} – {long_date(last, language)}"
