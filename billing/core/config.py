@@ -90,6 +90,13 @@ SANDBOX_SELLER = {
     "mobile": "255700000000",
     "tin": "100000001",
     "vrn": "40012345K",
+    # How customers pay (printed on every postpaid invoice with its number as reference).
+    "bank_name": "CRDB Bank PLC, Azikiwe branch",
+    "bank_account_name": "Malipo Communications Ltd",
+    "bank_account": "0150234567800",
+    "bank_swift": "CORUTZTZ",
+    "mobile_money_name": "M-Pesa Lipa Namba",
+    "mobile_money_number": "5123456",
 }
 SANDBOX_VFD_DEVICE = {
     "tin": "100000001",

@@ -9,7 +9,18 @@ from sqlalchemy.orm import Session
 from billing.auth.models import Role
 from billing.auth.principal import Principal
 from billing.core.errors import NotFound
-from billing.invoicing import credit, credit_notes, payments, runs, service, vfd, zreports
+from billing.invoicing import (
+    copies,
+    credit,
+    credit_notes,
+    payments,
+    runs,
+    service,
+    vfd,
+    zreports,
+)
+from billing.invoicing.models import Invoice
+from billing.invoicing.rendering import render_invoice
 from billing.invoicing.schemas import (
     CreditListSchema,
     CreditNoteCreateSchema,
@@ -101,15 +112,27 @@ class InvoicePdf(MethodView):
     @requires(*ANYONE)
     @blp.response(200, content_type="application/pdf")
     def get(self, invoice_id: str):
-        """The rendered PDF (404 until it is rendered, shortly after finalise)."""
+        """The rendered PDF (404 until it is rendered, shortly after finalise). The first
+        download of a document never e-mailed is its original; every later one, and any
+        after the e-mail, is marked COPY (VAT Act s.86(4)); `X-Document-Copy` says which."""
         session = request_session()
         invoice = service.get_invoice(session, invoice_id, principal().tenant_id)
+        invoice = session.get(Invoice, invoice.id, with_for_update=True)
         if invoice.pdf is None:
             raise NotFound(f"the PDF of {invoice_id} is not rendered yet")
+        if copies.claim_original(session, actor(), invoice, copies.DOWNLOAD):
+            pdf, is_copy = invoice.pdf, False
+        else:
+            copies.count_copy(invoice)
+            pdf, is_copy = render_invoice(session, current().settings, invoice, is_copy=True), True
+        name = f"{invoice.number_text}{'-copy' if is_copy else ''}.pdf"
         return Response(
-            invoice.pdf,
+            pdf,
             mimetype="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="{invoice.number_text}.pdf"'},
+            headers={
+                "Content-Disposition": f'inline; filename="{name}"',
+                "X-Document-Copy": "true" if is_copy else "false",
+            },
         )
 
 

@@ -19,7 +19,7 @@ from billing.core.errors import Conflict, InvalidInput, NotFound
 from billing.core.ids import new_id
 from billing.invoicing import adjustments, credit, payments, states
 from billing.invoicing.books import book
-from billing.invoicing.documents import document_of, parties_of, unit_price_for
+from billing.invoicing.documents import document_of, due_on, parties_of, unit_price_for
 from billing.invoicing.fiscal import FISCALISE_JOB, request_render, seal_receipt
 from billing.invoicing.models import Invoice, InvoiceLine
 from billing.invoicing.numbering import format_number, next_number, series_for
@@ -113,7 +113,8 @@ def rebuild_draft(session: Session, actor: str, invoice: Invoice) -> bool:
 
 
 def _as_draft_line(line: InvoiceLine) -> DraftLine:
-    return DraftLine(line.item_id, line.description, line.quantity, line.unit, line.amount_minor)
+    return DraftLine(line.item_id, line.description, line.quantity, line.unit, line.amount_minor,
+                     line.service, line.zone, line.adjustment, line.adjusts_month)  # fmt: skip
 
 
 def _refresh_postpaid(session: Session, actor: str, invoice: Invoice) -> None:
@@ -169,6 +170,10 @@ def _add_lines(invoice: Invoice, lines: list[DraftLine], vat_code: str = "A") ->
                 unit_price=unit_price_for(line.amount_minor, line.quantity),
                 vat_code=vat_code,
                 amount_minor=line.amount_minor,
+                service=line.service,
+                zone=line.zone,
+                adjustment=line.adjustment,
+                adjusts_month=line.adjusts_month,
             )
         )
 
@@ -197,6 +202,8 @@ def finalise(
     )
     invoice.parties = parties_of(settings.seller, tenant)
     invoice.issued_at = now
+    if invoice.source is InvoiceSource.POSTPAID:  # the tenant's terms as they stand now
+        invoice.due_on = due_on(now.astimezone(EAT).date(), tenant.payment_terms_days)
     doc = _issuable_document(invoice, original)
     invoice.net_minor, invoice.vat_minor = doc.totals.net_minor, doc.totals.vat_minor
     invoice.gross_minor = doc.totals.gross_minor
