@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response
 from flask.views import MethodView
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.auth.models import Role
@@ -117,7 +118,10 @@ class InvoicePdf(MethodView):
         after the e-mail, is marked COPY (VAT Act s.86(4)); `X-Document-Copy` says which."""
         session = request_session()
         invoice = service.get_invoice(session, invoice_id, principal().tenant_id)
-        invoice = session.get(Invoice, invoice.id, with_for_update=True)
+        invoice = session.execute(  # locked, and read again now that it is ours
+            select(Invoice).where(Invoice.id == invoice.id).with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one()  # fmt: skip
         if invoice.pdf is None:
             raise NotFound(f"the PDF of {invoice_id} is not rendered yet")
         if copies.claim_original(session, actor(), invoice, copies.DOWNLOAD):
