@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Response
 from flask.views import MethodView
 from sqlalchemy import select
@@ -9,14 +11,16 @@ from sqlalchemy.orm import Session
 
 from billing.auth.models import Role
 from billing.auth.principal import Principal
-from billing.core.errors import NotFound
+from billing.core.errors import Conflict, NotFound
 from billing.invoicing import (
     copies,
     credit,
     credit_notes,
+    listing,
     payments,
     runs,
     service,
+    states,
     vfd,
     zreports,
 )
@@ -28,6 +32,8 @@ from billing.invoicing.schemas import (
     CreditRefundCreateSchema,
     FinalizeSchema,
     InvoiceCreateSchema,
+    InvoiceListArgs,
+    InvoicePageSchema,
     InvoiceRunResultSchema,
     InvoiceRunSchema,
     InvoiceSchema,
@@ -43,6 +49,7 @@ from billing.runtime import current
 from billing.web.access import ANYONE, STAFF, finds, principal, requires
 from billing.web.api import Blueprint
 from billing.web.idempotency import idempotent
+from billing.web.pagination import decode_cursor, encode_cursor
 from billing.web.session import request_session
 
 blp = Blueprint("invoices", __name__, url_prefix="/v1", description="Invoices and credit notes")
@@ -66,11 +73,40 @@ class Invoices(MethodView):
     @blp.arguments(InvoiceCreateSchema)
     @blp.response(201, InvoiceSchema)
     def post(self, data: dict):
-        """The draft invoice of a postpaid tenant's period, from its rated usage (made once)."""
+        """The draft invoice of a postpaid tenant's period, from its rated usage (made
+        once: a repeat gets the same draft). A period already finalised is 409, naming
+        its invoice: correct it with a credit note."""
         invoice, _created = service.create_postpaid_draft(
             request_session(), actor(), data["tenant_id"], data["period_start"], data["period_end"]
         )
+        if invoice.status in states.FINAL:
+            why = f"the period is invoiced already: {invoice.number_text} ({invoice.id})"
+            raise Conflict(why, {"period_start": [why]})
         return invoice
+
+    @requires(*ANYONE)
+    @blp.arguments(InvoiceListArgs, location="query")
+    @blp.response(200, InvoicePageSchema)
+    def get(self, args: dict):
+        """Invoices, receipts and credit notes, newest first, by cursor. Staff see all
+        (filter by tenant); a tenant key sees its own, never a draft."""
+        who = principal()
+        period = None
+        if args["period"]:
+            year, month = args["period"].split("-")
+            period = date(int(year), int(month), 1)
+        where = listing.InvoiceFilter(
+            tenant_id=who.tenant_id or args["tenant_id"],
+            kind=args["kind"], source=args["source"], status=args["status"], period=period,
+            number=args["number"], payment_status=args["payment_status"],
+            topup_id=args["topup_id"], final_only=who.tenant_id is not None,
+        )  # fmt: skip
+        if who.tenant_id and args["tenant_id"] not in (None, who.tenant_id):
+            raise NotFound(f"tenant {args['tenant_id']} not found")  # another tenant's
+        page, position = listing.list_invoices(
+            request_session(), where, before=decode_cursor(args["cursor"]), limit=args["limit"]
+        )
+        return {"items": page, "next_cursor": encode_cursor(position) if position else None}
 
 
 @blp.route("/invoices/<invoice_id>")

@@ -74,7 +74,7 @@ def create_credit_note(
 def credited(line: InvoiceLine, amount: int) -> tuple[Decimal, Decimal]:
     """(quantity, unit price) of a credit note line taking `amount` back from `line`,
     read as what was credited: 3 minutes at the line's 60.00 → (-3, 60.00), so the
-    note prints "-3 min × 60.00 = -180.00". The whole line: its own quantity and price.
+    note prints "-3 min, 60.00, -180.00". The whole line: its own quantity and price.
     A part of a counted line that is no whole number of units: the units it stands for
     (6 places) at the price that gives back the amount exactly (the line's, to within
     rounding); of a lump sum (no unit): 1 at the amount."""
@@ -83,7 +83,7 @@ def credited(line: InvoiceLine, amount: int) -> tuple[Decimal, Decimal]:
     quantity = credited_quantity(amount, line.unit_price)
     if quantity is not None:
         return -quantity, line.unit_price
-    if not line.unit or line.unit_price <= 0:  # a lump sum (a fee, an adjustment): 1 × part
+    if not line.unit or line.unit_price <= 0:  # a lump sum (a fee, an adjustment): 1 of the part
         return Decimal(-1), unit_price_for(amount, Decimal(1))
     quantity = (Decimal(amount).scaleb(-2) / line.unit_price).quantize(Decimal("1E-6"))
     if quantity <= 0:

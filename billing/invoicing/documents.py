@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from billing.core.clock import utcnow
 from billing.core.money import Currency
 from billing.invoicing.models import Invoice, InvoiceLine
 from billing.invoicing.states import InvoiceSource
@@ -34,7 +35,6 @@ from invoices.pdf import wording
 from invoices.vat import VatCode
 from invoices.vfd.receipt import EAT, Customer, CustomerIdType
 
-
 # How the seller is paid (settings: MALIPO_SELLER), frozen on each document at finalise.
 PAYMENT_KEYS = ("bank_name", "bank_account_name", "bank_account", "bank_swift",
                 "mobile_money_name", "mobile_money_number")  # fmt: skip
@@ -43,7 +43,9 @@ PAYMENT_KEYS = ("bank_name", "bank_account_name", "bank_account", "bank_swift",
 def parties_of(seller: dict[str, str], tenant: Tenant) -> dict[str, Any]:
     """The seller (from settings) and the buyer (the tenant) as they stand at finalise."""
     return {
-        "seller": {k: seller.get(k) or "" for k in ("name", "address", "tin", "vrn", *PAYMENT_KEYS)},
+        "seller": {
+            k: seller.get(k) or "" for k in ("name", "address", "tin", "vrn", *PAYMENT_KEYS)
+        },
         "buyer": {
             "name": tenant.name,
             "address": postal_address(tenant.street, tenant.po_box, tenant.city, tenant.country),
@@ -115,7 +117,9 @@ def payment_received(topup: Topup) -> PaymentReceived:
     """A top-up receipt's payment: the wallet or card, and the operator's reference."""
     wallet = WALLET_NAMES.get(topup.provider, topup.provider)
     method = "Card" if topup.provider == "card" else f"{wallet} (mobile money)"
-    payer = f"0{topup.msisdn[-9:-6]} *** {topup.msisdn[-3:]}" if len(topup.msisdn or "") >= 9 else ""
+    payer = (
+        f"0{topup.msisdn[-9:-6]} *** {topup.msisdn[-3:]}" if len(topup.msisdn or "") >= 9 else ""
+    )
     return PaymentReceived(
         method=method,
         reference=topup.provider_txn_id or topup.provider_ref or topup.reference,
@@ -211,3 +215,12 @@ def credited_quantity(amount_minor: int, unit_price: Decimal) -> Decimal | None:
     )
     exact = (quantity * unit_price).quantize(Decimal("0.01"), ROUND_HALF_UP)
     return quantity if quantity > 0 and exact == Decimal(amount_minor).scaleb(-2) else None
+
+
+def totals_of(invoice: Invoice) -> tuple[int, int, int]:
+    """(net, VAT, gross): as fixed at finalise, or for a draft (or voided draft) as
+    its lines stand now, worked out by the same rule: a preview of what it will say."""
+    if invoice.issued_at is not None or not invoice.lines:
+        return invoice.net_minor, invoice.vat_minor, invoice.gross_minor
+    totals = document_of(invoice, number="", on=utcnow().astimezone(EAT).date()).totals
+    return totals.net_minor, totals.vat_minor, totals.gross_minor

@@ -80,11 +80,15 @@ def long_date(day: date, language: str) -> str:
     return f"{day.day} {_MONTHS[language][day.month - 1]} {day.year}"
 
 
+DASH = "\u2013"  # an en dash: the typographer's sign for a range of days
+
+
 def date_range(first: date, last: date, language: str) -> str:
-    """Both days inclusive, as short as reads clearly: "1–31 October 2026",
-    "1 September – 31 October 2026", "1 December 2026 – 31 January 2027"."""
+    """Both days inclusive, as short as reads clearly (with an en dash): "1-31 October
+    2026", "1 September - 31 October 2026", "1 December 2026 - 31 January 2027"."""
     if (first.year, first.month) == (last.year, last.month):
-        return f"{first.day}–{last.day} {_MONTHS[language][last.month - 1]} {last.year}"
+        return f"{first.day}{DASH}{last.day} {_MONTHS[language][last.month - 1]} {last.year}"
     if first.year == last.year:
-        return f"{first.day} {_MONTHS[language][first.month - 1]} – {long_date(last, language)}"
-    return f"{long_date(first, language)} – {long_date(last, language)}"
+        start = f"{first.day} {_MONTHS[language][first.month - 1]}"
+        return f"{start} {DASH} {long_date(last, language)}"
+    return f"{long_date(first, language)} {DASH} {long_date(last, language)}"

@@ -79,8 +79,8 @@ def receipt() -> Document:
         items=[LineItem("Prepaid communication services (wallet top-up)", Decimal(1),
                         Decimal("50000.00"), VatCode.A, "TOPUP-MPESA")],
     )  # fmt: skip
-    paid = PaymentReceived("M-Pesa (mobile money)", "QJK5T7ZP2M",
-                           datetime(2026, 10, 14, 6, 42, 10, tzinfo=UTC), "0754 *** 321")  # fmt: skip
+    at = datetime(2026, 10, 14, 6, 42, 10, tzinfo=UTC)
+    paid = PaymentReceived("M-Pesa (mobile money)", "QJK5T7ZP2M", at, "0754 *** 321")
     return dataclasses.replace(doc, paid=paid)
 
 

@@ -72,8 +72,7 @@ def build_view(
         lines=[
             {
                 "description": ln.description,
-                "quantity": with_unit(numbers.decimal(ln.quantity), ln.unit, ln.quantity,
-                                      language),
+                "quantity": with_unit(numbers.decimal(ln.quantity), ln.unit, ln.quantity, language),
                 "unit_price": numbers.unit_price(ln.unit_price),
                 "code": ln.vat_code.value,
                 # As billed: net, or gross when prices include VAT (a top-up). VAT

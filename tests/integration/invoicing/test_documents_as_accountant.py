@@ -90,7 +90,7 @@ def test_a_swahili_invoice_names_lines_in_swahili_and_says_period_due_date_and_h
     assert "Simu kwenda Yas 9 dakika 60.00 A 540.00" in first
     assert "SMS kwenda Kenya (simu za mkononi)" in first
     assert "TZ-MOB" not in first and "INT-KE" not in first and "Voice calls" not in first
-    assert "Kipindi cha ankara 1–31 Oktoba 2026" in first
+    assert "Kipindi cha ankara 1\u201331 Oktoba 2026" in first
     issued = datetime.fromisoformat(invoice["issued_at"])
     with fiscal_runtime.sessions() as session:
         due = session.get(Invoice, invoice["id"]).due_on
@@ -116,7 +116,11 @@ def test_a_partial_credit_note_reads_as_what_was_credited_and_has_no_empty_vfd_b
         session.get(Tenant, tenant.tenant_id).language = Language.EN
     invoice = finalised(client, finance, tenant)
     voice = next(line for line in invoice["lines"] if line["item_id"].startswith("VOICE"))
-    assert (voice["quantity"], voice["unit_price"], voice["amount"]) == ("9.000000", "60.00", 540_00)
+    assert (voice["quantity"], voice["unit_price"], voice["amount"]) == (
+        "9.000000",
+        "60.00",
+        540_00,
+    )
     note = client.post(f"/v1/invoices/{invoice['id']}/credit-notes", json={
         "reason": "three minutes of a dropped call", "lines": [
             {"position": voice["position"], "amount": 180_00}]},
@@ -128,7 +132,7 @@ def test_a_partial_credit_note_reads_as_what_was_credited_and_has_no_empty_vfd_b
     picture(pdf, "credit-note-en")
     (page,) = text_of(pdf)
     assert "Voice calls to Yas mobile -3 min 60.00 A -180.00" in page
-    assert "9 ×" not in page and "-20.00" not in page
+    assert "-9 " not in page and "-20.00" not in page  # not 9 at -20.00
     assert "ADJUSTMENT NOTE (VAT ACT S.87)" in page
     assert "not sent to the VFD" in page and "TRA publishes no VFD message" in page
     assert "VFD FISCAL RECEIPT" not in page and "verification pending" not in page
