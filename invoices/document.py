@@ -176,15 +176,21 @@ def build_document(
     original: OriginalInvoice | None = None,
     reason: str = "",
     rates: Mapping[VatCode, Decimal] = STANDARD_RATES,
+    line_vats: Sequence[int] | None = None,
 ) -> Document:
     """A document whose lines, VAT summary and totals are consistent by construction.
 
     Each line's amount is quantity x unit price rounded half-up once; that amount is
     net, or gross when `prices_include_vat` (a prepaid top-up is a gross amount).
+    `line_vats` fixes each line's VAT instead of the rounding rule (a credit note's,
+    capped at what its invoice charged: billing.invoicing.credit_vat); the summary
+    is then their sums per code.
     """
     currency = Currency(currency)
     amounts = [(it.vat_code, to_minor(it.quantity * it.unit_price, currency)) for it in items]
     taxes, summary = tax_lines(amounts, inclusive=prices_include_vat, rates=rates)
+    if line_vats is not None:
+        taxes, summary = _fixed_vats(amounts, line_vats, prices_include_vat, rates)
     lines = tuple(
         Line(it.description, it.quantity, it.unit_price, it.vat_code,
              tx.net_minor, tx.vat_minor, tx.gross_minor, it.item_id, it.unit)
@@ -208,6 +214,25 @@ def build_document(
         original=original,
         reason=reason,
     )
+
+
+def _fixed_vats(
+    amounts: Sequence[tuple[VatCode, int]],
+    vats: Sequence[int],
+    inclusive: bool,
+    rates: Mapping[VatCode, Decimal],
+) -> tuple[list[LineTax], list[RateTotal]]:
+    taxes = [
+        LineTax(code, amount - vat if inclusive else amount, vat)
+        for (code, amount), vat in zip(amounts, vats, strict=True)
+    ]
+    summary = [
+        RateTotal(code, rates[code], sum(t.net_minor for t in taxes if t.code == code),
+                  sum(t.vat_minor for t in taxes if t.code == code))
+        for code in VatCode
+        if any(t.code == code for t in taxes)
+    ]  # fmt: skip
+    return taxes, summary
 
 
 def _totals(summary: Sequence[RateTotal]) -> Totals:

@@ -165,6 +165,11 @@ def document_of(
         ],
         prices_include_vat=invoice.prices_include_vat,
         exchange_rate=rate,
+        line_vats=(
+            [line.vat_minor for line in invoice.lines]
+            if invoice.lines and all(line.vat_minor is not None for line in invoice.lines)
+            else None
+        ),
         original=(
             OriginalInvoice(original.number_text or "", issued_on(original))
             if original is not None

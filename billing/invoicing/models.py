@@ -251,6 +251,9 @@ class InvoiceLine(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)  # net, or gross if prices include VAT
     # What a usage line bills, so each document names it in its own language
     # (invoices.pdf.wording); `adjustment` ("rerate", "late") of `adjusts_month` (YYYY-MM).
+    # A finalised credit note's line: the VAT it credits, capped at what the invoice
+    # charged on the line and the rate (billing.invoicing.credit_vat). None: by the rule.
+    vat_minor: Mapped[int | None] = mapped_column(BigInteger)
     service: Mapped[str | None] = mapped_column(String(40))
     zone: Mapped[str | None] = mapped_column(String(40))
     adjustment: Mapped[str | None] = mapped_column(String(10))

@@ -5,7 +5,8 @@ Revises: 0018
 Create Date: 2026-12-07 00:40:00
 
 - invoice_lines.service, zone, adjustment, adjusts_month: what a usage line bills, so
-  each document names it in its own language.
+  each document names it in its own language; vat_minor: a credit note line's VAT,
+  capped at what the invoice charged.
 - invoices.original_released_at/_via, pdf_is_copy, copies_issued: VAT Act s.86(4), one
   original, every later rendering or download a COPY.
 - invoices.due_on, reminders_sent; tenants.payment_terms_days, overdue_since; and
@@ -27,6 +28,7 @@ STEPS = ("reminder", "restricted", "lifted")
 
 def upgrade() -> None:
     with op.batch_alter_table('invoice_lines') as batch:
+        batch.add_column(sa.Column('vat_minor', sa.BigInteger(), nullable=True))
         batch.add_column(sa.Column('service', sa.String(length=40), nullable=True))
         batch.add_column(sa.Column('zone', sa.String(length=40), nullable=True))
         batch.add_column(sa.Column('adjustment', sa.String(length=10), nullable=True))
@@ -73,5 +75,5 @@ def downgrade() -> None:
                      'original_released_via', 'original_released_at'):
             batch.drop_column(name)
     with op.batch_alter_table('invoice_lines') as batch:
-        for name in ('adjusts_month', 'adjustment', 'zone', 'service'):
+        for name in ('adjusts_month', 'adjustment', 'zone', 'service', 'vat_minor'):
             batch.drop_column(name)
