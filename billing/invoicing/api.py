@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from billing.auth.models import Role
 from billing.auth.principal import Principal
 from billing.core.errors import Conflict, NotFound
+from billing.dunning import service as dunning
 from billing.invoicing import (
     copies,
     credit,
@@ -208,6 +209,7 @@ class InvoicePayments(MethodView):
         )  # fmt: skip
         payment = payments.record_payment(session, actor(), invoice_id, received)
         invoice = service.get_invoice(session, invoice_id)
+        dunning.lift_if_paid(session, current().settings, invoice.tenant_id)  # paid: lifted
         return {
             "payment": payment,
             "amount_due": payments.amount_due(session, invoice),
