@@ -23,6 +23,7 @@ from billing.invoicing.fiscal import (
     pending_devices,
 )
 from billing.invoicing.models import Invoice
+from billing.invoicing.refund_notes import REFUND_ADJUSTMENT_JOB, adjust_for_refund
 from billing.invoicing.rendering import render_invoice
 from billing.invoicing.service import receipt_for_topup
 from billing.invoicing.states import FiscalStatus, InvoiceStatus
@@ -124,6 +125,14 @@ def _title(invoice: Invoice) -> str:
 def fiscalise(efd_serial: str) -> int:
     runtime = current()
     return drain(runtime, vfd.client(runtime.settings), efd_serial)
+
+
+@job(REFUND_ADJUSTMENT_JOB)
+def refund_adjustment(refund_id: str) -> None:
+    """A refunded top-up's receipt: its credit note, moving the VAT back."""
+    runtime = current()
+    with runtime.unit_of_work() as session:
+        adjust_for_refund(session, runtime.settings, refund_id)
 
 
 # Batched: a burst of credits relays its receipts as one RQ job, not one each.
