@@ -17,8 +17,9 @@ pytestmark = pytest.mark.integration
 
 def vat(live, tenant_id: str) -> tuple[int, int]:
     with live.runtime.sessions() as session:
-        return (account_balance(session, tenant_id, VAT_PAYABLE, "TZS").balance_minor,
-                account_balance(session, tenant_id, VAT_ON_PREPAYMENTS, "TZS").balance_minor)  # fmt: skip
+        payable = account_balance(session, tenant_id, VAT_PAYABLE, "TZS").balance_minor
+        held = account_balance(session, tenant_id, VAT_ON_PREPAYMENTS, "TZS").balance_minor
+        return payable, held
 
 
 def test_a_partial_refund_credits_its_part_of_the_receipt_and_its_vat(live, tenant, admin):
