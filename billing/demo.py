@@ -206,6 +206,11 @@ def walkthrough(settings: Settings, say: Callable[[str], None], port: int = 0) -
 
         invoice_step(url, runtime, say, topup.get("id"), keys.admin_key)
 
+        say("10. Dunning: reminders, restriction past grace until paid, aged receivables")
+        from billing.dunning.demo_step import dunning_step
+
+        dunning_step(url, runtime, say, keys.admin_key)
+
 
 def _audit(runtime: Runtime, say: Callable[[str], None]) -> None:
     from billing.ledger.integrity import find_discrepancies
