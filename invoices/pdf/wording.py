@@ -124,8 +124,8 @@ def zone_name(zone: str, language: str) -> str:
         return _TZ_MOBILE[language].format(_OPERATORS.get(operator, operator.title()))
     if code.startswith("INT-"):
         region, _, kind = code.removeprefix("INT-").partition("-")
-        country = _countries(language).get(region)
-        if country is None:
+        country = _countries(language).get(region) if len(region) == 2 else None
+        if country is None or region == "ZZ":  # CLDR's "Unknown Region": not a country
             return zone
         return _MOBILE[language].format(country) if kind == "MOB" else country
     return zone
