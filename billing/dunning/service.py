@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,9 +46,13 @@ def today_in_tanzania() -> date:
 
 
 def run(session: Session, settings: Settings, today: date | None = None) -> DunningRun:
-    """Take every dunning step due as of `today` (EAT); steps taken before are skipped."""
+    """Take every dunning step due as of `today` (EAT); steps taken before are skipped.
+    One run at a time: a run that finds another under way leaves the steps to it (two
+    runs locking tenants in different orders could deadlock each other)."""
     today = today or today_in_tanzania()
     done = DunningRun()
+    if not _only_run(session):
+        return done
     overdue = session.execute(
         select(Invoice)
         .where(
@@ -87,6 +91,19 @@ def run(session: Session, settings: Settings, today: date | None = None) -> Dunn
             done.restricted.append(tenant_id)
     done.lifted = lift_settled(session, settings, today, keep=set(beyond_grace))
     return done
+
+
+_RUN_LOCK = 0x6D6C7064756E  # "mlpdun": the dunning run's transaction-level advisory lock
+
+
+def _only_run(session: Session) -> bool:
+    if session.get_bind().dialect.name != "postgresql":
+        return True  # SQLite: one writer at a time anyway
+    return bool(
+        session.execute(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _RUN_LOCK}
+        ).scalar_one()
+    )
 
 
 def _take(session: Session, invoice: Invoice, kind: DunningStepKind, level: int,

@@ -75,11 +75,17 @@ def test_reminders_on_schedule_then_restriction_until_paid(
     issued = datetime.fromisoformat(invoice["issued_at"]).astimezone(UTC).date()
     assert 14 <= (due_on - issued).days <= 15  # 14 days from the EAT date of issue
     mails_before = len(mailbox.messages)
-    assert dun(fiscal_runtime, due_on).reminders == []  # due today: not overdue yet
-    assert dun(fiscal_runtime, due_on + timedelta(days=1)).reminders != []
+    # (The database is shared with other tests: what a run did is read per invoice.)
+    dun(fiscal_runtime, due_on)
+    assert steps(fiscal_runtime, invoice["id"]) == []  # due today: not overdue yet
+    dun(fiscal_runtime, due_on + timedelta(days=1))
     assert steps(fiscal_runtime, invoice["id"]) == [("reminder", 1)]
-    assert dun(fiscal_runtime, due_on + timedelta(days=1)).reminders == []  # once
-    reminder = email.message_from_bytes(mailbox.messages[mails_before])
+    dun(fiscal_runtime, due_on + timedelta(days=1))
+    assert steps(fiscal_runtime, invoice["id"]) == [("reminder", 1)]  # once
+    reminder = next(
+        message for raw in mailbox.messages[mails_before:]
+        if invoice["number"] in (message := email.message_from_bytes(raw))["Subject"]
+    )  # fmt: skip
     assert f"payment reminder 1 for invoice {invoice['number']}" in reminder["Subject"]
     assert "0150234567800" in reminder.get_payload() and invoice["number"] in reminder.get_payload()
     dun(fiscal_runtime, due_on + timedelta(days=15))  # 7 and 14 days: two more at once
@@ -87,7 +93,7 @@ def test_reminders_on_schedule_then_restriction_until_paid(
                                                     ("reminder", 3)]  # fmt: skip
     assert authorise(client, finance, tenant.tenant_id).get("reason") != "tenant_overdue"
     restricted = dun(fiscal_runtime, due_on + timedelta(days=21))
-    assert restricted.restricted == [tenant.tenant_id]
+    assert tenant.tenant_id in restricted.restricted
     answer = authorise(client, finance, tenant.tenant_id)
     assert answer["allowed"] is False and answer["reason"] == "tenant_overdue"
     paid = client.post(f"/v1/invoices/{invoice['id']}/payments", json={
@@ -97,7 +103,8 @@ def test_reminders_on_schedule_then_restriction_until_paid(
     assert paid.status_code == 201, paid.json
     assert authorise(client, finance, tenant.tenant_id).get("reason") != "tenant_overdue"
     assert steps(fiscal_runtime, invoice["id"])[-2:] == [("restricted", 0), ("lifted", 1)]
-    assert dun(fiscal_runtime, due_on + timedelta(days=60)).reminders == []  # paid: done
+    dun(fiscal_runtime, due_on + timedelta(days=60))
+    assert steps(fiscal_runtime, invoice["id"])[-1] == ("lifted", 1)  # paid: nothing more
     with fiscal_runtime.sessions() as session:
         actions = session.execute(
             select(AuditEvent.action).where(AuditEvent.tenant_id == tenant.tenant_id,
@@ -114,7 +121,9 @@ def test_reminders_on_schedule_then_restriction_until_paid(
     assert "tenant.restricted" in events and "tenant.unrestricted" in events
 
 
-def test_racing_dunning_runs_take_each_step_once(client, finance, make_tenant, fiscal_runtime, tra):
+def test_racing_dunning_runs_take_each_step_once_and_never_deadlock(
+    client, finance, make_tenant, fiscal_runtime, tra
+):
     tra.start()
     made = overdue_invoice(client, finance, make_tenant, fiscal_runtime)
     day = made["due_on"] + timedelta(days=30)
