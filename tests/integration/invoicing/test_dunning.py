@@ -199,3 +199,14 @@ def test_the_cli_prints_the_report_with_the_ledger_beside_it(
     assert "1,180.00" in line and line.rstrip().endswith("=")
     assert [s for s in result.output.splitlines() if s.startswith("TOTAL")]
     _ = DunningStepKind  # the step kinds are what the steps list above reads
+
+
+def test_payment_terms_are_set_by_an_admin_only(client, admin, make_tenant):
+    tenant = make_tenant(billing_mode=BillingMode.POSTPAID)
+    url = f"/v1/tenants/{tenant.tenant_id}"
+    own = client.patch(url, json={"payment_terms_days": 90}, headers=tenant.headers)
+    assert own.status_code == 403 and "payment_terms_days" in own.json["errors"]
+    done = client.patch(url, json={"payment_terms_days": 7}, headers=admin.headers)
+    assert done.status_code == 200 and done.json["payment_terms_days"] == 7
+    assert client.patch(url, json={"payment_terms_days": -1},
+                        headers=admin.headers).status_code == 422  # fmt: skip
