@@ -29,6 +29,7 @@ JOB_MODULES = (
     "billing.topups.reconcile_batch",
     "billing.topups.refunds",
     "billing.invoicing.jobs",
+    "billing.dunning.jobs",
     "billing.usage.jobs",
 )
 
@@ -81,6 +82,7 @@ def _register_jobs() -> None:
 def _register_routes(app: Flask) -> None:
     from billing.audit.api import blp as audit
     from billing.auth.api import blp as api_keys
+    from billing.dunning.api import blp as dunning
     from billing.invoicing.api import blp as invoices
     from billing.ledger.api import blp as wallet
     from billing.monitoring.api import blp as metrics
@@ -100,7 +102,8 @@ def _register_routes(app: Flask) -> None:
         "bearer", {"type": "http", "scheme": "bearer", "description": "mlp_… API key"}
     )
     api.spec.options["security"] = [{"bearer": []}]
-    for blueprint in (tenants, api_keys, wallet, topups, tariffs, usage, invoices, audit, metrics):
+    for blueprint in (tenants, api_keys, wallet, topups, tariffs, usage, invoices, dunning,
+                      audit, metrics):  # fmt: skip
         api.register_blueprint(blueprint)
     if app.extensions[EXTENSION].settings.provider_mode == "sandbox":
         _register_simulators(app)

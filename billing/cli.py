@@ -178,6 +178,16 @@ def invoice_run(period: str) -> None:
     run(period)
 
 
+@main.command("aged-receivables")
+@click.option("--as-of", help="the day to age at, YYYY-MM-DD (default: today, EAT)")
+@with_appcontext
+def aged_receivables(as_of: str | None) -> None:
+    """What each tenant owes by the age of its invoices; totals beside the ledger's."""
+    from billing.dunning.commands import aged_receivables_report
+
+    aged_receivables_report(as_of)
+
+
 @main.command("load-destinations")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @with_appcontext

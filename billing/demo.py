@@ -215,6 +215,11 @@ def walkthrough(settings: Settings, say: Callable[[str], None], port: int = 0) -
 
         metrics_step(http, url, say)
 
+        say("11. Dunning: reminders, restriction past grace until paid, aged receivables")
+        from billing.dunning.demo_step import dunning_step
+
+        dunning_step(url, runtime, say, keys.admin_key)
+
 
 def _audit(runtime: Runtime, say: Callable[[str], None]) -> None:
     from billing.ledger.integrity import find_discrepancies

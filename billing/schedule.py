@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
+from billing.dunning.service import run as run_dunning
 from billing.invoicing.jobs import sweep as fiscal_sweep
 from billing.invoicing.jobs import zreport_sweep
 from billing.jobs.leases import leased
@@ -33,6 +34,10 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         with runtime.unit_of_work() as session:
             expire_reservations(session)
 
+    def dunning() -> None:
+        with runtime.unit_of_work() as session:
+            run_dunning(session, runtime.settings)
+
     def request_audit() -> None:
         with runtime.unit_of_work() as session:
             request_daily_audit(session)
@@ -43,6 +48,8 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         # Yesterday's Z report, once its receipts are in; unacknowledged ones resent.
         Periodic("invoicing.zreport_sweep", 600.0, in_app(zreport_sweep)),
         Periodic("ledger.request_daily_audit", 3600.0, request_audit),
+        # Overdue invoices: reminders on the schedule, restriction past grace, lifting.
+        Periodic("dunning.run", 300.0, in_app(dunning)),
         # Unbilled prepaid usage is settled once a top-up lands; fixable rejects re-rated.
         Periodic("usage.retry", 30.0, in_app(retry_usage)),
         # Reservations past their time (they count no more already) are closed.

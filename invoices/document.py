@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -41,6 +41,7 @@ class LineItem:
     unit_price: Decimal
     vat_code: VatCode = VatCode.A
     item_id: str = ""
+    unit: str = ""  # what the quantity counts: "minute", "message", ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ class Line:
     vat_minor: int
     gross_minor: int
     item_id: str = ""
+    unit: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,38 @@ class OriginalInvoice:
 
 
 @dataclass(frozen=True, slots=True)
+class BilledPeriod:
+    """The days a postpaid invoice bills, both inclusive (as printed)."""
+
+    first_day: date
+    last_day: date
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentInstructions:
+    """How to pay an invoice: the seller's bank account and mobile-money pay number,
+    with the reference the payment must carry (the invoice number)."""
+
+    reference: str
+    bank_name: str = ""
+    account_name: str = ""
+    account_number: str = ""
+    swift: str = ""
+    mobile_money_name: str = ""  # e.g. "M-Pesa Lipa kwa Simu"
+    mobile_money_number: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentReceived:
+    """A receipt's payment: how it was paid and the operator's transaction reference."""
+
+    method: str  # e.g. "M-Pesa (mobile money)"
+    reference: str  # the operator's transaction id
+    paid_at: datetime
+    payer: str = ""  # e.g. the paying MSISDN, masked
+
+
+@dataclass(frozen=True, slots=True)
 class Document:
     kind: DocumentKind
     number: str
@@ -109,6 +143,14 @@ class Document:
     reason: str = ""
     is_copy: bool = False  # s.86(4): a copy for a registered customer says so
     verification_code: str = ""  # the VFD RCTVNUM, set with `dataclasses.replace`
+    period: BilledPeriod | None = None  # a postpaid invoice's billed days
+    due_on: date | None = None  # a postpaid invoice's due date (the tenant's terms)
+    pay_to: PaymentInstructions | None = None  # an invoice still to be paid
+    paid: PaymentReceived | None = None  # set: the document is a receipt (paid already)
+
+    @property
+    def is_receipt(self) -> bool:
+        return self.kind is DocumentKind.INVOICE and self.paid is not None
 
     def in_tzs(self) -> tuple[tuple[LineTax, ...], tuple[RateTotal, ...], Totals]:
         """Per-line amounts, VAT summary and totals in TZS, whatever the currency."""
@@ -134,18 +176,24 @@ def build_document(
     original: OriginalInvoice | None = None,
     reason: str = "",
     rates: Mapping[VatCode, Decimal] = STANDARD_RATES,
+    line_vats: Sequence[int] | None = None,
 ) -> Document:
     """A document whose lines, VAT summary and totals are consistent by construction.
 
     Each line's amount is quantity x unit price rounded half-up once; that amount is
     net, or gross when `prices_include_vat` (a prepaid top-up is a gross amount).
+    `line_vats` fixes each line's VAT instead of the rounding rule (a credit note's,
+    capped at what its invoice charged: billing.invoicing.credit_vat); the summary
+    is then their sums per code.
     """
     currency = Currency(currency)
     amounts = [(it.vat_code, to_minor(it.quantity * it.unit_price, currency)) for it in items]
     taxes, summary = tax_lines(amounts, inclusive=prices_include_vat, rates=rates)
+    if line_vats is not None:
+        taxes, summary = _fixed_vats(amounts, line_vats, prices_include_vat, rates)
     lines = tuple(
         Line(it.description, it.quantity, it.unit_price, it.vat_code,
-             tx.net_minor, tx.vat_minor, tx.gross_minor, it.item_id)
+             tx.net_minor, tx.vat_minor, tx.gross_minor, it.item_id, it.unit)
         for it, tx in zip(items, taxes, strict=True)
     )  # fmt: skip
     tzs = None
@@ -166,6 +214,25 @@ def build_document(
         original=original,
         reason=reason,
     )
+
+
+def _fixed_vats(
+    amounts: Sequence[tuple[VatCode, int]],
+    vats: Sequence[int],
+    inclusive: bool,
+    rates: Mapping[VatCode, Decimal],
+) -> tuple[list[LineTax], list[RateTotal]]:
+    taxes = [
+        LineTax(code, amount - vat if inclusive else amount, vat)
+        for (code, amount), vat in zip(amounts, vats, strict=True)
+    ]
+    summary = [
+        RateTotal(code, rates[code], sum(t.net_minor for t in taxes if t.code == code),
+                  sum(t.vat_minor for t in taxes if t.code == code))
+        for code in VatCode
+        if any(t.code == code for t in taxes)
+    ]  # fmt: skip
+    return taxes, summary
 
 
 def _totals(summary: Sequence[RateTotal]) -> Totals:

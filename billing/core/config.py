@@ -58,6 +58,10 @@ class Settings:
     smtp_tls: bool = False  # STARTTLS after connecting
     smtp_username: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
+    # Dunning: reminders this many days after an invoice's due date, and after the
+    # grace period the tenant is restricted (authorise answers tenant_overdue) until paid.
+    dunning_reminder_days: tuple[int, ...] = (1, 7, 14)
+    dunning_grace_days: int = 21
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -101,6 +105,13 @@ SANDBOX_SELLER = {
     "mobile": "255700000000",
     "tin": "100000001",
     "vrn": "40012345K",
+    # How customers pay (printed on every postpaid invoice with its number as reference).
+    "bank_name": "CRDB Bank PLC, Azikiwe branch",
+    "bank_account_name": "Malipo Communications Ltd",
+    "bank_account": "0150234567800",
+    "bank_swift": "CORUTZTZ",
+    "mobile_money_name": "M-Pesa Lipa Namba",
+    "mobile_money_number": "5123456",
 }
 SANDBOX_VFD_DEVICE = {
     "tin": "100000001",
@@ -134,6 +145,13 @@ def _invoicing_from_env(env: Any, defaults: Settings) -> dict[str, Any]:
         "smtp_tls": (env.get("MALIPO_SMTP_TLS") or "").lower() in ("1", "true", "yes", "on"),
         "smtp_username": env.get("MALIPO_SMTP_USERNAME") or None,
         "smtp_password": env.get("MALIPO_SMTP_PASSWORD") or None,
+        "dunning_reminder_days": tuple(
+            int(day) for day in _names(env.get("MALIPO_DUNNING_REMINDER_DAYS"))
+        )
+        or defaults.dunning_reminder_days,
+        "dunning_grace_days": int(
+            env.get("MALIPO_DUNNING_GRACE_DAYS") or defaults.dunning_grace_days
+        ),
     }
 
 

@@ -67,10 +67,18 @@ def lines_for(adjustments: list[UsageAdjustment]) -> list[DraftLine]:
     unit of the amount, one line however many adjustments of that kind, period, service
     and zone (a credit note tells lines apart by their text)."""
     amounts: dict[tuple[str, str], int] = defaultdict(int)
+    what: dict[tuple[str, str], dict[str, str]] = {}
     for adjustment in adjustments:  # in id order: lines in order of their first adjustment
-        amounts[line_of(adjustment)] += adjustment.amount_minor
+        key = line_of(adjustment)
+        amounts[key] += adjustment.amount_minor
+        what[key] = {
+            "service": adjustment.service,
+            "zone": adjustment.zone,
+            "adjustment": AdjustmentKind(adjustment.kind).value,
+            "adjusts_month": f"{adjustment.period_start:%Y-%m}",
+        }
     return [
-        DraftLine(item_id, description, Decimal(1), "", amount)
+        DraftLine(item_id, description, Decimal(1), "", amount, **what[(item_id, description)])
         for (item_id, description), amount in amounts.items()
     ]
 

@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Response
 from flask.views import MethodView
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.auth.access import ANYONE, STAFF, finds, principal, requires
 from billing.auth.models import Role
 from billing.auth.principal import Principal
-from billing.core.errors import NotFound
-from billing.invoicing import credit, credit_notes, payments, runs, service, vfd, zreports
+from billing.core.errors import Conflict, NotFound
+from billing.dunning import service as dunning
+from billing.invoicing import (
+    copies,
+    credit,
+    credit_notes,
+    listing,
+    payments,
+    runs,
+    service,
+    states,
+    vfd,
+    zreports,
+)
+from billing.invoicing.models import Invoice
+from billing.invoicing.rendering import render_invoice
 from billing.invoicing.schemas import (
     CreditListSchema,
     CreditNoteCreateSchema,
     CreditRefundCreateSchema,
     FinalizeSchema,
     InvoiceCreateSchema,
+    InvoiceListArgs,
+    InvoicePageSchema,
     InvoiceRunResultSchema,
     InvoiceRunSchema,
     InvoiceSchema,
@@ -31,6 +50,7 @@ from billing.invoicing.schemas import (
 from billing.runtime import current
 from billing.web.api import Blueprint
 from billing.web.idempotency import idempotent
+from billing.web.pagination import decode_cursor, encode_cursor
 from billing.web.session import request_session
 
 blp = Blueprint("invoices", __name__, url_prefix="/v1", description="Invoices and credit notes")
@@ -54,11 +74,40 @@ class Invoices(MethodView):
     @blp.arguments(InvoiceCreateSchema)
     @blp.response(201, InvoiceSchema)
     def post(self, data: dict):
-        """The draft invoice of a postpaid tenant's period, from its rated usage (made once)."""
+        """The draft invoice of a postpaid tenant's period, from its rated usage (made
+        once: a repeat gets the same draft). A period already finalised is 409, naming
+        its invoice: correct it with a credit note."""
         invoice, _created = service.create_postpaid_draft(
             request_session(), actor(), data["tenant_id"], data["period_start"], data["period_end"]
         )
+        if invoice.status in states.FINAL:
+            why = f"the period is invoiced already: {invoice.number_text} ({invoice.id})"
+            raise Conflict(why, {"period_start": [why]})
         return invoice
+
+    @requires(*ANYONE)
+    @blp.arguments(InvoiceListArgs, location="query")
+    @blp.response(200, InvoicePageSchema)
+    def get(self, args: dict):
+        """Invoices, receipts and credit notes, newest first, by cursor. Staff see all
+        (filter by tenant); a tenant key sees its own, never a draft."""
+        who = principal()
+        period = None
+        if args["period"]:
+            year, month = args["period"].split("-")
+            period = date(int(year), int(month), 1)
+        where = listing.InvoiceFilter(
+            tenant_id=who.tenant_id or args["tenant_id"],
+            kind=args["kind"], source=args["source"], status=args["status"], period=period,
+            number=args["number"], payment_status=args["payment_status"],
+            topup_id=args["topup_id"], final_only=who.tenant_id is not None,
+        )  # fmt: skip
+        if who.tenant_id and args["tenant_id"] not in (None, who.tenant_id):
+            raise NotFound(f"tenant {args['tenant_id']} not found")  # another tenant's
+        page, position = listing.list_invoices(
+            request_session(), where, before=decode_cursor(args["cursor"]), limit=args["limit"]
+        )
+        return {"items": page, "next_cursor": encode_cursor(position) if position else None}
 
 
 @blp.route("/invoices/<invoice_id>")
@@ -101,15 +150,30 @@ class InvoicePdf(MethodView):
     @requires(*ANYONE)
     @blp.response(200, content_type="application/pdf")
     def get(self, invoice_id: str):
-        """The rendered PDF (404 until it is rendered, shortly after finalise)."""
+        """The rendered PDF (404 until it is rendered, shortly after finalise). The first
+        download of a document never e-mailed is its original; every later one, and any
+        after the e-mail, is marked COPY (VAT Act s.86(4)); `X-Document-Copy` says which."""
         session = request_session()
         invoice = service.get_invoice(session, invoice_id, principal().tenant_id)
+        invoice = session.execute(  # locked, and read again now that it is ours
+            select(Invoice).where(Invoice.id == invoice.id).with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one()  # fmt: skip
         if invoice.pdf is None:
             raise NotFound(f"the PDF of {invoice_id} is not rendered yet")
+        if copies.claim_original(session, actor(), invoice, copies.DOWNLOAD):
+            pdf, is_copy = invoice.pdf, False
+        else:
+            copies.count_copy(invoice)
+            pdf, is_copy = render_invoice(session, current().settings, invoice, is_copy=True), True
+        name = f"{invoice.number_text}{'-copy' if is_copy else ''}.pdf"
         return Response(
-            invoice.pdf,
+            pdf,
             mimetype="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="{invoice.number_text}.pdf"'},
+            headers={
+                "Content-Disposition": f'inline; filename="{name}"',
+                "X-Document-Copy": "true" if is_copy else "false",
+            },
         )
 
 
@@ -145,6 +209,7 @@ class InvoicePayments(MethodView):
         )  # fmt: skip
         payment = payments.record_payment(session, actor(), invoice_id, received)
         invoice = service.get_invoice(session, invoice_id)
+        dunning.lift_if_paid(session, current().settings, invoice.tenant_id)  # paid: lifted
         return {
             "payment": payment,
             "amount_due": payments.amount_due(session, invoice),

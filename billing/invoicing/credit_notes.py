@@ -7,13 +7,15 @@ took back; the note is then finalised, rendered and e-mailed like any invoice
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from billing.audit.service import record
 from billing.core.errors import Conflict, InvalidInput, NotFound
 from billing.invoicing import states
-from billing.invoicing.documents import unit_price_for
+from billing.invoicing.documents import credited_quantity, unit_price_for
 from billing.invoicing.models import Invoice, InvoiceLine
 from billing.invoicing.service import new_invoice
 from billing.invoicing.states import InvoiceSource, InvoiceStatus
@@ -52,10 +54,13 @@ def create_credit_note(
         rate_on=original.rate_on,
     )  # fmt: skip
     for position, (line, amount) in enumerate(lines, start=1):
+        quantity, price = credited(line, amount)
         note.lines.append(
             InvoiceLine(position=position, item_id=line.item_id, description=line.description,
-                        quantity=line.quantity, unit=line.unit, vat_code=line.vat_code,
-                        unit_price=unit_price_for(-amount, line.quantity), amount_minor=-amount)
+                        quantity=quantity, unit=line.unit, vat_code=line.vat_code,
+                        unit_price=price, amount_minor=-amount, service=line.service,
+                        zone=line.zone, adjustment=line.adjustment,
+                        adjusts_month=line.adjusts_month)
         )  # fmt: skip
     session.add(note)
     session.flush()
@@ -64,6 +69,26 @@ def create_credit_note(
            detail={"original": original.number_text, "reason": reason,
                    "amounts": {str(k): v for k, v in wanted.items()}})  # fmt: skip
     return note
+
+
+def credited(line: InvoiceLine, amount: int) -> tuple[Decimal, Decimal]:
+    """(quantity, unit price) of a credit note line taking `amount` back from `line`,
+    read as what was credited: 3 minutes at the line's 60.00 → (-3, 60.00), so the
+    note prints "-3 min, 60.00, -180.00". The whole line: its own quantity and price.
+    A part of a counted line that is no whole number of units: the units it stands for
+    (6 places) at the price that gives back the amount exactly (the line's, to within
+    rounding); of a lump sum (no unit): 1 at the amount."""
+    if amount == line.amount_minor:
+        return -line.quantity, line.unit_price
+    quantity = credited_quantity(amount, line.unit_price)
+    if quantity is not None:
+        return -quantity, line.unit_price
+    if not line.unit or line.unit_price <= 0:  # a lump sum (a fee, an adjustment): 1 of the part
+        return Decimal(-1), unit_price_for(amount, Decimal(1))
+    quantity = (Decimal(amount).scaleb(-2) / line.unit_price).quantize(Decimal("1E-6"))
+    if quantity <= 0:
+        return Decimal(-1), unit_price_for(amount, Decimal(1))
+    return -quantity, unit_price_for(amount, quantity)
 
 
 def left_to_credit(session: Session, invoice: Invoice) -> dict[int, int]:

@@ -14,8 +14,9 @@ class DeliveryNotConfigured(Exception):
 
 
 def send_document(
-    settings: Settings, *, to: str, subject: str, body: str, pdf: bytes, filename: str
+    settings: Settings, *, to: str, subject: str, body: str, pdf: bytes | None, filename: str = ""
 ) -> None:
+    """E-mail `body` to `to`, the PDF attached when there is one (a reminder has none)."""
     if not settings.smtp_host:
         raise DeliveryNotConfigured("MALIPO_SMTP_HOST is not set")
     message = EmailMessage()
@@ -23,7 +24,8 @@ def send_document(
     message["To"] = to
     message["Subject"] = subject
     message.set_content(body)
-    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
+    if pdf is not None:
+        message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
         if settings.smtp_tls:
             smtp.starttls(context=ssl.create_default_context())

@@ -29,7 +29,7 @@ PDF_DIR = Path("var") / "demo"
 _RATED = [  # (service, zone, unit, units, net minor): a month of a small contact centre
     ("voice", "TZ-MOB-VODACOM", "second", 1_800, 2_700_00),
     ("voice", "TZ-MOB-AIRTEL", "second", 900, 1_530_00),
-    ("voice", "KE-MOB", "second", 300, 2_250_00),
+    ("voice", "INT-KE-MOB", "second", 300, 2_250_00),
     ("sms", "TZ-MOB-VODACOM", "segment", 40, 1_200_00),
     ("whatsapp", "TZ-MOB-VODACOM", "message", 2_000, 30_00),  # TZS 0.015 a message
 ]
@@ -90,6 +90,13 @@ def invoice_step(
     path = (PDF_DIR / f"{done['number']}.pdf").resolve()
     path.write_bytes(pdf.content)
     say(f"  PDF ({len(pdf.content):,} bytes, in Swahili) written to {path}")
+    _what_page_one_says(runtime, draft["id"], say)
+    again = call("GET", f"/v1/invoices/{draft['id']}/pdf")
+    copy_path = path.with_name(f"{done['number']}-nakala.pdf")
+    copy_path.write_bytes(again.content)
+    marked = pdf.headers.get("X-Document-Copy")
+    say(f"  the first download was the original (X-Document-Copy: {marked}); the next is"
+        f" marked NAKALA/COPY on every page (VAT Act s.86(4)): {copy_path}")  # fmt: skip
     with runtime.sessions() as session:
         versions = session.get(Invoice, draft["id"]).pdf_version
     say(f"  rendered {versions} time(s): once TRA had answered, so with its verification")
@@ -186,3 +193,24 @@ def _topup_receipt(runtime: Runtime, topup_id: str, say: Callable[[str], None]) 
         f"  the top-up's fiscal receipt {receipt.number_text}: TZS {receipt.gross_minor / 100:,.2f}"
         f" incl. VAT {receipt.vat_minor / 100:,.2f}, TRA {receipt.fiscal_status.value}"
     )
+
+
+def _what_page_one_says(runtime: Runtime, invoice_id: str, say: Callable[[str], None]) -> None:
+    """The Swahili page 1 as an accountant reads it: lines named in Swahili, the period,
+    the due date and how to pay with the invoice number as reference."""
+    from billing.invoicing.documents import document_of, language_of
+    from invoices.pdf import numbers
+    from invoices.pdf.wording import with_unit
+
+    with runtime.sessions() as session:
+        invoice = session.get(Invoice, invoice_id)
+        doc = document_of(invoice, language=language_of(invoice))
+    for line in doc.lines:
+        net = numbers.amount(line.net_minor, doc.currency)
+        quantity = with_unit(numbers.decimal(line.quantity), line.unit, line.quantity, "sw")
+        say(f"    {line.description}: {quantity} x {numbers.unit_price(line.unit_price)} = {net}")
+    period = numbers.date_range(doc.period.first_day, doc.period.last_day, "sw")
+    pay, due = doc.pay_to, numbers.long_date(doc.due_on, "sw")
+    say(f"  page 1: Kipindi cha ankara {period}; Tarehe ya mwisho ya kulipa {due}; lipa"
+        f" {pay.bank_name} {pay.account_number} au {pay.mobile_money_name}"
+        f" {pay.mobile_money_number}, kumbukumbu {pay.reference}")  # fmt: skip

@@ -13,7 +13,7 @@ import smtplib
 
 from billing.audit.service import SYSTEM, record
 from billing.core.clock import utcnow
-from billing.invoicing import states, vfd
+from billing.invoicing import copies, states, vfd
 from billing.invoicing.delivery import DeliveryNotConfigured, send_document
 from billing.invoicing.fiscal import (
     DOCUMENTS,
@@ -23,6 +23,7 @@ from billing.invoicing.fiscal import (
     pending_devices,
 )
 from billing.invoicing.models import Invoice
+from billing.invoicing.refund_notes import REFUND_ADJUSTMENT_JOB, adjust_for_refund
 from billing.invoicing.rendering import render_invoice
 from billing.invoicing.service import receipt_for_topup
 from billing.invoicing.states import FiscalStatus, InvoiceStatus
@@ -52,14 +53,19 @@ def render(invoice_id: str) -> None:
         with_ack = invoice.fiscal_status is FiscalStatus.ACKNOWLEDGED
         if invoice.pdf_version and invoice.pdf_has_ack == with_ack:
             return  # rendered already in this state: a re-run changes nothing
-        pdf = render_invoice(session, runtime.settings, invoice)
+        # Once the original is out (s.86(4)), a later rendering is a COPY.
+        as_copy = copies.original_is_out(invoice)
+        pdf = render_invoice(session, runtime.settings, invoice, is_copy=as_copy)
     with runtime.unit_of_work() as session:
         invoice = session.get(Invoice, invoice_id, with_for_update=True)
         if invoice.pdf_has_ack and not with_ack:
             return  # a render after ACK got here first; keep it
+        if copies.original_is_out(invoice) != as_copy:
+            raise RuntimeError(f"the original of {invoice_id} left while rendering: again")
         invoice.pdf = pdf
         invoice.pdf_version += 1
         invoice.pdf_has_ack = with_ack
+        invoice.pdf_is_copy = as_copy
         if invoice.delivered_at is None:
             defer(session, DELIVER_JOB, invoice.id, queue=DOCUMENTS,
                   dedupe_key=f"{DELIVER_JOB}:{invoice.id}")  # fmt: skip
@@ -69,9 +75,15 @@ def render(invoice_id: str) -> None:
 def deliver(invoice_id: str) -> None:
     """E-mail the PDF to the tenant. TRA's answer is not awaited (RULES #19)."""
     runtime = current()
-    with runtime.sessions() as session:
-        invoice = session.get(Invoice, invoice_id)
+    with runtime.unit_of_work() as session:
+        invoice = session.get(Invoice, invoice_id, with_for_update=True)
         if invoice is None or invoice.delivered_at is not None or invoice.pdf is None:
+            return
+        if not runtime.settings.smtp_host:
+            log.info("invoice %s not e-mailed: no SMTP host configured", invoice_id)
+            return  # the first download is the original then
+        if not copies.claim_original(session, SYSTEM, invoice, copies.EMAIL):
+            log.info("invoice %s not e-mailed: its original was downloaded", invoice_id)
             return
         to = (invoice.parties or {}).get("buyer", {}).get("email", "")
         number, pdf, seller = invoice.number_text, invoice.pdf, invoice.parties["seller"]["name"]
@@ -113,6 +125,14 @@ def _title(invoice: Invoice) -> str:
 def fiscalise(efd_serial: str) -> int:
     runtime = current()
     return drain(runtime, vfd.client(runtime.settings), efd_serial)
+
+
+@job(REFUND_ADJUSTMENT_JOB)
+def refund_adjustment(refund_id: str) -> None:
+    """A refunded top-up's receipt: its credit note, moving the VAT back."""
+    runtime = current()
+    with runtime.unit_of_work() as session:
+        adjust_for_refund(session, runtime.settings, refund_id)
 
 
 # Batched: a burst of credits relays its receipts as one RQ job, not one each.

@@ -180,6 +180,16 @@ class Invoice(Base):
     delivered_to: Mapped[str | None] = mapped_column(String(254))
     delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_delivery_error: Mapped[str | None] = mapped_column(String(500))
+    # VAT Act s.86(4): one original. When it left us (e-mailed, or the first download
+    # when there is no e-mail) and how; every rendering or download after that is a COPY.
+    original_released_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    original_released_via: Mapped[str | None] = mapped_column(String(10))
+    pdf_is_copy: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    copies_issued: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    # Postpaid: when it falls due (the tenant's payment terms at finalise), and dunning.
+    due_on: Mapped[date | None] = mapped_column(Date)
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # What the customer has paid (postpaid invoices; a top-up receipt is paid by its top-up).
     payment_status: Mapped[PaymentStatus | None] = mapped_column(
@@ -239,6 +249,15 @@ class InvoiceLine(Base):
     unit_price: Mapped[Decimal] = mapped_column(Numeric(28, 10))  # major units
     vat_code: Mapped[str] = mapped_column(String(1), default="A")
     amount_minor: Mapped[int] = mapped_column(BigInteger)  # net, or gross if prices include VAT
+    # What a usage line bills, so each document names it in its own language
+    # (invoices.pdf.wording); `adjustment` ("rerate", "late") of `adjusts_month` (YYYY-MM).
+    # A finalised credit note's line: the VAT it credits, capped at what the invoice
+    # charged on the line and the rate (billing.invoicing.credit_vat). None: by the rule.
+    vat_minor: Mapped[int | None] = mapped_column(BigInteger)
+    service: Mapped[str | None] = mapped_column(String(40))
+    zone: Mapped[str | None] = mapped_column(String(40))
+    adjustment: Mapped[str | None] = mapped_column(String(10))
+    adjusts_month: Mapped[str | None] = mapped_column(String(7))
 
 
 class ZReportStatus(StrEnum):

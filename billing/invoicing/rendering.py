@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy.orm import Session
 
 from billing.core.config import Settings
@@ -9,6 +11,7 @@ from billing.invoicing.documents import document_of, language_of
 from billing.invoicing.models import Invoice
 from billing.invoicing.sources import postpaid_annex
 from billing.invoicing.states import InvoiceSource
+from billing.topups.models import Topup
 from invoices.pdf import AnnexRow, Fiscal, render_pdf
 from invoices.vfd.qr import VERIFY_PRODUCTION, VERIFY_TEST, verification_url
 from invoices.vfd.receipt import EAT
@@ -32,12 +35,20 @@ def fiscal_of(invoice: Invoice, settings: Settings) -> Fiscal | None:
 
 
 def render_invoice(
-    session: Session, settings: Settings, invoice: Invoice, *, language: str | None = None
+    session: Session,
+    settings: Settings,
+    invoice: Invoice,
+    *,
+    language: str | None = None,
+    is_copy: bool = False,
 ) -> bytes:
-    """The PDF, in the buyer's language fixed at finalise unless `language` is given."""
+    """The PDF, in the buyer's language fixed at finalise unless `language` is given;
+    `is_copy` marks every page COPY (`billing.invoicing.copies`)."""
     original = (
         session.get(Invoice, invoice.original_invoice_id) if invoice.original_invoice_id else None
     )
+    language = language or language_of(invoice)
+    topup = session.get(Topup, invoice.topup_id) if invoice.topup_id else None
     annex: list[AnnexRow] = []
     if invoice.source is InvoiceSource.POSTPAID:
         annex = [
@@ -47,9 +58,10 @@ def render_invoice(
                 session, invoice.tenant_id, invoice.period_start, invoice.period_end
             )
         ]  # fmt: skip
+    document = document_of(invoice, original=original, language=language, topup=topup)
     return render_pdf(
-        document_of(invoice, original=original),
-        language=language or language_of(invoice),
+        dataclasses.replace(document, is_copy=is_copy),
+        language=language,
         annex=annex,
         fiscal=fiscal_of(invoice, settings),
     )

@@ -5,9 +5,11 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from billing.core.money import Currency
+from billing.invoicing.documents import totals_of
 from billing.invoicing.models import CreditUse, PaymentMethod, PaymentStatus, ZReportStatus
 from billing.invoicing.states import DocumentKind, FiscalStatus, InvoiceSource, InvoiceStatus
 from billing.web.fields import Day, DecimalString, DocumentText, Instant
+from billing.web.pagination import PageArgs
 from invoices.pdf.numbers import exact_price
 
 
@@ -92,6 +94,9 @@ class FiscalSchema(Schema):
     fiscalised_at = Instant(allow_none=True)
 
 
+_TOTAL = {"type": "integer", "description": "minor units; a draft's as a preview"}
+
+
 class InvoiceSchema(Schema):
     id = fields.String()
     tenant_id = fields.String()
@@ -108,9 +113,14 @@ class InvoiceSchema(Schema):
     reason = fields.String()
     exchange_rate = fields.Decimal(as_string=True, allow_none=True)
     rate_source = fields.String(allow_none=True)
-    net = fields.Integer(attribute="net_minor")
-    vat = fields.Integer(attribute="vat_minor")
-    gross = fields.Integer(attribute="gross_minor")
+    net = fields.Function(lambda invoice: totals_of(invoice)[0], metadata=_TOTAL)
+    vat = fields.Function(lambda invoice: totals_of(invoice)[1], metadata=_TOTAL)
+    gross = fields.Function(lambda invoice: totals_of(invoice)[2], metadata=_TOTAL)
+    totals_are_preview = fields.Function(
+        lambda invoice: invoice.issued_at is None,
+        metadata={"type": "boolean",
+                  "description": "a draft: net, VAT and gross as its lines stand now"},
+    )  # fmt: skip
     lines = fields.List(fields.Nested(InvoiceLineSchema))
     fiscal = fields.Function(lambda invoice: FiscalSchema().dump(invoice))
     pdf_ready = fields.Function(lambda invoice: invoice.pdf_version > 0)
@@ -238,3 +248,28 @@ class RecordedCreditRefundSchema(Schema):
 class CreditListSchema(Schema):
     items = fields.List(fields.Nested(CreditSchema))
     amount_due = fields.Integer(metadata={"description": "below zero: credit still held"})
+
+
+class InvoiceListArgs(PageArgs):
+    tenant_id = fields.String(
+        load_default=None, validate=validate.Length(min=1, max=40),
+        metadata={"description": "staff only: a tenant key always lists its own"},
+    )  # fmt: skip
+    kind = fields.Enum(DocumentKind, by_value=True, load_default=None)
+    source = fields.Enum(InvoiceSource, by_value=True, load_default=None)
+    status = fields.Enum(InvoiceStatus, by_value=True, load_default=None)
+    period = fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"^20[0-9]{2}-(0[1-9]|1[0-2])$", error="YYYY-MM"),
+        metadata={"description": "YYYY-MM: postpaid invoices billing that month, other "
+                                 "documents issued in it (EAT)", "pattern":
+                                 "^20[0-9]{2}-(0[1-9]|1[0-2])$"},
+    )  # fmt: skip
+    number = fields.String(load_default=None, validate=validate.Length(min=1, max=30))
+    payment_status = fields.Enum(PaymentStatus, by_value=True, load_default=None)
+    topup_id = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
+
+
+class InvoicePageSchema(Schema):
+    items = fields.List(fields.Nested(InvoiceSchema))
+    next_cursor = fields.String(allow_none=True)

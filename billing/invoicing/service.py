@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,7 +19,8 @@ from billing.core.errors import Conflict, InvalidInput, NotFound
 from billing.core.ids import new_id
 from billing.invoicing import adjustments, credit, payments, states
 from billing.invoicing.books import book
-from billing.invoicing.documents import document_of, parties_of, unit_price_for
+from billing.invoicing.credit_vat import Credited, capped_vats
+from billing.invoicing.documents import document_of, due_on, parties_of, unit_price_for
 from billing.invoicing.fiscal import FISCALISE_JOB, request_render, seal_receipt
 from billing.invoicing.models import Invoice, InvoiceLine
 from billing.invoicing.numbering import format_number, next_number, series_for
@@ -30,6 +31,7 @@ from billing.tenants.models import BillingMode, Tenant
 from billing.topups.models import Topup, TopupStatus
 from billing.usage.accruals import lock_accrued
 from invoices.document import Document, missing_fields
+from invoices.vat import VatCode
 from invoices.vfd.receipt import EAT
 
 TOPUP_LINE = "Prepaid communication services (wallet top-up)"
@@ -113,7 +115,8 @@ def rebuild_draft(session: Session, actor: str, invoice: Invoice) -> bool:
 
 
 def _as_draft_line(line: InvoiceLine) -> DraftLine:
-    return DraftLine(line.item_id, line.description, line.quantity, line.unit, line.amount_minor)
+    return DraftLine(line.item_id, line.description, line.quantity, line.unit, line.amount_minor,
+                     line.service, line.zone, line.adjustment, line.adjusts_month)  # fmt: skip
 
 
 def _refresh_postpaid(session: Session, actor: str, invoice: Invoice) -> None:
@@ -169,6 +172,10 @@ def _add_lines(invoice: Invoice, lines: list[DraftLine], vat_code: str = "A") ->
                 unit_price=unit_price_for(line.amount_minor, line.quantity),
                 vat_code=vat_code,
                 amount_minor=line.amount_minor,
+                service=line.service,
+                zone=line.zone,
+                adjustment=line.adjustment,
+                adjusts_month=line.adjusts_month,
             )
         )
 
@@ -184,6 +191,17 @@ def finalise(
         status = states.finalise(invoice.status)
     except states.TransitionRefused as refused:
         raise Conflict(str(refused)) from None
+    # One lock order for every path that touches an invoice and the tenant's accounts:
+    # the invoice first, then `receivable` (a payment does the same). A credit note
+    # locks its original here, before its booking locks `receivable`.
+    original = None
+    if invoice.original_invoice_id:
+        original = session.execute(
+            select(Invoice).where(Invoice.id == invoice.original_invoice_id).with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one()  # fmt: skip
+        cap_credited_vat(session, invoice, original)
+        session.flush()  # lines change only while the note is a draft
     if invoice.source is InvoiceSource.POSTPAID:
         _refresh_postpaid(session, actor, invoice)
     invoice.status = status
@@ -192,11 +210,10 @@ def finalise(
     if rate is not None:
         invoice.exchange_rate, invoice.rate_source = rate.tzs_per_unit, rate.source
         invoice.rate_on = now.astimezone(EAT).date()
-    original = (
-        session.get(Invoice, invoice.original_invoice_id) if invoice.original_invoice_id else None
-    )
     invoice.parties = parties_of(settings.seller, tenant)
     invoice.issued_at = now
+    if invoice.source is InvoiceSource.POSTPAID:  # the tenant's terms as they stand now
+        invoice.due_on = due_on(now.astimezone(EAT).date(), tenant.payment_terms_days)
     doc = _issuable_document(invoice, original)
     invoice.net_minor, invoice.vat_minor = doc.totals.net_minor, doc.totals.vat_minor
     invoice.gross_minor = doc.totals.gross_minor
@@ -221,6 +238,32 @@ def finalise(
            detail={"number": invoice.number_text, "gross_minor": invoice.gross_minor,
                    "currency": invoice.currency, "gc": invoice.gc})  # fmt: skip
     return invoice
+
+
+def cap_credited_vat(session: Session, note: Invoice, original: Invoice) -> None:
+    """Fix the VAT of each of the note's lines so that all notes together never take
+    back more VAT than the invoice charged, per line and per rate (`credit_vat`)."""
+    doc = document_of(original, number=original.number_text or "")
+    lines = [dataclasses.replace(shown, description=stored.description)
+             for shown, stored in zip(doc.lines, original.lines, strict=True)]  # fmt: skip
+    rows = session.execute(
+        select(InvoiceLine.description, func.sum(InvoiceLine.amount_minor))
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(Invoice.original_invoice_id == original.id, Invoice.status.in_(states.FINAL),
+               Invoice.id != note.id)
+        .group_by(InvoiceLine.description)
+    )  # fmt: skip
+    before = {description: -int(total) for description, total in rows}
+    known = {line.description for line in lines}
+    if any(line.description not in known for line in note.lines):
+        return  # a note not made line by line from this invoice: the rule as it stands
+    vats = capped_vats(
+        lines, before,
+        [Credited(ln.description, VatCode(ln.vat_code), -ln.amount_minor) for ln in note.lines],
+        inclusive=note.prices_include_vat,
+    )  # fmt: skip
+    for line, vat in zip(note.lines, vats, strict=True):
+        line.vat_minor = vat
 
 
 def _issuable_document(invoice: Invoice, original: Invoice | None) -> Document:

@@ -19,10 +19,14 @@ from billing.core.errors import InvalidInput
 @dataclass(frozen=True, slots=True)
 class DraftLine:
     item_id: str
-    description: str
+    description: str  # English; a document names the line in its own language from:
     quantity: Decimal
     unit: str
     amount_minor: int  # net
+    service: str | None = None
+    zone: str | None = None
+    adjustment: str | None = None  # "rerate", "late": of an earlier month's usage
+    adjusts_month: str | None = None  # YYYY-MM
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,8 @@ def postpaid_lines(
                 quantity=usage.quantity,
                 unit=usage.unit,
                 amount_minor=usage.net_minor,
+                service=usage.service,
+                zone=usage.zone,
             )
         )
     return lines

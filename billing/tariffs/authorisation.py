@@ -317,6 +317,8 @@ def _standing(
     tariff, refusal = None, ""
     if not standing.active:
         refusal = "tenant_suspended"
+    elif standing.overdue:
+        refusal = "tenant_overdue"  # an invoice unpaid past dunning's grace period
     else:
         try:
             tariff = tariff_from(session, standing, at or utcnow())

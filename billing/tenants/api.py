@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from billing.auth.access import ANYONE, finds, principal, requires
 from billing.auth.models import Role
 from billing.auth.principal import Principal
-from billing.core.errors import NotFound
+from billing.core.errors import Forbidden, NotFound
 from billing.tenants import service
 from billing.tenants.schemas import (
     CreatedTenantSchema,
@@ -61,4 +61,7 @@ class TenantById(MethodView):
         who = principal()
         if not who.can_see_tenant(tenant_id):
             raise NotFound(f"tenant {tenant_id} not found")
+        if "payment_terms_days" in data and who.role is not Role.ADMIN:
+            raise Forbidden("only an admin sets payment terms",
+                            {"payment_terms_days": ["admins only"]})  # fmt: skip
         return service.update_tenant(request_session(), who.actor, tenant_id, data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from billing.core.clock import utcnow
@@ -52,4 +52,9 @@ class Tenant(Base):
     status: Mapped[TenantStatus] = mapped_column(
         string_enum(TenantStatus, "tenant_status"), default=TenantStatus.ACTIVE
     )
+    # Postpaid: days from issue to due date (each invoice keeps the terms it was issued on).
+    payment_terms_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    # Set by dunning once an invoice is overdue past the grace period: authorisation
+    # answers `tenant_overdue` until it is paid (billing.dunning).
+    overdue_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -53,6 +53,9 @@ def _address_fields(**create: Any) -> dict[str, fields.Field]:
                                         "pattern": "^[A-Za-z]{2}$"}),
         "language": fields.Enum(Language, by_value=True, **default(Language.EN),
                                 metadata={"description": "`en` or `sw`: documents print in it"}),
+        "payment_terms_days": fields.Integer(
+            strict=True, validate=validate.Range(min=0, max=365), **default(30),
+            metadata={"description": "postpaid: days from issue to due date (admins only)"}),
     }  # fmt: skip
 
 
@@ -91,6 +94,11 @@ class TenantSchema(Schema):
     address = fields.Function(lambda t: postal_address(t.street, t.po_box, t.city, t.country))
     language = fields.Enum(Language, by_value=True)
     status = fields.Enum(TenantStatus, by_value=True)
+    payment_terms_days = fields.Integer()
+    overdue_since = Instant(
+        allow_none=True,
+        metadata={"description": "restricted by dunning (authorise: tenant_overdue) until paid"},
+    )
     created_at = Instant()
 
 

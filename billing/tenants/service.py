@@ -32,6 +32,7 @@ class NewTenant:
     city: str | None = None
     country: str = "TZ"
     language: Language = Language.EN
+    payment_terms_days: int = 30
 
 
 def create_tenant(session: Session, new: NewTenant) -> WithToken:
@@ -51,7 +52,7 @@ def get_tenant(session: Session, tenant_id: str) -> Tenant:
     return tenant
 
 
-UPDATABLE = frozenset({"street", "po_box", "city", "country", "language"})
+UPDATABLE = frozenset({"street", "po_box", "city", "country", "language", "payment_terms_days"})
 
 
 def update_tenant(session: Session, actor: str, tenant_id: str, changes: dict[str, Any]) -> Tenant:

@@ -208,6 +208,9 @@ def _succeeded(session: Session, refund: Refund, topup: Topup) -> None:
         states.move(topup, "status", TopupStatus.REFUNDED)
     data = {**event_data(topup), "refund_id": refund.id, "refund_amount": refund.amount_minor}
     emit(session, tenant_id=topup.tenant_id, type="topup.refunded", data=data)
+    # Its fiscal receipt's adjustment (a credit note moving the VAT back): invoicing's job.
+    defer(session, "invoicing.refund_adjustment", refund.id,
+          dedupe_key=f"invoicing.refund_adjustment:{refund.id}")  # fmt: skip
 
 
 def _refused(session: Session, refund: Refund, topup: Topup, result: ProviderResult) -> None:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
+from billing.invoicing.models import Invoice
+from billing.invoicing.states import FINAL
 from billing.topups.models import RefundStatus, ReviewStatus, TopupStatus
 from billing.web.fields import Instant
 
@@ -57,8 +61,32 @@ class TopupSchema(Schema):
     refund_amount = fields.Integer(attribute="refund_amount_minor", allow_none=True)
     refund_reason = fields.String(allow_none=True)
     refunds = fields.List(fields.Nested(lambda: RefundSchema()))
+    receipt_id = fields.Function(
+        lambda topup: _receipt(topup)[0],
+        metadata={"type": ["string", "null"],
+                  "description": "its fiscal receipt (GET /v1/invoices/{id}), once issued"},
+    )  # fmt: skip
+    receipt_number = fields.Function(
+        lambda topup: _receipt(topup)[1],
+        metadata={"type": ["string", "null"], "description": "the receipt's number"},
+    )
     created_at = Instant()
     updated_at = Instant()
+
+
+def _receipt(topup: object) -> tuple[str | None, str | None]:
+    """The fiscal receipt of a top-up (a tenant's own, never a draft's number)."""
+    session = object_session(topup)
+    if session is None:
+        return None, None
+    row = session.execute(
+        select(Invoice.id, Invoice.number_text, Invoice.status).where(
+            Invoice.topup_id == topup.id  # type: ignore[attr-defined]
+        )
+    ).first()
+    if row is None or row.status not in FINAL:
+        return None, None
+    return row.id, row.number_text
 
 
 class RefundSchema(Schema):

@@ -47,10 +47,23 @@ def decimal(value: Decimal, *, min_places: int = 0, max_places: int = 10) -> str
 PRICE_PLACES = 8
 
 
+# What a person reads on a document: a line's unit price is the line amount over its
+# quantity (an average where rating priced record by record), so past 4 decimals it is
+# noise to an accountant. The line amount itself is exact and rounded once.
+PRINT_PLACES = 4
+
+
 def unit_price(value: Decimal) -> str:
-    """As printed: the fewest decimals that show the price exactly, at least 2 and at most
-    the plan's precision: 0.0150000000 → "0.015", 100 → "100.00", 1/3 → "0.33333333"."""
-    return decimal(value, min_places=2, max_places=PRICE_PLACES)
+    """As printed: the fewest decimals that show the price, at least 2; rounded at 4
+    decimals, or below one at 4 significant digits (the plan's precision at most):
+    0.0150000000 → "0.015", 100 → "100.00", 161.9676064787 → "161.9676",
+    0.3333333333 → "0.3333", 0.0000000100 → "0.00000001"."""
+    value = Decimal(value)
+    places = PRINT_PLACES
+    if value and abs(value) < 1:  # 0.000123456: its 4 significant digits
+        places = min(PRICE_PLACES, max(PRINT_PLACES, 3 - abs(value).adjusted()))
+    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return decimal(rounded, min_places=2, max_places=places)
 
 
 def exact_price(value: Decimal) -> str:
@@ -65,3 +78,17 @@ def percent(rate: Decimal) -> str:
 
 def long_date(day: date, language: str) -> str:
     return f"{day.day} {_MONTHS[language][day.month - 1]} {day.year}"
+
+
+DASH = "\u2013"  # an en dash: the typographer's sign for a range of days
+
+
+def date_range(first: date, last: date, language: str) -> str:
+    """Both days inclusive, as short as reads clearly (with an en dash): "1-31 October
+    2026", "1 September - 31 October 2026", "1 December 2026 - 31 January 2027"."""
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}{DASH}{last.day} {_MONTHS[language][last.month - 1]} {last.year}"
+    if first.year == last.year:
+        start = f"{first.day} {_MONTHS[language][first.month - 1]}"
+        return f"{start} {DASH} {long_date(last, language)}"
+    return f"{long_date(first, language)} {DASH} {long_date(last, language)}"

@@ -11,12 +11,15 @@ from decimal import Decimal
 
 from billing.core.money import Currency
 from invoices.document import (
+    BilledPeriod,
     Document,
     DocumentKind,
     ExchangeRate,
     LineItem,
     OriginalInvoice,
     Party,
+    PaymentInstructions,
+    PaymentReceived,
     build_document,
 )
 from invoices.pdf.annex import AnnexRow
@@ -49,12 +52,36 @@ _ITEMS = (
 )  # fmt: skip
 
 
+def pay_to(reference: str) -> PaymentInstructions:
+    return PaymentInstructions(
+        reference=reference, bank_name="CRDB Bank PLC, Azikiwe branch",
+        account_name="Malipo Cloud Communications Ltd", account_number="0150-2345-6789-00",
+        swift="CORUTZTZ", mobile_money_name="M-Pesa Lipa Namba", mobile_money_number="5123456",
+    )  # fmt: skip
+
+
 def invoice(*, number: str = "INV-2026-000123", is_copy: bool = False) -> Document:
     doc = build_document(
         kind=DocumentKind.INVOICE, number=number, issued_on=date(2026, 10, 31),
         seller=SELLER, buyer=BUYER, currency=Currency.TZS, items=_ITEMS,
     )  # fmt: skip
-    return dataclasses.replace(doc, is_copy=is_copy)
+    return dataclasses.replace(
+        doc, is_copy=is_copy, period=BilledPeriod(date(2026, 10, 1), date(2026, 10, 31)),
+        due_on=date(2026, 11, 30), pay_to=pay_to(number),
+    )  # fmt: skip
+
+
+def receipt() -> Document:
+    """A prepaid top-up's fiscal receipt: VAT-inclusive, paid by M-Pesa."""
+    doc = build_document(
+        kind=DocumentKind.INVOICE, number="RCT-2026-000481", issued_on=date(2026, 10, 14),
+        seller=SELLER, buyer=BUYER, currency=Currency.TZS, prices_include_vat=True,
+        items=[LineItem("Prepaid communication services (wallet top-up)", Decimal(1),
+                        Decimal("50000.00"), VatCode.A, "TOPUP-MPESA")],
+    )  # fmt: skip
+    at = datetime(2026, 10, 14, 6, 42, 10, tzinfo=UTC)
+    paid = PaymentReceived("M-Pesa (mobile money)", "QJK5T7ZP2M", at, "0754 *** 321")
+    return dataclasses.replace(doc, paid=paid)
 
 
 def usd_invoice() -> Document:
@@ -106,9 +133,9 @@ def fiscal(document: Document, *, gc: int = 123, daily_counter: int = 7) -> Fisc
 
 
 _ZONES = (
-    ("voice", "TZ mobile", "s", "+25575"), ("voice", "TZ fixed", "s", "+25522"),
-    ("sms", "TZ mobile", "message", "+25571"), ("whatsapp", "TZ mobile", "session", "+25568"),
-    ("voice", "Kenya mobile", "s", "+25472"),
+    ("voice", "TZ-MOB-VODACOM", "second", "+25575"), ("voice", "TZ-FIX", "second", "+25522"),
+    ("sms", "TZ-MOB-YAS", "segment", "+25571"), ("whatsapp", "TZ-MOB-AIRTEL", "message",
+    "+25568"), ("voice", "INT-KE-MOB", "second", "+25472"),
 )  # fmt: skip
 
 
@@ -119,7 +146,7 @@ def annex_rows(count: int, *, start: datetime | None = None) -> list[AnnexRow]:
     rows = []
     for i in range(count):
         service, zone, unit, prefix = _ZONES[i % len(_ZONES)]
-        units = 1 if unit != "s" else 6 + (i * 37) % 900
+        units = 1 if unit != "second" else 6 + (i * 37) % 900
         rows.append(AnnexRow(
             occurred_at=start + step * i,
             service=service,
@@ -127,6 +154,6 @@ def annex_rows(count: int, *, start: datetime | None = None) -> list[AnnexRow]:
             zone=zone,
             billed_units=units,
             unit=unit,
-            net_minor=units * 35 if unit == "s" else 1800,
+            net_minor=units * 35 if unit == "second" else 1800,
         ))  # fmt: skip
     return rows

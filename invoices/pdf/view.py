@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
@@ -16,6 +16,7 @@ from invoices.pdf import numbers
 from invoices.pdf.annex import AnnexRow
 from invoices.pdf.fiscal import Fiscal
 from invoices.pdf.labels import LABELS, Labels, code_meaning
+from invoices.pdf.wording import annex_units, service_name, with_unit, zone_name
 from invoices.taxpayer import format_tin, format_vrn
 from invoices.vat import RateTotal
 from invoices.vfd.qr import qr_svg
@@ -44,6 +45,12 @@ class View:
     credit: dict | None
     fiscal: dict | None
     annex: dict | None
+    meta: list[tuple[str, str]]  # number, date, period, due date, currency: as printed
+    pay_to: dict | None
+    paid: dict | None
+
+
+LOCAL = ZoneInfo("Africa/Dar_es_Salaam")  # what Tanzanian documents are dated in
 
 
 def build_view(
@@ -51,10 +58,11 @@ def build_view(
 ) -> View:
     t = LABELS[language]
     cur = doc.currency
+    title = "credit_note" if doc.kind is DocumentKind.CREDIT_NOTE else "invoice"
     return View(
         language=language,
         t=t,
-        title=t["credit_note" if doc.kind is DocumentKind.CREDIT_NOTE else "invoice"],
+        title=t["receipt" if doc.is_receipt else title],
         is_copy=doc.is_copy,
         doc=doc,
         issued_on=numbers.long_date(doc.issued_on, language),
@@ -64,7 +72,7 @@ def build_view(
         lines=[
             {
                 "description": ln.description,
-                "quantity": numbers.decimal(ln.quantity),
+                "quantity": with_unit(numbers.decimal(ln.quantity), ln.unit, ln.quantity, language),
                 "unit_price": numbers.unit_price(ln.unit_price),
                 "code": ln.vat_code.value,
                 # As billed: net, or gross when prices include VAT (a top-up). VAT
@@ -83,8 +91,47 @@ def build_view(
         tzs=_tzs(doc, language),
         credit=_credit(doc, language),
         fiscal=_fiscal(fiscal),
-        annex=_annex(annex, cur) if annex else None,
+        annex=_annex(annex, cur, language) if annex else None,
+        meta=_meta(doc, t, language),
+        pay_to=_pay_to(doc),
+        paid=_paid(doc, language),
     )
+
+
+def _meta(doc: Document, t: Labels, language: str) -> list[tuple[str, str]]:
+    rows = [(t.number, doc.number), (t.issued_on, numbers.long_date(doc.issued_on, language))]
+    if doc.period is not None:
+        first, last = doc.period.first_day, doc.period.last_day
+        rows.append((t.period, numbers.date_range(first, last, language)))
+    if doc.due_on is not None:
+        rows.append((t.due_on, numbers.long_date(doc.due_on, language)))
+    rows.append((t.currency, doc.currency.value))
+    return rows
+
+
+def _pay_to(doc: Document) -> dict | None:
+    if doc.pay_to is None or doc.paid is not None or doc.kind is DocumentKind.CREDIT_NOTE:
+        return None
+    p = doc.pay_to
+    return {
+        "reference": p.reference,
+        "bank": [value for value in (p.bank_name, p.account_name, p.account_number, p.swift)],
+        "has_bank": bool(p.account_number),
+        "mobile_money": p.mobile_money_name,
+        "pay_number": p.mobile_money_number,
+    }
+
+
+def _paid(doc: Document, language: str) -> dict | None:
+    if doc.paid is None:
+        return None
+    at = doc.paid.paid_at.astimezone(LOCAL)
+    return {
+        "method": doc.paid.method,
+        "reference": doc.paid.reference,
+        "at": f"{numbers.long_date(at.date(), language)} {at:%H:%M} EAT",
+        "payer": doc.paid.payer,
+    }
 
 
 def _party(party: Party, t: Labels) -> dict:
@@ -164,19 +211,20 @@ def _fiscal(fiscal: Fiscal | None) -> dict | None:
     }
 
 
-def _annex(rows: Sequence[AnnexRow], cur: Currency) -> dict:
-    first = min(r.occurred_at for r in rows).astimezone(UTC)
-    last = max(r.occurred_at for r in rows).astimezone(UTC)
+def _annex(rows: Sequence[AnnexRow], cur: Currency, language: str) -> dict:
+    """Times in Tanzania's own clock (EAT), durations as a person reads them."""
+    first = min(r.occurred_at for r in rows).astimezone(LOCAL)
+    last = max(r.occurred_at for r in rows).astimezone(LOCAL)
     return {
-        "from": first.strftime("%Y-%m-%d"),
-        "to": last.strftime("%Y-%m-%d"),
+        "from": numbers.long_date(first.date(), language),
+        "to": numbers.long_date(last.date(), language),
         "rows": [
             (
-                r.occurred_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
-                r.service,
+                r.occurred_at.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M:%S"),
+                service_name(r.service, language),
                 r.destination,
-                r.zone,
-                f"{r.billed_units:,} {r.unit}",
+                zone_name(r.zone, language),
+                annex_units(r.billed_units, r.unit, language),
                 numbers.amount(r.net_minor, cur),
             )
             for r in rows

@@ -1,7 +1,7 @@
 """periodic leases: each cluster-wide periodic task runs once a period, not once a worker
 
 Revision ID: 0026
-Revises: 0024
+Revises: 0025
 Create Date: 2026-12-07 00:40:00
 
 - periodic_leases: one row per periodic task; a worker's ticker runs the task only if it
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = '0026'
-down_revision = '0024'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 

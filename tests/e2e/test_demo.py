@@ -53,7 +53,20 @@ def test_the_demo_runs_on_a_fresh_sqlite_database_and_again(tmp_path):
     assert "refunded by mobile money" in done.stdout and "TZS 0.00 of credit left" in done.stdout
     assert "on November's draft: Late usage of 2026-10: Voice calls" in done.stdout
     assert "Z report 2" in done.stdout and "TRA acknowledged" in done.stdout
-    assert "invoice.finalised, invoice.fiscalised, invoice.payment_recorded" in done.stdout
+    assert (
+        "invoice.finalised, invoice.fiscalised, invoice.original_issued, invoice.payment_recorded"
+        in done.stdout
+    )
+    # The documents as an accountant reads them, and one original (VAT Act s.86(4)).
+    assert "Simu kwenda Vodacom: 30 dakika x 90.00 = 2,700.00" in done.stdout
+    assert "Kipindi cha ankara 1\u201331 Oktoba 2026; Tarehe ya mwisho ya kulipa" in done.stdout
+    assert "M-Pesa Lipa Namba 5123456, kumbukumbu INV-000001" in done.stdout
+    assert "the first download was the original (X-Document-Copy: false)" in done.stdout
+    assert (tmp_path / "var" / "demo" / "INV-000001-nakala.pdf").exists()
+    # Dunning: restricted past grace, the aged receivables equal the ledger, lifted.
+    assert "authorise: allowed=False, reason tenant_overdue" in done.stdout
+    assert "= ledger receivable 1,062.00" in done.stdout
+    assert "restriction lifted, authorise allowed=True" in done.stdout
     # Again, on the same database: it ran to its end and the bad CDR line was its own
     # tenant's (not "a duplicate" of the first run's); the documents numbered on.
     again = demo(env, tmp_path)

@@ -73,7 +73,7 @@ def test_an_invoice_is_acknowledged_rendered_and_e_mailed(
             .all()
         )
     assert actions == ["invoice.draft_created", "invoice.finalised", "invoice.fiscalised",
-                       "invoice.delivered"]  # fmt: skip
+                       "invoice.original_issued", "invoice.delivered"]  # fmt: skip
 
 
 @pytest.mark.parametrize("fault", ["timeout", "http500", "ack1", "ack3", "ack6"])

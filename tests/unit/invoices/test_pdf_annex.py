@@ -1,5 +1,6 @@
 """The usage annex: from a new page, its table header on every page, every row once,
-and every page numbered "Page x of y"."""
+every page numbered "Page x of y", times in Tanzania's clock (EAT) and durations as a
+person reads them."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from invoices.pdf import render_pdf, specimens
 from .pdf_reading import money, page_texts
 
 ROWS = 200
-HEADER_EN = "Time (UTC) Service Destination Zone Units Net (TZS)"
-HEADER_SW = "Muda (UTC) Huduma Mahali Eneo Vipimo Bila VAT (TZS)"
+HEADER_EN = "Time (EAT) Service Destination Zone Units Net (TZS)"
+HEADER_SW = "Muda (EAT) Huduma Mahali Eneo Vipimo Bila VAT (TZS)"
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def test_annex_starts_on_a_new_page_and_spans_several(pages):
     assert len(pages) >= 4
     assert "USAGE ANNEX" not in pages[0].upper()
     assert "USAGE ANNEX · INV-2026-000123" in pages[1]
-    assert "2026-10-01 to 2026-10-31" in pages[1]
+    assert "1 October 2026 to 31 October 2026" in pages[1]
 
 
 def test_header_repeats_on_every_annex_page(pages):
@@ -52,12 +53,24 @@ def test_every_row_is_printed_once_and_the_total_adds_up(pages, rows):
 
 
 def test_a_row_reads_as_printed(pages, rows):
-    row = rows[1]
+    from invoices.pdf.view import LOCAL
+
+    row = rows[1]  # 43 s of voice to a Tanzanian fixed line
+    assert (row.service, row.zone, row.billed_units, row.unit) == ("voice", "TZ-FIX", 43, "second")
     expected = (
-        f"{row.occurred_at:%Y-%m-%d %H:%M:%S} {row.service} {row.destination} "
-        f"{row.zone} {row.billed_units:,} {row.unit} {money(row.net_minor)}"
+        f"{row.occurred_at.astimezone(LOCAL):%Y-%m-%d %H:%M:%S} Voice {row.destination} "
+        f"Tanzania fixed lines 43 s {money(row.net_minor)}"
     )
     assert expected in pages[1]
+
+
+def test_durations_read_as_minutes_and_seconds_never_raw_seconds(pages, rows):
+    annex = " ".join(pages[1:])
+    assert " second" not in annex
+    long_call = next(r for r in rows if r.unit == "second" and r.billed_units >= 600)
+    minutes, seconds = divmod(long_call.billed_units, 60)
+    shown = f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+    assert f"{long_call.destination} " in annex and shown in annex
 
 
 def test_swahili_annex_repeats_its_header_and_numbers_pages():
@@ -73,13 +86,22 @@ def test_swahili_annex_repeats_its_header_and_numbers_pages():
     assert "KIAMBATISHO CHA MATUMIZI" in pages[1]
 
 
-def test_times_are_printed_in_utc():
-    from datetime import datetime, timedelta, timezone
+def test_times_are_printed_in_tanzanian_time():
+    from datetime import UTC, datetime
 
-    eat = timezone(timedelta(hours=3))
-    rows = specimens.annex_rows(1, start=datetime(2026, 10, 5, 9, 30, tzinfo=eat))
+    rows = specimens.annex_rows(1, start=datetime(2026, 10, 31, 22, 30, tzinfo=UTC))
     pages = page_texts(render_pdf(specimens.invoice(), annex=rows))
-    assert "2026-10-05 06:30:00" in pages[1]
+    assert "2026-11-01 01:30:00" in pages[1]  # 22:30 UTC is 01:30 the next day in EAT
+    assert "06:30:00" not in pages[1] and "22:30:00" not in pages[1]
+
+
+def test_swahili_annex_names_zones_and_durations_in_swahili():
+    rows = specimens.annex_rows(5)
+    pages = page_texts(render_pdf(specimens.invoice(), language="sw", annex=rows))
+    assert "Simu" in pages[1] and "simu za mezani Tanzania" in pages[1]
+    assert "Kenya (simu za mkononi)" in pages[1]
+    assert "TZ-MOB" not in pages[1] and "INT-KE" not in pages[1]
+    assert "dak " in pages[1] and "sek " in pages[1]
 
 
 def test_a_long_invoice_repeats_the_lines_header_and_never_splits_a_line():
