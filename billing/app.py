@@ -22,6 +22,7 @@ JOB_MODULES = (
     "billing.topups.refunds",
     "billing.invoicing.jobs",
     "billing.usage.jobs",
+    "billing.settlement.jobs",
 )
 
 
@@ -72,6 +73,7 @@ def _register_routes(app: Flask) -> None:
     from billing.auth.api import blp as api_keys
     from billing.invoicing.api import blp as invoices
     from billing.ledger.api import blp as wallet
+    from billing.settlement.api import blp as settlement
     from billing.tariffs.api import blp as tariffs
     from billing.tenants.api import blp as tenants
     from billing.topups.api import blp as topups
@@ -88,7 +90,8 @@ def _register_routes(app: Flask) -> None:
         "bearer", {"type": "http", "scheme": "bearer", "description": "mlp_… API key"}
     )
     api.spec.options["security"] = [{"bearer": []}]
-    for blueprint in (tenants, api_keys, wallet, topups, tariffs, usage, invoices, audit):
+    for blueprint in (tenants, api_keys, wallet, topups, tariffs, usage, invoices, audit,
+                      settlement):  # fmt: skip
         api.register_blueprint(blueprint)
     if app.extensions[EXTENSION].settings.provider_mode == "sandbox":
         _register_simulators(app)

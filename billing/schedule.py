@@ -12,6 +12,7 @@ from billing.jobs.outbox import relay
 from billing.jobs.ticker import Periodic
 from billing.ledger.jobs import request_daily_audit
 from billing.runtime import EXTENSION
+from billing.settlement.jobs import request_daily_reconciliation
 from billing.topups.jobs import sweep
 from billing.topups.spool import drain_into_inbox
 from billing.usage.jobs import retry as retry_usage
@@ -42,4 +43,6 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         Periodic("ledger.request_daily_audit", 3600.0, request_audit),
         # Unbilled prepaid usage is settled once a top-up lands; fixable rejects re-rated.
         Periodic("usage.retry", 30.0, in_app(retry_usage)),
+        # Yesterday's settlement statements from the drop folder, each once.
+        Periodic("settlement.daily", 3600.0, lambda: request_daily_reconciliation(runtime)),
     ]

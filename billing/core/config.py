@@ -34,6 +34,10 @@ class Settings:
     # Verified callbacks that came while the database was away, until drained into it.
     spool_dir: str = str(Path("var") / "spool")
     page_size_max: int = 200
+    # Settlement statements: the largest upload, and the folder the daily job reads
+    # (`<provider>-<YYYY-MM-DD>.csv`, e.g. mpesa-2026-12-06.csv).
+    statement_max_bytes: int = 256 * 1024 * 1024
+    settlement_dir: str = str(Path("var") / "settlements")
     testing: bool = False
     # Invoicing: the seller on every document, TRA's VFD, and e-mail delivery.
     seller: dict[str, str] = field(default_factory=lambda: dict(SANDBOX_SELLER))
@@ -72,6 +76,10 @@ class Settings:
             platform_webhook_secret=env.get("MALIPO_PLATFORM_WEBHOOK_SECRET") or None,
             max_body_bytes=int(env.get("MALIPO_MAX_BODY_BYTES") or defaults.max_body_bytes),
             spool_dir=env.get("MALIPO_SPOOL_DIR") or defaults.spool_dir,
+            statement_max_bytes=int(
+                env.get("MALIPO_STATEMENT_MAX_BYTES") or defaults.statement_max_bytes
+            ),
+            settlement_dir=env.get("MALIPO_SETTLEMENT_DIR") or defaults.settlement_dir,
             **_invoicing_from_env(env, defaults),
         )
 
