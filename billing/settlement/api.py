@@ -16,12 +16,12 @@ from billing.core.errors import InvalidInput, NotFound
 from billing.runtime import current
 from billing.settlement import credit, report, service, summary
 from billing.settlement.schemas import (
-    CreditSchema,
-    DaySummarySchema,
+    CreditAfterReviewSchema,
     LineListArgs,
-    LinePageSchema,
+    SettlementDaySchema,
+    SettlementLinePageSchema,
+    SettlementStatementSchema,
     StatementListArgs,
-    StatementSchema,
     SummaryArgs,
     UploadArgs,
 )
@@ -69,7 +69,7 @@ class Reconciliations(MethodView):
     @requires(*FINANCE)
     @blp.arguments(UploadArgs, location="query")
     @blp.doc(requestBody=STATEMENT_BODY)
-    @blp.response(201, StatementSchema)
+    @blp.response(201, SettlementStatementSchema)
     def post(self, args: dict):
         """Import a provider's settlement statement (multipart `file` or a text/csv body)
         and match it: the same file again changes nothing and answers `reimported`."""
@@ -82,11 +82,13 @@ class Reconciliations(MethodView):
                 filename=filename,
                 actor=principal().actor,
             )
-        return {**StatementSchema().dump(imported.statement), "reimported": imported.reimported}
+        statement = imported.statement
+        statement.reimported = imported.reimported  # answered, not stored
+        return statement
 
     @requires(*STAFF)
     @blp.arguments(StatementListArgs, location="query")
-    @blp.response(200, StatementSchema(many=True))
+    @blp.response(200, SettlementStatementSchema(many=True))
     def get(self, args: dict):
         """Imported statements, newest first."""
         return service.list_statements(request_session(), **args)
@@ -112,7 +114,7 @@ def _upload() -> tuple[BinaryIO, str]:
 class Summary(MethodView):
     @requires(*STAFF)
     @blp.arguments(SummaryArgs, location="query")
-    @blp.response(200, DaySummarySchema(many=True))
+    @blp.response(200, SettlementDaySchema(many=True))
     def get(self, args: dict):
         """Per provider and statement day: lines, matched, exceptions by kind, and gross,
         fees, net, paid to bank and unsettled (minor units)."""
@@ -123,7 +125,7 @@ class Summary(MethodView):
 @blp.route("/reconciliations/<reconciliation_id>")
 class ReconciliationById(MethodView):
     @requires(*STAFF)
-    @blp.response(200, StatementSchema)
+    @blp.response(200, SettlementStatementSchema)
     def get(self, reconciliation_id: str):
         """One statement with its totals per outcome."""
         return service.get_statement(request_session(), reconciliation_id)
@@ -133,7 +135,7 @@ class ReconciliationById(MethodView):
 class ReconciliationLines(MethodView):
     @requires(*STAFF)
     @blp.arguments(LineListArgs, location="query")
-    @blp.response(200, LinePageSchema)
+    @blp.response(200, SettlementLinePageSchema)
     def get(self, args: dict, reconciliation_id: str):
         """The statement's lines in file order, filterable by outcome; by cursor."""
         rows = service.list_lines(
@@ -171,7 +173,7 @@ class ReconciliationReport(MethodView):
 @blp.route("/review-items/<item_id>/credit")
 class CreditAfterReview(MethodView):
     @requires(*FINANCE)
-    @blp.arguments(CreditSchema)
+    @blp.arguments(CreditAfterReviewSchema)
     @blp.response(200, ReviewItemSchema)
     def post(self, data: dict, item_id: str):
         """Credit the top-up a statement shows paid but Malipo never credited (a

@@ -52,7 +52,7 @@ def book_statement(session: Session, statement_id: str) -> int:
             tenant_id=row.tenant_id,
             idempotency_key=f"settlement:{statement_id}:{row.provider}:{row.currency}",
             kind="settlement",
-            postings=settlement_postings(row.provider, row.currency, row.gross, row.fee),
+            postings=settlement_postings(row.provider, row.currency, int(row.gross), int(row.fee)),
             description=f"{row.provider} settlement, statement {statement_id}",
             reference=statement_id,
         )

@@ -21,7 +21,7 @@ class UploadArgs(Schema):
     )  # fmt: skip
 
 
-class StatementSchema(Schema):
+class SettlementStatementSchema(Schema):
     id = fields.String()
     provider = fields.String()
     filename = fields.String()
@@ -46,7 +46,7 @@ class StatementListArgs(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
-class LineSchema(Schema):
+class SettlementLineSchema(Schema):
     id = fields.String()
     line_no = fields.Integer(allow_none=True)
     kind = fields.String()
@@ -72,8 +72,8 @@ class LineListArgs(PageArgs):
     outcome = fields.String(load_default=None, validate=validate.OneOf(OUTCOMES))
 
 
-class LinePageSchema(Schema):
-    items = fields.List(fields.Nested(LineSchema))
+class SettlementLinePageSchema(Schema):
+    items = fields.List(fields.Nested(SettlementLineSchema))
     next_cursor = fields.String(allow_none=True)
 
 
@@ -82,7 +82,7 @@ class SummaryArgs(Schema):
     provider = fields.String(load_default=None, validate=validate.Length(min=1, max=20))
 
 
-class DaySummarySchema(Schema):
+class SettlementDaySchema(Schema):
     day = fields.String()
     provider = fields.String()
     currency = fields.String()
@@ -96,5 +96,5 @@ class DaySummarySchema(Schema):
     unsettled = fields.Integer(attribute="unsettled_minor")
 
 
-class CreditSchema(Schema):
+class CreditAfterReviewSchema(Schema):
     note = fields.String(required=True, validate=validate.Length(min=1, max=400))
