@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from billing.core.clock import utcnow
@@ -62,7 +62,9 @@ class StatementLine(Base):
     __tablename__ = "settlement_lines"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    statement_id: Mapped[str] = mapped_column(ForeignKey("settlement_statements.id"))
+    # No foreign key: its per-row trigger cost more than the matching itself on a
+    # million-line statement; lines are only ever written with their statement.
+    statement_id: Mapped[str] = mapped_column(String(40))
     line_no: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(10))
     provider: Mapped[str] = mapped_column(String(20))
