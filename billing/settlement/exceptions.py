@@ -61,6 +61,7 @@ UPDATE settlement_lines SET review_item_id = (
     SELECT r.id FROM review_items r
     WHERE r.kind = 'statement_' || settlement_lines.outcome
       AND r.topup_id = settlement_lines.topup_id AND r.inbox_id IS NULL
+    ORDER BY r.created_at LIMIT 1
 )
 WHERE statement_id = :statement_id AND outcome IN ({_OUTCOMES}) AND review_item_id IS NULL
   AND topup_id IS NOT NULL
