@@ -39,6 +39,8 @@ def previous_day(now: datetime | None = None) -> date:
 def request_daily_reconciliation(runtime: Runtime, day: date | None = None) -> list[str]:
     """Ask for each of the day's statements to be imported, once; the files asked for."""
     day = day or previous_day()
+    if runtime.settings.provider_mode == "sandbox":
+        fetch_sandbox_statements(runtime.settings.public_url, runtime.settings.settlement_dir, day)
     asked = []
     with runtime.unit_of_work() as session:
         for fmt in FORMATS:
@@ -59,6 +61,31 @@ def request_daily_reconciliation(runtime: Runtime, day: date | None = None) -> l
             ):
                 asked.append(path)
     return asked
+
+
+def fetch_sandbox_statements(public_url: str, folder: str, day: date) -> list[str]:
+    """Sandbox: each simulated operator's statement of the day into the drop folder, as a
+    live operator's delivery would put it there (a day with no payments writes none)."""
+    import requests
+
+    written = []
+    os.makedirs(folder, exist_ok=True)
+    for fmt in FORMATS:
+        path = statement_path(folder, fmt, day)
+        if os.path.exists(path):
+            continue
+        url = f"{public_url.rstrip('/')}/sandbox/{fmt}/statement"
+        try:
+            answer = requests.get(url, params={"date": day.isoformat()}, timeout=30)
+        except requests.RequestException as error:
+            log.warning("sandbox statement %s unavailable: %s", url, type(error).__name__)
+            continue
+        if answer.status_code != 200:  # 204: no payments that day
+            continue
+        with open(path, "wb") as out:
+            out.write(answer.content)
+        written.append(path)
+    return written
 
 
 def import_file(runtime: Runtime, path: str, fmt: str, *, actor: str) -> Imported:

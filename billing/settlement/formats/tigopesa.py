@@ -43,6 +43,17 @@ def parse(lines: Iterable[str]) -> Iterator[StatementLine]:
         raise StatementError(0, "file", "empty: no header row")
 
 
+# Our references are 20 characters (billing.topups.service.reference_for); the push sends
+# them behind the biller code (providers.tigopesa), which the report repeats.
+OUR_REFERENCE = 20
+
+
+def _ours(reference_id: str | None) -> str | None:
+    if reference_id is None or len(reference_id) <= OUR_REFERENCE:
+        return reference_id
+    return reference_id[-OUR_REFERENCE:]
+
+
 def _line(row: Row) -> StatementLine:
     occurred_at, day = row.moment("Date")
     status = (row.text("Status") or "").upper()
@@ -56,7 +67,7 @@ def _line(row: Row) -> StatementLine:
         kind=kind,
         provider=PROVIDER,
         provider_txn_id=row.text("MFSTransactionID", required=kind == "payment"),
-        reference=row.text("ReferenceID"),
+        reference=_ours(row.text("ReferenceID")),
         msisdn=row.text("CustomerMSISDN"),
         amount_minor=row.amount("Amount"),
         fee_minor=row.amount("Charges") if kind == "payment" else 0,
