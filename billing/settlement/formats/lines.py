@@ -64,7 +64,8 @@ def header_index(found: Sequence[str], required: Sequence[str], line_no: int) ->
     missing = [name for name in required if name.lower() not in names]
     if missing:
         raise StatementError(line_no, "file", f"header lacks {', '.join(missing)}")
-    return names
+    # Looked up as the parsers spell them, and in any case: each cell read is one probe.
+    return {**names, **{name.strip(): i for i, name in enumerate(found)}}
 
 
 class Row:
@@ -78,8 +79,11 @@ class Row:
         self.columns = columns
 
     def text(self, column: str, *, required: bool = False) -> str | None:
-        index = self.columns.get(column.lower())
-        value = self.cells[index].strip() if index is not None and index < len(self.cells) else ""
+        index = self.columns.get(column)
+        if index is None:
+            index = self.columns.get(column.lower())
+        cells = self.cells
+        value = cells[index].strip() if index is not None and index < len(cells) else ""
         if len(value) > MAX_CELL:
             raise StatementError(self.line_no, column, f"longer than {MAX_CELL} characters")
         if not value:
@@ -124,6 +128,18 @@ class Row:
         if value not in ("TZS", "USD"):
             raise StatementError(self.line_no, column, f"not a currency we settle: {value!r}")
         return value
+
+
+def minor_or_none(value: str) -> int | None:
+    """`amount`'s fast path: "1,053.00" or "-60.00" as positive minor units; None when it
+    is not plainly an amount (the caller then reads the line the slow way, for the error)."""
+    plain = value.replace(",", "")
+    if not plain:
+        return 0
+    if not _AMOUNT.fullmatch(plain):
+        return None
+    whole, _, cents = plain.lstrip("+-").partition(".")
+    return int(whole) * 100 + int(cents.ljust(2, "0") or 0)
 
 
 def digits(value: str | None) -> str | None:

@@ -106,3 +106,35 @@ def test_a_bad_line_names_its_line_and_column(fmt, text, line_no, field):
     with pytest.raises(StatementError) as refused:
         read(fmt, text)
     assert (refused.value.line_no, refused.value.field) == (line_no, field)
+
+
+def test_the_mpesa_fast_path_reads_every_line_as_the_careful_one_does():
+    from billing.settlement.formats.lines import Row, header_index
+    from billing.settlement.formats.mpesa import REQUIRED, _fast_reader, _line
+
+    columns = header_index(MPESA.split(","), REQUIRED, 1)
+    fast = _fast_reader(columns)
+    rows = [
+        'RLA1,01-12-2026 10:05:00,01-12-2026 10:04:58,Pay Bill Online,Completed,"5,000.00",,'
+        '"5,000.00",true,Pay Bill Online,255754000111 - JANE DOE,,REF1',
+        "RLA2,01-12-2026 10:05:01,,Business Pay Bill Charge,Completed,,-60.5,4940.00,true,"
+        "Business Pay Bill Charge,,RLA1,",
+        "RLA3,01-12-2026 23:59:59,,Organization Settle to Bank,Completed,,-4940,0.00,true,"
+        "Withdraw Funds to Bank,CRDB,,",
+        "RLA4,01-12-2026 11:00:00,,Pay Bill Online,Cancelled,100.00,,0.00,false,,,,REF2",
+        "RLA5,31-12-2026 00:00:00,,Pay Bill Online,Completed,+7.1,,0.00,true,,2557****111,,",
+    ]
+    import csv
+
+    for n, cells in enumerate(csv.reader(rows), start=2):
+        quick = fast(n, cells)
+        assert quick is not None
+        assert quick == _line(Row(n, cells, columns))
+    # what the fast path cannot vouch for, it leaves to the careful one
+    for odd in (
+        "R1,2026-12-01 10:00:00,,x,Completed,1.00,,,,,,,",
+        "R1,01-12-2026 10:00:00,,x,Completed,1e3,,,,,,,",
+        ",01-12-2026 10:00:00,,x,Completed,1.00,,,,,,,",
+        "R1\x01,01-12-2026 10:00:00,,x,Completed,1,,,,,,,",
+    ):
+        assert fast(2, next(csv.reader([odd]))) is None
