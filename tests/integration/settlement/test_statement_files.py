@@ -165,3 +165,17 @@ def test_the_daily_job_imports_yesterdays_statements_from_the_drop_folder(tmp_pa
     assert app.extensions[EXTENSION] is runtime
     again = import_file(runtime, path, "mpesa", actor="test")
     assert again.reimported
+
+
+def test_a_statement_as_a_text_csv_body(client, finance, runtime, tenant):
+    day = a_day()
+    topup = make_topup(runtime, tenant.tenant_id, day, amount=1_500_00)
+    answer = client.post(
+        "/v1/reconciliations?provider=mpesa",
+        data=mpesa_statement(day, [mpesa_paid(topup, day)]),
+        headers={**finance.headers, "Content-Type": "text/csv"},
+    )
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json()["totals"]["outcomes"] == {"matched": 1}
+    listed = client.get("/v1/reconciliations?provider=mpesa&limit=5", headers=finance.headers)
+    assert answer.get_json()["id"] in {s["id"] for s in listed.get_json()}
