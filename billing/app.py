@@ -31,6 +31,7 @@ JOB_MODULES = (
     "billing.invoicing.jobs",
     "billing.dunning.jobs",
     "billing.usage.jobs",
+    "billing.settlement.jobs",
 )
 
 
@@ -86,6 +87,7 @@ def _register_routes(app: Flask) -> None:
     from billing.invoicing.api import blp as invoices
     from billing.ledger.api import blp as wallet
     from billing.monitoring.api import blp as metrics
+    from billing.settlement.api import blp as settlement
     from billing.tariffs.api import blp as tariffs
     from billing.tenants.api import blp as tenants
     from billing.topups.api import blp as topups
@@ -103,7 +105,7 @@ def _register_routes(app: Flask) -> None:
     )
     api.spec.options["security"] = [{"bearer": []}]
     for blueprint in (tenants, api_keys, wallet, topups, tariffs, usage, invoices, dunning,
-                      audit, metrics):  # fmt: skip
+                      audit, settlement, metrics):  # fmt: skip
         api.register_blueprint(blueprint)
     if app.extensions[EXTENSION].settings.provider_mode == "sandbox":
         _register_simulators(app)

@@ -258,3 +258,44 @@ def import_cdrs(
     click.echo(summary.line())
     for sample in summary.rejected_samples[:10]:
         click.echo(f"  rejected {sample['source_id']}: {sample['reason']}")
+
+
+@main.command("reconcile")
+@click.option(
+    "--provider",
+    "fmt",
+    required=True,
+    type=click.Choice(["mpesa", "tigopesa", "airtelmoney", "selcom"]),
+    help="the statement's format: the operator's, or selcom for the aggregator's report",
+)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def reconcile(fmt: str, path: str) -> None:
+    """Import a provider's settlement statement, match it to the top-ups and the ledger,
+    and print the summary (the same file twice changes nothing)."""
+    from billing.audit.service import SYSTEM
+    from billing.core.errors import InvalidInput
+    from billing.settlement.commands import print_import
+    from billing.settlement.jobs import import_file
+
+    try:
+        imported = import_file(current(), path, fmt, actor=f"cli:{SYSTEM}")
+    except InvalidInput as error:
+        click.echo(f"refused: {error.detail}", err=True)
+        sys.exit(1)
+    print_import(current(), imported, click.echo)
+
+
+@main.command("settlement-summary")
+@click.option("--day", help="the statement day, YYYY-MM-DD (default: yesterday, EAT)")
+@click.option("--provider", help="one provider (default: all)")
+@with_appcontext
+def settlement_summary(day: str | None, provider: str | None) -> None:
+    """Per provider and day: lines, matched, exceptions, gross, fees, net, paid to bank."""
+    from billing.settlement.jobs import previous_day
+    from billing.settlement.summary import as_table, daily_summary
+
+    with current().sessions() as session:
+        rows = daily_summary(session, day=day or previous_day().isoformat(), provider=provider)
+    for line in as_table(rows):
+        click.echo(line)

@@ -198,6 +198,11 @@ def walkthrough(settings: Settings, say: Callable[[str], None], port: int = 0) -
 
         lifecycle_step(call, keys.admin_key, keys.tenant_key, keys.tenant_id, say)
 
+        say("7b. Settlement: M-Pesa's statement of the day matched to the top-ups and the ledger")
+        from billing.settlement.demo_step import reconcile_step
+
+        reconcile_step(http, url, keys.admin_key, topup, say)
+
         say("8. The ledger audits itself")
         _audit(runtime, say)
 

@@ -14,6 +14,7 @@ from billing.jobs.outbox import relay
 from billing.jobs.ticker import Periodic
 from billing.ledger.jobs import request_daily_audit
 from billing.runtime import EXTENSION
+from billing.settlement.jobs import request_daily_reconciliation
 from billing.topups.jobs import sweep
 from billing.topups.spool import drain_into_inbox
 from billing.usage.jobs import retry as retry_usage
@@ -52,6 +53,8 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         Periodic("dunning.run", 300.0, in_app(dunning)),
         # Unbilled prepaid usage is settled once a top-up lands; fixable rejects re-rated.
         Periodic("usage.retry", 30.0, in_app(retry_usage)),
+        # Yesterday's settlement statements from the drop folder, each once.
+        Periodic("settlement.daily", 3600.0, lambda: request_daily_reconciliation(runtime)),
         # Reservations past their time (they count no more already) are closed.
         Periodic("usage.expire_reservations", 60.0, expire_held),
     ]

@@ -34,6 +34,10 @@ class Settings:
     # Verified callbacks that came while the database was away, until drained into it.
     spool_dir: str = str(Path("var") / "spool")
     page_size_max: int = 200
+    # Settlement statements: the largest upload, and the folder the daily job reads
+    # (`<provider>-<YYYY-MM-DD>.csv`, e.g. mpesa-2026-12-06.csv).
+    statement_max_bytes: int = 256 * 1024 * 1024
+    settlement_dir: str = str(Path("var") / "settlements")
     testing: bool = False
     log_format: str = "json"  # or "text": one JSON object a line by default
     # Who may read /metrics: a bearer token if one is set, otherwise only these networks.
@@ -87,6 +91,10 @@ class Settings:
             metrics_networks=_names(env.get("MALIPO_METRICS_NETWORKS"))
             or defaults.metrics_networks,
             metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
+            statement_max_bytes=int(
+                env.get("MALIPO_STATEMENT_MAX_BYTES") or defaults.statement_max_bytes
+            ),
+            settlement_dir=env.get("MALIPO_SETTLEMENT_DIR") or defaults.settlement_dir,
             **_invoicing_from_env(env, defaults),
         )
 

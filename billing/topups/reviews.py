@@ -26,6 +26,13 @@ KINDS = (
     "callback_stuck",  # a stored callback that kept failing to apply: parked
     "vfd_rejected",  # TRA keeps answering a fiscal receipt with a non-zero ACK
     "usage_unrateable",  # a tenant's usage its plan cannot price (billing.usage.parking)
+    # A settlement statement's exceptions (billing.settlement, opened set-based there):
+    "statement_amount_mismatch",  # the provider settled another amount than we credited
+    "statement_currency_mismatch",
+    "statement_missing_in_malipo",  # paid at the provider, never credited: credit after review
+    "statement_unknown_payment",  # paid at the provider, no top-up of ours names it
+    "statement_missing_at_provider",  # credited here, on no statement of its day
+    "statement_duplicate",  # a payment the provider settled already
 )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from providers.allowlist import SANDBOX_SOURCES
-from providers.sandbox import access
+from providers.sandbox import access, statements
 from providers.sandbox.delivery import Courier, Redelivery
 from providers.sandbox.exchange import (
     answer,
@@ -67,6 +67,7 @@ def blueprint(*, callback_url: str, delay_s: float) -> Blueprint:
     bp.add_url_rule("/standard/v1/payments/refund", view_func=sim.refund, methods=["POST"])
     bp.add_url_rule("/standard/v1/payments/<txn_id>", view_func=sim.enquire, methods=["GET"])
     answer_unknown_paths(bp, lambda status, message: _refusal(status, "ESB000045", message))
+    statements.add_statement_route(bp, lambda: sim.payer.book, statements.airtelmoney)
     bp.simulator = sim  # type: ignore[attr-defined]  # for tests and the demo
     return bp
 

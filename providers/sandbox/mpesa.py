@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from providers.allowlist import SANDBOX_SOURCES
-from providers.sandbox import access
+from providers.sandbox import access, statements
 from providers.sandbox.delivery import Courier, Redelivery
 from providers.sandbox.exchange import (
     answer,
@@ -104,6 +104,7 @@ def blueprint(*, callback_url: str, delay_s: float) -> Blueprint:
     bp.add_url_rule("/queryTransactionStatus/", view_func=sim.query, methods=["GET"])
     bp.add_url_rule("/reversal/", view_func=sim.reversal, methods=["PUT"])
     answer_unknown_paths(bp, lambda status, message: answer({"output_error": message}, status))
+    statements.add_statement_route(bp, lambda: sim.payer.book, statements.mpesa)
     bp.simulator = sim  # type: ignore[attr-defined]  # for tests and the demo
     return bp
 

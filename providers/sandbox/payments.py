@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from providers.sandbox.scenarios import Scenario, Settlement, paid_shillings, settlement_for
 
@@ -29,6 +30,7 @@ class Payment:
     # Other ids the merchant may query by, e.g. M-Pesa's input_TransactionReference,
     # which need not be unique: the latest payment answers for it.
     aliases: tuple[str, ...] = ()
+    paid_at: datetime | None = None  # when the money moved: the statement's time
 
     @property
     def refundable(self) -> int:
@@ -77,6 +79,8 @@ class PaymentBook:
                 return None
             payment.settlement = settlement_for(payment.scenario)
             payment.paid = paid_shillings(payment.scenario, payment.asked)
+            if payment.settlement is Settlement.PAID:
+                payment.paid_at = datetime.now(UTC)
             return dataclasses.replace(payment)
 
     def cancel(self, ident: str) -> bool:
@@ -102,6 +106,16 @@ class PaymentBook:
             payment.refunded += amount
             self._refund_ids.add(refund_id)
             return dataclasses.replace(payment)
+
+    def paid_between(self, start: datetime, end: datetime) -> list[Payment]:
+        """Copies of the payments whose money moved in [start, end), oldest first."""
+        with self._lock:
+            paid = [
+                dataclasses.replace(p)
+                for p in self._payments.values()
+                if p.paid_at is not None and start <= p.paid_at < end
+            ]
+        return sorted(paid, key=lambda p: p.paid_at or start)
 
     def _lookup(self, ident: str) -> Payment | None:
         return self._payments.get(ident) or self._payments.get(self._aliases.get(ident, ""))

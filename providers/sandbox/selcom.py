@@ -20,7 +20,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from providers.allowlist import SANDBOX_SOURCES
-from providers.sandbox import selcom_signing
+from providers.sandbox import selcom_signing, statements
 from providers.sandbox.delivery import Courier, Message, Redelivery
 from providers.sandbox.exchange import (
     answer,
@@ -94,6 +94,7 @@ def blueprint(*, callback_url: str, delay_s: float) -> Blueprint:
     bp.add_url_rule("/checkout/cancel-order", view_func=sim.cancel_order, methods=["DELETE"])
     bp.add_url_rule("/checkout/list-orders", view_func=sim.list_orders, methods=["GET"])
     answer_unknown_paths(bp, lambda status, message: _result(str(status), "FAIL", message, status))
+    statements.add_statement_route(bp, lambda: sim.payer.book, statements.selcom)
     bp.simulator = sim  # type: ignore[attr-defined]  # for tests and the demo
     return bp
 

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from providers.allowlist import SANDBOX_SOURCES
-from providers.sandbox import access
+from providers.sandbox import access, statements
 from providers.sandbox.delivery import Courier, Redelivery
 from providers.sandbox.exchange import (
     answer,
@@ -84,6 +84,7 @@ def blueprint(*, callback_url: str, delay_s: float) -> Blueprint:
     bp.add_url_rule("/reverse", view_func=sim.reverse, methods=["POST"])
     # ASP.NET Web API's own answer, as for a missing token: {"Message": ...}
     answer_unknown_paths(bp, lambda status, message: answer({"Message": message}, status))
+    statements.add_statement_route(bp, lambda: sim.payer.book, statements.tigopesa)
     bp.simulator = sim  # type: ignore[attr-defined]  # for tests and the demo
     return bp
 

@@ -40,6 +40,10 @@ def test_the_demo_runs_on_a_fresh_sqlite_database_and_again(tmp_path):
     assert "181 s ( 55 s from bundle)  net  147.00" in done.stdout
     assert "mobile-minutes (voice, 2026-03-01 to 2026-04-01): 120 of 120 used" in done.stdout
     assert "all hold" in done.stdout
+    # M-Pesa's statement: the top-up matched, a stranger's payment to the review queue.
+    assert "1 fee, 1 matched, 1 payout, 1 unknown payment" in done.stdout
+    assert "review item: statement_unknown_payment" in done.stdout
+    assert "reimported=true, nothing changed" in done.stdout
     assert "verification code" in done.stdout and ": acknowledged" in done.stdout
     pdf = tmp_path / "var" / "demo" / "INV-000001.pdf"
     assert f"written to {pdf}" in done.stdout

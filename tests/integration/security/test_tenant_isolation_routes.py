@@ -9,6 +9,7 @@ a classification fails the test, so isolation is decided for it before it ships.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,8 @@ from sqlalchemy import text
 
 from billing.core.clock import utcnow
 from billing.core.ids import new_id
+from billing.settlement.formats.mpesa import HEADER as MPESA_HEADER
+from billing.settlement.service import import_statement
 from billing.tenants.models import BillingMode
 from billing.topups.api import CALLBACK_PROVIDERS
 from billing.topups.models import Initiation, Topup, TopupStatus
@@ -73,6 +76,12 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("/v1/review-items/<item_id>/resolve", "POST"): Route(
         STAFF_ONLY, {"resolution": "checked"}, owner=404
     ),
+    ("/v1/review-items/<item_id>/credit", "POST"): Route(
+        STAFF_ONLY, {"note": "on the statement"}, owner=404
+    ),
+    ("/v1/reconciliations/<reconciliation_id>", "GET"): Route(STAFF_ONLY, owner=404),
+    ("/v1/reconciliations/<reconciliation_id>/lines", "GET"): Route(STAFF_ONLY, owner=404),
+    ("/v1/reconciliations/<reconciliation_id>/report", "GET"): Route(STAFF_ONLY, owner=404),
     (f"/v1/callbacks/<any({CALLBACK_PROVIDERS}):provider>", "POST"): Route(CALLBACK),
     (f"/v1/callbacks/<any({CALLBACK_PROVIDERS}):provider>/<path_token>", "POST"): Route(CALLBACK),
     **{
@@ -99,6 +108,8 @@ ROUTES: dict[tuple[str, str], Route] = {
             "/v1/invoice-runs": ("POST",),
             "/v1/zreports": ("GET", "POST"),
             "/v1/audit-events": ("GET",),
+            "/v1/reconciliations": ("GET", "POST"),
+            "/v1/reconciliations/summary": ("GET",),
         }.items()
         for method in methods
     },
@@ -175,6 +186,16 @@ def victims(client, admin, finance, make_tenant, runtime):
             topup_id=topup.id,
         )
         session.add(usage(postpaid.tenant_id, net_minor=12_345_67))
+        statement = import_statement(
+            session,
+            fmt="mpesa",
+            source=io.BytesIO(
+                f"{MPESA_HEADER}\nR{topup.id[-9:]},01-12-2026 10:00:00,,Pay Bill Online,Completed,"
+                f"50.00,,,true,,255754000111 - A,,NOT-OURS\n".encode()
+            ),
+            filename="isolation.csv",
+            actor="test",
+        ).statement
     with runtime.sessions() as session:
         item_id = session.execute(
             text("SELECT id FROM review_items WHERE topup_id = :t"), {"t": topup.id}
@@ -195,6 +216,7 @@ def victims(client, admin, finance, make_tenant, runtime):
         "plan_id": (plan.plan_id, prepaid),
         "item_id": (item_id, prepaid),
         "invoice_id": (invoice.get_json()["id"], postpaid),
+        "reconciliation_id": (statement.id, prepaid),
     }
     return objects
 
