@@ -22,6 +22,7 @@ JOB_MODULES = (
     "billing.topups.refunds",
     "billing.invoicing.jobs",
     "billing.usage.jobs",
+    "billing.disputes.jobs",
 )
 
 
@@ -70,6 +71,8 @@ def _register_jobs() -> None:
 def _register_routes(app: Flask) -> None:
     from billing.audit.api import blp as audit
     from billing.auth.api import blp as api_keys
+    from billing.balance_adjustments.api import blp as adjustments
+    from billing.disputes.api import blp as disputes
     from billing.invoicing.api import blp as invoices
     from billing.ledger.api import blp as wallet
     from billing.tariffs.api import blp as tariffs
@@ -88,7 +91,8 @@ def _register_routes(app: Flask) -> None:
         "bearer", {"type": "http", "scheme": "bearer", "description": "mlp_… API key"}
     )
     api.spec.options["security"] = [{"bearer": []}]
-    for blueprint in (tenants, api_keys, wallet, topups, tariffs, usage, invoices, audit):
+    for blueprint in (tenants, api_keys, wallet, topups, tariffs, usage, invoices, audit,
+                      disputes, adjustments):  # fmt: skip
         api.register_blueprint(blueprint)
     if app.extensions[EXTENSION].settings.provider_mode == "sandbox":
         _register_simulators(app)

@@ -52,6 +52,12 @@ class Settings:
     smtp_tls: bool = False  # STARTTLS after connecting
     smtp_username: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
+    # Disputes and adjustments (`_disputes_from_env`).
+    dispute_attachment_dir: str | None = None  # unset: attachments kept in the database
+    adjustment_thresholds: dict[str, int] = field(
+        default_factory=lambda: dict(ADJUSTMENT_THRESHOLDS)
+    )  # minor units per currency; above it, a second staff member approves
+    adjustment_expiry_hours: float = 48.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -73,12 +79,36 @@ class Settings:
             max_body_bytes=int(env.get("MALIPO_MAX_BODY_BYTES") or defaults.max_body_bytes),
             spool_dir=env.get("MALIPO_SPOOL_DIR") or defaults.spool_dir,
             **_invoicing_from_env(env, defaults),
+            **_disputes_from_env(env, defaults),
         )
 
     @property
     def inline_jobs(self) -> bool:
         """Without Redis, jobs run in-process after commit (local default only)."""
         return self.redis_url is None
+
+
+# Manual adjustments above these (minor units) wait for a checker: TZS 100,000; USD 50.
+ADJUSTMENT_THRESHOLDS = {"TZS": 100_000_00, "USD": 50_00}
+
+
+def _disputes_from_env(env: Any, defaults: Settings) -> dict[str, Any]:
+    """MALIPO_ADJUSTMENT_THRESHOLDS is a JSON object of minor units, e.g. {"TZS": 5000000}."""
+    return {
+        "dispute_attachment_dir": env.get("MALIPO_DISPUTE_ATTACHMENT_DIR") or None,
+        "adjustment_thresholds": {
+            **defaults.adjustment_thresholds,
+            **{
+                str(currency).upper(): int(limit)
+                for currency, limit in json.loads(
+                    env.get("MALIPO_ADJUSTMENT_THRESHOLDS") or "{}"
+                ).items()
+            },
+        },
+        "adjustment_expiry_hours": float(
+            env.get("MALIPO_ADJUSTMENT_EXPIRY_HOURS") or defaults.adjustment_expiry_hours
+        ),
+    }
 
 
 # The seller and VFD identity the sandbox TRA simulator knows (invoices.vfd.simulator).
