@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
+from billing.balance_adjustments.service import expire_pending
 from billing.invoicing.jobs import sweep as fiscal_sweep
 from billing.invoicing.jobs import zreport_sweep
 from billing.jobs.outbox import relay
@@ -31,6 +32,10 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         with runtime.unit_of_work() as session:
             request_daily_audit(session)
 
+    def expire_adjustments() -> None:
+        with runtime.unit_of_work() as session:
+            expire_pending(session)
+
     return [
         Periodic("outbox.relay", 1.0, lambda: relay(runtime.sessions, runtime.queue)),
         # Callbacks spooled to disk while the database was away go into the inbox.
@@ -42,4 +47,6 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         Periodic("ledger.request_daily_audit", 3600.0, request_audit),
         # Unbilled prepaid usage is settled once a top-up lands; fixable rejects re-rated.
         Periodic("usage.retry", 30.0, in_app(retry_usage)),
+        # Manual adjustments no second staff member decided in time.
+        Periodic("adjustments.expire", 300.0, expire_adjustments),
     ]
