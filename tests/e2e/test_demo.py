@@ -54,6 +54,9 @@ def test_the_demo_runs_on_a_fresh_sqlite_database_and_again(tmp_path):
     assert "on November's draft: Late usage of 2026-10: Voice calls" in done.stdout
     assert "Z report 2" in done.stdout and "TRA acknowledged" in done.stdout
     assert "invoice.finalised, invoice.fiscalised, invoice.payment_recorded" in done.stdout
+    # It ends with a dispute opened by the tenant and resolved by an admin.
+    last = done.stdout.strip().splitlines()[-4:]
+    assert "admin resolved it: credit TZS 173.46" in last[-3] and last[-1].endswith("intact")
     # Again, on the same database: it ran to its end and the bad CDR line was its own
     # tenant's (not "a duplicate" of the first run's); the documents numbered on.
     again = demo(env, tmp_path)
