@@ -28,9 +28,20 @@ _PENDING = "audit_pending"
 _events = AuditEvent.__table__
 _heads = AuditChainHead.__table__
 HASHED = (
-    "chain", "seq", "prev_hash", "at", "actor", "role", "action", "subject_type",
-    "subject_id", "tenant_id", "detail", "request_id", "client_address",
-)  # fmt: skip
+    "chain",
+    "seq",
+    "prev_hash",
+    "at",
+    "actor",
+    "role",
+    "action",
+    "subject_type",
+    "subject_id",
+    "tenant_id",
+    "detail",
+    "request_id",
+    "client_address",
+)
 
 
 def chain_of(tenant_id: str | None) -> str:

@@ -48,9 +48,11 @@ def verify(session: Session, chain: str | None = None) -> ChainReport:
     report = ChainReport()
     heads = session.execute(select(AuditChainHead).order_by(AuditChainHead.chain)).scalars()
     heads = {head.chain: head for head in heads if chain in (None, head.chain)}
-    report.unchained = len(
-        session.execute(select(_events.c.id).where(_events.c.chain.is_(None))).all()
-    ) if chain is None else 0  # fmt: skip
+    report.unchained = (
+        len(session.execute(select(_events.c.id).where(_events.c.chain.is_(None))).all())
+        if chain is None
+        else 0
+    )
     chains = set(heads)
     chains.update(
         session.execute(select(_events.c.chain).where(_events.c.chain.is_not(None)).distinct())
@@ -98,8 +100,10 @@ def _walk(session: Session, chain: str, head, report: ChainReport) -> BrokenLink
         return BrokenLink(chain, last_id, seq, "the chain has no head")
     if (head.last_id, head.last_hash, head.length) != (last_id, prev_hash, seq):
         return BrokenLink(
-            chain, head.last_id, head.length,
+            chain,
+            head.last_id,
+            head.length,
             f"the head names link {head.length} (event {head.last_id}); "
             f"the chain ends at link {seq} (event {last_id})",
-        )  # fmt: skip
+        )
     return None

@@ -47,10 +47,13 @@ class Adjustments(MethodView):
         """A manual credit or debit with a reason code: applied at once up to the currency's
         threshold, else `pending` for a second staff member until it expires."""
         new = service.NewAdjustment(
-            tenant_id=data["tenant_id"], direction=data["direction"],
-            amount_minor=data["amount"], currency=data["currency"],
-            reason_code=data["reason_code"], note=data["note"],
-        )  # fmt: skip
+            tenant_id=data["tenant_id"],
+            direction=data["direction"],
+            amount_minor=data["amount"],
+            currency=data["currency"],
+            reason_code=data["reason_code"],
+            note=data["note"],
+        )
         return service.create(request_session(), current().settings, new, maker=principal().actor)
 
     @requires(*STAFF)
@@ -59,10 +62,12 @@ class Adjustments(MethodView):
     def get(self, args: dict):
         """Adjustments, newest first; filter by tenant and status (`pending`: the queue)."""
         rows = service.list_adjustments(
-            request_session(), tenant_id=args["tenant_id"],
+            request_session(),
+            tenant_id=args["tenant_id"],
             status=args["status"].value if args["status"] else None,
-            before=args["cursor"], limit=args["limit"] + 1,
-        )  # fmt: skip
+            before=args["cursor"],
+            limit=args["limit"] + 1,
+        )
         page, more = rows[: args["limit"]], len(rows) > args["limit"]
         return {"items": page, "next_cursor": page[-1].id if more else None}
 

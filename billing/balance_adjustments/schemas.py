@@ -13,9 +13,11 @@ class AdjustmentCreateSchema(Schema):
     tenant_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
     direction = fields.Enum(Direction, by_value=True, required=True)
     amount = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1, max=10**15),
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1, max=10**15),
         metadata={"description": "minor units"},
-    )  # fmt: skip
+    )
     currency = fields.String(required=True, validate=validate.OneOf(["TZS", "USD"]))
     reason_code = fields.String(required=True, validate=validate.OneOf(REASON_CODES))
     note = fields.String(required=True, validate=validate.Length(min=1, max=500))

@@ -16,17 +16,17 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from billing.audit.service import SYSTEM, record
-from billing.core.clock import utcnow
-from billing.core.config import Settings
-from billing.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from billing.core.ids import new_id
-from billing.core.money import Currency
 from billing.balance_adjustments.models import (
     REASON_CODES,
     AdjustmentStatus,
     BalanceAdjustment,
     Direction,
 )
+from billing.core.clock import utcnow
+from billing.core.config import Settings
+from billing.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from billing.core.ids import new_id
+from billing.core.money import Currency
 from billing.ledger.postings import ADJUSTMENTS, WALLET, Posting
 from billing.ledger.service import post_transaction
 from billing.tenants.service import get_tenant
@@ -68,16 +68,23 @@ def create(
     )
     session.add(adjustment)
     session.flush()
-    record(session, actor=maker, action="adjustment.requested", subject_type="adjustment",
-           subject_id=adjustment.id, tenant_id=tenant.id,
-           detail={"after": _state(adjustment), "threshold_minor": threshold,
-                   "needs_checker": waits})  # fmt: skip
+    record(
+        session,
+        actor=maker,
+        action="adjustment.requested",
+        subject_type="adjustment",
+        subject_id=adjustment.id,
+        tenant_id=tenant.id,
+        detail={"after": _state(adjustment), "threshold_minor": threshold, "needs_checker": waits},
+    )
     if not waits:
         _apply(session, adjustment, checker=None, actor=maker)
     return adjustment
 
 
-def approve(session: Session, adjustment_id: str, *, checker: str, note: str | None) -> BalanceAdjustment:
+def approve(
+    session: Session, adjustment_id: str, *, checker: str, note: str | None
+) -> BalanceAdjustment:
     adjustment = _pending(session, adjustment_id, checker)
     adjustment.decision_note = note
     _apply(session, adjustment, checker=checker, actor=checker)
@@ -90,9 +97,15 @@ def reject(session: Session, adjustment_id: str, *, checker: str, note: str) -> 
     adjustment.status = AdjustmentStatus.REJECTED
     adjustment.checker_id, adjustment.decision_note = checker, note
     adjustment.decided_at = utcnow()
-    record(session, actor=checker, action="adjustment.rejected", subject_type="adjustment",
-           subject_id=adjustment.id, tenant_id=adjustment.tenant_id,
-           detail={"before": before, "after": _state(adjustment), "note": note})  # fmt: skip
+    record(
+        session,
+        actor=checker,
+        action="adjustment.rejected",
+        subject_type="adjustment",
+        subject_id=adjustment.id,
+        tenant_id=adjustment.tenant_id,
+        detail={"before": before, "after": _state(adjustment), "note": note},
+    )
     return adjustment
 
 
@@ -121,16 +134,24 @@ def expire_pending(session: Session) -> int:
     now = utcnow()
     expired = session.execute(
         update(BalanceAdjustment)
-        .where(BalanceAdjustment.status == AdjustmentStatus.PENDING,
-               BalanceAdjustment.expires_at <= now)
+        .where(
+            BalanceAdjustment.status == AdjustmentStatus.PENDING,
+            BalanceAdjustment.expires_at <= now,
+        )
         .values(status=AdjustmentStatus.EXPIRED, decided_at=now)
         .returning(BalanceAdjustment.id, BalanceAdjustment.tenant_id)
         .execution_options(synchronize_session=False)
-    ).all()  # fmt: skip
+    ).all()
     for row in expired:
-        record(session, actor=SYSTEM, action="adjustment.expired", subject_type="adjustment",
-               subject_id=row.id, tenant_id=row.tenant_id,
-               detail={"before": {"status": "pending"}, "after": {"status": "expired"}})  # fmt: skip
+        record(
+            session,
+            actor=SYSTEM,
+            action="adjustment.expired",
+            subject_type="adjustment",
+            subject_id=row.id,
+            tenant_id=row.tenant_id,
+            detail={"before": {"status": "pending"}, "after": {"status": "expired"}},
+        )
     return len(expired)
 
 
@@ -138,9 +159,11 @@ def _pending(session: Session, adjustment_id: str, checker: str) -> BalanceAdjus
     adjustment = get(session, adjustment_id, lock=True)  # racing checkers queue here
     if adjustment.maker_id == checker:
         raise Forbidden("the maker of an adjustment never checks it: a second staff member must")
-    if adjustment.status is AdjustmentStatus.PENDING and adjustment.expires_at is not None and (
-        adjustment.expires_at <= utcnow()
-    ):  # fmt: skip
+    if (
+        adjustment.status is AdjustmentStatus.PENDING
+        and adjustment.expires_at is not None
+        and (adjustment.expires_at <= utcnow())
+    ):
         raise Conflict(f"adjustment {adjustment_id} expired at {adjustment.expires_at.isoformat()}")
     if adjustment.status is not AdjustmentStatus.PENDING or adjustment.expires_at is None:
         raise Conflict(f"adjustment {adjustment_id} is {adjustment.status.value}")
@@ -167,11 +190,21 @@ def _apply(
     adjustment.checker_id = checker
     adjustment.decided_at = utcnow()
     adjustment.ledger_transaction_id = posted.id
-    record(session, actor=actor, action="adjustment.applied", subject_type="adjustment",
-           subject_id=adjustment.id, tenant_id=adjustment.tenant_id,
-           detail={"before": before, "after": _state(adjustment),
-                   "ledger_transaction_id": posted.id, "amount_minor": amount,
-                   "currency": adjustment.currency})  # fmt: skip
+    record(
+        session,
+        actor=actor,
+        action="adjustment.applied",
+        subject_type="adjustment",
+        subject_id=adjustment.id,
+        tenant_id=adjustment.tenant_id,
+        detail={
+            "before": before,
+            "after": _state(adjustment),
+            "ledger_transaction_id": posted.id,
+            "amount_minor": amount,
+            "currency": adjustment.currency,
+        },
+    )
 
 
 def _state(adjustment: BalanceAdjustment) -> dict:

@@ -57,8 +57,7 @@ def shown(dispute: Dispute, is_staff: bool) -> dict:
         "comments": service.visible_comments(dispute, is_staff),
         "attachments": dispute.attachments,
         "resolution": dispute.resolution,
-        "sla": states.sla_state(dispute.status.value, dispute.due_at, dispute.closed_at,
-                                utcnow()),  # fmt: skip
+        "sla": states.sla_state(dispute.status.value, dispute.due_at, dispute.closed_at, utcnow()),
     }
 
 
@@ -120,8 +119,9 @@ class DisputeById(MethodView):
     def get(self, dispute_id: str):
         """One dispute with its comments (a tenant's: the visible ones) and resolution."""
         who = principal()
-        return shown(service.get_dispute(request_session(), dispute_id, who.tenant_id),
-                     who.is_staff)  # fmt: skip
+        return shown(
+            service.get_dispute(request_session(), dispute_id, who.tenant_id), who.is_staff
+        )
 
 
 @blp.route("/disputes/<dispute_id>/assign")
@@ -132,10 +132,12 @@ class TakeOn(MethodView):
     def post(self, data: dict, dispute_id: str):
         """Name the owner (default: the caller) and maybe the priority; open → investigating."""
         dispute = service.take_on(
-            request_session(), dispute_id, actor=principal().actor,
+            request_session(),
+            dispute_id,
+            actor=principal().actor,
             owner_id=data["owner_id"],
             priority=data["priority"].value if data["priority"] else None,
-        )  # fmt: skip
+        )
         return shown(dispute, is_staff=True)
 
 
@@ -148,15 +150,26 @@ class Comments(MethodView):
         """Add a comment: staff choose `internal` or visible; a tenant's is visible."""
         who = principal()
         return service.add_comment(
-            request_session(), dispute_id, author=who.actor, role=who.role.value,
-            is_staff=who.is_staff, tenant_id=who.tenant_id, body=data["body"],
+            request_session(),
+            dispute_id,
+            author=who.actor,
+            role=who.role.value,
+            is_staff=who.is_staff,
+            tenant_id=who.tenant_id,
+            body=data["body"],
             visibility=data["visibility"].value,
-        )  # fmt: skip
+        )
 
 
 @blp.route("/disputes/<dispute_id>/attachments/<attachment_id>")
-@blp.doc(responses={"200": {"description": "the file as uploaded",
-                            "content": {"application/octet-stream": {"schema": {}}}}})  # fmt: skip
+@blp.doc(
+    responses={
+        "200": {
+            "description": "the file as uploaded",
+            "content": {"application/octet-stream": {"schema": {}}},
+        }
+    }
+)
 @requires(*ANYONE)
 def download(dispute_id: str, attachment_id: str) -> Response:
     """One attachment of the dispute, as uploaded."""
@@ -193,14 +206,21 @@ class Resolve(MethodView):
         again answers the same; another for a resolved dispute is 409."""
         lines = {line["position"]: line["amount"] for line in data["lines"] or []}
         request = resolutions.ResolveRequest(
-            outcome=data["outcome"], note=data["note"], amount=data["amount"],
-            plan_id=data["plan_id"], lines=lines or None,
-        )  # fmt: skip
+            outcome=data["outcome"],
+            note=data["note"],
+            amount=data["amount"],
+            plan_id=data["plan_id"],
+            lines=lines or None,
+        )
         runtime = current()
         dispute = resolutions.resolve(
-            request_session(), runtime.settings, runtime.gateways, dispute_id, request,
+            request_session(),
+            runtime.settings,
+            runtime.gateways,
+            dispute_id,
+            request,
             actor=principal().actor,
-        )  # fmt: skip
+        )
         return shown(dispute, is_staff=True)
 
 
@@ -218,10 +238,15 @@ class DisputeFromReview(MethodView):
             raise InvalidInput.on("item_id", "only an item about a tenant's top-up")
         who = principal()
         dispute = service.open_dispute(
-            session, tenant_id=item.tenant_id, subject_kind="topup", subject_id=item.topup_id,
-            message=f"{item.kind}: {item.summary}", opened_by=who.actor,
+            session,
+            tenant_id=item.tenant_id,
+            subject_kind="topup",
+            subject_id=item.topup_id,
+            message=f"{item.kind}: {item.summary}",
+            opened_by=who.actor,
             priority=data["priority"].value if data["priority"] else "high",
-            source="review_item", source_ref=item.id,
-        )  # fmt: skip
+            source="review_item",
+            source_ref=item.id,
+        )
         resolve_item(session, item.id, f"dispute {dispute.id}")
         return shown(dispute, is_staff=True)

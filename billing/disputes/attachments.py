@@ -60,7 +60,9 @@ def check(uploads: list[Upload], field: str = "attachments") -> None:
             )
 
 
-def store(upload: Upload, dispute_id: str, uploaded_by: str, folder: str | None) -> DisputeAttachment:
+def store(
+    upload: Upload, dispute_id: str, uploaded_by: str, folder: str | None
+) -> DisputeAttachment:
     digest = hashlib.sha256(upload.content).hexdigest()
     attachment = DisputeAttachment(
         id=new_id("att"),

@@ -49,9 +49,11 @@ def gather(session: Session, settings: Settings, dispute: Dispute) -> dict[str, 
         records = _usage_revisions(session, int(dispute.subject_id))
         evidence["usage"] = [_record(r) for r in records]
         transaction_ids.update(r.ledger_transaction_id for r in records if r.ledger_transaction_id)
-    elif dispute.period_start and dispute.period_end and dispute.subject_type in (
-        SubjectType.USAGE_PERIOD, SubjectType.INVOICE
-    ):  # fmt: skip
+    elif (
+        dispute.period_start
+        and dispute.period_end
+        and dispute.subject_type in (SubjectType.USAGE_PERIOD, SubjectType.INVOICE)
+    ):
         records = _period(session, dispute)
         evidence["usage_truncated"] = len(records) > MAX_RECORDS
         records = records[:MAX_RECORDS]
@@ -63,54 +65,82 @@ def gather(session: Session, settings: Settings, dispute: Dispute) -> dict[str, 
         evidence["fiscal_receipt"] = _fiscal(invoice, settings)
         references.add(invoice.id)
         references.update(note["id"] for note in evidence["invoice"]["credit_notes"])
-    evidence["ledger_transactions"] = _ledger(session, dispute.tenant_id, references,
-                                              transaction_ids)  # fmt: skip
+    evidence["ledger_transactions"] = _ledger(
+        session, dispute.tenant_id, references, transaction_ids
+    )
     return evidence
 
 
 def _topup(session, topup_id, evidence, references, transaction_ids) -> None:
     topup = session.get(Topup, topup_id)
     evidence["topup"] = {
-        "id": topup.id, "status": topup.status.value, "provider": topup.provider,
-        "reference": topup.reference, "msisdn": topup.msisdn,
-        "amount": topup.amount_minor, "currency": topup.currency,
-        "provider_ref": topup.provider_ref, "provider_txn_id": topup.provider_txn_id,
-        "failure_code": topup.failure_code, "failure_reason": topup.failure_reason,
-        "checks": topup.checks, "created_at": topup.created_at.isoformat(),
-    }  # fmt: skip
+        "id": topup.id,
+        "status": topup.status.value,
+        "provider": topup.provider,
+        "reference": topup.reference,
+        "msisdn": topup.msisdn,
+        "amount": topup.amount_minor,
+        "currency": topup.currency,
+        "provider_ref": topup.provider_ref,
+        "provider_txn_id": topup.provider_txn_id,
+        "failure_code": topup.failure_code,
+        "failure_reason": topup.failure_reason,
+        "checks": topup.checks,
+        "created_at": topup.created_at.isoformat(),
+    }
     # What proved the credit: a signature, or our own status query (migration 0017).
     if topup.verification:
         evidence["status_queries"].append({"topup_id": topup.id, **topup.verification})
     callbacks = session.execute(
-        select(CallbackDelivery).where(CallbackDelivery.topup_id == topup.id)
+        select(CallbackDelivery)
+        .where(CallbackDelivery.topup_id == topup.id)
         .order_by(CallbackDelivery.id)
-    ).scalars()  # fmt: skip
+    ).scalars()
     for callback in callbacks:
-        evidence["callbacks"].append({
-            "id": callback.id, "provider": callback.provider, "status": callback.status.value,
-            "received_at": callback.received_at.isoformat(), "deliveries": callback.deliveries,
-            "remote_addr": callback.remote_addr,
-            "headers": {k: ("[redacted]" if k.lower() in _SECRET_HEADERS else v)
-                        for k, v in (callback.headers or {}).items()},
-            "body": callback.body.decode("utf-8", errors="replace"),
-            "parsed": callback.event, "error": callback.error,
-        })  # fmt: skip
+        evidence["callbacks"].append(
+            {
+                "id": callback.id,
+                "provider": callback.provider,
+                "status": callback.status.value,
+                "received_at": callback.received_at.isoformat(),
+                "deliveries": callback.deliveries,
+                "remote_addr": callback.remote_addr,
+                "headers": {
+                    k: ("[redacted]" if k.lower() in _SECRET_HEADERS else v)
+                    for k, v in (callback.headers or {}).items()
+                },
+                "body": callback.body.decode("utf-8", errors="replace"),
+                "parsed": callback.event,
+                "error": callback.error,
+            }
+        )
     for refund in session.execute(select(Refund).where(Refund.topup_id == topup.id)).scalars():
-        evidence["refunds"].append({
-            "id": refund.id, "status": refund.status.value, "amount": refund.amount_minor,
-            "reason": refund.reason, "provider_txn_id": refund.provider_txn_id,
-            "debit_transaction_id": refund.debit_transaction_id,
-            "reversal_transaction_id": refund.reversal_transaction_id,
-        })  # fmt: skip
+        evidence["refunds"].append(
+            {
+                "id": refund.id,
+                "status": refund.status.value,
+                "amount": refund.amount_minor,
+                "reason": refund.reason,
+                "provider_txn_id": refund.provider_txn_id,
+                "debit_transaction_id": refund.debit_transaction_id,
+                "reversal_transaction_id": refund.reversal_transaction_id,
+            }
+        )
         transaction_ids.add(refund.debit_transaction_id)
         if refund.reversal_transaction_id:
             transaction_ids.add(refund.reversal_transaction_id)
     items = session.execute(select(ReviewItem).where(ReviewItem.topup_id == topup.id)).scalars()
     evidence["review_items"] = [
-        {"id": i.id, "kind": i.kind, "status": i.status.value, "summary": i.summary,
-         "detail": i.detail, "resolution": i.resolution}
+        {
+            "id": i.id,
+            "kind": i.kind,
+            "status": i.status.value,
+            "summary": i.summary,
+            "detail": i.detail,
+            "resolution": i.resolution,
+        }
         for i in items
-    ]  # fmt: skip
+    ]
     references.add(topup.id)
     if topup.ledger_transaction_id:
         transaction_ids.add(topup.ledger_transaction_id)
@@ -122,11 +152,13 @@ def _usage_revisions(session: Session, record_id: int) -> list[UsageRecord]:
     return list(
         session.execute(
             select(UsageRecord)
-            .where(UsageRecord.source_system == first.source_system,
-                   UsageRecord.source_id == first.source_id)
+            .where(
+                UsageRecord.source_system == first.source_system,
+                UsageRecord.source_id == first.source_id,
+            )
             .order_by(UsageRecord.revision)
         ).scalars()
-    )  # fmt: skip
+    )
 
 
 def _period(session: Session, dispute: Dispute) -> list[UsageRecord]:
@@ -134,27 +166,46 @@ def _period(session: Session, dispute: Dispute) -> list[UsageRecord]:
     return list(
         session.execute(
             select(UsageRecord)
-            .where(UsageRecord.tenant_id == dispute.tenant_id,
-                   UsageRecord.occurred_at >= since, UsageRecord.occurred_at < until)
+            .where(
+                UsageRecord.tenant_id == dispute.tenant_id,
+                UsageRecord.occurred_at >= since,
+                UsageRecord.occurred_at < until,
+            )
             .order_by(UsageRecord.occurred_at, UsageRecord.id)
             .limit(MAX_RECORDS + 1)
         ).scalars()
-    )  # fmt: skip
+    )
 
 
 def _record(r: UsageRecord) -> dict[str, Any]:
     return {
-        "id": r.id, "source_id": r.source_id, "revision": r.revision, "service": r.service,
-        "status": r.status.value, "reason": r.reason, "from_number": r.from_number,
-        "to_number": r.to_number, "occurred_at": r.occurred_at.isoformat(),
-        "duration_s": r.duration_s, "billable_s": r.billable_s, "units": r.units,
-        "plan_id": r.plan_id, "plan_version": r.plan_version, "zone": r.zone, "band": r.band,
-        "unit": r.unit, "billed_units": r.billed_units, "bundle_units": r.bundle_units,
-        "raw_amount": r.raw_amount, "currency": r.currency, "net_minor": r.net_minor,
-        "vat_minor": r.vat_minor, "breakdown": r.breakdown,
+        "id": r.id,
+        "source_id": r.source_id,
+        "revision": r.revision,
+        "service": r.service,
+        "status": r.status.value,
+        "reason": r.reason,
+        "from_number": r.from_number,
+        "to_number": r.to_number,
+        "occurred_at": r.occurred_at.isoformat(),
+        "duration_s": r.duration_s,
+        "billable_s": r.billable_s,
+        "units": r.units,
+        "plan_id": r.plan_id,
+        "plan_version": r.plan_version,
+        "zone": r.zone,
+        "band": r.band,
+        "unit": r.unit,
+        "billed_units": r.billed_units,
+        "bundle_units": r.bundle_units,
+        "raw_amount": r.raw_amount,
+        "currency": r.currency,
+        "net_minor": r.net_minor,
+        "vat_minor": r.vat_minor,
+        "breakdown": r.breakdown,
         "ledger_transaction_id": r.ledger_transaction_id,
         "superseded_by_id": r.superseded_by_id,
-    }  # fmt: skip
+    }
 
 
 def _invoice(session: Session, invoice: Invoice, line: int | None) -> dict[str, Any]:
@@ -162,24 +213,41 @@ def _invoice(session: Session, invoice: Invoice, line: int | None) -> dict[str, 
         select(Invoice).where(Invoice.original_invoice_id == invoice.id).order_by(Invoice.id)
     ).scalars()
     return {
-        "id": invoice.id, "kind": invoice.kind.value, "status": invoice.status.value,
-        "number": invoice.number_text, "currency": invoice.currency,
+        "id": invoice.id,
+        "kind": invoice.kind.value,
+        "status": invoice.status.value,
+        "number": invoice.number_text,
+        "currency": invoice.currency,
         "period_start": invoice.period_start and invoice.period_start.isoformat(),
         "period_end": invoice.period_end and invoice.period_end.isoformat(),
-        "net": invoice.net_minor, "vat": invoice.vat_minor, "gross": invoice.gross_minor,
+        "net": invoice.net_minor,
+        "vat": invoice.vat_minor,
+        "gross": invoice.gross_minor,
         "disputed_line": line,
         "lines": [
-            {"position": x.position, "item_id": x.item_id, "description": x.description,
-             "quantity": str(x.quantity), "unit": x.unit, "unit_price": str(x.unit_price),
-             "vat_code": x.vat_code, "amount": x.amount_minor}
+            {
+                "position": x.position,
+                "item_id": x.item_id,
+                "description": x.description,
+                "quantity": str(x.quantity),
+                "unit": x.unit,
+                "unit_price": str(x.unit_price),
+                "vat_code": x.vat_code,
+                "amount": x.amount_minor,
+            }
             for x in invoice.lines
         ],
         "credit_notes": [
-            {"id": n.id, "status": n.status.value, "number": n.number_text,
-             "gross": n.gross_minor, "reason": n.reason}
+            {
+                "id": n.id,
+                "status": n.status.value,
+                "number": n.number_text,
+                "gross": n.gross_minor,
+                "reason": n.reason,
+            }
             for n in notes
         ],
-    }  # fmt: skip
+    }
 
 
 def _fiscal(invoice: Invoice, settings: Settings) -> dict[str, Any] | None:
@@ -187,22 +255,32 @@ def _fiscal(invoice: Invoice, settings: Settings) -> dict[str, Any] | None:
     if fiscal is None:
         return None
     return {
-        "status": invoice.fiscal_status.value, "verification_code": fiscal.verification_code,
-        "verification_url": fiscal.verification_url, "receipt_number": fiscal.receipt_number,
-        "z_number": fiscal.z_number, "daily_counter": fiscal.daily_counter,
-        "vfd_serial": fiscal.vfd_serial, "last_ack_code": invoice.last_ack_code,
+        "status": invoice.fiscal_status.value,
+        "verification_code": fiscal.verification_code,
+        "verification_url": fiscal.verification_url,
+        "receipt_number": fiscal.receipt_number,
+        "z_number": fiscal.z_number,
+        "daily_counter": fiscal.daily_counter,
+        "vfd_serial": fiscal.vfd_serial,
+        "last_ack_code": invoice.last_ack_code,
         "fiscalised_at": invoice.fiscalised_at and invoice.fiscalised_at.isoformat(),
         "signed_receipt": (invoice.receipt_body or b"").decode("utf-8", errors="replace"),
-    }  # fmt: skip
+    }
 
 
 def _ledger(session, tenant_id: str, references: set[str], ids: set[int]) -> list[dict]:
-    found = session.execute(
-        select(Transaction)
-        .where(Transaction.tenant_id == tenant_id,
-               or_(Transaction.reference.in_(references), Transaction.id.in_(ids or {-1})))
-        .order_by(Transaction.id)
-    ).scalars().all()  # fmt: skip
+    found = (
+        session.execute(
+            select(Transaction)
+            .where(
+                Transaction.tenant_id == tenant_id,
+                or_(Transaction.reference.in_(references), Transaction.id.in_(ids or {-1})),
+            )
+            .order_by(Transaction.id)
+        )
+        .scalars()
+        .all()
+    )
     if not found:
         return []
     entries = session.execute(
@@ -214,12 +292,22 @@ def _ledger(session, tenant_id: str, references: set[str], ids: set[int]) -> lis
     by_transaction: dict[int, list] = {}
     for entry, kind in entries:
         by_transaction.setdefault(entry.transaction_id, []).append(
-            {"account": kind, "currency": entry.currency, "amount": entry.amount_minor,
-             "balance_after": entry.balance_after_minor}  # fmt: skip
+            {
+                "account": kind,
+                "currency": entry.currency,
+                "amount": entry.amount_minor,
+                "balance_after": entry.balance_after_minor,
+            }
         )
     return [
-        {"id": t.id, "kind": t.kind, "description": t.description, "reference": t.reference,
-         "reverses_id": t.reverses_id, "created_at": t.created_at.isoformat(),
-         "entries": by_transaction.get(t.id, [])}
+        {
+            "id": t.id,
+            "kind": t.kind,
+            "description": t.description,
+            "reference": t.reference,
+            "reverses_id": t.reverses_id,
+            "created_at": t.created_at.isoformat(),
+            "entries": by_transaction.get(t.id, []),
+        }
         for t in found
-    ]  # fmt: skip
+    ]

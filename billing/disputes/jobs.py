@@ -29,8 +29,9 @@ def notify(dispute_id: str, event_id: str, change: str) -> None:
     try:
         send_notice(runtime.settings, to=to, subject=subject, body=body)
     except DeliveryNotConfigured:
-        log.info("dispute %s (%s): no SMTP host, the event %s tells it", dispute_id, change,
-                 event_id)  # fmt: skip
+        log.info(
+            "dispute %s (%s): no SMTP host, the event %s tells it", dispute_id, change, event_id
+        )
     except (smtplib.SMTPException, OSError):
         log.warning("dispute %s: the %s notice was not e-mailed; retried", dispute_id, change)
         raise

@@ -86,9 +86,7 @@ def resolve(
     if dispute.resolution is not None:
         if dispute.resolution.request_sha256 == digest:
             return dispute  # the same resolution, asked again
-        raise Conflict(
-            f"dispute {dispute_id} was resolved already ({dispute.resolution.outcome})"
-        )
+        raise Conflict(f"dispute {dispute_id} was resolved already ({dispute.resolution.outcome})")
     if request.outcome not in OUTCOMES:
         raise InvalidInput.on("outcome", f"one of {', '.join(OUTCOMES)}")
     wanted = states.REJECTED if request.outcome == "rejected" else states.RESOLVED
@@ -116,13 +114,24 @@ def resolve(
     dispute.status = DisputeStatus(wanted)
     dispute.closed_at = dispute.updated_at = now
     session.flush()
-    record(session, actor=actor, action=f"dispute.{wanted}", subject_type="dispute",
-           subject_id=dispute.id, tenant_id=dispute.tenant_id,
-           detail={"before": {"status": before}, "after": {"status": wanted},
-                   "outcome": request.outcome, "amount_minor": produced.amount,
-                   "currency": dispute.currency, "note": request.note,
-                   "ledger_transaction_ids": produced.ledger_transaction_ids,
-                   "documents": produced.documents})  # fmt: skip
+    record(
+        session,
+        actor=actor,
+        action=f"dispute.{wanted}",
+        subject_type="dispute",
+        subject_id=dispute.id,
+        tenant_id=dispute.tenant_id,
+        detail={
+            "before": {"status": before},
+            "after": {"status": wanted},
+            "outcome": request.outcome,
+            "amount_minor": produced.amount,
+            "currency": dispute.currency,
+            "note": request.note,
+            "ledger_transaction_ids": produced.ledger_transaction_ids,
+            "documents": produced.documents,
+        },
+    )
     tell_tenant(session, dispute, wanted, outcome=request.outcome)
     return dispute
 
@@ -136,8 +145,10 @@ def _credit(session, settings, gateways, dispute: Dispute, request: ResolveReque
         tenant_id=dispute.tenant_id,
         idempotency_key=f"dispute-credit:{dispute.id}",
         kind="dispute_credit",
-        postings=[Posting(WALLET, currency, request.amount),
-                  Posting(ADJUSTMENTS, currency, -request.amount)],  # fmt: skip
+        postings=[
+            Posting(WALLET, currency, request.amount),
+            Posting(ADJUSTMENTS, currency, -request.amount),
+        ],
         description=f"dispute {dispute.id}: {request.note}"[:500],
         reference=dispute.id,
     )
@@ -148,9 +159,13 @@ def _refund(session, settings, gateways, dispute: Dispute, request: ResolveReque
     if dispute.subject_type is not SubjectType.TOPUP:
         raise InvalidInput.on("outcome", "a refund answers a dispute about a top-up")
     topup = request_refund(session, gateways, dispute.subject_id, request.amount, request.note)
-    refund = session.execute(
-        select(Refund).where(Refund.topup_id == topup.id).order_by(Refund.created_at.desc())
-    ).scalars().first()  # fmt: skip
+    refund = (
+        session.execute(
+            select(Refund).where(Refund.topup_id == topup.id).order_by(Refund.created_at.desc())
+        )
+        .scalars()
+        .first()
+    )
     return Produced([refund.debit_transaction_id], {"refund_id": refund.id}, refund.amount_minor)
 
 
@@ -167,8 +182,9 @@ def _credit_note(session, settings, gateways, dispute: Dispute, request: Resolve
     note = create_credit_note(session, actor, invoice.id, request.note, amounts)
     note = finalise(session, settings, actor, note.id)
     ids = _transactions_of(session, dispute.tenant_id, note.id)
-    return Produced(ids, {"credit_note_id": note.id, "credit_note_number": note.number_text},
-                    -note.gross_minor)  # fmt: skip
+    return Produced(
+        ids, {"credit_note_id": note.id, "credit_note_number": note.number_text}, -note.gross_minor
+    )
 
 
 def _rerate(session, settings, gateways, dispute: Dispute, request: ResolveRequest, actor):
@@ -177,8 +193,9 @@ def _rerate(session, settings, gateways, dispute: Dispute, request: ResolveReque
     start, end = dispute.period_start, dispute.period_end
     assignments = []
     if request.plan_id:
-        assignments = _plan_for_period(session, dispute.tenant_id, request.plan_id, start, end,
-                                       actor)  # fmt: skip
+        assignments = _plan_for_period(
+            session, dispute.tenant_id, request.plan_id, start, end, actor
+        )
     summary = rerate_invoiced_period(session, actor, dispute.tenant_id, start, end)
     ids = [summary.ledger_transaction_id] if summary.ledger_transaction_id else []
     for note_id in summary.credit_note_ids:
@@ -206,9 +223,16 @@ def _plan_for_period(session, tenant_id: str, plan_id: str, start, end, actor) -
     ).scalar()
     made = [assign_plan(session, tenant_id, plan_id, valid_from=since, created_by=actor).id]
     if previous is not None:
-        back = assign_plan(session, tenant_id, previous.plan_id, valid_from=until,
-                           valid_to=previous.valid_to, overrides=_loaded(previous.overrides),
-                           credit_limit_minor=previous.credit_limit_minor, created_by=actor)  # fmt: skip
+        back = assign_plan(
+            session,
+            tenant_id,
+            previous.plan_id,
+            valid_from=until,
+            valid_to=previous.valid_to,
+            overrides=_loaded(previous.overrides),
+            credit_limit_minor=previous.credit_limit_minor,
+            created_by=actor,
+        )
         made.append(back.id)
     return made
 

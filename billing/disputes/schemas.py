@@ -43,16 +43,20 @@ class DisputeCreateSchema(Schema):
         metadata={"description": "the top-up, usage record or invoice id (not for usage_period)"},
     )
     line = fields.Integer(
-        load_default=None, strict=True, validate=validate.Range(min=1, max=10_000),
+        load_default=None,
+        strict=True,
+        validate=validate.Range(min=1, max=10_000),
         metadata={"description": "invoice_line: the line's position"},
-    )  # fmt: skip
+    )
     period_start = Day(load_default=None, metadata={"description": "usage_period: first day"})
     period_end = Day(load_default=None, metadata={"description": "usage_period: day after last"})
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     amount = fields.Integer(
-        load_default=None, strict=True, validate=validate.Range(min=1, max=10**15),
+        load_default=None,
+        strict=True,
+        validate=validate.Range(min=1, max=10**15),
         metadata={"description": "what is disputed, minor units (optional)"},
-    )  # fmt: skip
+    )
     priority = fields.Enum(Priority, by_value=True, load_default=Priority.NORMAL)
     attachments = fields.List(
         fields.Nested(AttachmentUploadSchema),
@@ -83,36 +87,43 @@ class DisputeListArgs(PageArgs):
 
 class TakeOnSchema(Schema):
     owner_id = fields.String(
-        load_default=None, validate=validate.Length(min=1, max=40),
+        load_default=None,
+        validate=validate.Length(min=1, max=40),
         metadata={"description": "a staff user id; default: the caller"},
-    )  # fmt: skip
+    )
     priority = fields.Enum(Priority, by_value=True, load_default=None)
 
 
 class CommentCreateSchema(Schema):
     body = fields.String(required=True, validate=validate.Length(min=1, max=4000))
     visibility = fields.Enum(
-        Visibility, by_value=True, load_default=Visibility.TENANT,
+        Visibility,
+        by_value=True,
+        load_default=Visibility.TENANT,
         metadata={"description": "`internal`: staff only (tenants cannot post one)"},
-    )  # fmt: skip
+    )
 
 
 class ResolveSchema(Schema):
     outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
     note = DocumentText(500, required=True, metadata={"description": "why; told to the tenant"})
     amount = fields.Integer(
-        load_default=None, strict=True, validate=validate.Range(min=1, max=10**15),
+        load_default=None,
+        strict=True,
+        validate=validate.Range(min=1, max=10**15),
         metadata={"description": "credit (required), refund or credit note of a line: minor"},
-    )  # fmt: skip
+    )
     plan_id = fields.String(
-        load_default=None, validate=validate.Length(min=1, max=40),
+        load_default=None,
+        validate=validate.Length(min=1, max=40),
         metadata={"description": "rerate: the plan to price the disputed period with"},
-    )  # fmt: skip
+    )
     lines = fields.List(
-        fields.Nested(lambda: LineCreditSchema()), load_default=None,
+        fields.Nested(lambda: LineCreditSchema()),
+        load_default=None,
         validate=validate.Length(min=1, max=500),
         metadata={"description": "credit_note on an invoice: lines and amounts (default all)"},
-    )  # fmt: skip
+    )
 
 
 class LineCreditSchema(Schema):

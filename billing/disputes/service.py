@@ -95,11 +95,22 @@ def open_dispute(
         session.add(attachments.store(upload, dispute.id, opened_by, attachment_dir))
     session.flush()
     session.refresh(dispute)
-    record(session, actor=opened_by, action="dispute.opened", subject_type="dispute",
-           subject_id=dispute.id, tenant_id=tenant_id,
-           detail={"source": source, "source_ref": source_ref, "subject_type": kind.value,
-                   "subject_id": subject.id, "priority": wanted.value,
-                   "after": {"status": "open"}})  # fmt: skip
+    record(
+        session,
+        actor=opened_by,
+        action="dispute.opened",
+        subject_type="dispute",
+        subject_id=dispute.id,
+        tenant_id=tenant_id,
+        detail={
+            "source": source,
+            "source_ref": source_ref,
+            "subject_type": kind.value,
+            "subject_id": subject.id,
+            "priority": wanted.value,
+            "after": {"status": "open"},
+        },
+    )
     tell_tenant(session, dispute, "opened")
     return dispute
 
@@ -148,8 +159,11 @@ def take_on(
     dispute = get_dispute(session, dispute_id, None, lock=True)
     if dispute.status.value in states.CLOSED:
         raise Conflict(f"dispute {dispute_id} is {dispute.status.value}")
-    before = {"status": dispute.status.value, "owner_id": dispute.owner_id,
-              "priority": dispute.priority.value}  # fmt: skip
+    before = {
+        "status": dispute.status.value,
+        "owner_id": dispute.owner_id,
+        "priority": dispute.priority.value,
+    }
     dispute.owner_id = owner_id or actor
     if priority is not None and priority != dispute.priority.value:
         dispute.priority = Priority(priority)
@@ -158,11 +172,20 @@ def take_on(
     if changed_state:
         dispute.status = DisputeStatus(states.move(dispute.status.value, states.INVESTIGATING))
     dispute.updated_at = utcnow()
-    after = {"status": dispute.status.value, "owner_id": dispute.owner_id,
-             "priority": dispute.priority.value}  # fmt: skip
-    record(session, actor=actor, action="dispute.taken_on", subject_type="dispute",
-           subject_id=dispute.id, tenant_id=dispute.tenant_id,
-           detail={"before": before, "after": after})  # fmt: skip
+    after = {
+        "status": dispute.status.value,
+        "owner_id": dispute.owner_id,
+        "priority": dispute.priority.value,
+    }
+    record(
+        session,
+        actor=actor,
+        action="dispute.taken_on",
+        subject_type="dispute",
+        subject_id=dispute.id,
+        tenant_id=dispute.tenant_id,
+        detail={"before": before, "after": after},
+    )
     if changed_state:
         tell_tenant(session, dispute, "investigating")
     return dispute
@@ -196,9 +219,15 @@ def add_comment(
     dispute.updated_at = utcnow()
     session.flush()
     if is_staff:
-        record(session, actor=author, action="dispute.commented", subject_type="dispute",
-               subject_id=dispute.id, tenant_id=dispute.tenant_id,
-               detail={"comment_id": comment.id, "visibility": visibility})  # fmt: skip
+        record(
+            session,
+            actor=author,
+            action="dispute.commented",
+            subject_type="dispute",
+            subject_id=dispute.id,
+            tenant_id=dispute.tenant_id,
+            detail={"comment_id": comment.id, "visibility": visibility},
+        )
     if comment.visibility is Visibility.TENANT and is_staff:
         tell_tenant(session, dispute, "comment_added", comment_id=comment.id)
     session.refresh(dispute)

@@ -46,8 +46,12 @@ def find_subject(
             raise InvalidInput.on("period_end", "must be after period_start")
         if end - start > timedelta(days=93):
             raise InvalidInput.on("period_end", "a disputed period is at most 93 days")
-        return Subject(subject_type, f"{start.isoformat()}/{end.isoformat()}",
-                       tenant.currency.value, period=period)  # fmt: skip
+        return Subject(
+            subject_type,
+            f"{start.isoformat()}/{end.isoformat()}",
+            tenant.currency.value,
+            period=period,
+        )
     if not subject_id:
         raise InvalidInput.on("subject_id", "name the top-up, usage record or invoice")
     missing = NotFound(f"{subject_type.value.replace('_', ' ')} {subject_id} not found")
@@ -62,8 +66,12 @@ def find_subject(
         if record is None or record.tenant_id != tenant_id:
             raise missing
         day = record.occurred_at.astimezone(INVOICE_ZONE).date()
-        return Subject(subject_type, str(record.id), record.currency or tenant.currency.value,
-                       period=(day, day + timedelta(days=1)))  # fmt: skip
+        return Subject(
+            subject_type,
+            str(record.id),
+            record.currency or tenant.currency.value,
+            period=(day, day + timedelta(days=1)),
+        )
     invoice = session.get(Invoice, subject_id)
     if invoice is None or invoice.tenant_id != tenant_id or invoice.status not in FINAL:
         raise missing

@@ -34,8 +34,11 @@ def mailbox() -> Iterator[Mailbox]:
 @pytest.fixture
 def mailing_worker(service_env, mailbox, tmp_path):
     """`billing worker` e-mailing through a real SMTP server of the test's."""
-    env = {**service_env, "MALIPO_SMTP_HOST": "127.0.0.1",
-           "MALIPO_SMTP_PORT": str(mailbox.controller.port)}  # fmt: skip
+    env = {
+        **service_env,
+        "MALIPO_SMTP_HOST": "127.0.0.1",
+        "MALIPO_SMTP_PORT": str(mailbox.controller.port),
+    }
     process = start_worker(env, tmp_path / "worker.log")
     yield process
     stop_worker(process)
@@ -49,25 +52,43 @@ def test_a_disputed_top_up_is_refunded_through_the_worker(
     live_url, mailing_worker, mailbox, make_tenant, admin, sessions, service_env
 ):
     tenant = make_tenant()
-    paid = call("POST", f"{live_url}/v1/topups", tenant, {
-        "amount": 3_000_00, "currency": "TZS", "msisdn": "0754 321 999", "provider": "mpesa"})  # fmt: skip
+    paid = call(
+        "POST",
+        f"{live_url}/v1/topups",
+        tenant,
+        {"amount": 3_000_00, "currency": "TZS", "msisdn": "0754 321 999", "provider": "mpesa"},
+    )
     assert paid.status_code == 202, paid.text
     topup_id = paid.json()["id"]
-    eventually(lambda: call("GET", f"{live_url}/v1/topups/{topup_id}", tenant).json()["status"]
-               == "succeeded", timeout_s=30)  # fmt: skip
+    eventually(
+        lambda: (
+            call("GET", f"{live_url}/v1/topups/{topup_id}", tenant).json()["status"] == "succeeded"
+        ),
+        timeout_s=30,
+    )
 
-    dispute = call("POST", f"{live_url}/v1/disputes", tenant, {
-        "subject_type": "topup", "subject_id": topup_id, "reason": "Sent from the wrong phone",
-    }).json()  # fmt: skip
+    dispute = call(
+        "POST",
+        f"{live_url}/v1/disputes",
+        tenant,
+        {
+            "subject_type": "topup",
+            "subject_id": topup_id,
+            "reason": "Sent from the wrong phone",
+        },
+    ).json()
     path = f"{live_url}/v1/disputes/{dispute['id']}"
     assert call("POST", f"{path}/assign", admin, {}).json()["status"] == "investigating"
     assert call("POST", f"{path}/comments", admin, {"body": "Refund approved"}).status_code == 201
-    done = call("POST", f"{path}/resolve", admin,
-                {"outcome": "refund", "note": "Returned to the payer"})  # fmt: skip
+    done = call(
+        "POST", f"{path}/resolve", admin, {"outcome": "refund", "note": "Returned to the payer"}
+    )
     assert done.status_code == 200, done.text
 
     def refunded() -> bool:
-        return call("GET", f"{live_url}/v1/topups/{topup_id}", tenant).json()["status"] == "refunded"
+        return (
+            call("GET", f"{live_url}/v1/topups/{topup_id}", tenant).json()["status"] == "refunded"
+        )
 
     eventually(refunded, timeout_s=30)
     assert call("GET", f"{live_url}/v1/wallet", tenant).json()["balance"] == 0
@@ -78,26 +99,50 @@ def test_a_disputed_top_up_is_refunded_through_the_worker(
 
     eventually(lambda: len(notices()) == 4, timeout_s=30)
     assert {s.split(dispute["id"])[1].strip() for s in notices()} == {
-        "was opened", "is being investigated", "has a new comment", "was resolved",
-    }  # fmt: skip
+        "was opened",
+        "is being investigated",
+        "has a new comment",
+        "was resolved",
+    }
     with sessions() as session:
-        types = session.execute(
-            select(PlatformEvent.type).where(PlatformEvent.tenant_id == tenant.tenant_id)
-            .where(PlatformEvent.type.startswith("dispute.")).order_by(PlatformEvent.created_at)
-        ).scalars().all()  # fmt: skip
-        assert types == ["dispute.opened", "dispute.investigating", "dispute.comment_added",
-                         "dispute.resolved"]  # fmt: skip
+        types = (
+            session.execute(
+                select(PlatformEvent.type)
+                .where(PlatformEvent.tenant_id == tenant.tenant_id)
+                .where(PlatformEvent.type.startswith("dispute."))
+                .order_by(PlatformEvent.created_at)
+            )
+            .scalars()
+            .all()
+        )
+        assert types == [
+            "dispute.opened",
+            "dispute.investigating",
+            "dispute.comment_added",
+            "dispute.resolved",
+        ]
         assert find_discrepancies(session, tenant.tenant_id) == []
     out = billing(service_env, "audit", "verify", "--chain", f"tenant:{tenant.tenant_id}")
     assert "audit trail intact" in out
 
 
-def test_a_large_adjustment_waits_for_a_second_admin(live_url, worker, make_tenant, admin,
-                                                     finance, service_env):  # fmt: skip
+def test_a_large_adjustment_waits_for_a_second_admin(
+    live_url, worker, make_tenant, admin, finance, service_env
+):
     tenant = make_tenant()
-    made = call("POST", f"{live_url}/v1/adjustments", admin, {
-        "tenant_id": tenant.tenant_id, "direction": "credit", "amount": 250_000_00,
-        "currency": "TZS", "reason_code": "missing_topup", "note": "Paid at an agent"})  # fmt: skip
+    made = call(
+        "POST",
+        f"{live_url}/v1/adjustments",
+        admin,
+        {
+            "tenant_id": tenant.tenant_id,
+            "direction": "credit",
+            "amount": 250_000_00,
+            "currency": "TZS",
+            "reason_code": "missing_topup",
+            "note": "Paid at an agent",
+        },
+    )
     assert made.json()["status"] == "pending"
     path = f"{live_url}/v1/adjustments/{made.json()['id']}"
     assert call("POST", f"{path}/approve", admin, {}).status_code == 403

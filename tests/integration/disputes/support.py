@@ -12,21 +12,27 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def attachment(content: bytes = PDF, content_type: str = "application/pdf", name="proof.pdf"):
-    return {"filename": name, "content_type": content_type,
-            "content_base64": base64.b64encode(content).decode()}  # fmt: skip
+    return {
+        "filename": name,
+        "content_type": content_type,
+        "content_base64": base64.b64encode(content).decode(),
+    }
 
 
 def open_dispute(client, tenant, expected: int = 201, **body) -> dict:
-    response = client.post("/v1/disputes", json={"reason": "I was charged twice", **body},
-                           headers=tenant.headers)  # fmt: skip
+    response = client.post(
+        "/v1/disputes", json={"reason": "I was charged twice", **body}, headers=tenant.headers
+    )
     assert response.status_code == expected, response.get_json()
     return response.get_json()
 
 
 def resolve(client, admin, dispute_id: str, expected: int = 200, **body) -> dict:
-    response = client.post(f"/v1/disputes/{dispute_id}/resolve",
-                           json={"note": "Checked against the evidence", **body},
-                           headers=admin.headers)  # fmt: skip
+    response = client.post(
+        f"/v1/disputes/{dispute_id}/resolve",
+        json={"note": "Checked against the evidence", **body},
+        headers=admin.headers,
+    )
     assert response.status_code == expected, response.get_json()
     return response.get_json()
 

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import func, select, update
 
 from billing.audit.models import AuditEvent
+from billing.auth.models import Role
 from billing.balance_adjustments.models import BalanceAdjustment
 from billing.balance_adjustments.service import expire_pending
 from billing.core.clock import utcnow
 from billing.ledger.models import Transaction
 from billing.ledger.postings import WALLET
 from billing.ledger.service import account_balance
-from billing.auth.models import Role
 from tests.conftest import _staff
 from tests.integration.disputes.support import assert_books_and_trail_sound
 
@@ -25,9 +25,15 @@ THRESHOLD = 100_000_00  # TZS, the default
 
 
 def adjust(client, staff, tenant, amount, direction="credit", expected=201, **extra):
-    body = {"tenant_id": tenant.tenant_id, "direction": direction, "amount": amount,
-            "currency": "TZS", "reason_code": "service_outage", "note": "SMS outage 3 March",
-            **extra}  # fmt: skip
+    body = {
+        "tenant_id": tenant.tenant_id,
+        "direction": direction,
+        "amount": amount,
+        "currency": "TZS",
+        "reason_code": "service_outage",
+        "note": "SMS outage 3 March",
+        **extra,
+    }
     response = client.post("/v1/adjustments", json=body, headers=staff.headers)
     assert response.status_code == expected, response.get_json()
     return response.get_json()
@@ -60,8 +66,9 @@ def test_above_it_a_second_staff_member_approves_and_the_maker_never_can(
     assert mine.status_code == 403, mine.get_json()
     assert "maker" in mine.get_json()["detail"]
     assert client.post(f"{path}/approve", json={}, headers=tenant.headers).status_code == 404
-    done = client.post(f"{path}/approve", json={"note": "outage confirmed"},
-                       headers=finance.headers)  # fmt: skip
+    done = client.post(
+        f"{path}/approve", json={"note": "outage confirmed"}, headers=finance.headers
+    )
     assert done.status_code == 200, done.get_json()
     assert done.get_json()["status"] == "applied" and done.get_json()["checker_id"]
     assert wallet(sessions, tenant) == THRESHOLD + 1
@@ -69,11 +76,13 @@ def test_above_it_a_second_staff_member_approves_and_the_maker_never_can(
     with sessions() as session:
         trail = session.execute(
             select(AuditEvent.action, AuditEvent.actor, AuditEvent.role)
-            .where(AuditEvent.subject_id == made["id"]).order_by(AuditEvent.id)
-        ).all()  # fmt: skip
+            .where(AuditEvent.subject_id == made["id"])
+            .order_by(AuditEvent.id)
+        ).all()
     assert [(t.action, t.role) for t in trail] == [
-        ("adjustment.requested", "admin"), ("adjustment.applied", "finance"),
-    ]  # fmt: skip
+        ("adjustment.requested", "admin"),
+        ("adjustment.applied", "finance"),
+    ]
     assert trail[0].actor != trail[1].actor
     assert_books_and_trail_sound(sessions, tenant.tenant_id)
 
@@ -84,17 +93,19 @@ def test_the_schema_refuses_a_maker_checking_their_own(runtime, admin, tenant, c
     made = adjust(client, admin, tenant, THRESHOLD + 5)
     with pytest.raises(IntegrityError), sessions.begin() as session:
         session.execute(
-            update(BalanceAdjustment).where(BalanceAdjustment.id == made["id"])
+            update(BalanceAdjustment)
+            .where(BalanceAdjustment.id == made["id"])
             .values(checker_id=BalanceAdjustment.maker_id)
-        )  # fmt: skip
+        )
 
 
 def test_a_rejection_posts_nothing(client, admin, finance, tenant, sessions):
     made = adjust(client, admin, tenant, THRESHOLD * 2)
     path = f"/v1/adjustments/{made['id']}"
     assert client.post(f"{path}/reject", json={}, headers=finance.headers).status_code == 422
-    done = client.post(f"{path}/reject", json={"note": "no outage that day"},
-                       headers=finance.headers)  # fmt: skip
+    done = client.post(
+        f"{path}/reject", json={"note": "no outage that day"}, headers=finance.headers
+    )
     assert done.get_json()["status"] == "rejected"
     assert client.post(f"{path}/approve", json={}, headers=finance.headers).status_code == 409
     assert wallet(sessions, tenant) == 0
@@ -109,8 +120,9 @@ def test_two_checkers_racing_approve_once(client, app, runtime, admin, tenant, s
     def approve(checker) -> None:
         own = app.test_client()
         start.wait()
-        response = own.post(f"/v1/adjustments/{made['id']}/approve", json={},
-                            headers=checker.headers)  # fmt: skip
+        response = own.post(
+            f"/v1/adjustments/{made['id']}/approve", json={}, headers=checker.headers
+        )
         answers.append(response.status_code)
 
     threads = [threading.Thread(target=approve, args=(c,)) for c in checkers]
@@ -122,7 +134,7 @@ def test_two_checkers_racing_approve_once(client, app, runtime, admin, tenant, s
     with sessions() as session:
         posted = session.execute(
             select(func.count()).select_from(Transaction).where(Transaction.reference == made["id"])
-        ).scalar_one()  # fmt: skip
+        ).scalar_one()
     assert posted == 1
     assert wallet(sessions, tenant) == THRESHOLD * 3
     assert_books_and_trail_sound(sessions, tenant.tenant_id)
@@ -132,9 +144,10 @@ def test_pending_ones_expire(client, runtime, admin, finance, tenant, sessions):
     made = adjust(client, admin, tenant, THRESHOLD + 7)
     with sessions.begin() as session:
         session.execute(
-            update(BalanceAdjustment).where(BalanceAdjustment.id == made["id"])
+            update(BalanceAdjustment)
+            .where(BalanceAdjustment.id == made["id"])
             .values(expires_at=utcnow() - timedelta(minutes=1))
-        )  # fmt: skip
+        )
     late = client.post(f"/v1/adjustments/{made['id']}/approve", json={}, headers=finance.headers)
     assert late.status_code == 409 and "expired" in late.get_json()["detail"]
     with runtime.unit_of_work() as session:
@@ -142,8 +155,11 @@ def test_pending_ones_expire(client, runtime, admin, finance, tenant, sessions):
     got = client.get(f"/v1/adjustments/{made['id']}", headers=finance.headers).get_json()
     assert got["status"] == "expired"
     assert wallet(sessions, tenant) == 0
-    queue = client.get("/v1/adjustments", query_string={"status": "pending",
-                       "tenant_id": tenant.tenant_id}, headers=admin.headers).get_json()  # fmt: skip
+    queue = client.get(
+        "/v1/adjustments",
+        query_string={"status": "pending", "tenant_id": tenant.tenant_id},
+        headers=admin.headers,
+    ).get_json()
     assert queue["items"] == []
     assert_books_and_trail_sound(sessions, tenant.tenant_id)
 

@@ -24,8 +24,14 @@ def test_a_disputed_line_gets_a_credit_note_and_the_tenant_hears_of_each_step(
     mailbox, _port = smtp
     tenant, invoice = issued
     [voice] = invoice["lines"]  # both calls: one line, TZS 14,345.67
-    made = open_dispute(client, tenant, subject_type="invoice_line", subject_id=invoice["id"],
-                        line=voice["position"], reason="Calls billed twice")  # fmt: skip
+    made = open_dispute(
+        client,
+        tenant,
+        subject_type="invoice_line",
+        subject_id=invoice["id"],
+        line=voice["position"],
+        reason="Calls billed twice",
+    )
     assert (made["subject_type"], made["line"]) == ("invoice_line", voice["position"])
     evidence = client.get(f"/v1/disputes/{made['id']}/evidence", headers=admin.headers).get_json()
     assert evidence["invoice"]["number"] == invoice["number"]
@@ -39,8 +45,14 @@ def test_a_disputed_line_gets_a_credit_note_and_the_tenant_hears_of_each_step(
     assert [t["kind"] for t in evidence["ledger_transactions"]] == ["invoice"]
 
     client.post(f"/v1/disputes/{made['id']}/assign", json={}, headers=admin.headers)
-    done = resolve(client, admin, made["id"], outcome="credit_note", amount=2_345_67,
-                   note="Duplicate CDRs from the switch on 5 October")  # fmt: skip
+    done = resolve(
+        client,
+        admin,
+        made["id"],
+        outcome="credit_note",
+        amount=2_345_67,
+        note="Duplicate CDRs from the switch on 5 October",
+    )
     documents = done["resolution"]["documents"]
     with fiscal_runtime.sessions() as session:
         note = session.get(Invoice, documents["credit_note_id"])
@@ -65,11 +77,13 @@ def test_a_whole_invoice_is_credited_and_a_draft_cannot_be_disputed(
     tenant, invoice = issued
     made = open_dispute(client, tenant, subject_type="invoice", subject_id=invoice["id"])
     assert (made["period_start"], made["period_end"]) == ("2026-10-01", "2026-11-01")
-    done = resolve(client, admin, made["id"], outcome="credit_note",
-                   note="Service not delivered in October")  # fmt: skip
+    done = resolve(
+        client, admin, made["id"], outcome="credit_note", note="Service not delivered in October"
+    )
     assert done["resolution"]["amount"] == invoice["gross"]
     other_tenant, draft_id = postpaid_draft(fiscal_runtime)
     open_dispute(client, other_tenant, 404, subject_type="invoice", subject_id=draft_id)
-    open_dispute(client, tenant, 422, subject_type="invoice_line", subject_id=invoice["id"],
-                 line=99)  # fmt: skip
+    open_dispute(
+        client, tenant, 422, subject_type="invoice_line", subject_id=invoice["id"], line=99
+    )
     assert_books_and_trail_sound(fiscal_runtime.sessions, tenant.tenant_id)

@@ -21,13 +21,21 @@ def post(live, path: str, caller, body: dict) -> requests.Response:
 def test_my_top_up_is_refunded_through_its_provider(live, tenant, admin):
     created = top_up(live, tenant, "mpesa")
     assert settled(live, tenant, created["id"])["status"] == "succeeded"
-    opened = post(live, "/v1/disputes", tenant, {
-        "subject_type": "topup", "subject_id": created["id"],
-        "reason": "I paid twice; please return this one"})  # fmt: skip
+    opened = post(
+        live,
+        "/v1/disputes",
+        tenant,
+        {
+            "subject_type": "topup",
+            "subject_id": created["id"],
+            "reason": "I paid twice; please return this one",
+        },
+    )
     assert opened.status_code == 201, opened.text
     dispute = opened.json()
-    evidence = requests.get(f"{live.url}/v1/disputes/{dispute['id']}/evidence",
-                            headers=admin.headers, timeout=10).json()  # fmt: skip
+    evidence = requests.get(
+        f"{live.url}/v1/disputes/{dispute['id']}/evidence", headers=admin.headers, timeout=10
+    ).json()
     assert evidence["topup"]["provider_txn_id"]
     [callback] = evidence["callbacks"]
     assert callback["provider"] == "mpesa" and created["reference"] in callback["body"]
@@ -35,16 +43,21 @@ def test_my_top_up_is_refunded_through_its_provider(live, tenant, admin):
     assert [t["kind"] for t in evidence["ledger_transactions"]] == ["topup"]
     assert evidence["status_queries"] or evidence["topup"]["status"] == "succeeded"
 
-    done = post(live, f"/v1/disputes/{dispute['id']}/resolve", admin,
-                {"outcome": "refund", "note": "Paid twice: the second is returned"})  # fmt: skip
+    done = post(
+        live,
+        f"/v1/disputes/{dispute['id']}/resolve",
+        admin,
+        {"outcome": "refund", "note": "Paid twice: the second is returned"},
+    )
     assert done.status_code == 200, done.text
     resolution = done.json()["resolution"]
     assert resolution["documents"]["refund_id"] and resolution["amount"] == 5_000_00
     back = refunded(live, tenant, created["id"])
     assert (back["status"], back["refund_status"]) == ("refunded", "succeeded")
     assert get(live, "/v1/wallet", tenant)["balance"] == 0
-    evidence = requests.get(f"{live.url}/v1/disputes/{dispute['id']}/evidence",
-                            headers=admin.headers, timeout=10).json()  # fmt: skip
+    evidence = requests.get(
+        f"{live.url}/v1/disputes/{dispute['id']}/evidence", headers=admin.headers, timeout=10
+    ).json()
     assert [r["status"] for r in evidence["refunds"]] == ["succeeded"]
     assert [t["kind"] for t in evidence["ledger_transactions"]] == ["topup", "refund"]
     assert_books_and_trail_sound(live.runtime.sessions, tenant.tenant_id)
@@ -53,11 +66,23 @@ def test_my_top_up_is_refunded_through_its_provider(live, tenant, admin):
 def test_a_refund_cannot_answer_a_top_up_that_failed(live, tenant, admin):
     created = top_up(live, tenant, "mpesa", ending="0001")  # insufficient funds
     assert settled(live, tenant, created["id"])["status"] == "failed"
-    dispute = post(live, "/v1/disputes", tenant, {
-        "subject_type": "topup", "subject_id": created["id"],
-        "reason": "The money left my M-Pesa"}).json()  # fmt: skip
-    refused = post(live, f"/v1/disputes/{dispute['id']}/resolve", admin,
-                   {"outcome": "refund", "note": "n"})  # fmt: skip
+    dispute = post(
+        live,
+        "/v1/disputes",
+        tenant,
+        {
+            "subject_type": "topup",
+            "subject_id": created["id"],
+            "reason": "The money left my M-Pesa",
+        },
+    ).json()
+    refused = post(
+        live, f"/v1/disputes/{dispute['id']}/resolve", admin, {"outcome": "refund", "note": "n"}
+    )
     assert refused.status_code == 409, refused.text
-    assert requests.get(f"{live.url}/v1/disputes/{dispute['id']}", headers=tenant.headers,
-                        timeout=10).json()["status"] == "open"  # fmt: skip
+    assert (
+        requests.get(
+            f"{live.url}/v1/disputes/{dispute['id']}", headers=tenant.headers, timeout=10
+        ).json()["status"]
+        == "open"
+    )
