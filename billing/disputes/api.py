@@ -248,5 +248,5 @@ class DisputeFromReview(MethodView):
             source="review_item",
             source_ref=item.id,
         )
-        resolve_item(session, item.id, f"dispute {dispute.id}")
+        resolve_item(session, item.id, f"dispute {dispute.id}", actor=who.actor)
         return shown(dispute, is_staff=True)

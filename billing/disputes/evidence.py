@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.core.config import Settings
+from billing.disputes.evidence_books import fiscal_receipt_of, invoice_of, ledger_of
 from billing.disputes.models import Dispute, SubjectType
 from billing.invoicing.models import Invoice
-from billing.invoicing.rendering import fiscal_of
-from billing.ledger.models import Account, Entry, Transaction
 from billing.topups.models import CallbackDelivery, Refund, ReviewItem, Topup
 from billing.usage.models import UsageRecord
 from billing.usage.statements import period_bounds
@@ -61,11 +60,11 @@ def gather(session: Session, settings: Settings, dispute: Dispute) -> dict[str, 
         transaction_ids.update(r.ledger_transaction_id for r in records if r.ledger_transaction_id)
     if dispute.subject_type in (SubjectType.INVOICE, SubjectType.INVOICE_LINE):
         invoice = session.get(Invoice, dispute.subject_id)
-        evidence["invoice"] = _invoice(session, invoice, dispute.line_position)
-        evidence["fiscal_receipt"] = _fiscal(invoice, settings)
+        evidence["invoice"] = invoice_of(session, invoice, dispute.line_position)
+        evidence["fiscal_receipt"] = fiscal_receipt_of(invoice, settings)
         references.add(invoice.id)
         references.update(note["id"] for note in evidence["invoice"]["credit_notes"])
-    evidence["ledger_transactions"] = _ledger(
+    evidence["ledger_transactions"] = ledger_of(
         session, dispute.tenant_id, references, transaction_ids
     )
     return evidence
@@ -206,108 +205,3 @@ def _record(r: UsageRecord) -> dict[str, Any]:
         "ledger_transaction_id": r.ledger_transaction_id,
         "superseded_by_id": r.superseded_by_id,
     }
-
-
-def _invoice(session: Session, invoice: Invoice, line: int | None) -> dict[str, Any]:
-    notes = session.execute(
-        select(Invoice).where(Invoice.original_invoice_id == invoice.id).order_by(Invoice.id)
-    ).scalars()
-    return {
-        "id": invoice.id,
-        "kind": invoice.kind.value,
-        "status": invoice.status.value,
-        "number": invoice.number_text,
-        "currency": invoice.currency,
-        "period_start": invoice.period_start and invoice.period_start.isoformat(),
-        "period_end": invoice.period_end and invoice.period_end.isoformat(),
-        "net": invoice.net_minor,
-        "vat": invoice.vat_minor,
-        "gross": invoice.gross_minor,
-        "disputed_line": line,
-        "lines": [
-            {
-                "position": x.position,
-                "item_id": x.item_id,
-                "description": x.description,
-                "quantity": str(x.quantity),
-                "unit": x.unit,
-                "unit_price": str(x.unit_price),
-                "vat_code": x.vat_code,
-                "amount": x.amount_minor,
-            }
-            for x in invoice.lines
-        ],
-        "credit_notes": [
-            {
-                "id": n.id,
-                "status": n.status.value,
-                "number": n.number_text,
-                "gross": n.gross_minor,
-                "reason": n.reason,
-            }
-            for n in notes
-        ],
-    }
-
-
-def _fiscal(invoice: Invoice, settings: Settings) -> dict[str, Any] | None:
-    fiscal = fiscal_of(invoice, settings)
-    if fiscal is None:
-        return None
-    return {
-        "status": invoice.fiscal_status.value,
-        "verification_code": fiscal.verification_code,
-        "verification_url": fiscal.verification_url,
-        "receipt_number": fiscal.receipt_number,
-        "z_number": fiscal.z_number,
-        "daily_counter": fiscal.daily_counter,
-        "vfd_serial": fiscal.vfd_serial,
-        "last_ack_code": invoice.last_ack_code,
-        "fiscalised_at": invoice.fiscalised_at and invoice.fiscalised_at.isoformat(),
-        "signed_receipt": (invoice.receipt_body or b"").decode("utf-8", errors="replace"),
-    }
-
-
-def _ledger(session, tenant_id: str, references: set[str], ids: set[int]) -> list[dict]:
-    found = (
-        session.execute(
-            select(Transaction)
-            .where(
-                Transaction.tenant_id == tenant_id,
-                or_(Transaction.reference.in_(references), Transaction.id.in_(ids or {-1})),
-            )
-            .order_by(Transaction.id)
-        )
-        .scalars()
-        .all()
-    )
-    if not found:
-        return []
-    entries = session.execute(
-        select(Entry, Account.kind)
-        .join(Account, Account.id == Entry.account_id)
-        .where(Entry.transaction_id.in_([t.id for t in found]))
-        .order_by(Entry.id)
-    ).all()
-    by_transaction: dict[int, list] = {}
-    for entry, kind in entries:
-        by_transaction.setdefault(entry.transaction_id, []).append(
-            {
-                "account": kind,
-                "currency": entry.currency,
-                "amount": entry.amount_minor,
-                "balance_after": entry.balance_after_minor,
-            }
-        )
-    return [
-        {
-            "id": t.id,
-            "kind": t.kind,
-            "description": t.description,
-            "reference": t.reference,
-            "reverses_id": t.reverses_id,
-            "created_at": t.created_at.isoformat(),
-            "entries": by_transaction.get(t.id, []),
-        }
-        for t in found
-    ]

@@ -158,7 +158,9 @@ def _credit(session, settings, gateways, dispute: Dispute, request: ResolveReque
 def _refund(session, settings, gateways, dispute: Dispute, request: ResolveRequest, actor):
     if dispute.subject_type is not SubjectType.TOPUP:
         raise InvalidInput.on("outcome", "a refund answers a dispute about a top-up")
-    topup = request_refund(session, gateways, dispute.subject_id, request.amount, request.note)
+    topup = request_refund(
+        session, gateways, dispute.subject_id, request.amount, request.note, actor=actor
+    )
     refund = (
         session.execute(
             select(Refund).where(Refund.topup_id == topup.id).order_by(Refund.created_at.desc())

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pytest
 import requests
+from sqlalchemy import select
+
+from billing.audit.models import AuditEvent
 
 from tests.integration.disputes.support import assert_books_and_trail_sound
 from tests.integration.topups.conftest import get
@@ -60,6 +63,14 @@ def test_my_top_up_is_refunded_through_its_provider(live, tenant, admin):
     ).json()
     assert [r["status"] for r in evidence["refunds"]] == ["succeeded"]
     assert [t["kind"] for t in evidence["ledger_transactions"]] == ["topup", "refund"]
+    with live.runtime.sessions() as session:
+        asked = session.execute(
+            select(AuditEvent.role, AuditEvent.detail).where(
+                AuditEvent.subject_id == created["id"],
+                AuditEvent.action == "topup.refund_requested",
+            )
+        ).one()
+    assert asked.role == "admin" and asked.detail["amount_minor"] == 5_000_00
     assert_books_and_trail_sound(live.runtime.sessions, tenant.tenant_id)
 
 
