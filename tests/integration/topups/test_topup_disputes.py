@@ -8,7 +8,6 @@ import requests
 from sqlalchemy import select
 
 from billing.audit.models import AuditEvent
-
 from tests.integration.disputes.support import assert_books_and_trail_sound
 from tests.integration.topups.conftest import get
 from tests.integration.topups.test_refunds import refunded
