@@ -67,12 +67,16 @@ def link_hash(values: dict[str, Any]) -> str:
 
 def queue(session: Session, values: dict[str, Any]) -> None:
     """Hold `values` (an audit row without its links) until this session commits."""
+    if session.get_transaction() is None:
+        session.connection()  # begin now: the event belongs to this transaction
     owner = session.get_nested_transaction() or session.get_transaction()
     session.info.setdefault(_PENDING, []).append((owner, values))
 
 
 @event.listens_for(Session, "before_commit")
 def _seal(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the events wait for the real COMMIT
     pending = session.info.pop(_PENDING, None)
     if pending:
         write(session, [values for _owner, values in pending])
@@ -81,7 +85,9 @@ def _seal(session: Session) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, previous: SessionTransaction) -> None:
     pending = session.info.get(_PENDING)
-    if pending:
+    if pending and previous.parent is None:  # the whole transaction: all of them
+        session.info.pop(_PENDING, None)
+    elif pending:
         session.info[_PENDING] = [
             (owner, values) for owner, values in pending if not _within(owner, previous)
         ]

@@ -87,6 +87,31 @@ def test_events_are_linked_in_order_and_a_rollback_leaves_no_link(runtime, sessi
     assert report.intact and report.events == 4
 
 
+def test_a_savepoint_released_waits_for_the_commit_and_a_bare_rollback_drops_all(runtime, sessions):
+    tenant_id = f"ten_{uuid.uuid4().hex[:12]}"
+    with sessions() as session:  # recorded before anything began the transaction
+        record(session, actor="x", action="test.dropped", subject_type="tenant",
+               subject_id=tenant_id, tenant_id=tenant_id)  # fmt: skip
+        session.rollback()
+        session.commit()  # an empty commit writes nothing left over
+    with runtime.unit_of_work() as session:
+        with session.begin_nested():
+            record(session, actor="x", action="test.nested", subject_type="tenant",
+                   subject_id=tenant_id, tenant_id=tenant_id)  # fmt: skip
+        with sessions() as other:  # the savepoint is released: nothing written yet
+            assert (
+                other.execute(
+                    select(AuditEvent.id).where(AuditEvent.chain == _chain(tenant_id))
+                ).all()
+                == []
+            )
+    with sessions() as session:
+        actions = session.execute(
+            select(AuditEvent.action).where(AuditEvent.chain == _chain(tenant_id))
+        ).scalars().all()  # fmt: skip
+    assert actions == ["test.nested"]
+
+
 def test_concurrent_writers_of_one_chain_never_fork_it(runtime, sessions):
     tenant_id = f"ten_{uuid.uuid4().hex[:12]}"
     start = threading.Barrier(8)
