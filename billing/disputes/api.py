@@ -22,6 +22,7 @@ from billing.disputes.schemas import (
     DisputePageSchema,
     DisputeSchema,
     EvidenceSchema,
+    FromReviewSchema,
     ResolveSchema,
     TakeOnSchema,
 )
@@ -166,7 +167,7 @@ class Comments(MethodView):
     responses={
         "200": {
             "description": "the file as uploaded",
-            "content": {"application/octet-stream": {"schema": {}}},
+            "content": {kind: {"schema": {}} for kind in sorted(attachments.SIGNATURES)},
         }
     }
 )
@@ -227,7 +228,7 @@ class Resolve(MethodView):
 @blp.route("/review-items/<item_id>/dispute")
 class DisputeFromReview(MethodView):
     @requires(*STAFF)
-    @blp.arguments(TakeOnSchema)
+    @blp.arguments(FromReviewSchema)
     @blp.response(201, DisputeSchema)
     def post(self, data: dict, item_id: str):
         """Turn a review item about a tenant's top-up into a dispute (once), and close the

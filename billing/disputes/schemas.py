@@ -94,6 +94,12 @@ class TakeOnSchema(Schema):
     priority = fields.Enum(Priority, by_value=True, load_default=None)
 
 
+class FromReviewSchema(Schema):
+    priority = fields.Enum(
+        Priority, by_value=True, load_default=None, metadata={"description": "default: high"}
+    )
+
+
 class CommentCreateSchema(Schema):
     body = fields.String(required=True, validate=validate.Length(min=1, max=4000))
     visibility = fields.Enum(
