@@ -136,6 +136,10 @@ def test_a_disputed_call_is_re_rated_with_the_chosen_plan_for_its_day_only(
     assert wallet(sessions, tenant) == 1_000_00 - 2 * gross(65_00) - 2 * gross(75_83)
     evidence = client.get(f"/v1/disputes/{made['id']}/evidence", headers=admin.headers)
     assert [r["revision"] for r in evidence.get_json()["usage"]] == [0, 1]
+    trail = client.get("/v1/audit-events", query_string={"tenant_id": tenant.tenant_id},
+                       headers=admin.headers).get_json()["items"]  # fmt: skip
+    assert [e["action"] for e in reversed(trail)] == ["dispute.opened", "usage.rerated",
+                                                      "dispute.resolved"]  # fmt: skip
     assert_books_and_trail_sound(sessions, tenant.tenant_id)
 
 
