@@ -11,9 +11,11 @@ from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from billing.audit.service import record
+from billing.auth.models import StaffUser
 from billing.core.clock import utcnow
 from billing.core.errors import Conflict, InvalidInput, NotFound
 from billing.core.ids import new_id
@@ -89,8 +91,15 @@ def open_dispute(
         created_at=now,
         updated_at=now,
     )
-    session.add(dispute)
-    session.flush()
+    try:
+        with session.begin_nested():  # a racing twin from the same origin: its dispute
+            session.add(dispute)
+    except IntegrityError:
+        if source_ref is None:
+            raise
+        return session.execute(
+            select(Dispute).where(Dispute.source == source, Dispute.source_ref == source_ref)
+        ).scalar_one()
     for upload in uploads:
         session.add(attachments.store(upload, dispute.id, opened_by, attachment_dir))
     session.flush()
@@ -164,6 +173,8 @@ def take_on(
         "owner_id": dispute.owner_id,
         "priority": dispute.priority.value,
     }
+    if owner_id is not None and session.get(StaffUser, owner_id) is None:
+        raise InvalidInput.on("owner_id", "not a staff user")
     dispute.owner_id = owner_id or actor
     if priority is not None and priority != dispute.priority.value:
         dispute.priority = Priority(priority)

@@ -383,3 +383,28 @@ def test_bad_input_names_the_field(client, tenant):
             continue
         assert response.status_code == 422, (body, response.get_json())
         assert field in response.get_json()["errors"], response.get_json()
+
+
+def test_two_openers_from_one_origin_racing_make_one_dispute(runtime, tenant, topup_of):
+    import threading
+
+    topup_id = topup_of(tenant)
+    start = threading.Barrier(4)
+    made: list[str] = []
+
+    def opener() -> None:
+        start.wait()
+        with runtime.unit_of_work() as session:
+            dispute = open_by_service(
+                session, tenant_id=tenant.tenant_id, subject_kind="topup", subject_id=topup_id,
+                message="settlement: paid at the provider, missing here", opened_by="system",
+                source="settlement", source_ref=f"stl_{topup_id}",
+            )  # fmt: skip
+            made.append(dispute.id)
+
+    threads = [threading.Thread(target=opener) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(made) == 4 and len(set(made)) == 1
