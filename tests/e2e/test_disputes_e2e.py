@@ -150,3 +150,69 @@ def test_a_large_adjustment_waits_for_a_second_admin(
     assert call("GET", f"{live_url}/v1/wallet", tenant).json()["balance"] == 250_000_00
     out = billing(service_env, "audit", "verify", "--chain", f"tenant:{tenant.tenant_id}")
     assert "audit trail intact" in out
+
+
+def test_disputed_usage_and_invoice_lines_are_corrected_through_the_worker(
+    live_url, worker, runtime, make_tenant, admin, finance, sessions
+):
+    """A call rated by the worker, re-rated with a chosen plan; a postpaid invoice line
+    credited, the credit note rendered by the worker."""
+    import uuid
+
+    from billing.tariffs.rate_plans import save_plan
+    from billing.tariffs.seed import SEED_VALID_FROM
+    from billing.tenants.models import BillingMode
+    from billing.usage.debits import vat_on
+    from tests.factories import on_default_plan, top_up
+    from tests.integration.invoicing.conftest import usage
+    from tests.integration.usage.conftest import cdr
+    from tests.integration.usage.test_rerating import definition
+
+    tenant = make_tenant()
+    with runtime.unit_of_work() as session:
+        on_default_plan(session, tenant.tenant_id)
+        top_up(session, tenant.tenant_id, 1_000_00)
+        cheaper = save_plan(session, f"E2E-{uuid.uuid4().hex[:8]}", "cheaper", definition("60"),
+                            valid_from=SEED_VALID_FROM).plan.id  # fmt: skip
+    sent = call("POST", f"{live_url}/v1/usage/cdrs", admin, {"records": [cdr(tenant.tenant_id)]})
+    assert sent.status_code == 200, sent.text
+
+    def billed() -> dict | None:
+        items = call("GET", f"{live_url}/v1/usage?status=billed", tenant).json()["items"]
+        return items[0] if items else None
+
+    record = eventually(billed, timeout_s=60)
+    assert record and record["net"] == 75_83
+    body = {"subject_type": "usage", "subject_id": str(record["id"]), "reason": "Wrong plan"}
+    dispute = call("POST", f"{live_url}/v1/disputes", tenant, body).json()
+    done = call("POST", f"{live_url}/v1/disputes/{dispute['id']}/resolve", admin,
+                {"outcome": "rerate", "plan_id": cheaper, "note": "The plan sold"})  # fmt: skip
+    assert done.status_code == 200, done.text
+    assert done.json()["resolution"]["documents"]["net_difference_minor"] == 65_00 - 75_83
+    balance = call("GET", f"{live_url}/v1/wallet", tenant).json()["balance"]
+    assert balance == 1_000_00 - (65_00 + vat_on(65_00))  # the cheaper price, with VAT
+
+    postpaid = make_tenant(billing_mode=BillingMode.POSTPAID)
+    with runtime.unit_of_work() as session:
+        session.add(usage(postpaid.tenant_id, net_minor=20_000_00))
+    draft = call("POST", f"{live_url}/v1/invoices", finance, {
+        "tenant_id": postpaid.tenant_id, "period_start": "2026-10-01",
+        "period_end": "2026-11-01"}).json()  # fmt: skip
+    invoice = call("POST", f"{live_url}/v1/invoices/{draft['id']}/finalize", finance, {}).json()
+    line = invoice["lines"][0]["position"]
+    disputed = call("POST", f"{live_url}/v1/disputes", postpaid, {
+        "subject_type": "invoice_line", "subject_id": invoice["id"], "line": line,
+        "reason": "Half of these calls failed"}).json()  # fmt: skip
+    resolved = call("POST", f"{live_url}/v1/disputes/{disputed['id']}/resolve", admin,
+                    {"outcome": "credit_note", "amount": 10_000_00,
+                     "note": "Failed calls billed"})  # fmt: skip
+    assert resolved.status_code == 200, resolved.text
+    note_id = resolved.json()["resolution"]["documents"]["credit_note_id"]
+    pdf = eventually(
+        lambda: (r := call("GET", f"{live_url}/v1/invoices/{note_id}/pdf", postpaid)).ok and r,
+        timeout_s=60,
+    )
+    assert pdf and pdf.content.startswith(b"%PDF")
+    with sessions() as session:
+        for owner in (tenant, postpaid):
+            assert find_discrepancies(session, owner.tenant_id) == []
