@@ -18,7 +18,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import event, insert, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from billing.audit.models import AuditChainHead, AuditEvent
@@ -107,15 +107,15 @@ def write(session: Session, rows: list[dict[str, Any]]) -> None:
     for values in rows:
         by_chain.setdefault(values["chain"], []).append(values)
     for chain in sorted(by_chain):
-        session.execute(
-            insert_for(session, _heads)
-            .values(chain=chain, last_id=None, last_hash=None, length=0)
-            .on_conflict_do_nothing()
+        # One round trip: the head row made if new, locked either way (ON CONFLICT DO
+        # UPDATE waits for a concurrent holder, then reads the committed head).
+        new_head = insert_for(session, _heads).values(
+            chain=chain, last_id=None, last_hash=None, length=0
         )
         head = session.execute(
-            select(_heads.c.last_hash, _heads.c.length)
-            .where(_heads.c.chain == chain)
-            .with_for_update()
+            new_head.on_conflict_do_update(
+                index_elements=[_heads.c.chain], set_={"chain": new_head.excluded.chain}
+            ).returning(_heads.c.last_hash, _heads.c.length)
         ).one()
         prev_hash, length = head.last_hash, head.length
         last_id = None
