@@ -15,8 +15,13 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from billing.balance_adjustments.models import Direction
+from billing.balance_adjustments.service import NewAdjustment
+from billing.balance_adjustments.service import create as create_adjustment
 from billing.core.clock import utcnow
 from billing.core.ids import new_id
+from billing.disputes.attachments import Upload
+from billing.disputes.service import open_dispute
 from billing.tenants.models import BillingMode
 from billing.topups.api import CALLBACK_PROVIDERS
 from billing.topups.models import Initiation, Topup, TopupStatus
@@ -73,6 +78,24 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("/v1/review-items/<item_id>/resolve", "POST"): Route(
         STAFF_ONLY, {"resolution": "checked"}, owner=404
     ),
+    ("/v1/disputes/<dispute_id>", "GET"): Route(TENANT_OBJECT, owner=200),
+    ("/v1/disputes/<dispute_id>/comments", "POST"): Route(
+        TENANT_OBJECT, {"body": "any news?"}, owner=201
+    ),
+    ("/v1/disputes/<dispute_id>/attachments/<attachment_id>", "GET"): Route(
+        TENANT_OBJECT, owner=200
+    ),
+    ("/v1/disputes/<dispute_id>/evidence", "GET"): Route(TENANT_OBJECT, owner=403),
+    ("/v1/disputes/<dispute_id>/assign", "POST"): Route(TENANT_OBJECT, {}, owner=403),
+    ("/v1/disputes/<dispute_id>/resolve", "POST"): Route(
+        TENANT_OBJECT, {"outcome": "rejected", "note": "paid as billed"}, owner=403
+    ),
+    ("/v1/review-items/<item_id>/dispute", "POST"): Route(STAFF_ONLY, {}, owner=404),
+    ("/v1/adjustments/<adjustment_id>", "GET"): Route(STAFF_ONLY, owner=404),
+    ("/v1/adjustments/<adjustment_id>/approve", "POST"): Route(STAFF_ONLY, {}, owner=404),
+    ("/v1/adjustments/<adjustment_id>/reject", "POST"): Route(
+        STAFF_ONLY, {"note": "no outage"}, owner=404
+    ),
     (f"/v1/callbacks/<any({CALLBACK_PROVIDERS}):provider>", "POST"): Route(CALLBACK),
     (f"/v1/callbacks/<any({CALLBACK_PROVIDERS}):provider>/<path_token>", "POST"): Route(CALLBACK),
     **{
@@ -99,6 +122,8 @@ ROUTES: dict[tuple[str, str], Route] = {
             "/v1/invoice-runs": ("POST",),
             "/v1/zreports": ("GET", "POST"),
             "/v1/audit-events": ("GET",),
+            "/v1/disputes": ("GET", "POST"),
+            "/v1/adjustments": ("GET", "POST"),
         }.items()
         for method in methods
     },
@@ -175,6 +200,18 @@ def victims(client, admin, finance, make_tenant, runtime):
             topup_id=topup.id,
         )
         session.add(usage(postpaid.tenant_id, net_minor=12_345_67))
+        dispute = open_dispute(
+            session, tenant_id=prepaid.tenant_id, subject_kind="topup", subject_id=topup.id,
+            message="paid twice", opened_by=prepaid.tenant_id,
+            uploads=[Upload("proof.txt", "text/plain", b"receipt QK12345")],
+        )  # fmt: skip
+        attachment_id = dispute.attachments[0].id
+        adjustment = create_adjustment(
+            session, runtime.settings,
+            NewAdjustment(prepaid.tenant_id, Direction.CREDIT, 500_000_00, "TZS", "goodwill",
+                          "outage"),
+            maker="stf_isolation",
+        )  # fmt: skip
     with runtime.sessions() as session:
         item_id = session.execute(
             text("SELECT id FROM review_items WHERE topup_id = :t"), {"t": topup.id}
@@ -195,6 +232,9 @@ def victims(client, admin, finance, make_tenant, runtime):
         "plan_id": (plan.plan_id, prepaid),
         "item_id": (item_id, prepaid),
         "invoice_id": (invoice.get_json()["id"], postpaid),
+        "dispute_id": (dispute.id, prepaid),
+        "attachment_id": (attachment_id, prepaid),
+        "adjustment_id": (adjustment.id, prepaid),
     }
     return objects
 
