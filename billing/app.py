@@ -32,6 +32,7 @@ JOB_MODULES = (
     "billing.dunning.jobs",
     "billing.usage.jobs",
     "billing.settlement.jobs",
+    "billing.disputes.jobs",
 )
 
 
@@ -83,6 +84,8 @@ def _register_jobs() -> None:
 def _register_routes(app: Flask) -> None:
     from billing.audit.api import blp as audit
     from billing.auth.api import blp as api_keys
+    from billing.balance_adjustments.api import blp as adjustments
+    from billing.disputes.api import blp as disputes
     from billing.dunning.api import blp as dunning
     from billing.invoicing.api import blp as invoices
     from billing.ledger.api import blp as wallet
@@ -105,7 +108,7 @@ def _register_routes(app: Flask) -> None:
     )
     api.spec.options["security"] = [{"bearer": []}]
     for blueprint in (tenants, api_keys, wallet, topups, tariffs, usage, invoices, dunning,
-                      audit, settlement, metrics):  # fmt: skip
+                      audit, disputes, adjustments, settlement, metrics):  # fmt: skip
         api.register_blueprint(blueprint)
     if app.extensions[EXTENSION].settings.provider_mode == "sandbox":
         _register_simulators(app)

@@ -198,6 +198,22 @@ def load_destinations(path: str) -> None:
     sys.exit(load_destinations_command(current(), path, click.echo))
 
 
+@main.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+@click.option("--chain", help="one chain, e.g. tenant:ten_… or platform (default: all)")
+@click.option("--heads", is_flag=True, help="print each chain's last hash, to keep elsewhere")
+@with_appcontext
+def audit_verify(chain: str | None, heads: bool) -> None:
+    """Check the hash chains; name the first broken link of each (exit 1)."""
+    from billing.audit.commands import verify_command
+
+    verify_command(chain, heads)
+
+
 @main.command("seed-demo")
 @with_appcontext
 def seed_demo() -> None:

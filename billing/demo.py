@@ -225,6 +225,12 @@ def walkthrough(settings: Settings, say: Callable[[str], None], port: int = 0) -
 
         dunning_step(url, runtime, say, keys.admin_key)
 
+        say("12. A dispute: opened by the tenant, resolved by an admin, every step audited")
+        from billing.disputes.demo_step import dispute_step
+
+        dispute_step(call, runtime, keys.admin_key, keys.tenant_key, keys.tenant_id,
+                     topup.get("id"), say)  # fmt: skip
+
 
 def _audit(runtime: Runtime, say: Callable[[str], None]) -> None:
     from billing.ledger.integrity import find_discrepancies

@@ -4,6 +4,8 @@
 def load_all() -> None:
     import billing.audit.models
     import billing.auth.models
+    import billing.balance_adjustments.models
+    import billing.disputes.models
     import billing.dunning.models
     import billing.events.models
     import billing.invoicing.models

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
+from billing.balance_adjustments.service import expire_pending
 from billing.dunning.service import run as run_dunning
 from billing.invoicing.jobs import sweep as fiscal_sweep
 from billing.invoicing.jobs import zreport_sweep
@@ -43,6 +44,10 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         with runtime.unit_of_work() as session:
             request_daily_audit(session)
 
+    def expire_adjustments() -> None:
+        with runtime.unit_of_work() as session:
+            expire_pending(session)
+
     cluster_wide = [  # each run by one worker a period, however many tick (leases)
         Periodic("topups.sweep", 5.0, in_app(sweep)),
         Periodic("invoicing.fiscal_sweep", 10.0, in_app(fiscal_sweep)),
@@ -53,6 +58,8 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         Periodic("dunning.run", 300.0, in_app(dunning)),
         # Unbilled prepaid usage is settled once a top-up lands; fixable rejects re-rated.
         Periodic("usage.retry", 30.0, in_app(retry_usage)),
+        # Manual adjustments no second staff member decided in time.
+        Periodic("adjustments.expire", 300.0, expire_adjustments),
         # Yesterday's settlement statements from the drop folder, each once.
         Periodic("settlement.daily", 3600.0, lambda: request_daily_reconciliation(runtime)),
         # Reservations past their time (they count no more already) are closed.

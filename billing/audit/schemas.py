@@ -46,6 +46,13 @@ class AuditEventSchema(Schema):
     subject_id = fields.String()
     tenant_id = fields.String(allow_none=True)
     detail = fields.Dict()
+    role = fields.String(allow_none=True, metadata={"description": "the actor's role"})
+    request_id = fields.String(allow_none=True)
+    client_address = fields.String(allow_none=True)
+    chain = fields.String(allow_none=True, metadata={"description": "`tenant:<id>` or `platform`"})
+    seq = fields.Integer(allow_none=True, metadata={"description": "its link on the chain"})
+    prev_hash = fields.String(allow_none=True)
+    hash = fields.String(allow_none=True, metadata={"description": "SHA-256 of the event"})
 
 
 class AuditEventPageSchema(Schema):

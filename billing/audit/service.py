@@ -1,4 +1,5 @@
-"""Recording an audit event in the transaction of the change it describes."""
+"""Recording an audit event in the transaction of the change it describes (chained at
+commit: `billing.audit.chain`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from billing.audit.chain import chain_of, plain_json, queue
 from billing.audit.models import AuditEvent
 from billing.core.clock import utcnow
+from billing.web.request_meta import current_meta
 
 SYSTEM = "system"
 
@@ -24,18 +27,34 @@ def record(
     subject_id: str,
     tenant_id: str | None = None,
     detail: dict[str, Any] | None = None,
+    role: str | None = None,
+    request_id: str | None = None,
+    client_address: str | None = None,
 ) -> None:
-    """One audit row; it exists only if the caller's change commits."""
-    session.add(
-        AuditEvent(
-            at=utcnow(),
-            actor=actor,
-            action=action,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            tenant_id=tenant_id,
-            detail=detail or {},
-        )
+    """One audit event; it is written, and chained, only if the caller's change commits.
+
+    Inside an HTTP request the caller's role, the request id and the client address are
+    taken from the request unless given."""
+    meta = current_meta()
+    if meta is not None:
+        role = role or meta.role
+        request_id = request_id or meta.request_id
+        client_address = client_address or meta.client_address
+    queue(
+        session,
+        {
+            "at": utcnow(),
+            "actor": actor,
+            "role": role,
+            "action": action,
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "tenant_id": tenant_id,
+            "detail": plain_json(detail or {}),
+            "request_id": request_id,
+            "client_address": client_address,
+            "chain": chain_of(tenant_id),
+        },
     )
 
 

@@ -66,6 +66,12 @@ class Settings:
     # grace period the tenant is restricted (authorise answers tenant_overdue) until paid.
     dunning_reminder_days: tuple[int, ...] = (1, 7, 14)
     dunning_grace_days: int = 21
+    # Disputes and adjustments (`_disputes_from_env`).
+    dispute_attachment_dir: str | None = None  # unset: attachments kept in the database
+    adjustment_thresholds: dict[str, int] = field(
+        default_factory=lambda: dict(ADJUSTMENT_THRESHOLDS)
+    )  # minor units per currency; above it, a second staff member approves
+    adjustment_expiry_hours: float = 48.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -96,12 +102,36 @@ class Settings:
             ),
             settlement_dir=env.get("MALIPO_SETTLEMENT_DIR") or defaults.settlement_dir,
             **_invoicing_from_env(env, defaults),
+            **_disputes_from_env(env, defaults),
         )
 
     @property
     def inline_jobs(self) -> bool:
         """Without Redis, jobs run in-process after commit (local default only)."""
         return self.redis_url is None
+
+
+# Manual adjustments above these (minor units) wait for a checker: TZS 100,000; USD 50.
+ADJUSTMENT_THRESHOLDS = {"TZS": 100_000_00, "USD": 50_00}
+
+
+def _disputes_from_env(env: Any, defaults: Settings) -> dict[str, Any]:
+    """MALIPO_ADJUSTMENT_THRESHOLDS is a JSON object of minor units, e.g. {"TZS": 5000000}."""
+    return {
+        "dispute_attachment_dir": env.get("MALIPO_DISPUTE_ATTACHMENT_DIR") or None,
+        "adjustment_thresholds": {
+            **defaults.adjustment_thresholds,
+            **{
+                str(currency).upper(): int(limit)
+                for currency, limit in json.loads(
+                    env.get("MALIPO_ADJUSTMENT_THRESHOLDS") or "{}"
+                ).items()
+            },
+        },
+        "adjustment_expiry_hours": float(
+            env.get("MALIPO_ADJUSTMENT_EXPIRY_HOURS") or defaults.adjustment_expiry_hours
+        ),
+    }
 
 
 # The seller and VFD identity the sandbox TRA simulator knows (invoices.vfd.simulator).

@@ -1,4 +1,5 @@
-"""E-mailing a document over SMTP, the PDF attached (smtplib; STARTTLS when configured)."""
+"""E-mailing a document over SMTP, the PDF attached, or a plain notice (smtplib; STARTTLS
+when configured)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,22 @@ def send_document(
     message.set_content(body)
     if pdf is not None:
         message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
+    _send(settings, message)
+
+
+def send_notice(settings: Settings, *, to: str, subject: str, body: str) -> None:
+    """A plain-text notice (a dispute's change) over the same SMTP path."""
+    if not settings.smtp_host:
+        raise DeliveryNotConfigured("MALIPO_SMTP_HOST is not set")
+    message = EmailMessage()
+    message["From"] = settings.smtp_sender
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body)
+    _send(settings, message)
+
+
+def _send(settings: Settings, message: EmailMessage) -> None:
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
         if settings.smtp_tls:
             smtp.starttls(context=ssl.create_default_context())

@@ -47,7 +47,13 @@ def rerate_invoiced_period(
     """Re-rate `[start, end)` and correct the postpaid invoices of the records it changed."""
     tenant = get_tenant(session, tenant_id)
     if tenant.billing_mode is not BillingMode.POSTPAID:
-        return rerate_period(session, tenant_id, start, end)
+        summary = rerate_period(session, tenant_id, start, end)
+        record(session, actor=actor, action="usage.rerated", subject_type="tenant",
+               subject_id=tenant_id, tenant_id=tenant_id,
+               detail={"start": start.isoformat(), "end": end.isoformat(),
+                       "changed": summary.changed, "net_difference": summary.net_difference,
+                       "ledger_transaction_id": summary.ledger_transaction_id})  # fmt: skip
+        return summary
     locked = _invoices_to_correct(session, tenant_id, start, end)
     invoices = [i for i in locked if i.period_start < end and i.period_end > start]
     finalised = [invoice for invoice in invoices if invoice.status in states.FINAL]

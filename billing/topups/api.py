@@ -107,8 +107,9 @@ class RefundTopup(MethodView):
     def post(self, data: dict, topup_id: str):
         """Give a credited top-up back through its provider; the wallet is debited at once."""
         return refunds.request_refund(
-            request_session(), current().gateways, topup_id, data["amount"], data["reason"]
-        )
+            request_session(), current().gateways, topup_id, data["amount"], data["reason"],
+            actor=principal().actor,
+        )  # fmt: skip
 
 
 @blp.route("/topups/<topup_id>/refunds")
@@ -179,4 +180,6 @@ class ResolveReviewItem(MethodView):
     @blp.response(200, ReviewItemSchema)
     def post(self, data: dict, item_id: str):
         """Close an item with what was done about it."""
-        return reviews.resolve_item(request_session(), item_id, data["resolution"])
+        return reviews.resolve_item(
+            request_session(), item_id, data["resolution"], actor=principal().actor
+        )

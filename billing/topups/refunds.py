@@ -14,6 +14,7 @@ import logging
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from billing.audit.service import SYSTEM, record
 from billing.core.clock import utcnow
 from billing.core.errors import Conflict, InvalidInput, NotFound
 from billing.core.ids import new_id
@@ -45,9 +46,16 @@ DONE = (ProviderStatus.SUCCEEDED, ProviderStatus.REVERSED)
 
 
 def request_refund(
-    session: Session, gateways: Gateways, topup_id: str, amount: int | None, reason: str
+    session: Session,
+    gateways: Gateways,
+    topup_id: str,
+    amount: int | None,
+    reason: str,
+    *,
+    actor: str = SYSTEM,
 ) -> Topup:
-    """Debit the wallet and queue the provider call; the top-up comes back with it."""
+    """Debit the wallet and queue the provider call; the top-up comes back with it (and the
+    audit trail names who asked)."""
     topup = session.get(Topup, topup_id, with_for_update=True)
     if topup is None:
         raise NotFound(f"top-up {topup_id} not found")
@@ -94,6 +102,12 @@ def request_refund(
         )
     )
     session.flush()
+    record(session, actor=actor, action="topup.refund_requested", subject_type="topup",
+           subject_id=topup.id, tenant_id=topup.tenant_id,
+           detail={"refund_id": refund_id, "amount_minor": amount, "currency": topup.currency,
+                   "reason": reason, "ledger_transaction_id": debit.id,
+                   "before": {"refunded_minor": taken},
+                   "after": {"refunded_minor": taken + amount}})  # fmt: skip
     session.expire(topup, ["refunds"])
     defer(session, "topups.refund", refund_id, dedupe_key=f"topups.refund:{reference}")
     return topup

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from billing.audit.service import SYSTEM, record
 from billing.core.clock import utcnow
 from billing.core.db import insert_for
 from billing.core.errors import NotFound
@@ -78,7 +79,9 @@ def list_items(
     return list(session.execute(query).scalars())
 
 
-def resolve_item(session: Session, item_id: str, resolution: str) -> ReviewItem:
+def resolve_item(
+    session: Session, item_id: str, resolution: str, *, actor: str = SYSTEM
+) -> ReviewItem:
     item = session.get(ReviewItem, item_id, with_for_update=True)
     if item is None:
         raise NotFound(f"review item {item_id} not found")
@@ -86,4 +89,8 @@ def resolve_item(session: Session, item_id: str, resolution: str) -> ReviewItem:
         item.status = ReviewStatus.RESOLVED
         item.resolved_at = utcnow()
         item.resolution = resolution
+        record(session, actor=actor, action="review_item.resolved", subject_type="review_item",
+               subject_id=item.id, tenant_id=item.tenant_id,
+               detail={"kind": item.kind, "resolution": resolution,
+                       "before": {"status": "open"}, "after": {"status": "resolved"}})  # fmt: skip
     return item

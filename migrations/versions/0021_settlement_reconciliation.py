@@ -1,7 +1,7 @@
 """settlement statements and their lines (reconciliation against top-ups and the ledger)
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0020
 Create Date: 2026-12-07 00:30:00
 
 - settlement_statements: one row per imported statement file, unique on (provider,
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 
 revision = '0021'
-down_revision = '0018'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 

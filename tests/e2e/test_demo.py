@@ -71,6 +71,9 @@ def test_the_demo_runs_on_a_fresh_sqlite_database_and_again(tmp_path):
     assert "authorise: allowed=False, reason tenant_overdue" in done.stdout
     assert "= ledger receivable 1,062.00" in done.stdout
     assert "restriction lifted, authorise allowed=True" in done.stdout
+    # It ends with a dispute opened by the tenant and resolved by an admin.
+    last = done.stdout.strip().splitlines()[-4:]
+    assert "admin resolved it: credit TZS 173.46" in last[-3] and last[-1].endswith("intact")
     # Again, on the same database: it ran to its end and the bad CDR line was its own
     # tenant's (not "a duplicate" of the first run's); the documents numbered on.
     again = demo(env, tmp_path)

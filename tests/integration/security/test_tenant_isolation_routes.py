@@ -16,10 +16,15 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from billing.balance_adjustments.models import Direction
+from billing.balance_adjustments.service import NewAdjustment
+from billing.balance_adjustments.service import create as create_adjustment
 from billing.core.clock import utcnow
 from billing.core.ids import new_id
 from billing.settlement.formats.mpesa import HEADER as MPESA_HEADER
 from billing.settlement.service import import_statement
+from billing.disputes.attachments import Upload
+from billing.disputes.service import open_dispute
 from billing.tenants.models import BillingMode
 from billing.topups.api import CALLBACK_PROVIDERS
 from billing.topups.models import Initiation, Topup, TopupStatus
@@ -82,6 +87,24 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("/v1/reconciliations/<reconciliation_id>", "GET"): Route(STAFF_ONLY, owner=404),
     ("/v1/reconciliations/<reconciliation_id>/lines", "GET"): Route(STAFF_ONLY, owner=404),
     ("/v1/reconciliations/<reconciliation_id>/report", "GET"): Route(STAFF_ONLY, owner=404),
+    ("/v1/disputes/<dispute_id>", "GET"): Route(TENANT_OBJECT, owner=200),
+    ("/v1/disputes/<dispute_id>/comments", "POST"): Route(
+        TENANT_OBJECT, {"body": "any news?"}, owner=201
+    ),
+    ("/v1/disputes/<dispute_id>/attachments/<attachment_id>", "GET"): Route(
+        TENANT_OBJECT, owner=200
+    ),
+    ("/v1/disputes/<dispute_id>/evidence", "GET"): Route(TENANT_OBJECT, owner=403),
+    ("/v1/disputes/<dispute_id>/assign", "POST"): Route(TENANT_OBJECT, {}, owner=403),
+    ("/v1/disputes/<dispute_id>/resolve", "POST"): Route(
+        TENANT_OBJECT, {"outcome": "rejected", "note": "paid as billed"}, owner=403
+    ),
+    ("/v1/review-items/<item_id>/dispute", "POST"): Route(STAFF_ONLY, {}, owner=404),
+    ("/v1/adjustments/<adjustment_id>", "GET"): Route(STAFF_ONLY, owner=404),
+    ("/v1/adjustments/<adjustment_id>/approve", "POST"): Route(STAFF_ONLY, {}, owner=404),
+    ("/v1/adjustments/<adjustment_id>/reject", "POST"): Route(
+        STAFF_ONLY, {"note": "no outage"}, owner=404
+    ),
     (f"/v1/callbacks/<any({CALLBACK_PROVIDERS}):provider>", "POST"): Route(CALLBACK),
     (f"/v1/callbacks/<any({CALLBACK_PROVIDERS}):provider>/<path_token>", "POST"): Route(CALLBACK),
     **{
@@ -110,6 +133,8 @@ ROUTES: dict[tuple[str, str], Route] = {
             "/v1/audit-events": ("GET",),
             "/v1/reconciliations": ("GET", "POST"),
             "/v1/reconciliations/summary": ("GET",),
+            "/v1/disputes": ("GET", "POST"),
+            "/v1/adjustments": ("GET", "POST"),
         }.items()
         for method in methods
     },
@@ -196,6 +221,18 @@ def victims(client, admin, finance, make_tenant, runtime):
             filename="isolation.csv",
             actor="test",
         ).statement
+        dispute = open_dispute(
+            session, tenant_id=prepaid.tenant_id, subject_kind="topup", subject_id=topup.id,
+            message="paid twice", opened_by=prepaid.tenant_id,
+            uploads=[Upload("proof.txt", "text/plain", b"receipt QK12345")],
+        )  # fmt: skip
+        attachment_id = dispute.attachments[0].id
+        adjustment = create_adjustment(
+            session, runtime.settings,
+            NewAdjustment(prepaid.tenant_id, Direction.CREDIT, 500_000_00, "TZS", "goodwill",
+                          "outage"),
+            maker="stf_isolation",
+        )  # fmt: skip
     with runtime.sessions() as session:
         item_id = session.execute(
             text("SELECT id FROM review_items WHERE topup_id = :t"), {"t": topup.id}
@@ -217,6 +254,9 @@ def victims(client, admin, finance, make_tenant, runtime):
         "item_id": (item_id, prepaid),
         "invoice_id": (invoice.get_json()["id"], postpaid),
         "reconciliation_id": (statement.id, prepaid),
+        "dispute_id": (dispute.id, prepaid),
+        "attachment_id": (attachment_id, prepaid),
+        "adjustment_id": (adjustment.id, prepaid),
     }
     return objects
 
