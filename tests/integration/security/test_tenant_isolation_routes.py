@@ -21,10 +21,10 @@ from billing.balance_adjustments.service import NewAdjustment
 from billing.balance_adjustments.service import create as create_adjustment
 from billing.core.clock import utcnow
 from billing.core.ids import new_id
-from billing.settlement.formats.mpesa import HEADER as MPESA_HEADER
-from billing.settlement.service import import_statement
 from billing.disputes.attachments import Upload
 from billing.disputes.service import open_dispute
+from billing.settlement.formats.mpesa import HEADER as MPESA_HEADER
+from billing.settlement.service import import_statement
 from billing.tenants.models import BillingMode
 from billing.topups.api import CALLBACK_PROVIDERS
 from billing.topups.models import Initiation, Topup, TopupStatus
