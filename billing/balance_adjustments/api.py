@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from sqlalchemy.orm import Session
 
+from billing.auth.access import STAFF, finds, principal, requires
 from billing.auth.models import Role
 from billing.auth.principal import Principal
 from billing.balance_adjustments import service
@@ -19,7 +20,6 @@ from billing.balance_adjustments.schemas import (
 )
 from billing.core.errors import NotFound
 from billing.runtime import current
-from billing.web.access import STAFF, finds, principal, requires
 from billing.web.api import Blueprint
 from billing.web.idempotency import idempotent
 from billing.web.session import request_session

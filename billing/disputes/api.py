@@ -8,6 +8,7 @@ from flask import Response
 from flask.views import MethodView
 from sqlalchemy.orm import Session
 
+from billing.auth.access import ANYONE, STAFF, TENANT, finds, principal, requires
 from billing.auth.models import Role
 from billing.auth.principal import Principal
 from billing.core.clock import utcnow
@@ -29,7 +30,6 @@ from billing.disputes.schemas import (
 from billing.runtime import current
 from billing.topups.models import ReviewItem
 from billing.topups.reviews import resolve_item
-from billing.web.access import ANYONE, STAFF, TENANT, finds, principal, requires
 from billing.web.api import Blueprint
 from billing.web.idempotency import idempotent
 from billing.web.session import request_session

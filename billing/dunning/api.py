@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
+from billing.auth.access import STAFF, requires
 from billing.auth.models import Role
 from billing.dunning import aging, service
 from billing.runtime import current
-from billing.web.access import STAFF, requires
 from billing.web.api import Blueprint
 from billing.web.fields import Day
 from billing.web.session import request_session

@@ -10,6 +10,7 @@ from flask import Response, request, stream_with_context
 from flask.views import MethodView
 from sqlalchemy.orm import Session
 
+from billing.auth.access import STAFF, finds, principal, requires
 from billing.auth.models import Role
 from billing.auth.principal import Principal
 from billing.core.errors import InvalidInput, NotFound
@@ -26,7 +27,6 @@ from billing.settlement.schemas import (
     UploadArgs,
 )
 from billing.topups.schemas import ReviewItemSchema
-from billing.web.access import STAFF, finds, principal, requires
 from billing.web.api import Blueprint
 from billing.web.pagination import decode_cursor, encode_cursor
 from billing.web.session import request_session
