@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Request, Response
-from flask.sessions import NullSession, SessionInterface
+from flask import Flask
 
 from billing.core.config import Settings
 from billing.jobs.queues import InlineJobQueue
@@ -34,7 +33,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         TESTING=settings.testing,
     )
-    app.session_interface = _NoCookieSession()
     runtime = app.extensions[EXTENSION] = Runtime.build(settings)
     if isinstance(runtime.queue, InlineJobQueue):
         runtime.queue.bind(app)  # its jobs run in this app, whichever thread relays them
@@ -45,19 +43,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     session.register(app)
     body_limit.register(app)
     _register_routes(app)
+    _register_pages(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return app
-
-
-class _NoCookieSession(SessionInterface):
-    """Callers prove who they are with a bearer key on every request: there is no cookie
-    session to open, sign or save, so Flask's per-request session work is skipped."""
-
-    def open_session(self, app: Flask, request: Request) -> NullSession:
-        return self.make_null_session(app)
-
-    def save_session(self, app: Flask, session: object, response: Response) -> None:
-        return None
 
 
 def _register_jobs() -> None:
@@ -71,6 +59,7 @@ def _register_routes(app: Flask) -> None:
     from billing.audit.api import blp as audit
     from billing.auth.api import blp as api_keys
     from billing.invoicing.api import blp as invoices
+    from billing.portal.api import blp as portal_sessions
     from billing.ledger.api import blp as wallet
     from billing.tariffs.api import blp as tariffs
     from billing.tenants.api import blp as tenants
@@ -88,12 +77,25 @@ def _register_routes(app: Flask) -> None:
         "bearer", {"type": "http", "scheme": "bearer", "description": "mlp_… API key"}
     )
     api.spec.options["security"] = [{"bearer": []}]
-    for blueprint in (tenants, api_keys, wallet, topups, tariffs, usage, invoices, audit):
+    for blueprint in (
+        tenants, api_keys, wallet, topups, tariffs, usage, invoices, audit, portal_sessions
+    ):
         api.register_blueprint(blueprint)
     if app.extensions[EXTENSION].settings.provider_mode == "sandbox":
         _register_simulators(app)
     if app.extensions[EXTENSION].settings.vfd_mode == "sandbox":
         _register_tra_simulator(app)
+
+
+def _register_pages(app: Flask) -> None:
+    """The tenant portal and the staff back office: cookie sessions on their paths only."""
+    from billing.backoffice.routes import blueprint as back_office
+    from billing.pages import setup
+    from billing.portal.routes import blueprint as portal
+
+    setup.register(app)
+    app.register_blueprint(portal())
+    app.register_blueprint(back_office())
 
 
 def _register_simulators(app: Flask) -> None:

@@ -4,10 +4,13 @@
 def load_all() -> None:
     import billing.audit.models
     import billing.auth.models
+    import billing.backoffice.models
     import billing.events.models
     import billing.invoicing.models
     import billing.jobs.models
     import billing.ledger.models
+    import billing.pages.models
+    import billing.portal.models
     import billing.tariffs.models
     import billing.tenants.models
     import billing.topups.models

@@ -1,0 +1,192 @@
+"""Finance: the review queue (evidence, resolve), invoices (drafts, finalise, void,
+credit notes), invoice runs with their progress, Z reports. Each action calls the same
+service function as its /v1 endpoint; staff actions leave audit events."""
+
+from __future__ import annotations
+
+from flask import redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from billing.audit.service import record
+from billing.auth.models import Role
+from billing.backoffice.blueprint import STAFF, bp
+from billing.backoffice.signin import needs_recent_reauth
+from billing.core.errors import InvalidInput
+from billing.invoicing import credit_notes, payments, runs, service, vfd, zreports
+from billing.invoicing.listing import list_invoices
+from billing.invoicing.models import Invoice
+from billing.invoicing.schemas import ExchangeRateSchema, InvoiceCreateSchema, InvoiceRunSchema
+from billing.pages.forms import load
+from billing.runtime import current
+from billing.topups import reviews
+from billing.topups.models import CallbackDelivery, ReviewItem, ReviewStatus, Topup
+from billing.web.access import principal, requires
+from billing.web.session import request_session
+
+FINANCE = (Role.FINANCE,)
+
+
+@bp.get("/")
+@requires(*STAFF)
+def home():
+    session = request_session()
+    open_items = session.execute(
+        select(func.count()).where(ReviewItem.status == ReviewStatus.OPEN)
+    ).scalar_one()
+    drafts = session.execute(select(func.count()).where(Invoice.status == "draft")).scalar_one()
+    return render_template("office/home.html", open_items=open_items, drafts=drafts)
+
+
+@bp.get("/reviews", endpoint="reviews")
+@requires(*STAFF)
+def reviews_page():
+    status = request.args.get("status", "open")
+    items = reviews.list_items(
+        request_session(), status=ReviewStatus(status) if status in ("open", "resolved") else None,
+        kind=request.args.get("kind") or None, limit=200,
+    )  # fmt: skip
+    return render_template("office/reviews.html", items=items, status=status)
+
+
+
+@bp.get("/reviews/<item_id>")
+@requires(*STAFF)
+def review_item(item_id: str):
+    session = request_session()
+    item = session.get(ReviewItem, item_id)
+    topup = session.get(Topup, item.topup_id) if item.topup_id else None
+    callback = session.get(CallbackDelivery, item.inbox_id) if item.inbox_id else None
+    return render_template("office/review_item.html", item=item, topup=topup, callback=callback)
+
+
+@bp.post("/reviews/<item_id>/resolve")
+@requires(Role.ADMIN, Role.FINANCE)
+def resolve_review(item_id: str):
+    resolution = request.form.get("resolution", "").strip()
+    if not 1 <= len(resolution) <= 500:
+        raise InvalidInput.on("resolution", "say what was done (1 to 500 characters)")
+    session = request_session()
+    item = reviews.resolve_item(session, item_id, resolution)
+    record(session, actor=principal().actor, action="review_item.resolved",
+           subject_type="review_item", subject_id=item.id, tenant_id=item.tenant_id,
+           detail={"resolution": resolution})  # fmt: skip
+    return redirect(url_for("office.review_item", item_id=item_id), code=303)
+
+
+@bp.route("/invoices", methods=["GET", "POST"], endpoint="invoices")
+@requires(*STAFF)
+def invoices_page():
+    session = request_session()
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        principal().require(*FINANCE)
+        data, errors = load(InvoiceCreateSchema(), request.form)
+        if not errors:
+            invoice, _created = service.create_postpaid_draft(
+                session, principal().actor, data["tenant_id"], data["period_start"], data["period_end"]
+            )
+            return redirect(url_for("office.invoice", invoice_id=invoice.id), code=303)
+    rows = list_invoices(
+        session, tenant_id=request.args.get("tenant_id") or None, as_tenant=False,
+        status=request.args.get("status") or None, number=request.args.get("number") or None,
+        limit=200,
+    )  # fmt: skip
+    return render_template("office/invoices.html", invoices=rows, errors=errors, args=request.args), (
+        422 if errors else 200
+    )
+
+
+@bp.get("/invoices/<invoice_id>")
+@requires(*STAFF)
+def invoice(invoice_id: str):
+    session = request_session()
+    found = service.get_invoice(session, invoice_id)
+    due = payments.amount_due(session, found) if found.payment_status is not None else None
+    return render_template(
+        "office/invoice.html", invoice=found, due=due, payments=payments.payments_of(session, invoice_id)
+    )
+
+
+@bp.post("/invoices/<invoice_id>/finalize")
+@requires(*FINANCE)
+@needs_recent_reauth
+def finalize(invoice_id: str):
+    """As POST /v1/invoices/{id}/finalize: the gapless number, frozen; PDF and TRA follow."""
+    rate = None
+    if request.form.get("tzs_per_unit"):  # a USD invoice: the rate printed beside TZS
+        data, errors = load(ExchangeRateSchema(), {
+            "tzs_per_unit": request.form["tzs_per_unit"], "source": request.form.get("source", ""),
+        })  # fmt: skip
+        if errors:
+            raise InvalidInput("the exchange rate is not valid", errors)
+        rate = service.Rate(data["tzs_per_unit"], data["source"])
+    service.finalise(request_session(), current().settings, principal().actor, invoice_id, rate)
+    return redirect(url_for("office.invoice", invoice_id=invoice_id), code=303)
+
+
+@bp.post("/invoices/<invoice_id>/void")
+@requires(*FINANCE)
+def void(invoice_id: str):
+    service.void_draft(request_session(), principal().actor, invoice_id)
+    return redirect(url_for("office.invoice", invoice_id=invoice_id), code=303)
+
+
+@bp.post("/invoices/<invoice_id>/credit-notes")
+@requires(*FINANCE)
+@needs_recent_reauth
+def credit_note(invoice_id: str):
+    reason = request.form.get("reason", "").strip()
+    if not 1 <= len(reason) <= 500:
+        raise InvalidInput.on("reason", "say why (1 to 500 characters)")
+    note = credit_notes.create_credit_note(request_session(), principal().actor, invoice_id, reason, None)
+    return redirect(url_for("office.invoice", invoice_id=note.id), code=303)
+
+
+@bp.route("/invoice-runs", methods=["GET", "POST"], endpoint="invoice_runs")
+@requires(*FINANCE)
+def invoice_runs():
+    session = request_session()
+    result, errors = None, {}
+    if request.method == "POST":
+        data, errors = load(InvoiceRunSchema(), request.form)
+        if not errors:
+            result = runs.run(session, principal().actor, data["period_start"], data["period_end"])
+    start = request.form.get("period_start") or request.args.get("period_start")
+    return render_template(
+        "office/invoice_runs.html", result=result, errors=errors, progress=_progress(session, start),
+        form=request.form,
+    ), (422 if errors else 200)  # fmt: skip
+
+
+@bp.get("/invoice-runs/progress")
+@requires(*FINANCE)
+def run_progress():
+    return render_template(
+        "office/_run_progress.html", progress=_progress(request_session(), request.args.get("period_start"))
+    )
+
+
+def _progress(session, start: str | None) -> dict | None:  # noqa: ANN001
+    """How far the period's drafts have got: drafts, finalised, acknowledged by TRA."""
+    if not start:
+        return None
+    rows = session.execute(
+        select(Invoice.status, func.count()).where(
+            Invoice.period_start == start, Invoice.source == "postpaid"
+        ).group_by(Invoice.status)
+    ).all()  # fmt: skip
+    counts = {str(getattr(status, "value", status)): n for status, n in rows}
+    total = sum(counts.values())
+    done = total - counts.get("draft", 0) - counts.get("void", 0)
+    return {"start": start, "counts": counts, "total": total, "done": done,
+            "tenants": len(runs.postpaid_tenants(session))}  # fmt: skip
+
+
+@bp.get("/zreports", endpoint="zreports")
+@requires(*STAFF)
+def zreports_page():
+    serial = vfd.device(current().settings).efd_serial
+    return render_template(
+        "office/zreports.html", reports=zreports.list_reports(request_session(), serial), serial=serial
+    )
+
