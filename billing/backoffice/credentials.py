@@ -82,7 +82,7 @@ def enrol(session: Session, user: StaffUser, password: str) -> Enrolment:
 
 
 def _new_recovery_code() -> str:
-    raw = pyotp.random_base32(16)  # 80 bits: a SHA-256 of it cannot be brute-forced
+    raw = pyotp.random_base32(32)[:16]  # 80 bits: a SHA-256 of it cannot be brute-forced
     return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
 

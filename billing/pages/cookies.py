@@ -24,7 +24,8 @@ class PageCookies(SecureCookieSessionInterface):
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | NullSession:
         if not is_page_path(request.path):
             return self.make_null_session(app)
-        return super().open_session(app, request) or self.make_null_session(app)
+        opened = super().open_session(app, request)  # an empty session is falsy: not None
+        return self.make_null_session(app) if opened is None else opened
 
     def save_session(self, app: Flask, session: object, response: Response) -> None:
         if isinstance(session, NullSession) or not is_page_path(request.path):
