@@ -59,8 +59,8 @@ def _register_routes(app: Flask) -> None:
     from billing.audit.api import blp as audit
     from billing.auth.api import blp as api_keys
     from billing.invoicing.api import blp as invoices
-    from billing.portal.api import blp as portal_sessions
     from billing.ledger.api import blp as wallet
+    from billing.portal.api import blp as portal_sessions
     from billing.tariffs.api import blp as tariffs
     from billing.tenants.api import blp as tenants
     from billing.topups.api import blp as topups
@@ -78,7 +78,15 @@ def _register_routes(app: Flask) -> None:
     )
     api.spec.options["security"] = [{"bearer": []}]
     for blueprint in (
-        tenants, api_keys, wallet, topups, tariffs, usage, invoices, audit, portal_sessions
+        tenants,
+        api_keys,
+        wallet,
+        topups,
+        tariffs,
+        usage,
+        invoices,
+        audit,
+        portal_sessions,
     ):
         api.register_blueprint(blueprint)
     if app.extensions[EXTENSION].settings.provider_mode == "sandbox":

@@ -22,8 +22,18 @@ from billing.web.access import principal, requires
 from billing.web.session import request_session
 
 ADMIN = (Role.ADMIN,)
-FORM_FIELDS = ("name", "email", "msisdn", "tin", "vrn", "billing_mode", "currency", "street",
-               "city", "language")  # fmt: skip
+FORM_FIELDS = (
+    "name",
+    "email",
+    "msisdn",
+    "tin",
+    "vrn",
+    "billing_mode",
+    "currency",
+    "street",
+    "city",
+    "language",
+)
 
 
 @bp.route("/tenants", methods=["GET", "POST"], endpoint="tenants")
@@ -38,15 +48,25 @@ def tenants_page():
         data, errors = load(TenantCreateSchema(), given)
         if not errors:
             created = tenants.create_tenant(session, tenants.NewTenant(**data))
-            record(session, actor=principal().actor, action="tenant.created", subject_type="tenant",
-                   subject_id=created.id, tenant_id=created.id)  # fmt: skip
+            record(
+                session,
+                actor=principal().actor,
+                action="tenant.created",
+                subject_type="tenant",
+                subject_id=created.id,
+                tenant_id=created.id,
+            )
     query = select(Tenant).order_by(Tenant.created_at.desc()).limit(200)
     if request.args.get("q"):
         query = query.where(Tenant.name.ilike(f"%{request.args['q'][:100]}%"))
     return render_template(
-        "office/tenants.html", tenants=list(session.execute(query).scalars()), errors=errors,
-        created=created, form=form if errors else {}, args=request.args,
-    ), (422 if errors else 200)  # fmt: skip
+        "office/tenants.html",
+        tenants=list(session.execute(query).scalars()),
+        errors=errors,
+        created=created,
+        form=form if errors else {},
+        args=request.args,
+    ), (422 if errors else 200)
 
 
 @bp.post("/tenants/<tenant_id>/status")
@@ -61,9 +81,15 @@ def tenant_status(tenant_id: str):
     before = tenant.status.value
     tenant.status = TenantStatus(wanted)
     if before != wanted:
-        record(session, actor=principal().actor, action=f"tenant.{'suspended' if wanted == 'suspended' else 'reinstated'}",
-               subject_type="tenant", subject_id=tenant.id, tenant_id=tenant.id,
-               detail={"before": before, "after": wanted})  # fmt: skip
+        record(
+            session,
+            actor=principal().actor,
+            action=f"tenant.{'suspended' if wanted == 'suspended' else 'reinstated'}",
+            subject_type="tenant",
+            subject_id=tenant.id,
+            tenant_id=tenant.id,
+            detail={"before": before, "after": wanted},
+        )
     return redirect(url_for("office.tenants"), code=303)
 
 
@@ -99,9 +125,13 @@ def audit_page():
         return (request.args.get(name, "").strip()[:100]) or None
 
     where = AuditFilter(
-        tenant_id=given("tenant_id"), actor=given("actor"), action=given("action"),
-        subject_type=given("subject_type"), subject_id=given("subject_id"),
-        since=_instant("since"), until=_instant("until"),
-    )  # fmt: skip
+        tenant_id=given("tenant_id"),
+        actor=given("actor"),
+        action=given("action"),
+        subject_type=given("subject_type"),
+        subject_id=given("subject_id"),
+        since=_instant("since"),
+        until=_instant("until"),
+    )
     events = list_events(request_session(), where, before_id=None, limit=200)
     return render_template("office/audit.html", events=events, args=request.args)

@@ -10,8 +10,12 @@ from billing.auth.models import Role
 from billing.pages.guard import guard
 
 bp = Blueprint("office", __name__, url_prefix="/office")
-guard(bp, "staff", sign_in_endpoint="office.sign_in",
-      open_endpoints={"office.sign_in", "office.second_factor"})  # fmt: skip
+guard(
+    bp,
+    "staff",
+    sign_in_endpoint="office.sign_in",
+    open_endpoints={"office.sign_in", "office.second_factor"},
+)
 
 STAFF = (Role.ADMIN, Role.FINANCE)
 NAV: list[tuple[str, object, tuple[Role, ...]]] = [

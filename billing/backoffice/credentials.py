@@ -56,8 +56,10 @@ class Enrolment:
 
 def hash_password(password: str) -> str:
     if len(password) < 12:
-        raise MalipoError("the password must have at least 12 characters",
-                          {"password": ["at least 12 characters"]})  # fmt: skip
+        raise MalipoError(
+            "the password must have at least 12 characters",
+            {"password": ["at least 12 characters"]},
+        )
     return _hasher.hash(password)
 
 
@@ -72,7 +74,9 @@ def enrol(session: Session, user: StaffUser, password: str) -> Enrolment:
     credential.locked_until = None
     credential.updated_at = utcnow()
     session.add(credential)
-    for old in session.execute(select(RecoveryCode).where(RecoveryCode.staff_user_id == user.id)).scalars():
+    for old in session.execute(
+        select(RecoveryCode).where(RecoveryCode.staff_user_id == user.id)
+    ).scalars():
         session.delete(old)
     codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
     session.add_all(RecoveryCode(staff_user_id=user.id, code_sha256=_code_digest(c)) for c in codes)
@@ -108,10 +112,14 @@ def note_attempt(session: Session, email: str, address: str, succeeded: bool) ->
     session.add(SignInAttempt(email=email[:254], client_address=address[:64], succeeded=succeeded))
 
 
-def check_password(session: Session, email: str, password: str, now: datetime | None = None) -> StaffUser:
+def check_password(
+    session: Session, email: str, password: str, now: datetime | None = None
+) -> StaffUser:
     """The staff member whose password this is; counts a failure towards the lockout."""
     now = now or utcnow()
-    user = session.execute(select(StaffUser).where(StaffUser.email == email.strip().lower())).scalar()
+    user = session.execute(
+        select(StaffUser).where(StaffUser.email == email.strip().lower())
+    ).scalar()
     credential = session.get(StaffCredential, user.id, with_for_update=True) if user else None
     if credential is None:
         _verifies(_DUMMY_HASH, password)
@@ -123,7 +131,9 @@ def check_password(session: Session, email: str, password: str, now: datetime | 
     return user
 
 
-def check_second_factor(session: Session, user_id: str, code: str, now: datetime | None = None) -> str:
+def check_second_factor(
+    session: Session, user_id: str, code: str, now: datetime | None = None
+) -> str:
     """Accept a current TOTP code (never one already used) or an unused recovery code.
     Returns which it was: 'totp' or 'recovery'."""
     now = now or utcnow()
@@ -140,11 +150,13 @@ def check_second_factor(session: Session, user_id: str, code: str, now: datetime
             return "totp"
     elif len(digits.replace("-", "")) == 16:
         recovery = session.execute(
-            select(RecoveryCode).where(
+            select(RecoveryCode)
+            .where(
                 RecoveryCode.staff_user_id == user_id,
                 RecoveryCode.code_sha256 == _code_digest(digits),
                 RecoveryCode.used_at.is_(None),
-            ).with_for_update()
+            )
+            .with_for_update()
         ).scalar()
         if recovery is not None:
             recovery.used_at = now

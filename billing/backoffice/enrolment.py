@@ -22,7 +22,9 @@ UnitOfWork = Callable[[], AbstractContextManager[Session]]
 
 def enrol_by_email(unit_of_work: UnitOfWork, email: str, password: str) -> Enrolment:
     with unit_of_work() as session:
-        user = session.execute(select(StaffUser).where(StaffUser.email == email.strip().lower())).scalar()
+        user = session.execute(
+            select(StaffUser).where(StaffUser.email == email.strip().lower())
+        ).scalar()
         if user is None:
             raise NotFound(f"no staff user {email}: create it with `billing create-staff`")
         return enrol(session, user, password)
@@ -45,7 +47,13 @@ def demo_access(unit_of_work: UnitOfWork, public_url: str, tenant_id: str) -> De
         password = secrets.token_urlsafe(12)
         enrolment = enrol(session, user, password)
         _link, token = create_link(
-            session, actor=user.id, tenant_id=tenant_id, user_email="owner@demo-duka.co.tz",
-            role=Role.TENANT_ADMIN, return_url=None,
-        )  # fmt: skip
-    return DemoAccess(f"{public_url.rstrip('/')}/portal/start/{token}", user.email, password, enrolment)
+            session,
+            actor=user.id,
+            tenant_id=tenant_id,
+            user_email="owner@demo-duka.co.tz",
+            role=Role.TENANT_ADMIN,
+            return_url=None,
+        )
+    return DemoAccess(
+        f"{public_url.rstrip('/')}/portal/start/{token}", user.email, password, enrolment
+    )

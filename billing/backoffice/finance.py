@@ -42,11 +42,12 @@ def home():
 def reviews_page():
     status = request.args.get("status", "open")
     items = reviews.list_items(
-        request_session(), status=ReviewStatus(status) if status in ("open", "resolved") else None,
-        kind=request.args.get("kind") or None, limit=200,
-    )  # fmt: skip
+        request_session(),
+        status=ReviewStatus(status) if status in ("open", "resolved") else None,
+        kind=request.args.get("kind") or None,
+        limit=200,
+    )
     return render_template("office/reviews.html", items=items, status=status)
-
 
 
 @bp.get("/reviews/<item_id>")
@@ -67,9 +68,15 @@ def resolve_review(item_id: str):
         raise InvalidInput.on("resolution", "say what was done (1 to 500 characters)")
     session = request_session()
     item = reviews.resolve_item(session, item_id, resolution)
-    record(session, actor=principal().actor, action="review_item.resolved",
-           subject_type="review_item", subject_id=item.id, tenant_id=item.tenant_id,
-           detail={"resolution": resolution})  # fmt: skip
+    record(
+        session,
+        actor=principal().actor,
+        action="review_item.resolved",
+        subject_type="review_item",
+        subject_id=item.id,
+        tenant_id=item.tenant_id,
+        detail={"resolution": resolution},
+    )
     return redirect(url_for("office.review_item", item_id=item_id), code=303)
 
 
@@ -83,17 +90,24 @@ def invoices_page():
         data, errors = load(InvoiceCreateSchema(), request.form)
         if not errors:
             invoice, _created = service.create_postpaid_draft(
-                session, principal().actor, data["tenant_id"], data["period_start"], data["period_end"]
+                session,
+                principal().actor,
+                data["tenant_id"],
+                data["period_start"],
+                data["period_end"],
             )
             return redirect(url_for("office.invoice", invoice_id=invoice.id), code=303)
     rows = list_invoices(
-        session, tenant_id=request.args.get("tenant_id") or None, as_tenant=False,
-        status=request.args.get("status") or None, number=request.args.get("number") or None,
+        session,
+        tenant_id=request.args.get("tenant_id") or None,
+        as_tenant=False,
+        status=request.args.get("status") or None,
+        number=request.args.get("number") or None,
         limit=200,
-    )  # fmt: skip
-    return render_template("office/invoices.html", invoices=rows, errors=errors, args=request.args), (
-        422 if errors else 200
     )
+    return render_template(
+        "office/invoices.html", invoices=rows, errors=errors, args=request.args
+    ), (422 if errors else 200)
 
 
 @bp.get("/invoices/<invoice_id>")
@@ -103,7 +117,10 @@ def invoice(invoice_id: str):
     found = service.get_invoice(session, invoice_id)
     due = payments.amount_due(session, found) if found.payment_status is not None else None
     return render_template(
-        "office/invoice.html", invoice=found, due=due, payments=payments.payments_of(session, invoice_id)
+        "office/invoice.html",
+        invoice=found,
+        due=due,
+        payments=payments.payments_of(session, invoice_id),
     )
 
 
@@ -114,9 +131,13 @@ def finalize(invoice_id: str):
     """As POST /v1/invoices/{id}/finalize: the gapless number, frozen; PDF and TRA follow."""
     rate = None
     if request.form.get("tzs_per_unit"):  # a USD invoice: the rate printed beside TZS
-        data, errors = load(ExchangeRateSchema(), {
-            "tzs_per_unit": request.form["tzs_per_unit"], "source": request.form.get("source", ""),
-        })  # fmt: skip
+        data, errors = load(
+            ExchangeRateSchema(),
+            {
+                "tzs_per_unit": request.form["tzs_per_unit"],
+                "source": request.form.get("source", ""),
+            },
+        )
         if errors:
             raise InvalidInput("the exchange rate is not valid", errors)
         rate = service.Rate(data["tzs_per_unit"], data["source"])
@@ -138,7 +159,9 @@ def credit_note(invoice_id: str):
     reason = request.form.get("reason", "").strip()
     if not 1 <= len(reason) <= 500:
         raise InvalidInput.on("reason", "say why (1 to 500 characters)")
-    note = credit_notes.create_credit_note(request_session(), principal().actor, invoice_id, reason, None)
+    note = credit_notes.create_credit_note(
+        request_session(), principal().actor, invoice_id, reason, None
+    )
     return redirect(url_for("office.invoice", invoice_id=note.id), code=303)
 
 
@@ -153,33 +176,42 @@ def invoice_runs():
             result = runs.run(session, principal().actor, data["period_start"], data["period_end"])
     start = request.form.get("period_start") or request.args.get("period_start")
     return render_template(
-        "office/invoice_runs.html", result=result, errors=errors, progress=_progress(session, start),
+        "office/invoice_runs.html",
+        result=result,
+        errors=errors,
+        progress=_progress(session, start),
         form=request.form,
-    ), (422 if errors else 200)  # fmt: skip
+    ), (422 if errors else 200)
 
 
 @bp.get("/invoice-runs/progress")
 @requires(*FINANCE)
 def run_progress():
     return render_template(
-        "office/_run_progress.html", progress=_progress(request_session(), request.args.get("period_start"))
+        "office/_run_progress.html",
+        progress=_progress(request_session(), request.args.get("period_start")),
     )
 
 
-def _progress(session, start: str | None) -> dict | None:  # noqa: ANN001
+def _progress(session, start: str | None) -> dict | None:
     """How far the period's drafts have got: drafts, finalised, acknowledged by TRA."""
     if not start:
         return None
     rows = session.execute(
-        select(Invoice.status, func.count()).where(
-            Invoice.period_start == start, Invoice.source == "postpaid"
-        ).group_by(Invoice.status)
-    ).all()  # fmt: skip
+        select(Invoice.status, func.count())
+        .where(Invoice.period_start == start, Invoice.source == "postpaid")
+        .group_by(Invoice.status)
+    ).all()
     counts = {str(getattr(status, "value", status)): n for status, n in rows}
     total = sum(counts.values())
     done = total - counts.get("draft", 0) - counts.get("void", 0)
-    return {"start": start, "counts": counts, "total": total, "done": done,
-            "tenants": len(runs.postpaid_tenants(session))}  # fmt: skip
+    return {
+        "start": start,
+        "counts": counts,
+        "total": total,
+        "done": done,
+        "tenants": len(runs.postpaid_tenants(session)),
+    }
 
 
 @bp.get("/zreports", endpoint="zreports")
@@ -187,6 +219,7 @@ def _progress(session, start: str | None) -> dict | None:  # noqa: ANN001
 def zreports_page():
     serial = vfd.device(current().settings).efd_serial
     return render_template(
-        "office/zreports.html", reports=zreports.list_reports(request_session(), serial), serial=serial
+        "office/zreports.html",
+        reports=zreports.list_reports(request_session(), serial),
+        serial=serial,
     )
-

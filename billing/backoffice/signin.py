@@ -36,7 +36,11 @@ def _address() -> str:
 
 
 def _safe_next(value: str | None) -> str:
-    return value if value and value.startswith("/office") and not value.startswith("//") else url_for("office.home")
+    return (
+        value
+        if value and value.startswith("/office") and not value.startswith("//")
+        else url_for("office.home")
+    )
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -55,7 +59,9 @@ def sign_in():
             else:
                 cookie[PENDING] = {"user": user.id, "at": utcnow().timestamp()}
         if error is None:
-            return redirect(url_for("office.second_factor", next=request.args.get("next", "")), code=303)
+            return redirect(
+                url_for("office.second_factor", next=request.args.get("next", "")), code=303
+            )
     return render_template("office/sign_in.html", error=error), status
 
 
@@ -71,7 +77,9 @@ def second_factor():
             user = session.get(StaffUser, pending["user"])
             try:
                 credentials.check_address(session, _address())
-                used = credentials.check_second_factor(session, pending["user"], request.form.get("code", ""))
+                used = credentials.check_second_factor(
+                    session, pending["user"], request.form.get("code", "")
+                )
             except MalipoError as refused:
                 credentials.note_attempt(session, user.email, _address(), False)
                 error, status = refused.detail, refused.status
@@ -80,8 +88,14 @@ def second_factor():
                 row = browser_sessions.open_session(
                     session, "staff", role=user.role, staff_user_id=user.id, user_email=user.email
                 )
-                record(session, actor=user.id, action="staff.signed_in", subject_type="staff_user",
-                       subject_id=user.id, detail={"second_factor": used, "session": row.id})  # fmt: skip
+                record(
+                    session,
+                    actor=user.id,
+                    action="staff.signed_in",
+                    subject_type="staff_user",
+                    subject_id=user.id,
+                    detail={"second_factor": used, "session": row.id},
+                )
         if error is None:
             cookie.pop(PENDING, None)
             return redirect(_safe_next(request.args.get("next")), code=303)
@@ -97,7 +111,9 @@ def reauth():
         row = web_session()
         with current().unit_of_work() as session:
             try:
-                user = credentials.check_password(session, row.user_email, request.form.get("password", ""))
+                user = credentials.check_password(
+                    session, row.user_email, request.form.get("password", "")
+                )
                 credentials.check_second_factor(session, user.id, request.form.get("code", ""))
             except MalipoError as refused:
                 credentials.note_attempt(session, row.user_email, _address(), False)
@@ -130,7 +146,11 @@ def _referrer() -> str:
 def sign_out():
     row = web_session()
     browser_sessions.close(request_session(), row)
-    record(request_session(), actor=principal().actor, action="staff.signed_out",
-           subject_type="staff_user", subject_id=row.staff_user_id or "")  # fmt: skip
+    record(
+        request_session(),
+        actor=principal().actor,
+        action="staff.signed_out",
+        subject_type="staff_user",
+        subject_id=row.staff_user_id or "",
+    )
     return redirect(url_for("office.sign_in"), code=303)
-

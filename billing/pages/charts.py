@@ -29,9 +29,7 @@ def colour_of(service: str) -> str:
     return SERVICE_COLOURS.get(service, OTHER_COLOUR)
 
 
-def spend_by_day(
-    spend: Iterable[DaySpend], days: list[date], title: str, description: str
-) -> str:
+def spend_by_day(spend: Iterable[DaySpend], days: list[date], title: str, description: str) -> str:
     """A stacked bar per day, one colour per service; heights relative to the top day."""
     per_day: dict[date, dict[str, int]] = defaultdict(dict)
     for item in spend:

@@ -23,7 +23,9 @@ from billing.web.session import request_session, request_state
 PAGE_HEADERS = {"Cache-Control": "no-store"}
 
 
-def guard(blueprint: Blueprint, kind: str, sign_in_endpoint: str | None, open_endpoints: set[str]) -> None:
+def guard(
+    blueprint: Blueprint, kind: str, sign_in_endpoint: str | None, open_endpoints: set[str]
+) -> None:
     """Bind the session's caller before each view of `blueprint`; refuse what lacks one."""
 
     @blueprint.before_request
@@ -36,8 +38,11 @@ def guard(blueprint: Blueprint, kind: str, sign_in_endpoint: str | None, open_en
         if row is None:
             if sign_in_endpoint is not None:
                 return redirect(url_for(sign_in_endpoint, next=request.full_path))
-            return _error_page(401, _("Your session has ended"),
-                               _("Open the billing portal again from your platform account."))  # fmt: skip
+            return _error_page(
+                401,
+                _("Your session has ended"),
+                _("Open the billing portal again from your platform account."),
+            )
         request_state()["principal"] = browser_sessions.principal_of(row)
         request_state()["web_session"] = row
         return None
@@ -52,7 +57,7 @@ def guard(blueprint: Blueprint, kind: str, sign_in_endpoint: str | None, open_en
     blueprint.register_error_handler(HTTPException, _http_error)
 
 
-def web_session():  # noqa: ANN201 - the WebSession row of this request
+def web_session():
     return request_state()["web_session"]
 
 
@@ -61,8 +66,9 @@ def _domain_error(error: MalipoError) -> Response:
 
 
 def _csrf_error(error: CSRFError) -> Response:
-    return _error_page(400, _("This form has expired"),
-                       _("Go back, reload the page and send the form again."))  # fmt: skip
+    return _error_page(
+        400, _("This form has expired"), _("Go back, reload the page and send the form again.")
+    )
 
 
 def _http_error(error: HTTPException) -> Response:

@@ -6,15 +6,27 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 STATUS = {
-    "pending": _l("pending"), "succeeded": _l("succeeded"), "failed": _l("failed"),
-    "cancelled": _l("cancelled"), "expired": _l("expired"), "refunded": _l("refunded"),
-    "open": _l("open"), "resolved": _l("resolved"), "draft": _l("draft"),
-    "final": _l("final"), "void": _l("void"), "delivered": _l("delivered"),
-    "acknowledged": _l("acknowledged"), "active": _l("active"), "suspended": _l("suspended"),
-}  # fmt: skip
+    "pending": _l("pending"),
+    "succeeded": _l("succeeded"),
+    "failed": _l("failed"),
+    "cancelled": _l("cancelled"),
+    "expired": _l("expired"),
+    "refunded": _l("refunded"),
+    "open": _l("open"),
+    "resolved": _l("resolved"),
+    "draft": _l("draft"),
+    "final": _l("final"),
+    "void": _l("void"),
+    "delivered": _l("delivered"),
+    "acknowledged": _l("acknowledged"),
+    "active": _l("active"),
+    "suspended": _l("suspended"),
+}
 SERVICE = {"voice": _l("Voice calls"), "sms": _l("SMS"), "whatsapp": _l("WhatsApp")}
 KIND = {
-    "invoice": _l("Tax invoice"), "receipt": _l("Receipt"), "credit_note": _l("Credit note"),
+    "invoice": _l("Tax invoice"),
+    "receipt": _l("Receipt"),
+    "credit_note": _l("Credit note"),
 }
 
 

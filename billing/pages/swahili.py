@@ -1,6 +1,8 @@
+# ruff: noqa: E501 - a sentence and its translation read best unbroken
 """The Swahili words of the pages, kept as Python so a reviewer reads them beside the
 English; `python -m billing.pages.swahili` writes and compiles the sw catalog from them
-and the extracted template (pybabel extract -F billing/pages/babel.cfg)."""
+and a template extracted by `pybabel extract -F billing/pages/babel.cfg -k _l -o POT .`:
+`python -m billing.pages.swahili POT`."""
 
 from __future__ import annotations
 
@@ -145,13 +147,14 @@ SW = {
 
 
 def main() -> None:
+    import sys
     from pathlib import Path
 
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po, write_po
 
     here = Path(__file__).resolve().parent
-    with open("/tmp/malipo-pages.pot", "rb") as template:
+    with open(sys.argv[1], "rb") as template:
         catalog = read_po(template, locale="sw")
     missing = []
     for message in catalog:

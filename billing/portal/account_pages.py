@@ -34,15 +34,22 @@ def api_keys():
     created = None
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        data, errors = load(ApiKeyCreateSchema(), {
-            "role": request.form.get("role", ""), "label": request.form.get("label", "").strip(),
-        })  # fmt: skip
+        data, errors = load(
+            ApiKeyCreateSchema(),
+            {
+                "role": request.form.get("role", ""),
+                "label": request.form.get("label", "").strip(),
+            },
+        )
         if not errors:
             key, token = auth.issue_key(request_session(), tenant_id=who.tenant_id, **data)
             created = (key, token)
     return render_template(
-        "portal/api_keys.html", keys=_keys(who.tenant_id), created=created, errors=errors,
-    ), (422 if errors else 200)  # fmt: skip
+        "portal/api_keys.html",
+        keys=_keys(who.tenant_id),
+        created=created,
+        errors=errors,
+    ), (422 if errors else 200)
 
 
 @bp.post("/api-keys/<key_id>/revoke")
@@ -76,6 +83,10 @@ def profile():
                 cookie["lang"] = tenant.language.value
                 saved = True
     return render_template(
-        "portal/profile.html", tenant=tenant, errors=errors, saved=saved,
-        can_edit=who.role is Role.TENANT_ADMIN, message=_("Saved.") if saved else "",
-    ), (422 if errors else 200)  # fmt: skip
+        "portal/profile.html",
+        tenant=tenant,
+        errors=errors,
+        saved=saved,
+        can_edit=who.role is Role.TENANT_ADMIN,
+        message=_("Saved.") if saved else "",
+    ), (422 if errors else 200)

@@ -39,6 +39,10 @@ class PortalSessions(MethodView):
         link, token = links.create_link(request_session(), actor=principal().actor, **data)
         base = current().settings.public_url.rstrip("/")
         return _Created(
-            link.id, f"{base}/portal/start/{token}", link.tenant_id, link.user_email,
-            link.role.value, link.expires_at,
-        )  # fmt: skip
+            link.id,
+            f"{base}/portal/start/{token}",
+            link.tenant_id,
+            link.user_email,
+            link.role.value,
+            link.expires_at,
+        )

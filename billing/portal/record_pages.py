@@ -70,20 +70,37 @@ def statement_page():
     return render_template("portal/statement.html", tenant=tenant, lines=shown, args=request.args)
 
 
-
 def _csv(lines: Iterator[StatementLine]) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["created_at", "kind", "description", "reference", "amount_minor",
-                     "balance_after_minor", "currency"])  # fmt: skip
+    writer.writerow(
+        [
+            "created_at",
+            "kind",
+            "description",
+            "reference",
+            "amount_minor",
+            "balance_after_minor",
+            "currency",
+        ]
+    )
     for line in lines:
-        writer.writerow([line.created_at.isoformat(), line.kind, _cell(line.description),
-                         _cell(line.reference or ""), line.amount_minor,
-                         line.balance_after_minor, line.currency])  # fmt: skip
+        writer.writerow(
+            [
+                line.created_at.isoformat(),
+                line.kind,
+                _cell(line.description),
+                _cell(line.reference or ""),
+                line.amount_minor,
+                line.balance_after_minor,
+                line.currency,
+            ]
+        )
     return Response(
-        out.getvalue(), mimetype="text/csv",
+        out.getvalue(),
+        mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="statement.csv"'},
-    )  # fmt: skip
+    )
 
 
 def _cell(text: str) -> str:
@@ -106,10 +123,12 @@ def usage():
     session = request_session()
     service = request.args.get("service", "")
     where = UsageFilter(
-        tenant_id=principal().tenant_id, start=_day("from"), end=_day("to"),
+        tenant_id=principal().tenant_id,
+        start=_day("from"),
+        end=_day("to"),
         service=service if service in SERVICES else None,
         destination=(request.args.get("destination", "").strip()[:40] or None),
-    )  # fmt: skip
+    )
     before = request.args.get("before", "")
     records = list_usage(
         session, where, before_id=int(before) if before.isdigit() else None, limit=PAGE + 1
@@ -119,9 +138,14 @@ def usage():
         kept = {k: v for k, v in request.args.items() if k != "before"}
         older = url_for("portal.usage", before=records[PAGE - 1].id, **kept)
     return render_template(
-        "portal/usage.html", records=records[:PAGE], older=older, summary=totals(session, where),
-        args=request.args, services=SERVICES, actions=PORTAL_SLOTS["charge_actions"],
-    )  # fmt: skip
+        "portal/usage.html",
+        records=records[:PAGE],
+        older=older,
+        summary=totals(session, where),
+        args=request.args,
+        services=SERVICES,
+        actions=PORTAL_SLOTS["charge_actions"],
+    )
 
 
 @bp.get("/usage/<usage_record_id>")
@@ -142,7 +166,6 @@ def invoices_page():
     return render_template("portal/invoices.html", invoices=rows)
 
 
-
 @bp.get("/invoices/<invoice_id>/pdf")
 @requires(*TENANT)
 def invoice_pdf(invoice_id: str):
@@ -151,8 +174,7 @@ def invoice_pdf(invoice_id: str):
     if invoice.pdf is None:
         raise NotFound(f"the PDF of {invoice_id} is not ready yet")
     return Response(
-        invoice.pdf, mimetype="application/pdf",
+        invoice.pdf,
+        mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{invoice.number_text}.pdf"'},
-    )  # fmt: skip
-
-
+    )

@@ -18,7 +18,9 @@ def _layout() -> dict:
     def portal_nav() -> list[tuple[str, object]]:
         who = request_state().get("principal")
         role = who.role if who else Role.TENANT_USER
-        return [(endpoint, label) for endpoint, label, roles in NAV if roles is None or role in roles]
+        return [
+            (endpoint, label) for endpoint, label, roles in NAV if roles is None or role in roles
+        ]
 
     def g_tenant_name() -> str:
         who = request_state().get("principal")

@@ -19,14 +19,17 @@ class PortalSessionCreateSchema(Schema):
     tenant_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
     user_email = fields.Email(required=True, validate=validate.Length(max=254))
     role = fields.Enum(
-        Role, by_value=True, required=True,
+        Role,
+        by_value=True,
+        required=True,
         metadata={"description": "`tenant_admin` or `tenant_user`"},
-    )  # fmt: skip
+    )
     return_url = fields.String(
-        load_default=None, allow_none=True,
+        load_default=None,
+        allow_none=True,
         validate=[validate.Length(max=500), _http_url],
         metadata={"description": "where the portal's 'back' link leads"},
-    )  # fmt: skip
+    )
 
 
 class PortalSessionSchema(Schema):

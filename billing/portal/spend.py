@@ -45,21 +45,26 @@ def this_month(session: Session, tenant_id: str, now: datetime) -> MonthSpend:
     until = datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), EAT).astimezone(UTC)
     rows = session.execute(
         select(
-            _records.c.occurred_at, _records.c.service, _records.c.net_minor,
-            _records.c.vat_minor, _records.c.currency,
+            _records.c.occurred_at,
+            _records.c.service,
+            _records.c.net_minor,
+            _records.c.vat_minor,
+            _records.c.currency,
         ).where(
             _records.c.tenant_id == tenant_id,
             _records.c.occurred_at >= since,
             _records.c.occurred_at < until,
             _records.c.status.in_(CHARGED),
         )
-    )  # fmt: skip
+    )
     per: dict[tuple[date, str], int] = defaultdict(int)
     services: dict[str, int] = defaultdict(int)
     currency = None
     for row in rows:
         amount = (row.net_minor or 0) + (row.vat_minor or 0)
-        occurred = row.occurred_at if row.occurred_at.tzinfo else row.occurred_at.replace(tzinfo=UTC)
+        occurred = (
+            row.occurred_at if row.occurred_at.tzinfo else row.occurred_at.replace(tzinfo=UTC)
+        )
         per[(occurred.astimezone(EAT).date(), row.service)] += amount
         services[row.service] += amount
         currency = row.currency or currency

@@ -28,7 +28,7 @@ def _operators() -> list[tuple[str, str]]:
 def _suggested(number: str) -> str | None:
     try:
         return msisdns.suggest_operator(number) if number else None
-    except Exception:  # noqa: BLE001 - an unreadable number suggests nothing
+    except Exception:
         return None
 
 
@@ -42,10 +42,15 @@ def topup():
         form.update({k: request.form.get(k, "").strip() for k in form})
         amount, errors = minor_units(form["amount"], tenant.currency)
         if not errors:
-            data, errors = load(TopupCreateSchema(), {
-                "amount": amount, "currency": tenant.currency,
-                "msisdn": form["msisdn"] or None, "provider": form["provider"] or None,
-            })  # fmt: skip
+            data, errors = load(
+                TopupCreateSchema(),
+                {
+                    "amount": amount,
+                    "currency": tenant.currency,
+                    "msisdn": form["msisdn"] or None,
+                    "provider": form["provider"] or None,
+                },
+            )
         if not errors:
             try:
                 made = service.request_topup(
@@ -57,9 +62,14 @@ def topup():
                 return redirect(url_for("portal.topup_status", topup_id=made.id), code=303)
     status = 422 if errors else 200
     return render_template(
-        "portal/topup.html", tenant=tenant, form=form, errors=errors, operators=_operators(),
-        suggested=_suggested(form["msisdn"]), methods=PORTAL_SLOTS["topup_methods"],
-    ), status  # fmt: skip
+        "portal/topup.html",
+        tenant=tenant,
+        form=form,
+        errors=errors,
+        operators=_operators(),
+        suggested=_suggested(form["msisdn"]),
+        methods=PORTAL_SLOTS["topup_methods"],
+    ), status
 
 
 @bp.get("/topup/operator")
@@ -68,18 +78,26 @@ def suggest_operator():
     """The operator choice for a typed number (htmx swaps it in as the number changes)."""
     number = request.args.get("msisdn", "")
     return render_template(
-        "portal/_operator.html", operators=_operators(), suggested=_suggested(number),
+        "portal/_operator.html",
+        operators=_operators(),
+        suggested=_suggested(number),
         chosen=request.args.get("provider", ""),
-    )  # fmt: skip
+    )
 
 
 @bp.get("/topups/<topup_id>")
 @requires(*TENANT)
 def topup_status(topup_id: str):
     made = service.get_topup(request_session(), topup_id, principal().tenant_id)
-    template = "portal/_topup_status.html" if request.headers.get("HX-Request") else "portal/topup_status.html"
+    template = (
+        "portal/_topup_status.html"
+        if request.headers.get("HX-Request")
+        else "portal/topup_status.html"
+    )
     return render_template(
-        template, topup=made, pending=made.status is TopupStatus.PENDING,
+        template,
+        topup=made,
+        pending=made.status is TopupStatus.PENDING,
         wallet_name=WALLET_NAMES.get(made.provider, made.provider),
         title=_("Approve on your phone"),
-    )  # fmt: skip
+    )

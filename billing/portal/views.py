@@ -27,9 +27,13 @@ def start(token: str):
     session = request_session()
     link = links.redeem(session, token)
     browser_sessions.open_session(
-        session, "portal", role=link.role, tenant_id=link.tenant_id,
-        user_email=link.user_email, return_url=link.return_url,
-    )  # fmt: skip
+        session,
+        "portal",
+        role=link.role,
+        tenant_id=link.tenant_id,
+        user_email=link.user_email,
+        return_url=link.return_url,
+    )
     if "lang" not in cookie:
         cookie["lang"] = get_tenant(session, link.tenant_id).language.value
     return redirect(url_for("portal.overview"))
@@ -47,13 +51,20 @@ def overview():
         and balance.balance_minor < LOW_BALANCE_DAYS * month.daily_average_minor
     )
     chart = charts.spend_by_day(
-        month.by_day, month.days, _("Spend by day this month"),
+        month.by_day,
+        month.days,
+        _("Spend by day this month"),
         _("Stacked bars, one a day, coloured by service; the table below has the figures."),
-    )  # fmt: skip
+    )
     return render_template(
-        "portal/overview.html", tenant=tenant, balance=balance, month=month, low=low,
-        chart=chart, colours=charts.colour_of,
-    )  # fmt: skip
+        "portal/overview.html",
+        tenant=tenant,
+        balance=balance,
+        month=month,
+        low=low,
+        chart=chart,
+        colours=charts.colour_of,
+    )
 
 
 @bp.post("/language")

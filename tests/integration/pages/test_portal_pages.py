@@ -32,14 +32,19 @@ def test_no_session_no_page(app) -> None:
 
 def test_another_tenants_ids_answer_404(app, make_tenant, portal_link, client) -> None:
     mine, theirs = make_tenant(), make_tenant()
-    made = client.post("/v1/topups", headers=theirs.headers,
-                       json={"amount": 100000, "currency": "TZS", "msisdn": "255754000111"})  # fmt: skip
+    made = client.post(
+        "/v1/topups",
+        headers=theirs.headers,
+        json={"amount": 100000, "currency": "TZS", "msisdn": "255754000111"},
+    )
     assert made.status_code == 202
     browser = app.test_client()
     browser.get(portal_link(mine.tenant_id))
     refused = browser.get(f"/portal/topups/{made.json['id']}")
     assert refused.status_code == 404
-    assert made.json["id"] not in refused.get_data(as_text=True) or "not found" in refused.get_data(as_text=True)
+    assert made.json["id"] not in refused.get_data(as_text=True) or "not found" in refused.get_data(
+        as_text=True
+    )
     assert browser.get(f"/portal/topups/{made.json['id']}").status_code == 404
 
 
@@ -58,8 +63,9 @@ def test_bad_amount_names_the_field(app, tenant, portal_link) -> None:
     browser = app.test_client()
     browser.get(portal_link(tenant.tenant_id))
     token = csrf_of(browser.get("/portal/topup"))
-    page = browser.post("/portal/topup", data={"amount": "12.345", "msisdn": "255754000111",
-                                               "csrf_token": token})  # fmt: skip
+    page = browser.post(
+        "/portal/topup", data={"amount": "12.345", "msisdn": "255754000111", "csrf_token": token}
+    )
     assert page.status_code == 422
     assert 'id="e-amount"' in page.get_data(as_text=True)
 
@@ -74,7 +80,9 @@ def test_key_created_once_and_revoked(app, tenant, portal_link, client) -> None:
     browser = app.test_client()
     browser.get(portal_link(tenant.tenant_id))
     token = csrf_of(browser.get("/portal/api-keys"))
-    page = browser.post("/portal/api-keys", data={"label": "ci", "role": "tenant_user", "csrf_token": token})
+    page = browser.post(
+        "/portal/api-keys", data={"label": "ci", "role": "tenant_user", "csrf_token": token}
+    )
     text = page.get_data(as_text=True)
     key = text.split('data-testid="new-key">')[1].split("<")[0]
     assert client.get("/v1/wallet", headers={"Authorization": f"Bearer {key}"}).status_code == 200
@@ -82,15 +90,31 @@ def test_key_created_once_and_revoked(app, tenant, portal_link, client) -> None:
 
 
 def test_portal_sessions_api(app, client, admin, tenant) -> None:
-    made = client.post("/v1/portal-sessions", headers=admin.headers, json={
-        "tenant_id": tenant.tenant_id, "user_email": "a@b.co.tz", "role": "tenant_user",
-        "return_url": "https://platform.example/account"})  # fmt: skip
+    made = client.post(
+        "/v1/portal-sessions",
+        headers=admin.headers,
+        json={
+            "tenant_id": tenant.tenant_id,
+            "user_email": "a@b.co.tz",
+            "role": "tenant_user",
+            "return_url": "https://platform.example/account",
+        },
+    )
     assert made.status_code == 201, made.json
     assert "/portal/start/" in made.json["url"] and made.json["expires_at"]
-    assert client.post("/v1/portal-sessions", headers=tenant.headers, json={
-        "tenant_id": tenant.tenant_id, "user_email": "a@b.co.tz", "role": "tenant_user"}).status_code == 403  # fmt: skip
-    bad = client.post("/v1/portal-sessions", headers=admin.headers, json={
-        "tenant_id": tenant.tenant_id, "user_email": "a@b.co.tz", "role": "admin"})  # fmt: skip
+    assert (
+        client.post(
+            "/v1/portal-sessions",
+            headers=tenant.headers,
+            json={"tenant_id": tenant.tenant_id, "user_email": "a@b.co.tz", "role": "tenant_user"},
+        ).status_code
+        == 403
+    )
+    bad = client.post(
+        "/v1/portal-sessions",
+        headers=admin.headers,
+        json={"tenant_id": tenant.tenant_id, "user_email": "a@b.co.tz", "role": "admin"},
+    )
     assert bad.status_code == 422 and "role" in bad.json["errors"]
 
 
