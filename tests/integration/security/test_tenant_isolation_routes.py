@@ -99,6 +99,7 @@ ROUTES: dict[tuple[str, str], Route] = {
             "/v1/invoice-runs": ("POST",),
             "/v1/zreports": ("GET", "POST"),
             "/v1/audit-events": ("GET",),
+            "/v1/portal-sessions": ("POST",),
         }.items()
         for method in methods
     },
