@@ -14,7 +14,8 @@ def api_topup(
     with runtime.unit_of_work() as session:
         _key, token = issue_key(session, role=Role.TENANT_ADMIN, tenant_id=tenant_id)
     made = requests.post(
-        f"{url}/v1/topups", json={"amount": amount, "currency": "TZS", "msisdn": msisdn, "provider": provider},
+        f"{url}/v1/topups",
+        json={"amount": amount, "currency": "TZS", "msisdn": msisdn, "provider": provider},
         headers={"Authorization": f"Bearer {token}"}, timeout=10,
     )  # fmt: skip
     made.raise_for_status()

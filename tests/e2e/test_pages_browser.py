@@ -84,7 +84,8 @@ def _usage(runtime, tenant_id: str, status: UsageStatus, when: datetime) -> None
     with runtime.unit_of_work() as session:
         for n, (service, zone, unit, units, net) in enumerate((
             ("voice", "Vodacom", "second", 600, 30000), ("sms", "Airtel", "segment", 40, 8000),
-            ("whatsapp", "marketing", "message", 10, 12000), ("voice", "Tigo", "second", 300, 18000),
+            ("whatsapp", "marketing", "message", 10, 12000),
+            ("voice", "Tigo", "second", 300, 18000),
         )):  # fmt: skip
             at = when + timedelta(days=n % 3, minutes=n)
             session.add(UsageRecord(
@@ -129,7 +130,7 @@ def test_tenant_portal(site, browser) -> None:
     with page.expect_download() as download:
         link.first.click()
     pdf = download.value.path()
-    assert open(pdf, "rb").read(5) == b"%PDF-"
+    assert pdf.read_bytes()[:5] == b"%PDF-"
 
     for name, path in (("portal-statement", "statement"), ("portal-usage", "usage"),
                        ("portal-api-keys", "api-keys"), ("portal-profile", "profile")):  # fmt: skip
