@@ -12,11 +12,17 @@ from billing.auth.models import Role
 from billing.backoffice.blueprint import STAFF, bp
 from billing.backoffice.signin import needs_recent_reauth
 from billing.core.errors import InvalidInput
-from billing.invoicing import credit_notes, payments, runs, service, vfd, zreports
+from billing.invoicing import credit, credit_notes, payments, runs, service, vfd, zreports
 from billing.invoicing.listing import list_invoices
-from billing.invoicing.models import Invoice
-from billing.invoicing.schemas import ExchangeRateSchema, InvoiceCreateSchema, InvoiceRunSchema
-from billing.pages.forms import load
+from billing.invoicing.models import Invoice, PaymentMethod
+from billing.invoicing.schemas import (
+    CreditRefundCreateSchema,
+    ExchangeRateSchema,
+    InvoiceCreateSchema,
+    InvoiceRunSchema,
+    PaymentCreateSchema,
+)
+from billing.pages.forms import load, minor_units
 from billing.runtime import current
 from billing.topups import reviews
 from billing.topups.models import CallbackDelivery, ReviewItem, ReviewStatus, Topup
@@ -118,6 +124,8 @@ def invoice(invoice_id: str):
     due = payments.amount_due(session, found) if found.payment_status is not None else None
     return render_template(
         "office/invoice.html",
+        methods=[m.value for m in PaymentMethod],
+        credits=credit.credits_of(session, invoice_id),
         invoice=found,
         due=due,
         payments=payments.payments_of(session, invoice_id),
@@ -163,6 +171,57 @@ def credit_note(invoice_id: str):
         request_session(), principal().actor, invoice_id, reason, None
     )
     return redirect(url_for("office.invoice", invoice_id=note.id), code=303)
+
+
+def _money_moved(schema, invoice: Invoice) -> dict:
+    """A payment or refund form through the API's schema; the amount typed in major units."""
+    amount, errors = minor_units(request.form.get("amount", ""), invoice.currency)
+    if errors:
+        raise InvalidInput("the amount is not valid", errors)
+    given = {
+        "amount": amount,
+        "currency": invoice.currency,
+        "method": request.form.get("method", ""),
+        "reference": request.form.get("reference", "").strip(),
+    }
+    if "received_on" in request.form:
+        given["received_at"] = f"{request.form['received_on']}T12:00:00+03:00"
+    data, errors = load(schema, given)
+    if errors:
+        raise InvalidInput("the form is not valid", errors)
+    return data
+
+
+@bp.post("/invoices/<invoice_id>/payments")
+@requires(*FINANCE)
+@needs_recent_reauth
+def record_payment(invoice_id: str):
+    """As POST /v1/invoices/{id}/payments: the customer paid (at most what is due)."""
+    session = request_session()
+    data = _money_moved(PaymentCreateSchema(), service.get_invoice(session, invoice_id))
+    received = payments.Received(
+        data["amount"],
+        data["currency"].value,
+        data["method"],
+        data["reference"],
+        data["received_at"],
+    )
+    payments.record_payment(session, principal().actor, invoice_id, received)
+    return redirect(url_for("office.invoice", invoice_id=invoice_id), code=303)
+
+
+@bp.post("/invoices/<invoice_id>/refunds")
+@requires(*FINANCE)
+@needs_recent_reauth
+def refund_credit(invoice_id: str):
+    """As POST /v1/invoices/{id}/refunds: pay back the credit the invoice holds."""
+    session = request_session()
+    data = _money_moved(CreditRefundCreateSchema(), service.get_invoice(session, invoice_id))
+    refund = credit.Refund(
+        data["amount"], data["currency"].value, data["method"], data["reference"]
+    )
+    credit.refund_credit(session, principal().actor, invoice_id, refund)
+    return redirect(url_for("office.invoice", invoice_id=invoice_id), code=303)
 
 
 @bp.route("/invoice-runs", methods=["GET", "POST"], endpoint="invoice_runs")

@@ -38,7 +38,7 @@ def spend_by_day(spend: Iterable[DaySpend], days: list[date], title: str, descri
     width, height, gap = 620, 180, 2
     bar = (width - gap * len(days)) / max(len(days), 1)
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height + 20}" role="img" '
+        f'<svg class="chart" viewBox="0 0 {width} {height + 24}" role="img" '
         f'aria-labelledby="chart-title chart-desc" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="chart-title">{escape(title)}</title>',
         f'<desc id="chart-desc">{escape(description)}</desc>',
@@ -58,7 +58,7 @@ def spend_by_day(spend: Iterable[DaySpend], days: list[date], title: str, descri
             )
         if day.day in (1, 8, 15, 22, 29):
             parts.append(
-                f'<text x="{x:.1f}" y="{height + 15}" font-size="12" fill="#222">{day.day}</text>'
+                f'<text x="{x:.1f}" y="{height + 19}" font-size="16" fill="#222">{day.day}</text>'
             )
     parts.append("</svg>")
     return "".join(parts)

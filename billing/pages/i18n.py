@@ -3,7 +3,7 @@ dates written the way en-TZ and sw-TZ write them (times in East Africa Time)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from babel import numbers
@@ -46,9 +46,14 @@ def day(value: date | datetime | None, form: str = "medium") -> str:
     return format_date(value, form)
 
 
-def moment(value: datetime | None) -> str:
-    """A UTC instant shown in Dar es Salaam time."""
-    return "—" if value is None else format_datetime(value, "medium")
+def last_day(end: date | None) -> str:
+    """An exclusive period end shown as the period's last day."""
+    return "—" if end is None else day(end - timedelta(days=1))
+
+
+def moment(value: datetime | None, form: str = "medium") -> str:
+    """A UTC instant shown in Dar es Salaam time (`short` in tables)."""
+    return "—" if value is None else format_datetime(value, form)
 
 
 def register(app: Flask, translations: str) -> None:
@@ -58,5 +63,7 @@ def register(app: Flask, translations: str) -> None:
         BABEL_TRANSLATION_DIRECTORIES=translations,
     )
     Babel(app, locale_selector=_locale)
-    app.jinja_env.filters.update(money=money, number=number, day=day, moment=moment)
+    app.jinja_env.filters.update(
+        money=money, number=number, day=day, moment=moment, last_day=last_day
+    )
     app.jinja_env.globals.update(language=language, Markup=Markup)

@@ -141,6 +141,10 @@ SW = {
     "Created %(created)s, already there %(existing)s, nothing to bill %(skipped)s, failed %(failed)s.":
         "Zimeundwa %(created)s, zilikuwepo %(existing)s, bila cha kutoza %(skipped)s, zimeshindwa %(failed)s.",
     "Spend by day this month ": "Matumizi kwa siku mwezi huu",
+    "Record a payment": "Rekodi malipo", "Method": "Njia", "Received on": "Yalipokelewa tarehe",
+    "Record payment": "Rekodi malipo", "Refund the credit held": "Rejesha salio la mkopo",
+    "Refund": "Rejesha", "Credit": "Mkopo", "finalised": "imekamilishwa",
+    "fiscalised": "imesajiliwa TRA", "sent": "imetumwa",
     "Stacked bars, one a day, coloured by service; the table below has the figures.":
         "Nguzo moja kwa kila siku, rangi kwa huduma; jedwali hapa chini lina takwimu.",
 }  # fmt: skip

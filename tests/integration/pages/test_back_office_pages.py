@@ -73,3 +73,88 @@ def test_finance_pages_need_the_role(app, staff_member) -> None:
     sign_in(browser, email, password, totp)
     assert browser.get("/office/reviews").status_code == 200
     assert browser.get("/office/tenants").status_code == 403
+
+
+def _postpaid_draft(runtime, make_tenant):
+    from datetime import date
+
+    from billing.invoicing import service
+    from billing.tenants.models import BillingMode
+    from tests.integration.invoicing.conftest import usage
+
+    tenant = make_tenant(billing_mode=BillingMode.POSTPAID)
+    with runtime.unit_of_work() as session:
+        session.add(usage(tenant.tenant_id))
+        session.flush()
+        draft, _made = service.create_postpaid_draft(
+            session, "test", tenant.tenant_id, date(2026, 10, 1), date(2026, 11, 1)
+        )
+    return draft.id
+
+
+def test_money_moves_only_after_recent_reauthentication(app, runtime, staff_member, make_tenant):
+    from sqlalchemy import update
+
+    from billing.core.clock import utcnow
+    from billing.invoicing.models import Invoice
+    from billing.pages.models import WebSession
+
+    draft_id = _postpaid_draft(runtime, make_tenant)
+    email, password, totp, _enrolment = staff_member(Role.FINANCE)
+    browser = app.test_client()
+    sign_in(browser, email, password, totp)
+    with runtime.unit_of_work() as session:  # the sign-in was long enough ago
+        session.execute(
+            update(WebSession)
+            .where(WebSession.user_email == email)
+            .values(reauth_at=utcnow() - credentials.LOCK_FOR)
+        )
+    token = csrf_of(browser.get(f"/office/invoices/{draft_id}"))
+    sent = browser.post(f"/office/invoices/{draft_id}/finalize", data={"csrf_token": token})
+    assert sent.status_code == 303 and "/office/reauth" in sent.headers["Location"]
+    with runtime.sessions() as session:
+        assert session.get(Invoice, draft_id).status.value == "draft"  # nothing happened
+
+    wrong = browser.post("/office/reauth", data={"password": password, "code": "123456",
+                                                 "csrf_token": token})  # fmt: skip
+    assert wrong.status_code == 401
+    import time
+
+    time.sleep(max(0, 30 - time.time() % 30) + 0.1)  # the next TOTP step: codes are used once
+    again = browser.post("/office/reauth", data={"password": password, "code": totp.now(),
+                                                 "csrf_token": token})  # fmt: skip
+    assert again.status_code == 303
+    done = browser.post(f"/office/invoices/{draft_id}/finalize", data={"csrf_token": token})
+    assert done.status_code == 303 and done.headers["Location"].endswith(draft_id)
+    with runtime.sessions() as session:
+        final = session.get(Invoice, draft_id)
+        assert final.status.value != "draft" and final.number_text
+    page = browser.get(f"/office/invoices/{draft_id}").get_data(as_text=True)
+    assert "Record a payment" in page
+    paid = browser.post(f"/office/invoices/{draft_id}/payments", data={
+        "amount": "1.00", "method": "bank_transfer", "reference": "CRDB-1",
+        "received_on": "2026-11-05", "csrf_token": token})  # fmt: skip
+    assert paid.status_code == 303
+    with runtime.sessions() as session:
+        assert session.get(Invoice, draft_id).amount_paid_minor == 100
+
+
+def test_tenant_admin_updates_tin_through_the_api_rules(app, tenant, runtime):
+    from billing.portal.links import create_link
+    from billing.tenants.models import Tenant
+
+    with runtime.unit_of_work() as session:
+        _link, token = create_link(session, actor="t", tenant_id=tenant.tenant_id,
+                                   user_email="a@b.tz", role=Role.TENANT_ADMIN, return_url=None)  # fmt: skip
+    browser = app.test_client()
+    browser.get(f"/portal/start/{token}")
+    csrf = csrf_of(browser.get("/portal/profile"))
+    form = {"street": "Plot 5", "city": "Arusha", "country": "TZ", "language": "sw",
+            "tin": "12345678", "vrn": "", "po_box": "", "csrf_token": csrf}  # fmt: skip
+    bad = browser.post("/portal/profile", data=form)
+    assert bad.status_code == 422 and 'id="e-tin"' in bad.get_data(as_text=True)
+    good = browser.post("/portal/profile", data={**form, "tin": "123-456-789"})
+    assert good.status_code == 200 and "Imehifadhiwa" in good.get_data(as_text=True)
+    with runtime.sessions() as session:
+        saved = session.get(Tenant, tenant.tenant_id)
+        assert (saved.tin, saved.city, saved.language.value) == ("123456789", "Arusha", "sw")
