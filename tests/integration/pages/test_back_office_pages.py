@@ -144,8 +144,10 @@ def test_tenant_admin_updates_tin_through_the_api_rules(app, tenant, runtime):
     from billing.tenants.models import Tenant
 
     with runtime.unit_of_work() as session:
-        _link, token = create_link(session, actor="t", tenant_id=tenant.tenant_id,
-                                   user_email="a@b.tz", role=Role.TENANT_ADMIN, return_url=None)  # fmt: skip
+        _link, token = create_link(
+            session, actor="t", tenant_id=tenant.tenant_id, user_email="a@b.tz",
+            role=Role.TENANT_ADMIN, return_url=None,
+        )  # fmt: skip
     browser = app.test_client()
     browser.get(f"/portal/start/{token}")
     csrf = csrf_of(browser.get("/portal/profile"))
