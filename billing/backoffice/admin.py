@@ -3,6 +3,8 @@ the audit trail search; through the API's schemas and service functions."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, time
 
 from flask import redirect, render_template, request, url_for
@@ -11,9 +13,10 @@ from sqlalchemy import select
 from billing.audit.service import AuditFilter, list_events, record
 from billing.auth.models import Role
 from billing.backoffice.blueprint import bp
-from billing.core.errors import NotFound
+from billing.core.errors import MalipoError, NotFound
 from billing.pages.forms import load
 from billing.tariffs import rate_plans
+from billing.tariffs.destination_store import load_destination_file
 from billing.tariffs.models import RatePlan
 from billing.tenants import service as tenants
 from billing.tenants.models import Tenant, TenantStatus
@@ -108,6 +111,35 @@ def rate_plan(plan_id: str):
     versions = rate_plans.versions_of(session, plan_id)
     shown = versions[-2:]  # the latest two, side by side
     return render_template("office/rate_plan.html", plan=plan, versions=versions, shown=shown)
+
+
+@bp.route("/destinations", methods=["GET", "POST"], endpoint="destinations")
+@requires(*ADMIN)
+def destinations_page():
+    """Import a destination prefix CSV, as POST /v1/destinations/import: all rows or none,
+    every bad line named."""
+    summary, errors = None, {}
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            errors = {"file": ["choose a CSV file"]}
+        else:
+            try:
+                text = io.TextIOWrapper(upload.stream, encoding="utf-8", newline="")
+                summary = load_destination_file(request_session(), text)
+            except UnicodeDecodeError:
+                errors = {"file": ["the file is not UTF-8 text"]}
+            except csv.Error as error:
+                errors = {"file": [f"not a CSV this service can read: {error}"]}
+            except MalipoError as refused:
+                errors = refused.errors or {"file": [refused.detail]}
+            else:
+                record(request_session(), actor=principal().actor, action="destinations.imported",
+                       subject_type="destinations", subject_id=upload.filename[:100],
+                       detail=vars(summary))  # fmt: skip
+    return render_template("office/destinations.html", summary=summary, errors=errors), (
+        422 if errors else 200
+    )
 
 
 def _instant(name: str) -> datetime | None:

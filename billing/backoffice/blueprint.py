@@ -26,6 +26,7 @@ NAV: list[tuple[str, object, tuple[Role, ...]]] = [
     ("office.zreports", _l("Z reports"), STAFF),
     ("office.tenants", _l("Tenants"), (Role.ADMIN,)),
     ("office.rate_plans", _l("Rate plans"), (Role.ADMIN,)),
+    ("office.destinations", _l("Destinations"), (Role.ADMIN,)),
     ("office.audit", _l("Audit trail"), (Role.ADMIN,)),
     # Disputes, adjustments and reconciliations go here when those issues land.
 ]

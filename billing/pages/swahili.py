@@ -141,6 +141,12 @@ SW = {
     "Created %(created)s, already there %(existing)s, nothing to bill %(skipped)s, failed %(failed)s.":
         "Zimeundwa %(created)s, zilikuwepo %(existing)s, bila cha kutoza %(skipped)s, zimeshindwa %(failed)s.",
     "Spend by day this month ": "Matumizi kwa siku mwezi huu",
+    "Destinations": "Maeneo ya simu", "Destination imports": "Uingizaji wa maeneo ya simu",
+    "A CSV of prefixes (prefix, zone, name, country, operator, market, valid_from, valid_to): every row is loaded, or none.":
+        "CSV ya viambishi (prefix, zone, name, country, operator, market, valid_from, valid_to): safu zote zinapakiwa, au hakuna.",
+    "Loaded %(loaded)s new rows, closed %(superseded)s, %(unchanged)s unchanged.":
+        "Safu mpya %(loaded)s zimepakiwa, %(superseded)s zimefungwa, %(unchanged)s hazijabadilika.",
+    "Nothing was loaded.": "Hakuna kilichopakiwa.", "CSV file": "Faili ya CSV", "Import": "Ingiza",
     "Record a payment": "Rekodi malipo", "Method": "Njia", "Received on": "Yalipokelewa tarehe",
     "Record payment": "Rekodi malipo", "Refund the credit held": "Rejesha salio la mkopo",
     "Refund": "Rejesha", "Credit": "Mkopo", "finalised": "imekamilishwa",

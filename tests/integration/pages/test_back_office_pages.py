@@ -160,3 +160,30 @@ def test_tenant_admin_updates_tin_through_the_api_rules(app, tenant, runtime):
     with runtime.sessions() as session:
         saved = session.get(Tenant, tenant.tenant_id)
         assert (saved.tin, saved.city, saved.language.value) == ("123456789", "Arusha", "sw")
+
+
+def test_admin_imports_destinations_all_or_nothing(app, staff_member, runtime) -> None:
+    import io
+
+    from sqlalchemy import select
+
+    from billing.audit.models import AuditEvent
+
+    email, password, totp, _enrolment = staff_member(Role.ADMIN)
+    browser = app.test_client()
+    sign_in(browser, email, password, totp)
+    token = csrf_of(browser.get("/office/destinations"))
+    header = "prefix,zone,name,country,operator,market,valid_from,valid_to\n"
+    bad = browser.post("/office/destinations", data={
+        "csrf_token": token,
+        "file": (io.BytesIO((header + "88391,PG-A,,,,,,\nxyz,PG-B,,,,,,\n").encode()), "d.csv"),
+    })  # fmt: skip
+    assert bad.status_code == 422 and "Nothing was loaded" in bad.get_data(as_text=True)
+    good = browser.post("/office/destinations", data={
+        "csrf_token": token, "file": (io.BytesIO((header + "88391,PG-A,,,,,,\n").encode()), "d.csv"),
+    })  # fmt: skip
+    assert good.status_code == 200 and "Loaded 1 new rows" in good.get_data(as_text=True)
+    with runtime.sessions() as session:
+        assert session.execute(
+            select(AuditEvent).where(AuditEvent.action == "destinations.imported")
+        ).first()
