@@ -206,6 +206,11 @@ def walkthrough(settings: Settings, say: Callable[[str], None], port: int = 0) -
 
         invoice_step(url, runtime, say, topup.get("id"), keys.admin_key)
 
+        say("10. The tenant portal (a one-time link) and the back office (password + TOTP)")
+        from billing.portal.demo_step import portal_step
+
+        portal_step(url, runtime, call, keys.admin_key, keys.tenant_id, say)
+
 
 def _audit(runtime: Runtime, say: Callable[[str], None]) -> None:
     from billing.ledger.integrity import find_discrepancies

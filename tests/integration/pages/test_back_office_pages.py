@@ -180,7 +180,8 @@ def test_admin_imports_destinations_all_or_nothing(app, staff_member, runtime) -
     })  # fmt: skip
     assert bad.status_code == 422 and "Nothing was loaded" in bad.get_data(as_text=True)
     good = browser.post("/office/destinations", data={
-        "csrf_token": token, "file": (io.BytesIO((header + "88391,PG-A,,,,,,\n").encode()), "d.csv"),
+        "csrf_token": token,
+        "file": (io.BytesIO((header + "88391,PG-A,,,,,,\n").encode()), "d.csv"),
     })  # fmt: skip
     assert good.status_code == 200 and "Loaded 1 new rows" in good.get_data(as_text=True)
     with runtime.sessions() as session:
