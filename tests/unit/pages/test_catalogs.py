@@ -41,3 +41,16 @@ def test_the_compiled_catalog_holds_them() -> None:
     held = {message.id: message.string for message in catalog if message.id}
     missing = {text for text in _page_strings() if not held.get(text)}
     assert sorted(missing) == [], "run pybabel extract, then python -m billing.pages.swahili POT"
+
+
+def test_the_check_catches_a_string_without_swahili(tmp_path) -> None:
+    """A planted template string with no Swahili is found by the same extraction."""
+    (tmp_path / "billing/pages/templates").mkdir(parents=True)
+    (tmp_path / "billing/pages/templates/planted.html").write_text(
+        '{{ _("Overview") }} {{ _("A sentence nobody translated") }}'
+    )
+    found = {
+        message
+        for _f, _l, message, _c, _x in extract_from_dir(str(tmp_path), METHODS, keywords=KEYWORDS)
+    }
+    assert sorted(found - set(SW)) == ["A sentence nobody translated"]
