@@ -4,6 +4,8 @@ service function as its /v1 endpoint; staff actions leave audit events."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
@@ -254,18 +256,20 @@ def run_progress():
 
 def _progress(session, start: str | None) -> dict | None:
     """How far the period's drafts have got: drafts, finalised, acknowledged by TRA."""
-    if not start:
+    try:
+        first = date.fromisoformat(start or "")
+    except ValueError:
         return None
     rows = session.execute(
         select(Invoice.status, func.count())
-        .where(Invoice.period_start == start, Invoice.source == "postpaid")
+        .where(Invoice.period_start == first, Invoice.source == "postpaid")
         .group_by(Invoice.status)
     ).all()
     counts = {str(getattr(status, "value", status)): n for status, n in rows}
     total = sum(counts.values())
     done = total - counts.get("draft", 0) - counts.get("void", 0)
     return {
-        "start": start,
+        "start": first.isoformat(),
         "counts": counts,
         "total": total,
         "done": done,

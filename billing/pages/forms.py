@@ -17,13 +17,15 @@ Errors = dict[str, list[str]]
 
 
 def load(schema: Schema, data: Mapping[str, Any]) -> tuple[dict | None, Errors]:
-    """The loaded data, or None and the messages by field."""
+    """The loaded data, or None and the messages by field (the CSRF token is the page's,
+    not the schema's)."""
+    data = {name: value for name, value in data.items() if name != "csrf_token"}
     for name, value in data.items():
         reason = isinstance(value, str) and unsafe_text_reason(value)
         if reason:
             return None, {name: [reason]}
     try:
-        return schema.load(dict(data)), {}
+        return schema.load(data), {}
     except ValidationError as error:
         return None, _flat(error.normalized_messages())
 

@@ -29,7 +29,7 @@ from billing.tenants.models import BillingMode
 from billing.tenants.service import NewTenant, create_tenant
 from billing.topups.models import ReviewItem
 from billing.usage.models import UsageRecord, UsageStatus
-from tests.e2e.browser import ARGS, CHROMIUM, shoot
+from tests.e2e.browser import ARGS, CHROMIUM, shoot, watch_console
 from tests.e2e.browser_api import api_topup
 from tests.polling import eventually
 from tests.serving import serve_on_own_port
@@ -103,10 +103,16 @@ def test_tenant_portal(site, browser) -> None:
     now = datetime.now(UTC)
     _usage(runtime, tenant_id, UsageStatus.BILLED, now.replace(day=1, hour=9))
     page = browser.new_page()
+    console = watch_console(page)
     page.goto(_link(runtime, url, tenant_id))
     assert page.url.endswith("/portal/")
     assert page.get_by_role("heading", name="Overview").is_visible()
     shoot(page, "portal-overview")
+    # Keyboard: the first Tab reaches the skip link, which moves focus to the content.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "content"
 
     # Top up by mobile money; the sandbox payer approves; the page sees it succeed.
     page.get_by_role("link", name="Top up", exact=True).first.click()
@@ -149,6 +155,8 @@ def test_tenant_portal(site, browser) -> None:
     assert "TSh" in page.get_by_test_id("balance").inner_text()
     shoot(page, "portal-overview-sw")
 
+    assert [text for text in console if "Content Security Policy" in text] == []
+
     # Another tenant's top-up from this session: 404, as the API answers.
     other = browser.new_page()
     other.goto(_link(runtime, url, _tenant(runtime, name="Another Ltd")))
@@ -183,6 +191,7 @@ def test_back_office(site, browser) -> None:
     assert item_id, "the sandbox's mismatching callback opened no review item"
 
     page = browser.new_page()
+    console = watch_console(page)
     page.goto(f"{url}/office/")
     assert "/office/sign-in" in page.url
     shoot(page, "office-sign-in")
@@ -219,6 +228,7 @@ def test_back_office(site, browser) -> None:
                        ("office-zreports", "zreports")):  # fmt: skip
         page.goto(f"{url}/office/{path}")
         shoot(page, name)
+    assert [text for text in console if "Content Security Policy" in text] == []
 
 
 def _review_item(runtime, topup_id: str) -> str | None:

@@ -188,3 +188,72 @@ def test_admin_imports_destinations_all_or_nothing(app, staff_member, runtime) -
         assert session.execute(
             select(AuditEvent).where(AuditEvent.action == "destinations.imported")
         ).first()
+
+
+def test_admin_creates_and_suspends_a_tenant(app, staff_member, runtime, client) -> None:
+    from sqlalchemy import select
+
+    from billing.audit.models import AuditEvent
+    from billing.tenants.models import Tenant
+
+    email, password, totp, _enrolment = staff_member(Role.ADMIN)
+    browser = app.test_client()
+    sign_in(browser, email, password, totp)
+    token = csrf_of(browser.get("/office/tenants"))
+    form = {"name": "Pwani Traders", "email": "pay@pwani.co.tz", "msisdn": "0754 123 456",
+            "billing_mode": "prepaid", "currency": "TZS", "tin": "1234", "csrf_token": token}  # fmt: skip
+    refused = browser.post("/office/tenants", data=form)
+    assert refused.status_code == 422 and 'id="e-tin"' in refused.get_data(as_text=True)
+    made = browser.post("/office/tenants", data={**form, "tin": "123-456-789"})
+    page = made.get_data(as_text=True)
+    assert made.status_code == 200 and "Pwani Traders" in page
+    key = page.split('<code class="secret">')[1].split("<")[0]
+    assert client.get("/v1/wallet", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    with runtime.sessions() as session:
+        tenant_id = session.execute(
+            select(Tenant.id).where(Tenant.name == "Pwani Traders")
+        ).scalar()
+    suspended = browser.post(f"/office/tenants/{tenant_id}/status",
+                             data={"status": "suspended", "csrf_token": token})  # fmt: skip
+    assert suspended.status_code == 303
+    with runtime.sessions() as session:
+        assert session.get(Tenant, tenant_id).status.value == "suspended"
+        actions = session.execute(
+            select(AuditEvent.action).where(AuditEvent.subject_id == tenant_id)
+        ).scalars()
+        assert {"tenant.created", "tenant.suspended"} <= set(actions)
+
+
+def test_finance_runs_a_period_and_sees_its_progress(app, staff_member, runtime, make_tenant):
+    draft_id = _postpaid_draft(runtime, make_tenant)
+    assert draft_id
+    email, password, totp, _enrolment = staff_member(Role.FINANCE)
+    browser = app.test_client()
+    sign_in(browser, email, password, totp)
+    token = csrf_of(browser.get("/office/invoice-runs"))
+    ran = browser.post("/office/invoice-runs", data={
+        "period_start": "2026-10-01", "period_end": "2026-11-01", "csrf_token": token})  # fmt: skip
+    text = ran.get_data(as_text=True)
+    assert ran.status_code == 200 and "already there" in text
+    progress = browser.get("/office/invoice-runs/progress?period_start=2026-10-01")
+    assert progress.status_code == 200 and "<progress" in progress.get_data(as_text=True)
+    assert browser.get("/office/zreports").status_code == 200
+
+
+def test_finance_makes_a_draft_from_the_invoices_page(app, staff_member, runtime, make_tenant):
+    from billing.tenants.models import BillingMode
+    from tests.integration.invoicing.conftest import usage
+
+    tenant = make_tenant(billing_mode=BillingMode.POSTPAID)
+    with runtime.unit_of_work() as session:
+        session.add(usage(tenant.tenant_id))
+    email, password, totp, _enrolment = staff_member(Role.FINANCE)
+    browser = app.test_client()
+    sign_in(browser, email, password, totp)
+    token = csrf_of(browser.get("/office/invoices"))
+    form = {"tenant_id": tenant.tenant_id, "period_start": "2026-10-01",
+            "period_end": "2026-11-01", "csrf_token": token}  # fmt: skip
+    made = browser.post("/office/invoices", data=form)
+    assert made.status_code == 303 and "/office/invoices/inv_" in made.headers["Location"]
+    bad = browser.post("/office/invoices", data={**form, "period_start": "yesterday"})
+    assert bad.status_code == 422 and 'id="e-period_start"' in bad.get_data(as_text=True)
