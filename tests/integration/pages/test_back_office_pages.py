@@ -200,8 +200,10 @@ def test_admin_creates_and_suspends_a_tenant(app, staff_member, runtime, client)
     browser = app.test_client()
     sign_in(browser, email, password, totp)
     token = csrf_of(browser.get("/office/tenants"))
-    form = {"name": "Pwani Traders", "email": "pay@pwani.co.tz", "msisdn": "0754 123 456",
-            "billing_mode": "prepaid", "currency": "TZS", "tin": "1234", "csrf_token": token}  # fmt: skip
+    form = {
+        "name": "Pwani Traders", "email": "pay@pwani.co.tz", "msisdn": "0754 123 456",
+        "billing_mode": "prepaid", "currency": "TZS", "tin": "1234", "csrf_token": token,
+    }  # fmt: skip
     refused = browser.post("/office/tenants", data=form)
     assert refused.status_code == 422 and 'id="e-tin"' in refused.get_data(as_text=True)
     made = browser.post("/office/tenants", data={**form, "tin": "123-456-789"})
