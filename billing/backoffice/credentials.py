@@ -9,6 +9,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 import pyotp
 from argon2 import PasswordHasher
@@ -29,8 +30,13 @@ ADDRESS_FAILURES = 20  # failures from one address in the window: it waits
 RECOVERY_CODES = 10
 ISSUER = "Malipo back office"
 _hasher = PasswordHasher()  # argon2id, the library's current defaults
-# Verified against when the e-mail is unknown, so both answers take as long.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the e-mail is unknown, so both answers take as long. Made on
+    first use: an argon2 hash costs a second of start-up on a busy machine."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class SignInRefused(MalipoError):
@@ -122,7 +128,7 @@ def check_password(
     ).scalar()
     credential = session.get(StaffCredential, user.id, with_for_update=True) if user else None
     if credential is None:
-        _verifies(_DUMMY_HASH, password)
+        _verifies(_dummy_hash(), password)
         raise SignInRefused("the e-mail or the password is wrong")
     _refuse_if_locked(credential, now)
     if not _verifies(credential.password_hash, password):

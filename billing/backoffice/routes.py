@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from billing.backoffice import admin, finance, signin
+from billing.backoffice import admin, finance, review_pages, signin
 from billing.backoffice.blueprint import NAV, bp
 from billing.web.session import request_state
 
-PAGE_MODULES = (signin, finance, admin)
+PAGE_MODULES = (signin, review_pages, finance, admin)
 
 
 @bp.context_processor
