@@ -9,6 +9,7 @@ before role) and is refused exactly as the API would refuse it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -24,9 +25,15 @@ PAGE_HEADERS = {"Cache-Control": "no-store"}
 
 
 def guard(
-    blueprint: Blueprint, kind: str, sign_in_endpoint: str | None, open_endpoints: set[str]
+    blueprint: Blueprint,
+    kind: str,
+    sign_in_endpoint: str | None,
+    open_endpoints: set[str],
+    still_allowed: Callable[[Any], bool] = lambda _row: True,
 ) -> None:
-    """Bind the session's caller before each view of `blueprint`; refuse what lacks one."""
+    """Bind the session's caller before each view of `blueprint`; refuse what lacks one,
+    and a session whose owner may no longer come in (`still_allowed`: e.g. a tenant
+    suspended since its link was opened)."""
 
     @blueprint.before_request
     def _bind() -> Response | None:
@@ -35,6 +42,9 @@ def guard(
         if request.endpoint in open_endpoints:
             return None
         row = browser_sessions.current(request_session(), kind)
+        if row is not None and not still_allowed(row):
+            browser_sessions.close(request_session(), row)
+            row = None
         if row is None:
             if sign_in_endpoint is not None:
                 return redirect(url_for(sign_in_endpoint, next=request.full_path))
@@ -78,6 +88,3 @@ def _http_error(error: HTTPException) -> Response:
 def _error_page(status: int, title: str, detail: str) -> Response:
     body = render_template("error.html", status=status, title=title, detail=detail)
     return Response(body, status=status, mimetype="text/html")
-
-
-Renderer = Callable[..., str]

@@ -12,9 +12,21 @@ from flask_babel import lazy_gettext as _l
 
 from billing.auth.models import Role
 from billing.pages.guard import guard
+from billing.pages.models import WebSession
+from billing.tenants.models import Tenant, TenantStatus
+from billing.web.session import request_session
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
-guard(bp, "portal", sign_in_endpoint=None, open_endpoints={"portal.start"})
+
+
+def _tenant_active(row: WebSession) -> bool:
+    """A tenant suspended since its link was opened is out at its next page."""
+    tenant = request_session().get(Tenant, row.tenant_id)
+    return tenant is not None and tenant.status is TenantStatus.ACTIVE
+
+
+guard(bp, "portal", sign_in_endpoint=None, open_endpoints={"portal.start"},
+      still_allowed=_tenant_active)  # fmt: skip
 
 # (endpoint, label, roles allowed: None for every tenant role)
 NAV: list[tuple[str, object, tuple[Role, ...] | None]] = [

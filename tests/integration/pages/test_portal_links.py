@@ -95,3 +95,14 @@ def test_signing_out_ends_the_session_server_side(app, runtime, tenant) -> None:
     replay = app.test_client()  # the cookie as it was before signing out, replayed
     replay.set_cookie("malipo_pages", kept_cookie.value)
     assert replay.get("/portal/").status_code == 401
+
+
+def test_a_tenant_suspended_mid_session_is_out_at_its_next_page(app, runtime, tenant) -> None:
+    browser = app.test_client()
+    browser.get(f"/portal/start/{_link(runtime, tenant.tenant_id)}")
+    assert browser.get("/portal/").status_code == 200
+    with runtime.unit_of_work() as session:
+        session.execute(
+            update(Tenant).where(Tenant.id == tenant.tenant_id).values(status=TenantStatus.SUSPENDED)
+        )
+    assert browser.get("/portal/").status_code == 401
