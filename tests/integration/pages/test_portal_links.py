@@ -103,6 +103,8 @@ def test_a_tenant_suspended_mid_session_is_out_at_its_next_page(app, runtime, te
     assert browser.get("/portal/").status_code == 200
     with runtime.unit_of_work() as session:
         session.execute(
-            update(Tenant).where(Tenant.id == tenant.tenant_id).values(status=TenantStatus.SUSPENDED)
+            update(Tenant)
+            .where(Tenant.id == tenant.tenant_id)
+            .values(status=TenantStatus.SUSPENDED)
         )
     assert browser.get("/portal/").status_code == 401
