@@ -147,6 +147,8 @@ SW = {
     "Loaded %(loaded)s new rows, closed %(superseded)s, %(unchanged)s unchanged.":
         "Safu mpya %(loaded)s zimepakiwa, %(superseded)s zimefungwa, %(unchanged)s hazijabadilika.",
     "Nothing was loaded.": "Hakuna kilichopakiwa.", "CSV file": "Faili ya CSV", "Import": "Ingiza",
+    "Lines total": "Jumla ya mistari",
+    "VAT and totals are fixed when it is finalised.": "VAT na jumla huwekwa inapokamilishwa.",
     "Record a payment": "Rekodi malipo", "Method": "Njia", "Received on": "Yalipokelewa tarehe",
     "Record payment": "Rekodi malipo", "Refund the credit held": "Rejesha salio la mkopo",
     "Refund": "Rejesha", "Credit": "Mkopo", "finalised": "imekamilishwa",
