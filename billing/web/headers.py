@@ -3,8 +3,9 @@
 An authenticated answer (and any error) is `no-store`: a balance, a statement or an
 invoice must not sit in a shared or browser cache after the key that read it is gone.
 HSTS only over TLS (a browser ignores it on plain HTTP). HTML gets a Content Security
-Policy: the only page is /docs, whose inline Swagger UI bootstrap is allowed by its
-SHA-256, so no `'unsafe-inline'` script is ever needed.
+Policy: /docs's inline Swagger UI bootstrap is allowed by its SHA-256, so no
+`'unsafe-inline'` script is ever needed; the portal's and back office's pages get a
+stricter one (their own script and style files only, no inline script or style).
 """
 
 from __future__ import annotations
