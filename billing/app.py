@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Request, Response
-from flask.sessions import NullSession, SessionInterface
+from flask import Flask
 
 from billing.core import logs, metrics
 from billing.core.config import Settings
@@ -45,7 +44,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         TESTING=settings.testing,
     )
-    app.session_interface = _NoCookieSession()
     runtime = app.extensions[EXTENSION] = build_runtime(settings)
     if isinstance(runtime.queue, InlineJobQueue):
         runtime.queue.bind(app)  # its jobs run in this app, whichever thread relays them
@@ -56,22 +54,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     session.register(app)
     body_limit.register(app)
     _register_routes(app)
+    _register_pages(app)
     observability.register(app)  # request ids and request metrics
     if settings.metrics_dir:  # several server processes: counted in files, summed at /metrics
         metrics.count_in(settings.metrics_dir)
     logs.configure(settings.log_format)
     return app
-
-
-class _NoCookieSession(SessionInterface):
-    """Callers prove who they are with a bearer key on every request: there is no cookie
-    session to open, sign or save, so Flask's per-request session work is skipped."""
-
-    def open_session(self, app: Flask, request: Request) -> NullSession:
-        return self.make_null_session(app)
-
-    def save_session(self, app: Flask, session: object, response: Response) -> None:
-        return None
 
 
 def _register_jobs() -> None:
@@ -90,6 +78,7 @@ def _register_routes(app: Flask) -> None:
     from billing.invoicing.api import blp as invoices
     from billing.ledger.api import blp as wallet
     from billing.monitoring.api import blp as metrics
+    from billing.portal.api import blp as portal_sessions
     from billing.settlement.api import blp as settlement
     from billing.tariffs.api import blp as tariffs
     from billing.tenants.api import blp as tenants
@@ -107,13 +96,26 @@ def _register_routes(app: Flask) -> None:
         "bearer", {"type": "http", "scheme": "bearer", "description": "mlp_… API key"}
     )
     api.spec.options["security"] = [{"bearer": []}]
-    for blueprint in (tenants, api_keys, wallet, topups, tariffs, usage, invoices, dunning,
-                      audit, disputes, adjustments, settlement, metrics):  # fmt: skip
+    for blueprint in (
+        tenants, api_keys, wallet, topups, tariffs, usage, invoices, dunning, audit, disputes,
+        adjustments, settlement, portal_sessions, metrics,
+    ):  # fmt: skip
         api.register_blueprint(blueprint)
     if app.extensions[EXTENSION].settings.provider_mode == "sandbox":
         _register_simulators(app)
     if app.extensions[EXTENSION].settings.vfd_mode == "sandbox":
         _register_tra_simulator(app)
+
+
+def _register_pages(app: Flask) -> None:
+    """The tenant portal and the staff back office: cookie sessions on their paths only."""
+    from billing.backoffice.routes import blueprint as back_office
+    from billing.pages import setup
+    from billing.portal.routes import blueprint as portal
+
+    setup.register(app)
+    app.register_blueprint(portal())
+    app.register_blueprint(back_office())
 
 
 def _register_simulators(app: Flask) -> None:

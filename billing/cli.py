@@ -48,6 +48,19 @@ def create_staff(email: str, role: str) -> None:
     click.echo(f"api key (shown once): {token}")
 
 
+@main.command("staff-sign-in")
+@click.option("--email", required=True)
+@click.password_option(help="at least 12 characters")
+@with_appcontext
+def staff_sign_in(email: str, password: str) -> None:
+    """Set a staff member's back-office password; prints the TOTP secret and recovery codes once."""
+    from billing.backoffice.enrolment import enrol_by_email
+
+    enrolment = enrol_by_email(current().unit_of_work, email, password)
+    click.echo(f"TOTP secret: {enrolment.totp_secret}\n{enrolment.totp_uri}")
+    click.echo("Recovery codes (each works once):\n" + "\n".join(enrolment.recovery_codes))
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=8000, type=int)
@@ -226,6 +239,19 @@ def seed_demo() -> None:
     click.echo(f"demo tenant:      {keys.tenant_id}")
     click.echo(f"tenant key:       {keys.tenant_key}")
     click.echo(f"try:  curl -H 'Authorization: Bearer {keys.tenant_key}' {url}/v1/wallet")
+    _print_web_access(keys.tenant_id, url)
+
+
+def _print_web_access(tenant_id: str, url: str) -> None:
+    """The portal link for the demo tenant (one use, 5 minutes) and a staff sign-in."""
+    from billing.backoffice.enrolment import demo_access
+
+    access = demo_access(current().unit_of_work, url, tenant_id)
+    click.echo(f"tenant portal:    {access.portal_url}  (open once, within 5 minutes)")
+    click.echo(f"back office:      {url}/office/sign-in")
+    click.echo(f"  e-mail {access.staff_email}  password {access.staff_password}")
+    click.echo(f"  TOTP secret {access.enrolment.totp_secret} (add it to an authenticator app)")
+    click.echo(f"  recovery code {access.enrolment.recovery_codes[0]}")
     click.echo(f"docs: {url}/docs")
 
 

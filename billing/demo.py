@@ -225,7 +225,12 @@ def walkthrough(settings: Settings, say: Callable[[str], None], port: int = 0) -
 
         dunning_step(url, runtime, say, keys.admin_key)
 
-        say("12. A dispute: opened by the tenant, resolved by an admin, every step audited")
+        say("12. The tenant portal (a one-time link) and the back office (password + TOTP)")
+        from billing.portal.demo_step import portal_step
+
+        portal_step(url, runtime, call, keys.admin_key, keys.tenant_id, say)
+
+        say("13. A dispute: opened by the tenant, resolved by an admin, every step audited")
         from billing.disputes.demo_step import dispute_step
 
         dispute_step(call, runtime, keys.admin_key, keys.tenant_key, keys.tenant_id,

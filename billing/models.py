@@ -4,6 +4,7 @@
 def load_all() -> None:
     import billing.audit.models
     import billing.auth.models
+    import billing.backoffice.models
     import billing.balance_adjustments.models
     import billing.disputes.models
     import billing.dunning.models
@@ -11,6 +12,8 @@ def load_all() -> None:
     import billing.invoicing.models
     import billing.jobs.models
     import billing.ledger.models
+    import billing.pages.models
+    import billing.portal.models
     import billing.settlement.models
     import billing.tariffs.models
     import billing.tenants.models

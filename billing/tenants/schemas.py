@@ -72,6 +72,9 @@ class TenantCreateSchema(Schema.from_dict(_address_fields(create=True))):  # typ
 class TenantUpdateSchema(Schema.from_dict(_address_fields())):  # type: ignore[misc]
     """PATCH: only the fields given change; `null` clears a part of the address."""
 
+    tin = Normalised(normalise_tin, allow_none=True, metadata={"description": "TRA TIN"})
+    vrn = Normalised(normalise_vrn, allow_none=True, metadata={"description": "VAT number"})
+
     @validates_schema
     def something_to_change(self, data: dict, **_kwargs) -> None:
         if not data:

@@ -52,11 +52,13 @@ def get_tenant(session: Session, tenant_id: str) -> Tenant:
     return tenant
 
 
-UPDATABLE = frozenset({"street", "po_box", "city", "country", "language", "payment_terms_days"})
+UPDATABLE = frozenset(
+    {"street", "po_box", "city", "country", "language", "payment_terms_days", "tin", "vrn"}
+)
 
 
 def update_tenant(session: Session, actor: str, tenant_id: str, changes: dict[str, Any]) -> Tenant:
-    """Change a tenant's address or language; documents finalised from now on show it."""
+    """Change a tenant's address, TIN/VRN or language; later documents show it."""
     tenant = session.get(Tenant, tenant_id, with_for_update=True)
     if tenant is None:
         raise NotFound(f"tenant {tenant_id} not found")

@@ -3,8 +3,9 @@
 An authenticated answer (and any error) is `no-store`: a balance, a statement or an
 invoice must not sit in a shared or browser cache after the key that read it is gone.
 HSTS only over TLS (a browser ignores it on plain HTTP). HTML gets a Content Security
-Policy: the only page is /docs, whose inline Swagger UI bootstrap is allowed by its
-SHA-256, so no `'unsafe-inline'` script is ever needed.
+Policy: /docs's inline Swagger UI bootstrap is allowed by its SHA-256, so no
+`'unsafe-inline'` script is ever needed; the portal's and back office's pages get a
+stricter one (their own script and style files only, no inline script or style).
 """
 
 from __future__ import annotations
@@ -21,6 +22,22 @@ ALWAYS = {
     "X-Frame-Options": "DENY",
 }
 HSTS = "max-age=31536000; includeSubDomains"
+# The portal and the back office: scripts and styles from our own files only (htmx is
+# vendored), no inline script or style at all; forms post only to ourselves.
+PAGE_PREFIXES = ("/portal", "/office")
+PAGE_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.S)
 
 
@@ -31,7 +48,8 @@ def _secure(response: Response) -> Response:
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = HSTS
     if response.mimetype == "text/html" and "Content-Security-Policy" not in response.headers:
-        response.headers["Content-Security-Policy"] = _policy(response)
+        page = request.path.startswith(PAGE_PREFIXES)
+        response.headers["Content-Security-Policy"] = PAGE_POLICY if page else _policy(response)
     return response
 
 

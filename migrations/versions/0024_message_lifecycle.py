@@ -1,7 +1,7 @@
 """message status lifecycles; reservations held by authorisations
 
 Revision ID: 0024
-Revises: 0021
+Revises: 0023
 Create Date: 2026-12-07 00:45:00
 
 - usage_records.delivery_status holds every status a message has reported so far
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = '0024'
-down_revision = '0021'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 

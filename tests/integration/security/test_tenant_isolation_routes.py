@@ -135,6 +135,7 @@ ROUTES: dict[tuple[str, str], Route] = {
             "/v1/reconciliations/summary": ("GET",),
             "/v1/disputes": ("GET", "POST"),
             "/v1/adjustments": ("GET", "POST"),
+            "/v1/portal-sessions": ("POST",),
         }.items()
         for method in methods
     },
