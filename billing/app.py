@@ -22,6 +22,7 @@ JOB_MODULES = (
     "billing.topups.refunds",
     "billing.invoicing.jobs",
     "billing.usage.jobs",
+    "billing.cards.webhooks",  # Stripe's webhooks (its inbox family), auto-recharge
 )
 
 

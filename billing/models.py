@@ -4,6 +4,7 @@
 def load_all() -> None:
     import billing.audit.models
     import billing.auth.models
+    import billing.cards.models
     import billing.events.models
     import billing.invoicing.models
     import billing.jobs.models

@@ -26,6 +26,11 @@ class TopupCreateSchema(Schema):
         validate=validate.OneOf(PROVIDERS),
         metadata={"description": "default: suggested from the number"},
     )
+    method = fields.String(
+        load_default=None,
+        validate=validate.OneOf(["card", "mobile_money"]),
+        metadata={"description": "card: the same as provider card"},
+    )
 
 
 class TopupSchema(Schema):
@@ -57,6 +62,15 @@ class TopupSchema(Schema):
     refund_amount = fields.Integer(attribute="refund_amount_minor", allow_none=True)
     refund_reason = fields.String(allow_none=True)
     refunds = fields.List(fields.Nested(lambda: RefundSchema()))
+    client_secret = fields.String(
+        metadata={
+            "description": "card top-ups, in the answer to POST only: the PaymentIntent's"
+            " client secret, for Stripe.js"
+        }
+    )
+    pay_url = fields.String(
+        metadata={"description": "the hosted payment page for a pending top-up (POST only)"}
+    )
     created_at = Instant()
     updated_at = Instant()
 
