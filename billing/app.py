@@ -22,7 +22,8 @@ JOB_MODULES = (
     "billing.topups.refunds",
     "billing.invoicing.jobs",
     "billing.usage.jobs",
-    "billing.cards.webhooks",  # Stripe's webhooks (its inbox family), auto-recharge
+    "billing.cards.webhooks",  # Stripe's webhooks (its inbox family), alone
+    "billing.cards.batch",  # and in bursts
 )
 
 

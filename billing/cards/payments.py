@@ -58,16 +58,26 @@ def apply(session: Session, topup: Topup, fresh: FreshIntent, inbox_id: int | No
     return "review" if done in ("mismatch", "conflict", "unknown_status") else done
 
 
-def book_fee(session: Session, topup: Topup, fresh: FreshIntent) -> CardCharge | None:
-    """The charge's gross, fee and net, once per charge; the fee to `fees:card`."""
+def fee_of(fresh: FreshIntent, currency: str) -> tuple[str, str | None, int, int] | None:
+    """The latest charge's id, balance transaction id, gross and fee, in minor units."""
     charge = fresh.charge
-    if not charge or session.get(CardCharge, charge["id"]) is not None:
+    if not charge:
         return None
     txn = charge.get("balance_transaction")
     txn = txn if isinstance(txn, dict) else {}
-    currency = topup.currency
     gross = wire.from_stripe_amount(int(charge.get("amount") or 0), currency)
     fee = wire.from_stripe_amount(int(txn.get("fee") or 0), currency)
+    return charge["id"], txn.get("id"), gross, fee
+
+
+def book_fee(session: Session, topup: Topup, fresh: FreshIntent) -> CardCharge | None:
+    """The charge's gross, fee and net, once per charge; the fee to `fees:card`."""
+    figures = fee_of(fresh, topup.currency)
+    if figures is None or session.get(CardCharge, figures[0]) is not None:
+        return None
+    charge_id, txn_id, gross, fee = figures
+    currency = topup.currency
+    charge = {"id": charge_id}
     posted = None
     if fee:
         money = Currency(currency)
@@ -85,7 +95,7 @@ def book_fee(session: Session, topup: Topup, fresh: FreshIntent) -> CardCharge |
         topup_id=topup.id,
         tenant_id=topup.tenant_id,
         payment_intent_id=fresh.intent_id,
-        balance_transaction_id=txn.get("id"),
+        balance_transaction_id=txn_id,
         currency=currency,
         gross_minor=gross,
         fee_minor=fee,

@@ -41,39 +41,51 @@ def reconcile_event(inbox_id: int) -> None:
     if row is None or row.status not in (InboxStatus.RECEIVED, InboxStatus.APPLYING):
         return
     event = event_summary(row.body)
-    adapter = runtime.gateways.adapter(CARD)
-    kind = event["type"]
-    # The object as Stripe has it now, read with no lock held.
-    if kind.startswith("payment_intent."):
-        fresh = payments.read(adapter, event["object_id"])
-    elif kind == "charge.refunded":
-        fresh = refunds.read(adapter, event["object_id"])
-    elif kind.startswith("charge.dispute."):
-        fresh = chargebacks.read(adapter, event["object_id"])
-    else:
-        fresh = None
+    fresh = read_fresh(runtime.gateways.adapter(CARD), event)  # no lock held meanwhile
     with runtime.unit_of_work() as session:
-        claimed = session.execute(
-            update(_inbox)
-            .where(
-                _inbox.c.id == inbox_id,
-                _inbox.c.status.in_((InboxStatus.RECEIVED, InboxStatus.APPLYING)),
-            )
-            .values(status=InboxStatus.APPLYING)
-            .returning(_inbox.c.id)
-        ).first()
-        if claimed is None:
-            return
-        done = "ignored" if fresh is None else _apply(session, inbox_id, kind, fresh)
-        session.execute(
-            update(_inbox)
-            .where(_inbox.c.id == inbox_id)
-            .values(
-                status=InboxStatus.NEEDS_REVIEW if done == "review" else InboxStatus.APPLIED,
-                applied_at=utcnow(),
-                topup_id=fresh.topup_id if fresh is not None else None,
-            )
+        if claim(session, [inbox_id]):
+            apply_fresh(session, inbox_id, event["type"], fresh)
+
+
+def read_fresh(adapter, event: dict[str, Any]) -> Any:
+    """The object the event names, as Stripe has it now (None: a type we do not act on)."""
+    kind = event["type"]
+    if kind.startswith("payment_intent."):
+        return payments.read(adapter, event["object_id"])
+    if kind == "charge.refunded":
+        return refunds.read(adapter, event["object_id"])
+    if kind.startswith("charge.dispute."):
+        return chargebacks.read(adapter, event["object_id"])
+    return None
+
+
+def claim(session: Session, inbox_ids: list[int]) -> set[int]:
+    """The inbox rows still to apply, claimed in the caller's transaction."""
+    claimed = session.execute(
+        update(_inbox)
+        .where(
+            _inbox.c.id.in_(inbox_ids),
+            _inbox.c.status.in_((InboxStatus.RECEIVED, InboxStatus.APPLYING)),
         )
+        .values(status=InboxStatus.APPLYING)
+        .returning(_inbox.c.id)
+    )
+    return {row.id for row in claimed}
+
+
+def apply_fresh(session: Session, inbox_id: int, kind: str, fresh: Any) -> str:
+    """Apply a claimed event's fresh object and close its inbox row."""
+    done = "ignored" if fresh is None else _apply(session, inbox_id, kind, fresh)
+    session.execute(
+        update(_inbox)
+        .where(_inbox.c.id == inbox_id)
+        .values(
+            status=InboxStatus.NEEDS_REVIEW if done == "review" else InboxStatus.APPLIED,
+            applied_at=utcnow(),
+            topup_id=fresh.topup_id if fresh is not None else None,
+        )
+    )
+    return done
 
 
 def _apply(session: Session, inbox_id: int, kind: str, fresh: Any) -> str:

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 # and disputes as well as payments): family -> function(inbox_id), filled at import by
 # that capability's jobs module (billing.cards.webhooks).
 FAMILY_RECONCILERS: dict[str, Callable[[int], None]] = {}
+# And their batch form: function(inbox_ids) -> the ids it left for one at a time.
+FAMILY_BATCHES: dict[str, Callable[[list[int]], list[int]]] = {}
 _topups = Topup.__table__
 _inbox = CallbackDelivery.__table__
 

@@ -30,7 +30,7 @@ from sqlalchemy import update
 from billing.jobs.registry import batch_handler
 from billing.runtime import current
 from billing.topups.credits import Credit, credit_all, is_plain_credit, lock_topups
-from billing.topups.jobs import FAMILY_RECONCILERS, apply_callback, can_query
+from billing.topups.jobs import FAMILY_BATCHES, FAMILY_RECONCILERS, apply_callback, can_query
 from billing.topups.models import CallbackDelivery, InboxStatus
 from billing.topups.trust import Claim, Verdict, judge
 
@@ -43,11 +43,12 @@ def reconcile_together(arg_lists: list[list[Any]]) -> list[list[Any]]:
     runtime = current()
     ids = [args[0] for args in arg_lists]
     later: list[list[Any]] = []
+    families: dict[str, list[int]] = {}
     with runtime.unit_of_work() as session:
         claims = []
         for row in _claim(session, ids):
             if row.provider in FAMILY_RECONCILERS:  # its own capability reconciles it
-                later.append([row.id])
+                families.setdefault(row.provider, []).append(row.id)
             else:
                 claims.append((row.id, Claim.of(row.provider, row.event)))
         topups = lock_topups(session, [claim.our_reference for _id, claim in claims])
@@ -69,6 +70,10 @@ def reconcile_together(arg_lists: list[list[Any]]) -> list[list[Any]]:
         credit_all(session, credits)
         for _tenant, inbox_id, claim in sorted(one_by_one, key=lambda item: item[:2]):
             apply_callback(session, inbox_id, claim)
+    for family, family_ids in families.items():  # after the commit: no lock held
+        batch = FAMILY_BATCHES.get(family)
+        left = batch(family_ids) if batch is not None else family_ids
+        later += [[inbox_id] for inbox_id in left]
     return later
 
 
