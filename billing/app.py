@@ -24,6 +24,7 @@ JOB_MODULES = (
     "billing.usage.jobs",
     "billing.cards.webhooks",  # Stripe's webhooks (its inbox family), alone
     "billing.cards.batch",  # and in bursts
+    "billing.cards.autorecharge",
 )
 
 
@@ -72,6 +73,7 @@ def _register_jobs() -> None:
 def _register_routes(app: Flask) -> None:
     from billing.audit.api import blp as audit
     from billing.auth.api import blp as api_keys
+    from billing.cards.api import blp as saved_cards
     from billing.invoicing.api import blp as invoices
     from billing.ledger.api import blp as wallet
     from billing.tariffs.api import blp as tariffs
@@ -90,7 +92,9 @@ def _register_routes(app: Flask) -> None:
         "bearer", {"type": "http", "scheme": "bearer", "description": "mlp_… API key"}
     )
     api.spec.options["security"] = [{"bearer": []}]
-    for blueprint in (tenants, api_keys, wallet, topups, tariffs, usage, invoices, audit):
+    for blueprint in (
+        tenants, api_keys, wallet, topups, saved_cards, tariffs, usage, invoices, audit
+    ):  # fmt: skip
         api.register_blueprint(blueprint)
     if app.extensions[EXTENSION].settings.provider_mode == "sandbox":
         _register_simulators(app)

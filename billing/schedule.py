@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
+from billing.cards.autorecharge import sweep as auto_recharge_sweep
 from billing.invoicing.jobs import sweep as fiscal_sweep
 from billing.invoicing.jobs import zreport_sweep
 from billing.jobs.outbox import relay
@@ -42,4 +43,6 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         Periodic("ledger.request_daily_audit", 3600.0, request_audit),
         # Unbilled prepaid usage is settled once a top-up lands; fixable rejects re-rated.
         Periodic("usage.retry", 30.0, in_app(retry_usage)),
+        # Wallets below their auto-recharge threshold: one off-session card charge each.
+        Periodic("cards.auto_recharge", 2.0, in_app(auto_recharge_sweep)),
     ]

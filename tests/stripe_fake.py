@@ -76,6 +76,30 @@ class StripeFake:
         )  # fmt: skip
         return response.json()
 
+    def confirm_setup(self, client_secret: str, number: str = VISA) -> dict:
+        """The browser's confirmCardSetup: the card to Stripe, with the publishable key."""
+        setup = client_secret.split("_secret_")[0]
+        response = requests.post(
+            f"{self.url}/v1/setup_intents/{setup}/confirm",
+            data=json.dumps(
+                {
+                    "key": PUBLISHABLE_KEY,
+                    "client_secret": client_secret,
+                    "payment_method_data": {
+                        "type": "card",
+                        "card": {"number": number, "exp_month": EXP_MONTH,
+                                 "exp_year": EXP_YEAR, "cvc": CVC},
+                    },
+                }
+            ),
+            timeout=10,
+        )  # fmt: skip
+        return response.json()
+
+    def intents_of(self, customer: str) -> list[dict]:
+        page = self._get("/v1/payment_intents?limit=100")
+        return [pi for pi in page["data"] if pi.get("customer") == customer]
+
     def authenticate(self, client_secret: str, success: bool = True) -> dict:
         intent = client_secret.split("_secret_")[0]
         response = requests.post(
