@@ -76,6 +76,7 @@ def _register_routes(app: Flask) -> None:
     from billing.cards.api import blp as saved_cards
     from billing.invoicing.api import blp as invoices
     from billing.ledger.api import blp as wallet
+    from billing.paypage.views import blueprint as paypage
     from billing.tariffs.api import blp as tariffs
     from billing.tenants.api import blp as tenants
     from billing.topups.api import blp as topups
@@ -85,6 +86,7 @@ def _register_routes(app: Flask) -> None:
 
     validation.register_converters(app)
     app.register_blueprint(health)
+    app.register_blueprint(paypage)
     app.register_blueprint(docs_assets)
     api = Api(app)
     validation.register(app)

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages Malipo needs beyond Python: WeasyPrint's Pango stack, HarfBuzz-Subset
 # (WeasyPrint subsets fonts with it; without it, fontTools takes ~4x longer) and a font.
-# Installs them only when missing, and only when we are root with apt-get.
+# Chromium runs the browser test of the hosted payment page (Playwright drives Debian's
+# build; no browser is ever downloaded). Installs them only when missing, and only when
+# we are root with apt-get.
 set -euo pipefail
 
-needed=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1 fonts-dejavu-core)
+needed=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1 fonts-dejavu-core chromium)
 missing=()
 for package in "${needed[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from billing.auth.models import Role
 from billing.auth.principal import Principal
 from billing.core.errors import NotFound
+from billing.paypage.tokens import pay_url
 from billing.runtime import current
 from billing.topups import inbox, refunds, reviews, service
 from billing.topups.gateways import CALLBACK_ALIASES, MOBILE_MONEY
@@ -56,13 +57,18 @@ class Topups(MethodView):
     @blp.arguments(TopupCreateSchema)
     @blp.response(202, TopupSchema)
     def post(self, data: dict):
-        """Ask the payer's wallet for money; poll the top-up or wait for the event."""
-        return service.request_topup(
+        """Ask the payer's wallet for money; poll the top-up or wait for the event.
+        A card top-up answers its PaymentIntent's `client_secret` (for Stripe.js); every
+        top-up its hosted payment page, `pay_url`."""
+        runtime = current()
+        topup = service.request_topup(
             request_session(),
-            current().gateways,
+            runtime.gateways,
             principal().tenant_id,
             service.TopupRequest(**data),
         )
+        topup.pay_url = pay_url(runtime.settings.public_url, runtime.settings.secret_key, topup.id)
+        return topup
 
     @requires(*ANYONE)
     @blp.arguments(TopupListArgs, location="query")
