@@ -194,7 +194,18 @@ def post_all(events: list[dict], endpoint: str, clients: int) -> dict[int, int]:
 def drain(processes: Processes, engine, expect: int, limit_s: float) -> tuple[float, float, float]:
     with engine.connect() as connection:
         launched = time.monotonic()
-        worker = processes.start("worker", "worker", "--burst")
+        profile = os.environ.get("MALIPO_BENCH_PROFILE")  # a cProfile output path
+        if profile:
+            billing = str(Path(sys.executable).parent / "billing")
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "cProfile", "-o", profile, billing, "worker", "--burst"],
+                env=processes.env,
+                stdout=(processes.logs / "worker.log").open("a"),
+                stderr=subprocess.STDOUT,
+            )
+            processes.started.append(worker)
+        else:
+            worker = processes.start("worker", "worker", "--burst")
         first = last = None
         cpu = 0.0
         done = 0
@@ -211,6 +222,8 @@ def drain(processes: Processes, engine, expect: int, limit_s: float) -> tuple[fl
             if worker.poll() is not None:
                 break
             time.sleep(0.05)
+    if os.environ.get("MALIPO_BENCH_PROFILE"):
+        worker.wait(120)  # a burst worker ends by itself; cProfile writes on the way out
     processes.stop(worker)
     if last is None or first is None:
         raise SystemExit(f"the worker applied {done} of {expect} webhooks; see its log")
