@@ -22,7 +22,7 @@ from billing.core.clock import utcnow
 from billing.runtime import current
 from billing.topups.gateways import CARD
 from billing.topups.jobs import FAMILY_RECONCILERS
-from billing.topups.models import CallbackDelivery, InboxStatus, Topup
+from billing.topups.models import CallbackDelivery, InboxStatus, Topup, TopupStatus
 from billing.topups.outcomes import Outcome, apply_outcome
 from billing.topups.reviews import open_item
 from providers.stripe.callbacks import NAMESPACE, event_summary
@@ -98,6 +98,8 @@ def _apply(session: Session, inbox_id: int, kind: str, fresh: Any) -> str:
         if fresh.intent_id
         else None
     )
+    if topup is None:
+        _wait_for_initiation(session, fresh)
     problem = _identity_problem(topup, fresh)
     if problem:
         fresh.topup_id = topup.id if topup is not None else None
@@ -121,6 +123,22 @@ def _apply(session: Session, inbox_id: int, kind: str, fresh: Any) -> str:
     if kind == "charge.refunded":
         return refunds.apply(session, topup, fresh)
     return chargebacks.apply(session, topup, fresh)
+
+
+class NotInitiatedYet(RuntimeError):
+    """The webhook overtook our own record of the intent (an auto-recharge confirmed at
+    creation): the job is tried again once the intent id is stored."""
+
+
+def _wait_for_initiation(session: Session, fresh: Any) -> None:
+    named = session.get(Topup, fresh.metadata.get("topup_id") or "")
+    if (
+        named is not None
+        and named.provider == CARD
+        and named.provider_ref is None
+        and named.status is TopupStatus.PENDING
+    ):
+        raise NotInitiatedYet(f"top-up {named.id} has not stored its PaymentIntent yet")
 
 
 def _identity_problem(topup: Topup | None, fresh: Any) -> str | None:
