@@ -52,6 +52,7 @@ bench: install services
 	$(BIN)/python bench/invoices.py
 	$(BIN)/python bench/invoicing.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/cards.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -32,6 +32,9 @@ JOB_MODULES = (
     "billing.usage.jobs",
     "billing.settlement.jobs",
     "billing.disputes.jobs",
+    "billing.cards.webhooks",  # Stripe's webhooks (its inbox family), alone
+    "billing.cards.batch",  # and in bursts
+    "billing.cards.autorecharge",
 )
 
 
@@ -73,11 +76,13 @@ def _register_routes(app: Flask) -> None:
     from billing.audit.api import blp as audit
     from billing.auth.api import blp as api_keys
     from billing.balance_adjustments.api import blp as adjustments
+    from billing.cards.api import blp as saved_cards
     from billing.disputes.api import blp as disputes
     from billing.dunning.api import blp as dunning
     from billing.invoicing.api import blp as invoices
     from billing.ledger.api import blp as wallet
     from billing.monitoring.api import blp as metrics
+    from billing.paypage.views import blueprint as paypage
     from billing.portal.api import blp as portal_sessions
     from billing.settlement.api import blp as settlement
     from billing.tariffs.api import blp as tariffs
@@ -89,6 +94,7 @@ def _register_routes(app: Flask) -> None:
 
     validation.register_converters(app)
     app.register_blueprint(health)
+    app.register_blueprint(paypage)
     app.register_blueprint(docs_assets)
     api = Api(app)
     validation.register(app)
@@ -97,8 +103,8 @@ def _register_routes(app: Flask) -> None:
     )
     api.spec.options["security"] = [{"bearer": []}]
     for blueprint in (
-        tenants, api_keys, wallet, topups, tariffs, usage, invoices, dunning, audit, disputes,
-        adjustments, settlement, portal_sessions, metrics,
+        tenants, api_keys, wallet, topups, saved_cards, tariffs, usage, invoices, dunning, audit,
+        disputes, adjustments, settlement, portal_sessions, metrics,
     ):  # fmt: skip
         api.register_blueprint(blueprint)
     if app.extensions[EXTENSION].settings.provider_mode == "sandbox":

@@ -123,7 +123,9 @@ def _not_yet(_environ: dict, start_response: Callable) -> list[bytes]:
 
 
 def walkthrough(settings: Settings, say: Callable[[str], None], port: int = 0) -> None:
-    with quiet_logs(), serving(settings, port) as (url, runtime):
+    from billing.cards.demo_step import card_step, stripe_fake
+
+    with quiet_logs(), stripe_fake(settings) as settings, serving(settings, port) as (url, runtime):
         http = requests.Session()
 
         def call(
@@ -214,6 +216,9 @@ def walkthrough(settings: Settings, say: Callable[[str], None], port: int = 0) -
         from billing.invoicing.demo import invoice_step
 
         invoice_step(url, runtime, say, topup.get("id"), keys.admin_key)
+
+        say("10. Cards through Stripe: a top-up paid by card, then an auto-recharge")
+        card_step(url, runtime, call, keys.tenant_key, keys.tenant_id, say)
 
         say("10. Operating it: /metrics for Prometheus, request ids, JSON logs")
         from billing.monitoring.demo_step import metrics_step

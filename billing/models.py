@@ -6,6 +6,7 @@ def load_all() -> None:
     import billing.auth.models
     import billing.backoffice.models
     import billing.balance_adjustments.models
+    import billing.cards.models
     import billing.disputes.models
     import billing.dunning.models
     import billing.events.models

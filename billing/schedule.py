@@ -7,6 +7,7 @@ from collections.abc import Callable
 from flask import Flask
 
 from billing.balance_adjustments.service import expire_pending
+from billing.cards.autorecharge import sweep as auto_recharge_sweep
 from billing.dunning.service import run as run_dunning
 from billing.invoicing.jobs import sweep as fiscal_sweep
 from billing.invoicing.jobs import zreport_sweep
@@ -58,6 +59,8 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         Periodic("dunning.run", 300.0, in_app(dunning)),
         # Unbilled prepaid usage is settled once a top-up lands; fixable rejects re-rated.
         Periodic("usage.retry", 30.0, in_app(retry_usage)),
+        # Wallets below their auto-recharge threshold: one off-session card charge each.
+        Periodic("cards.auto_recharge", 2.0, in_app(auto_recharge_sweep)),
         # Manual adjustments no second staff member decided in time.
         Periodic("adjustments.expire", 300.0, expire_adjustments),
         # Yesterday's settlement statements from the drop folder, each once.

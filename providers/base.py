@@ -268,6 +268,7 @@ REGISTRY: dict[str, str] = {
     "halopesa": "providers.selcom.adapter:build",
     "tpesa": "providers.selcom.adapter:build",
     "ezypesa": "providers.selcom.adapter:build",
+    "card": "providers.stripe.adapter:build",  # Stripe: card top-ups, TZS and USD
 }
 
 

@@ -63,3 +63,11 @@ class InsufficientFunds(MalipoError):
     status = 422
     title = "Insufficient funds"
     type_slug = "insufficient-funds"
+
+
+class ProviderUnavailable(MalipoError):
+    """A payment provider did not answer: nothing was stored; the request may be retried."""
+
+    status = 503
+    title = "Service Unavailable"
+    type_slug = "unavailable"

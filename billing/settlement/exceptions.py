@@ -1,23 +1,20 @@
-"""Statement exceptions into the staff review queue, set-based, and what an exception
-needs to become a dispute or an adjustment later.
+"""Statement exceptions into the staff review queue, set-based.
 
 Each exception line opens one review item of kind `statement_<outcome>` whose detail
 carries the line (statement, line number, provider ids, amounts). An exception about
 a top-up that already has an open item of that kind (an overlapping statement) links
-to that item instead of opening a second.
+to that item instead of opening a second. From the queue an item about a top-up becomes
+a dispute (`POST /v1/review-items/{id}/dispute`); a payment no top-up of ours names is
+credited after review (`…/credit`) or corrected by an adjustment (`/v1/adjustments`).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from billing.audit.service import record
 from billing.core.clock import utcnow
 from billing.core.db import is_postgresql
-from billing.core.errors import NotFound
 from billing.settlement.models import EXCEPTIONS, StatementLine
 
 REVIEW_KINDS = tuple(f"statement_{outcome.value}" for outcome in EXCEPTIONS)
@@ -78,53 +75,6 @@ def open_review_items(session: Session, statement_id: str) -> None:
     )
     session.execute(text(_LINK_OWN), params)
     session.execute(text(_LINK_EXISTING), params)
-
-
-def exception_evidence(session: Session, line_id: int) -> dict[str, Any]:
-    """Everything a dispute or an adjustment about this exception needs: the line as the
-    provider wrote it, what it was matched to, and the review item it opened."""
-    line = session.get(StatementLine, line_id)
-    if line is None or line.outcome not in {o.value for o in EXCEPTIONS}:
-        raise NotFound(f"no reconciliation exception {line_id}")
-    return {
-        "subject_type": "topup" if line.topup_id else "settlement_line",
-        "subject_id": line.topup_id or str(line.id),
-        "tenant_id": line.tenant_id,
-        "outcome": line.outcome,
-        "statement_id": line.statement_id,
-        "line_no": line.line_no,
-        "provider": line.provider,
-        "provider_txn_id": line.provider_txn_id,
-        "reference": line.reference,
-        "msisdn": line.msisdn,
-        "amount_minor": line.amount_minor,
-        "currency": line.currency,
-        "expected_amount_minor": line.expected_amount_minor,
-        "expected_currency": line.expected_currency,
-        "review_item_id": line.review_item_id,
-    }
-
-
-def escalate_exception(session: Session, line_id: int, *, actor: str, note: str) -> dict:
-    """Turn a reconciliation exception into a dispute or an adjustment.
-
-    MERGE POINT: once the disputes capability lands, this calls its
-    `open_dispute(session, subject_type=…, subject_id=…, tenant_id=…, reason=note,
-    evidence=evidence, opened_by=actor)` (a top-up's exception) or proposes an
-    adjustment (a payment no top-up of ours names). Until then it records the
-    escalation in the audit trail and returns the evidence it would hand over.
-    """
-    evidence = exception_evidence(session, line_id)
-    record(
-        session,
-        actor=actor,
-        action="settlement.exception_escalated",
-        subject_type=evidence["subject_type"],
-        subject_id=evidence["subject_id"],
-        tenant_id=evidence["tenant_id"],
-        detail={"note": note, **evidence},
-    )
-    return evidence
 
 
 def lines_of_item(session: Session, item_id: str) -> list[StatementLine]:

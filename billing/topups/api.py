@@ -10,9 +10,10 @@ from billing.auth.access import ANYONE, STAFF, TENANT, finds, principal, require
 from billing.auth.models import Role
 from billing.auth.principal import Principal
 from billing.core.errors import NotFound
+from billing.paypage.tokens import pay_url
 from billing.runtime import current
 from billing.topups import inbox, refunds, reviews, service
-from billing.topups.gateways import CALLBACK_ALIASES, MOBILE_MONEY
+from billing.topups.gateways import CALLBACK_ALIASES, CARD, MOBILE_MONEY
 from billing.topups.models import ReviewItem
 from billing.topups.schemas import (
     RefundCreateSchema,
@@ -56,13 +57,18 @@ class Topups(MethodView):
     @blp.arguments(TopupCreateSchema)
     @blp.response(202, TopupSchema)
     def post(self, data: dict):
-        """Ask the payer's wallet for money; poll the top-up or wait for the event."""
-        return service.request_topup(
+        """Ask the payer's wallet for money; poll the top-up or wait for the event.
+        A card top-up answers its PaymentIntent's `client_secret` (for Stripe.js); every
+        top-up its hosted payment page, `pay_url`."""
+        runtime = current()
+        topup = service.request_topup(
             request_session(),
-            current().gateways,
+            runtime.gateways,
             principal().tenant_id,
             service.TopupRequest(**data),
         )
+        topup.pay_url = pay_url(runtime.settings.public_url, runtime.settings.secret_key, topup.id)
+        return topup
 
     @requires(*ANYONE)
     @blp.arguments(TopupListArgs, location="query")
@@ -131,6 +137,10 @@ CALLBACK_RESPONSES = {
         (503, "not stored; the provider retries"),
     )
 }
+CALLBACK_RESPONSES["404"] = {
+    "description": "a provider not enabled here (stripe without card settings)",
+    "content": {"application/problem+json": {"schema": {}}},
+}
 # A closed set, so the document can say it: each operator, and the aggregator's own name.
 CALLBACK_PROVIDERS = ",".join(sorted({*MOBILE_MONEY, *CALLBACK_ALIASES}))
 
@@ -143,6 +153,8 @@ def callback(provider: str, path_token: str | None = None) -> Response:
 
     The secret-path form is for providers proven only by where they post (Tigo Pesa)."""
     runtime = current()
+    if provider == "stripe" and CARD not in runtime.gateways.enabled:
+        raise NotFound("card payments are not enabled here")
     headers = {k: v for k, v in request.headers.items() if k.lower() != _PATH_DIGEST}
     if path_token is not None:  # only its digest goes on, and into the stored evidence
         headers[PATH_DIGEST_HEADER] = path_digest(path_token)

@@ -17,10 +17,12 @@ from billing.topups.provider_probe import ProviderProbe
 from providers.base import REGISTRY, ProviderAdapter, ProviderConfigError, build_adapter
 from providers.settings import missing_settings
 
-MOBILE_MONEY = tuple(REGISTRY)  # mpesa, tigopesa, airtelmoney, halopesa, tpesa, ezypesa
-# The aggregator's three operators share one simulator and one callback format.
-SIMULATOR = {"halopesa": "selcom", "tpesa": "selcom", "ezypesa": "selcom"}
-CALLBACK_ALIASES = {"selcom": ("halopesa", "tpesa", "ezypesa")}
+CARD = "card"  # Stripe; enabled where MALIPO_PROVIDER_SETTINGS configures it, in any mode
+MOBILE_MONEY = tuple(code for code in REGISTRY if code != CARD)
+# The aggregator's three operators share one simulator and one callback format; card
+# top-ups' webhooks come to /v1/callbacks/stripe.
+SIMULATOR = {"halopesa": "selcom", "tpesa": "selcom", "ezypesa": "selcom", CARD: "stripe"}
+CALLBACK_ALIASES = {"selcom": ("halopesa", "tpesa", "ezypesa"), "stripe": (CARD,)}
 
 
 def simulator_for(code: str) -> str:
@@ -42,7 +44,12 @@ class Gateways:
             chosen = set(REGISTRY)
         else:
             chosen = set(self.settings.provider_settings)
-        return tuple(code for code in MOBILE_MONEY if code in chosen)
+        enabled = tuple(code for code in MOBILE_MONEY if code in chosen)
+        if CARD in self.settings.provider_settings and (
+            self.settings.providers is None or CARD in self.settings.providers
+        ):
+            enabled += (CARD,)
+        return enabled
 
     def adapter(self, code: str) -> ProviderAdapter:
         code = self._callback_code(code)
@@ -93,7 +100,7 @@ class Gateways:
             return {}
 
     def _settings_for(self, code: str) -> dict[str, Any]:
-        if self.settings.provider_mode == "sandbox":
+        if self.settings.provider_mode == "sandbox" and code != CARD:
             from providers.sandbox import sandbox_settings
 
             # MALIPO_PROVIDER_SETTINGS may choose among the sandbox's own options, e.g.

@@ -8,6 +8,7 @@ ledger key `topup:<id>`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
@@ -34,6 +35,12 @@ CHECK_AFTER_S = (30, 60, 120, 300, 900)
 # An unsigned callback the provider cannot confirm this long is handed to a person.
 CONFIRM_WITHIN = timedelta(minutes=15)
 log = logging.getLogger(__name__)
+# Inbox families reconciled by a capability of their own (Stripe's webhooks carry refunds
+# and disputes as well as payments): family -> function(inbox_id), filled at import by
+# that capability's jobs module (billing.cards.webhooks).
+FAMILY_RECONCILERS: dict[str, Callable[[int], None]] = {}
+# And their batch form: function(inbox_ids) -> the ids it left for one at a time.
+FAMILY_BATCHES: dict[str, Callable[[list[int]], list[int]]] = {}
 _topups = Topup.__table__
 _inbox = CallbackDelivery.__table__
 
@@ -106,8 +113,13 @@ def reconcile(inbox_id: int) -> None:
         ).first()
         if claimed is None:
             return  # applied already
-        claim = Claim.of(claimed.provider, claimed.event)
-        ask = apply_callback(session, inbox_id, claim)
+        reconciler = FAMILY_RECONCILERS.get(claimed.provider)
+        if reconciler is None:
+            claim = Claim.of(claimed.provider, claimed.event)
+            ask = apply_callback(session, inbox_id, claim)
+    if reconciler is not None:
+        reconciler(inbox_id)
+        return
     if ask is None:
         return
     provider, query = ask

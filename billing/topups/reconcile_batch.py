@@ -30,7 +30,7 @@ from sqlalchemy import update
 from billing.jobs.registry import batch_handler
 from billing.runtime import current
 from billing.topups.credits import Credit, credit_all, is_plain_credit, lock_topups
-from billing.topups.jobs import apply_callback, can_query
+from billing.topups.jobs import FAMILY_BATCHES, FAMILY_RECONCILERS, apply_callback, can_query
 from billing.topups.models import CallbackDelivery, InboxStatus
 from billing.topups.trust import Claim, Verdict, judge
 
@@ -42,11 +42,18 @@ def reconcile_together(arg_lists: list[list[Any]]) -> list[list[Any]]:
     """Apply what can be applied at once; return the callbacks left to reconcile alone."""
     runtime = current()
     ids = [args[0] for args in arg_lists]
+    later: list[list[Any]] = []
+    families: dict[str, list[int]] = {}
     with runtime.unit_of_work() as session:
-        claims = [(row.id, Claim.of(row.provider, row.event)) for row in _claim(session, ids)]
+        claims = []
+        for row in _claim(session, ids):
+            if row.provider in FAMILY_RECONCILERS:  # its own capability reconciles it
+                families.setdefault(row.provider, []).append(row.id)
+            else:
+                claims.append((row.id, Claim.of(row.provider, row.event)))
         topups = lock_topups(session, [claim.our_reference for _id, claim in claims])
         seen = Counter(claim.our_reference for _id, claim in claims)
-        credits, one_by_one, later = [], [], []
+        credits, one_by_one = [], []
         for inbox_id, claim in claims:
             topup = topups.get(claim.our_reference)
             verdict = judge(topup, claim, can_query=can_query(topup)).verdict
@@ -63,6 +70,10 @@ def reconcile_together(arg_lists: list[list[Any]]) -> list[list[Any]]:
         credit_all(session, credits)
         for _tenant, inbox_id, claim in sorted(one_by_one, key=lambda item: item[:2]):
             apply_callback(session, inbox_id, claim)
+    for family, family_ids in families.items():  # after the commit: no lock held
+        batch = FAMILY_BATCHES.get(family)
+        left = batch(family_ids) if batch is not None else family_ids
+        later += [[inbox_id] for inbox_id in left]
     return later
 
 

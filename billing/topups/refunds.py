@@ -26,7 +26,7 @@ from billing.ledger.postings import WALLET, Posting, clearing
 from billing.ledger.service import post_transaction, reverse_transaction
 from billing.runtime import current
 from billing.topups import states
-from billing.topups.gateways import Gateways
+from billing.topups.gateways import MOBILE_MONEY, Gateways
 from billing.topups.models import Refund, RefundStatus, Topup, TopupStatus
 from billing.topups.outcomes import event_data
 from billing.topups.reviews import open_item
@@ -137,7 +137,11 @@ def _check(gateways: Gateways, topup: Topup, amount: int, remaining: int, taken:
     caps = gateways.adapter(topup.provider).capabilities
     if not caps.supports_refund:
         raise InvalidInput.on("amount", f"{topup.provider} has no refund API: refund by hand")
-    if not 0 < amount <= remaining or amount % 100:
+    if not 0 < amount <= remaining:
+        raise InvalidInput.on(
+            "amount", f"at most {remaining}: what was paid less what was refunded"
+        )
+    if amount % 100 and topup.provider in MOBILE_MONEY:
         raise InvalidInput.on("amount", f"whole shillings, at most {remaining}")
     if (amount < topup.amount_minor or taken) and not caps.supports_partial_refund:
         raise InvalidInput.on("amount", f"{topup.provider} refunds only the whole payment")

@@ -30,6 +30,11 @@ class TopupCreateSchema(Schema):
         validate=validate.OneOf(PROVIDERS),
         metadata={"description": "default: suggested from the number"},
     )
+    method = fields.String(
+        load_default=None,
+        validate=validate.OneOf(["card", "mobile_money"]),
+        metadata={"description": "card: the same as provider card"},
+    )
 
 
 class TopupSchema(Schema):
@@ -69,6 +74,15 @@ class TopupSchema(Schema):
     receipt_number = fields.Function(
         lambda topup: _receipt(topup)[1],
         metadata={"type": ["string", "null"], "description": "the receipt's number"},
+    )
+    client_secret = fields.String(
+        metadata={
+            "description": "card top-ups, in the answer to POST only: the PaymentIntent's"
+            " client secret, for Stripe.js"
+        }
+    )
+    pay_url = fields.String(
+        metadata={"description": "the hosted payment page for a pending top-up (POST only)"}
     )
     created_at = Instant()
     updated_at = Instant()

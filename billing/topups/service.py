@@ -11,7 +11,8 @@ from billing.core.errors import InvalidInput, NotFound
 from billing.core.ids import new_id
 from billing.jobs.outbox import defer
 from billing.tenants.service import get_tenant
-from billing.topups.gateways import MOBILE_MONEY, Gateways
+from billing.topups.card_topups import request_card_topup
+from billing.topups.gateways import CARD, MOBILE_MONEY, Gateways
 from billing.topups.models import Topup, TopupStatus
 from providers import msisdn as msisdns
 
@@ -22,6 +23,7 @@ class TopupRequest:
     currency: str
     msisdn: str | None = None
     provider: str | None = None
+    method: str | None = None  # "card" or "mobile_money"; `provider: card` says the same
 
 
 def request_topup(
@@ -31,10 +33,18 @@ def request_topup(
     tenant = get_tenant(session, tenant_id)
     if request.currency != tenant.currency:
         raise InvalidInput.on("currency", f"the wallet is in {tenant.currency}")
+    if request.method == "card" and request.provider not in (None, CARD):
+        raise InvalidInput.on("provider", "method card is paid by provider card")
+    if request.method == "mobile_money" and request.provider == CARD:
+        raise InvalidInput.on("provider", "card is not mobile money")
+    if request.provider == CARD or request.method == CARD:
+        if CARD not in gateways.enabled:
+            raise InvalidInput.on("provider", "card top-ups are not enabled here")
+        return request_card_topup(
+            session, gateways, tenant, request.amount, request.currency, reference_for=reference_for
+        )
     payer = _payer(request.msisdn or tenant.msisdn)
     provider = request.provider or msisdns.suggest_operator(payer)
-    if provider == "card":
-        raise InvalidInput.on("provider", "card top-ups are not available yet")
     if provider not in MOBILE_MONEY:
         raise InvalidInput.on("provider", "cannot tell the operator: name the provider")
     _check_currency(gateways, provider, request.currency)

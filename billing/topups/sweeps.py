@@ -65,6 +65,7 @@ def unsent_topups(session: Session, now: datetime, stale: datetime) -> list[str]
         .where(
             Topup.status == TopupStatus.PENDING,
             Topup.initiation == Initiation.NOT_SENT,
+            Topup.provider != "card",  # auto-recharges: billing.cards.autorecharge.sweep
             or_(never_tried, Topup.next_check_at <= now),
         )
         .order_by(Topup.created_at)

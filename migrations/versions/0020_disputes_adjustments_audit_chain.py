@@ -1,7 +1,7 @@
 """disputes, balance adjustments (maker-checker), the audit trail's hash chains
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-07 00:30:00
 
 - disputes, dispute_comments, dispute_attachments, dispute_resolutions.
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0020'
-down_revision = '0018'  # the lead re-chains at merge time
+down_revision = '0019'  # the lead re-chains at merge time
 branch_labels = None
 depends_on = None
 

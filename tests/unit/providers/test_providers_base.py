@@ -44,6 +44,7 @@ SETTINGS = {
         "api_secret": "s",
         "vendor": "V1",
     },
+    "card": lambda key: {"secret_key": "sk_test_x", "webhook_secret": "whsec_x"},
 }
 
 
@@ -59,8 +60,10 @@ def test_every_registry_code_builds_an_adapter(code, public_key_b64):
     assert adapter.capabilities.currency == "TZS"
 
 
-def test_registry_covers_the_six_mobile_money_codes():
-    assert set(REGISTRY) == {"mpesa", "tigopesa", "airtelmoney", "halopesa", "tpesa", "ezypesa"}
+def test_registry_covers_the_six_mobile_money_codes_and_cards():
+    assert set(REGISTRY) == {
+        "mpesa", "tigopesa", "airtelmoney", "halopesa", "tpesa", "ezypesa", "card"
+    }  # fmt: skip
 
 
 def test_unknown_code_and_unknown_setting_are_config_errors(public_key_b64):

@@ -1,0 +1,108 @@
+"""Saving a card: a Stripe Customer per tenant and a SetupIntent the browser confirms.
+
+Malipo keeps Stripe's ids and what Stripe shows of the card (brand, last four digits),
+read back from Stripe by the SetupIntent id we stored: never what a caller says.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from billing.cards.models import SavedCard
+from billing.core.errors import Conflict, InvalidInput, NotFound, ProviderUnavailable
+from billing.tenants.service import get_tenant
+from billing.topups.gateways import CARD, Gateways
+
+
+def _adapter(gateways: Gateways):
+    if CARD not in gateways.enabled:
+        raise Conflict("card payments are not enabled here")
+    return gateways.adapter(CARD)
+
+
+def start_setup(session: Session, gateways: Gateways, tenant_id: str) -> dict:
+    """A SetupIntent for the tenant's Stripe customer (made once); its client secret."""
+    import stripe
+
+    tenant = get_tenant(session, tenant_id)
+    api = _adapter(gateways).api
+    saved = session.get(SavedCard, tenant_id, with_for_update=True)
+    try:
+        customer_id = saved.customer_id if saved else None
+        if customer_id is None:
+            customer_id = api.create_customer(
+                {"name": tenant.name, "metadata": {"tenant_id": tenant.id}},
+                f"malipo-customer-{tenant.id}",
+            )["id"]
+        setup = api.create_setup_intent(
+            {"customer": customer_id, "usage": "off_session", "metadata": {"tenant_id": tenant.id}},
+            f"malipo-setup-{tenant.id}-{(saved.setup_intent_id if saved else '') or 'first'}",
+        )
+    except stripe.StripeError as error:
+        raise ProviderUnavailable(f"Stripe did not answer: {type(error).__name__}") from None
+    if saved is None:
+        saved = SavedCard(tenant_id=tenant.id, customer_id=customer_id, currency=tenant.currency)
+        session.add(saved)
+    saved.setup_intent_id = setup["id"]
+    session.flush()
+    return {
+        "customer_id": customer_id,
+        "setup_intent_id": setup["id"],
+        "client_secret": setup["client_secret"],
+        "publishable_key": _adapter(gateways).config.publishable_key,
+    }
+
+
+def refresh(session: Session, gateways: Gateways, saved: SavedCard) -> SavedCard:
+    """Read the stored SetupIntent back; a card it set up becomes the saved card."""
+    import stripe
+
+    if not saved.setup_intent_id:
+        return saved
+    api = _adapter(gateways).api
+    try:
+        setup = api.retrieve_setup_intent(saved.setup_intent_id)
+        if setup.get("status") != "succeeded" or not setup.get("payment_method"):
+            return saved
+        method_id = setup["payment_method"]
+        method_id = method_id["id"] if isinstance(method_id, dict) else method_id
+        if method_id == saved.payment_method_id:
+            return saved
+        card = (api.retrieve_payment_method(method_id).get("card")) or {}
+    except stripe.StripeError as error:
+        raise ProviderUnavailable(f"Stripe did not answer: {type(error).__name__}") from None
+    saved.payment_method_id = method_id
+    saved.brand = str(card.get("brand") or "")[:20] or None
+    saved.last4 = str(card.get("last4") or "")[:4] or None
+    saved.last_failure = None  # a new card: auto-recharge may try again
+    return saved
+
+
+def get_saved(session: Session, gateways: Gateways, tenant_id: str) -> SavedCard:
+    saved = session.get(SavedCard, tenant_id, with_for_update=True)
+    if saved is None:
+        raise NotFound("no saved card: POST /v1/saved-card first")
+    return refresh(session, gateways, saved)
+
+
+def set_auto_recharge(
+    session: Session,
+    gateways: Gateways,
+    tenant_id: str,
+    *,
+    threshold: int,
+    amount: int,
+    enabled: bool,
+) -> SavedCard:
+    saved = get_saved(session, gateways, tenant_id)
+    if enabled and not saved.payment_method_id:
+        raise Conflict("the card is not set up yet: confirm the SetupIntent first")
+    limits = _adapter(gateways).capabilities
+    if not limits.min_amount_minor <= amount <= limits.max_amount_minor:
+        raise InvalidInput.on("amount", f"{limits.min_amount_minor} to {limits.max_amount_minor}")
+    saved.threshold_minor = threshold
+    saved.recharge_minor = amount
+    saved.enabled = enabled
+    if enabled:
+        saved.last_failure = None  # the tenant asked again: one more try
+    return saved

@@ -1,0 +1,84 @@
+"""Calls to Stripe through the official library, one `StripeClient` per adapter.
+
+Every POST carries an idempotency key of ours (Stripe replays the first answer for a
+repeated key, so a retry after a lost answer never makes a second PaymentIntent or
+refund); GETs are idempotent by nature and carry none. Objects come back as plain dicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+
+
+@dataclass(frozen=True, kw_only=True)
+class StripeConfig:
+    secret_key: str
+    publishable_key: str = ""
+    webhook_secret: str = ""
+    # Stripe's own hosts unless pointed elsewhere (tests and the demo: localstripe).
+    api_base: str | None = None
+    js_url: str = "https://js.stripe.com/v3/"
+    webhook_tolerance_s: int = 300  # stripe.Webhook.DEFAULT_TOLERANCE
+    timeout_s: float = 10.0
+    max_network_retries: int = 2
+
+    LIVE_REQUIRED = ("publishable_key", "webhook_secret")
+
+    def __repr__(self) -> str:  # keys are secrets: never in a log line
+        return f"StripeConfig(api_base={self.api_base!r})"
+
+
+class StripeApi:
+    def __init__(self, config: StripeConfig) -> None:
+        base = {"api": config.api_base} if config.api_base else None
+        self.client = stripe.StripeClient(
+            config.secret_key,
+            base_addresses=base,  # type: ignore[arg-type]
+            max_network_retries=config.max_network_retries,
+            http_client=stripe.RequestsClient(timeout=config.timeout_s),
+        )
+
+    @staticmethod
+    def _options(key: str | None) -> Any:
+        return {"idempotency_key": key} if key else None
+
+    def create_payment_intent(self, params: dict[str, Any], key: str) -> dict[str, Any]:
+        return self.client.v1.payment_intents.create(params, self._options(key)).to_dict()
+
+    def retrieve_payment_intent(
+        self, intent_id: str, expand: list[str] | None = None
+    ) -> dict[str, Any]:
+        params: Any = {"expand": expand} if expand else None
+        return self.client.v1.payment_intents.retrieve(intent_id, params).to_dict()
+
+    def retrieve_charge(self, charge_id: str, expand: list[str] | None = None) -> dict[str, Any]:
+        params: Any = {"expand": expand} if expand else None
+        return self.client.v1.charges.retrieve(charge_id, params).to_dict()
+
+    def retrieve_balance_transaction(self, txn_id: str) -> dict[str, Any]:
+        return self.client.v1.balance_transactions.retrieve(txn_id).to_dict()
+
+    def retrieve_dispute(self, dispute_id: str) -> dict[str, Any]:
+        return self.client.v1.disputes.retrieve(dispute_id).to_dict()
+
+    def list_refunds(self, charge_id: str) -> list[dict[str, Any]]:
+        page = self.client.v1.refunds.list({"charge": charge_id, "limit": 100})
+        return [refund.to_dict() for refund in page.data]
+
+    def create_refund(self, params: dict[str, Any], key: str) -> dict[str, Any]:
+        return self.client.v1.refunds.create(params, self._options(key)).to_dict()  # type: ignore[arg-type]
+
+    def create_customer(self, params: dict[str, Any], key: str) -> dict[str, Any]:
+        return self.client.v1.customers.create(params, self._options(key)).to_dict()  # type: ignore[arg-type]
+
+    def create_setup_intent(self, params: dict[str, Any], key: str) -> dict[str, Any]:
+        return self.client.v1.setup_intents.create(params, self._options(key)).to_dict()  # type: ignore[arg-type]
+
+    def retrieve_setup_intent(self, setup_id: str) -> dict[str, Any]:
+        return self.client.v1.setup_intents.retrieve(setup_id).to_dict()
+
+    def retrieve_payment_method(self, method_id: str) -> dict[str, Any]:
+        return self.client.v1.payment_methods.retrieve(method_id).to_dict()
