@@ -12,6 +12,7 @@ import requests
 from sqlalchemy import func, select, text
 
 from billing.cards.models import CardCharge, CardChargeback
+from billing.disputes.models import Dispute
 from billing.ledger.models import Account, Transaction
 from billing.topups.models import CallbackDelivery, InboxStatus, Refund, Topup, TopupStatus
 from tests.e2e.cards_services import (  # the fixtures
@@ -306,6 +307,14 @@ def test_a_chargeback_is_held_then_released_when_won(service, fake, sessions, ma
     assert held.status == "open" and held.held_minor == 2_000_00
     assert balance(sessions, tenant.tenant_id) == AMOUNT - 2_000_00
     assert balance(sessions, tenant.tenant_id, "hold:chargeback") == 2_000_00
+    # The admins see it as a dispute on the top-up, opened once by the card network.
+    with sessions() as session:
+        opened = session.get(Dispute, held.dispute_id)
+    assert (opened.source, opened.source_ref, opened.subject_id) == (
+        "chargeback",
+        dispute["id"],
+        created["id"],
+    )
     fake.close_dispute(dispute["id"], "won")
     assert eventually(lambda: _chargeback(sessions, dispute["id"]).status == "won", timeout_s=30)
     assert balance(sessions, tenant.tenant_id) == AMOUNT
