@@ -27,10 +27,16 @@ def db() -> None:
 @click.argument("revision", default="head")
 @with_appcontext
 def db_upgrade(revision: str) -> None:
-    """Apply Alembic migrations to DATABASE_URL."""
-    from billing.schema import upgrade
+    """Apply Alembic migrations (as MALIPO_DATABASE_OWNER_URL's role when set) and grant
+    DATABASE_URL's role what the service needs."""
+    from sqlalchemy import make_url
 
-    upgrade(current().settings.database_url, revision)
+    from billing.schema import grant_service_role, upgrade
+
+    settings = current().settings
+    upgrade(settings.database_owner_url or settings.database_url, revision)
+    if settings.database_owner_url:
+        grant_service_role(settings.database_owner_url, make_url(settings.database_url).username)
     click.echo(f"database at {revision}")
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from billing.core.config import Settings
+from billing.core import scoping
 from billing.core.db import make_engine, make_session_factory
 from billing.jobs.hooks import before_commit
 from billing.jobs.outbox import take_written_ids
@@ -43,6 +44,8 @@ class Runtime:
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         queue: JobQueue = RQJobQueue(redis) if redis is not None else InlineJobQueue()
         sessions = make_session_factory(engine)
+        if engine.dialect.name == "postgresql":
+            scoping.install(sessions)  # row-level security: each transaction says its scope
         relayer = Relayer(sessions, queue)
         inbox_writer = None
         if engine.dialect.name == "postgresql":

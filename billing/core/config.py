@@ -15,6 +15,9 @@ DEFAULT_SQLITE = Path("var") / "malipo.sqlite3"
 @dataclass(frozen=True)
 class Settings:
     database_url: str = f"sqlite:///{DEFAULT_SQLITE}"
+    # Migrations run as the schema's owner; the service as DATABASE_URL's role, which
+    # owns nothing and cannot bypass row-level security. Unset: DATABASE_URL does both.
+    database_owner_url: str | None = field(default=None, repr=False)
     redis_url: str | None = None
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
     public_url: str = "http://127.0.0.1:8000"
@@ -35,6 +38,8 @@ class Settings:
     spool_dir: str = str(Path("var") / "spool")
     page_size_max: int = 200
     testing: bool = False
+    # Off only in a test proving row-level security alone keeps tenants apart.
+    application_scoping: bool = True
     # Invoicing: the seller on every document, TRA's VFD, and e-mail delivery.
     seller: dict[str, str] = field(default_factory=lambda: dict(SANDBOX_SELLER))
     vfd_mode: str = "sandbox"  # sandbox: the TRA simulator served under /sandbox/tra
@@ -59,6 +64,9 @@ class Settings:
         defaults = cls()
         return cls(
             database_url=normalise_database_url(env.get("DATABASE_URL") or defaults.database_url),
+            database_owner_url=normalise_database_url(env["MALIPO_DATABASE_OWNER_URL"])
+            if env.get("MALIPO_DATABASE_OWNER_URL")
+            else None,
             redis_url=env.get("REDIS_URL") or None,
             secret_key=env.get("SECRET_KEY") or defaults.secret_key,
             public_url=env.get("MALIPO_PUBLIC_URL") or defaults.public_url,
