@@ -7,6 +7,7 @@ import logging
 from flask import Flask, Request, Response
 from flask.sessions import NullSession, SessionInterface
 
+from billing.core import masking
 from billing.core.config import Settings
 from billing.jobs.queues import InlineJobQueue
 from billing.runtime import EXTENSION, Runtime
@@ -22,6 +23,7 @@ JOB_MODULES = (
     "billing.topups.refunds",
     "billing.invoicing.jobs",
     "billing.usage.jobs",
+    "billing.privacy.jobs",
 )
 
 
@@ -45,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     session.register(app)
     body_limit.register(app)
     _register_routes(app)
+    masking.install()  # phone numbers never reach a log whole
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return app
 
@@ -72,6 +75,7 @@ def _register_routes(app: Flask) -> None:
     from billing.auth.api import blp as api_keys
     from billing.invoicing.api import blp as invoices
     from billing.ledger.api import blp as wallet
+    from billing.privacy.api import blp as privacy
     from billing.tariffs.api import blp as tariffs
     from billing.tenants.api import blp as tenants
     from billing.topups.api import blp as topups
@@ -88,7 +92,7 @@ def _register_routes(app: Flask) -> None:
         "bearer", {"type": "http", "scheme": "bearer", "description": "mlp_… API key"}
     )
     api.spec.options["security"] = [{"bearer": []}]
-    for blueprint in (tenants, api_keys, wallet, topups, tariffs, usage, invoices, audit):
+    for blueprint in (tenants, api_keys, wallet, topups, tariffs, usage, invoices, audit, privacy):
         api.register_blueprint(blueprint)
     if app.extensions[EXTENSION].settings.provider_mode == "sandbox":
         _register_simulators(app)

@@ -8,6 +8,7 @@ def load_all() -> None:
     import billing.invoicing.models
     import billing.jobs.models
     import billing.ledger.models
+    import billing.privacy.models
     import billing.tariffs.models
     import billing.tenants.models
     import billing.topups.models

@@ -11,6 +11,21 @@ from typing import Any
 
 DEFAULT_SQLITE = Path("var") / "malipo.sqlite3"
 
+# Live start refuses this key (billing.core.live_checks): pseudonyms made with a key
+# anyone can read in the source could be reversed by hashing every phone number.
+DEVELOPMENT_PSEUDONYM_KEY = "malipo-development-pseudonym-key"
+
+# Days each class of data is kept before the daily retention job drops or pseudonymises
+# it (MALIPO_RETENTION_DAYS, a JSON object, overrides any of them).
+RETENTION_DAYS = {
+    "callback_bodies": 180,  # raw provider callbacks: kept for disputes, then emptied
+    "usage_numbers": 365,  # caller/callee numbers in CDRs: pseudonymised a month at a time
+    "usage_records": 5 * 366,  # whole months of usage detail: the invoices' basis, then dropped
+    "message_bodies": 30,  # message text, where a record carried it
+    "exports": 7,  # export archives (also expire by MALIPO_EXPORT_TTL_S)
+    "idempotency_records": 30,  # replayable responses of POSTs
+}
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -58,6 +73,13 @@ class Settings:
     smtp_username: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
 
+    # Privacy (billing.privacy): the key of the keyed hashes that replace erased personal
+    # data, where exports are written and how long they stay, retention in days by class.
+    pseudonym_key: str = field(default=DEVELOPMENT_PSEUDONYM_KEY, repr=False)
+    export_dir: str = str(Path("var") / "exports")
+    export_ttl_s: int = 7 * 24 * 3600
+    retention_days: dict[str, int] = field(default_factory=lambda: dict(RETENTION_DAYS))
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
@@ -80,6 +102,13 @@ class Settings:
             platform_webhook_secret=env.get("MALIPO_PLATFORM_WEBHOOK_SECRET") or None,
             max_body_bytes=int(env.get("MALIPO_MAX_BODY_BYTES") or defaults.max_body_bytes),
             spool_dir=env.get("MALIPO_SPOOL_DIR") or defaults.spool_dir,
+            pseudonym_key=env.get("MALIPO_PSEUDONYM_KEY") or defaults.pseudonym_key,
+            export_dir=env.get("MALIPO_EXPORT_DIR") or defaults.export_dir,
+            export_ttl_s=int(env.get("MALIPO_EXPORT_TTL_S") or defaults.export_ttl_s),
+            retention_days={
+                **defaults.retention_days,
+                **json.loads(env.get("MALIPO_RETENTION_DAYS") or "{}"),
+            },
             **_invoicing_from_env(env, defaults),
         )
 

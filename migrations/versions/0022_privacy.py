@@ -33,7 +33,39 @@ def _when(name: str, nullable: bool = True) -> sa.Column:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
+# The audit trail stays append-only, except that an erasure's own transaction (which
+# names the tenant in `malipo.erasing`) may replace the personal values quoted in that
+# tenant's events; nothing else of an event may change, and nothing is deleted.
+AUDIT_REDACTABLE = """
+CREATE OR REPLACE FUNCTION audit_events_redactable() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.tenant_id IS NOT NULL
+       AND OLD.tenant_id = current_setting('malipo.erasing', true)
+       AND (NEW.id, NEW.at, NEW.actor, NEW.action, NEW.subject_type, NEW.subject_id,
+            NEW.tenant_id)
+           IS NOT DISTINCT FROM
+           (OLD.id, OLD.at, OLD.actor, OLD.action, OLD.subject_type, OLD.subject_id,
+            OLD.tenant_id)
+    THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
+END $$;
+DROP TRIGGER IF EXISTS audit_events_append_only ON audit_events;
+CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+    FOR EACH ROW EXECUTE FUNCTION audit_events_redactable();
+"""
+AUDIT_APPEND_ONLY = """
+DROP TRIGGER IF EXISTS audit_events_append_only ON audit_events;
+CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+    FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
+DROP FUNCTION IF EXISTS audit_events_redactable();
+"""
+
+
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(AUDIT_REDACTABLE)
     with op.batch_alter_table("tenants") as batch:
         batch.add_column(_when("restricted_at"))
         batch.add_column(sa.Column("restriction_reason", sa.String(300), nullable=True))
@@ -76,6 +108,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(AUDIT_APPEND_ONLY)
     op.drop_table("erasure_requests")
     op.drop_table("data_exports")
     with op.batch_alter_table("tenants") as batch:
