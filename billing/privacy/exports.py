@@ -47,7 +47,12 @@ def get_for_requester(session: Session, export_id: str, key_id: str) -> DataExpo
 
 
 def archive_path(settings: Settings, export: DataExport) -> Path:
-    return Path(settings.export_dir) / (export.file_name or f"{export.id}.zip")
+    return export_folder(settings) / (export.file_name or f"{export.id}.zip")
+
+
+def export_folder(settings: Settings) -> Path:
+    """Absolute: a relative MALIPO_EXPORT_DIR is the process's working directory's."""
+    return Path(settings.export_dir).resolve()
 
 
 def build(session: Session, settings: Settings, export_id: str) -> DataExport | None:
@@ -59,7 +64,7 @@ def build(session: Session, settings: Settings, export_id: str) -> DataExport | 
         return None
     tenant_id = export.tenant_id
     scoping.set_scope(session, scoping.Scope.tenant(tenant_id))
-    folder = Path(settings.export_dir)
+    folder = export_folder(settings)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{export.id}.zip"
     partial = folder / (name + ".partial")
