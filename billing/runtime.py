@@ -12,8 +12,8 @@ from redis import Redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from billing.core.config import Settings
 from billing.core import scoping
+from billing.core.config import Settings
 from billing.core.db import make_engine, make_session_factory
 from billing.jobs.hooks import before_commit
 from billing.jobs.outbox import take_written_ids

@@ -23,6 +23,7 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from billing.core.db import INFO_SCOPE as INFO_KEY
+
 _SET = text(
     "SELECT set_config('malipo.scope', :kind, true), set_config('malipo.tenant_id', :tenant, true)"
 )

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from billing.auth.models import Role
 from billing.auth.principal import Principal
-from billing.core.errors import NotFound
 from billing.core.clock import utcnow
+from billing.core.errors import NotFound
 from billing.privacy import erasure, exports
 from billing.privacy.models import ExportStatus
 from billing.privacy.schemas import (

@@ -66,8 +66,10 @@ def write_archive(session: Session, tenant_id: str, path: Path) -> dict[str, int
 
 def _parts(session: Session, tenant_id: str) -> Iterator[tuple[str, Table, Any]]:
     tables = Base.metadata.tables
-    yield "tenant", tables["tenants"], select(tables["tenants"]).where(
-        tables["tenants"].c.id == tenant_id
+    yield (
+        "tenant",
+        tables["tenants"],
+        select(tables["tenants"]).where(tables["tenants"].c.id == tenant_id),
     )
     for name, table in sorted(tables.items()):
         if name in SKIPPED or "tenant_id" not in table.c:
@@ -134,7 +136,7 @@ class _Hashing(io.RawIOBase):
         return self.target.write(data)
 
 
-class _entry:  # noqa: N801 - a context manager read as a noun
+class _entry:
     """An archive member written as a stream, its checksum recorded in the manifest."""
 
     def __init__(self, zf: zipfile.ZipFile, name: str, files: dict) -> None:

@@ -68,7 +68,8 @@ def request_erasure(session: Session, tenant_id: str, requested_by: str, note: s
     )  # fmt: skip
     session.add(request)
     record(session, actor=requested_by, action="erasure.requested", subject_type="tenant",
-           subject_id=tenant_id, tenant_id=tenant_id, detail={"erasure_id": request.id})  # fmt: skip
+           subject_id=tenant_id, tenant_id=tenant_id,
+           detail={"erasure_id": request.id})  # fmt: skip
     session.flush()
     return request
 

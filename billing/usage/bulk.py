@@ -151,11 +151,15 @@ def _copy_refused(session: Session) -> bool:
     `INSERT … SELECT`, which the policy checks. Asked once per connection."""
     info = session.connection().info
     if "usage_copy_refused" not in info:
-        info["usage_copy_refused"] = session.connection().exec_driver_sql(
-            "SELECT c.relrowsecurity AND NOT (r.rolsuper OR r.rolbypassrls)"
-            " FROM pg_class c, pg_roles r"
-            " WHERE c.oid = 'usage_records'::regclass AND r.rolname = current_user"
-        ).scalar_one()
+        info["usage_copy_refused"] = (
+            session.connection()
+            .exec_driver_sql(
+                "SELECT c.relrowsecurity AND NOT (r.rolsuper OR r.rolbypassrls)"
+                " FROM pg_class c, pg_roles r"
+                " WHERE c.oid = 'usage_records'::regclass AND r.rolname = current_user"
+            )
+            .scalar_one()
+        )
     return info["usage_copy_refused"]
 
 

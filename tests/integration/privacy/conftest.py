@@ -78,7 +78,8 @@ def person(client, admin, finance, runtime) -> Person:
         session.add(callback)
         session.flush()
         open_item(session, kind="amount_mismatch", summary=f"payer {values['payer']} sent less",
-                  detail={"payer": values["payer"]}, tenant_id=tenant_id, topup_id=topup.id)  # fmt: skip
+                  detail={"payer": values["payer"]}, tenant_id=tenant_id,
+                  topup_id=topup.id)  # fmt: skip
         top_up(session, tenant_id, 5_000_00)
         charge(session, tenant_id, 5_000_00)
         records = [

@@ -30,9 +30,9 @@ def places_holding(owner_url: str, tokens: list[str]) -> dict[str, int]:
             )).all()  # fmt: skip
             for table, column, data_type in columns:
                 if data_type == "bytea":
-                    test = f'position(convert_to(:t, \'UTF8\') in "{column}") > 0'
+                    test = f"position(convert_to(:t, 'UTF8') in \"{column}\") > 0"
                 else:
-                    test = f'"{column}"::text LIKE \'%\' || :t || \'%\''
+                    test = f"\"{column}\"::text LIKE '%' || :t || '%'"
                 for token in tokens:
                     hits = connection.execute(
                         text(f'SELECT count(*) FROM "{table}" WHERE {test}'), {"t": token}
@@ -52,9 +52,15 @@ def test_erasure_leaves_no_personal_data_but_keeps_the_books(
     tokens = [person.values[k] for k in ("name", "email", "street", "msisdn", "payer",
                                          "caller", "callee")]  # fmt: skip
     before = places_holding(owner_database_url, tokens)
-    assert {"tenants.email", "topups.msisdn", "usage_records.from_number",
-            "usage_records.to_number", "callback_inbox.body", "review_items.detail",
-            "audit_events.detail"} <= set(before)  # fmt: skip  (the search finds them)
+    assert {
+        "tenants.email",
+        "topups.msisdn",
+        "usage_records.from_number",
+        "usage_records.to_number",
+        "callback_inbox.body",
+        "review_items.detail",
+        "audit_events.detail",
+    } <= set(before)  # fmt: skip  (the search finds them)
 
     asked = client.post(f"/v1/tenants/{tenant.tenant_id}/erasure-requests",
                         json={"note": "closing the business"}, headers=tenant.headers)  # fmt: skip

@@ -70,6 +70,17 @@ ROUTES: dict[tuple[str, str], Route] = {
         TENANT_OBJECT, {**PAYMENT, "received_at": "2026-11-02T10:00:00+03:00"}, owner=403
     ),
     ("/v1/invoices/<invoice_id>/refunds", "POST"): Route(TENANT_OBJECT, PAYMENT, owner=403),
+    ("/v1/tenants/<tenant_id>/exports", "POST"): Route(TENANT_OBJECT, owner=202),
+    ("/v1/exports/<export_id>", "GET"): Route(TENANT_OBJECT, owner=200),
+    ("/v1/exports/<export_id>/archive", "GET"): Route(TENANT_OBJECT, owner=200),
+    ("/v1/tenants/<tenant_id>/erasure-requests", "POST"): Route(
+        TENANT_OBJECT,
+        {"note": "closing"},
+        owner=409,  # one is open already
+    ),
+    ("/v1/erasure-requests/<erasure_id>", "GET"): Route(TENANT_OBJECT, owner=200),
+    ("/v1/erasure-requests/<erasure_id>/approve", "POST"): Route(TENANT_OBJECT, {}, owner=403),
+    ("/v1/erasure-requests/<erasure_id>/reject", "POST"): Route(TENANT_OBJECT, {}, owner=403),
     ("/v1/review-items/<item_id>/resolve", "POST"): Route(
         STAFF_ONLY, {"resolution": "checked"}, owner=404
     ),
@@ -188,7 +199,14 @@ def victims(client, admin, finance, make_tenant, runtime):
         f"/v1/invoices/{draft.get_json()['id']}/finalize", json={}, headers=finance.headers
     )
     assert invoice.status_code == 200, invoice.get_json()
+    export = client.post(f"/v1/tenants/{prepaid.tenant_id}/exports", headers=prepaid.headers)
+    erasure = client.post(
+        f"/v1/tenants/{prepaid.tenant_id}/erasure-requests", json={}, headers=prepaid.headers
+    )
+    assert export.status_code == 202 and erasure.status_code == 202, erasure.get_json()
     objects = {
+        "export_id": (export.get_json()["id"], prepaid),
+        "erasure_id": (erasure.get_json()["id"], prepaid),
         "tenant_id": (prepaid.tenant_id, prepaid),
         "key_id": (key["id"], prepaid),
         "topup_id": (topup.id, prepaid),
