@@ -1,6 +1,6 @@
 """Which tenant's rows a transaction may see: PostgreSQL row-level security's input.
 
-Every tenant-owned table has a forced policy (migration 0022b) that reads two settings,
+Every tenant-owned table has a forced policy (migration 0022c) that reads two settings,
 `malipo.scope` and `malipo.tenant_id`. They are set per transaction (`set_config(…,
 true)`, i.e. `SET LOCAL`), never per connection, so a pooled connection carries nothing
 from one caller to the next. A session says its scope in `session.info`; each time it

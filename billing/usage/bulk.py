@@ -51,9 +51,14 @@ def _staging_sql(columns: tuple[str, ...]) -> tuple[str, str, str, str]:
         f" SELECT {names} FROM usage_records WITH NO DATA"
     )
     copy = f"COPY {stage} ({names}) FROM STDIN"
+    # The unique key holds within a month's partition (migration 0022b); a key stored in
+    # another month is skipped by the NOT EXISTS, which reads the same index's prefix.
     move = (
-        f"INSERT INTO usage_records ({names}) SELECT {names} FROM {stage}"  # noqa: S608
-        " ON CONFLICT (source_system, source_id, revision) DO NOTHING"
+        f"INSERT INTO usage_records ({names}) SELECT {names} FROM {stage} AS s"  # noqa: S608
+        " WHERE NOT EXISTS (SELECT 1 FROM usage_records AS u"
+        ' WHERE u.source_system = s.source_system COLLATE "C"'
+        ' AND u.source_id = s.source_id COLLATE "C" AND u.revision = s.revision)'
+        " ON CONFLICT (source_system, source_id, revision, started_at) DO NOTHING"
         " RETURNING id, source_system, source_id"
     )
     return create, copy, move, stage

@@ -1,7 +1,7 @@
 """row-level security on every tenant-owned table, enabled and forced
 
-Revision ID: 0022b
-Revises: 0022
+Revision ID: 0022c
+Revises: 0022b
 Create Date: 2026-12-07 00:35:00
 
 The tables are found when this runs, not listed: every table of the schema with a
@@ -26,8 +26,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0022b'
-down_revision = '0022'
+revision = '0022c'
+down_revision = '0022b'
 branch_labels = None
 depends_on = None
 
