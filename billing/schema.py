@@ -43,6 +43,9 @@ def grant_service_role(owner_url: str, role: str) -> None:
                 "REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM {r}",
                 "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {r}",
                 "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {r}",
+                # tables the owner creates later (a month's usage partition)
+                "ALTER DEFAULT PRIVILEGES IN SCHEMA public"
+                " GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {r}",
             ):
                 connection.execute(text(statement.format(r=quoted)))
     finally:
