@@ -65,7 +65,8 @@ def test_the_retention_job_drops_a_month_and_is_idempotent(runtime, make_tenant,
         ).all()  # fmt: skip
         partitions = {name for _, name in retention.month_partitions(session)}
         body = session.execute(
-            text("SELECT count(*) FROM callback_inbox WHERE position(convert_to(:n, 'UTF8') in body) > 0"),
+            text("SELECT count(*) FROM callback_inbox"
+                 " WHERE position(convert_to(:n, 'UTF8') in body) > 0"),
             {"n": caller},
         ).scalar_one()  # fmt: skip
     assert [r.started_at.month for r in left] == [2, 10]  # January's partition is gone
