@@ -11,15 +11,17 @@ from billing.auth.models import Role
 from billing.auth.principal import Principal
 from billing.core.clock import utcnow
 from billing.core.errors import NotFound
-from billing.privacy import erasure, exports
+from billing.privacy import erasure, exports, restriction
 from billing.privacy.models import ExportStatus
 from billing.privacy.schemas import (
     ErasureCreateSchema,
     ErasureDecisionSchema,
     ErasureSchema,
     ExportSchema,
+    RestrictionSchema,
 )
 from billing.runtime import current
+from billing.tenants.schemas import TenantSchema
 from billing.web.access import finds, principal, requires
 from billing.web.api import Blueprint
 from billing.web.idempotency import idempotent
@@ -128,3 +130,24 @@ class ErasureRejection(MethodView):
     def post(self, data: dict, erasure_id: str):
         """Reject the request (with a note for the tenant)."""
         return erasure.decide(request_session(), erasure_id, principal().actor, False, data["note"])
+
+
+@blp.route("/tenants/<tenant_id>/restriction")
+class Restriction(MethodView):
+    @requires(Role.ADMIN, Role.TENANT_ADMIN)
+    @blp.arguments(RestrictionSchema)
+    @blp.response(200, TenantSchema)
+    def put(self, data: dict, tenant_id: str):
+        """Restrict processing: the data is kept; usage is not rated, nothing is authorised
+        and no top-up is taken until the restriction is lifted."""
+        who = _own_tenant(tenant_id)
+        return restriction.set_restriction(
+            request_session(), who.actor, tenant_id, data["reason"], True
+        )
+
+    @requires(Role.ADMIN, Role.TENANT_ADMIN)
+    @blp.response(200, TenantSchema)
+    def delete(self, tenant_id: str):
+        """Lift the restriction."""
+        who = _own_tenant(tenant_id)
+        return restriction.set_restriction(request_session(), who.actor, tenant_id, None, False)

@@ -45,3 +45,7 @@ class ErasureSchema(Schema):
     created_at = Instant()
     decided_at = Instant(allow_none=True)
     completed_at = Instant(allow_none=True)
+
+
+class RestrictionSchema(Schema):
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))

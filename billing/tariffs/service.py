@@ -88,6 +88,7 @@ class Standing:
     version_valid_to: datetime | None
     destinations_generation: int
     fx_generation: int
+    restricted: bool = False  # processing restricted (billing.privacy): nothing is authorised
 
 
 def tariff_for(session: Session, tenant_id: str, at: datetime) -> Tariff:
@@ -117,6 +118,7 @@ def read_standing(session: Session, tenant_id: str, at: datetime) -> Standing:
         row.version_valid_to,
         row.destinations_generation,
         row.fx_generation,
+        row.restricted_at is not None,
     )
 
 
@@ -174,6 +176,7 @@ def _standing_query() -> Select:
         Tenant.currency,
         Tenant.billing_mode,
         Tenant.status,
+        Tenant.restricted_at,
         PlanAssignment.id.label("assignment_id"),
         PlanAssignment.valid_to.label("assignment_valid_to"),
         PlanAssignment.credit_limit_minor,

@@ -67,7 +67,14 @@ class TenantCreateSchema(Schema.from_dict(_address_fields(create=True))):  # typ
 
 
 class TenantUpdateSchema(Schema.from_dict(_address_fields())):  # type: ignore[misc]
-    """PATCH: only the fields given change; `null` clears a part of the address."""
+    """PATCH: only the fields given change; `null` clears a part of the address. A TIN or
+    VRN change applies to documents finalised from now on, never to issued ones."""
+
+    name = DocumentText(200, metadata={"description": "printed on invoices from now on"})
+    email = fields.Email(validate=validate.Length(max=254))
+    msisdn = Normalised(normalise_msisdn)
+    tin = Normalised(normalise_tin, allow_none=True)
+    vrn = Normalised(normalise_vrn, allow_none=True)
 
     @validates_schema
     def something_to_change(self, data: dict, **_kwargs) -> None:
@@ -92,6 +99,10 @@ class TenantSchema(Schema):
     language = fields.Enum(Language, by_value=True)
     status = fields.Enum(TenantStatus, by_value=True)
     created_at = Instant()
+    restricted_at = Instant(allow_none=True, metadata={
+        "description": "processing restricted since: kept, not rated, authorised or topped up"
+    })  # fmt: skip
+    restriction_reason = fields.String(allow_none=True)
 
 
 class CreatedTenantSchema(TenantSchema):

@@ -51,7 +51,11 @@ def get_tenant(session: Session, tenant_id: str) -> Tenant:
     return tenant
 
 
-UPDATABLE = frozenset({"street", "po_box", "city", "country", "language"})
+# Rectification (PDPA): every detail the tenant gave can be corrected. Documents already
+# finalised keep the parties frozen in them; a TIN or VRN change applies to later ones.
+UPDATABLE = frozenset(
+    {"street", "po_box", "city", "country", "language", "name", "email", "msisdn", "tin", "vrn"}
+)
 
 
 def update_tenant(session: Session, actor: str, tenant_id: str, changes: dict[str, Any]) -> Tenant:

@@ -72,6 +72,10 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("/v1/invoices/<invoice_id>/refunds", "POST"): Route(TENANT_OBJECT, PAYMENT, owner=403),
     ("/v1/tenants/<tenant_id>/exports", "POST"): Route(TENANT_OBJECT, owner=202),
     ("/v1/exports/<export_id>", "GET"): Route(TENANT_OBJECT, owner=200),
+    ("/v1/tenants/<tenant_id>/restriction", "PUT"): Route(
+        TENANT_OBJECT, {"reason": "x"}, owner=200
+    ),
+    ("/v1/tenants/<tenant_id>/restriction", "DELETE"): Route(TENANT_OBJECT, owner=200),
     ("/v1/exports/<export_id>/archive", "GET"): Route(TENANT_OBJECT, owner=200),
     ("/v1/tenants/<tenant_id>/erasure-requests", "POST"): Route(
         TENANT_OBJECT,
