@@ -47,7 +47,8 @@ def test_a_restricted_tenant_is_kept_but_not_processed(client, admin, make_tenan
     assert client.post("/v1/authorize", json=ask, headers=admin.headers).get_json()["allowed"]
 
     restricted = client.put(f"/v1/tenants/{tenant.tenant_id}/restriction",
-                            json={"reason": "objection pending"}, headers=tenant.headers)  # fmt: skip
+                            json={"reason": "objection pending"},
+                            headers=tenant.headers)  # fmt: skip
     assert restricted.status_code == 200 and restricted.get_json()["restricted_at"]
     forget_standings()
     answer = client.post("/v1/authorize", json=ask, headers=admin.headers).get_json()
