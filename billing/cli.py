@@ -142,10 +142,15 @@ def worker(burst: bool, fork: bool, queues: tuple[str, ...]) -> None:
 def _refuse_incomplete_settings() -> None:
     """Live mode without what it needs must not start, say ready and fail each payment:
     exit naming every missing setting (names only: values may be secrets)."""
-    from billing.core.live_checks import missing_smtp_settings, missing_vfd_settings
+    from billing.core.live_checks import (
+        missing_privacy_settings,
+        missing_smtp_settings,
+        missing_vfd_settings,
+    )
 
     runtime = current()
     missing = missing_vfd_settings(runtime.settings) + missing_smtp_settings(runtime.settings)
+    missing += missing_privacy_settings(runtime.settings)
     if runtime.settings.provider_mode == "live":
         if not runtime.gateways.enabled:
             missing.append("MALIPO_PROVIDER_SETTINGS (no provider is configured)")
