@@ -21,12 +21,22 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
-from enum import Enum
+from enum import Enum as PyEnum
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    Integer,
+    LargeBinary,
+    Numeric,
+    Table,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from billing.core.db import Base
@@ -40,6 +50,9 @@ OWNED_THROUGH = {
     "invoice_lines": ("invoice_id", "invoices", "id"),
     "callback_inbox": ("topup_id", "topups", "id"),
 }
+# Read in the order of an index the query uses anyway: by primary key, a partitioned
+# table's rows would all be sorted before the first one came.
+ORDER = {"usage_records": ("tenant_id", "occurred_at")}
 # Tables whose rows are not the tenant's data (bookkeeping of the service itself).
 SKIPPED = {"erasure_requests", "data_exports"}
 
@@ -87,20 +100,31 @@ def _write_table(
 ) -> int:
     withheld = WITHHELD.get(table.name, set())
     columns = [c for c in table.c if c.name not in withheld]
-    query = query.with_only_columns(*columns).order_by(*table.primary_key.columns)
+    order = [table.c[name] for name in ORDER.get(table.name, ())] or table.primary_key.columns
+    query = query.with_only_columns(*columns).order_by(*order)
+    names = [c.name for c in columns]
+    # Each column's conversion, chosen once: most values go out as they come.
+    plain = [(i, converter) for i, c in enumerate(columns) if (converter := _converter(c.type))]
+    structured = [i for i, c in enumerate(columns) if isinstance(c.type, JSON)]
     rows = 0
     with tempfile.TemporaryFile("w+", newline="", encoding="utf-8") as spill:
         writer = csv.writer(spill)
-        writer.writerow([c.name for c in columns])
+        writer.writerow(names)
         with _entry(zf, f"{name}.jsonl", files) as jsonl:
             result = session.execute(query.execution_options(yield_per=BATCH))
             for partition in result.partitions():
-                lines = []
+                lines, cells = [], []
                 for row in partition:
-                    values = [_plain(value) for value in row]
-                    lines.append(json.dumps(dict(zip(row._fields, values, strict=True)),
-                                            separators=(",", ":"), ensure_ascii=False))  # fmt: skip
-                    writer.writerow([_cell(value) for value in values])
+                    values = list(row)
+                    for index, converter in plain:
+                        if values[index] is not None:
+                            values[index] = converter(values[index])
+                    lines.append(_encode(dict(zip(names, values, strict=True))))
+                    for index in structured:
+                        if values[index] is not None:
+                            values[index] = _encode(values[index])
+                    cells.append(values)
+                writer.writerows(cells)
                 jsonl.write(("\n".join(lines) + "\n").encode())
                 rows += len(partition)
         spill.seek(0)
@@ -108,6 +132,39 @@ def _write_table(
             while chunk := spill.read(1 << 20):
                 out.write(chunk.encode())
     return rows
+
+
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _converter(column_type: Any) -> Any:
+    """How a column's values become JSON: None when they already are."""
+    kind = getattr(column_type, "impl", column_type)
+    if isinstance(kind, DateTime | Date):
+        return _isoformat
+    if isinstance(kind, Numeric) and not isinstance(kind, Integer | Float):
+        return str
+    if isinstance(kind, Enum):
+        return _enum_value
+    if isinstance(kind, LargeBinary):
+        return _bytes
+    return None
+
+
+def _isoformat(value: date | datetime) -> str:
+    return value.isoformat()
+
+
+def _enum_value(value: Any) -> Any:
+    return value.value if isinstance(value, PyEnum) else value
+
+
+def _bytes(value: bytes | memoryview) -> str:
+    raw = bytes(value)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "base64:" + base64.b64encode(raw).decode()
 
 
 def _write_pdfs(zf: zipfile.ZipFile, session: Session, tenant_id: str, files: dict) -> int:
@@ -151,25 +208,3 @@ class _entry:
         self.raw.close()
         self.files[self.name] = {"sha256": self.hashing.digest.hexdigest(),
                                  "bytes": self.hashing.size}  # fmt: skip
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, bytes | memoryview):
-        raw = bytes(value)
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return "base64:" + base64.b64encode(raw).decode()
-    return value
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    return "" if value is None else value
