@@ -76,6 +76,15 @@ def ensure_roles(server) -> None:
 
 
 @pytest.fixture(scope="session")
+def superuser_sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions as the server's superuser on the run's database: for tests that plant
+    what no role of the service may (a trigger bypassed, a row no policy admits)."""
+    engine = make_engine(as_role(database_url, make_url(DATABASE_URL).username or "postgres"))
+    yield sessionmaker(bind=engine, expire_on_commit=False)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
 def owner_database_url(database_url: str) -> str:
     """The run's database as its owner (DDL, migrations; row-level security binds it too)."""
     return as_role(database_url, OWNER_ROLE)
