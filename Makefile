@@ -51,6 +51,7 @@ bench: install services
 	$(BIN)/python bench/authorize.py
 	$(BIN)/python bench/invoices.py
 	$(BIN)/python bench/invoicing.py
+	$(BIN)/python bench/export.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -164,6 +164,49 @@ def _refuse_incomplete_settings() -> None:
         sys.exit(78)  # EX_CONFIG
 
 
+@main.group()
+def seal() -> None:
+    """Secrets at rest (MALIPO_SEAL_KEYS, newest first)."""
+
+
+@seal.command("new-key")
+def seal_new_key() -> None:
+    """Print a fresh key: put it in front of MALIPO_SEAL_KEYS, then `billing seal rotate`."""
+    from billing.core.sealing import new_key
+
+    click.echo(new_key())
+
+
+@seal.command("rotate")
+@with_appcontext
+def seal_rotate() -> None:
+    """Reseal every stored secret under the newest key; the old key can then be removed."""
+    from billing.privacy.sealed import reseal_all
+
+    with current().unit_of_work() as session:
+        count = reseal_all(session)
+    click.echo(f"{count} sealed values resealed under the newest key")
+
+
+@main.group()
+def retention() -> None:
+    """Retention of personal data (MALIPO_RETENTION_DAYS)."""
+
+
+@retention.command("run")
+@with_appcontext
+def retention_run() -> None:
+    """Apply the retention rules now (the worker does it daily) and print what was done."""
+    import json
+
+    from billing.core.clock import utcnow
+    from billing.privacy.retention import apply
+
+    with current().unit_of_work() as session:
+        report = apply(session, current().settings, utcnow())
+    click.echo(json.dumps(report, indent=2, sort_keys=True))
+
+
 @main.command("invoice-run")
 @click.option("--period", required=True, help="the month to invoice, YYYY-MM (e.g. 2026-10)")
 @with_appcontext

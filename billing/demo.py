@@ -206,6 +206,11 @@ def walkthrough(settings: Settings, say: Callable[[str], None], port: int = 0) -
 
         invoice_step(url, runtime, say, topup.get("id"), keys.admin_key)
 
+        say("10. Privacy: the tenant's data export; another tenant erased within legal retention")
+        from billing.privacy.demo_step import privacy_step
+
+        privacy_step(http, url, call, keys.admin_key, keys.tenant_key, keys.tenant_id, say)
+
 
 def _audit(runtime: Runtime, say: Callable[[str], None]) -> None:
     from billing.ledger.integrity import find_discrepancies
