@@ -17,16 +17,12 @@ def reseal_all(session: Session, columns: list[tuple[str, str, str]] | None = No
     Values already under it come back unchanged (Fernet rotation keeps the plaintext)."""
     changed = 0
     for table, id_column, column in SEALED_COLUMNS if columns is None else columns:
-        rows = session.execute(
-            text(
-                f"SELECT {id_column}, {column} FROM {table}"  # noqa: S608 (own constants)
-                f" WHERE {column} IS NOT NULL"
-            )  # fmt: skip
-        ).all()
+        query = f"SELECT {id_column}, {column} FROM {table} WHERE {column} IS NOT NULL"
+        rows = session.execute(text(query)).all()
         for row_id, sealed in rows:
             fresh = reseal(sealed)
             session.execute(
-                text(f"UPDATE {table} SET {column} = :v WHERE {id_column} = :i"),  # noqa: S608
+                text(f"UPDATE {table} SET {column} = :v WHERE {id_column} = :i"),
                 {"v": fresh, "i": row_id},
             )
             changed += 1
