@@ -6,9 +6,10 @@ Create Date: 2026-12-07 00:35:00
 
 The tables are found when this runs, not listed: every table of the schema with a
 `tenant_id` column (other migrations add such tables), plus the tables owned by a
-tenant another way (`tenants` itself; ledger entries through their account). FORCE
-makes the policies bind the owner too. The policy reads the transaction's settings
-`malipo.scope` and `malipo.tenant_id` (billing.core.scoping):
+tenant another way (`tenants` itself; ledger entries through their account, invoice
+lines through their invoice). FORCE makes the policies bind the owner too. The policy
+reads the transaction's settings `malipo.scope` and `malipo.tenant_id`
+(billing.core.scoping):
 
 - system and staff scopes see every row; a tenant scope its own tenant's rows only,
   and writes only rows of its own tenant (WITH CHECK);
@@ -70,11 +71,12 @@ def upgrade() -> None:
         for partition in _partitions(bind, table):
             _protect(partition, using)
     _protect("tenants", _own("id"))
-    # Ledger entries belong to their account's tenant: visible when the account is.
-    _protect(
-        "ledger_entries",
-        f"({EVERY_ROW} OR EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.id = account_id))",
-    )
+    # Owned through another row: visible when that row is (its own policy decides).
+    for table, parent, key in (
+        ("ledger_entries", "ledger_accounts", "account_id"),
+        ("invoice_lines", "invoices", "invoice_id"),
+    ):
+        _protect(table, f"({EVERY_ROW} OR EXISTS (SELECT 1 FROM {parent} p WHERE p.id = {key}))")
 
 
 def _partitions(bind, table: str) -> list[str]:
