@@ -31,7 +31,9 @@ def request_daily(session: Session, day: date) -> int | None:
     """Ask for the day's run once; later asks the same day are dropped by the outbox."""
     from billing.jobs.outbox import defer
 
-    return defer(session, "privacy.retention", day.isoformat(),
+    # The ledger queue, beside the daily ledger audit: upkeep waits behind a worker's
+    # default work (top-ups, rating) rather than holding it up.
+    return defer(session, "privacy.retention", day.isoformat(), queue="ledger",
                  dedupe_key=f"privacy.retention:{day.isoformat()}")  # fmt: skip
 
 
