@@ -53,6 +53,7 @@ bench: install services
 	$(BIN)/python bench/invoicing.py
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/cards.py
+	$(BIN)/python bench/export.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from billing.core import logs, metrics
+from billing.core import logs, masking, metrics
 from billing.core.config import Settings
 from billing.jobs.queues import InlineJobQueue
 from billing.processes.runtime import build_runtime
@@ -35,6 +35,7 @@ JOB_MODULES = (
     "billing.cards.webhooks",  # Stripe's webhooks (its inbox family), alone
     "billing.cards.batch",  # and in bursts
     "billing.cards.autorecharge",
+    "billing.privacy.jobs",
 )
 
 
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings.metrics_dir:  # several server processes: counted in files, summed at /metrics
         metrics.count_in(settings.metrics_dir)
     logs.configure(settings.log_format)
+    masking.install()  # phone numbers never reach a log whole
     return app
 
 
@@ -84,6 +86,7 @@ def _register_routes(app: Flask) -> None:
     from billing.monitoring.api import blp as metrics
     from billing.paypage.views import blueprint as paypage
     from billing.portal.api import blp as portal_sessions
+    from billing.privacy.api import blp as privacy
     from billing.settlement.api import blp as settlement
     from billing.tariffs.api import blp as tariffs
     from billing.tenants.api import blp as tenants
@@ -104,7 +107,8 @@ def _register_routes(app: Flask) -> None:
     api.spec.options["security"] = [{"bearer": []}]
     for blueprint in (
         tenants, api_keys, wallet, topups, saved_cards, tariffs, usage, invoices, dunning, audit,
-        disputes, adjustments, settlement, portal_sessions, metrics,
+        disputes, adjustments, settlement, portal_sessions, privacy,
+        metrics,
     ):  # fmt: skip
         api.register_blueprint(blueprint)
     if app.extensions[EXTENSION].settings.provider_mode == "sandbox":

@@ -27,10 +27,16 @@ def db() -> None:
 @click.argument("revision", default="head")
 @with_appcontext
 def db_upgrade(revision: str) -> None:
-    """Apply Alembic migrations to DATABASE_URL."""
-    from billing.schema import upgrade
+    """Apply Alembic migrations (as MALIPO_DATABASE_OWNER_URL's role when set) and grant
+    DATABASE_URL's role what the service needs."""
+    from sqlalchemy import make_url
 
-    upgrade(current().settings.database_url, revision)
+    from billing.schema import grant_service_role, upgrade
+
+    settings = current().settings
+    upgrade(settings.database_owner_url or settings.database_url, revision)
+    if settings.database_owner_url:
+        grant_service_role(settings.database_owner_url, make_url(settings.database_url).username)
     click.echo(f"database at {revision}")
 
 
@@ -164,10 +170,15 @@ def worker(burst: bool, fork: bool, queues: tuple[str, ...]) -> None:
 def _refuse_incomplete_settings() -> None:
     """Live mode without what it needs must not start, say ready and fail each payment:
     exit naming every missing setting (names only: values may be secrets)."""
-    from billing.core.live_checks import missing_smtp_settings, missing_vfd_settings
+    from billing.core.live_checks import (
+        missing_privacy_settings,
+        missing_smtp_settings,
+        missing_vfd_settings,
+    )
 
     runtime = current()
     missing = missing_vfd_settings(runtime.settings) + missing_smtp_settings(runtime.settings)
+    missing += missing_privacy_settings(runtime.settings)
     if runtime.settings.provider_mode == "live":
         if not runtime.gateways.enabled:
             missing.append("MALIPO_PROVIDER_SETTINGS (no provider is configured)")
@@ -179,6 +190,49 @@ def _refuse_incomplete_settings() -> None:
         for name in missing:
             click.echo(f"  {name}", err=True)
         sys.exit(78)  # EX_CONFIG
+
+
+@main.group()
+def seal() -> None:
+    """Secrets at rest (MALIPO_SEAL_KEYS, newest first)."""
+
+
+@seal.command("new-key")
+def seal_new_key() -> None:
+    """Print a fresh key: put it in front of MALIPO_SEAL_KEYS, then `billing seal rotate`."""
+    from billing.core.sealing import new_key
+
+    click.echo(new_key())
+
+
+@seal.command("rotate")
+@with_appcontext
+def seal_rotate() -> None:
+    """Reseal every stored secret under the newest key; the old key can then be removed."""
+    from billing.privacy.sealed import reseal_all
+
+    with current().unit_of_work() as session:
+        count = reseal_all(session)
+    click.echo(f"{count} sealed values resealed under the newest key")
+
+
+@main.group()
+def retention() -> None:
+    """Retention of personal data (MALIPO_RETENTION_DAYS)."""
+
+
+@retention.command("run")
+@with_appcontext
+def retention_run() -> None:
+    """Apply the retention rules now (the worker does it daily) and print what was done."""
+    import json
+
+    from billing.core.clock import utcnow
+    from billing.privacy.retention import apply
+
+    with current().unit_of_work() as session:
+        report = apply(session, current().settings, utcnow())
+    click.echo(json.dumps(report, indent=2, sort_keys=True))
 
 
 @main.command("invoice-run")

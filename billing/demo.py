@@ -200,7 +200,7 @@ def walkthrough(settings: Settings, say: Callable[[str], None], port: int = 0) -
 
         lifecycle_step(call, keys.admin_key, keys.tenant_key, keys.tenant_id, say)
 
-        say("7b. Settlement: M-Pesa's statement of the day matched to the top-ups and the ledger")
+        say("7c. Settlement: M-Pesa's statement of the day matched to the top-ups and the ledger")
         from billing.settlement.demo_step import reconcile_step
 
         reconcile_step(http, url, keys.admin_key, topup, say)
@@ -220,22 +220,27 @@ def walkthrough(settings: Settings, say: Callable[[str], None], port: int = 0) -
         say("10. Cards through Stripe: a top-up paid by card, then an auto-recharge")
         card_step(url, runtime, call, keys.tenant_key, keys.tenant_id, say)
 
-        say("10. Operating it: /metrics for Prometheus, request ids, JSON logs")
+        say("11. Operating it: /metrics for Prometheus, request ids, JSON logs")
         from billing.monitoring.demo_step import metrics_step
 
         metrics_step(http, url, say)
 
-        say("11. Dunning: reminders, restriction past grace until paid, aged receivables")
+        say("12. Dunning: reminders, restriction past grace until paid, aged receivables")
         from billing.dunning.demo_step import dunning_step
 
         dunning_step(url, runtime, say, keys.admin_key)
 
-        say("12. The tenant portal (a one-time link) and the back office (password + TOTP)")
+        say("13. The tenant portal (a one-time link) and the back office (password + TOTP)")
         from billing.portal.demo_step import portal_step
 
         portal_step(url, runtime, call, keys.admin_key, keys.tenant_id, say)
 
-        say("13. A dispute: opened by the tenant, resolved by an admin, every step audited")
+        say("14. Privacy: the tenant's data export; another tenant erased within legal retention")
+        from billing.privacy.demo_step import privacy_step
+
+        privacy_step(http, url, call, keys.admin_key, keys.tenant_key, keys.tenant_id, say)
+
+        say("15. A dispute: opened by the tenant, resolved by an admin, every step audited")
         from billing.disputes.demo_step import dispute_step
 
         dispute_step(call, runtime, keys.admin_key, keys.tenant_key, keys.tenant_id,

@@ -15,6 +15,7 @@ def load_all() -> None:
     import billing.ledger.models
     import billing.pages.models
     import billing.portal.models
+    import billing.privacy.models
     import billing.settlement.models
     import billing.tariffs.models
     import billing.tenants.models

@@ -18,6 +18,7 @@ from redis import Redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from billing.core import scoping
 from billing.core.config import Settings
 from billing.core.db import make_engine, make_session_factory
 from billing.jobs.hooks import before_commit
@@ -78,6 +79,8 @@ class Runtime:
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         queue: JobQueue = RQJobQueue(redis) if redis is not None else InlineJobQueue()
         sessions = make_session_factory(engine)
+        if engine.dialect.name == "postgresql":
+            scoping.install(sessions)  # row-level security: each transaction says its scope
         relayer = Relayer(sessions, queue)
         writer = inbox_writer(engine, relayer.written)
         return cls(settings, engine, sessions, queue, redis, gateways, relayer, writer)

@@ -8,6 +8,7 @@ from flask import Flask
 
 from billing.balance_adjustments.service import expire_pending
 from billing.cards.autorecharge import sweep as auto_recharge_sweep
+from billing.core.clock import utcnow
 from billing.dunning.service import run as run_dunning
 from billing.invoicing.jobs import sweep as fiscal_sweep
 from billing.invoicing.jobs import zreport_sweep
@@ -15,6 +16,7 @@ from billing.jobs.leases import leased
 from billing.jobs.outbox import relay
 from billing.jobs.ticker import Periodic
 from billing.ledger.jobs import request_daily_audit
+from billing.privacy import retention
 from billing.runtime import EXTENSION
 from billing.settlement.jobs import request_daily_reconciliation
 from billing.topups.jobs import sweep
@@ -49,6 +51,10 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         with runtime.unit_of_work() as session:
             expire_pending(session)
 
+    def request_retention() -> None:
+        with runtime.unit_of_work() as session:
+            retention.request_daily(session, utcnow().date())
+
     cluster_wide = [  # each run by one worker a period, however many tick (leases)
         Periodic("topups.sweep", 5.0, in_app(sweep)),
         Periodic("invoicing.fiscal_sweep", 10.0, in_app(fiscal_sweep)),
@@ -57,6 +63,7 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         Periodic("ledger.request_daily_audit", 3600.0, request_audit),
         # Overdue invoices: reminders on the schedule, restriction past grace, lifting.
         Periodic("dunning.run", 300.0, in_app(dunning)),
+        Periodic("privacy.request_daily_retention", 3600.0, request_retention),
         # Unbilled prepaid usage is settled once a top-up lands; fixable rejects re-rated.
         Periodic("usage.retry", 30.0, in_app(retry_usage)),
         # Wallets below their auto-recharge threshold: one off-session card charge each.

@@ -1,7 +1,7 @@
 """Alembic environment: the URL comes from `billing db upgrade` (or the settings)."""
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 
 from billing.core.config import Settings
 from billing.core.db import Base, make_engine
@@ -32,6 +32,9 @@ def run_migrations_online() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Row-level security binds the owner too (FORCE): migrations see every row.
+                connection.execute(text("SELECT set_config('malipo.scope', 'system', true)"))
             context.run_migrations()
 
 

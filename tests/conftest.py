@@ -35,7 +35,7 @@ from billing.core.config import Settings, normalise_database_url
 from billing.core.db import make_engine
 from billing.core.money import Currency
 from billing.runtime import EXTENSION, Runtime
-from billing.schema import upgrade
+from billing.schema import grant_service_role, upgrade
 from billing.tenants.models import BillingMode
 from billing.tenants.service import NewTenant, create_tenant
 from tests.polling import eventually
@@ -62,15 +62,56 @@ def run_database_url(base: str, run_id: str) -> str:
     )
 
 
+# The two roles of a deployment (PostgreSQL trust authentication, as on the test server):
+# the schema's owner, which runs the migrations, and the service's, which owns nothing and
+# cannot bypass row-level security. Every test's app, worker and CLI connects as the latter.
+OWNER_ROLE = os.environ.get("MALIPO_TEST_OWNER_ROLE", "malipo_owner")
+SERVICE_ROLE = os.environ.get("MALIPO_TEST_SERVICE_ROLE", "malipo_service")
+
+
+def as_role(url: str, role: str) -> str:
+    return make_url(url).set(username=role, password=None).render_as_string(hide_password=False)
+
+
+def ensure_roles(server) -> None:
+    """Both roles, created once per server; runs side by side may race to create them."""
+    for role in (OWNER_ROLE, SERVICE_ROLE):
+        with server.connect() as connection:
+            connection.execute(text(
+                f"DO $$ BEGIN CREATE ROLE \"{role}\" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB"
+                " NOCREATEROLE; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;"
+                " END $$"
+            ))  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def superuser_sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions as the server's superuser on the run's database: for tests that plant
+    what no role of the service may (a trigger bypassed, a row no policy admits)."""
+    engine = make_engine(as_role(database_url, make_url(DATABASE_URL).username or "postgres"))
+    yield sessionmaker(bind=engine, expire_on_commit=False)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def owner_database_url(database_url: str) -> str:
+    """The run's database as its owner (DDL, migrations; row-level security binds it too)."""
+    return as_role(database_url, OWNER_ROLE)
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
+    """The run's database as the service's role."""
     run_url = run_database_url(DATABASE_URL, f"{os.getpid()}_{os.urandom(3).hex()}")
     name = make_url(run_url).database
     server = make_engine(DATABASE_URL).execution_options(isolation_level="AUTOCOMMIT")
+    ensure_roles(server)
     with server.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    upgrade(run_url)
-    yield run_url
+        connection.execute(text(f'CREATE DATABASE "{name}" OWNER "{OWNER_ROLE}"'))
+    owner_url = as_role(run_url, OWNER_ROLE)
+    upgrade(owner_url)
+    grant_service_role(owner_url, SERVICE_ROLE)
+    yield as_role(run_url, SERVICE_ROLE)
     with server.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     server.dispose()

@@ -12,6 +12,7 @@ error, refused loudly rather than left unchecked.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -20,8 +21,10 @@ from sqlalchemy.orm import Session
 
 from billing.auth.models import Role
 from billing.auth.principal import Principal, authenticate
+from billing.core import scoping
 from billing.core.db import reading
 from billing.core.errors import NotFound
+from billing.runtime import current
 from billing.web.idempotency import scoped_by
 from billing.web.session import request_session, request_state
 
@@ -52,11 +55,22 @@ def principal() -> Principal:
         # Outside the request's transaction (none has begun yet): the key is read in
         # autocommit, and the view's own work begins the transaction if it needs one.
         with reading(request_session()) as session:
-            state["principal"] = authenticate(session, request.headers.get("Authorization"))
+            who = authenticate(session, request.headers.get("Authorization"))
+            scoping.set_scope(session, scope_for(who))
+            if not current().settings.application_scoping:
+                who = replace(who, tenant_id=None, unscoped=True)
+            state["principal"] = who
     return state["principal"]
 
 
 scoped_by(lambda: principal().scope)  # idempotency keys are the caller's own
+
+
+def scope_for(who: Principal) -> scoping.Scope:
+    """The rows a caller's transactions may see: its tenant's, or (staff) every tenant's."""
+    if who.tenant_id is not None:
+        return scoping.Scope.tenant(who.tenant_id)
+    return scoping.STAFF
 
 
 def requires(*roles: Role) -> Callable[[F], F]:

@@ -11,10 +11,28 @@ from typing import Any
 
 DEFAULT_SQLITE = Path("var") / "malipo.sqlite3"
 
+# Live start refuses this key (billing.core.live_checks): pseudonyms made with a key
+# anyone can read in the source could be reversed by hashing every phone number.
+DEVELOPMENT_PSEUDONYM_KEY = "malipo-development-pseudonym-key"
+
+# Days each class of data is kept before the daily retention job drops or pseudonymises
+# it (MALIPO_RETENTION_DAYS, a JSON object, overrides any of them).
+RETENTION_DAYS = {
+    "callback_bodies": 180,  # raw provider callbacks: kept for disputes, then emptied
+    "usage_numbers": 365,  # caller/callee numbers in CDRs: pseudonymised a month at a time
+    "usage_records": 5 * 366,  # whole months of usage detail: the invoices' basis, then dropped
+    "message_bodies": 30,  # message text, where a record carried it
+    "exports": 7,  # export archives (also expire by MALIPO_EXPORT_TTL_S)
+    "idempotency_records": 30,  # replayable responses of POSTs
+}
+
 
 @dataclass(frozen=True)
 class Settings:
     database_url: str = f"sqlite:///{DEFAULT_SQLITE}"
+    # Migrations run as the schema's owner; the service as DATABASE_URL's role, which
+    # owns nothing and cannot bypass row-level security. Unset: DATABASE_URL does both.
+    database_owner_url: str | None = field(default=None, repr=False)
     redis_url: str | None = None
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
     public_url: str = "http://127.0.0.1:8000"
@@ -45,6 +63,8 @@ class Settings:
     metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     # Where each server process keeps its counters (prometheus_client's multi-process mode).
     metrics_dir: str | None = None
+    # Off only in a test proving row-level security alone keeps tenants apart.
+    application_scoping: bool = True
     # Invoicing: the seller on every document, TRA's VFD, and e-mail delivery.
     seller: dict[str, str] = field(default_factory=lambda: dict(SANDBOX_SELLER))
     vfd_mode: str = "sandbox"  # sandbox: the TRA simulator served under /sandbox/tra
@@ -73,12 +93,22 @@ class Settings:
     )  # minor units per currency; above it, a second staff member approves
     adjustment_expiry_hours: float = 48.0
 
+    # Privacy (billing.privacy): the key of the keyed hashes that replace erased personal
+    # data, where exports are written and how long they stay, retention in days by class.
+    pseudonym_key: str = field(default=DEVELOPMENT_PSEUDONYM_KEY, repr=False)
+    export_dir: str = str(Path("var") / "exports")
+    export_ttl_s: int = 7 * 24 * 3600
+    retention_days: dict[str, int] = field(default_factory=lambda: dict(RETENTION_DAYS))
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         defaults = cls()
         return cls(
             database_url=normalise_database_url(env.get("DATABASE_URL") or defaults.database_url),
+            database_owner_url=normalise_database_url(env["MALIPO_DATABASE_OWNER_URL"])
+            if env.get("MALIPO_DATABASE_OWNER_URL")
+            else None,
             redis_url=env.get("REDIS_URL") or None,
             secret_key=env.get("SECRET_KEY") or defaults.secret_key,
             public_url=env.get("MALIPO_PUBLIC_URL") or defaults.public_url,
@@ -101,6 +131,13 @@ class Settings:
                 env.get("MALIPO_STATEMENT_MAX_BYTES") or defaults.statement_max_bytes
             ),
             settlement_dir=env.get("MALIPO_SETTLEMENT_DIR") or defaults.settlement_dir,
+            pseudonym_key=env.get("MALIPO_PSEUDONYM_KEY") or defaults.pseudonym_key,
+            export_dir=env.get("MALIPO_EXPORT_DIR") or defaults.export_dir,
+            export_ttl_s=int(env.get("MALIPO_EXPORT_TTL_S") or defaults.export_ttl_s),
+            retention_days={
+                **defaults.retention_days,
+                **json.loads(env.get("MALIPO_RETENTION_DAYS") or "{}"),
+            },
             **_invoicing_from_env(env, defaults),
             **_disputes_from_env(env, defaults),
         )

@@ -32,6 +32,9 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+# billing.core.scoping keeps a session's scope under this key of session.info.
+INFO_SCOPE = "malipo.scope"
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -177,6 +180,12 @@ def reading(session: Session) -> Iterator[Session]:
     authorisation)."""
     if session.in_transaction():
         yield session
+        return
+    if INFO_SCOPE in session.info:  # row-level security's settings live in a transaction
+        try:
+            yield session
+        finally:
+            session.rollback()
         return
     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     try:

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from billing.core.config import SANDBOX_SELLER, SANDBOX_VFD_DEVICE, Settings
+from billing.core import sealing
+from billing.core.config import (
+    DEVELOPMENT_PSEUDONYM_KEY,
+    SANDBOX_SELLER,
+    SANDBOX_VFD_DEVICE,
+    Settings,
+)
 
 VFD_DEVICE_KEYS = ("tin", "regid", "efd_serial", "receipt_code", "uin", "username", "password")
 SELLER_KEYS = ("name", "address", "tin", "vrn")
@@ -49,3 +55,16 @@ def missing_smtp_settings(settings: Settings) -> list[str]:
     if settings.smtp_username or settings.smtp_password:
         needed += ["MALIPO_SMTP_USERNAME", "MALIPO_SMTP_PASSWORD"]
     return [name for name in needed if not given[name]]
+
+
+def missing_privacy_settings(settings: Settings) -> list[str]:
+    """Live data must not be sealed or pseudonymised with keys printed in the source:
+    anyone could unseal the one, and reverse the other by hashing every phone number."""
+    if settings.provider_mode != "live":
+        return []
+    missing = []
+    if sealing.uses_development_key():
+        missing.append(sealing.ENV_KEYS)
+    if settings.pseudonym_key == DEVELOPMENT_PSEUDONYM_KEY or len(settings.pseudonym_key) < 32:
+        missing.append("MALIPO_PSEUDONYM_KEY (32 characters or more)")
+    return missing

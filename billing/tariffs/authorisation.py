@@ -315,7 +315,9 @@ def _standing(
             return held[1], held[2], held[3]
     standing = read_standing(session, tenant_id, at or utcnow())
     tariff, refusal = None, ""
-    if not standing.active:
+    if standing.restricted:
+        refusal = "processing_restricted"
+    elif not standing.active:
         refusal = "tenant_suspended"
     elif standing.overdue:
         refusal = "tenant_overdue"  # an invoice unpaid past dunning's grace period

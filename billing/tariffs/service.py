@@ -89,6 +89,7 @@ class Standing:
     destinations_generation: int
     fx_generation: int
     overdue: bool = False  # restricted by dunning until paid (billing.dunning)
+    restricted: bool = False  # processing restricted (billing.privacy): nothing is authorised
 
 
 def tariff_for(session: Session, tenant_id: str, at: datetime) -> Tariff:
@@ -119,6 +120,7 @@ def read_standing(session: Session, tenant_id: str, at: datetime) -> Standing:
         row.destinations_generation,
         row.fx_generation,
         row.overdue_since is not None,
+        row.restricted_at is not None,
     )
 
 
@@ -177,6 +179,7 @@ def _standing_query() -> Select:
         Tenant.billing_mode,
         Tenant.status,
         Tenant.overdue_since,
+        Tenant.restricted_at,
         PlanAssignment.id.label("assignment_id"),
         PlanAssignment.valid_to.label("assignment_valid_to"),
         PlanAssignment.credit_limit_minor,

@@ -28,6 +28,7 @@ class Language(StrEnum):
 class TenantStatus(StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
+    CLOSED = "closed"  # erased (billing.privacy.erasure): its tax records are all that remain
 
 
 class Tenant(Base):
@@ -58,3 +59,7 @@ class Tenant(Base):
     # answers `tenant_overdue` until it is paid (billing.dunning).
     overdue_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # Processing restricted (PDPA): the data is kept, nothing is rated, authorised or
+    # topped up until the restriction is lifted; what the law requires still runs.
+    restricted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    restriction_reason: Mapped[str | None] = mapped_column(String(300))

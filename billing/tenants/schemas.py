@@ -70,7 +70,14 @@ class TenantCreateSchema(Schema.from_dict(_address_fields(create=True))):  # typ
 
 
 class TenantUpdateSchema(Schema.from_dict(_address_fields())):  # type: ignore[misc]
-    """PATCH: only the fields given change; `null` clears a part of the address."""
+    """PATCH: only the fields given change; `null` clears a part of the address. A TIN or
+    VRN change applies to documents finalised from now on, never to issued ones."""
+
+    name = DocumentText(200, metadata={"description": "printed on invoices from now on"})
+    email = fields.Email(validate=validate.Length(max=254))
+    msisdn = Normalised(normalise_msisdn)
+    tin = Normalised(normalise_tin, allow_none=True)
+    vrn = Normalised(normalise_vrn, allow_none=True)
 
     tin = Normalised(normalise_tin, allow_none=True, metadata={"description": "TRA TIN"})
     vrn = Normalised(normalise_vrn, allow_none=True, metadata={"description": "VAT number"})
@@ -103,6 +110,10 @@ class TenantSchema(Schema):
         metadata={"description": "restricted by dunning (authorise: tenant_overdue) until paid"},
     )
     created_at = Instant()
+    restricted_at = Instant(allow_none=True, metadata={
+        "description": "processing restricted since: kept, not rated, authorised or topped up"
+    })  # fmt: skip
+    restriction_reason = fields.String(allow_none=True)
 
 
 class CreatedTenantSchema(TenantSchema):

@@ -52,8 +52,22 @@ def get_tenant(session: Session, tenant_id: str) -> Tenant:
     return tenant
 
 
+# Rectification (PDPA): every detail the tenant gave can be corrected. Documents already
+# finalised keep the parties frozen in them; a TIN or VRN change applies to later ones.
 UPDATABLE = frozenset(
-    {"street", "po_box", "city", "country", "language", "payment_terms_days", "tin", "vrn"}
+    {
+        "street",
+        "po_box",
+        "city",
+        "country",
+        "language",
+        "name",
+        "email",
+        "msisdn",
+        "tin",
+        "vrn",
+        "payment_terms_days",
+    }
 )
 
 

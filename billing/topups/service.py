@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing.core.errors import InvalidInput, NotFound
+from billing.core.errors import Conflict, InvalidInput, NotFound
 from billing.core.ids import new_id
 from billing.jobs.outbox import defer
 from billing.tenants.service import get_tenant
@@ -31,6 +31,8 @@ def request_topup(
 ) -> Topup:
     """A pending top-up; the provider is asked after commit, by the `topups.initiate` job."""
     tenant = get_tenant(session, tenant_id)
+    if tenant.restricted_at is not None:
+        raise Conflict("processing of this tenant's data is restricted: no top-up until lifted")
     if request.currency != tenant.currency:
         raise InvalidInput.on("currency", f"the wallet is in {tenant.currency}")
     if request.method == "card" and request.provider not in (None, CARD):

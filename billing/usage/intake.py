@@ -322,7 +322,9 @@ def insert_new(session: Session, rows: Sequence[dict]) -> dict[tuple[str, str], 
         return copy_insert(session, STORED_COLUMNS, rows)
     statement = (
         insert_for(session, _records)
-        .on_conflict_do_nothing(index_elements=["source_system", "source_id", "revision"])
+        .on_conflict_do_nothing(
+            index_elements=["source_system", "source_id", "revision", "started_at"]
+        )
         .returning(_records.c.id, _records.c.source_system, _records.c.source_id)
     )
     written: dict[tuple[str, str], int] = {}

@@ -111,10 +111,14 @@ class UsageRecord(Base):
     # the row, in the same database transaction, and the ledger is append-only.
     ledger_transaction_id: Mapped[int | None] = mapped_column(BigId)
     ledger_entry_id: Mapped[int | None] = mapped_column(BigId)
-    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("usage_records.id"))
+    # No foreign key either (migration 0028): a key into a partitioned table would have
+    # to carry the partition key.
+    superseded_by_id: Mapped[int | None] = mapped_column(BigId)
 
     __table_args__ = (
-        UniqueConstraint("source_system", "source_id", "revision"),
+        # The natural key; PostgreSQL wants the partition key (started_at, migration
+        # 0028) in it. Intake looks keys up by (source_system, source_id) first.
+        UniqueConstraint("source_system", "source_id", "revision", "started_at"),
         Index("ix_usage_records_tenant_occurred", "tenant_id", "occurred_at"),
         Index(
             "ix_usage_records_waiting",

@@ -98,6 +98,7 @@ class _TenantView(NamedTuple):
     id: str
     currency: Currency
     postpaid: bool
+    restricted: bool = False  # processing restricted (billing.privacy): kept, not rated
 
 
 @dataclass
@@ -120,6 +121,8 @@ def price(
     """
     if tenant is None:
         return _rejected("unknown_tenant")
+    if getattr(tenant, "restricted", None) or getattr(tenant, "restricted_at", None):
+        return _rejected("processing_restricted")
     tariff = tariffs.at(tenant.id, row.occurred_at)
     if tariff is None:
         return _rejected("no_plan")
@@ -223,7 +226,8 @@ def rate_rows(
     results = []
     # Plain views of the tenants: an ORM attribute read costs as much as a small
     # function call, and each row read three.
-    views = {tenant_id: _TenantView(t.id, t.currency, t.billing_mode is BillingMode.POSTPAID)
+    views = {tenant_id: _TenantView(t.id, t.currency, t.billing_mode is BillingMode.POSTPAID,
+                                        t.restricted_at is not None)
              for tenant_id, t in tenants.items()}  # fmt: skip
     for row in rows:
         tenant = views.get(row.tenant_id) if row.tenant_id else None

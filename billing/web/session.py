@@ -13,6 +13,7 @@ from flask import Flask, Response, request
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from billing.core import scoping
 from billing.runtime import current
 from billing.web.problems import unavailable
 
@@ -28,7 +29,9 @@ def request_state() -> dict:
 def request_session() -> Session:
     state = request_state()
     if "db" not in state:
-        state["db"] = current().sessions()
+        session = state["db"] = current().sessions()
+        # No tenant's rows until the caller is known (see billing.auth.access.principal).
+        scoping.set_scope(session, scoping.ANONYMOUS)
     return state["db"]
 
 

@@ -32,6 +32,8 @@ def test_the_demo_runs_on_a_fresh_sqlite_database_and_again(tmp_path):
     assert "by mpesa: succeeded" in done.stdout
     assert "balance TZS 60,000.00" in done.stdout
     assert "→ 404" in done.stdout
+    assert "checksums hold" in done.stdout  # the data export, against its manifest
+    assert "erasure completed: tenant closed" in done.stdout
     assert "review item: identity_mismatch" in done.stdout  # a forged callback: evidence only
     assert "still failed; balance 60,000.00 → 60,000.00" in done.stdout
     assert "authorise voice to 0754 000 111: allowed=True" in done.stdout

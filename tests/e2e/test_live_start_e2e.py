@@ -73,6 +73,8 @@ def test_live_mode_with_missing_settings_exits_naming_each(service_env, command)
         "MALIPO_VFD_DEVICE.regid",
         "MALIPO_SMTP_HOST",
         "MALIPO_SMTP_PASSWORD",
+        "MALIPO_SEAL_KEYS",
+        "MALIPO_PSEUDONYM_KEY",
     ):
         assert name in output, f"{name} not named in:\n{output}"
     assert SECRET not in output

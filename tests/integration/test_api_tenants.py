@@ -176,7 +176,10 @@ def test_the_admin_or_the_tenants_admin_patches_address_and_language(client, adm
         ({"po_box": "Box twelve"}, "po_box"),
         ({"city": "   "}, "city"),
         ({"street": "x" * 201}, "street"),
-        ({"name": "Renamed"}, "name"),  # not updatable here
+        ({"name": "   "}, "name"),  # correctable (rectification), never blank
+        ({"msisdn": "12345"}, "msisdn"),
+        ({"tin": "12-34"}, "tin"),
+        ({"status": "closed"}, "status"),  # not the tenant's to change
         ({}, "_schema"),
     ],
 )

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_find_discrepancies_finds_a_planted_balance_and_an_unbalanced_transaction(
-    app, runtime, tenant, sessions
+    app, runtime, tenant, sessions, superuser_sessions
 ):
     with runtime.unit_of_work() as session:
         top_up(session, tenant.tenant_id, 5_000_00)
@@ -28,7 +28,7 @@ def test_find_discrepancies_finds_a_planted_balance_and_an_unbalanced_transactio
             select(Entry).join(Account, Account.id == Entry.account_id)
             .where(Account.tenant_id == tenant.tenant_id).limit(1)
         ).scalar_one()  # fmt: skip
-    with sessions() as session, session.begin():
+    with superuser_sessions() as session, session.begin():
         # Planted past the guards (as a bad migration or a hand edit would): the cached
         # balance moved by one cent, and an entry whose transaction no longer balances.
         session.execute(
@@ -56,7 +56,7 @@ def test_find_discrepancies_finds_a_planted_balance_and_an_unbalanced_transactio
         assert result.exit_code == 1, result.output
         assert f"balance_equals_entries: account {entry.account_id}" in result.output
     finally:  # the ledger whole again: the worker's daily audit checks every tenant
-        with sessions() as session, session.begin():
+        with superuser_sessions() as session, session.begin():
             session.execute(text("SET LOCAL session_replication_role = replica"))
             session.execute(
                 text("DELETE FROM ledger_entries WHERE transaction_id = :t AND amount_minor = 7"),

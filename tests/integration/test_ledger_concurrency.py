@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy.orm import sessionmaker
 
+from billing.core import scoping
 from billing.core.db import make_engine, make_session_factory
 from billing.core.errors import InsufficientFunds
 from billing.ledger.integrity import find_discrepancies
@@ -23,7 +24,9 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def wide_sessions(database_url):
     engine = make_engine(database_url, pool_size=64, max_overflow=0)
-    yield make_session_factory(engine)
+    factory = make_session_factory(engine)
+    scoping.install(factory)  # as the runtime's: the system scope, under row-level security
+    yield factory
     engine.dispose()
 
 

@@ -30,8 +30,21 @@ def posted(sessions, tenant):
     ids=["update-entry", "delete-entry", "update-transaction", "delete-transaction", "truncate"],
 )
 def test_posted_rows_cannot_be_changed(sessions, posted, statement):
-    with pytest.raises(DBAPIError, match="append-only"), sessions.begin() as session:
+    # The service's role may not even TRUNCATE (it owns nothing); the trigger refuses the rest.
+    refusal = "permission denied" if statement.startswith("TRUNCATE") else "append-only"
+    with pytest.raises(DBAPIError, match=refusal), sessions.begin() as session:
         session.execute(text(statement), {"txn": posted.id})
+
+
+def test_even_the_owner_cannot_truncate_the_ledger(owner_database_url, posted):
+    from billing.core.db import make_engine
+
+    engine = make_engine(owner_database_url)
+    try:
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.execute(text("TRUNCATE ledger_entries, ledger_transactions CASCADE"))
+    finally:
+        engine.dispose()
 
 
 def _raw_transaction(session, tenant_id: str, key: str) -> int:

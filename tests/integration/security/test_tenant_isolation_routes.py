@@ -78,6 +78,21 @@ ROUTES: dict[tuple[str, str], Route] = {
         TENANT_OBJECT, {**PAYMENT, "received_at": "2026-11-02T10:00:00+03:00"}, owner=403
     ),
     ("/v1/invoices/<invoice_id>/refunds", "POST"): Route(TENANT_OBJECT, PAYMENT, owner=403),
+    ("/v1/tenants/<tenant_id>/exports", "POST"): Route(TENANT_OBJECT, owner=202),
+    ("/v1/exports/<export_id>", "GET"): Route(TENANT_OBJECT, owner=200),
+    ("/v1/tenants/<tenant_id>/restriction", "PUT"): Route(
+        TENANT_OBJECT, {"reason": "x"}, owner=200
+    ),
+    ("/v1/tenants/<tenant_id>/restriction", "DELETE"): Route(TENANT_OBJECT, owner=200),
+    ("/v1/exports/<export_id>/archive", "GET"): Route(TENANT_OBJECT, owner=200),
+    ("/v1/tenants/<tenant_id>/erasure-requests", "POST"): Route(
+        TENANT_OBJECT,
+        {"note": "closing"},
+        owner=409,  # one is open already
+    ),
+    ("/v1/erasure-requests/<erasure_id>", "GET"): Route(TENANT_OBJECT, owner=200),
+    ("/v1/erasure-requests/<erasure_id>/approve", "POST"): Route(TENANT_OBJECT, {}, owner=403),
+    ("/v1/erasure-requests/<erasure_id>/reject", "POST"): Route(TENANT_OBJECT, {}, owner=403),
     ("/v1/review-items/<item_id>/resolve", "POST"): Route(
         STAFF_ONLY, {"resolution": "checked"}, owner=404
     ),
@@ -197,7 +212,7 @@ def victims(client, admin, finance, make_tenant, runtime):
             currency="TZS",
             status=TopupStatus.SUCCEEDED,
             initiation=Initiation.SENT,
-            provider_txn_id="QK12345",
+            provider_txn_id=new_id("QK")[-12:],
             created_at=utcnow(),
             updated_at=utcnow(),
         )
@@ -247,7 +262,14 @@ def victims(client, admin, finance, make_tenant, runtime):
         f"/v1/invoices/{draft.get_json()['id']}/finalize", json={}, headers=finance.headers
     )
     assert invoice.status_code == 200, invoice.get_json()
+    export = client.post(f"/v1/tenants/{prepaid.tenant_id}/exports", headers=prepaid.headers)
+    erasure = client.post(
+        f"/v1/tenants/{prepaid.tenant_id}/erasure-requests", json={}, headers=prepaid.headers
+    )
+    assert export.status_code == 202 and erasure.status_code == 202, erasure.get_json()
     objects = {
+        "export_id": (export.get_json()["id"], prepaid),
+        "erasure_id": (erasure.get_json()["id"], prepaid),
         "tenant_id": (prepaid.tenant_id, prepaid),
         "key_id": (key["id"], prepaid),
         "topup_id": (topup.id, prepaid),
@@ -283,6 +305,67 @@ def _requests(path: str, route: Route, objects: dict):
 def test_another_tenants_object_is_404_on_every_route_and_nothing_changes(
     app, client, make_tenant, victims, sessions
 ):
+    _intruder_finds_nothing_and_changes_nothing(app, client, make_tenant, victims, sessions)
+
+    # the objects are real: each owner's own key is answered (or refused by role) normally
+    for rule, method, route in _named(app):
+        if route.owner is None:
+            continue
+        param = rule.split("<")[1].split(">")[0]
+        owner = victims[param][1]
+        response = client.open(
+            _fill(rule, victims), method=method,
+            json=next(_requests("", route, victims))[1], headers=owner.headers,
+        )  # fmt: skip
+        assert response.status_code == route.owner, (method, rule, response.get_json())
+
+
+@pytest.fixture
+def unscoped(database_url):
+    """The app with its own scoping switched off: every finder and query believes the
+    caller may see any tenant, so only PostgreSQL's row-level security keeps them apart."""
+    from billing import create_app
+    from billing.core.config import Settings
+
+    return create_app(
+        Settings(database_url=database_url, testing=True, secret_key="t", application_scoping=False)
+    )
+
+
+def test_row_level_security_alone_keeps_another_tenants_objects_out_of_reach(
+    unscoped, make_tenant, victims, sessions
+):
+    _intruder_finds_nothing_and_changes_nothing(
+        unscoped, unscoped.test_client(), make_tenant, victims, sessions
+    )
+
+
+def test_switching_the_application_scoping_off_really_removes_it(unscoped, make_tenant, victims):
+    """The switch is not a no-op: an unscoped tenant key, naming another tenant with a
+    staff-style filter the application would refuse, is stopped by the database alone
+    (an empty list, not the application's 404)."""
+    intruder = make_tenant()
+    victim = victims["topup_id"][1]
+    scoped = unscoped.test_client().get(
+        f"/v1/topups?tenant_id={victim.tenant_id}", headers=intruder.headers
+    )
+    assert scoped.status_code == 200, scoped.get_json()
+    assert scoped.get_json()["items"] == []
+    own = unscoped.test_client().get(
+        f"/v1/topups?tenant_id={victim.tenant_id}", headers=victim.headers
+    )
+    assert [item["id"] for item in own.get_json()["items"]] == [victims["topup_id"][0]]
+
+
+def _named(app) -> list[tuple[str, str, Route]]:
+    return [
+        (rule, method, ROUTES[rule, method])
+        for rule, method in _v1_routes(app)
+        if ROUTES.get((rule, method), Route(COLLECTION)).kind in (TENANT_OBJECT, STAFF_ONLY)
+    ]
+
+
+def _intruder_finds_nothing_and_changes_nothing(app, client, make_tenant, victims, sessions):
     intruder = make_tenant()
     user = client.post(
         f"/v1/tenants/{intruder.tenant_id}/api-keys",
@@ -290,11 +373,7 @@ def test_another_tenants_object_is_404_on_every_route_and_nothing_changes(
         headers=intruder.headers,
     ).get_json()["api_key"]
     keys = {"tenant_admin": intruder.headers, "tenant_user": {"Authorization": f"Bearer {user}"}}
-    named = [
-        (rule, method, ROUTES[rule, method])
-        for rule, method in _v1_routes(app)
-        if ROUTES.get((rule, method), Route(COLLECTION)).kind in (TENANT_OBJECT, STAFF_ONLY)
-    ]
+    named = _named(app)
     assert len(named) >= 19
 
     with sessions() as session:
@@ -315,18 +394,6 @@ def test_another_tenants_object_is_404_on_every_route_and_nothing_changes(
         after = _fingerprint(session)
     assert wrong == [], "\n".join(map(str, wrong))
     assert {t for t in before if before[t] != after.get(t)} == set()
-
-    # the objects are real: each owner's own key is answered (or refused by role) normally
-    for rule, method, route in named:
-        if route.owner is None:
-            continue
-        param = rule.split("<")[1].split(">")[0]
-        owner = victims[param][1]
-        response = client.open(
-            _fill(rule, victims), method=method,
-            json=next(_requests("", route, victims))[1], headers=owner.headers,
-        )  # fmt: skip
-        assert response.status_code == route.owner, (method, rule, response.get_json())
 
 
 def test_a_path_parameter_without_a_finder_is_refused_not_left_unchecked(

@@ -1,0 +1,78 @@
+"""Which tenant's rows a transaction may see: PostgreSQL row-level security's input.
+
+Every tenant-owned table has a forced policy (migration 0029) that reads two settings,
+`malipo.scope` and `malipo.tenant_id`. They are set per transaction (`set_config(…,
+true)`, i.e. `SET LOCAL`), never per connection, so a pooled connection carries nothing
+from one caller to the next. A session says its scope in `session.info`; each time it
+begins a transaction the settings are sent first.
+
+- `tenant`: one tenant's rows only (a tenant key's requests).
+- `staff`: every tenant's rows (finance and admin keys: their work spans tenants).
+- `system`: every row (workers, callbacks, the scheduler, the CLI): no caller to scope by.
+- `anonymous`: no tenant's rows; only an API key looked up by its prefix (authentication).
+
+SQLite has no row-level security: there the application's own scoping is all there is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from billing.core.db import INFO_SCOPE as INFO_KEY
+
+_SET = text(
+    "SELECT set_config('malipo.scope', :kind, true), set_config('malipo.tenant_id', :tenant, true)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    kind: str
+    tenant_id: str | None = None
+
+    @classmethod
+    def tenant(cls, tenant_id: str) -> Scope:
+        return cls("tenant", tenant_id)
+
+    @property
+    def params(self) -> dict[str, str]:
+        return {"kind": self.kind, "tenant": self.tenant_id or ""}
+
+
+SYSTEM = Scope("system")
+STAFF = Scope("staff")
+ANONYMOUS = Scope("anonymous")
+
+
+def install(factory: sessionmaker[Session]) -> None:
+    """Sessions of `factory` send their scope at the start of every transaction; they
+    begin in the system scope unless told otherwise (`set_scope`)."""
+    factory.kw["info"] = {**factory.kw.get("info", {}), INFO_KEY: SYSTEM}
+    event.listen(factory, "after_begin", _send_scope)
+
+
+def is_scoped(session: Session) -> bool:
+    return INFO_KEY in session.info
+
+
+def scope_of(session: Session) -> Scope | None:
+    return session.info.get(INFO_KEY)
+
+
+def set_scope(session: Session, scope: Scope) -> None:
+    """From now on (and at once, if a transaction is open) the session sees `scope`."""
+    if not is_scoped(session):
+        return
+    session.info[INFO_KEY] = scope
+    if session.in_transaction():
+        session.execute(_SET, scope.params)
+
+
+def _send_scope(session: Session, _transaction: Any, connection: Any) -> None:
+    scope = session.info.get(INFO_KEY)
+    if scope is not None:
+        connection.execute(_SET, scope.params)
