@@ -16,7 +16,7 @@ from billing.core.money import Currency
 from billing.rating.fixedpoint import Rounding
 from billing.rating.plans import ANY, DURATION_SERVICES, Service
 from billing.rating.timebands import DAR_ES_SALAAM
-from billing.web.fields import Day, DecimalString, Instant
+from billing.web.fields import Day, DecimalString, Instant, StrictBoolean
 
 ZONE = validate.Regexp(
     r"^(\*|[A-Za-z0-9][A-Za-z0-9_.-]{0,39})$", error="a zone is a code like TZ-MOB-VODACOM, or *"
@@ -153,7 +153,7 @@ class PlanDefinitionSchema(RateEntriesSchema):
         fields.String(validate=NAME), load_default=None, allow_none=True
     )
     bundles = fields.List(fields.Nested(BundleSchema), load_default=list)
-    refund_failed_messages = fields.Boolean(
+    refund_failed_messages = StrictBoolean(
         load_default=False,
         metadata={
             "description": "a message charged (accepted, delivered) and then reported"

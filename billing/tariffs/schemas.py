@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from billing.core.money import Currency
 from billing.rating.allowance import MAX_MESSAGES, MAX_SESSION_S
 from billing.tariffs.plan_schemas import NAME, PlanDefinitionSchema, RateEntriesSchema
-from billing.web.fields import Day, DecimalString, Instant
+from billing.web.fields import Day, DecimalString, Instant, StrictBoolean
 
 
 class VersionSummarySchema(Schema):
@@ -115,7 +115,7 @@ class AuthorizeSchema(Schema):
     destination = fields.String(required=True, validate=validate.Length(min=1, max=40))
     segments = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=255))
     category = fields.String(load_default="marketing", validate=NAME)
-    reserve = fields.Boolean(
+    reserve = StrictBoolean(
         load_default=True,
         metadata={"description": "hold the answer until its usage is rated (or it expires)"},
     )

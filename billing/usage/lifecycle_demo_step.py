@@ -27,8 +27,8 @@ def lifecycle_step(
             f"{s} {r['status']}" for s, r in zip(statuses, answer["results"], strict=True)
         )
         item = _message(call, tenant_key, wamid)
-        say(f"  WhatsApp {wamid[:14]}…: {outcomes} → revision {item['revision']},"
-            f" {item['status']}, net {item['net'] / 100:,.2f}")  # fmt: skip
+        say(f"  WhatsApp {wamid[:14]}…: {outcomes} → record {item['id']}, {item['status']},"
+            f" net {item['net'] / 100:,.2f}")  # fmt: skip
     session = f"call-{uuid.uuid4().hex[:12]}"
     ask = {"tenant_id": tenant_id, "service": "voice", "destination": "0754 000 111",
            "session_id": session, "seconds": 300}  # fmt: skip
@@ -42,12 +42,14 @@ def lifecycle_step(
               "disposition": "ANSWERED"}  # fmt: skip
     call("POST", "/v1/usage/cdrs", admin_key, {"records": [record]}, quiet=True)
     wallet = call("GET", "/v1/wallet", tenant_key, quiet=True)
-    say(f"  its CDR (90 s) rated: reservation settled, wallet {wallet['balance'] / 100:,.2f},"
-        f" reserved {wallet['reserved'] / 100:,.2f}")  # fmt: skip
+    page = call("GET", "/v1/usage?service=voice&limit=1", tenant_key, quiet=True)
+    rated = page["items"][0]
+    say(f"  its CDR (90 s, {rated['bundle_units'] or 0} s from the bundle) rated at net"
+        f" {(rated['net'] or 0) / 100:,.2f}: the hold settled, wallet"
+        f" {wallet['balance'] / 100:,.2f}, reserved {wallet['reserved'] / 100:,.2f}")  # fmt: skip
 
 
 def _message(call: Call, tenant_key: str, wamid: str) -> dict:
+    """The message's current record (a new status that changed it is a new record)."""
     page = call("GET", "/v1/usage?service=whatsapp&limit=50", tenant_key, quiet=True)
-    current = [i for i in page["items"] if i["source_id"] == wamid and i["status"] != "superseded"]
-    item = current[0]
-    return {**item, "revision": sum(1 for i in page["items"] if i["source_id"] == wamid) - 1}
+    return next(i for i in page["items"] if i["source_id"] == wamid)

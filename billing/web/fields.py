@@ -133,3 +133,13 @@ def document_text_problem(text: str) -> str | None:
         if unicodedata.category(char) == "Cc":
             return f"must not contain the control character U+{ord(char):04X}"
     return None
+
+
+class StrictBoolean(fields.Boolean):
+    """A JSON `true` or `false` only: marshmallow's Boolean also takes 1, 0, "yes", "on"…,
+    which the published schema (`type: boolean`) does not allow."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value

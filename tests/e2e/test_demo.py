@@ -46,6 +46,11 @@ def test_the_demo_runs_on_a_fresh_sqlite_database_and_again(tmp_path):
     assert "1 fee, 1 matched, 1 payout, 1 unknown payment" in done.stdout
     assert "review item: statement_unknown_payment" in done.stdout
     assert "reimported=true, nothing changed" in done.stdout
+    # Issue 19: a message's statuses charge it once; a held call settled by its CDR.
+    assert "sent accepted → record" in done.stdout and "net 0.00" in done.stdout
+    assert "read updated, delivered duplicate → record" in done.stdout
+    assert ", billed, net 55.13" in done.stdout
+    assert "the hold settled" in done.stdout and "reserved 0.00" in done.stdout
     assert "verification code" in done.stdout and ": acknowledged" in done.stdout
     pdf = tmp_path / "var" / "demo" / "INV-000001.pdf"
     assert f"written to {pdf}" in done.stdout
@@ -79,9 +84,7 @@ def test_the_demo_runs_on_a_fresh_sqlite_database_and_again(tmp_path):
     # Again, on the same database: it ran to its end and the bad CDR line was its own
     # tenant's (not "a duplicate" of the first run's); the documents numbered on.
     again = demo(env, tmp_path)
-    assert (
-        "1 rejected (malformed: line 4: expected" in again.stdout
-        and "0 already stored" in again.stdout
-    )
+    assert "1 malformed, 0 duplicates" in again.stdout
+    assert "rejected malformed:" in again.stdout and "line 4: expected" in again.stdout
     assert "all hold" in again.stdout and "TRA acknowledged" in again.stdout
     assert "INV-000001.pdf" not in again.stdout
