@@ -55,7 +55,13 @@ def claim(session: Session, name: str, every_s: float) -> bool:
 
 
 def leased(sessions: sessionmaker[Session], task: Periodic) -> Periodic:
-    """`task`, run only in the periods this process claims (its claim committed first)."""
+    """`task`, run only in the periods this process claims (its claim committed first).
+
+    On SQLite (the local default: one process, no workers) there is no one to share with,
+    and a claim would only be one more write waiting on the database's single lock."""
+    bind = sessions.kw.get("bind")
+    if bind is not None and bind.dialect.name != "postgresql":
+        return task
 
     def run() -> None:
         with sessions.begin() as session:
