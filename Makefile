@@ -54,6 +54,10 @@ bench: install services
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/cards.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/reconcile.py
+	$(BIN)/python bench/segments.py
+	$(BIN)/python bench/audit_chain.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
