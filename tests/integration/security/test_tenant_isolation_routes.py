@@ -95,8 +95,10 @@ ROUTES: dict[tuple[str, str], Route] = {
             "/v1/usage/messages": ("POST",),
             "/v1/usage/rerate": ("POST",),
             "/v1/usage/retry": ("POST",),
-            "/v1/invoices": ("POST",),
+            "/v1/invoices": ("GET", "POST"),
             "/v1/invoice-runs": ("POST",),
+            "/v1/reports/aged-receivables": ("GET",),
+            "/v1/dunning/runs": ("POST",),
             "/v1/zreports": ("GET", "POST"),
             "/v1/audit-events": ("GET",),
         }.items()
