@@ -16,6 +16,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from billing.auth.access import scope_for
+from billing.core import scoping
 from billing.core.errors import MalipoError
 from billing.pages import browser_sessions
 from billing.pages.setup import csrf
@@ -42,6 +44,8 @@ def guard(
         if request.endpoint in open_endpoints:
             return None
         row = browser_sessions.current(request_session(), kind)
+        if row is not None:  # found by its cookie: from now on, the caller's rows (RLS)
+            scoping.set_scope(request_session(), scope_for(browser_sessions.principal_of(row)))
         if row is not None and not still_allowed(row):
             browser_sessions.close(request_session(), row)
             row = None

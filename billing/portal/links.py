@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from billing.auth.models import TENANT_ROLES, Role
+from billing.core import scoping
 from billing.core.clock import utcnow
 from billing.core.errors import InvalidInput, NotFound
 from billing.core.ids import new_id
@@ -71,10 +72,12 @@ def redeem(session: Session, token: str, now: datetime | None = None) -> PortalL
             _links.c.expires_at > now,
         )
         .values(used_at=now)
-        .returning(_links.c.id)
+        .returning(_links.c.id, _links.c.tenant_id)
     ).first()
     if used is None:
         raise NotFound("this portal link is not valid: it was used already, or it expired")
+    # Found by what the browser presented: from now on, that tenant's rows (RLS) only.
+    scoping.set_scope(session, scoping.Scope.tenant(used.tenant_id))
     link = session.get(PortalLink, used.id)
     assert link is not None
     if get_tenant(session, link.tenant_id).status is TenantStatus.SUSPENDED:

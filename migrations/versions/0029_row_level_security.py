@@ -15,8 +15,9 @@ reads the transaction's settings `malipo.scope` and `malipo.tenant_id`
   and writes only rows of its own tenant (WITH CHECK);
 - rows without a tenant (platform ledger accounts, staff keys, staff audit events) are
   seen by the system and staff scopes only;
-- api_keys also answer the anonymous scope, so a key can be looked up by its prefix
-  before anyone is known (the secret's hash is compared after).
+- the credentials a caller presents (api_keys by prefix; the portal's one-time links and
+  browser sessions by their token's hash) also answer the anonymous scope, so they can
+  be found before anyone is known; once found, the caller's own scope is set.
 
 SQLite has no row-level security: there the application's scoping is all there is.
 Keep this migration last in the chain: tables created after it are not covered (the
@@ -36,6 +37,8 @@ SCOPE = "current_setting('malipo.scope', true)"
 TENANT = "current_setting('malipo.tenant_id', true)"
 EVERY_ROW = f"{SCOPE} IN ('system', 'staff')"
 POLICY = "tenant_isolation"
+# Looked up by what the caller presents, before the caller is known.
+FOUND_BEFORE_CALLER = ("api_keys", "portal_links", "web_sessions")
 
 
 def _own(column: str) -> str:
@@ -65,7 +68,7 @@ def upgrade() -> None:
         return
     for table in tenant_tables(bind):
         using = _own("tenant_id")
-        if table == "api_keys":  # found by prefix before the caller is known
+        if table in FOUND_BEFORE_CALLER:
             using = f"({using} OR {SCOPE} = 'anonymous')"
         _protect(table, using)
         for partition in _partitions(bind, table):

@@ -9,12 +9,14 @@ import uuid
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import sessionmaker
 
 from billing.audit.models import AuditEvent
 from billing.audit.service import record
 from billing.audit.verify import verify
 from billing.cli import main
+from billing.core.db import make_engine
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +37,23 @@ def _write(runtime, tenant_id: str, n: int, actor: str = "stf_test") -> None:
                 tenant_id=tenant_id,
                 detail={"i": i, "amount": 10**12},
             )
+
+
+@pytest.fixture
+def owner_sessions(owner_database_url):
+    """The schema owner's sessions (row-level security binds it too: it says it is the
+    system, as a migration would)."""
+    engine = make_engine(owner_database_url)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    event.listen(
+        factory,
+        "after_begin",
+        lambda _s, _t, connection: connection.execute(
+            text("SELECT set_config('malipo.scope', 'system', true)")
+        ),
+    )
+    yield factory
+    engine.dispose()
 
 
 def test_events_are_linked_in_order_and_a_rollback_leaves_no_link(runtime, sessions):
@@ -142,7 +161,7 @@ def test_concurrent_writers_of_one_chain_never_fork_it(runtime, sessions):
     assert sorted(seqs) == list(range(1, 81))
 
 
-def test_verify_names_the_row_an_owner_edited(runtime, sessions, app):
+def test_verify_names_the_row_an_owner_edited(runtime, sessions, owner_sessions, app):
     tenant_id = f"ten_{uuid.uuid4().hex[:12]}"
     _write(runtime, tenant_id, 5)
     with sessions() as session:
@@ -152,7 +171,7 @@ def test_verify_names_the_row_an_owner_edited(runtime, sessions, app):
             )
         ).one()
     # As the database owner, past the append-only trigger (only this test's connection).
-    with sessions.begin() as session:
+    with owner_sessions.begin() as session:
         session.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
         session.execute(
             text("UPDATE audit_events SET detail = CAST(:d AS json) WHERE id = :id"),
@@ -173,7 +192,7 @@ def test_verify_names_the_row_an_owner_edited(runtime, sessions, app):
     assert f"audit event {target.id}" in result.output and "link 3" in result.output
 
 
-def test_verify_finds_a_deleted_row_at_the_link_after_it(runtime, sessions, app):
+def test_verify_finds_a_deleted_row_at_the_link_after_it(runtime, sessions, owner_sessions, app):
     tenant_id = f"ten_{uuid.uuid4().hex[:12]}"
     _write(runtime, tenant_id, 4)
     with sessions() as session:
@@ -186,7 +205,7 @@ def test_verify_finds_a_deleted_row_at_the_link_after_it(runtime, sessions, app)
             .scalars()
             .all()
         )
-    with sessions.begin() as session:
+    with owner_sessions.begin() as session:
         session.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
         session.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": ids[1]})
         session.execute(text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only"))

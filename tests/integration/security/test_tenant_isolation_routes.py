@@ -153,6 +153,8 @@ ROUTES: dict[tuple[str, str], Route] = {
             "/v1/disputes": ("GET", "POST"),
             "/v1/adjustments": ("GET", "POST"),
             "/v1/portal-sessions": ("POST",),
+            "/v1/saved-card": ("GET", "POST"),
+            "/v1/saved-card/auto-recharge": ("PUT",),
         }.items()
         for method in methods
     },
