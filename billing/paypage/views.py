@@ -5,7 +5,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request
+from sqlalchemy import select
 
+from billing.core import scoping
 from billing.core.errors import InvalidInput, MalipoError
 from billing.paypage.strings import LANGUAGES, table
 from billing.paypage.tokens import token_for, topup_of
@@ -27,11 +29,23 @@ blueprint = Blueprint(
 
 
 def _load(token: str) -> tuple[Topup, Tenant]:
+    """The top-up the signed token names; from then on the request sees its tenant's rows
+    only (row-level security), as a tenant's own key would."""
     topup_id = topup_of(current().settings.secret_key, token)
-    topup = request_session().get(Topup, topup_id) if topup_id else None
+    if topup_id is None:
+        abort(404)
+    session = request_session()
+    # The signature is the proof for this one top-up: its owner is read past the
+    # anonymous scope, then everything else in the tenant's own scope.
+    scoping.set_scope(session, scoping.SYSTEM)
+    tenant_id = session.execute(select(Topup.tenant_id).where(Topup.id == topup_id)).scalar()
+    if tenant_id is None:
+        abort(404)
+    scoping.set_scope(session, scoping.Scope.tenant(tenant_id))
+    topup = session.get(Topup, topup_id)
     if topup is None:
         abort(404)
-    return topup, request_session().get(Tenant, topup.tenant_id)
+    return topup, session.get(Tenant, tenant_id)
 
 
 def _language(tenant: Tenant) -> str:
