@@ -228,7 +228,7 @@ class Resolve(MethodView):
 @blp.route("/review-items/<item_id>/dispute")
 class DisputeFromReview(MethodView):
     @requires(*STAFF)
-    @blp.arguments(FromReviewSchema)
+    @blp.arguments(FromReviewSchema, required=False)  # nothing to say: the default priority
     @blp.response(201, DisputeSchema)
     def post(self, data: dict, item_id: str):
         """Turn a review item about a tenant's top-up into a dispute (once), and close the

@@ -125,3 +125,13 @@ def worker(service_env: dict[str, str], tmp_path) -> Iterator[subprocess.Popen]:
     process = start_worker(service_env, tmp_path / "worker.log")
     yield process
     stop_worker(process)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The fuzzer last: it makes arbitrary documents on the shared service (invoices
+    finalised with whatever it chose, sent to the one simulated TRA, whose queue is in
+    receipt order), so no test that waits for that queue runs after it."""
+    fuzz = [item for item in items if item.module.__name__.endswith("test_fuzz_e2e")]
+    rest = [item for item in items if item not in fuzz]
+    e2e_end = max((i for i, item in enumerate(rest) if "/e2e/" in str(item.path)), default=-1)
+    items[:] = rest[: e2e_end + 1] + fuzz + rest[e2e_end + 1 :]
