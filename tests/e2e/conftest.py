@@ -16,6 +16,11 @@ import pytest
 import requests
 
 BILLING = str(Path(sys.executable).parent / "billing")
+# How long a fiscal receipt may take to reach TRA here. Each test stops its worker, and a
+# worker stopped mid-drain keeps the VFD's drain lease until it runs out
+# (`billing.invoicing.fiscal.LEASE_S`, 60 s); the next fiscal sweep is then up to two
+# leased periods away (10 s each). So the bound is 80 s after the previous test, not 60.
+FISCAL_WAIT_S = 120
 
 
 def free_port() -> int:

@@ -11,6 +11,7 @@ import requests
 from pypdf import PdfReader
 
 from billing.tenants.models import BillingMode
+from tests.e2e.conftest import FISCAL_WAIT_S
 from tests.integration.invoicing.conftest import usage
 from tests.polling import eventually
 
@@ -53,7 +54,7 @@ def test_an_invoice_is_finalised_fiscalised_and_its_pdf_fetched(
             (f := fetch(f"/v1/invoices/{invoice_id}").json()["fiscal"])["status"] == "acknowledged"
             and f
         ),
-        timeout_s=60,
+        timeout_s=FISCAL_WAIT_S,
     )
     assert fiscal, fetch(f"/v1/invoices/{invoice_id}").json()["fiscal"]
     assert fiscal["verification_code"] in text
@@ -82,7 +83,7 @@ def test_a_top_ups_fiscal_receipt_is_rendered_once_through_the_worker(
             found = session.execute(select(Invoice).where(Invoice.topup_id == topup_id)).scalar()
             return found if found is not None and found.pdf_has_ack else None
 
-    done = eventually(receipt, timeout_s=60)
+    done = eventually(receipt, timeout_s=FISCAL_WAIT_S)
     assert done, "the top-up's receipt was never rendered with TRA's acknowledgement"
     time.sleep(2)  # a second render, if one were queued, would land by now
     with sessions() as session:

@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from billing.tenants.models import BillingMode
+from tests.e2e.conftest import FISCAL_WAIT_S
 from tests.factories import on_default_plan
 from tests.integration.usage.conftest import cdr
 from tests.polling import eventually
@@ -70,4 +71,4 @@ def test_late_usage_and_credit_after_payment_land_on_the_next_invoice(
         seen = http("GET", f"/v1/invoices/{november['id']}", tenant)
         return seen["fiscal"]["status"] == "acknowledged" and seen["pdf_ready"]
 
-    assert eventually(acknowledged, timeout_s=60), "the worker never fiscalised November"
+    assert eventually(acknowledged, timeout_s=FISCAL_WAIT_S), "the worker never fiscalised November"
