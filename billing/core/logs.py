@@ -1,35 +1,22 @@
 """Log lines: one JSON object a line (or plain text), request id attached, phones masked.
 
-Phone numbers are personal data: a log line never carries one whole. Every MSISDN-shaped
-run of digits in the message, the exception text and the extra fields is masked to its
-first four and last two digits (`2557******12`), whatever module logged it.
+Phone numbers are personal data: a log line never carries one whole. The record factory
+(`billing.core.masking`) masks each message where it is made; these formatters mask what
+it cannot reach, the exception text and the extra fields, by the same rule.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 from billing.core.context import request_id
+from billing.core.masking import mask as mask_phones
 
-# Tanzanian numbers as they travel: 255XXXXXXXXX (E.164 without +), +255…, 0[67]XXXXXXXX.
-# Other countries' E.164 numbers in international form (+ and 10-15 digits) too.
-_PHONE = re.compile(r"(?<![\w.])(?:\+?255\d{9}|0[67]\d{8}|\+\d{10,14})(?![\w.])")
 _STANDARD = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
-
-
-def mask_phone(number: str) -> str:
-    """`255712345612` → `2557******12` (a leading + is kept and not counted)."""
-    sign, digits = ("+", number[1:]) if number.startswith("+") else ("", number)
-    return sign + digits[:4] + "*" * (len(digits) - 6) + digits[-2:]
-
-
-def mask_phones(text: str) -> str:
-    return _PHONE.sub(lambda found: mask_phone(found.group(0)), text)
 
 
 class JsonFormatter(logging.Formatter):

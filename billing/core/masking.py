@@ -12,19 +12,21 @@ import logging
 import re
 from typing import Any
 
-# Tanzanian mobile numbers as written in requests, callbacks and records: 2557…/2556…
-# (12 digits), +255…, or the local 07…/06… (10 digits); not part of a longer number.
-_NUMBER = re.compile(r"(?<![\d])(\+?255[67]\d{8}|0[67]\d{8})(?![\d])")
+# Tanzanian numbers as they travel: 255XXXXXXXXX (E.164 without +), +255…, 0[67]XXXXXXXX;
+# other countries' E.164 numbers in international form (+ and 10-15 digits) too. Not a
+# run inside a longer number or an id (`top_01JX255712345612`).
+_PHONE = re.compile(r"(?<![\w.])(?:\+?255\d{9}|0[67]\d{8}|\+\d{10,14})(?![\w.])")
+
+
+def mask_phone(number: str) -> str:
+    """`255712345612` → `2557******12` (a leading + is kept and not counted)."""
+    sign, digits = ("+", number[1:]) if number.startswith("+") else ("", number)
+    return sign + digits[:4] + "*" * (len(digits) - 6) + digits[-2:]
 
 
 def mask(text: str) -> str:
-    return _NUMBER.sub(_masked, text)
-
-
-def _masked(match: re.Match[str]) -> str:
-    number = match.group(1)
-    keep = 5 if number.startswith("+") else 4 if number.startswith("255") else 2
-    return number[:keep] + "*" * (len(number) - keep - 2) + number[-2:]
+    """Every phone number in `text` masked to its first four and last two digits."""
+    return _PHONE.sub(lambda found: mask_phone(found.group(0)), text)
 
 
 def install() -> None:

@@ -9,7 +9,9 @@ import sys
 import pytest
 
 from billing.core.context import accept_request_id, bind_request_id, unbind_request_id
-from billing.core.logs import JsonFormatter, TextFormatter, mask_phone, mask_phones
+from billing.core.logs import JsonFormatter, TextFormatter
+from billing.core.masking import mask as mask_phones
+from billing.core.masking import mask_phone
 
 
 @pytest.mark.parametrize(
