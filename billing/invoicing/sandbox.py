@@ -1,8 +1,12 @@
 """Sandbox mode: TRA's VFD API simulated by this service under /sandbox/tra.
 
-The simulator holds its counters in memory, as TRA holds them on its side; on its first
-request after a restart it learns the last receipt TRA would remember — the highest
-acknowledged GC in our database — so GC = last + 1 keeps holding across restarts.
+The simulator holds its counters in memory, as TRA holds them on its side. TRA is one
+service, but each `billing serve` (a restart, a second server, the demo's own) has its
+own simulator: before each request it catches up with the last receipt TRA would
+remember, the highest acknowledged GC in our database, when that is ahead of its own
+memory. So GC = last + 1 holds across restarts and across servers sharing a database
+(a simulator that stayed behind would refuse every receipt after another's, and the
+receipt queue, which waits for its head, would stop for good).
 """
 
 from __future__ import annotations
@@ -28,23 +32,20 @@ def tra_blueprint(settings: Settings) -> Blueprint:
         username=d["username"],
         password=d["password"],
     )
-    remembered: list[bool] = []
     bp = blueprint(state, name="tra_sandbox")
 
     @bp.before_request
     def remember() -> None:
-        if not remembered:
-            with state.lock:
-                if not remembered:
-                    state.certificate = vfd.signing_key(settings).certificate
-                    _remember_last_receipt(state, d["efd_serial"])
-                    remembered.append(True)
+        with state.lock:
+            if state.certificate is None:
+                state.certificate = vfd.signing_key(settings).certificate
+            _catch_up(state, d["efd_serial"])
 
     bp.tra_state = state  # type: ignore[attr-defined]  # for tests that inject faults
     return bp
 
 
-def _remember_last_receipt(state: TraState, efd_serial: str) -> None:
+def _catch_up(state: TraState, efd_serial: str) -> None:
     with current().sessions() as session:
         last = session.execute(
             select(Invoice.gc, Invoice.znum, Invoice.dc)
@@ -55,6 +56,6 @@ def _remember_last_receipt(state: TraState, efd_serial: str) -> None:
             .order_by(Invoice.gc.desc())
             .limit(1)
         ).first()
-    if last is not None:
+    if last is not None and last.gc > state.last_gc:
         z = last.znum
         state.last_gc, state.last_dc, state.last_day = last.gc, last.dc, f"{z[:4]}-{z[4:6]}-{z[6:]}"

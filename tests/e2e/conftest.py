@@ -133,24 +133,11 @@ def worker(service_env: dict[str, str], tmp_path) -> Iterator[subprocess.Popen]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Order within the e2e tests, which share one service and one simulated TRA:
-    - first, the tests that wait for receipts to reach TRA: after some earlier e2e test
-      (not yet found: one of callback_auth, demo, edge_validation, fail_closed,
-      foundation) the shared TRA queue stays blocked, though each passes beside them when
-      run in pairs; see the closing note of 2026-12-07;
-    - last, the fuzzer: it makes arbitrary documents on the shared service (invoices
-      finalised with whatever it chose go to the one TRA, whose queue is in receipt
-      order)."""
-
-    def module(item: pytest.Item) -> str:
-        return item.module.__name__.rsplit(".", 1)[-1]
-
-    first = [item for item in items if module(item) in FISCAL_FIRST]
-    fuzz = [item for item in items if module(item) == "test_fuzz_e2e"]
-    rest = [item for item in items if item not in first and item not in fuzz]
+    """The fuzzer runs last among the e2e tests: it makes arbitrary documents on the
+    shared service (invoices finalised with whatever it chose go to the one TRA, whose
+    queue is in receipt order)."""
+    fuzz = [item for item in items if item.module.__name__.endswith(".test_fuzz_e2e")]
+    rest = [item for item in items if item not in fuzz]
     e2e = [i for i, item in enumerate(rest) if "/e2e/" in str(item.path)]
-    start, end = (e2e[0], e2e[-1] + 1) if e2e else (0, 0)
-    items[:] = rest[:start] + first + rest[start:end] + fuzz + rest[end:]
-
-
-FISCAL_FIRST = ("test_invoicing_e2e", "test_postpaid_month_e2e")
+    end = e2e[-1] + 1 if e2e else len(rest)
+    items[:] = rest[:end] + fuzz + rest[end:]

@@ -1,5 +1,6 @@
 """Sandbox mode: the service serves TRA's simulator itself, and a restarted service's
-simulator remembers the last receipt TRA accepted, so GC = last + 1 keeps holding."""
+simulator, or a second service's beside it, knows the last receipt TRA accepted, so
+GC = last + 1 keeps holding."""
 
 from __future__ import annotations
 
@@ -66,3 +67,25 @@ def test_a_restarted_sandbox_remembers_the_last_accepted_receipt(
         third = finalise(app, drafts[2])
     assert third.gc == first[1].gc + 1
     assert third.fiscal_status is FiscalStatus.ACKNOWLEDGED, third.last_fiscal_error
+
+
+def test_two_sandboxes_on_one_database_follow_each_others_receipts(
+    database_url, runtime, postpaid_draft, tmp_path
+):
+    """The e2e tests' shared service, beside another test's own `billing serve` (or the
+    demo's): the simulator that answered first must not stay behind the other's GCs,
+    or it refuses every later receipt and the queue behind its head stops for good."""
+    device = {**SANDBOX_VFD_DEVICE, "efd_serial": f"10TZ{uuid.uuid4().hex[:6].upper()}"}
+    pfx = str(tmp_path / "sandbox.pfx")
+    drafts = [postpaid_draft(runtime)[1] for _ in range(4)]
+    with (
+        sandbox_service(database_url, free_port(), device, pfx) as early,
+        sandbox_service(database_url, free_port(), device, pfx) as other,
+    ):
+        finalised = [finalise(early, drafts[0])]  # `early`'s simulator has answered
+        finalised += [finalise(other, d) for d in drafts[1:3]]  # then the other's, twice
+        finalised.append(finalise(early, drafts[3]))
+    assert [i.gc for i in finalised] == [finalised[0].gc + n for n in range(4)]
+    assert [i.fiscal_status for i in finalised] == [FiscalStatus.ACKNOWLEDGED] * 4, [
+        i.last_fiscal_error for i in finalised
+    ]
