@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from billing.auth import keys
 from billing.auth.models import STAFF_ROLES, TENANT_ROLES, ApiKey, Role, StaffUser
 from billing.core.clock import utcnow
-from billing.core.errors import Conflict, InvalidInput, NotFound
+from billing.core.errors import Conflict, InvalidInput
+from billing.core.finders import owned
 from billing.core.ids import new_id
 
 
@@ -68,9 +69,7 @@ def create_staff(session: Session, *, email: str, role: Role) -> tuple[StaffUser
 
 def revoke_key(session: Session, *, key_id: str, tenant_id: str | None) -> ApiKey:
     """Revoke a key; a tenant may revoke only its own (others' answer 404)."""
-    key = session.get(ApiKey, key_id, with_for_update=True)
-    if key is None or (tenant_id is not None and key.tenant_id != tenant_id):
-        raise NotFound(f"API key {key_id} not found")
+    key = owned(session, ApiKey, key_id, tenant_id, "API key", lock=True)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
     return key

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from billing.audit.service import SYSTEM, record
@@ -24,7 +24,8 @@ from billing.balance_adjustments.models import (
 )
 from billing.core.clock import utcnow
 from billing.core.config import Settings
-from billing.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from billing.core.errors import Conflict, Forbidden, InvalidInput
+from billing.core.finders import newest_first, owned
 from billing.core.ids import new_id
 from billing.core.money import Currency
 from billing.ledger.postings import ADJUSTMENTS, WALLET, Posting
@@ -110,23 +111,14 @@ def reject(session: Session, adjustment_id: str, *, checker: str, note: str) -> 
 
 
 def get(session: Session, adjustment_id: str, *, lock: bool = False) -> BalanceAdjustment:
-    adjustment = session.get(BalanceAdjustment, adjustment_id, with_for_update=lock or None)
-    if adjustment is None:
-        raise NotFound(f"adjustment {adjustment_id} not found")
-    return adjustment
+    return owned(session, BalanceAdjustment, adjustment_id, None, "adjustment", lock=lock)
 
 
 def list_adjustments(
     session: Session, *, tenant_id: str | None, status: str | None, before: str | None, limit: int
 ) -> list[BalanceAdjustment]:
-    query = select(BalanceAdjustment).order_by(BalanceAdjustment.id.desc()).limit(limit)
-    if tenant_id is not None:
-        query = query.where(BalanceAdjustment.tenant_id == tenant_id)
-    if status is not None:
-        query = query.where(BalanceAdjustment.status == status)
-    if before is not None:
-        query = query.where(BalanceAdjustment.id < before)
-    return list(session.execute(query).scalars())
+    return newest_first(session, BalanceAdjustment, tenant_id=tenant_id, before=before,
+                        limit=limit, status=status)  # fmt: skip
 
 
 def expire_pending(session: Session) -> int:

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from billing.audit.service import record
 from billing.auth.models import StaffUser
 from billing.core.clock import utcnow
-from billing.core.errors import Conflict, InvalidInput, NotFound
+from billing.core.errors import Conflict, InvalidInput
+from billing.core.finders import newest_first, owned
 from billing.core.ids import new_id
 from billing.disputes import attachments, states
 from billing.disputes.models import (
@@ -128,10 +129,7 @@ def get_dispute(
     session: Session, dispute_id: str, tenant_id: str | None, *, lock: bool = False
 ) -> Dispute:
     """A dispute; a tenant asking for another tenant's gets 404."""
-    dispute = session.get(Dispute, dispute_id, with_for_update=lock or None)
-    if dispute is None or (tenant_id is not None and dispute.tenant_id != tenant_id):
-        raise NotFound(f"dispute {dispute_id} not found")
-    return dispute
+    return owned(session, Dispute, dispute_id, tenant_id, "dispute", lock=lock)
 
 
 def list_disputes(
@@ -143,17 +141,8 @@ def list_disputes(
     before: str | None,
     limit: int,
 ) -> list[Dispute]:
-    """Newest first (ids sort by time), by id cursor."""
-    query = select(Dispute).order_by(Dispute.id.desc()).limit(limit)
-    if tenant_id is not None:
-        query = query.where(Dispute.tenant_id == tenant_id)
-    if status is not None:
-        query = query.where(Dispute.status == status)
-    if owner_id is not None:
-        query = query.where(Dispute.owner_id == owner_id)
-    if before is not None:
-        query = query.where(Dispute.id < before)
-    return list(session.execute(query).scalars())
+    return newest_first(session, Dispute, tenant_id=tenant_id, before=before, limit=limit,
+                        status=status, owner_id=owner_id)  # fmt: skip
 
 
 def take_on(

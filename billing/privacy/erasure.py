@@ -26,6 +26,7 @@ from billing.auth.models import ApiKey
 from billing.core.clock import utcnow
 from billing.core.db import is_postgresql
 from billing.core.errors import Conflict, NotFound
+from billing.core.finders import owned
 from billing.core.ids import new_id
 from billing.ledger.models import Account
 from billing.ledger.postings import RECEIVABLE, WALLET
@@ -76,10 +77,7 @@ def request_erasure(session: Session, tenant_id: str, requested_by: str, note: s
 
 
 def get_request(session: Session, erasure_id: str, tenant_id: str | None) -> ErasureRequest:
-    request = session.get(ErasureRequest, erasure_id)
-    if request is None or (tenant_id is not None and request.tenant_id != tenant_id):
-        raise NotFound(f"erasure request {erasure_id} not found")
-    return request
+    return owned(session, ErasureRequest, erasure_id, tenant_id, "erasure request")
 
 
 def decide(session: Session, erasure_id: str, actor: str, approve: bool, note: str | None):

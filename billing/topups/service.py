@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing.core.errors import Conflict, InvalidInput, NotFound
+from billing.core.errors import Conflict, InvalidInput
+from billing.core.finders import newest_first, owned
 from billing.core.ids import new_id
 from billing.jobs.outbox import defer
 from billing.tenants.service import get_tenant
@@ -103,10 +103,7 @@ def _check_amount(gateways: Gateways, provider: str, amount: int) -> None:
 
 def get_topup(session: Session, topup_id: str, tenant_id: str | None) -> Topup:
     """A top-up; a tenant asking for another tenant's gets 404."""
-    topup = session.get(Topup, topup_id)
-    if topup is None or (tenant_id is not None and topup.tenant_id != tenant_id):
-        raise NotFound(f"top-up {topup_id} not found")
-    return topup
+    return owned(session, Topup, topup_id, tenant_id, "top-up")
 
 
 def list_topups(
@@ -117,12 +114,5 @@ def list_topups(
     before: str | None,
     limit: int,
 ) -> list[Topup]:
-    """Newest first; ids sort by creation time, so the last id is the cursor."""
-    query = select(Topup).order_by(Topup.id.desc()).limit(limit)
-    if tenant_id is not None:
-        query = query.where(Topup.tenant_id == tenant_id)
-    if status is not None:
-        query = query.where(Topup.status == status)
-    if before is not None:
-        query = query.where(Topup.id < before)
-    return list(session.execute(query).scalars())
+    return newest_first(session, Topup, tenant_id=tenant_id, before=before, limit=limit,
+                        status=status)  # fmt: skip
