@@ -1,4 +1,5 @@
-"""A PostgreSQL cluster and a Redis of the test's own, on their own ports, to restart.
+"""A PostgreSQL cluster and a Redis of the test's own, on their own ports, to restart;
+and `own_stack`: `billing serve` and a worker on them, for the outage tests.
 
 The shared servers are everyone's: a fault test that restarts a server needs its own.
 PostgreSQL is Debian's (/usr/lib/postgresql/*/bin); initdb refuses to run as root, so
@@ -7,6 +8,8 @@ as root the cluster runs as the `postgres` user, in a directory it owns.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import glob
 import os
 import pwd
@@ -16,10 +19,24 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
+import pytest
 import redis
+import requests
+from sqlalchemy.pool import NullPool
+
+from billing import create_app
+from billing.core.config import Settings, normalise_database_url
+from billing.core.db import make_engine, make_session_factory
+from billing.core.money import Currency
+from billing.runtime import EXTENSION
+from billing.tenants.models import BillingMode
+from billing.tenants.service import NewTenant, create_tenant
+from tests.e2e.conftest import BILLING, _stop, billing, start_worker, stop_worker
+from tests.polling import eventually
 
 
 def free_port() -> int:
@@ -125,3 +142,79 @@ class OwnRedis:
             self.process.kill()
             self.process.wait()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@dataclasses.dataclass
+class OwnStack:
+    pg: OwnPostgres
+    redis: OwnRedis
+    url: str
+    env: dict[str, str]
+    serve_log: Path
+    sessions: Callable  # on a pool-less engine: it survives the restarts
+    worker: subprocess.Popen
+
+    def make_tenant(self) -> dict[str, str]:
+        """A prepaid TZS tenant; its API key's Authorization header."""
+        app = create_app(Settings(database_url=self.env["DATABASE_URL"], secret_key="e2e"))
+        with app.extensions[EXTENSION].unit_of_work() as session:
+            created = create_tenant(
+                session,
+                NewTenant(name="Duka", email="b@duka.co.tz", msisdn="255712345678",
+                          billing_mode=BillingMode.PREPAID, currency=Currency.TZS),
+            )  # fmt: skip
+        app.extensions[EXTENSION].engine.dispose()
+        return {"Authorization": f"Bearer {created.api_key}"}
+
+
+@contextlib.contextmanager
+def own_stack(root: Path, env: dict[str, str]) -> Iterator[OwnStack]:
+    """Its own PostgreSQL and Redis, migrated, with `billing serve` (sandbox providers,
+    its spool under `root`) and a `billing worker` on them; `env` adds to or overrides
+    the service's environment. Skips where Debian's servers are not installed."""
+    bindir = postgres_bindir()
+    if bindir is None or not Path("/usr/bin/redis-server").exists():
+        pytest.skip("needs Debian's PostgreSQL (/usr/lib/postgresql/*/bin) and redis-server")
+    pg, own_redis = OwnPostgres(bindir), OwnRedis()
+    serve = worker = None
+    try:
+        pg.start()
+        own_redis.start()
+        database_url = normalise_database_url(pg.create_database("malipo"))
+        port = free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": own_redis.url,
+            "SECRET_KEY": "e2e",
+            "MALIPO_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "MALIPO_PROVIDER_MODE": "sandbox",
+            "MALIPO_REDRIVE_AFTER_S": "3",
+            "MALIPO_SPOOL_DIR": str(root / "spool"),
+            **env,
+        }
+        billing(env, "db", "upgrade")
+        serve_log = root / "serve.log"
+        serve = subprocess.Popen(
+            [BILLING, "serve", "--port", str(port)],
+            env=env, stdout=serve_log.open("w"), stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        assert eventually(lambda: healthy(url), timeout_s=30), "billing serve did not start"
+        worker = start_worker(env, root / "worker.log")
+        sessions = make_session_factory(make_engine(database_url, poolclass=NullPool))
+        yield OwnStack(pg, own_redis, url, env, serve_log, sessions, worker)
+    finally:
+        if worker is not None:
+            stop_worker(worker)
+        if serve is not None:
+            _stop(serve)
+        own_redis.destroy()
+        pg.destroy()
+
+
+def healthy(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/healthz", timeout=1).ok
+    except requests.ConnectionError:
+        return False

@@ -11,30 +11,18 @@ accepted top-up credited exactly once within a bound, nothing left in the spool.
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 import requests
 from sqlalchemy import func, select, text
-from sqlalchemy.pool import NullPool
 
-from billing import create_app
-from billing.core.config import Settings, normalise_database_url
-from billing.core.db import make_engine, make_session_factory
-from billing.core.money import Currency
 from billing.ledger.models import Transaction
-from billing.runtime import EXTENSION
-from billing.tenants.models import BillingMode
-from billing.tenants.service import NewTenant, create_tenant
 from billing.topups.models import Topup
-from tests.e2e.conftest import BILLING, _stop, billing, start_worker, stop_worker
-from tests.e2e.own_services import OwnPostgres, OwnRedis, free_port, postgres_bindir
+from tests.e2e.own_services import OwnStack, own_stack
 from tests.polling import eventually
 
 pytestmark = pytest.mark.e2e
@@ -44,83 +32,12 @@ SETTLE_S = 30  # every accepted top-up is credited this long after recovery, at 
 PAYERS = {"tigopesa": "0714 12 9999", "mpesa": "0754 12 9999"}  # 9999: paid, with callback
 
 
-@dataclasses.dataclass
-class Stack:
-    pg: OwnPostgres
-    redis: OwnRedis
-    url: str
-    env: dict[str, str]
-    serve_log: Path
-    sessions: Callable
-    worker: subprocess.Popen
-
-    def make_tenant(self) -> dict[str, str]:
-        app = create_app(Settings(database_url=self.env["DATABASE_URL"], secret_key="e2e"))
-        with app.extensions[EXTENSION].unit_of_work() as session:
-            created = create_tenant(
-                session,
-                NewTenant(
-                    name="Duka",
-                    email="b@duka.co.tz",
-                    msisdn="255712345678",
-                    billing_mode=BillingMode.PREPAID,
-                    currency=Currency.TZS,
-                ),
-            )
-        app.extensions[EXTENSION].engine.dispose()
-        return {"Authorization": f"Bearer {created.api_key}"}
-
-
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory) -> Iterator[Stack]:
-    bindir = postgres_bindir()
-    if bindir is None or not Path("/usr/bin/redis-server").exists():
-        pytest.skip("needs Debian's PostgreSQL (/usr/lib/postgresql/*/bin) and redis-server")
+def stack(tmp_path_factory) -> Iterator[OwnStack]:
     root = tmp_path_factory.mktemp("fail-closed")
-    pg, own_redis = OwnPostgres(bindir), OwnRedis()
-    serve = worker = None
-    try:
-        pg.start()
-        own_redis.start()
-        database_url = normalise_database_url(pg.create_database("malipo"))
-        port = free_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "REDIS_URL": own_redis.url,
-            "SECRET_KEY": "e2e",
-            "MALIPO_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "MALIPO_PROVIDER_MODE": "sandbox",
-            # Callbacks come 2 s after the push: those of the 2 s before an outage meet it.
-            "MALIPO_SANDBOX_DELAY_S": "2.0",
-            "MALIPO_REDRIVE_AFTER_S": "3",
-            "MALIPO_SPOOL_DIR": str(root / "spool"),
-        }
-        billing(env, "db", "upgrade")
-        serve_log = root / "serve.log"
-        serve = subprocess.Popen(
-            [BILLING, "serve", "--port", str(port)],
-            env=env, stdout=serve_log.open("w"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        assert eventually(lambda: _healthy(url), timeout_s=30), "billing serve did not start"
-        worker = start_worker(env, root / "worker.log")
-        engine = make_engine(database_url, poolclass=NullPool)  # survives the restarts
-        yield Stack(pg, own_redis, url, env, serve_log, make_session_factory(engine), worker)
-    finally:
-        if worker is not None:
-            stop_worker(worker)
-        if serve is not None:
-            _stop(serve)
-        own_redis.destroy()
-        pg.destroy()
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/healthz", timeout=1).ok
-    except requests.ConnectionError:
-        return False
+    # Callbacks come 2 s after the push: those of the 2 s before an outage meet it.
+    with own_stack(root, {"MALIPO_SANDBOX_DELAY_S": "2.0"}) as stack:
+        yield stack
 
 
 @dataclasses.dataclass
@@ -208,7 +125,7 @@ class Burst:
             time.sleep(0.3)  # the client honours Retry-After, shortened for the test
 
 
-def paid(stack: Stack, burst: Burst) -> int:
+def paid(stack: OwnStack, burst: Burst) -> int:
     """How many accepted top-ups are credited already: pushes and callbacks are flowing."""
     with burst.lock:
         ids = list(burst.accepted)
@@ -220,7 +137,7 @@ def paid(stack: Stack, burst: Burst) -> int:
         )
 
 
-def callback_due(stack: Stack) -> bool:
+def callback_due(stack: OwnStack) -> bool:
     """A Tigo push was made in the last 0.8 s: its callback comes in 1.2 s to 2 s (no
     retry, no status query), so a restart begun now has it meet the outage."""
     with stack.sessions() as session:
@@ -238,7 +155,7 @@ def callback_due(stack: Stack) -> bool:
         )
 
 
-def settled_once(stack: Stack, accepted: dict[str, int]) -> bool:
+def settled_once(stack: OwnStack, accepted: dict[str, int]) -> bool:
     with stack.sessions() as session:
         statuses = dict(
             session.execute(select(Topup.id, Topup.status).where(Topup.id.in_(accepted))).all()
@@ -246,7 +163,7 @@ def settled_once(stack: Stack, accepted: dict[str, int]) -> bool:
     return all(status == "succeeded" for status in statuses.values())
 
 
-def unsettled(stack: Stack, accepted: dict[str, int]) -> list[tuple]:
+def unsettled(stack: OwnStack, accepted: dict[str, int]) -> list[tuple]:
     """What a top-up not credited in time looks like, for the failure message."""
     with stack.sessions() as session:
         return session.execute(
@@ -256,7 +173,7 @@ def unsettled(stack: Stack, accepted: dict[str, int]) -> list[tuple]:
         ).all()
 
 
-def credit_counts(stack: Stack, ids: list[str]) -> dict[str, int]:
+def credit_counts(stack: OwnStack, ids: list[str]) -> dict[str, int]:
     with stack.sessions() as session:
         rows = session.execute(
             select(Transaction.reference, func.count())
@@ -266,7 +183,7 @@ def credit_counts(stack: Stack, ids: list[str]) -> dict[str, int]:
         return dict(rows.all())
 
 
-def assert_nothing_lost_or_doubled(stack: Stack, burst: Burst, recovered_at: float) -> float:
+def assert_nothing_lost_or_doubled(stack: OwnStack, burst: Burst, recovered_at: float) -> float:
     """Every accepted top-up credited once; returns the seconds it took after recovery."""
     statuses = {answer.status for answer in burst.answers}
     assert statuses <= {200, 202, 503}, [a.body for a in burst.answers if a.body]
