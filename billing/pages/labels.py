@@ -14,6 +14,8 @@ STATUS = {
     "refunded": _l("refunded"),
     "open": _l("open"),
     "resolved": _l("resolved"),
+    "investigating": _l("investigating"),
+    "rejected": _l("rejected"),
     "draft": _l("draft"),
     "final": _l("final"),
     "void": _l("void"),

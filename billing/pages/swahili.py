@@ -155,6 +155,38 @@ SW = {
     "fiscalised": "imesajiliwa TRA", "sent": "imetumwa",
     "Stacked bars, one a day, coloured by service; the table below has the figures.":
         "Nguzo moja kwa kila siku, rangi kwa huduma; jedwali hapa chini lina takwimu.",
+    # Disputes
+    "Disputes": "Malalamiko", "Dispute": "Lalamiko", "Dispute this charge": "Lalamikia gharama hii",
+    "Dispute a charge": "Lalamikia gharama", "Dispute a period of usage": "Lalamikia matumizi ya kipindi",
+    "To question a charge, open it in your usage, statement or invoices and choose “Dispute this charge”.":
+        "Kuhoji gharama, ifungue kwenye matumizi, taarifa au ankara zako kisha chagua “Lalamikia gharama hii”.",
+    "Your disputes, newest first": "Malalamiko yako, mapya kwanza",
+    "Opened": "Lilifunguliwa", "Last change": "Badiliko la mwisho", "Answer due": "Jibu linatarajiwa",
+    "Answered": "Limejibiwa", "answered %(when)s": "limejibiwa %(when)s",
+    "opened %(when)s": "lilifunguliwa %(when)s", "overdue": "limechelewa",
+    "You have not opened a dispute.": "Hujafungua lalamiko lolote.",
+    "Older disputes": "Malalamiko ya zamani", "Back to disputes": "Rudi kwenye malalamiko",
+    "investigating": "inachunguzwa", "rejected": "limekataliwa",
+    "Top-up %(id)s": "Kuongeza salio %(id)s", "Usage record %(id)s": "Rekodi ya matumizi %(id)s",
+    "Usage from %(start)s to %(end)s": "Matumizi kuanzia %(start)s hadi %(end)s",
+    "Invoice %(number)s": "Ankara %(number)s", "Line %(line)s of %(number)s": "Mstari %(line)s wa %(number)s",
+    "Line": "Mstari", "Amount disputed": "Kiasi kinacholalamikiwa", "Your message": "Ujumbe wako",
+    "Credited to your wallet": "Imewekwa kwenye pochi yako",
+    "Usage priced again": "Matumizi yamepangiwa bei upya", "Credit note issued": "Hati ya punguzo imetolewa",
+    "Refunded": "Imerejeshwa", "Rejected": "Limekataliwa",
+    "%(changed)s of %(examined)s usage records priced again.":
+        "Rekodi %(changed)s kati ya %(examined)s za matumizi zimepangiwa bei upya.",
+    "See the entries in your statement": "Angalia maingizo kwenye taarifa yako",
+    "Conversation": "Mazungumzo", "You": "Wewe", "Billing team": "Timu ya malipo",
+    "No replies yet. We tell you by e-mail when there is news.":
+        "Bado hakuna majibu. Tutakujulisha kwa barua pepe kukiwa na habari.",
+    "This dispute is closed. To question it again, open a new dispute.":
+        "Lalamiko hili limefungwa. Kuliuliza tena, fungua lalamiko jipya.",
+    "Your reply": "Jibu lako", "Up to %(count)s characters": "Hadi herufi %(count)s",
+    "Send reply": "Tuma jibu", "The usage you dispute": "Matumizi unayolalamikia",
+    "Last day": "Siku ya mwisho", "At most 93 days": "Hadi siku 93", "What is wrong?": "Kuna tatizo gani?",
+    "Amount you dispute": "Kiasi unacholalamikia", "Optional": "Si lazima",
+    "Open the dispute": "Wasilisha lalamiko",
 }  # fmt: skip
 
 

@@ -67,7 +67,13 @@ def statement_page():
     if request.args.get("format") == "csv":
         return _csv(lines)
     shown = [line for _, line in zip(range(PAGE * 4), lines, strict=False)]
-    return render_template("portal/statement.html", tenant=tenant, lines=shown, args=request.args)
+    return render_template(
+        "portal/statement.html",
+        tenant=tenant,
+        lines=shown,
+        args=request.args,
+        actions=PORTAL_SLOTS["charge_actions"],
+    )
 
 
 def _csv(lines: Iterator[StatementLine]) -> Response:
@@ -166,7 +172,9 @@ def invoices_page():
         before=None,
         limit=100,
     )
-    return render_template("portal/invoices.html", invoices=rows)
+    return render_template(
+        "portal/invoices.html", invoices=rows, actions=PORTAL_SLOTS["charge_actions"]
+    )
 
 
 @bp.get("/invoices/<invoice_id>/pdf")

@@ -21,6 +21,7 @@ from billing.auth.service import create_staff
 from billing.backoffice.credentials import enrol
 from billing.core.config import Settings
 from billing.core.money import Currency
+from billing.disputes.service import add_comment
 from billing.invoicing import service as invoicing
 from billing.portal.links import create_link
 from billing.runtime import EXTENSION
@@ -39,6 +40,7 @@ pytestmark = [
     pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed"),
 ]
 playwright = pytest.importorskip("playwright.sync_api")
+PHONE = (390, 1280)  # the disputes pages: a phone's width and a desk's
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +171,43 @@ def test_tenant_portal(site, browser) -> None:
         f"{url}/portal/topup", form={"amount": "5000", "msisdn": "255754000111"}
     )
     assert forged.status == 400
+
+
+def test_dispute_opened_from_a_usage_row(site, browser) -> None:
+    url, runtime = site
+    tenant_id = _tenant(runtime)
+    _usage(runtime, tenant_id, UsageStatus.BILLED, datetime.now(UTC).replace(day=1, hour=9))
+    page = browser.new_page()
+    console = watch_console(page)
+    page.goto(_link(runtime, url, tenant_id))
+    page.get_by_role("link", name="Usage", exact=True).click()
+    page.locator("table a.row-action").first.click()
+    assert page.get_by_role("heading", name="Dispute a charge").is_visible()
+    page.get_by_role("button", name="Open the dispute").click()  # nothing said: refused
+    assert page.locator("#e-reason").is_visible()
+    shoot(page, "portal-dispute-form", PHONE)
+    page.get_by_label("What is wrong?").fill("This call to Vodacom was never made.")
+    page.get_by_label("Amount you dispute").fill("354")
+    page.get_by_role("button", name="Open the dispute").click()
+    dispute_id = page.url.rsplit("/", 1)[1]
+    assert "open" in page.get_by_test_id("dispute-status").inner_text()
+    with runtime.unit_of_work() as session:  # the billing team: a note to itself, an answer
+        for body, visibility in (
+            ("Internal: CDR replay suspected", "internal"),
+            ("We are checking the switch logs for this call.", "tenant"),
+        ):
+            add_comment(session, dispute_id, author="usr_browser", role="admin", is_staff=True,
+                        tenant_id=None, body=body, visibility=visibility)  # fmt: skip
+    page.reload()
+    assert "switch logs" in page.content() and "CDR replay" not in page.content()
+    page.get_by_label("Your reply").fill("Thank you: the number is not one of ours.")
+    page.get_by_role("button", name="Send reply").click()
+    assert page.get_by_text("the number is not one of ours").is_visible()
+    shoot(page, "portal-dispute", PHONE)
+    page.get_by_role("link", name="Disputes", exact=True).click()
+    assert page.locator(f'tr[data-dispute="{dispute_id}"]').is_visible()
+    shoot(page, "portal-disputes", PHONE)
+    assert [text for text in console if "Content Security Policy" in text] == []
 
 
 def test_back_office(site, browser) -> None:
