@@ -245,3 +245,20 @@ def test_csrf_refused_and_another_tenants_dispute_is_404(
         ).scalar()
     assert count == 0
     assert _dispute_events(sessions, theirs.tenant_id) == ["dispute.opened"]  # nothing added
+
+
+def test_a_period_of_usage_by_its_last_day(app, tenant, portal_link, sessions) -> None:
+    browser = _portal(app, portal_link, tenant.tenant_id)
+    form = browser.get("/portal/disputes/new?subject_type=usage_period")
+    assert form.status_code == 200 and 'id="f-period_end"' in form.get_data(as_text=True)
+    fields = {"subject_type": "usage_period", "reason": "October is twice September",
+              "period_start": "2026-10-01", "csrf_token": csrf_of(form)}  # fmt: skip
+    too_long = browser.post("/portal/disputes/new", data={**fields, "period_end": "2027-03-01"})
+    assert too_long.status_code == 422 and 'id="e-period_end"' in too_long.get_data(as_text=True)
+    made = browser.post("/portal/disputes/new", data={**fields, "period_end": "2026-10-31"})
+    assert made.status_code == 303
+    with sessions() as session:
+        dispute = session.get(Dispute, made.headers["Location"].rsplit("/", 1)[1])
+        assert (dispute.period_start, dispute.period_end) == (date(2026, 10, 1), date(2026, 11, 1))
+    listed = browser.get("/portal/disputes").get_data(as_text=True)
+    assert "Usage from 1 Oct 2026 to 31 Oct 2026" in listed
