@@ -106,3 +106,45 @@ def set_auto_recharge(
     if enabled:
         saved.last_failure = None  # the tenant asked again: one more try
     return saved
+
+
+def expiry(gateways: Gateways, saved: SavedCard) -> tuple[int, int] | None:
+    """The saved card's expiry month and year as Stripe reports it now (Malipo keeps no
+    expiry); None without a card, or when Stripe does not answer."""
+    import stripe
+
+    if not saved.payment_method_id:
+        return None
+    try:
+        card = _adapter(gateways).api.retrieve_payment_method(saved.payment_method_id).get("card")
+    except stripe.StripeError:
+        return None
+    card = card or {}
+    month, year = card.get("exp_month"), card.get("exp_year")
+    return (int(month), int(year)) if month and year else None
+
+
+def remove_card(session: Session, gateways: Gateways, tenant_id: str) -> SavedCard:
+    """Forget the saved card: detached from the tenant's Stripe customer first (so it can
+    never be charged again), then the row keeps no card and auto-recharge is off. The
+    SetupIntent goes too, or reading it back would save the same card again."""
+    import stripe
+
+    saved = session.get(SavedCard, tenant_id)
+    if saved is None or not saved.payment_method_id:
+        raise NotFound("no saved card")
+    method_id = saved.payment_method_id
+    try:  # before the row lock: no call to Stripe while a row is locked
+        _adapter(gateways).api.detach_payment_method(method_id)
+    except stripe.InvalidRequestError:
+        pass  # detached already (a retry, or at Stripe's dashboard)
+    except stripe.StripeError as error:
+        raise ProviderUnavailable(f"Stripe did not answer: {type(error).__name__}") from None
+    saved = session.get(SavedCard, tenant_id, with_for_update=True, populate_existing=True)
+    if saved is None or saved.payment_method_id != method_id:
+        raise Conflict("the saved card changed meanwhile: reload the page")
+    saved.payment_method_id = saved.brand = saved.last4 = saved.setup_intent_id = None
+    saved.enabled = False
+    saved.last_failure = None
+    session.flush()
+    return saved

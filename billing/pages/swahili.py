@@ -187,6 +187,24 @@ SW = {
     "Last day": "Siku ya mwisho", "At most 93 days": "Hadi siku 93", "What is wrong?": "Kuna tatizo gani?",
     "Amount you dispute": "Kiasi unacholalamikia", "Optional": "Si lazima",
     "Open the dispute": "Wasilisha lalamiko",
+    # Card and automatic top-up
+    "Card": "Kadi", "Card and automatic top-up": "Kadi na kuongeza salio kiotomatiki",
+    "Automatic top-up": "Kuongeza salio kiotomatiki", "Saved card": "Kadi iliyohifadhiwa",
+    "Card payments are not available here.": "Malipo kwa kadi hayapatikani hapa.",
+    "Expires %(month)s/%(year)s": "Inaisha %(month)s/%(year)s", "No card is saved.": "Hakuna kadi iliyohifadhiwa.",
+    "Remove the card": "Ondoa kadi", "Save a card": "Hifadhi kadi", "Save a card first.": "Hifadhi kadi kwanza.",
+    "Save the card": "Hifadhi kadi", "Use another card": "Tumia kadi nyingine",
+    "The card was removed.": "Kadi imeondolewa.", "Back to the card": "Rudi kwenye kadi",
+    "The last automatic top-up failed: %(reason)s. It waits until you save a card or turn it on again.":
+        "Kuongeza salio kiotomatiki kwa mara ya mwisho kumeshindwa: %(reason)s. Kunasubiri uhifadhi kadi au ukiwashe tena.",
+    "Top up automatically": "Ongeza salio kiotomatiki",
+    "Top up automatically from a card": "Ongeza salio kiotomatiki kutoka kadi",
+    "Top up by": "Ongeza salio kwa", "When the balance falls below": "Salio likishuka chini ya",
+    "When your balance falls below the threshold, the amount is charged to the saved card once.":
+        "Salio lako likishuka chini ya kiwango, kiasi hicho kinatozwa kwenye kadi iliyohifadhiwa mara moja.",
+    "Your card details go straight to Stripe, our card processor: Malipo never sees the number. Stripe may ask your bank to confirm.":
+        "Taarifa za kadi yako zinakwenda moja kwa moja kwa Stripe, mchakataji wetu wa kadi: Malipo haioni namba. Stripe inaweza kuomba benki yako ithibitishe.",
+    "e.g. 50000": "mf. 50000",
 }  # fmt: skip
 
 

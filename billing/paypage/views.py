@@ -146,13 +146,14 @@ def _html(template: str, language: str, **context) -> Response:
         **context,
     )
     response = Response(body, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = _policy()
+    response.headers["Content-Security-Policy"] = card_policy()
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _policy() -> str:
-    """Scripts from here and from Stripe.js's origin only: no inline script at all."""
+def card_policy() -> str:
+    """Scripts from here and from Stripe.js's origin only: no inline script at all (the
+    payment page's, and the portal's page that saves a card)."""
     stripe_origins = ""
     gateways = current().gateways
     if CARD in gateways.enabled:

@@ -35,8 +35,8 @@ NAV: list[tuple[str, object, tuple[Role, ...] | None]] = [
     ("portal.statement", _l("Statement"), None),
     ("portal.usage", _l("Usage"), None),
     ("portal.invoices", _l("Invoices and receipts"), None),
+    ("portal.card", _l("Card"), None),
     ("portal.disputes", _l("Disputes"), None),
-    # Cards (issue: cards) goes here when it lands.
     ("portal.api_keys", _l("API keys"), (Role.TENANT_ADMIN,)),
     ("portal.profile", _l("Profile"), None),
 ]

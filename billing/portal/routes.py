@@ -5,12 +5,19 @@ from __future__ import annotations
 from flask import Blueprint
 
 from billing.auth.models import Role
-from billing.portal import account_pages, dispute_pages, record_pages, topup_pages, views
+from billing.portal import (
+    account_pages,
+    card_pages,
+    dispute_pages,
+    record_pages,
+    topup_pages,
+    views,
+)
 from billing.portal.blueprint import NAV, bp
 from billing.tenants.service import get_tenant
 from billing.web.session import request_session, request_state
 
-PAGE_MODULES = (views, topup_pages, record_pages, account_pages, dispute_pages)
+PAGE_MODULES = (views, topup_pages, record_pages, account_pages, dispute_pages, card_pages)
 
 
 @bp.context_processor

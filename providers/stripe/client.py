@@ -82,3 +82,7 @@ class StripeApi:
 
     def retrieve_payment_method(self, method_id: str) -> dict[str, Any]:
         return self.client.v1.payment_methods.retrieve(method_id).to_dict()
+
+    def detach_payment_method(self, method_id: str) -> dict[str, Any]:
+        """The card no longer belongs to the customer: it cannot be charged again."""
+        return self.client.v1.payment_methods.detach(method_id).to_dict()
