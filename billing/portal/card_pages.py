@@ -24,6 +24,7 @@ from billing.tenants.service import get_tenant
 from billing.topups.gateways import CARD
 from billing.web.session import request_session
 
+FIELDS = ("threshold", "amount", "enabled")
 PORTAL_SLOTS["topup_methods"].append(("portal.card", _l("Top up automatically from a card")))
 
 
@@ -31,11 +32,15 @@ def _available() -> bool:
     return CARD in current().gateways.enabled
 
 
-def _card(tenant_id: str) -> SavedCard | None:
-    """The saved card, read back from Stripe as GET /v1/saved-card does."""
-    if not _available() or request_session().get(SavedCard, tenant_id) is None:
+def _card(tenant_id: str, *, read_back: bool) -> SavedCard | None:
+    """The saved card; read back from Stripe as GET /v1/saved-card does, unless the
+    request has just done so (setting the rule reads it back itself)."""
+    session = request_session()
+    if not _available() or session.get(SavedCard, tenant_id) is None:
         return None
-    return saved.get_saved(request_session(), current().gateways, tenant_id)
+    if not read_back:
+        return session.get(SavedCard, tenant_id)
+    return saved.get_saved(session, current().gateways, tenant_id)
 
 
 @bp.route("/card", methods=["GET", "POST"])
@@ -43,20 +48,19 @@ def _card(tenant_id: str) -> SavedCard | None:
 def card():
     """The card and the auto-recharge form (POST: the rule, as PUT .../auto-recharge)."""
     who = principal()
-    tenant = get_tenant(request_session(), who.tenant_id)
-    row = _card(who.tenant_id)
-    currency = tenant.currency.value
-    form = {
-        "threshold": _major(row.threshold_minor, currency) if row else "",
-        "amount": _major(row.recharge_minor, currency) if row else "",
-        "enabled": "on" if row and row.enabled else "",
-    }
+    currency = get_tenant(request_session(), who.tenant_id).currency.value
     errors: Errors = {}
-    saved_rule = False
-    if request.method == "POST":
-        form = {name: request.form.get(name, "").strip() for name in form}
+    posted = request.method == "POST"
+    if posted:
+        form = {name: request.form.get(name, "").strip() for name in FIELDS}
         errors = _set_rule(form, currency)
-        saved_rule = not errors
+    row = _card(who.tenant_id, read_back=not posted)
+    if not posted:
+        form = {
+            "threshold": _major(row.threshold_minor, currency) if row else "",
+            "amount": _major(row.recharge_minor, currency) if row else "",
+            "enabled": "on" if row and row.enabled else "",
+        }
     return render_template(
         "portal/card.html",
         available=_available(),
@@ -64,7 +68,7 @@ def card():
         expiry=saved.expiry(current().gateways, row) if row else None,
         form=form,
         errors=errors,
-        saved_rule=saved_rule,
+        saved_rule=posted and not errors,
         currency=currency,
     ), (422 if errors else 200)
 

@@ -18,7 +18,7 @@ from billing.ledger.service import post_transactions
 from billing.tenants.models import BillingMode
 from billing.topups.models import Topup, TopupStatus
 from billing.topups.outcomes import credit_transaction
-from tests.integration.disputes.support import open_dispute
+from tests.integration.disputes.support import PDF, attachment, open_dispute
 from tests.integration.invoicing.conftest import usage
 from tests.integration.pages.conftest import csrf_of
 
@@ -128,7 +128,9 @@ def test_list_newest_first_and_detail_hides_internal_comments(
     app, runtime, client, tenant, admin, portal_link
 ) -> None:
     record_id = _usage_record(runtime, tenant.tenant_id)
-    first = open_dispute(client, tenant, subject_type="usage", subject_id=str(record_id))
+    first = open_dispute(
+        client, tenant, subject_type="usage", subject_id=str(record_id), attachments=[attachment()]
+    )
     second = open_dispute(
         client, tenant, subject_type="usage_period", period_start="2026-10-01",
         period_end="2026-11-01", reason="October looks high",
@@ -153,6 +155,12 @@ def test_list_newest_first_and_detail_hides_internal_comments(
     assert "We are checking the switch logs" in detail and "Billing team" in detail
     assert "switch replayed CDRs" not in detail  # internal: never shown to the tenant
     assert "I was charged twice" in detail
+    [file] = first["attachments"]
+    download = browser.get(f"/portal/disputes/{first['id']}/attachments/{file['id']}")
+    assert f"/attachments/{file['id']}" in detail and download.status_code == 200
+    assert download.data == PDF
+    elsewhere = browser.get(f"/portal/disputes/{second['id']}/attachments/{file['id']}")
+    assert elsewhere.status_code == 404  # only under its own dispute
 
 
 def test_a_resolution_and_what_it_produced(app, runtime, client, tenant, admin, portal_link):
@@ -216,10 +224,15 @@ def test_csrf_refused_and_another_tenants_dispute_is_404(
 ) -> None:
     mine, theirs = make_tenant(), make_tenant()
     their_record = _usage_record(runtime, theirs.tenant_id)
-    their_dispute = open_dispute(client, theirs, subject_type="usage", subject_id=str(their_record))
+    their_dispute = open_dispute(
+        client, theirs, subject_type="usage", subject_id=str(their_record),
+        attachments=[attachment()],
+    )  # fmt: skip
+    their_file = their_dispute["attachments"][0]["id"]
     browser = _portal(app, portal_link, mine.tenant_id)
     for path in (f"/portal/disputes/{their_dispute['id']}",
                  f"/portal/disputes/new?subject_type=usage&subject_id={their_record}",
+                 f"/portal/disputes/{their_dispute['id']}/attachments/{their_file}",
                  "/portal/disputes/dsp_00000000000000000000000000"):  # fmt: skip
         refused = browser.get(path)
         assert refused.status_code == 404, path
