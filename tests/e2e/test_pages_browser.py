@@ -207,6 +207,11 @@ def test_dispute_opened_from_a_usage_row(site, browser) -> None:
     page.get_by_role("link", name="Disputes", exact=True).click()
     assert page.locator(f'tr[data-dispute="{dispute_id}"]').is_visible()
     shoot(page, "portal-disputes", PHONE)
+    page.get_by_role("button", name="Kiswahili").click()
+    assert page.get_by_role("heading", name="Malalamiko").is_visible()
+    shoot(page, "portal-disputes-sw", PHONE)
+    page.goto(f"{url}/portal/disputes/{dispute_id}")
+    shoot(page, "portal-dispute-sw", PHONE)
     assert [text for text in console if "Content Security Policy" in text] == []
 
 
