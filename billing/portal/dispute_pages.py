@@ -5,6 +5,7 @@ calls, in the tenant's scope: it tells the tenant of a change exactly as the API
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from flask import Response, redirect, render_template, request, url_for
@@ -24,6 +25,7 @@ from billing.tenants.service import get_tenant
 from billing.web.session import request_session
 
 PAGE = 50
+SUBJECT_ID = re.compile(r"[0-9A-Za-z_-]{1,60}")
 REASON_MAX = DisputeCreateSchema().fields["reason"].validators[0].max  # type: ignore[attr-defined]
 BODY_MAX = CommentCreateSchema().fields["body"].validators[0].max  # type: ignore[attr-defined]
 OUTCOMES = {
@@ -77,7 +79,9 @@ def disputes_open():
     }
     form |= {"reason": source.get("reason", ""), "amount": source.get("amount", "").strip()}
     kind = _kind(form["subject_type"])
-    line = int(form["line"]) if form["line"].isdigit() else None
+    if form["subject_id"] and not SUBJECT_ID.fullmatch(form["subject_id"]):
+        raise NotFound("no charge has this id")  # plain ASCII, as every id is
+    line = int(form["line"]) if form["line"].isascii() and form["line"].isdigit() else None
     charge = None
     if kind is not SubjectType.USAGE_PERIOD:  # a period is checked when it is opened
         charge = dispute_subjects.charge(

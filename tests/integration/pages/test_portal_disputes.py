@@ -233,6 +233,7 @@ def test_csrf_refused_and_another_tenants_dispute_is_404(
     for path in (f"/portal/disputes/{their_dispute['id']}",
                  f"/portal/disputes/new?subject_type=usage&subject_id={their_record}",
                  f"/portal/disputes/{their_dispute['id']}/attachments/{their_file}",
+                 "/portal/disputes/new?subject_type=topup&subject_id=top%00x",
                  "/portal/disputes/dsp_00000000000000000000000000"):  # fmt: skip
         refused = browser.get(path)
         assert refused.status_code == 404, path
