@@ -5,7 +5,9 @@ calls, in the tenant's scope: it tells the tenant of a change exactly as the API
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 from datetime import date, timedelta
 
 from flask import Response, redirect, render_template, request, url_for
@@ -26,6 +28,7 @@ from billing.web.session import request_session
 
 PAGE = 50
 SUBJECT_ID = re.compile(r"[0-9A-Za-z_-]{1,60}")
+ONCE = re.compile(r"[0-9A-Za-z_-]{16,43}")
 REASON_MAX = DisputeCreateSchema().fields["reason"].validators[0].max  # type: ignore[attr-defined]
 BODY_MAX = CommentCreateSchema().fields["body"].validators[0].max  # type: ignore[attr-defined]
 OUTCOMES = {
@@ -78,6 +81,7 @@ def disputes_open():
         for name in ("subject_type", "subject_id", "line", "period_start", "period_end")
     }
     form |= {"reason": source.get("reason", ""), "amount": source.get("amount", "").strip()}
+    form["once"] = source.get("once", "") or secrets.token_urlsafe(16)
     kind = _kind(form["subject_type"])
     if form["subject_id"] and not SUBJECT_ID.fullmatch(form["subject_id"]):
         raise NotFound("no charge has this id")  # plain ASCII, as every id is
@@ -144,6 +148,7 @@ def _open(form: dict[str, str], kind: SubjectType, line: int | None) -> tuple[st
             line=data["line"],
             period=period,
             amount_minor=data["amount"],
+            source_ref=_once(who.tenant_id, form["once"]),
             attachment_dir=current().settings.dispute_attachment_dir,
         )
     except InvalidInput as error:
@@ -236,6 +241,15 @@ def _day_after(last_day: str) -> str:
         return (date.fromisoformat(last_day) + timedelta(days=1)).isoformat()
     except ValueError:
         return last_day
+
+
+def _once(tenant_id: str, token: str) -> str | None:
+    """The form's own mark: sent twice (a double click, a resend), it opens one dispute,
+    as the API's Idempotency-Key does; `open_dispute` returns the first for the same
+    origin. Hashed with the tenant, so no two tenants' marks can meet."""
+    if not ONCE.fullmatch(token):
+        return None
+    return "portal:" + hashlib.sha256(f"{tenant_id}:{token}".encode()).hexdigest()[:40]
 
 
 def _is_dispute_id(text: str) -> bool:

@@ -77,8 +77,9 @@ def test_open_from_a_usage_row_then_reply(app, runtime, tenant, portal_link, ses
     assert form.status_code == 200 and f"Usage record {record_id}" in text
     assert 'value="usage"' in text and f'value="{record_id}"' in text  # pre-filled subject
 
+    once = re.search(r'name="once" value="([^"]+)"', text)[1]
     fields = {"subject_type": "usage", "subject_id": str(record_id), "line": "",
-              "csrf_token": csrf_of(form)}  # fmt: skip
+              "once": once, "csrf_token": csrf_of(form)}  # fmt: skip
     empty = browser.post("/portal/disputes/new", data={**fields, "reason": ""})
     assert empty.status_code == 422 and 'id="e-reason"' in empty.get_data(as_text=True)
     too_long = browser.post("/portal/disputes/new", data={**fields, "reason": "x" * 2001})
@@ -95,6 +96,15 @@ def test_open_from_a_usage_row_then_reply(app, runtime, tenant, portal_link, ses
     assert made.status_code == 303, made.get_data(as_text=True)
     location = made.headers["Location"]
     dispute_id = location.rsplit("/", 1)[1]
+    again = browser.post(  # the same form sent twice (a double click): one dispute
+        "/portal/disputes/new",
+        data={**fields, "reason": "This call was never made", "amount": "29,500"},
+    )
+    assert again.status_code == 303 and again.headers["Location"] == location
+    with sessions() as session:
+        assert session.execute(
+            select(func.count()).select_from(Dispute).where(Dispute.tenant_id == tenant.tenant_id)
+        ).scalar() == 1  # fmt: skip
     with sessions() as session:
         dispute = session.get(Dispute, dispute_id)
         assert (dispute.tenant_id, dispute.subject_type.value, dispute.subject_id) == (
