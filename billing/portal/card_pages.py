@@ -48,13 +48,21 @@ def _card(tenant_id: str, *, read_back: bool) -> SavedCard | None:
 def card():
     """The card and the auto-recharge form (POST: the rule, as PUT .../auto-recharge)."""
     who = principal()
-    currency = get_tenant(request_session(), who.tenant_id).currency.value
+    session, gateways = request_session(), current().gateways
+    currency = get_tenant(session, who.tenant_id).currency.value
+    # The expiry is asked of Stripe before the row is locked (reading the card back and
+    # setting the rule lock it): no call to Stripe waits on, or holds, a row lock of ours.
+    known = session.get(SavedCard, who.tenant_id) if _available() else None
+    method_id = known.payment_method_id if known else None
+    expiry = saved.expiry(gateways, known) if known else None
     errors: Errors = {}
     posted = request.method == "POST"
     if posted:
         form = {name: request.form.get(name, "").strip() for name in FIELDS}
         errors = _set_rule(form, currency)
     row = _card(who.tenant_id, read_back=not posted)
+    if row is not None and row.payment_method_id != method_id:  # a card set up just now
+        expiry = saved.expiry(gateways, row)
     if not posted:
         form = {
             "threshold": _major(row.threshold_minor, currency) if row else "",
@@ -65,7 +73,7 @@ def card():
         "portal/card.html",
         available=_available(),
         card=row,
-        expiry=saved.expiry(current().gateways, row) if row else None,
+        expiry=expiry,
         form=form,
         errors=errors,
         saved_rule=posted and not errors,
