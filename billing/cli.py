@@ -382,6 +382,27 @@ def reconcile(fmt: str, path: str) -> None:
     print_import(current(), imported, click.echo)
 
 
+@main.command("stripe-payouts")
+@click.option("--since", help="payouts created from this day, YYYY-MM-DD (default: 7 days ago)")
+@click.option("--until", help="… up to this day, exclusive (default: tomorrow)")
+@with_appcontext
+def stripe_payouts(since: str | None, until: str | None) -> None:
+    """Pull Stripe's automatic payouts of the range, reconcile each against the ledger
+    (once) and print each one's lines and totals; exceptions go to the review queue."""
+    from billing.audit.service import SYSTEM
+    from billing.core.errors import MalipoError
+    from billing.settlement.payouts.commands import day_range, print_payouts
+    from billing.settlement.payouts.service import reconcile_range
+
+    try:
+        start, end = day_range(since, until)
+        done = reconcile_range(current(), start, end, actor=f"cli:{SYSTEM}")
+    except MalipoError as error:
+        click.echo(f"refused: {error.detail}", err=True)
+        sys.exit(1)
+    print_payouts(current(), done, click.echo)
+
+
 @main.command("settlement-summary")
 @click.option("--day", help="the statement day, YYYY-MM-DD (default: yesterday, EAT)")
 @click.option("--provider", help="one provider (default: all)")
