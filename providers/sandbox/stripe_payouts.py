@@ -58,7 +58,8 @@ def new_balance_transaction(
 def dispute_withdrawal(dispute: Any) -> BalanceTransaction:
     return new_balance_transaction(
         amount=-dispute.amount, fee=DISPUTE_FEE, currency=dispute.currency, type="adjustment",
-        category="dispute", source=dispute.id, description=f"Chargeback withdrawal for {dispute.charge}",
+        category="dispute", source=dispute.id,
+        description=f"Chargeback withdrawal for {dispute.charge}",
     )  # fmt: skip
 
 

@@ -1,9 +1,9 @@
 """Stripe's balance transactions in Malipo's terms (pure): kind, minor units, and the
-payout's totals, which reconcile gross − fees − refunds − disputes (+ other) = paid out.
+payout's totals, which reconcile gross - fees - refunds - disputes (+ other) = paid out.
 
-Stripe's amounts are converted once, here (`wire.from_stripe_amount`: TZS is sent ×100).
+Stripe's amounts are converted once, here (`wire.from_stripe_amount`: TZS is sent x100).
 A balance transaction's `fee` is what Stripe kept of it (a charge's card fee, a dispute's
-fee; negative when given back); `net` = amount − fee.
+fee; negative when given back); `net` = amount - fee.
 """
 
 from __future__ import annotations

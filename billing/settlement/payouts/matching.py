@@ -162,13 +162,21 @@ def not_in_payout(session: Session, payout_id: str, txns: list[Txn]) -> list[Pay
     ).scalars()
     return [
         PayoutLine(
-            payout_id=payout_id, balance_transaction_id=None, kind="charge", source_id=row.id,
-            currency=row.currency, gross_minor=row.gross_minor, fee_minor=row.fee_minor,
-            net_minor=row.net_minor, occurred_at=row.created_at, outcome=O.NOT_IN_PAYOUT,
-            topup_id=row.topup_id, tenant_id=row.tenant_id,
+            payout_id=payout_id,
+            balance_transaction_id=None,
+            kind="charge",
+            source_id=row.id,
+            currency=row.currency,
+            gross_minor=row.gross_minor,
+            fee_minor=row.fee_minor,
+            net_minor=row.net_minor,
+            occurred_at=row.created_at,
+            outcome=O.NOT_IN_PAYOUT,
+            topup_id=row.topup_id,
+            tenant_id=row.tenant_id,
             fee_transaction_id=row.fee_transaction_id,
             note="booked in the payout's window; no payout lists it",
-        )  # fmt: skip
+        )
         for row in rows
         if row.id not in listed
     ]

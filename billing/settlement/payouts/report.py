@@ -56,7 +56,8 @@ def as_table(payout: StripePayout, rows: list[PayoutLine]) -> list[str]:
     out = [
         f"payout {payout.id} arriving {payout.arrival_at:%Y-%m-%d}: {money(payout.amount_minor)}"
         f" ({payout.status})",
-        f"  {'kind':<8} {'source':<22} {'gross':>16} {'fee':>12} {'net':>16}  {'ledger':>8}  outcome",
+        f"  {'kind':<8} {'source':<22} {'gross':>16} {'fee':>12} {'net':>16}"
+        f"  {'ledger':>8}  outcome",
     ]
     for line in rows:
         out.append(
@@ -64,12 +65,14 @@ def as_table(payout: StripePayout, rows: list[PayoutLine]) -> list[str]:
             f" {money(line.fee_minor):>12} {money(line.net_minor):>16}"
             f"  {line.ledger_transaction_id or '':>8}  {line.outcome.replace('_', ' ')}"
         )
-    verdict = "reconciles" if totals.get("reconciles") else (
-        f"does NOT reconcile (difference {money(totals.get('difference'))})"
+    verdict = (
+        "reconciles"
+        if totals.get("reconciles")
+        else (f"does NOT reconcile (difference {money(totals.get('difference'))})")
     )
     out.append(
-        f"  gross {money(totals.get('gross'))} − fees {money(totals.get('fees'))}"
-        f" − refunds {money(totals.get('refunds'))} − disputes {money(totals.get('disputes'))}"
+        f"  gross {money(totals.get('gross'))} - fees {money(totals.get('fees'))}"
+        f" - refunds {money(totals.get('refunds'))} - disputes {money(totals.get('disputes'))}"
         + (f" + other {money(totals.get('other'))}" if totals.get("other") else "")
         + f" = {money(totals.get('computed'))}; paid out {money(payout.amount_minor)}: {verdict}"
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from billing.settlement.payouts.models import PayoutOutcome
 from billing.web.fields import Instant
@@ -13,6 +13,11 @@ OUTCOMES = [outcome.value for outcome in PayoutOutcome]
 class PayoutRangeSchema(Schema):
     since = Instant(required=True, metadata={"description": "payouts created from (inclusive)"})
     until = Instant(required=True, metadata={"description": "… up to (exclusive)"})
+
+    @validates_schema
+    def _ordered(self, data: dict, **_: object) -> None:
+        if data["until"] <= data["since"]:
+            raise ValidationError("must be after since", "until")
 
 
 class PayoutListArgs(Schema):
@@ -51,7 +56,7 @@ class StripePayoutSchema(Schema):
     arrival_at = Instant()
     totals = fields.Dict(
         metadata={"description": "minor units: gross, fees, refunds, disputes, other,"
-                  " computed (gross − fees − refunds − disputes + other), payout, difference,"
+                  " computed (gross - fees - refunds - disputes + other), payout, difference,"
                   " reconciles; lines; outcomes (lines per outcome)"},
     )  # fmt: skip
     reconciled_by = fields.String()

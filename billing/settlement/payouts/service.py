@@ -58,7 +58,8 @@ def transactions_of(api: Any, payout_id: str) -> list[dict[str, Any]]:
     try:
         return api.list_payout_transactions(payout_id)
     except Exception as error:
-        raise ProviderUnavailable(f"Stripe did not list {payout_id}: {type(error).__name__}") from None
+        reason = type(error).__name__
+        raise ProviderUnavailable(f"Stripe did not list {payout_id}: {reason}") from None
 
 
 def reconcile_range(
@@ -95,11 +96,17 @@ def reconcile_payout(
     inserted = session.execute(
         insert_for(session, _payouts)
         .values(
-            id=payout["id"], currency=currency, amount_minor=amount,
-            status=str(payout.get("status") or ""), automatic=bool(payout.get("automatic")),
-            created_at=_at(payout["created"]), arrival_at=_at(payout["arrival_date"]),
-            totals={}, reconciled_by=actor, reconciled_at=utcnow(),
-        )  # fmt: skip
+            id=payout["id"],
+            currency=currency,
+            amount_minor=amount,
+            status=str(payout.get("status") or ""),
+            automatic=bool(payout.get("automatic")),
+            created_at=_at(payout["created"]),
+            arrival_at=_at(payout["arrival_date"]),
+            totals={},
+            reconciled_by=actor,
+            reconciled_at=utcnow(),
+        )
         .on_conflict_do_nothing()
         .returning(_payouts.c.id)
     ).first()

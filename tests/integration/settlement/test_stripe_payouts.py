@@ -62,11 +62,15 @@ def _deliver(runtime, kind: str, object_id: str) -> None:
 
 
 def _paid_top_up(card_app, card_runtime, fake, tenant, amount: int) -> tuple[dict, str]:
-    created = card_app.test_client().post(
-        "/v1/topups",
-        json={"amount": amount, "currency": "TZS", "provider": "card"},
-        headers=tenant.headers,
-    ).get_json()
+    created = (
+        card_app.test_client()
+        .post(
+            "/v1/topups",
+            json={"amount": amount, "currency": "TZS", "provider": "card"},
+            headers=tenant.headers,
+        )
+        .get_json()
+    )
     fake.pay(created["client_secret"])
     _deliver(card_runtime, "payment_intent.succeeded", created["provider_ref"])
     charge = fake.intent(created["provider_ref"])["latest_charge"]
@@ -101,9 +105,11 @@ def test_a_payout_matches_the_ledger_line_by_line_then_a_planted_mismatch_is_cau
 
     [payout] = _reconcile(card_app, finance, since)
     assert payout["id"] == stripe_payout["id"] and payout["reimported"] is False
-    detail = card_app.test_client().get(
-        f"/v1/stripe-payouts/{payout['id']}", headers=finance.headers
-    ).get_json()
+    detail = (
+        card_app.test_client()
+        .get(f"/v1/stripe-payouts/{payout['id']}", headers=finance.headers)
+        .get_json()
+    )
     kinds = sorted((line["kind"], line["outcome"]) for line in detail["lines"])
     assert kinds == [
         ("charge", "matched"), ("charge", "matched"), ("charge", "matched"),
@@ -121,8 +127,9 @@ def test_a_payout_matches_the_ledger_line_by_line_then_a_planted_mismatch_is_cau
     assert totals["refunds"] == 20_000_00
     assert totals["disputes"] == 30_000_00
     assert totals["fees"] == fees + 1500  # the card fees and the dispute fee
-    assert totals["gross"] - totals["fees"] - totals["refunds"] - totals["disputes"] == (
-        payout["amount"]
+    assert (
+        totals["gross"] - totals["fees"] - totals["refunds"] - totals["disputes"]
+        == (payout["amount"])
     )
     assert totals["reconciles"] is True and totals["difference"] == 0
     assert payout["amount"] == stripe_payout["amount"]  # TZS: Stripe's units are ours
@@ -156,9 +163,11 @@ def test_a_payout_matches_the_ledger_line_by_line_then_a_planted_mismatch_is_cau
     done = _reconcile(card_app, finance, since)
     assert [p["reimported"] for p in done] == [True, False]
     second = done[1]
-    lines = card_app.test_client().get(
-        f"/v1/stripe-payouts/{second['id']}", headers=finance.headers
-    ).get_json()["lines"]
+    lines = (
+        card_app.test_client()
+        .get(f"/v1/stripe-payouts/{second['id']}", headers=finance.headers)
+        .get_json()["lines"]
+    )
     outcome = {line["source_id"]: line["outcome"] for line in lines}
     assert outcome[mismatched_charge] == "amount_mismatch"
     assert outcome[unpaid_charge] == "missing_in_malipo"  # no charge of ours by that id
@@ -177,10 +186,7 @@ def test_a_payout_matches_the_ledger_line_by_line_then_a_planted_mismatch_is_cau
             )
         ).scalar_one()
     assert item.detail["expected_fee"] == item.detail["fee"] + 1
-    kinds = {
-        item.kind
-        for item in _items(sessions, [mismatched["id"], unpaid["id"]])
-    }
+    kinds = {item.kind for item in _items(sessions, [mismatched["id"], unpaid["id"]])}
     assert kinds == {"payout_amount_mismatch", "payout_not_in_payout"}
     queue = card_app.test_client().get(
         "/v1/review-items?kind=payout_amount_mismatch", headers=finance.headers
@@ -200,3 +206,19 @@ def _items(sessions, topup_ids: list[str]) -> list[ReviewItem]:
 def _card_charges(sessions, ids: list[str]) -> list[CardCharge]:
     with sessions() as session:
         return list(session.execute(select(CardCharge).where(CardCharge.id.in_(ids))).scalars())
+
+
+def test_payouts_are_finances_a_tenant_key_is_refused_or_finds_nothing(client, tenant, finance):
+    since, until = utcnow() - timedelta(days=1), utcnow()
+    body = {"since": since.isoformat(), "until": until.isoformat()}
+    assert client.post("/v1/stripe-payouts/reconcile", json=body, headers=tenant.headers)\
+        .status_code == 403  # fmt: skip
+    assert client.get("/v1/stripe-payouts", headers=tenant.headers).status_code == 403
+    assert client.get("/v1/stripe-payouts/po_anything", headers=tenant.headers).status_code == 404
+    assert client.get("/v1/stripe-payouts/po_missing", headers=finance.headers).status_code == 404
+    # Without card payments configured there is no Stripe to ask: refused on the field.
+    answer = client.post("/v1/stripe-payouts/reconcile", json=body, headers=finance.headers)
+    assert answer.status_code == 422 and "provider" in answer.get_json()["errors"]
+    backwards = {"since": until.isoformat(), "until": since.isoformat()}
+    answer = client.post("/v1/stripe-payouts/reconcile", json=backwards, headers=finance.headers)
+    assert answer.status_code == 422 and "until" in answer.get_json()["errors"]
