@@ -6,6 +6,7 @@ import csv
 import io
 
 from billing.core.money import Currency, Money
+from billing.settlement.payouts.lines import KINDS
 from billing.settlement.payouts.models import PayoutLine, StripePayout
 
 COLUMNS = (
@@ -59,7 +60,8 @@ def as_table(payout: StripePayout, rows: list[PayoutLine]) -> list[str]:
         f"  {'kind':<8} {'source':<22} {'gross':>16} {'fee':>12} {'net':>16}"
         f"  {'ledger':>8}  outcome",
     ]
-    for line in rows:
+    order = {kind: n for n, kind in enumerate(KINDS)}
+    for line in sorted(rows, key=lambda row: (order.get(row.kind, len(order)), row.id)):
         out.append(
             f"  {line.kind:<8} {(line.source_id or '')[:22]:<22} {money(line.gross_minor):>16}"
             f" {money(line.fee_minor):>12} {money(line.net_minor):>16}"
