@@ -49,7 +49,7 @@ def test_a_payout_with_a_refund_and_a_lost_chargeback_matches_the_ledger(
 
     window = {"since": since.isoformat(), "until": (utcnow() + timedelta(hours=1)).isoformat()}
     answer = requests.post(
-        f"{service}/v1/stripe-payouts/reconcile", json=window, headers=finance.headers, timeout=60
+        f"{service}/v1/stripe-payouts", json=window, headers=finance.headers, timeout=60
     )
     assert answer.status_code == 200, answer.text
     [payout] = answer.json()

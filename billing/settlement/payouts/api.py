@@ -36,8 +36,8 @@ def _find_payout(session: Session, payout_id: str, who: Principal) -> object:
     return service.get_payout(session, payout_id)
 
 
-@blp.route("/stripe-payouts/reconcile")
-class ReconcilePayouts(MethodView):
+@blp.route("/stripe-payouts")
+class StripePayouts(MethodView):
     @requires(*FINANCE)
     @blp.arguments(PayoutRangeSchema)
     @blp.response(200, StripePayoutSchema(many=True))
@@ -51,9 +51,6 @@ class ReconcilePayouts(MethodView):
             reconciled.payout.reimported = reconciled.reimported  # answered, not stored
         return [reconciled.payout for reconciled in done]
 
-
-@blp.route("/stripe-payouts")
-class StripePayouts(MethodView):
     @requires(*STAFF)
     @blp.arguments(PayoutListArgs, location="query")
     @blp.response(200, StripePayoutSchema(many=True))

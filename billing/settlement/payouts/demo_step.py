@@ -28,13 +28,13 @@ def payout_step(url: str, runtime, finance_key: str, say: Callable[[str], None])
     requests.post(f"{stripe_base}/_malipo/payouts", auth=(secret, ""), timeout=10)
     now = utcnow()
     answer = requests.post(
-        f"{url}/v1/stripe-payouts/reconcile",
+        f"{url}/v1/stripe-payouts",
         json={"since": (now - timedelta(hours=1)).isoformat(),
               "until": (now + timedelta(hours=1)).isoformat()},
         headers={"Authorization": f"Bearer {finance_key}"},
         timeout=60,
     )  # fmt: skip
-    say(f"  POST /v1/stripe-payouts/reconcile → {answer.status_code}")
+    say(f"  POST /v1/stripe-payouts → {answer.status_code}")
     for payout in answer.json() if answer.ok else []:
         with runtime.sessions() as session:
             row = get_payout(session, payout["id"])

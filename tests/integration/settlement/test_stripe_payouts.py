@@ -79,7 +79,7 @@ def _paid_top_up(card_app, card_runtime, fake, tenant, amount: int) -> tuple[dic
 
 def _reconcile(card_app, finance, since) -> list[dict]:
     answer = card_app.test_client().post(
-        "/v1/stripe-payouts/reconcile",
+        "/v1/stripe-payouts",
         json={"since": since.isoformat(), "until": (utcnow() + timedelta(hours=1)).isoformat()},
         headers=finance.headers,
     )
@@ -211,14 +211,14 @@ def _card_charges(sessions, ids: list[str]) -> list[CardCharge]:
 def test_payouts_are_finances_a_tenant_key_is_refused_or_finds_nothing(client, tenant, finance):
     since, until = utcnow() - timedelta(days=1), utcnow()
     body = {"since": since.isoformat(), "until": until.isoformat()}
-    assert client.post("/v1/stripe-payouts/reconcile", json=body, headers=tenant.headers)\
+    assert client.post("/v1/stripe-payouts", json=body, headers=tenant.headers)\
         .status_code == 403  # fmt: skip
     assert client.get("/v1/stripe-payouts", headers=tenant.headers).status_code == 403
     assert client.get("/v1/stripe-payouts/po_anything", headers=tenant.headers).status_code == 404
     assert client.get("/v1/stripe-payouts/po_missing", headers=finance.headers).status_code == 404
     # Without card payments configured there is no Stripe to ask: refused on the field.
-    answer = client.post("/v1/stripe-payouts/reconcile", json=body, headers=finance.headers)
+    answer = client.post("/v1/stripe-payouts", json=body, headers=finance.headers)
     assert answer.status_code == 422 and "provider" in answer.get_json()["errors"]
     backwards = {"since": until.isoformat(), "until": since.isoformat()}
-    answer = client.post("/v1/stripe-payouts/reconcile", json=backwards, headers=finance.headers)
+    answer = client.post("/v1/stripe-payouts", json=backwards, headers=finance.headers)
     assert answer.status_code == 422 and "until" in answer.get_json()["errors"]
