@@ -196,6 +196,33 @@ def test_a_payout_matches_the_ledger_line_by_line_then_a_planted_mismatch_is_cau
     assert refunded["id"] and disputed["id"]
 
 
+def test_a_won_chargeback_is_withdrawn_then_reinstated_and_both_match(
+    card_app, card_runtime, fake, make_tenant, finance
+):
+    since = utcnow() - timedelta(minutes=1)
+    tenant = make_tenant()
+    _, charge = _paid_top_up(card_app, card_runtime, fake, tenant, 40_000_00)
+    dispute = fake.dispute(charge, 15_000_00)
+    _deliver(card_runtime, "charge.dispute.created", dispute["id"])
+    fake.close_dispute(dispute["id"], "won")
+    _deliver(card_runtime, "charge.dispute.closed", dispute["id"])
+    fake._post("/_malipo/payouts", {})
+    payout = next(p for p in _reconcile(card_app, finance, since) if not p["reimported"])
+    lines = (
+        card_app.test_client()
+        .get(f"/v1/stripe-payouts/{payout['id']}", headers=finance.headers)
+        .get_json()["lines"]
+    )
+    disputes = sorted(
+        (row["gross"], row["fee"], row["outcome"]) for row in lines if row["kind"] == "dispute"
+    )
+    assert disputes == [(-15_000_00, 1500, "matched"), (15_000_00, -1500, "matched")]
+    assert all(row["ledger_transaction_id"] for row in lines if row["kind"] == "dispute")
+    totals = payout["totals"]
+    assert (totals["disputes"], totals["reconciles"]) == (0, True)
+    assert totals["outcomes"] == {"matched": 3, "payout": 1}
+
+
 def _items(sessions, topup_ids: list[str]) -> list[ReviewItem]:
     with sessions() as session:
         return list(
