@@ -81,7 +81,7 @@ class Totals:
     disputes: int = 0  # withdrawn less reinstated
     other: int = 0  # anything else, signed as it moved the balance
     payout: int = 0  # what the payout says it paid
-    paid_out_txn: int = 0  # what its own balance transaction took from the balance
+    paid_out_txn: int | None = None  # what its own balance transaction took, when listed
 
     @property
     def computed(self) -> int:
@@ -89,7 +89,8 @@ class Totals:
 
     @property
     def reconciles(self) -> bool:
-        return self.computed == self.payout == self.paid_out_txn
+        own = self.payout if self.paid_out_txn is None else self.paid_out_txn
+        return self.computed == self.payout == own
 
     def as_dict(self) -> dict[str, int | bool]:
         return {
@@ -104,7 +105,7 @@ def totals(txns: Iterable[Txn], payout_amount_minor: int) -> Totals:
     money = Totals(payout=payout_amount_minor)
     for txn in txns:
         if txn.kind == "payout":
-            money.paid_out_txn -= txn.gross_minor
+            money.paid_out_txn = (money.paid_out_txn or 0) - txn.gross_minor
             continue
         money.fees += txn.fee_minor
         if txn.kind == "charge":

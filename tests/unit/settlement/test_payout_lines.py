@@ -55,6 +55,7 @@ def test_a_payout_that_says_another_amount_does_not_reconcile():
     assert not totals([charge, own], 9_681).reconciles  # the payout object disagrees
     assert not totals([charge, txn_of(_txn("payout", -9_000))], 9_680).reconciles
     assert totals([charge, own], 9_681).as_dict()["difference"] == 1
+    assert totals([charge], 9_680).reconciles  # a listing without the payout's own line
 
 
 def test_amounts_are_converted_once_to_minor_units():
