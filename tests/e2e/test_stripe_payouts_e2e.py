@@ -86,3 +86,8 @@ def test_a_payout_with_a_refund_and_a_lost_chargeback_matches_the_ledger(
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"{payout['id']}: reconciled before" in done.stdout
     assert ": reconciles" in done.stdout
+    same = subprocess.run(
+        [BILLING, "reconcile", "--provider", "stripe", "--since", day], env=card_env,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert same.returncode == 0 and same.stdout == done.stdout, same.stderr[-2000:]
