@@ -88,6 +88,7 @@ def _register_routes(app: Flask) -> None:
     from billing.portal.api import blp as portal_sessions
     from billing.privacy.api import blp as privacy
     from billing.settlement.api import blp as settlement
+    from billing.settlement.payouts.api import blp as stripe_payouts
     from billing.tariffs.api import blp as tariffs
     from billing.tenants.api import blp as tenants
     from billing.topups.api import blp as topups
@@ -107,7 +108,7 @@ def _register_routes(app: Flask) -> None:
     api.spec.options["security"] = [{"bearer": []}]
     for blueprint in (
         tenants, api_keys, wallet, topups, saved_cards, tariffs, usage, invoices, dunning, audit,
-        disputes, adjustments, settlement, portal_sessions, privacy,
+        disputes, adjustments, settlement, stripe_payouts, portal_sessions, privacy,
         metrics,
     ):  # fmt: skip
         api.register_blueprint(blueprint)

@@ -361,25 +361,59 @@ def import_cdrs(
     "--provider",
     "fmt",
     required=True,
-    type=click.Choice(["mpesa", "tigopesa", "airtelmoney", "selcom"]),
-    help="the statement's format: the operator's, or selcom for the aggregator's report",
+    type=click.Choice(["mpesa", "tigopesa", "airtelmoney", "selcom", "stripe"]),
+    help="the statement's format: the operator's, or selcom for the aggregator's report;"
+    " stripe: Stripe's payouts, pulled from Stripe (no file)",
 )
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--since", help="stripe: payouts created from this day, YYYY-MM-DD")
+@click.option("--until", help="stripe: … up to this day, exclusive")
 @with_appcontext
-def reconcile(fmt: str, path: str) -> None:
+def reconcile(fmt: str, path: str | None, since: str | None, until: str | None) -> None:
     """Import a provider's settlement statement, match it to the top-ups and the ledger,
-    and print the summary (the same file twice changes nothing)."""
+    and print the summary (the same file twice changes nothing). With `--provider
+    stripe`, Stripe's payouts instead (as `billing stripe-payouts`)."""
     from billing.audit.service import SYSTEM
     from billing.core.errors import InvalidInput
     from billing.settlement.commands import print_import
     from billing.settlement.jobs import import_file
 
+    if fmt == "stripe":
+        _reconcile_stripe_payouts(since, until)
+        return
+    if path is None:
+        raise click.UsageError("a statement file is needed for this provider")
     try:
         imported = import_file(current(), path, fmt, actor=f"cli:{SYSTEM}")
     except InvalidInput as error:
         click.echo(f"refused: {error.detail}", err=True)
         sys.exit(1)
     print_import(current(), imported, click.echo)
+
+
+@main.command("stripe-payouts")
+@click.option("--since", help="payouts created from this day, YYYY-MM-DD (default: 7 days ago)")
+@click.option("--until", help="… up to this day, exclusive (default: tomorrow)")
+@with_appcontext
+def stripe_payouts(since: str | None, until: str | None) -> None:
+    """Pull Stripe's automatic payouts of the range, reconcile each against the ledger
+    (once) and print each one's lines and totals; exceptions go to the review queue."""
+    _reconcile_stripe_payouts(since, until)
+
+
+def _reconcile_stripe_payouts(since: str | None, until: str | None) -> None:
+    from billing.audit.service import SYSTEM
+    from billing.core.errors import MalipoError
+    from billing.settlement.payouts.commands import day_range, print_payouts
+    from billing.settlement.payouts.service import reconcile_range
+
+    try:
+        start, end = day_range(since, until)
+        done = reconcile_range(current(), start, end, actor=f"cli:{SYSTEM}")
+    except MalipoError as error:
+        click.echo(f"refused: {error.detail}", err=True)
+        sys.exit(1)
+    print_payouts(current(), done, click.echo)
 
 
 @main.command("settlement-summary")

@@ -219,6 +219,10 @@ def walkthrough(settings: Settings, say: Callable[[str], None], port: int = 0) -
 
         say("10. Cards through Stripe: a top-up paid by card, then an auto-recharge")
         card_step(url, runtime, call, keys.tenant_key, keys.tenant_id, say)
+        say("10b. Stripe's payout of those card top-ups, matched line by line to the ledger")
+        from billing.settlement.payouts.demo_step import payout_step
+
+        payout_step(url, runtime, keys.admin_key, say)
 
         say("11. Operating it: /metrics for Prometheus, request ids, JSON logs")
         from billing.monitoring.demo_step import metrics_step

@@ -17,6 +17,7 @@ def load_all() -> None:
     import billing.portal.models
     import billing.privacy.models
     import billing.settlement.models
+    import billing.settlement.payouts.models
     import billing.tariffs.models
     import billing.tenants.models
     import billing.topups.models

@@ -34,6 +34,10 @@ KINDS = (
     "statement_unknown_payment",  # paid at the provider, no top-up of ours names it
     "statement_missing_at_provider",  # credited here, on no statement of its day
     "statement_duplicate",  # a payment the provider settled already
+    # A Stripe payout's exceptions (billing.settlement.payouts):
+    "payout_amount_mismatch",  # Stripe paid out another gross or fee than the ledger booked
+    "payout_missing_in_malipo",  # Stripe moved money the ledger never booked
+    "payout_not_in_payout",  # a charge booked in the payout's window that it does not list
 )
 
 

@@ -11,7 +11,10 @@ localstripe (PyPI) is a stateful fake Stripe over HTTP. What this wrapper adds:
 - Disputes, which localstripe lacks: `GET /v1/disputes/{id}`, and two test controls,
   `POST /_malipo/charges/{id}/dispute` (opens one: `charge.dispute.created`) and
   `POST /_malipo/disputes/{id}/close` with `status=won|lost` (`charge.dispute.closed`;
-  a lost one carries the dispute fee of 1500 minor units in its balance transactions).
+  each with its balance transactions: the withdrawal of the amount and the dispute fee
+  of 1500 minor units when opened, their reinstatement when won.
+- Automatic payouts grouping the balance transactions, and listing them by payout:
+  see providers.sandbox.stripe_payouts.
 - Confirming a PaymentIntent from the browser with the publishable key, the client
   secret and the card (`payment_method_data`), as Stripe.js does; localstripe's own JS
   only authenticates an intent confirmed on the server. Its `js.stripe.com/v3/` is
@@ -42,8 +45,9 @@ from localstripe.resources import (
 )
 from localstripe.webhooks import schedule_webhook
 
+from providers.sandbox import stripe_payouts
+
 CARD_FEE_PERMILLE, CARD_FEE_FIXED = 29, 30
-DISPUTE_FEE = 1500
 
 resources.Store.dump_to_disk = lambda self: None  # type: ignore[method-assign]
 resources.Store.try_load_from_disk = lambda self: None  # type: ignore[method-assign]
@@ -118,8 +122,9 @@ class Dispute(StripeObject):
         self.currency = charge.currency
         self.reason = reason
         self.status = "needs_response"
-        self.balance_transactions: list[dict] = []
         self.metadata: dict = {}
+        # Stripe withdraws the amount and its dispute fee as soon as a dispute opens.
+        self.balance_transactions = [stripe_payouts.dispute_withdrawal(self)]
 
 
 _create_intent = PaymentIntent._api_create.__func__  # type: ignore[attr-defined]
@@ -182,10 +187,8 @@ async def _close_dispute(request: web.Request) -> web.Response:
     if data.get("status") not in ("won", "lost") or dispute.status in ("won", "lost"):
         raise UserError(400, "status must be won or lost, once")
     dispute.status = data["status"]
-    if dispute.status == "lost":
-        dispute.balance_transactions = [
-            {"amount": -dispute.amount, "fee": DISPUTE_FEE, "currency": dispute.currency}
-        ]
+    if dispute.status == "won":
+        dispute.balance_transactions.append(stripe_payouts.dispute_reinstatement(dispute))
     schedule_webhook(Event("charge.dispute.closed", dispute))
     return server.json_response(dispute._export())
 
@@ -270,6 +273,7 @@ def build_app() -> web.Application:
     app.router.add_get("/v1/disputes/{id}", server.api_retrieve(Dispute, "/v1/disputes"))
     app.router.add_post("/_malipo/charges/{id}/dispute", _open_dispute)
     app.router.add_post("/_malipo/disputes/{id}/close", _close_dispute)
+    stripe_payouts.install(app)
     return app
 
 

@@ -86,3 +86,16 @@ class StripeApi:
     def detach_payment_method(self, method_id: str) -> dict[str, Any]:
         """The card no longer belongs to the customer: it cannot be charged again."""
         return self.client.v1.payment_methods.detach(method_id).to_dict()
+
+    def list_payouts(self, created: dict[str, int], limit: int = 100) -> list[dict[str, Any]]:
+        """Payouts created in a range (`{"gte": unix, "lt": unix}`), every page."""
+        page = self.client.v1.payouts.list({"created": created, "limit": limit})  # type: ignore[typeddict-item]
+        return [payout.to_dict() for payout in page.auto_paging_iter()]
+
+    def retrieve_payout(self, payout_id: str) -> dict[str, Any]:
+        return self.client.v1.payouts.retrieve(payout_id).to_dict()
+
+    def list_payout_transactions(self, payout_id: str) -> list[dict[str, Any]]:
+        """The balance transactions an automatic payout settled (its own among them)."""
+        page = self.client.v1.balance_transactions.list({"payout": payout_id, "limit": 100})
+        return [txn.to_dict() for txn in page.auto_paging_iter()]

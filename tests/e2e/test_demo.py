@@ -46,6 +46,12 @@ def test_the_demo_runs_on_a_fresh_sqlite_database_and_again(tmp_path):
     assert "1 fee, 1 matched, 1 payout, 1 unknown payment" in done.stdout
     assert "review item: statement_unknown_payment" in done.stdout
     assert "reimported=true, nothing changed" in done.stdout
+    # Issue 14: Stripe's payout of the card top-ups, every line matched to the ledger.
+    payout = done.stdout.split("10b.")[1].split("\n11.")[0]
+    assert "POST /v1/stripe-payouts → 200" in payout
+    outcomes = [line.rsplit("  ", 1)[-1] for line in payout.splitlines() if "  ch_" in line]
+    assert outcomes == ["matched", "matched"], payout
+    assert "- disputes TZS 0.00 = TZS 43,694.40; paid out TZS 43,694.40: reconciles" in payout
     # Issue 19: a message's statuses charge it once; a held call settled by its CDR.
     assert "sent accepted → record" in done.stdout and "net 0.00" in done.stdout
     assert "read updated, delivered duplicate → record" in done.stdout

@@ -24,6 +24,7 @@ from billing.core.ids import new_id
 from billing.disputes.attachments import Upload
 from billing.disputes.service import open_dispute
 from billing.settlement.formats.mpesa import HEADER as MPESA_HEADER
+from billing.settlement.payouts.service import reconcile_payout
 from billing.settlement.service import import_statement
 from billing.tenants.models import BillingMode
 from billing.topups.api import CALLBACK_PROVIDERS
@@ -102,6 +103,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("/v1/reconciliations/<reconciliation_id>", "GET"): Route(STAFF_ONLY, owner=404),
     ("/v1/reconciliations/<reconciliation_id>/lines", "GET"): Route(STAFF_ONLY, owner=404),
     ("/v1/reconciliations/<reconciliation_id>/report", "GET"): Route(STAFF_ONLY, owner=404),
+    ("/v1/stripe-payouts/<payout_id>", "GET"): Route(STAFF_ONLY, owner=404),
+    ("/v1/stripe-payouts/<payout_id>/report", "GET"): Route(STAFF_ONLY, owner=404),
     ("/v1/disputes/<dispute_id>", "GET"): Route(TENANT_OBJECT, owner=200),
     ("/v1/disputes/<dispute_id>/comments", "POST"): Route(
         TENANT_OBJECT, {"body": "any news?"}, owner=201
@@ -150,6 +153,7 @@ ROUTES: dict[tuple[str, str], Route] = {
             "/v1/audit-events": ("GET",),
             "/v1/reconciliations": ("GET", "POST"),
             "/v1/reconciliations/summary": ("GET",),
+            "/v1/stripe-payouts": ("GET", "POST"),
             "/v1/disputes": ("GET", "POST"),
             "/v1/adjustments": ("GET", "POST"),
             "/v1/portal-sessions": ("POST",),
@@ -241,6 +245,21 @@ def victims(client, admin, finance, make_tenant, runtime):
             filename="isolation.csv",
             actor="test",
         ).statement
+        stamp = int(utcnow().timestamp())
+        payout = reconcile_payout(
+            session,
+            {
+                "id": new_id("po"),
+                "amount": 0,
+                "currency": "tzs",
+                "status": "paid",
+                "automatic": True,
+                "created": stamp,
+                "arrival_date": stamp,
+            },
+            [],
+            actor="test",
+        ).payout
         dispute = open_dispute(
             session, tenant_id=prepaid.tenant_id, subject_kind="topup", subject_id=topup.id,
             message="paid twice", opened_by=prepaid.tenant_id,
@@ -281,6 +300,7 @@ def victims(client, admin, finance, make_tenant, runtime):
         "item_id": (item_id, prepaid),
         "invoice_id": (invoice.get_json()["id"], postpaid),
         "reconciliation_id": (statement.id, prepaid),
+        "payout_id": (payout.id, prepaid),
         "dispute_id": (dispute.id, prepaid),
         "attachment_id": (attachment_id, prepaid),
         "adjustment_id": (adjustment.id, prepaid),
