@@ -257,6 +257,19 @@ def _floor_table_sql(cursor) -> list[str]:
     return statements
 
 
+def usage_writes() -> tuple[int, int]:
+    """Rows inserted into and updated in usage_records (all partitions) since the rebuild:
+    a row written once is one insert and no update (the counters lag a commit by up to
+    a second; they are read after the storage floor)."""
+    with psycopg.connect(URL) as connection:
+        inserted, updated = connection.execute(
+            "SELECT coalesce(sum(n_tup_ins), 0), coalesce(sum(n_tup_upd), 0)"
+            " FROM pg_stat_user_tables WHERE relid IN (SELECT inhrelid FROM pg_inherits"
+            " WHERE inhparent = 'usage_records'::regclass)"
+        ).fetchone()
+    return int(inserted), int(updated)
+
+
 def index_count() -> int:
     with psycopg.connect(URL) as connection:
         return connection.execute(
@@ -344,6 +357,7 @@ def main() -> None:
         parsing = parse_only(path) if args.phases else None
         stored, stored_cpu = stored_rows_floor()
         indexes = index_count()
+        inserted, updated = usage_writes()
     rows = args.rows
     print(
         f"file: {rows:,} Asterisk rows, {size_mb:,.0f} MB; {args.tenants} tenants (1 in 4 postpaid)"
@@ -380,6 +394,7 @@ def main() -> None:
         f"END TO END / STORAGE FLOOR: {ratio:.2f}x  (target: at most {TARGET}x, same run:"
         f" {verdict})"
     )
+    print(f"usage rows inserted {inserted:,}, updated after insert {updated:,} (target: 0)")
     print(f"peak memory (max RSS of the importing process): {peak_mb:,.0f} MB")
 
 
