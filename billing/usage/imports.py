@@ -29,6 +29,7 @@ from billing.usage.turns import Turn
 # rather than 10,000 took a tenth off the importer's and the server's CPU, for ~40 MB
 # more resident (a chunk's rows are held while it is stored).
 CHUNK = 20_000
+PAIRED = True  # PostgreSQL: two chunks stored at once (bench/rating_e2e.py --one-at-a-time)
 PARALLEL_BYTES = 16 << 20  # below this, a second process costs more than it saves
 FORMATS = ("asterisk", "freeswitch", "generic")
 
@@ -113,7 +114,7 @@ def store_chunks(
     On PostgreSQL two chunks are stored at once, each in its own thread and transaction,
     chunk N+1 rating while chunk N writes, in the file's order (`billing.usage.turns`).
     """
-    if runtime.engine.dialect.name != "postgresql":
+    if not PAIRED or runtime.engine.dialect.name != "postgresql":
         return _store_one_by_one(runtime, chunks, progress)
     summary = ImportSummary()
     in_flight: deque[tuple[Future[list], int]] = deque()
