@@ -1,9 +1,11 @@
 """CDR files into usage records, streamed: a chunk of rows at a time, each committed.
 
 The parser reads the file line by line and the rows are stored a chunk per
-transaction, so a 1 GB file needs no more memory than one chunk. Each chunk is rated
-and debited as it is stored (see `intake.store`), so a row is written once. Importing the same
-file again stores nothing new: every row is a duplicate.
+transaction, so a 1 GB file needs no more memory than a few chunks. Each chunk is
+rated and debited as it is stored (see `intake.store`), so a row is written once. On
+PostgreSQL two chunks are in hand at once, the next one pricing while the last one
+writes, in the file's order (`billing.usage.turns`). Importing the same file again
+stores nothing new: every row is a duplicate.
 """
 
 from __future__ import annotations
