@@ -36,6 +36,7 @@ from billing.usage.bulk import KeyTaken, copy_insert, copy_new, next_ids, stored
 from billing.usage.events import UsageEvent
 from billing.usage.models import UsageRecord, UsageStatus
 from billing.usage.rating import rate_rows
+from billing.usage.turns import EarlierChunkFailed, Turn
 
 RATE_JOB = "usage.rate"
 _ATTEMPTS = 5  # batches redone after racing another over the same keys, at most
@@ -151,8 +152,12 @@ def known_tenants(session: Session, tenant_ids: Iterable[str | None]) -> set[str
     return {row.id for row in rows}
 
 
-def store(session: Session, rows: Sequence[dict]) -> list[Outcome]:
-    """Write new records (tenant checked), skip stored ones, and ask for them to be rated."""
+def store(session: Session, rows: Sequence[dict], turn: Turn | None = None) -> list[Outcome]:
+    """Write new records (tenant checked), skip stored ones, and ask for them to be rated.
+
+    With a `turn` (a file stored two chunks at once, `billing.usage.turns`), the ids are
+    taken and the locks and writes made only in the chunk's turn.
+    """
     if not rows:
         return []
     tenants = known_tenants(session, (row["tenant_id"] for row in rows))
@@ -163,8 +168,10 @@ def store(session: Session, rows: Sequence[dict]) -> list[Outcome]:
             row["status"] = UsageStatus.REJECTED.value
             row["reason"] = "unknown_tenant"
     rated = is_postgresql(session)
-    inserted = _rate_and_insert(session, rows) if rated else None
+    inserted = _rate_and_insert(session, rows, turn) if rated else None
     if inserted is None:  # not PostgreSQL, or rating failed: stored pending for the job
+        if turn is not None:
+            turn.locks_wait()
         rated, inserted = False, insert_new(session, rows)
     outcomes = []
     for index, row in enumerate(rows):
@@ -190,7 +197,9 @@ class _Raced(Exception):
     """Another transaction stored one of our new keys between our check and our insert."""
 
 
-def _rate_and_insert(session: Session, rows: Sequence[dict]) -> dict[tuple[str, str], int] | None:
+def _rate_and_insert(
+    session: Session, rows: Sequence[dict], turn: Turn | None = None
+) -> dict[tuple[str, str], int] | None:
     """Rate the new rows and insert every new row once, rated; their ids by key.
 
     In a savepoint: if a concurrent batch stored one of the keys meanwhile, the insert
@@ -204,10 +213,12 @@ def _rate_and_insert(session: Session, rows: Sequence[dict]) -> dict[tuple[str, 
     for _attempt in range(_ATTEMPTS):
         try:
             with session.begin_nested():
-                return _rate_and_insert_once(session, rows, checked)
+                return _rate_and_insert_once(session, rows, checked, turn)
         except _Raced:
             checked = True
             continue
+        except EarlierChunkFailed:
+            raise  # nothing of this chunk may be stored either
         except Exception:
             log.exception("rating at intake failed; %d records stored pending", len(rows))
             return None
@@ -239,7 +250,7 @@ def _stored(session: Session, rows: Sequence[dict], checked: bool) -> set[tuple[
 
 
 def _rate_and_insert_once(
-    session: Session, rows: Sequence[dict], checked: bool = True
+    session: Session, rows: Sequence[dict], checked: bool = True, turn: Turn | None = None
 ) -> dict[tuple[str, str], int]:
     stored = _stored(session, rows, checked)
     new: dict[tuple[str, str], dict] = {}
@@ -249,7 +260,11 @@ def _rate_and_insert_once(
             new[key] = row
     if not new:
         return {}
+    if turn is not None:
+        turn.ids_wait()
     ids = next_ids(session, len(new))
+    if turn is not None:
+        turn.ids_done()
     fresh = list(new.values())
     waiting = UsageStatus.PENDING.value
     pending = [_new_tuple(_PendingRow, (usage_id, *_pending_fields(row)))
@@ -267,9 +282,14 @@ def _rate_and_insert_once(
         except KeyTaken as error:
             raise _Raced from error
 
+    before_locks = turn.locks_wait if turn is not None else None
     if pending:
-        rate_rows(session, pending, key=f"usage:{pending[0].id}", write=write)
+        rate_rows(
+            session, pending, key=f"usage:{pending[0].id}", write=write, before_locks=before_locks
+        )
     else:
+        if before_locks is not None:
+            before_locks()
         write(session, ())
     return dict(zip(new, ids, strict=True))
 
