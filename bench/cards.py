@@ -210,7 +210,8 @@ def drain(processes: Processes, engine, expect: int, limit_s: float, fake: int) 
         if profile:
             billing = str(Path(sys.executable).parent / "billing")
             # Only the money queue: what follows the credits (PDFs) is not profiled.
-            command = [sys.executable, "-m", "cProfile", "-o", profile, billing, "worker"]
+            script = str(Path(__file__).with_name("cpu_profile.py"))  # main thread's CPU
+            command = [sys.executable, script, profile, billing, "worker"]
             worker = subprocess.Popen(
                 [*command, "--burst", "--queue", "default"],
                 env=processes.env,
@@ -239,7 +240,9 @@ def drain(processes: Processes, engine, expect: int, limit_s: float, fake: int) 
                 break
             time.sleep(0.05)
     if os.environ.get("MALIPO_BENCH_PROFILE"):
-        worker.wait(120)  # a burst worker ends by itself; cProfile writes on the way out
+        worker.wait(5)  # a burst worker ends by itself once its queue is empty
+        worker.terminate()  # (its ticker may keep it) cpu_profile.py writes on the way out
+        worker.wait(30)
     processes.stop(worker)
     if last is None or first is None:
         raise SystemExit(f"the worker applied {done} of {expect} webhooks; see its log")
