@@ -19,6 +19,7 @@ import stripe
 from sqlalchemy import func, select, text
 
 from billing import create_app
+from billing.cards.batch import PART_MIN
 from billing.cards.models import CardCharge
 from billing.core.config import Settings
 from billing.core.ids import new_id
@@ -157,6 +158,18 @@ def counts(runtime: Runtime, topup: Paid) -> tuple[int, int, str]:
     return credits, fees, status
 
 
+def writers(runtime: Runtime, topups: list[Paid]) -> int:
+    """How many database transactions wrote these top-ups' credits and fees (by xmin)."""
+    with runtime.sessions() as session:
+        return session.execute(
+            text(
+                "SELECT count(DISTINCT xmin::text) FROM ledger_transactions"
+                " WHERE reference = ANY(:ids)"
+            ),
+            {"ids": [t.id for t in topups]},
+        ).scalar_one()
+
+
 def inbox_status(runtime: Runtime, ids: list[int]) -> list[str]:
     with runtime.sessions() as session:
         rows = dict(
@@ -193,15 +206,7 @@ def test_repeats_and_late_events_in_one_batch_credit_once(
         assert run_batch("topups.reconcile", [[i] for i in reversed(ids)]) == len(ids)  # again
     assert [counts(runtime, t) for t in topups] == [(1, 1, "succeeded")] * 4
     assert inbox_status(runtime, ids) == ["applied"] * len(ids)
-    with runtime.sessions() as session:  # every credit and fee in one database transaction
-        writers = session.execute(
-            text(
-                "SELECT count(DISTINCT xmin::text) FROM ledger_transactions"
-                " WHERE reference = ANY(:ids)"
-            ),
-            {"ids": [t.id for t in topups]},
-        ).scalar_one()
-    assert writers == 1
+    assert writers(runtime, topups) == 1  # every credit and fee in one database transaction
 
 
 def test_a_poisoned_event_falls_out_alone(card_app, card_runtime, fake, make_tenant):
@@ -228,3 +233,17 @@ def test_a_poisoned_event_falls_out_alone(card_app, card_runtime, fake, make_ten
     with card_app.app_context(), pytest.raises(BatchFailed, match="1 of 1"):
         run_batch("topups.reconcile", [[missing]])  # retried: still no double anywhere
     assert [counts(runtime, t) for t in healthy] == [(1, 1, "succeeded")] * 3
+
+
+def test_a_burst_applied_in_parts_credits_each_once(card_app, card_runtime, fake, make_tenant):
+    runtime = card_runtime
+    tenant_id = make_tenant().tenant_id
+    topups = [paid_topup(runtime, fake, tenant_id) for _ in range(PART_MIN * 2 - 1)]
+    ids = [stored_event(runtime, "payment_intent.succeeded", t.provider_ref) for t in topups]
+    # The first payment named again at the end: in the batch's last part, not its first.
+    ids.append(stored_event(runtime, "payment_intent.processing", topups[0].provider_ref))
+    with card_app.app_context():
+        assert run_batch("topups.reconcile", [[i] for i in ids]) == len(ids)
+    assert [counts(runtime, t) for t in topups] == [(1, 1, "succeeded")] * len(topups)
+    assert inbox_status(runtime, ids) == ["applied"] * len(ids)
+    assert writers(runtime, topups) == 2  # two parts, each one database transaction
