@@ -21,6 +21,7 @@ Uses (and rebuilds) the database `malipo_bench_cards` and Redis database 12 (flu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -240,7 +241,8 @@ def drain(processes: Processes, engine, expect: int, limit_s: float, fake: int) 
                 break
             time.sleep(0.05)
     if os.environ.get("MALIPO_BENCH_PROFILE"):
-        worker.wait(5)  # a burst worker ends by itself once its queue is empty
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.wait(5)  # a burst worker ends by itself once its queue is empty
         worker.terminate()  # (its ticker may keep it) cpu_profile.py writes on the way out
         worker.wait(30)
     processes.stop(worker)
