@@ -12,7 +12,15 @@
    Stripe's fee booked. Counted from the first inbox row applied to the last.
    Then every top-up must be credited exactly once and have its fee row.
 
+   Beside the rate: CPU per webhook while applying, of the worker (all its threads),
+   of the Stripe fake (single-threaded localstripe, not the product, but it shares the
+   cores) and of the bench database's PostgreSQL backends. On two cores, 500/s leaves
+   the worker at most 2 ms of CPU a webhook, and only if the rest overlaps.
+
     .venv/bin/python bench/cards.py [--events 1000] [--tenants 50] [--clients 8]
+
+`MALIPO_BENCH_PROFILE=out.prof` runs the worker (money queue only) under
+bench/cpu_profile.py: a cProfile of its main thread's CPU, not of its waits.
 
 Target: as mobile-money callbacks, >= 500 webhooks/s reconciled per worker.
 Uses (and rebuilds) the database `malipo_bench_cards` and Redis database 12 (flushed).

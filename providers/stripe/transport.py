@@ -37,7 +37,7 @@ class Urllib3Client(stripe.HTTPClient):
 
     def __init__(self, timeout: float = 80.0, *, proxy: str | None = None) -> None:
         super().__init__(verify_ssl_certs=True, proxy=proxy)
-        self._timeout = urllib3.Timeout(total=timeout)
+        self._timeout = urllib3.Timeout(connect=timeout, read=timeout)  # as requests'
         tls = {"cert_reqs": "CERT_REQUIRED", "ca_certs": stripe.ca_bundle_path}
         self._pool: urllib3.PoolManager = (
             urllib3.ProxyManager(proxy, maxsize=POOL_SIZE, block=False, **tls)
