@@ -12,7 +12,15 @@
    Stripe's fee booked. Counted from the first inbox row applied to the last.
    Then every top-up must be credited exactly once and have its fee row.
 
+   Beside the rate: CPU per webhook while applying, of the worker (all its threads),
+   of the Stripe fake (single-threaded localstripe, not the product, but it shares the
+   cores) and of the bench database's PostgreSQL backends. On two cores, 500/s leaves
+   the worker at most 2 ms of CPU a webhook, and only if the rest overlaps.
+
     .venv/bin/python bench/cards.py [--events 1000] [--tenants 50] [--clients 8]
+
+`MALIPO_BENCH_PROFILE=out.prof` runs the worker (money queue only) under
+bench/cpu_profile.py: a cProfile of its main thread's CPU, not of its waits.
 
 Target: as mobile-money callbacks, >= 500 webhooks/s reconciled per worker.
 Uses (and rebuilds) the database `malipo_bench_cards` and Redis database 12 (flushed).
@@ -21,6 +29,7 @@ Uses (and rebuilds) the database `malipo_bench_cards` and Redis database 12 (flu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -28,6 +37,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -191,14 +201,28 @@ def post_all(events: list[dict], endpoint: str, clients: int) -> dict[int, int]:
     return codes
 
 
-def drain(processes: Processes, engine, expect: int, limit_s: float) -> tuple[float, float, float]:
+@dataclass
+class Drained:
+    start_s: float  # launch to the first row applied (the worker's own start-up)
+    apply_s: float  # first row applied to the last
+    worker_cpu_s: float  # the worker's CPU over the whole run, start-up included
+    counted: int  # rows applied within the apply window (after the first sample)
+    worker_s: float  # ... the worker's CPU meanwhile
+    fake_s: float  # ... the Stripe fake's (not the product)
+    database_s: float  # ... the PostgreSQL backends' of the bench database
+
+
+def drain(processes: Processes, engine, expect: int, limit_s: float, fake: int) -> Drained:
     with engine.connect() as connection:
         launched = time.monotonic()
         profile = os.environ.get("MALIPO_BENCH_PROFILE")  # a cProfile output path
         if profile:
             billing = str(Path(sys.executable).parent / "billing")
+            # Only the money queue: what follows the credits (PDFs) is not profiled.
+            script = str(Path(__file__).with_name("cpu_profile.py"))  # main thread's CPU
+            command = [sys.executable, script, profile, billing, "worker"]
             worker = subprocess.Popen(
-                [sys.executable, "-m", "cProfile", "-o", profile, billing, "worker", "--burst"],
+                [*command, "--burst", "--queue", "default"],
                 env=processes.env,
                 stdout=(processes.logs / "worker.log").open("a"),
                 stderr=subprocess.STDOUT,
@@ -209,13 +233,15 @@ def drain(processes: Processes, engine, expect: int, limit_s: float) -> tuple[fl
         first = last = None
         cpu = 0.0
         done = 0
+        at_first: tuple[int, float, float, float] = (0, 0.0, 0.0, 0.0)
         while time.monotonic() - launched < limit_s:
             cpu = max(cpu, cpu_seconds(worker.pid))
             done = applied_count(connection)
+            sample = (done, cpu, cpu_seconds(fake), _backends_cpu(connection))
             connection.commit()
             now = time.monotonic()
             if done and first is None:
-                first = now
+                first, at_first = now, sample
             if done >= expect:
                 last = now
                 break
@@ -223,11 +249,27 @@ def drain(processes: Processes, engine, expect: int, limit_s: float) -> tuple[fl
                 break
             time.sleep(0.05)
     if os.environ.get("MALIPO_BENCH_PROFILE"):
-        worker.wait(120)  # a burst worker ends by itself; cProfile writes on the way out
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.wait(5)  # a burst worker ends by itself once its queue is empty
+        worker.terminate()  # (its ticker may keep it) cpu_profile.py writes on the way out
+        worker.wait(30)
     processes.stop(worker)
     if last is None or first is None:
         raise SystemExit(f"the worker applied {done} of {expect} webhooks; see its log")
-    return first - launched, last - first, cpu
+    return Drained(
+        first - launched,
+        last - first,
+        cpu,
+        *(b - a for a, b in zip(at_first, sample, strict=True)),  # type: ignore[arg-type]
+    )
+
+
+def _backends_cpu(connection) -> float:
+    """CPU so far of the PostgreSQL backends on the bench database (this one's too)."""
+    pids = connection.execute(
+        text("SELECT pid FROM pg_stat_activity WHERE datname = :db"), {"db": DATABASE}
+    ).scalars()
+    return sum(cpu_seconds(pid) for pid in pids)
 
 
 def verify(engine, events: list[dict]) -> list[str]:
@@ -286,19 +328,28 @@ def main() -> None:
         print(
             f"intake: {len(events):,} signed webhooks stored in {intake_s:.1f} s (not the figure)"
         )
+        queued = redis.Redis.from_url(REDIS_URL).llen("rq:queue:default")
+        print(f"queued: {queued} RQ jobs (batches) for {len(events):,} webhooks")
         engine = make_engine(URL, pool_size=1, max_overflow=0)
-        start_s, apply_s, cpu = drain(processes, engine, len(events), args.drain_limit)
+        run = drain(processes, engine, len(events), args.drain_limit, fake.pid)
         problems = verify(engine, events)
-        rate = len(events) / apply_s if apply_s else float("nan")
+        rate = len(events) / run.apply_s if run.apply_s else float("nan")
         load = os.getloadavg()
+        per = 1000 / max(run.counted, 1)  # CPU ms per webhook applied in the window
         print("\nStripe webhooks reconciled by one worker (billing worker --burst)")
         print(
             f"{'events':>7} {'start s':>8} {'apply s':>8} {'webhooks/s':>11} {'target':>7}"
             f" {'worker CPU s':>13}"
         )
         print(
-            f"{len(events):>7,} {start_s:>8.2f} {apply_s:>8.2f} {rate:>11,.0f} {TARGET:>7,.0f}"
-            f" {cpu:>13.1f}"
+            f"{len(events):>7,} {run.start_s:>8.2f} {run.apply_s:>8.2f} {rate:>11,.0f}"
+            f" {TARGET:>7,.0f} {run.worker_cpu_s:>13.1f}"
+        )
+        print(
+            f"CPU per webhook while applying ({run.counted:,} rows): worker"
+            f" {run.worker_s * per:.2f} ms (target <= {1000 / TARGET:.1f} ms on one core),"
+            f" Stripe fake {run.fake_s * per:.2f} ms (not the product),"
+            f" PostgreSQL {run.database_s * per:.2f} ms"
         )
         print(f"load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs")
         print(

@@ -2,15 +2,21 @@
 
 Every POST carries an idempotency key of ours (Stripe replays the first answer for a
 repeated key, so a retry after a lost answer never makes a second PaymentIntent or
-refund); GETs are idempotent by nature and carry none. Objects come back as plain dicts.
+refund); GETs are idempotent by nature and carry none. Objects come back as plain dicts:
+a GET's as the library parsed them (`raw_request`: the same errors as a typed call,
+without building StripeObjects only to turn them back into dicts), on a shared
+keep-alive pool (`providers.stripe.transport`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote_plus
 
 import stripe
+
+from providers.stripe.transport import Urllib3Client
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,7 +44,7 @@ class StripeApi:
             config.secret_key,
             base_addresses=base,  # type: ignore[arg-type]
             max_network_retries=config.max_network_retries,
-            http_client=stripe.RequestsClient(timeout=config.timeout_s),
+            http_client=Urllib3Client.from_environment(config.timeout_s, config.api_base),
         )
 
     @staticmethod
@@ -48,21 +54,24 @@ class StripeApi:
     def create_payment_intent(self, params: dict[str, Any], key: str) -> dict[str, Any]:
         return self.client.v1.payment_intents.create(params, self._options(key)).to_dict()
 
+    def _get(self, path: str, expand: list[str] | None = None) -> dict[str, Any]:
+        """One object by id, as Stripe sent it (errors raised as by a typed call)."""
+        params: Any = {"expand": expand} if expand else {}
+        return self.client.raw_request("get", path, **params).data
+
     def retrieve_payment_intent(
         self, intent_id: str, expand: list[str] | None = None
     ) -> dict[str, Any]:
-        params: Any = {"expand": expand} if expand else None
-        return self.client.v1.payment_intents.retrieve(intent_id, params).to_dict()
+        return self._get(f"/v1/payment_intents/{_quoted(intent_id)}", expand)
 
     def retrieve_charge(self, charge_id: str, expand: list[str] | None = None) -> dict[str, Any]:
-        params: Any = {"expand": expand} if expand else None
-        return self.client.v1.charges.retrieve(charge_id, params).to_dict()
+        return self._get(f"/v1/charges/{_quoted(charge_id)}", expand)
 
     def retrieve_balance_transaction(self, txn_id: str) -> dict[str, Any]:
-        return self.client.v1.balance_transactions.retrieve(txn_id).to_dict()
+        return self._get(f"/v1/balance_transactions/{_quoted(txn_id)}")
 
     def retrieve_dispute(self, dispute_id: str) -> dict[str, Any]:
-        return self.client.v1.disputes.retrieve(dispute_id).to_dict()
+        return self._get(f"/v1/disputes/{_quoted(dispute_id)}")
 
     def list_refunds(self, charge_id: str) -> list[dict[str, Any]]:
         page = self.client.v1.refunds.list({"charge": charge_id, "limit": 100})
@@ -99,3 +108,8 @@ class StripeApi:
         """The balance transactions an automatic payout settled (its own among them)."""
         page = self.client.v1.balance_transactions.list({"payout": payout_id, "limit": 100})
         return [txn.to_dict() for txn in page.auto_paging_iter()]
+
+
+def _quoted(object_id: str) -> str:
+    """An id as one path segment, as the typed services send it."""
+    return quote_plus(object_id)
