@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from billing.rating.message_status import STATUSES
 from billing.rating.plans import Service
 from billing.usage.events import Disposition
+from billing.usage.tally import Tally
 from billing.web.fields import Day, Instant
 from billing.web.pagination import PageArgs
 
@@ -129,6 +133,33 @@ class _Tallied(Schema):
 
 class IntakeResultSchema(_Tallied):
     results = fields.List(fields.Nested(OutcomeSchema))
+
+
+_TALLIED = ("accepted", "duplicates", "rejected", "rated", "pending", "updated", "malformed")
+
+
+def intake_result(outcomes: Sequence[Any]) -> dict[str, Any]:
+    """`IntakeResultSchema().dump` of a batch's outcomes (`intake.Outcome`), built directly.
+
+    Dumping 1,000 outcomes through the nested schema cost a third of a batch's Python
+    time (six field objects an outcome). The same dict, key for key and type for type:
+    counts as ints, ids as strings, None kept. Equivalence: tests/unit/usage.
+    """
+    tally = Tally().add(outcomes)
+    answer: dict[str, Any] = {name: getattr(tally, name) for name in _TALLIED}
+    answer["not_rateable"] = {str(kind): int(n) for kind, n in tally.not_rateable.items()}
+    answer["results"] = [
+        {
+            "index": index,
+            "source_id": None if source_id is None else str(source_id),
+            "status": None if status is None else str(status),
+            "reason": None if reason is None else str(reason),
+            "usage_id": None if usage_id is None else str(usage_id),
+            "usage_status": None if usage_status is None else str(usage_status),
+        }
+        for index, source_id, status, reason, usage_id, usage_status in outcomes
+    ]
+    return answer
 
 
 class ImportArgs(Schema):
