@@ -42,11 +42,15 @@ from billing.rating.records import RatedUsage, Unrated
 from billing.rating.records import UsageRecord as RaterRecord
 from billing.tariffs.fx import day_of
 from billing.tenants.models import BillingMode, Tenant
-from billing.usage.accruals import add_accrued, lock_accrued
+from billing.usage.accruals import add_accrued_each, lock_accrued
 from billing.usage.bulk import copy_update
 from billing.usage.bundle_balances import BundleBook
-from billing.usage.debits import Charge, Settlement, settle, vat_on
-from billing.usage.flags import clear_flag_if_paid_up, flag_insufficient_balance
+from billing.usage.debits import Charge, Settlement, settle, settle_each, vat_on
+from billing.usage.flags import (
+    clear_flag_if_paid_up,
+    flag_insufficient_balance,
+    flagged_among,
+)
 from billing.usage.late import take_late_usage
 from billing.usage.models import UsageRecord, UsageStatus
 from billing.usage.parking import out_of_range, review_out_of_range
@@ -249,13 +253,9 @@ def rate_rows(
     for key, net in take_late_usage(session, postpaid).items():
         accrued[key] -= net
     # Tenants in one order everywhere, so two jobs lock their wallets without deadlocking.
-    settled = {
-        tenant_id: settle_prepaid(session, tenants[tenant_id], by_tenant[tenant_id], key=key)
-        for tenant_id in sorted(by_tenant)
-    }
+    settled = settle_prepaid_each(session, tenants, by_tenant, key=key)
     bundles.flush()
-    for (tenant_id, currency), net in sorted(accrued.items()):
-        add_accrued(session, tenant_id, currency, net)
+    add_accrued_each(session, accrued)
     (write or write_results)(session, results)
     after_settling(session, settled)
     settle_reservations(session, rows, results)
@@ -289,6 +289,28 @@ def _final(row: Row) -> bool:
     return is_final(row.service, statuses_seen(row.delivery_status))
 
 
+def settle_prepaid_each(
+    session: Session,
+    tenants: dict[str, Tenant],
+    by_tenant: dict[str, list[RowResult]],
+    *,
+    key: str,
+) -> dict[str, Settlement]:
+    """`settle_prepaid` for each tenant with rated rows, in tenant order, the wallets
+    locked and debited together (`settle_each`)."""
+    order = sorted(by_tenant)
+    asked = [(tenant_id, tenants[tenant_id].currency.value, _charges(by_tenant[tenant_id]))
+             for tenant_id in order]  # fmt: skip
+    settlements = settle_each(session, asked, key=key)
+    for tenant_id, settled in zip(order, settlements, strict=True):
+        _mark_settled(by_tenant[tenant_id], settled)
+    return dict(zip(order, settlements, strict=True))
+
+
+def _charges(results: Sequence[RowResult]) -> list[Charge]:
+    return [Charge(r.usage_id, r.fields["net_minor"], r.fields["vat_minor"]) for r in results]
+
+
 def settle_prepaid(
     session: Session,
     tenant: Tenant,
@@ -298,15 +320,19 @@ def settle_prepaid(
     refunds: Sequence[Charge] = (),
 ) -> Settlement:
     """Debit the wallet for rated prepaid rows; what it cannot pay stays `unbilled`."""
-    charges = [Charge(r.usage_id, r.fields["net_minor"], r.fields["vat_minor"]) for r in results]
     settled = settle(
         session,
         tenant_id=tenant.id,
         currency=tenant.currency.value,
-        charges=charges,
+        charges=_charges(results),
         refunds=refunds,
         key=key,
     )
+    _mark_settled(results, settled)
+    return settled
+
+
+def _mark_settled(results: Sequence[RowResult], settled: Settlement) -> None:
     for result in results:
         if result.usage_id in settled.paid:
             result.fields["status"] = UsageStatus.BILLED.value
@@ -316,16 +342,16 @@ def settle_prepaid(
         else:
             result.fields["status"] = UsageStatus.UNBILLED.value
             result.fields["reason"] = "insufficient_balance"
-    return settled
 
 
 def after_settling(session: Session, settled: dict[str, Settlement]) -> None:
     """Once the rows are written: flag tenants left unbilled, clear those paid up."""
+    flagged = flagged_among(session, [t for t, s in settled.items() if not s.unpaid])
     for tenant_id, settlement in settled.items():
         if settlement.unpaid:
             flag_insufficient_balance(session, tenant_id)
         else:
-            clear_flag_if_paid_up(session, tenant_id)
+            clear_flag_if_paid_up(session, tenant_id, tenant_id in flagged)
 
 
 def tenants_by_id(session: Session, ids: set[str]) -> dict[str, Tenant]:
