@@ -38,6 +38,7 @@ from billing.usage.models import UsageRecord, UsageStatus
 from billing.usage.rating import rate_rows
 
 RATE_JOB = "usage.rate"
+_PENDING, _REJECTED = UsageStatus.PENDING.value, UsageStatus.REJECTED.value
 _ATTEMPTS = 5  # batches redone after racing another over the same keys, at most
 log = logging.getLogger(__name__)
 _records = UsageRecord.__table__
@@ -159,26 +160,26 @@ def store(session: Session, rows: Sequence[dict]) -> list[Outcome]:
     now = utcnow()
     for row in rows:
         row["received_at"] = now
-        if row["status"] == UsageStatus.PENDING.value and row["tenant_id"] not in tenants:
-            row["status"] = UsageStatus.REJECTED.value
+        if row["status"] == _PENDING and row["tenant_id"] not in tenants:
+            row["status"] = _REJECTED
             row["reason"] = "unknown_tenant"
     rated = is_postgresql(session)
     inserted = _rate_and_insert(session, rows) if rated else None
     if inserted is None:  # not PostgreSQL, or rating failed: stored pending for the job
         rated, inserted = False, insert_new(session, rows)
     outcomes = []
+    append, taken = outcomes.append, inserted.pop
     for index, row in enumerate(rows):
-        usage_id = inserted.pop((row["source_system"], row["source_id"]), None)
+        usage_id = taken((row["source_system"], row["source_id"]), None)
         source_id = row.get("sender_source_id") or row["source_id"]  # the sender's own
         status, reason = row["status"], row["reason"]
-        if rated and status == UsageStatus.PENDING.value:  # as rating left it
+        if rated and status == _PENDING:  # as rating left it
             status, reason = row.get("rated_status", status), row.get("rated_reason", reason)
         if usage_id is None:
-            outcomes.append(Outcome(index, source_id, "duplicate"))
-        elif status == UsageStatus.REJECTED.value:
-            outcomes.append(Outcome(index, source_id, "rejected", reason, usage_id, status))
+            append(_new_tuple(Outcome, (index, source_id, "duplicate", None, None, None)))
         else:
-            outcomes.append(Outcome(index, source_id, "accepted", reason, usage_id, status))
+            kind = "rejected" if status == _REJECTED else "accepted"
+            append(_new_tuple(Outcome, (index, source_id, kind, reason, usage_id, status)))
     if not rated:
         pending = [o.usage_id for o in outcomes if o.status == "accepted" and o.usage_id]
         if pending:

@@ -1,13 +1,15 @@
-"""The intake answer built directly agrees with `IntakeResultSchema().dump` of the
-summary the routes returned before: key for key, type for type, for any outcomes."""
+"""The batch body read, and the intake answer built, directly: the body as a list of Raw
+items reads it, the answer as `IntakeResultSchema().dump` made it of the summary the
+routes returned before (key for key, type for type)."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from marshmallow import Schema, ValidationError, fields
 
 from billing.usage.intake import Outcome
-from billing.usage.schemas import IntakeResultSchema, intake_result
+from billing.usage.schemas import BatchSchema, IntakeResultSchema, intake_result
 from billing.usage.tally import Tally
 
 _REASONS = st.one_of(
@@ -68,3 +70,29 @@ def test_a_batch_of_every_kind() -> None:
         "reason": None, "usage_id": "7", "usage_status": "billed"}  # fmt: skip
     assert (answer["accepted"], answer["rejected"], answer["malformed"]) == (3, 2, 1)
     assert answer["not_rateable"] == {"no_destination": 1}
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.lists(_JSON, max_size=12), _JSON))
+def test_a_batch_body_is_read_as_a_list_of_raw_items_reads_it(records: object) -> None:
+    """BatchSchema's records field against marshmallow's List(Raw(allow_none=True)) with
+    the same validator: the same list, or the same errors."""
+    plain = Schema.from_dict(
+        {"records": fields.List(fields.Raw(allow_none=True), required=True,
+                                validate=BatchSchema().fields["records"].validators[0])}
+    )()  # fmt: skip
+
+    def read(schema: Schema) -> object:
+        try:
+            return ("ok", schema.load({"records": records}))
+        except ValidationError as error:
+            return ("error", error.messages)
+
+    assert read(BatchSchema()) == read(plain)
