@@ -35,14 +35,12 @@ from billing.usage.debits import Charge, vat_on
 from billing.usage.intake import STORED_COLUMNS, Outcome, store
 from billing.usage.models import UsageRecord, UsageStatus
 from billing.usage.rating import (
-    RowResult,
-    after_settling,
     price,
-    settle_prepaid,
     settle_reservations,
     tenants_by_id,
     write_results,
 )
+from billing.usage.settling import RowResult, after_settling, settle_prepaid
 from billing.usage.tariff_lookup import Tariffs
 
 _records = UsageRecord.__table__

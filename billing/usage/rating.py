@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -45,16 +44,12 @@ from billing.tenants.models import BillingMode, Tenant
 from billing.usage.accruals import add_accrued_each, lock_accrued
 from billing.usage.bulk import copy_update
 from billing.usage.bundle_balances import BundleBook
-from billing.usage.debits import Charge, Settlement, settle, settle_each, vat_on
-from billing.usage.flags import (
-    clear_flag_if_paid_up,
-    flag_insufficient_balance,
-    flagged_among,
-)
+from billing.usage.debits import vat_on
 from billing.usage.late import take_late_usage
 from billing.usage.models import UsageRecord, UsageStatus
 from billing.usage.parking import out_of_range, review_out_of_range
 from billing.usage.reservations import settle_for_usage
+from billing.usage.settling import RowResult, after_settling, settle_prepaid_each
 from billing.usage.tariff_lookup import Tariffs
 
 _records = UsageRecord.__table__
@@ -103,12 +98,6 @@ class _TenantView(NamedTuple):
     currency: Currency
     postpaid: bool
     restricted: bool = False  # processing restricted (billing.privacy): kept, not rated
-
-
-@dataclass
-class RowResult:
-    usage_id: int
-    fields: dict[str, Any]
 
 
 def price(
@@ -287,71 +276,6 @@ def _final(row: Row) -> bool:
     if row.service not in MESSAGE_SERVICES:
         return True
     return is_final(row.service, statuses_seen(row.delivery_status))
-
-
-def settle_prepaid_each(
-    session: Session,
-    tenants: dict[str, Tenant],
-    by_tenant: dict[str, list[RowResult]],
-    *,
-    key: str,
-) -> dict[str, Settlement]:
-    """`settle_prepaid` for each tenant with rated rows, in tenant order, the wallets
-    locked and debited together (`settle_each`)."""
-    order = sorted(by_tenant)
-    asked = [(tenant_id, tenants[tenant_id].currency.value, _charges(by_tenant[tenant_id]))
-             for tenant_id in order]  # fmt: skip
-    settlements = settle_each(session, asked, key=key)
-    for tenant_id, settled in zip(order, settlements, strict=True):
-        _mark_settled(by_tenant[tenant_id], settled)
-    return dict(zip(order, settlements, strict=True))
-
-
-def _charges(results: Sequence[RowResult]) -> list[Charge]:
-    return [Charge(r.usage_id, r.fields["net_minor"], r.fields["vat_minor"]) for r in results]
-
-
-def settle_prepaid(
-    session: Session,
-    tenant: Tenant,
-    results: Sequence[RowResult],
-    *,
-    key: str,
-    refunds: Sequence[Charge] = (),
-) -> Settlement:
-    """Debit the wallet for rated prepaid rows; what it cannot pay stays `unbilled`."""
-    settled = settle(
-        session,
-        tenant_id=tenant.id,
-        currency=tenant.currency.value,
-        charges=_charges(results),
-        refunds=refunds,
-        key=key,
-    )
-    _mark_settled(results, settled)
-    return settled
-
-
-def _mark_settled(results: Sequence[RowResult], settled: Settlement) -> None:
-    for result in results:
-        if result.usage_id in settled.paid:
-            result.fields["status"] = UsageStatus.BILLED.value
-            if result.fields["net_minor"]:
-                result.fields["ledger_transaction_id"] = settled.transaction_id
-                result.fields["ledger_entry_id"] = settled.wallet_entry_id
-        else:
-            result.fields["status"] = UsageStatus.UNBILLED.value
-            result.fields["reason"] = "insufficient_balance"
-
-
-def after_settling(session: Session, settled: dict[str, Settlement]) -> None:
-    """Once the rows are written: flag tenants left unbilled, clear those paid up."""
-    flagged = flagged_among(session, [t for t, s in settled.items() if not s.unpaid])
-    for tenant_id, settlement in settled.items():
-        if settlement.unpaid:
-            flag_insufficient_balance(session, tenant_id)
-        else:
-            clear_flag_if_paid_up(session, tenant_id, tenant_id in flagged)
 
 
 def tenants_by_id(session: Session, ids: set[str]) -> dict[str, Tenant]:
