@@ -152,8 +152,12 @@ def known_tenants(session: Session, tenant_ids: Iterable[str | None]) -> set[str
     return {row.id for row in rows}
 
 
-def store(session: Session, rows: Sequence[dict]) -> list[Outcome]:
-    """Write new records (tenant checked), skip stored ones, and ask for them to be rated."""
+def store(session: Session, rows: Sequence[dict], *, looked_up: bool = False) -> list[Outcome]:
+    """Write new records (tenant checked), skip stored ones, and ask for them to be rated.
+
+    `looked_up`: the caller has just found every key of `rows` not stored (as
+    `lifecycle.store_messages` does), so the probe is skipped; a key stored meanwhile is
+    still caught by the unique key, as a key the probe misses is."""
     if not rows:
         return []
     tenants = known_tenants(session, (row["tenant_id"] for row in rows))
@@ -164,7 +168,7 @@ def store(session: Session, rows: Sequence[dict]) -> list[Outcome]:
             row["status"] = _REJECTED
             row["reason"] = "unknown_tenant"
     rated = is_postgresql(session)
-    inserted = _rate_and_insert(session, rows) if rated else None
+    inserted = _rate_and_insert(session, rows, looked_up) if rated else None
     if inserted is None:  # not PostgreSQL, or rating failed: stored pending for the job
         rated, inserted = False, insert_new(session, rows)
     outcomes = []
@@ -191,7 +195,9 @@ class _Raced(Exception):
     """Another transaction stored one of our new keys between our check and our insert."""
 
 
-def _rate_and_insert(session: Session, rows: Sequence[dict]) -> dict[tuple[str, str], int] | None:
+def _rate_and_insert(
+    session: Session, rows: Sequence[dict], looked_up: bool = False
+) -> dict[tuple[str, str], int] | None:
     """Rate the new rows and insert every new row once, rated; their ids by key.
 
     In a savepoint: if a concurrent batch stored one of the keys meanwhile, the insert
@@ -205,7 +211,7 @@ def _rate_and_insert(session: Session, rows: Sequence[dict]) -> dict[tuple[str, 
     for _attempt in range(_ATTEMPTS):
         try:
             with session.begin_nested():
-                return _rate_and_insert_once(session, rows, checked)
+                return _rate_and_insert_once(session, rows, checked, looked_up)
         except _Raced:
             checked = True
             continue
@@ -219,7 +225,9 @@ def _rate_and_insert(session: Session, rows: Sequence[dict]) -> dict[tuple[str, 
 _PROBE = 32  # keys looked up before a batch is taken to be all new
 
 
-def _stored(session: Session, rows: Sequence[dict], checked: bool) -> set[tuple[str, str]]:
+def _stored(
+    session: Session, rows: Sequence[dict], checked: bool, looked_up: bool = False
+) -> set[tuple[str, str]]:
     """The batch's keys already stored; unless `checked`, only as far as a probe tells.
 
     Looking every key up costs the server as much as a fifth of storing the rows, and a
@@ -229,6 +237,8 @@ def _stored(session: Session, rows: Sequence[dict], checked: bool) -> set[tuple[
     the savepoint is undone (debits with it) and the batch is redone with every key
     looked up. A resent file or batch is found by the probe and never costs the redo.
     """
+    if looked_up and not checked:
+        return set()
     if checked:
         return stored_keys(session, list({(r["source_system"], r["source_id"]) for r in rows}))
     step = max(1, len(rows) // _PROBE)
@@ -240,9 +250,9 @@ def _stored(session: Session, rows: Sequence[dict], checked: bool) -> set[tuple[
 
 
 def _rate_and_insert_once(
-    session: Session, rows: Sequence[dict], checked: bool = True
+    session: Session, rows: Sequence[dict], checked: bool = True, looked_up: bool = False
 ) -> dict[tuple[str, str], int]:
-    stored = _stored(session, rows, checked)
+    stored = _stored(session, rows, checked, looked_up)
     new: dict[tuple[str, str], dict] = {}
     for row in rows:  # the first of a key in the batch is the one stored
         key = (row["source_system"], row["source_id"])

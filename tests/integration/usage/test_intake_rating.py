@@ -102,9 +102,9 @@ def attempts_counted(monkeypatch) -> list[bool]:
     attempts: list[bool] = []
     once = intake._rate_and_insert_once
 
-    def counted(session, rows, checked=True):
+    def counted(session, rows, checked=True, *args):
         attempts.append(checked)
-        return once(session, rows, checked)
+        return once(session, rows, checked, *args)
 
     monkeypatch.setattr(intake, "_rate_and_insert_once", counted)
     return attempts
