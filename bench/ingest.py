@@ -185,8 +185,9 @@ def _descendants(roots: list[int]) -> list[int]:
     return sorted(found)
 
 
-def cpu_sample(engine, processes: list[subprocess.Popen]) -> tuple[dict, dict]:
-    """CPU seconds so far of the service's processes and of the database's backends."""
+def cpu_sample(engine, processes: list[subprocess.Popen]) -> tuple[dict, dict, dict]:
+    """CPU seconds so far of `billing serve`'s processes, of the worker's, and of the
+    database's backends."""
     with engine.connect() as connection:
         backends = (
             connection.execute(
@@ -199,7 +200,12 @@ def cpu_sample(engine, processes: list[subprocess.Popen]) -> tuple[dict, dict]:
             .scalars()
             .all()
         )
-    return _cpu_seconds(_descendants([p.pid for p in processes])), _cpu_seconds(list(backends))
+    serve, worker = processes
+    return (
+        _cpu_seconds(_descendants([serve.pid])),
+        _cpu_seconds(_descendants([worker.pid])),
+        _cpu_seconds(list(backends)),
+    )
 
 
 def _spent(before: dict[int, float], after: dict[int, float]) -> float:
@@ -285,9 +291,12 @@ def main() -> None:
         f"{'POST to debited p99 ms':<34}{debited_p99:>12,.0f}"
         f"{'< ' + format(TARGET_DEBITED_P99_MS, ','):>12}"
     )
-    service_us = _spent(cpu_before[0], cpu_after[0]) / records * 1e6
-    database_us = _spent(cpu_before[1], cpu_after[1]) / records * 1e6
-    print(f"{'CPU us/record: service':<34}{service_us:>12,.0f}")
+    serve_us = _spent(cpu_before[0], cpu_after[0]) / records * 1e6
+    worker_us = _spent(cpu_before[1], cpu_after[1]) / records * 1e6
+    database_us = _spent(cpu_before[2], cpu_after[2]) / records * 1e6
+    service_us = serve_us + worker_us
+    print(f"{'CPU us/record: billing serve':<34}{serve_us:>12,.0f}")
+    print(f"{'CPU us/record: billing worker':<34}{worker_us:>12,.0f}")
     print(f"{'CPU us/record: PostgreSQL':<34}{database_us:>12,.0f}")
     print(f"{'CPU us/record: both':<34}{service_us + database_us:>12,.0f}{'~ 100':>12}")
     print(
