@@ -208,6 +208,19 @@ def cpu_sample(engine, processes: list[subprocess.Popen]) -> tuple[dict, dict, d
     )
 
 
+def settle_down(process: subprocess.Popen, quiet: float = 0.05, longest: float = 30) -> None:
+    """Wait (at most `longest` s) until the process and its children use under `quiet`
+    s of CPU in half a second: started, idle, polling."""
+    deadline = time.monotonic() + longest
+    before = sum(_cpu_seconds(_descendants([process.pid])).values())
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = sum(_cpu_seconds(_descendants([process.pid])).values())
+        if now - before < quiet:
+            return
+        before = now
+
+
 def _spent(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
@@ -256,6 +269,7 @@ def main() -> None:
         client(args.port, key, warm * 2, 0, out := mp.Queue())  # every server process warm
         out.get()
         engine = make_engine(normalise_database_url(URL))
+        settle_down(processes[1])  # the worker's start-up is not the timed run's CPU
         cpu_before = cpu_sample(engine, processes)
         out = mp.Queue()
         start = time.time() + 1.0
