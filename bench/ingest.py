@@ -14,7 +14,9 @@ Prints, beside the issue's targets:
   accrued), over the time from the first POST to the last record rated;
 * batch latency p50 and p99 (POST sent to answer read);
 * POST to debited p99, per record: from its batch's POST to the commit time of its
-  ledger debit (its transaction's timestamp), or for postpaid to its rating time.
+  ledger debit (its transaction's timestamp), or for postpaid to its rating time;
+* CPU per record (less moved by other load than the rates): the service's processes
+  (Granian, the worker) and the database's backends, from /proc, over the timed run.
 """
 
 from __future__ import annotations
@@ -151,6 +153,78 @@ def start_service(port: int) -> list[subprocess.Popen]:
     raise SystemExit("billing serve did not start")
 
 
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """utime + stime of each live process, in seconds (from /proc/<pid>/stat)."""
+    seconds = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
+def _descendants(roots: list[int]) -> list[int]:
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                )
+            except OSError:
+                continue
+    found, frontier = set(roots), list(roots)
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in found:
+                found.add(pid)
+                frontier.append(pid)
+    return sorted(found)
+
+
+def cpu_sample(engine, processes: list[subprocess.Popen]) -> tuple[dict, dict, dict]:
+    """CPU seconds so far of `billing serve`'s processes, of the worker's, and of the
+    database's backends."""
+    with engine.connect() as connection:
+        backends = (
+            connection.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity"
+                    " WHERE datname = :db AND pid <> pg_backend_pid()"
+                ),
+                {"db": DATABASE},
+            )
+            .scalars()
+            .all()
+        )
+    serve, worker = processes
+    return (
+        _cpu_seconds(_descendants([serve.pid])),
+        _cpu_seconds(_descendants([worker.pid])),
+        _cpu_seconds(list(backends)),
+    )
+
+
+def settle_down(process: subprocess.Popen, quiet: float = 0.05, longest: float = 30) -> None:
+    """Wait (at most `longest` s) until the process and its children use under `quiet`
+    s of CPU in half a second: started, idle, polling."""
+    deadline = time.monotonic() + longest
+    before = sum(_cpu_seconds(_descendants([process.pid])).values())
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = sum(_cpu_seconds(_descendants([process.pid])).values())
+        if now - before < quiet:
+            return
+        before = now
+
+
+def _spent(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
 def settled(engine, ids: list[int]) -> dict[int, float]:
     """Each record's debit (or, postpaid, rating) time, once none is left pending."""
     with engine.connect() as connection:
@@ -194,6 +268,9 @@ def main() -> None:
         ]
         client(args.port, key, warm * 2, 0, out := mp.Queue())  # every server process warm
         out.get()
+        engine = make_engine(normalise_database_url(URL))
+        settle_down(processes[1])  # the worker's start-up is not the timed run's CPU
+        cpu_before = cpu_sample(engine, processes)
         out = mp.Queue()
         start = time.time() + 1.0
         clients = [mp.Process(target=client, args=(args.port, key, plan, start, out))
@@ -203,8 +280,8 @@ def main() -> None:
         timings = [timing for _ in clients for timing in out.get()]
         for process in clients:
             process.join()
-        engine = make_engine(normalise_database_url(URL))
         done_at = settled(engine, [i for t in timings for i in t[3]])
+        cpu_after = cpu_sample(engine, processes)
     finally:
         for process in processes:
             process.terminate()
@@ -228,6 +305,14 @@ def main() -> None:
         f"{'POST to debited p99 ms':<34}{debited_p99:>12,.0f}"
         f"{'< ' + format(TARGET_DEBITED_P99_MS, ','):>12}"
     )
+    serve_us = _spent(cpu_before[0], cpu_after[0]) / records * 1e6
+    worker_us = _spent(cpu_before[1], cpu_after[1]) / records * 1e6
+    database_us = _spent(cpu_before[2], cpu_after[2]) / records * 1e6
+    service_us = serve_us + worker_us
+    print(f"{'CPU us/record: billing serve':<34}{serve_us:>12,.0f}")
+    print(f"{'CPU us/record: billing worker':<34}{worker_us:>12,.0f}")
+    print(f"{'CPU us/record: PostgreSQL':<34}{database_us:>12,.0f}")
+    print(f"{'CPU us/record: both':<34}{service_us + database_us:>12,.0f}{'~ 100':>12}")
     print(
         f"records accepted {records:,}; rated after the answer (by the worker): "
         f"{sum(1 for sent, took, _n, ids in timings for i in ids if done_at[i] > sent + took):,}"

@@ -23,6 +23,7 @@ GSM7_BASIC = frozenset(
 GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
 _GSM7 = GSM7_BASIC | GSM7_EXTENSION
 _SINGLE_PART_BITS = 140 * 8
+_BASIC_ONLY = frozenset(GSM7_BASIC).issuperset
 
 
 class SmsEncoding(StrEnum):
@@ -52,6 +53,9 @@ def single_part_capacity(encoding: SmsEncoding) -> int:
 def count_segments(text: str, udh_octets: int = 6) -> SegmentCount:
     """Encoding, units and billable segments of `text`; the empty message is one segment."""
     if set(text) <= _GSM7:
+        units = len(text) + _extension_chars(text)  # an extension character: 2 septets
+        if units <= 160:  # one part: no packing to work out
+            return SegmentCount(SmsEncoding.GSM7, units, 1)
         sizes = [2 if char in GSM7_EXTENSION else 1 for char in text]
         encoding = SmsEncoding.GSM7
     else:
@@ -61,6 +65,11 @@ def count_segments(text: str, udh_octets: int = 6) -> SegmentCount:
     if units <= single_part_capacity(encoding):
         return SegmentCount(encoding, units, 1)
     return SegmentCount(encoding, units, _pack(sizes, part_capacity(encoding, udh_octets)))
+
+
+def _extension_chars(text: str) -> int:
+    """How many characters of a GSM-7 text are extension characters (two septets each)."""
+    return sum(text.count(char) for char in GSM7_EXTENSION) if not _BASIC_ONLY(text) else 0
 
 
 def _pack(sizes: list[int], capacity: int) -> int:

@@ -47,6 +47,29 @@ def add_accrued(session: Session, tenant_id: str, currency: str, net_minor: int)
     session.execute(statement)
 
 
+def add_accrued_each(session: Session, amounts: dict[tuple[str, str], int]) -> None:
+    """`add_accrued` of each (tenant, currency) -> net, in one statement (in key order)."""
+    amounts = {key: net for key, net in sorted(amounts.items()) if net}
+    if len(amounts) < 2:
+        for (tenant_id, currency), net in amounts.items():
+            add_accrued(session, tenant_id, currency, net)
+        return
+    insert = postgresql.insert if is_postgresql(session) else sqlite.insert
+    now = utcnow()
+    statement = insert(_accrued).values(
+        [{"tenant_id": t, "currency": c, "net_minor": net, "updated_at": now}
+         for (t, c), net in amounts.items()]
+    )  # fmt: skip
+    statement = statement.on_conflict_do_update(
+        index_elements=[_accrued.c.tenant_id, _accrued.c.currency],
+        set_={
+            "net_minor": _accrued.c.net_minor + statement.excluded.net_minor,
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
+    session.execute(statement)
+
+
 def lock_accrued(session: Session, keys: Iterable[tuple[str, str]]) -> None:
     """Lock the running totals of these (tenant, currency) pairs, made if missing.
 

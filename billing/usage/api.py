@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
-from flask import request
+from flask import Response, current_app, request
 from flask.views import MethodView
 
 from billing.auth.access import ANYONE, STAFF, principal, requires
@@ -33,9 +33,9 @@ from billing.usage.schemas import (
     RetryArgs,
     UsageListArgs,
     UsagePageSchema,
+    intake_result,
 )
 from billing.usage.submissions import cdr_rows, message_rows
-from billing.usage.tally import Tally
 from billing.web.api import Blueprint
 from billing.web.pagination import decode_cursor, encode_cursor
 from billing.web.session import request_session
@@ -53,14 +53,10 @@ def _larger_bodies() -> None:
         request.max_content_length = BATCH_BODY_BYTES
 
 
-def _summarise(outcomes: list[Outcome]) -> dict:
-    tally = Tally().add(outcomes)
-    summary = {name: getattr(tally, name) for name in _TALLIED}
-    return {**summary, "results": outcomes}
-
-
-_TALLIED = ("accepted", "duplicates", "rejected", "rated", "pending", "updated", "malformed",
-            "not_rateable")  # fmt: skip
+def _summarise(outcomes: list[Outcome]) -> Response:
+    """The answer, dumped by `intake_result` rather than by `IntakeResultSchema` (which
+    documents it): a Response is passed through by the response decorator as it is."""
+    return current_app.json.response(intake_result(outcomes))
 
 
 @blp.route("/cdrs")

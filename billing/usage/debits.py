@@ -18,13 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from billing.core.db import is_postgresql
 from billing.ledger.models import Account, Entry
 from billing.ledger.postings import USAGE_REVENUE, VAT_ON_PREPAYMENTS, WALLET, Posting
-from billing.ledger.service import post_transaction
+from billing.ledger.service import TransactionRequest, post_transaction, post_transactions
 from invoices.vat import STANDARD_RATES, VatCode, vat_on_net
 
 _accounts = Account.__table__
@@ -69,6 +69,61 @@ def settle(
 ) -> Settlement:
     """Debit what the wallet can pay of `charges` (in order), crediting `refunds` first."""
     balance = _locked_wallet_balance(session, tenant_id, currency)
+    paid, unpaid, postings = _take(balance, currency, charges, refunds)
+    transaction_id = entry_id = None
+    if len(postings) >= 2:
+        posted = post_transaction(
+            session,
+            tenant_id=tenant_id,
+            idempotency_key=_idempotency_key(key, paid, refunds),
+            kind="usage",
+            postings=postings,
+            description=_describe(len(paid), len(refunds)),
+        )
+        transaction_id = posted.id
+        entry_id = _wallet_entry(session, posted.id)
+    return Settlement(frozenset(c.usage_id for c in paid), tuple(unpaid), transaction_id, entry_id)
+
+
+def settle_each(
+    session: Session, asked: Sequence[tuple[str, str, Sequence[Charge]]], *, key: str
+) -> list[Settlement]:
+    """`settle` for each (tenant, currency, charges), no refunds, in a few round trips.
+
+    A batch of usage settles every tenant it holds: one by one that was four round trips
+    a tenant (lock, post, wallet entry), a third of the batch's time. Here the wallets are
+    locked in one statement (in tenant order, as one by one), the transactions posted
+    pipelined, and the wallet entries read in one query. Give `asked` in tenant order.
+    """
+    if not is_postgresql(session) or len(asked) < 2:
+        return [settle(session, tenant_id=t, currency=c, charges=ch, key=key) for t, c, ch in asked]
+    balances = _locked_wallet_balances(session, [(t, c) for t, c, _charges in asked])
+    taken = [_take(balances.get((t, c), 0), c, ch, ()) for t, c, ch in asked]
+    requests = [
+        TransactionRequest(
+            tenant_id=tenant_id,
+            idempotency_key=_idempotency_key(key, paid, ()),
+            kind="usage",
+            postings=postings,
+            description=_describe(len(paid), 0),
+        )
+        for (tenant_id, _c, _ch), (paid, _unpaid, postings) in zip(asked, taken, strict=True)
+        if len(postings) >= 2
+    ]
+    posted = iter(post_transactions(session, requests))
+    transactions = [next(posted).id if len(postings) >= 2 else None for _p, _u, postings in taken]
+    entries = _wallet_entries(session, [t for t in transactions if t is not None])
+    return [
+        Settlement(frozenset(c.usage_id for c in paid), tuple(unpaid), txn, entries.get(txn))
+        for (paid, unpaid, _postings), txn in zip(taken, transactions, strict=True)
+    ]
+
+
+def _take(
+    balance: int, currency: str, charges: Sequence[Charge], refunds: Sequence[Charge]
+) -> tuple[list[Charge], list[int], list[Posting]]:
+    """The charges the wallet pays (in order, while they fit), the usage ids it cannot,
+    and the postings of what it pays (none that are zero)."""
     available = balance + sum(refund.gross_minor for refund in refunds)
     paid, unpaid = [], []
     for charge in charges:
@@ -84,22 +139,13 @@ def settle(
         Posting(USAGE_REVENUE, currency, net),
         Posting(VAT_ON_PREPAYMENTS, currency, vat),
     ]
-    postings = [p for p in postings if p.amount_minor != 0]
-    transaction_id = entry_id = None
-    if len(postings) >= 2:
-        ids = sorted([c.usage_id for c in paid] + [-r.usage_id for r in refunds])
-        digest = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:40]
-        posted = post_transaction(
-            session,
-            tenant_id=tenant_id,
-            idempotency_key=f"{key}:{digest}",
-            kind="usage",
-            postings=postings,
-            description=_describe(len(paid), len(refunds)),
-        )
-        transaction_id = posted.id
-        entry_id = _wallet_entry(session, posted.id)
-    return Settlement(frozenset(c.usage_id for c in paid), tuple(unpaid), transaction_id, entry_id)
+    return paid, unpaid, [p for p in postings if p.amount_minor != 0]
+
+
+def _idempotency_key(key: str, paid: Sequence[Charge], refunds: Sequence[Charge]) -> str:
+    ids = sorted([c.usage_id for c in paid] + [-r.usage_id for r in refunds])
+    digest = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:40]
+    return f"{key}:{digest}"
 
 
 def _describe(paid: int, refunded: int) -> str:
@@ -117,6 +163,35 @@ def _locked_wallet_balance(session: Session, tenant_id: str, currency: str) -> i
     if is_postgresql(session):
         query = query.with_for_update()  # writers of this wallet queue here, in lock order
     return session.execute(query).scalar() or 0
+
+
+def _locked_wallet_balances(
+    session: Session, wallets: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """The (tenant, currency) wallets' balances, locked in tenant order (PostgreSQL locks
+    the rows as the sorted scan returns them: the order one by one would take)."""
+    rows = session.execute(
+        select(_accounts.c.tenant_id, _accounts.c.currency, _accounts.c.balance_minor)
+        .where(
+            tuple_(_accounts.c.tenant_id, _accounts.c.currency).in_(sorted(set(wallets))),
+            _accounts.c.kind == WALLET,
+        )
+        .order_by(_accounts.c.tenant_id, _accounts.c.currency)
+        .with_for_update()
+    )
+    return {(row.tenant_id, row.currency): row.balance_minor for row in rows}
+
+
+def _wallet_entries(session: Session, transaction_ids: Sequence[int]) -> dict[int, int]:
+    """Each transaction's wallet entry, by transaction id."""
+    if not transaction_ids:
+        return {}
+    rows = session.execute(
+        select(_entries.c.transaction_id, _entries.c.id)
+        .join(_accounts, _accounts.c.id == _entries.c.account_id)
+        .where(_entries.c.transaction_id.in_(transaction_ids), _accounts.c.kind == WALLET)
+    )
+    return {row.transaction_id: row.id for row in rows}
 
 
 def _wallet_entry(session: Session, transaction_id: int) -> int | None:

@@ -17,6 +17,7 @@ from typing import Any
 from marshmallow import ValidationError
 
 from billing.usage.schemas import _DISPOSITIONS, _TIMED, CdrSchema, MessageSchema
+from billing.web.fields import FIRST_DAY, LAST_DAY
 
 _cdr = CdrSchema()
 _message = MessageSchema()
@@ -40,7 +41,19 @@ def _count(value: Any) -> bool:
 
 
 def _instant(schema: Any, name: str, value: Any) -> datetime | None:
-    """The schema's own reading of a timestamp; raises ValidationError as it would."""
+    """The schema's own reading of a timestamp; raises ValidationError as it would.
+
+    The field reads a string with `datetime.fromisoformat`, then refuses it naive or
+    outside the window: a string that parses aware and inside the window is read here
+    by the same call, in a tenth of the field's time; anything else goes to the field."""
+    if type(value) is str:
+        try:
+            instant = datetime.fromisoformat(value)
+        except ValueError:
+            instant = None
+        if (instant is not None and instant.utcoffset() is not None
+                and FIRST_DAY <= instant.date() <= LAST_DAY):  # fmt: skip
+            return instant
     return schema.fields[name].deserialize(value)
 
 

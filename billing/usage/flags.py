@@ -6,6 +6,8 @@ unbilled, and is cleared when the tenant has none left.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -50,11 +52,26 @@ def flag_insufficient_balance(session: Session, tenant_id: str) -> bool:
     return True
 
 
-def clear_flag_if_paid_up(session: Session, tenant_id: str) -> None:
-    if session.get(TenantUsageFlag, tenant_id) is None:
+def clear_flag_if_paid_up(session: Session, tenant_id: str, flagged: bool | None = None) -> None:
+    """Unflag the tenant if it has nothing unbilled; `flagged`, if known, saves a lookup."""
+    if flagged is None:
+        flagged = session.get(TenantUsageFlag, tenant_id) is not None
+    if not flagged:
         return
     if not _unbilled(session, tenant_id):
         session.execute(delete(TenantUsageFlag).where(TenantUsageFlag.tenant_id == tenant_id))
+
+
+def flagged_among(session: Session, tenant_ids: Iterable[str]) -> set[str]:
+    """Which of these tenants are flagged, in one query (a batch settles every tenant it
+    holds, and nearly none is flagged: looked up one by one, a round trip a tenant)."""
+    wanted = set(tenant_ids)
+    if not wanted:
+        return set()
+    found = session.execute(
+        select(TenantUsageFlag.tenant_id).where(TenantUsageFlag.tenant_id.in_(sorted(wanted)))
+    )
+    return set(found.scalars())
 
 
 def is_flagged(session: Session, tenant_id: str) -> bool:

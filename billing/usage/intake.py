@@ -39,6 +39,7 @@ from billing.usage.rating import rate_rows
 from billing.usage.turns import EarlierChunkFailed, Turn
 
 RATE_JOB = "usage.rate"
+_PENDING, _REJECTED = UsageStatus.PENDING.value, UsageStatus.REJECTED.value
 _ATTEMPTS = 5  # batches redone after racing another over the same keys, at most
 log = logging.getLogger(__name__)
 _records = UsageRecord.__table__
@@ -152,11 +153,16 @@ def known_tenants(session: Session, tenant_ids: Iterable[str | None]) -> set[str
     return {row.id for row in rows}
 
 
-def store(session: Session, rows: Sequence[dict], turn: Turn | None = None) -> list[Outcome]:
+def store(
+    session: Session, rows: Sequence[dict], turn: Turn | None = None, *, looked_up: bool = False
+) -> list[Outcome]:
     """Write new records (tenant checked), skip stored ones, and ask for them to be rated.
 
     With a `turn` (a file stored two chunks at once, `billing.usage.turns`), the ids are
-    taken and the locks and writes made only in the chunk's turn.
+    taken and the locks and writes made only in the chunk's turn. `looked_up`: the
+    caller has just found every key of `rows` not stored (as `lifecycle.store_messages`
+    does), so the probe is skipped; a key stored meanwhile is still caught by the unique
+    key, as a key the probe misses is.
     """
     if not rows:
         return []
@@ -164,28 +170,28 @@ def store(session: Session, rows: Sequence[dict], turn: Turn | None = None) -> l
     now = utcnow()
     for row in rows:
         row["received_at"] = now
-        if row["status"] == UsageStatus.PENDING.value and row["tenant_id"] not in tenants:
-            row["status"] = UsageStatus.REJECTED.value
+        if row["status"] == _PENDING and row["tenant_id"] not in tenants:
+            row["status"] = _REJECTED
             row["reason"] = "unknown_tenant"
     rated = is_postgresql(session)
-    inserted = _rate_and_insert(session, rows, turn) if rated else None
+    inserted = _rate_and_insert(session, rows, turn, looked_up) if rated else None
     if inserted is None:  # not PostgreSQL, or rating failed: stored pending for the job
         if turn is not None:
             turn.locks_wait()
         rated, inserted = False, insert_new(session, rows)
     outcomes = []
+    append, taken = outcomes.append, inserted.pop
     for index, row in enumerate(rows):
-        usage_id = inserted.pop((row["source_system"], row["source_id"]), None)
+        usage_id = taken((row["source_system"], row["source_id"]), None)
         source_id = row.get("sender_source_id") or row["source_id"]  # the sender's own
         status, reason = row["status"], row["reason"]
-        if rated and status == UsageStatus.PENDING.value:  # as rating left it
+        if rated and status == _PENDING:  # as rating left it
             status, reason = row.get("rated_status", status), row.get("rated_reason", reason)
         if usage_id is None:
-            outcomes.append(Outcome(index, source_id, "duplicate"))
-        elif status == UsageStatus.REJECTED.value:
-            outcomes.append(Outcome(index, source_id, "rejected", reason, usage_id, status))
+            append(_new_tuple(Outcome, (index, source_id, "duplicate", None, None, None)))
         else:
-            outcomes.append(Outcome(index, source_id, "accepted", reason, usage_id, status))
+            kind = "rejected" if status == _REJECTED else "accepted"
+            append(_new_tuple(Outcome, (index, source_id, kind, reason, usage_id, status)))
     if not rated:
         pending = [o.usage_id for o in outcomes if o.status == "accepted" and o.usage_id]
         if pending:
@@ -198,7 +204,7 @@ class _Raced(Exception):
 
 
 def _rate_and_insert(
-    session: Session, rows: Sequence[dict], turn: Turn | None = None
+    session: Session, rows: Sequence[dict], turn: Turn | None = None, looked_up: bool = False
 ) -> dict[tuple[str, str], int] | None:
     """Rate the new rows and insert every new row once, rated; their ids by key.
 
@@ -213,7 +219,7 @@ def _rate_and_insert(
     for _attempt in range(_ATTEMPTS):
         try:
             with session.begin_nested():
-                return _rate_and_insert_once(session, rows, checked, turn)
+                return _rate_and_insert_once(session, rows, checked, turn, looked_up)
         except _Raced:
             checked = True
             continue
@@ -229,7 +235,9 @@ def _rate_and_insert(
 _PROBE = 32  # keys looked up before a batch is taken to be all new
 
 
-def _stored(session: Session, rows: Sequence[dict], checked: bool) -> set[tuple[str, str]]:
+def _stored(
+    session: Session, rows: Sequence[dict], checked: bool, looked_up: bool = False
+) -> set[tuple[str, str]]:
     """The batch's keys already stored; unless `checked`, only as far as a probe tells.
 
     Looking every key up costs the server as much as a fifth of storing the rows, and a
@@ -239,6 +247,8 @@ def _stored(session: Session, rows: Sequence[dict], checked: bool) -> set[tuple[
     the savepoint is undone (debits with it) and the batch is redone with every key
     looked up. A resent file or batch is found by the probe and never costs the redo.
     """
+    if looked_up and not checked:
+        return set()
     if checked:
         return stored_keys(session, list({(r["source_system"], r["source_id"]) for r in rows}))
     step = max(1, len(rows) // _PROBE)
@@ -250,9 +260,13 @@ def _stored(session: Session, rows: Sequence[dict], checked: bool) -> set[tuple[
 
 
 def _rate_and_insert_once(
-    session: Session, rows: Sequence[dict], checked: bool = True, turn: Turn | None = None
+    session: Session,
+    rows: Sequence[dict],
+    checked: bool = True,
+    turn: Turn | None = None,
+    looked_up: bool = False,
 ) -> dict[tuple[str, str], int]:
-    stored = _stored(session, rows, checked)
+    stored = _stored(session, rows, checked, looked_up)
     new: dict[tuple[str, str], dict] = {}
     for row in rows:  # the first of a key in the batch is the one stored
         key = (row["source_system"], row["source_id"])

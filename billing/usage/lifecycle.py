@@ -35,14 +35,12 @@ from billing.usage.debits import Charge, vat_on
 from billing.usage.intake import STORED_COLUMNS, Outcome, store
 from billing.usage.models import UsageRecord, UsageStatus
 from billing.usage.rating import (
-    RowResult,
-    after_settling,
     price,
-    settle_prepaid,
     settle_reservations,
     tenants_by_id,
     write_results,
 )
+from billing.usage.settling import RowResult, after_settling, settle_prepaid
 from billing.usage.tariff_lookup import Tariffs
 
 _records = UsageRecord.__table__
@@ -73,7 +71,9 @@ def store_messages(session: Session, rows: Sequence[dict]) -> list[Outcome]:
             first.append(index)
             taken.add(key)
     outcomes: list[Outcome | None] = [None] * len(rows)
-    for outcome in store(session, [rows[i] for i in first]):
+    # Every key of `first` was just looked up if all are messages: no probe again.
+    looked_up = all(rows[i]["service"] in message_status.MESSAGE_SERVICES for i in first)
+    for outcome in store(session, [rows[i] for i in first], looked_up=looked_up):
         index = first[outcome.index]
         if outcome.status == "duplicate" and rows[index]["service"] != "unknown":
             later.append((index, rows[index]))  # stored meanwhile by another request

@@ -29,23 +29,22 @@ from billing.rating.message_status import (
     statuses_seen,
 )
 from billing.tenants.models import BillingMode, Tenant
-from billing.usage.accruals import add_accrued, lock_accrued
+from billing.usage.accruals import add_accrued_each, lock_accrued
 from billing.usage.bulk import copy_update
 from billing.usage.bundle_balances import BundleBook
-from billing.usage.debits import Charge, Settlement, settle, vat_on
-from billing.usage.flags import clear_flag_if_paid_up, flag_insufficient_balance
+from billing.usage.debits import vat_on
 from billing.usage.late import take_late_usage
 from billing.usage.models import UsageRecord, UsageStatus
 from billing.usage.parking import review_out_of_range
 from billing.usage.reservations import settle_for_usage
 from billing.usage.row_prices import (  # noqa: F401  (re-exported: rating's per-row half)
     _RESULT_FIELDS,
-    RowResult,
     _TenantView,
     price,
     rater_record,
     unit_of,
 )
+from billing.usage.settling import RowResult, after_settling, settle_prepaid_each
 from billing.usage.tariff_lookup import Tariffs
 
 _records = UsageRecord.__table__
@@ -113,13 +112,9 @@ def rate_rows(
     for key, net in take_late_usage(session, postpaid).items():
         accrued[key] -= net
     # Tenants in one order everywhere, so two jobs lock their wallets without deadlocking.
-    settled = {
-        tenant_id: settle_prepaid(session, tenants[tenant_id], by_tenant[tenant_id], key=key)
-        for tenant_id in sorted(by_tenant)
-    }
+    settled = settle_prepaid_each(session, tenants, by_tenant, key=key)
     bundles.flush()
-    for (tenant_id, currency), net in sorted(accrued.items()):
-        add_accrued(session, tenant_id, currency, net)
+    add_accrued_each(session, accrued)
     (write or write_results)(session, results)
     after_settling(session, settled)
     settle_reservations(session, rows, results)
@@ -163,45 +158,6 @@ def _final(row: Row) -> bool:
     if row.service not in MESSAGE_SERVICES:
         return True
     return is_final(row.service, statuses_seen(row.delivery_status))
-
-
-def settle_prepaid(
-    session: Session,
-    tenant: Tenant,
-    results: Sequence[RowResult],
-    *,
-    key: str,
-    refunds: Sequence[Charge] = (),
-) -> Settlement:
-    """Debit the wallet for rated prepaid rows; what it cannot pay stays `unbilled`."""
-    charges = [Charge(r.usage_id, r.fields["net_minor"], r.fields["vat_minor"]) for r in results]
-    settled = settle(
-        session,
-        tenant_id=tenant.id,
-        currency=tenant.currency.value,
-        charges=charges,
-        refunds=refunds,
-        key=key,
-    )
-    for result in results:
-        if result.usage_id in settled.paid:
-            result.fields["status"] = UsageStatus.BILLED.value
-            if result.fields["net_minor"]:
-                result.fields["ledger_transaction_id"] = settled.transaction_id
-                result.fields["ledger_entry_id"] = settled.wallet_entry_id
-        else:
-            result.fields["status"] = UsageStatus.UNBILLED.value
-            result.fields["reason"] = "insufficient_balance"
-    return settled
-
-
-def after_settling(session: Session, settled: dict[str, Settlement]) -> None:
-    """Once the rows are written: flag tenants left unbilled, clear those paid up."""
-    for tenant_id, settlement in settled.items():
-        if settlement.unpaid:
-            flag_insufficient_balance(session, tenant_id)
-        else:
-            clear_flag_if_paid_up(session, tenant_id)
 
 
 def tenants_by_id(session: Session, ids: set[str]) -> dict[str, Tenant]:

@@ -34,12 +34,10 @@ from billing.usage.debits import Charge, vat_on
 from billing.usage.intake import STORED_COLUMNS
 from billing.usage.models import UsageRecord, UsageStatus
 from billing.usage.rating import (
-    RowResult,
-    after_settling,
     price,
-    settle_prepaid,
     write_results,
 )
+from billing.usage.settling import RowResult, after_settling, settle_prepaid
 from billing.usage.statements import period_bounds
 from billing.usage.tariff_lookup import Tariffs
 

@@ -31,11 +31,9 @@ from billing.usage.models import RETRYABLE_REASONS, UsageRecord, UsageStatus
 from billing.usage.parking import failed, review
 from billing.usage.rating import (
     RATE_COLUMNS,
-    RowResult,
-    after_settling,
-    settle_prepaid,
     tenants_by_id,
 )
+from billing.usage.settling import RowResult, after_settling, settle_prepaid
 
 LIMIT = 5_000
 STALE_AFTER = timedelta(seconds=60)  # a job killed with its worker waits longer in RQ

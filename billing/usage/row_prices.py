@@ -6,7 +6,6 @@ the pure rater run over the tariff in force, with bundles drawn from a locked bo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -68,12 +67,6 @@ class _TenantView(NamedTuple):
     currency: Currency
     postpaid: bool
     restricted: bool = False  # processing restricted (billing.privacy): kept, not rated
-
-
-@dataclass
-class RowResult:
-    usage_id: int
-    fields: dict[str, Any]
 
 
 def price(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from billing.rating.message_status import STATUSES
 from billing.rating.plans import Service
 from billing.usage.events import Disposition
+from billing.usage.tally import Tally
 from billing.web.fields import Day, Instant
 from billing.web.pagination import PageArgs
 
@@ -15,8 +19,21 @@ _DISPOSITIONS = [d.value for d in Disposition] + ["NO ANSWER"]
 _TIMED = [Service.VOICE.value, Service.AI_AGENT_MINUTES.value, Service.RECORDING_MINUTES.value]
 
 
+class _AnyItems(fields.List):
+    """A list whose items are `Raw` (taken as they are, `null` too): a JSON array is read
+    as its list without a field call an item (a tenth of a batch's Python time in
+    marshmallow). Anything else, or another item field, is read by `List` itself."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list:
+        inner = self.inner
+        if (type(value) is list and type(inner) is fields.Raw and inner.allow_none
+                and not inner.validators):  # fmt: skip
+            return list(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class BatchSchema(Schema):
-    records = fields.List(
+    records = _AnyItems(
         # Anything: each record is validated on its own, so a bad one (even `null` or a
         # string) is kept rejected with its reason and the rest go in.
         fields.Raw(allow_none=True, metadata={"description": "a record: CdrSchema, MessageSchema"}),
@@ -129,6 +146,33 @@ class _Tallied(Schema):
 
 class IntakeResultSchema(_Tallied):
     results = fields.List(fields.Nested(OutcomeSchema))
+
+
+_TALLIED = ("accepted", "duplicates", "rejected", "rated", "pending", "updated", "malformed")
+
+
+def intake_result(outcomes: Sequence[Any]) -> dict[str, Any]:
+    """`IntakeResultSchema().dump` of a batch's outcomes (`intake.Outcome`), built directly.
+
+    Dumping 1,000 outcomes through the nested schema cost a third of a batch's Python
+    time (six field objects an outcome). The same dict, key for key and type for type:
+    counts as ints, ids as strings, None kept. Equivalence: tests/unit/usage.
+    """
+    tally = Tally().add(outcomes)
+    answer: dict[str, Any] = {name: getattr(tally, name) for name in _TALLIED}
+    answer["not_rateable"] = {str(kind): int(n) for kind, n in tally.not_rateable.items()}
+    answer["results"] = [
+        {
+            "index": index,
+            "source_id": None if source_id is None else str(source_id),
+            "status": None if status is None else str(status),
+            "reason": None if reason is None else str(reason),
+            "usage_id": None if usage_id is None else str(usage_id),
+            "usage_status": None if usage_status is None else str(usage_status),
+        }
+        for index, source_id, status, reason, usage_id, usage_status in outcomes
+    ]
+    return answer
 
 
 class ImportArgs(Schema):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from billing.core.errors import MalipoError
 from billing.tariffs.cache import StoredPlanInvalid
-from billing.tariffs.service import tariff_for
+from billing.tariffs.service import Standing, read_standings, tariff_for, tariff_from
 
 
 class Tariffs:
@@ -37,8 +37,11 @@ class Tariffs:
                     span[0] = row.occurred_at
                 elif row.occurred_at > span[1]:
                     span[1] = row.occurred_at
+        asked = [(tenant_id, at) for tenant_id, span in spans.items() for at in span]
+        standings = iter(read_standings(self.session, asked))  # one query for them all
         for tenant_id, (first, last) in spans.items():
-            early, late = self._lookup(tenant_id, first), self._lookup(tenant_id, last)
+            early = self._tariff(tenant_id, first, next(standings))
+            late = self._tariff(tenant_id, last, next(standings))
             if early is not None and late is not None and _same(early, late):
                 self._whole[tenant_id] = late
 
@@ -56,6 +59,17 @@ class Tariffs:
             return tariff_for(self.session, tenant_id, at)
         except StoredPlanInvalid:
             raise  # a plan it cannot read is no missing plan: the tenant's usage is parked
+        except MalipoError:
+            return None
+
+    def _tariff(self, tenant_id: str, at: datetime, standing: Standing | None) -> Any:
+        """`_lookup` from a standing read already (None: the tenant is unknown)."""
+        if standing is None:
+            return None
+        try:
+            return tariff_from(self.session, standing, at)
+        except StoredPlanInvalid:
+            raise
         except MalipoError:
             return None
 

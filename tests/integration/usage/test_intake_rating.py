@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from billing.jobs.models import OutboxMessage
 from billing.ledger.models import Transaction
 from billing.rating.plans import Service
+from billing.tenants.models import BillingMode
 from billing.usage.events import Disposition, UsageEvent
 from billing.usage.intake import event_row, store
 from tests.integration.usage.conftest import rows
@@ -102,9 +103,9 @@ def attempts_counted(monkeypatch) -> list[bool]:
     attempts: list[bool] = []
     once = intake._rate_and_insert_once
 
-    def counted(session, rows, checked=True, turn=None):
+    def counted(session, rows, checked=True, *args):
         attempts.append(checked)
-        return once(session, rows, checked, turn)
+        return once(session, rows, checked, *args)
 
     monkeypatch.setattr(intake, "_rate_and_insert_once", counted)
     return attempts
@@ -163,3 +164,38 @@ def test_when_rating_at_intake_fails_the_records_are_stored_pending_for_the_job(
     # The job (run in process once the intake commits) rates them as usual.
     stored = rows(sessions, tenant.tenant_id)
     assert [(r.status, r.net_minor) for r in stored] == [("billed", NET)] * 2
+
+
+def test_a_batch_of_several_tenants_settles_each_on_its_own_wallet(rated_tenant, runtime, sessions):
+    """The batch's wallets are locked and debited together: each tenant's rows point at
+    its own transaction and wallet entry; a short wallet leaves only its rows unbilled."""
+    from billing.ledger.integrity import find_discrepancies
+    from billing.ledger.models import Account, Entry
+    from billing.usage.flags import is_flagged
+
+    rich, short = rated_tenant(balance=100_000_00), rated_tenant(balance=2 * (NET + VAT))
+    postpaid = rated_tenant(balance=0, billing_mode=BillingMode.POSTPAID)
+    batch = [row for n in range(3) for tenant in (rich, short, postpaid)
+             for row in call_rows(tenant.tenant_id, 1, system=f"many-{n}")]  # fmt: skip
+    with runtime.unit_of_work() as session:
+        outcomes = store(session, batch)
+    assert {o.status for o in outcomes} == {"accepted"}
+    with sessions() as session:
+        for tenant, statuses in ((rich, ["billed"] * 3), (short, ["billed"] * 2 + ["unbilled"]),
+                                 (postpaid, ["accrued"] * 3)):  # fmt: skip
+            stored = rows(sessions, tenant.tenant_id)
+            assert sorted(r.status for r in stored) == statuses
+            for row in stored:
+                if row.status != "billed":
+                    assert row.ledger_transaction_id is None
+                    continue
+                entry = session.get(Entry, row.ledger_entry_id)
+                account = session.get(Account, entry.account_id)
+                assert entry.transaction_id == row.ledger_transaction_id
+                assert (account.tenant_id, account.kind) == (tenant.tenant_id, "wallet")
+            assert find_discrepancies(session, tenant.tenant_id) == []
+        assert (is_flagged(session, short.tenant_id), is_flagged(session, rich.tenant_id)) == (
+            True, False)  # fmt: skip
+    assert balance(sessions, short.tenant_id) == 0
+    assert balance(sessions, rich.tenant_id) == 100_000_00 - 3 * (NET + VAT)
+    assert debits(sessions, rich.tenant_id) == debits(sessions, short.tenant_id) == 1

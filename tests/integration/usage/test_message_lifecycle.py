@@ -261,3 +261,39 @@ def test_any_order_and_repetition_of_statuses_charges_once_at_the_right_price(
     assert wallet(sessions, tid) == 1_000_00 - total
     with sessions() as session:
         assert find_discrepancies(session, tid) == []
+
+
+def test_a_message_batch_looked_up_whole_is_not_probed_again(
+    client, admin, rated_tenant, sessions, monkeypatch
+):
+    """store_messages looks every key up: intake takes the new ones as new (no probe)."""
+    import billing.usage.intake as intake
+
+    probes = []
+    stored_keys = intake.stored_keys
+    monkeypatch.setattr(intake, "stored_keys", lambda *a: probes.append(1) or stored_keys(*a))
+    tid = rated_tenant().tenant_id
+    answer = send(client, admin, [message(tid, f"wamid.p{n}", "sent") for n in range(40)],
+                  "/v1/usage/messages")  # fmt: skip
+    assert (answer["accepted"], probes) == (40, [])
+
+
+def test_a_message_stored_after_the_lookup_is_caught_and_applied_as_a_new_status(
+    client, admin, rated_tenant, sessions, monkeypatch
+):
+    """The lookup missed a stored message (another request stored it between): the COPY
+    meets the unique key, the batch is redone with every key looked up, and the report
+    becomes the stored message's new status; nothing is charged twice."""
+    import billing.usage.lifecycle as lifecycle
+
+    tid = rated_tenant().tenant_id
+    send(client, admin, [message(tid, "wamid.late", "sent")], "/v1/usage/messages")
+    monkeypatch.setattr(lifecycle, "_stored", lambda session, keys: set())  # missed
+    batch = [message(tid, "wamid.new", "delivered"), message(tid, "wamid.late", "delivered")]
+    answer = send(client, admin, batch, "/v1/usage/messages")
+    assert [r["status"] for r in answer["results"]] == ["accepted", "updated"]
+    assert [r.revision for r in history(sessions, tid, "wamid.late")] == [0, 1]
+    assert current(sessions, tid, "wamid.late").net_minor == MARKETING
+    assert wallet(sessions, tid) == 1_000_00 - 2 * gross(MARKETING)
+    with sessions() as session:
+        assert find_discrepancies(session, tid) == []

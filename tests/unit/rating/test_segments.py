@@ -5,7 +5,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from billing.rating.graphemes import graphemes
-from billing.rating.segments import SmsEncoding, count_segments, part_capacity
+from billing.rating.segments import (
+    GSM7_BASIC,
+    GSM7_EXTENSION,
+    SmsEncoding,
+    count_segments,
+    part_capacity,
+)
 
 GSM, UCS = SmsEncoding.GSM7, SmsEncoding.UCS2
 
@@ -161,3 +167,12 @@ def test_segments_bound_by_units(text):
     if result.units > 160:
         # Each seam wastes at most one septet (a pushed-over escape pair).
         assert result.segments <= -(-result.units // 152)
+
+
+@given(st.text(alphabet=sorted(GSM7_BASIC | GSM7_EXTENSION), max_size=200))
+def test_gsm_units_are_the_septets_of_every_character(text):
+    """The one-part shortcut counts as the per-character sizes do (ESC pairs: 2)."""
+    counted = count_segments(text)
+    assert counted.encoding is SmsEncoding.GSM7
+    assert counted.units == sum(2 if char in GSM7_EXTENSION else 1 for char in text)
+    assert (counted.segments == 1) == (counted.units <= 160)

@@ -4,20 +4,28 @@ returns exactly what the schema loads, or None (and the schema decides, with its
 from __future__ import annotations
 
 import copy
+from datetime import datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
 
-from billing.usage.fast_records import fast_cdr, fast_message
+from billing.usage.fast_records import _instant, fast_cdr, fast_message
 from billing.usage.schemas import CdrSchema, MessageSchema
+from billing.web.fields import Instant
 
 CDR, MESSAGE = CdrSchema(), MessageSchema()
-_INSTANTS = st.sampled_from([
+_INSTANT_TEXTS = [
     "2026-03-02T09:00:00+03:00", "2026-03-02T06:00:00Z", "2026-03-02T09:00:00",
     "2026-03-02 09:00:00+03:00", "1999-12-31T23:00:00+00:00", "2101-01-01T00:00:00Z",
     "not a time", "", "2026-02-30T00:00:00Z", "2026-03-02T09:00:00.123456+03:00",
-])  # fmt: skip
+    "2026-03-02T09:00:00+0300", "2026-03-02T09:00+03:00", "20260302T090000Z",
+    "2026-03-02T09:00:00-00:00", "2000-01-01T00:00:00+14:00", "2100-12-31T23:59:59-12:00",
+    "2101-01-01T00:00:00+03:00", "1999-12-31T23:59:59Z", "2026-03-02T09:00:00.5Z",
+    "2026-W10-1T09:00Z", "2026-03-02", "2026-03-02T09:00:00+03:00:30", " 2026-03-02T09:00Z",
+    "2026-03-02T24:00:00Z", "2026-03-02T09:00:00+25:00", "2026-03-02t09:00:00Z",
+]  # fmt: skip
+_INSTANTS = st.sampled_from(_INSTANT_TEXTS)
 _ANY = st.one_of(
     st.none(), st.booleans(), st.integers(-5, 10**6), st.floats(allow_nan=False),
     st.text(max_size=5), st.lists(st.integers(), max_size=2), _INSTANTS,
@@ -81,7 +89,36 @@ def _agree(fast, schema, record) -> None:
     except ValidationError:
         assert got is None, (record, got)
         return
-    assert got is None or got == expected, (record, got, expected)
+    assert got is None or _exactly(got) == _exactly(expected), (record, got, expected)
+
+
+def _exactly(data: dict) -> dict:
+    """Each value with its type and repr: equal datetimes in other offsets differ here."""
+    return {name: (type(value), repr(value)) for name, value in data.items()}
+
+
+def test_an_instant_is_read_as_the_field_reads_it():
+    """`_instant`'s shortcut (fromisoformat, aware, in the window) against the field."""
+    values = [*_INSTANT_TEXTS, None, 0, 1.5, True, [], {}, "Z", "T", "2026-03-02T09:00:00"]
+    for name, schema in (("started_at", CDR), ("answered_at", CDR), ("sent_at", MESSAGE)):
+        for value in values:
+            try:
+                expected = (type(v := schema.fields[name].deserialize(value)), repr(v))
+            except ValidationError as error:
+                expected = error.messages
+            try:
+                got = (type(v := _instant(schema, name, value)), repr(v))
+            except ValidationError as error:
+                got = error.messages
+            assert got == expected, (name, value)
+
+
+def test_the_fields_read_instants_with_fromisoformat():
+    """What `_instant` relies on: the timestamp fields parse ISO 8601 with fromisoformat."""
+    for name, field in [*CDR.fields.items(), *MESSAGE.fields.items()]:
+        if isinstance(field, Instant):
+            assert field.format == "iso", name
+            assert field.DESERIALIZATION_FUNCS["iso"] == datetime.fromisoformat
 
 
 @settings(max_examples=600, deadline=None)
