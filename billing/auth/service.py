@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from billing.auth import keys
 from billing.auth.models import STAFF_ROLES, TENANT_ROLES, ApiKey, Role, StaffUser
+from billing.auth.principal import forget_keys
 from billing.core.clock import utcnow
 from billing.core.errors import Conflict, InvalidInput, NotFound
 from billing.core.ids import new_id
@@ -73,4 +74,5 @@ def revoke_key(session: Session, *, key_id: str, tenant_id: str | None) -> ApiKe
         raise NotFound(f"API key {key_id} not found")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+    forget_keys(session)
     return key
