@@ -8,18 +8,19 @@ processes (not threads), each with its own connection, over 100 tenants.
     .venv/bin/python bench/ledger.py [--seconds 6] [--tenants 100] [--only ROW ...]
 
 "as the services post" is the product's path: a session of the runtime's kind (its
-engine: a ping only for a connection idle 2 s, no `pool_pre_ping`; each transaction
-says its row-level-security scope after BEGIN), BEGIN, `ledger_post()`, COMMIT: four
-round trips. Each other row changes one lever, back to back with the same load:
-`pool_pre_ping` (SQLAlchemy's ping on every check-out), no RLS scope (the bench's old
-row: three round trips), `synchronous_commit=off` (not for money: a crash may lose a
-credit the provider was told was taken), the deferred balance check dropped (its two
-constraint triggers disabled on the bench database for the run: not a product option),
-`plan_cache_mode` forced generic or custom for the function's statements, the call not
-prepared (psycopg prepares a statement from its 5th run), and "one round trip" (the
-call in autocommit: PostgreSQL wraps the one statement in its own transaction and runs
-the deferred check at its end; no scope can be said, so the bench's superuser, whom
-row-level security does not bind, stands in for a role it would bind).
+engine: a ping only for a connection idle 2 s, no `pool_pre_ping`; each transaction says
+its row-level-security scope, pipelined with BEGIN), BEGIN and the scope,
+`ledger_post()`, COMMIT: three waits on the server. Each other row changes one lever,
+back to back with the same load: `pool_pre_ping` (SQLAlchemy's ping on every check-out),
+no RLS scope (the bench's old row: the same three waits, less the scope's work),
+`synchronous_commit=off` (not for money: a crash may lose a credit the provider was told
+was taken), the deferred balance check dropped (its two constraint triggers disabled on
+the bench database for the run: not a product option), `plan_cache_mode` forced generic
+or custom for the function's statements, the call not prepared (psycopg prepares a
+statement from its 5th run), and "one round trip" (the call in autocommit: PostgreSQL
+wraps the one statement in its own transaction and runs the deferred check at its end;
+no scope can be said, so the bench's superuser, whom row-level security does not bind,
+stands in for a role it would bind).
 
 Uses (and rebuilds) the database `malipo_bench` next to the test database.
 """
