@@ -49,6 +49,7 @@ bench: install services
 	$(BIN)/python bench/callbacks.py
 	$(BIN)/python bench/rating.py
 	$(BIN)/python bench/authorize.py
+	$(BIN)/python bench/authorize_http.py
 	$(BIN)/python bench/invoices.py
 	$(BIN)/python bench/invoicing.py
 	$(BIN)/python bench/pages.py

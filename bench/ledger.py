@@ -1,17 +1,26 @@
-"""Ledger posting throughput on PostgreSQL: transactions/s with 1 and 8 writers.
+"""Ledger posting throughput on PostgreSQL: transactions/s with 1 and 8 writers, and levers.
 
 Each transaction is what a credited top-up or a usage debit costs in production:
 the idempotent transaction row, two account rows updated under row locks in the
 fixed order, two entries, and the deferred balance check at COMMIT. Writers are
 processes (not threads), each with its own connection, over 100 tenants.
 
-    .venv/bin/python bench/ledger.py [--seconds 10] [--tenants 100]
+    .venv/bin/python bench/ledger.py [--seconds 6] [--tenants 100] [--only ROW ...]
 
-Each writer count runs twice: as the services post (BEGIN, `ledger_post()`, COMMIT:
-three round trips, the deferred balance check at COMMIT), and with the lever "one
-round trip" (the same call in autocommit: PostgreSQL wraps the one statement in its own
-transaction and runs the deferred check at its end), for a poster that has nothing
-else to write in the transaction.
+"as the services post" is the product's path: a session of the runtime's kind (its
+engine: a ping only for a connection idle 2 s, no `pool_pre_ping`; each transaction says
+its row-level-security scope, pipelined with BEGIN), BEGIN and the scope,
+`ledger_post()`, COMMIT: three waits on the server. Each other row changes one lever,
+back to back with the same load: `pool_pre_ping` (SQLAlchemy's ping on every check-out),
+no RLS scope (the bench's old row: the same three waits, less the scope's work),
+`synchronous_commit=off` (not for money: a crash may lose a credit the provider was told
+was taken), the deferred balance check dropped (its two constraint triggers disabled on
+the bench database for the run: not a product option), `plan_cache_mode` forced generic
+or custom for the function's statements, the call not prepared (psycopg prepares a
+statement from its 5th run), and "one round trip" (the call in autocommit: PostgreSQL
+wraps the one statement in its own transaction and runs the deferred check at its end;
+no scope can be said, so the bench's superuser, whom row-level security does not bind,
+stands in for a role it would bind).
 
 Uses (and rebuilds) the database `malipo_bench` next to the test database.
 """
@@ -32,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text
 
+from billing.core import scoping
 from billing.core.config import normalise_database_url
 from billing.core.db import make_engine, make_session_factory
 from billing.core.money import Currency
@@ -41,6 +51,8 @@ from billing.schema import upgrade
 
 SERVER = os.environ.get("MALIPO_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432")
 URL = normalise_database_url(f"{SERVER}/malipo_bench")
+SERVICES = "as the services post"
+TARGET = 1_500
 
 
 def prepare(tenants: int) -> list[str]:
@@ -80,61 +92,120 @@ def _post(session, tenant_id: str, amount: int) -> None:
     )
 
 
-def writer(
-    tenants: list[str], seconds: float, start: float, results: mp.Queue, one_trip: bool
-) -> None:
-    extra = {"isolation_level": "AUTOCOMMIT"} if one_trip else {}
+# Lever -> (engine keyword arguments, connection options, scoped sessions).
+LEVERS: dict[str, tuple[dict, str, bool]] = {
+    "as the services post": ({}, "", True),
+    "pool_pre_ping": ({"pool_pre_ping": True}, "", True),
+    "no RLS scope": ({}, "", False),
+    "synchronous_commit=off": ({}, "-c synchronous_commit=off", True),
+    "no deferred check": ({}, "", True),  # the triggers are disabled around the run
+    "generic plan": ({}, "-c plan_cache_mode=force_generic_plan", True),
+    "custom plan": ({}, "-c plan_cache_mode=force_custom_plan", True),
+    "call not prepared": ({"connect_args": {"prepare_threshold": None}}, "", True),
+    "one round trip": ({"isolation_level": "AUTOCOMMIT"}, "", False),
+}
+_TRIGGERS = ("ledger_entries_balanced", "ledger_transactions_balanced")
+
+
+def writer(tenants: list[str], seconds: float, start: float, results: mp.Queue, lever: str) -> None:
+    extra, options, scoped = LEVERS[lever]
+    extra = {key: dict(value) if isinstance(value, dict) else value for key, value in extra.items()}
+    if options:
+        extra.setdefault("connect_args", {})["options"] = options
     engine = make_engine(URL, pool_size=1, max_overflow=0, **extra)
     sessions = make_session_factory(engine)
+    if scoped:
+        scoping.install(sessions)  # as billing.runtime does: the system scope
     rng = random.Random(os.getpid())
     latencies: list[float] = []
+    with engine.connect() as connection:
+        backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
     while time.time() < start:
         time.sleep(0.001)
+    cpu = time.process_time() + _cpu_s(backend)
     deadline = start + seconds
     while (began := time.perf_counter()) and time.time() < deadline:
         amount = rng.choice((5_000_00, -1_180_00, -59_00, 2_000_00))
         with sessions.begin() as session:
             _post(session, rng.choice(tenants), amount)
         latencies.append(time.perf_counter() - began)
+    cpu = time.process_time() + _cpu_s(backend) - cpu
     engine.dispose()
-    results.put(latencies)
+    results.put((latencies, cpu))
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU of a local process (the writer's PostgreSQL backend)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # a server on another host: its CPU is not counted
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _triggers(enabled: bool) -> None:
+    engine = make_engine(URL)
+    with engine.begin() as connection:
+        for name in _TRIGGERS:
+            table = name.removesuffix("_balanced")
+            verb = "ENABLE" if enabled else "DISABLE"
+            connection.execute(text(f"ALTER TABLE {table} {verb} TRIGGER {name}"))
+    engine.dispose()
 
 
 def run(
-    writers: int, tenants: list[str], seconds: float, one_trip: bool = False
-) -> tuple[float, float, float]:
+    writers: int, tenants: list[str], seconds: float, lever: str
+) -> tuple[float, float, float, float]:
     results: mp.Queue = mp.Queue()
     start = time.time() + 1.0
     processes = [
-        mp.Process(target=writer, args=(tenants, seconds, start, results, one_trip))
+        mp.Process(target=writer, args=(tenants, seconds, start, results, lever))
         for _ in range(writers)
     ]
     for process in processes:
         process.start()
-    latencies = [lat for _ in processes for lat in results.get()]
+    answers = [results.get() for _ in processes]
     for process in processes:
         process.join()
-    latencies.sort()
+    latencies = sorted(lat for found, _cpu in answers for lat in found)
+    cpu_ms = sum(cpu for _found, cpu in answers) / len(latencies) * 1e3
     p99 = latencies[int(len(latencies) * 0.99)]
-    return len(latencies) / seconds, statistics.median(latencies) * 1e3, p99 * 1e3
+    return len(latencies) / seconds, statistics.median(latencies) * 1e3, p99 * 1e3, cpu_ms
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--tenants", type=int, default=100)
+    parser.add_argument("--only", nargs="*", choices=list(LEVERS), help="these levers alone")
     args = parser.parse_args()
     tenants = prepare(args.tenants)
     print(
         f"ledger posting: {args.tenants} tenants, {args.seconds:.0f} s a run, {os.cpu_count()} CPUs"
     )
-    print(f"load average {os.getloadavg()[0]:.2f}; target with 8 writers: 1,500 txn/s")
-    print(f"{'writers':>8} {'how':>16} {'txn/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
-    for writers in (1, 8):
-        for one_trip in (False, True):
-            rate, p50, p99 = run(writers, tenants, args.seconds, one_trip)
-            how = "one round trip" if one_trip else "BEGIN/call/COMMIT"
-            print(f"{writers:>8} {how:>16} {rate:>10,.0f} {p50:>8.2f} {p99:>8.2f}")
+    print(
+        f"load average {os.getloadavg()[0]:.2f};"
+        f" target: {TARGET:,} txn/s with 8 writers, as the services post"
+    )
+    print(
+        "CPU/txn: the writer's and its PostgreSQL backend's, a transaction (moves less with load)"
+    )
+    print(f"{'writers':>8} {'how':>24} {'txn/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU/txn':>8}")
+    rows = [(1, SERVICES)] + [(8, lever) for lever in (args.only or LEVERS)]
+    for writers, lever in rows:
+        if lever == "no deferred check":
+            _triggers(enabled=False)
+        try:
+            rate, p50, p99, cpu_ms = run(writers, tenants, args.seconds, lever)
+        finally:
+            if lever == "no deferred check":
+                _triggers(enabled=True)
+        mark = f"   target {TARGET:,}" if writers == 8 and lever == SERVICES else ""
+        print(
+            f"{writers:>8} {lever:>24} {rate:>8,.0f} {p50:>7.2f} {p99:>7.2f}"
+            f" {cpu_ms:>5.2f} ms{mark}"
+        )
+    print(f"load average afterwards {os.getloadavg()[0]:.2f}")
     engine = make_engine(URL)
     with engine.connect() as connection:
         bad = connection.execute(

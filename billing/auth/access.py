@@ -20,7 +20,7 @@ from flask import request
 from sqlalchemy.orm import Session
 
 from billing.auth.models import Role
-from billing.auth.principal import Principal, authenticate
+from billing.auth.principal import Principal, authenticate, cached
 from billing.core import scoping
 from billing.core.db import reading
 from billing.core.errors import NotFound
@@ -52,14 +52,20 @@ def finds(parameter: str) -> Callable[[Finder], Finder]:
 def principal() -> Principal:
     state = request_state()
     if "principal" not in state:
-        # Outside the request's transaction (none has begun yet): the key is read in
-        # autocommit, and the view's own work begins the transaction if it needs one.
-        with reading(request_session()) as session:
-            who = authenticate(session, request.headers.get("Authorization"))
-            scoping.set_scope(session, scope_for(who))
-            if not current().settings.application_scoping:
-                who = replace(who, tenant_id=None, unscoped=True)
-            state["principal"] = who
+        runtime = current()
+        authorization = request.headers.get("Authorization")
+        database = runtime.settings.database_url
+        who = cached(database, authorization)
+        session = request_session()
+        if who is None:
+            # Outside the request's transaction (none has begun yet): the key is read in
+            # autocommit, and the view's own work begins the transaction if it needs one.
+            with reading(session):
+                who = authenticate(session, authorization, database)
+        scoping.set_scope(session, scope_for(who))
+        if not runtime.settings.application_scoping:
+            who = replace(who, tenant_id=None, unscoped=True)
+        state["principal"] = who
     return state["principal"]
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from billing.auth import keys
@@ -57,7 +58,38 @@ class Principal:
         return self.is_staff or self.unscoped or self.tenant_id == tenant_id
 
 
-def authenticate(session: Session, authorization: str | None) -> Principal:
+# A key verified in the last KEY_TTL_S is not read again: the lookup was a transaction of
+# its own (BEGIN, the RLS scope, the read, ROLLBACK), more than half of an authorisation's
+# round trips. So a revocation takes effect at once in the process that made it (and for
+# every caller once it commits there), and within KEY_TTL_S in every other process.
+KEY_TTL_S = 2.0
+_KEYS_HELD = 10_000
+_verified: dict[tuple[str, str], tuple[float, Principal]] = {}
+
+
+def cached(database: str, authorization: str | None) -> Principal | None:
+    """The principal of a bearer key verified within KEY_TTL_S against `database`."""
+    held = _verified.get((database, authorization or ""))
+    if held is None:
+        return None
+    if held[0] <= time.monotonic():
+        _verified.pop((database, authorization or ""), None)
+        return None
+    return held[1]
+
+
+def forget_keys(session: Session | None = None) -> None:
+    """Drop every verified key: a key was revoked. With `session`, again once its
+    transaction commits, so no request verifying meanwhile keeps the key alive."""
+    _verified.clear()
+    if session is not None:
+        event.listen(session, "after_commit", lambda _session: _verified.clear(), once=True)
+
+
+def authenticate(
+    session: Session, authorization: str | None, database: str | None = None
+) -> Principal:
+    """The caller a bearer key names; with `database`, remembered for KEY_TTL_S."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("send `Authorization: Bearer <api key>`")
@@ -69,4 +101,9 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
         raise Unauthenticated("the API key is not valid")
     if key.revoked_at is not None:
         raise Unauthenticated("the API key has been revoked")
-    return Principal(key.id, key.role, key.tenant_id, key.staff_user_id)
+    who = Principal(key.id, key.role, key.tenant_id, key.staff_user_id)
+    if database is not None and authorization:
+        if len(_verified) >= _KEYS_HELD:
+            _verified.clear()
+        _verified[(database, authorization)] = (time.monotonic() + KEY_TTL_S, who)
+    return who

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from billing.auth import keys
 from billing.auth.models import STAFF_ROLES, TENANT_ROLES, ApiKey, Role, StaffUser
+from billing.auth.principal import forget_keys
 from billing.core.clock import utcnow
 from billing.core.errors import Conflict, InvalidInput
 from billing.core.finders import owned
@@ -72,4 +73,5 @@ def revoke_key(session: Session, *, key_id: str, tenant_id: str | None) -> ApiKe
     key = owned(session, ApiKey, key_id, tenant_id, "API key", lock=True)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+    forget_keys(session)
     return key

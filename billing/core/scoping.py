@@ -28,6 +28,8 @@ _SET = text(
     "SELECT set_config('malipo.scope', :kind, true), set_config('malipo.tenant_id', :tenant, true)"
 )
 
+_SET_RAW = "SELECT set_config('malipo.scope', %s, true), set_config('malipo.tenant_id', %s, true)"
+
 
 @dataclass(frozen=True, slots=True)
 class Scope:
@@ -73,6 +75,17 @@ def set_scope(session: Session, scope: Scope) -> None:
 
 
 def _send_scope(session: Session, _transaction: Any, connection: Any) -> None:
+    """The settings, sent with the transaction's BEGIN (PostgreSQL).
+
+    psycopg sends BEGIN before a transaction's first statement and waits for its answer:
+    a round trip of its own. Pipelined, the BEGIN and the settings go out together and the
+    driver waits once, for both answers."""
     scope = session.info.get(INFO_KEY)
-    if scope is not None:
+    if scope is None:
+        return
+    raw = connection.connection.driver_connection
+    if not hasattr(raw, "pipeline"):
         connection.execute(_SET, scope.params)
+        return
+    with raw.pipeline():
+        connection.exec_driver_sql(_SET_RAW, (scope.kind, scope.tenant_id or ""))

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from billing.audit.service import SYSTEM, record
 from billing.auth.models import ApiKey
+from billing.auth.principal import forget_keys
 from billing.core.clock import utcnow
 from billing.core.db import is_postgresql
 from billing.core.errors import Conflict, NotFound
@@ -185,6 +186,7 @@ def _close(session: Session, tenant: Tenant, key: str) -> int:
 
 
 def _revoke_keys(session: Session, tenant_id: str) -> int:
+    forget_keys(session)
     return session.execute(
         update(ApiKey)
         .where(ApiKey.tenant_id == tenant_id, ApiKey.revoked_at.is_(None))

@@ -132,9 +132,7 @@ def authorise(
     trip, not three. A hold writes in the session's transaction (the caller commits)."""
     number = e164_digits(destination)
     if hold is not None:
-        reservations.lock_tenant(session, tenant_id)
-        if hold.session_id:
-            reservations.release_session(session, tenant_id, hold.session_id, utcnow())
+        reservations.lock_tenant(session, tenant_id, hold.session_id, utcnow())
         return _authorise(session, tenant_id, service, number, None, segments, category, hold)
     with reading(session):
         return _authorise(session, tenant_id, service, number, at, segments, category)

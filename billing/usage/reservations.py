@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, text, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from billing.core.clock import utcnow
@@ -55,21 +55,38 @@ _HELD_DRAWS = select(_table.c.bundle_draws).where(
 )
 
 
-def lock_tenant(session: Session, tenant_id: str) -> None:
-    """Serialise this tenant's authorisations until the transaction ends (PostgreSQL).
+_LOCK = (
+    "SELECT set_config('synchronous_commit', 'off', true),"
+    " pg_advisory_xact_lock(hashtextextended(%s, 0))"
+)
+_RELEASE = (
+    "UPDATE reservations SET status = %s, closed_at = %s"
+    " WHERE tenant_id = %s AND session_id = %s AND status = %s"
+)
+
+
+def lock_tenant(session: Session, tenant_id: str, session_id: str | None, now: datetime) -> None:
+    """Serialise this tenant's authorisations until the transaction ends (PostgreSQL), then
+    release what `session_id` held (a re-authorisation replaces the session's hold).
+
+    The two statements travel pipelined, in one round trip: the server still runs them
+    in order, so the release (a statement of its own, with its own snapshot) sees every
+    hold committed before the lock was granted.
 
     The transaction commits without waiting for its WAL flush: the flush was most of an
     authorisation's time, and what a crash within that instant can lose is the hold
     itself (the call is then not held: rated as usual, unbilled if the wallet is short),
     never money: no ledger entry is written here."""
-    if is_postgresql(session):
-        session.execute(
-            text(
-                "SELECT set_config('synchronous_commit', 'off', true),"
-                " pg_advisory_xact_lock(hashtextextended(:key, 0))"
-            ),
-            {"key": f"malipo-reserve:{tenant_id}"},
-        )
+    if not is_postgresql(session):
+        if session_id:
+            release_session(session, tenant_id, session_id, now)
+        return
+    raw = session.connection().connection.driver_connection  # the transaction has begun
+    with raw.pipeline(), raw.cursor() as cursor:
+        cursor.execute(_LOCK, (f"malipo-reserve:{tenant_id}",))
+        if session_id:
+            released = ReservationStatus.RELEASED.value
+            cursor.execute(_RELEASE, (released, now, tenant_id, session_id, _OPEN))
 
 
 def held(connection: Connection, tenant_id: str, now: datetime) -> tuple[int, dict[str, int]]:

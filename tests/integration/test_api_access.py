@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+import time
 
+import pytest
+from sqlalchemy import text
+
+from billing.auth import principal as principals
 from tests.factories import charge, top_up
 
 pytestmark = pytest.mark.integration
@@ -34,6 +38,29 @@ def test_a_revoked_key_stops_working_at_once(client, tenant):
     assert client.get("/v1/wallet", headers=user).status_code == 200
     revoked = client.post(f"/v1/api-keys/{key['id']}/revoke", headers=tenant.headers)
     assert revoked.status_code == 200 and revoked.get_json()["revoked_at"]
+    assert client.get("/v1/wallet", headers=user).status_code == 401
+
+
+def test_a_key_revoked_by_another_process_stops_working_within_the_ttl(
+    client, tenant, sessions, monkeypatch
+):
+    # Each process remembers a verified key for KEY_TTL_S (billing.auth.principal): a
+    # revocation written elsewhere (another server process, a migration) reaches this one
+    # when the remembered key lapses, here after 0.3 s.
+    monkeypatch.setattr(principals, "KEY_TTL_S", 0.3)
+    issued = client.post(
+        f"/v1/tenants/{tenant.tenant_id}/api-keys",
+        json={"role": "tenant_user"},
+        headers=tenant.headers,
+    ).get_json()
+    user = {"Authorization": f"Bearer {issued['api_key']}"}
+    assert client.get("/v1/wallet", headers=user).status_code == 200
+    with sessions.begin() as session:  # not through revoke_key: as another process would
+        session.execute(
+            text("UPDATE api_keys SET revoked_at = now() WHERE id = :id"), {"id": issued["id"]}
+        )
+    assert client.get("/v1/wallet", headers=user).status_code == 200  # still remembered
+    time.sleep(0.35)
     assert client.get("/v1/wallet", headers=user).status_code == 401
 
 
