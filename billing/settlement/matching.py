@@ -34,7 +34,7 @@ def _quoted(values: tuple[str, ...]) -> str:
 # {c} sorts top-up ids bytewise (both per dialect, below).
 _MATCH = f"""
 WITH f AS (
-    SELECT linked_txn_id, SUM(amount_minor) AS fee FROM {STAGING}
+    SELECT linked_txn_id, CAST(SUM(amount_minor) AS BIGINT) AS fee FROM {STAGING}
     WHERE kind = 'fee' AND linked_txn_id IS NOT NULL GROUP BY linked_txn_id
 ), p AS (
     SELECT DISTINCT pa.provider_txn_id FROM {STAGING} pa

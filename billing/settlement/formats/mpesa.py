@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from operator import itemgetter
 
 from billing.settlement.formats.lines import (
     EAT,
@@ -63,10 +64,11 @@ def parse(lines: Iterable[str]) -> Iterator[StatementLine]:
                 columns = header_index(cells, REQUIRED, line_no)
                 read_fast = _fast_reader(columns)
             continue
-        if not any(cell.strip() for cell in cells):
-            continue
         line = read_fast(line_no, cells) if read_fast else None
-        yield line if line is not None else _line(Row(line_no, cells, columns))
+        if line is not None:  # a line the fast reader takes names a receipt: not blank
+            yield line
+        elif any(cell.strip() for cell in cells):
+            yield _line(Row(line_no, cells, columns))
     if columns is None:
         raise StatementError(
             0, "file", f"no header row starting {RECEIPT!r}: not an M-Pesa statement"
@@ -88,6 +90,8 @@ def _fast_reader(columns: dict[str, int]):
     moments: dict[str, tuple[datetime, str] | None] = {}
     amounts: dict[str, int | None] = {}
     new_line = tuple.__new__
+    pick = itemgetter(*at) if min(at) >= 0 else None  # every column there: one C call
+    strip = str.strip
 
     def moment(when: str) -> tuple[datetime, str] | None:
         if len(moments) >= _REMEMBER:
@@ -110,9 +114,9 @@ def _fast_reader(columns: dict[str, int]):
     def read(line_no: int, cells: list[str]) -> StatementLine | None:
         if len(cells) < width:
             return None
-        receipt, when, details, status, paid_in, withdrawn, reason, party, linked, account = [
-            cells[i].strip() if i >= 0 else "" for i in at
-        ]
+        receipt, when, details, status, paid_in, withdrawn, reason, party, linked, account = (
+            map(strip, pick(cells)) if pick else [cells[i].strip() if i >= 0 else "" for i in at]
+        )
         if not receipt or len(when) != 19 or when[2] != "-" or when[5] != "-":
             return None
         paid = amounts[paid_in] if paid_in in amounts else amount(paid_in)
