@@ -4,6 +4,8 @@ line refused naming its line and column."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from billing.settlement.formats import StatementError, parse
@@ -261,3 +263,47 @@ def test_the_mpesa_fast_path_remembering_times_and_amounts_reads_as_the_careful_
         )
     )
     assert [line.provider_txn_id for line in read("mpesa", statement)] == ["R1", "R2"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a,b,c\r\nd,,f\r\n",
+        "a,b\n\nc\r\n\r\n,\r\n",
+        "a,b\rc,d\r",
+        " a , b \r\n\t,x\r\n",
+        'x,"1,053.00",y\r\nz,"say ""hi""",w\r\n',
+        'x,"two\r\nlines",y\r\nnext,row\r\n',
+        'x,a"b,c\r\nlast,line',
+        "no,newline,at,end",
+        'x,"never closed\r\nmore\r\n',
+        "nul,\0,here\r\n",
+        "\r\n",
+        "",
+    ],
+)
+def test_statement_rows_are_what_the_csv_reader_reads(text):
+    """The split fast path for lines without quotes gives the rows, line numbers and
+    errors the csv module gives (a quoted cell over two lines included)."""
+    import csv
+
+    from billing.settlement.formats.lines import rows
+
+    def with_csv(lines):
+        reader = csv.reader(lines)
+        try:
+            return [(reader.line_num, row) for row in reader]
+        except csv.Error:
+            return ("error", reader.line_num)
+
+    def ours(lines):
+        read = []
+        try:
+            for line_no, row in rows(lines):
+                read.append((line_no, row))
+        except StatementError as error:
+            return ("error", error.line_no)
+        return read
+
+    lines = io.StringIO(text, newline="").readlines()
+    assert ours(iter(lines)) == with_csv(iter(lines))
