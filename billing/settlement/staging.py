@@ -21,6 +21,9 @@ from billing.settlement.formats.lines import EAT, StatementLine
 STAGING = "settlement_staging"
 COLUMNS = StatementLine._fields
 _SQLITE_BATCH = 5_000
+# The staging columns' types, in COLUMNS order, for the binary COPY.
+_PG_TYPES = ("int4", "varchar", "varchar", "varchar", "varchar", "varchar", "int8", "int8",
+             "varchar", "timestamptz", "varchar", "varchar")  # fmt: skip
 
 _CREATE_PG = f"""
 CREATE TEMPORARY TABLE {STAGING} (
@@ -77,10 +80,17 @@ def _copy(session: Session, lines: Iterable[StatementLine], staged: Staged) -> N
     session.execute(text(_CREATE_PG))
     cursor = session.connection().connection.driver_connection.cursor()
     try:
-        with cursor.copy(f"COPY {STAGING} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        with cursor.copy(
+            f"COPY {STAGING} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            # Binary: psycopg's C dumpers write ints and instants as they are, a third of
+            # the text form's CPU (which formats every datetime as text).
+            copy.set_types(_PG_TYPES)
+            note = staged.note
+            write = copy.write_row
             for line in lines:
-                staged.note(line)
-                copy.write_row(line)
+                note(line)
+                write(line)
     finally:
         cursor.close()
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from itertools import chain
 from typing import NamedTuple
 
 # Tanzania keeps East Africa Time all year (no daylight saving): operators' statements
@@ -50,13 +51,28 @@ class StatementError(ValueError):
 
 
 def rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
-    """CSV rows with their 1-based line numbers (a quoted cell never spans lines here)."""
-    reader = csv.reader(lines)
-    try:
-        for row in reader:
-            yield reader.line_num, row
-    except csv.Error as error:
-        raise StatementError(reader.line_num, "file", f"not CSV: {error}") from None
+    """CSV rows with their 1-based line numbers, as `csv.reader` reads them.
+
+    A line with no quote (nearly every line of a statement) is split on its commas, which
+    is what the reader makes of it at a fifth of the cost; a line with a quote, and the
+    lines its record spans, go to the reader itself."""
+    source = iter(lines)
+    line_no = 0
+    for line in source:
+        line_no += 1
+        if '"' not in line and "\0" not in line:
+            text = line.rstrip("\r\n")
+            yield line_no, text.split(",") if text else []
+            continue
+        reader = csv.reader(chain((line,), source))  # reads no further than its record
+        try:
+            row = next(reader)
+        except csv.Error as error:
+            raise StatementError(
+                line_no + reader.line_num - 1, "file", f"not CSV: {error}"
+            ) from None
+        line_no += reader.line_num - 1
+        yield line_no, row
 
 
 def header_index(found: Sequence[str], required: Sequence[str], line_no: int) -> dict[str, int]:

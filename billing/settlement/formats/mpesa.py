@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from operator import itemgetter
 
 from billing.settlement.formats.lines import (
     EAT,
@@ -51,6 +52,7 @@ HEADER = (
     "Linked Transaction ID,A/C No."
 )
 _PAYOUT_WORDS = ("settle to bank", "funds to bank", "settlement to bank")
+_REMEMBER = 100_000  # distinct times or amounts the fast reader keeps read
 
 
 def parse(lines: Iterable[str]) -> Iterator[StatementLine]:
@@ -62,10 +64,11 @@ def parse(lines: Iterable[str]) -> Iterator[StatementLine]:
                 columns = header_index(cells, REQUIRED, line_no)
                 read_fast = _fast_reader(columns)
             continue
-        if not any(cell.strip() for cell in cells):
-            continue
         line = read_fast(line_no, cells) if read_fast else None
-        yield line if line is not None else _line(Row(line_no, cells, columns))
+        if line is not None:  # a line the fast reader takes names a receipt: not blank
+            yield line
+        elif any(cell.strip() for cell in cells):
+            yield _line(Row(line_no, cells, columns))
     if columns is None:
         raise StatementError(
             0, "file", f"no header row starting {RECEIPT!r}: not an M-Pesa statement"
@@ -78,25 +81,51 @@ _COLUMNS = (RECEIPT, "Completion Time", "Details", "Transaction Status", "Paid I
 
 def _fast_reader(columns: dict[str, int]):
     """The common line read with no per-cell bookkeeping; None for anything unusual, which
-    `_line` then reads cell by cell (and names the cell at fault)."""
+    `_line` then reads cell by cell (and names the cell at fault).
+
+    A day's statement repeats its completion times (a second at most 86,400 ways) and its
+    amounts: each distinct cell is read once and remembered (bounded, for odd files)."""
     at = [columns.get(name.lower(), -1) for name in _COLUMNS]
     width = max(at) + 1
+    moments: dict[str, tuple[datetime, str] | None] = {}
+    amounts: dict[str, int | None] = {}
+    new_line = tuple.__new__
+    pick = itemgetter(*at) if min(at) >= 0 else None  # every column there: one C call
+    strip = str.strip
+
+    def moment(when: str) -> tuple[datetime, str] | None:
+        if len(moments) >= _REMEMBER:
+            moments.clear()
+        try:
+            local = datetime.fromisoformat(f"{when[6:10]}-{when[3:5]}-{when[0:2]}{when[10:]}")
+        except ValueError:
+            read = None
+        else:
+            read = (local.replace(tzinfo=EAT).astimezone(UTC), local.date().isoformat())
+        moments[when] = read
+        return read
+
+    def amount(cell: str) -> int | None:
+        if len(amounts) >= _REMEMBER:
+            amounts.clear()
+        minor = amounts[cell] = minor_or_none(cell)
+        return minor
 
     def read(line_no: int, cells: list[str]) -> StatementLine | None:
         if len(cells) < width:
             return None
         receipt, when, details, status, paid_in, withdrawn, reason, party, linked, account = (
-            cells[i].strip() if i >= 0 else "" for i in at
+            map(strip, pick(cells)) if pick else [cells[i].strip() if i >= 0 else "" for i in at]
         )
         if not receipt or len(when) != 19 or when[2] != "-" or when[5] != "-":
             return None
-        paid, out = minor_or_none(paid_in), minor_or_none(withdrawn)
+        paid = amounts[paid_in] if paid_in in amounts else amount(paid_in)
+        out = amounts[withdrawn] if withdrawn in amounts else amount(withdrawn)
         stored = receipt + account + party + linked
         if paid is None or out is None or len(stored) > MAX_CELL or not stored.isprintable():
             return None
-        try:
-            local = datetime.fromisoformat(f"{when[6:10]}-{when[3:5]}-{when[0:2]}{when[10:]}")
-        except ValueError:
+        instant = moments[when] if when in moments else moment(when)
+        if instant is None:
             return None
         what = f"{details} {reason}".lower()
         kind, linked_id = "other", None
@@ -107,11 +136,11 @@ def _fast_reader(columns: dict[str, int]):
                 kind = "payout"
             elif paid and not out:
                 kind = "payment"
-        return StatementLine(
+        return new_line(StatementLine, (
             line_no, kind, PROVIDER, receipt, account or None,
             party.split(" - ", 1)[0].strip()[:40] or None, paid or out, 0, "TZS",
-            local.replace(tzinfo=EAT).astimezone(UTC), local.date().isoformat(), linked_id,
-        )  # fmt: skip
+            instant[0], instant[1], linked_id,
+        ))  # fmt: skip
 
     return read
 

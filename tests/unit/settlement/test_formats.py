@@ -4,6 +4,8 @@ line refused naming its line and column."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from billing.settlement.formats import StatementError, parse
@@ -138,3 +140,170 @@ def test_the_mpesa_fast_path_reads_every_line_as_the_careful_one_does():
         "R1\x01,01-12-2026 10:00:00,,x,Completed,1,,,,,,,",
     ):
         assert fast(2, next(csv.reader([odd]))) is None
+
+
+@pytest.mark.parametrize("remember", [100_000, 2])
+def test_the_mpesa_fast_path_remembering_times_and_amounts_reads_as_the_careful_one(
+    monkeypatch, remember
+):
+    """Times and amounts are read once and remembered (and forgotten past a bound): the
+    same cell again, a bad one again, or after forgetting, reads as the careful reader."""
+    from billing.settlement.formats import mpesa
+    from billing.settlement.formats.lines import Row, header_index
+
+    monkeypatch.setattr(mpesa, "_REMEMBER", remember)
+    for header in (
+        MPESA,
+        "Receipt No.,Completion Time,Details,Transaction Status,Paid In,Withdrawn",
+    ):
+        names = header.split(",")
+        columns = header_index(names, mpesa.REQUIRED, 1)
+        fast = mpesa._fast_reader(columns)
+        cells_of = {
+            13: lambda r, t, d, s, p, w, o="", a="": [
+                r,
+                t,
+                "",
+                d,
+                s,
+                p,
+                w,
+                "0.00",
+                "true",
+                d,
+                o,
+                "",
+                a,
+            ],
+            6: lambda r, t, d, s, p, w, o="", a="": [r, t, d, s, p, w],
+        }[len(names)]
+        lines = [
+            cells_of(
+                "R1",
+                "01-12-2026 10:05:00",
+                "Pay Bill Online",
+                "Completed",
+                "5,000.00",
+                "",
+                "255754000111 - A",
+                "B1",
+            ),
+            cells_of(
+                "R2",
+                "01-12-2026 10:05:00",
+                "Pay Bill Online",
+                "Completed",
+                "5,000.00",
+                "",
+                "255754000112 - B",
+                "B2",
+            ),
+            cells_of("R3", "01-12-2026 10:05:01", "Pay Bill Charge", "Completed", "", "-60.00"),
+            cells_of(
+                "R4", "01-12-2026 10:05:00", "Pay Bill Online", "Completed", "7.5", "", "", "B3"
+            ),
+            cells_of(
+                "R5",
+                "02-12-2026 00:00:00",
+                "Pay Bill Online",
+                "Completed",
+                "5,000.00",
+                "",
+                "",
+                "B4",
+            ),
+            cells_of(
+                "R6", "01-12-2026 10:05:01", "Pay Bill Online", "Completed", "7.5", "", "", "B5"
+            ),
+        ]
+        for n, cells in enumerate(lines + lines, start=2):
+            quick = fast(n, cells)
+            assert quick == mpesa._line(Row(n, cells, columns))
+        for bad in (["R7", "31-02-2026 10:00:00", "x", "Completed", "1.00", ""],
+                    ["R8", "01-12-2026 10:00:00", "x", "Completed", "1e3", ""]):  # fmt: skip
+            if len(names) == 6:
+                assert fast(2, bad) is None
+                assert fast(3, bad) is None  # remembered as unreadable, still unreadable
+    # a blank line within the statement is skipped; the lines around it are read
+    statement = f"{MPESA}\r\n" + "\r\n".join(
+        ",".join(cells)
+        for cells in (
+            [
+                "R1",
+                "01-12-2026 10:05:00",
+                "",
+                "Pay Bill Online",
+                "Completed",
+                "1.00",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "B1",
+            ],
+            [""] * 13,
+            [" "] * 13,
+            [
+                "R2",
+                "01-12-2026 10:05:00",
+                "",
+                "Pay Bill Online",
+                "Completed",
+                "1.00",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "B2",
+            ],
+        )
+    )
+    assert [line.provider_txn_id for line in read("mpesa", statement)] == ["R1", "R2"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a,b,c\r\nd,,f\r\n",
+        "a,b\n\nc\r\n\r\n,\r\n",
+        "a,b\rc,d\r",
+        " a , b \r\n\t,x\r\n",
+        'x,"1,053.00",y\r\nz,"say ""hi""",w\r\n',
+        'x,"two\r\nlines",y\r\nnext,row\r\n',
+        'x,a"b,c\r\nlast,line',
+        "no,newline,at,end",
+        'x,"never closed\r\nmore\r\n',
+        "nul,\0,here\r\n",
+        "\r\n",
+        "",
+    ],
+)
+def test_statement_rows_are_what_the_csv_reader_reads(text):
+    """The split fast path for lines without quotes gives the rows, line numbers and
+    errors the csv module gives (a quoted cell over two lines included)."""
+    import csv
+
+    from billing.settlement.formats.lines import rows
+
+    def with_csv(lines):
+        reader = csv.reader(lines)
+        try:
+            return [(reader.line_num, row) for row in reader]
+        except csv.Error:
+            return ("error", reader.line_num)
+
+    def ours(lines):
+        read = []
+        try:
+            for line_no, row in rows(lines):
+                read.append((line_no, row))
+        except StatementError as error:
+            return ("error", error.line_no)
+        return read
+
+    lines = io.StringIO(text, newline="").readlines()
+    assert ours(iter(lines)) == with_csv(iter(lines))
