@@ -144,7 +144,7 @@ def _book_fees(session: Session, credited: list[tuple[Any, FreshIntent]]) -> Non
         figures = fee_of(fresh, topup.currency)
         if figures is None:
             continue
-        charge_id, txn_id, gross, fee = figures
+        charge_id, txn_id, gross, fee, available_at = figures
         rows.append(
             {
                 "id": charge_id,
@@ -156,6 +156,7 @@ def _book_fees(session: Session, credited: list[tuple[Any, FreshIntent]]) -> Non
                 "gross_minor": gross,
                 "fee_minor": fee,
                 "net_minor": gross - fee,
+                "available_at": available_at,
             }
         )
         if fee:

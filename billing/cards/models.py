@@ -27,6 +27,8 @@ class CardCharge(Base):
     net_minor: Mapped[int] = mapped_column(BigInteger)
     fee_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # Stripe's `available_on` of its balance transaction: from then on a payout takes it.
+    available_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
 
 
 class CardChargeback(Base):

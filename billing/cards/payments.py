@@ -8,7 +8,8 @@ shows what Stripe owes net, and `fees:card` what it kept (card_charges: gross/fe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,14 @@ class FreshIntent:
     topup_id: str | None = field(default=None)
 
 
+class ChargeFigures(NamedTuple):
+    charge_id: str
+    balance_transaction_id: str | None
+    gross: int
+    fee: int
+    available_at: datetime | None  # the balance transaction's `available_on`
+
+
 def read(adapter, intent_id: str) -> FreshIntent:
     intent = adapter.api.retrieve_payment_intent(
         intent_id, expand=["latest_charge.balance_transaction"]
@@ -58,7 +67,7 @@ def apply(session: Session, topup: Topup, fresh: FreshIntent, inbox_id: int | No
     return "review" if done in ("mismatch", "conflict", "unknown_status") else done
 
 
-def fee_of(fresh: FreshIntent, currency: str) -> tuple[str, str | None, int, int] | None:
+def fee_of(fresh: FreshIntent, currency: str) -> ChargeFigures | None:
     """The latest charge's id, balance transaction id, gross and fee, in minor units."""
     charge = fresh.charge
     if not charge:
@@ -67,7 +76,9 @@ def fee_of(fresh: FreshIntent, currency: str) -> tuple[str, str | None, int, int
     txn = txn if isinstance(txn, dict) else {}
     gross = wire.from_stripe_amount(int(charge.get("amount") or 0), currency)
     fee = wire.from_stripe_amount(int(txn.get("fee") or 0), currency)
-    return charge["id"], txn.get("id"), gross, fee
+    available = txn.get("available_on")
+    available_at = datetime.fromtimestamp(int(available), UTC) if available else None
+    return ChargeFigures(charge["id"], txn.get("id"), gross, fee, available_at)
 
 
 def book_fee(session: Session, topup: Topup, fresh: FreshIntent) -> CardCharge | None:
@@ -75,7 +86,7 @@ def book_fee(session: Session, topup: Topup, fresh: FreshIntent) -> CardCharge |
     figures = fee_of(fresh, topup.currency)
     if figures is None or session.get(CardCharge, figures[0]) is not None:
         return None
-    charge_id, txn_id, gross, fee = figures
+    charge_id, txn_id, gross, fee, available_at = figures
     currency = topup.currency
     charge = {"id": charge_id}
     posted = None
@@ -101,6 +112,7 @@ def book_fee(session: Session, topup: Topup, fresh: FreshIntent) -> CardCharge |
         fee_minor=fee,
         net_minor=gross - fee,
         fee_transaction_id=posted.id if posted else None,
+        available_at=available_at,
     )
     session.add(row)
     session.flush()

@@ -175,6 +175,7 @@ def list_payouts(
         and _in_range(payout.arrival_date, arrival_date)
         and (status is None or payout.status == status)
     ]
+    items.reverse()  # newest first as Stripe lists them, within one second too
     items.sort(key=lambda payout: payout.created, reverse=True)
     return _page(url, items, limit, starting_after)
 

@@ -38,6 +38,7 @@ class Txn:
     gross_minor: int  # Stripe's `amount`
     fee_minor: int
     occurred_at: datetime
+    available_at: datetime | None = None  # Stripe's `available_on`
 
     @property
     def net_minor(self) -> int:
@@ -67,8 +68,13 @@ def txn_of(txn: dict[str, Any]) -> Txn:
         currency=currency,
         gross_minor=wire.from_stripe_amount(int(txn["amount"]), currency),
         fee_minor=wire.from_stripe_amount(int(txn.get("fee") or 0), currency),
-        occurred_at=datetime.fromtimestamp(int(txn["created"]), UTC),
+        occurred_at=_at(txn["created"]),
+        available_at=_at(txn["available_on"]) if txn.get("available_on") else None,
     )
+
+
+def _at(stamp: Any) -> datetime:
+    return datetime.fromtimestamp(int(stamp), UTC)
 
 
 @dataclass

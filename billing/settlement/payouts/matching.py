@@ -8,21 +8,20 @@
 - a fee of Stripe's own is a fee line, the payout's own transaction a payout line;
   anything else moved money the ledger never booked: missing in Malipo.
 
-Then the payout's window: a card charge booked between its first and last charge that
-no reconciled payout lists is `not_in_payout` (payouts are reconciled oldest first).
+Then what the payout lacks: a card charge whose money Stripe made available after the
+previous reconciled payout and before this one, that no payout lists, is `not_in_payout`
+(once; payouts are reconciled oldest first).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from sqlalchemy import and_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from billing.cards.models import CardCharge, CardChargeback
 from billing.ledger.models import Transaction
 from billing.settlement.payouts.lines import Txn
-from billing.settlement.payouts.models import PayoutLine
+from billing.settlement.payouts.models import PayoutLine, StripePayout
 from billing.settlement.payouts.models import PayoutOutcome as O
 from billing.topups.models import Refund, Topup, TopupStatus
 from billing.topups.states import RefundStatus
@@ -140,29 +139,47 @@ def _dispute(ledger: Ledger, txn: Txn, line: PayoutLine) -> None:
     _compare(line, chargeback.currency, -chargeback.amount_minor, None)
 
 
-def not_in_payout(session: Session, payout_id: str, txns: list[Txn]) -> list[PayoutLine]:
-    """Card charges booked inside the payout's window that no payout lists."""
-    charges = [t for t in txns if t.kind == "charge"]
-    if not charges:
-        return []
-    listed = {t.source_id for t in charges}
-    start = min(t.occurred_at for t in charges)
-    end = max(t.occurred_at for t in charges) + timedelta(seconds=1)  # Stripe counts seconds
-    paid_out = select(PayoutLine.id).where(
-        PayoutLine.source_id == CardCharge.id,
-        PayoutLine.kind == "charge",
-        PayoutLine.balance_transaction_id.is_not(None),
+def not_in_payout(session: Session, payout: StripePayout, txns: list[Txn]) -> list[PayoutLine]:
+    """Card charges Stripe made available for this payout that it does not list.
+
+    An automatic payout takes every balance transaction available when it is made, so a
+    charge of its currency whose `available_on` falls between the previous reconciled
+    payout's creation and this one's (both inclusive: Stripe counts seconds) belongs in
+    this payout or the previous one. Decided on Stripe's own times, never Malipo's
+    booking clock (which sees other charges of the same moment); a charge that any payout
+    lists or that was flagged before is left out, so each is flagged at most once.
+    Without a previous reconciled payout the window starts at this payout's earliest
+    charge; a charge booked without `available_on` is never flagged.
+    """
+    listed = {t.source_id for t in txns if t.kind == "charge"}
+    start = session.execute(
+        select(func.max(StripePayout.created_at)).where(
+            StripePayout.currency == payout.currency,
+            StripePayout.created_at <= payout.created_at,
+            StripePayout.id != payout.id,
+        )
+    ).scalar()
+    if start is None:
+        own = [t.available_at for t in txns if t.kind == "charge" and t.available_at]
+        if not own:
+            return []
+        start = min(own)
+    seen = select(PayoutLine.id).where(
+        PayoutLine.source_id == CardCharge.id, PayoutLine.kind == "charge"
     )
     rows = session.execute(
-        select(CardCharge).where(
-            and_(CardCharge.created_at >= start, CardCharge.created_at < end),
-            CardCharge.currency.in_({t.currency for t in charges}),
-            ~paid_out.exists(),
+        select(CardCharge)
+        .where(
+            CardCharge.currency == payout.currency,
+            CardCharge.available_at >= start,
+            CardCharge.available_at <= payout.created_at,
+            ~seen.exists(),
         )
+        .order_by(CardCharge.available_at, CardCharge.id)
     ).scalars()
     return [
         PayoutLine(
-            payout_id=payout_id,
+            payout_id=payout.id,
             balance_transaction_id=None,
             kind="charge",
             source_id=row.id,
@@ -175,7 +192,7 @@ def not_in_payout(session: Session, payout_id: str, txns: list[Txn]) -> list[Pay
             topup_id=row.topup_id,
             tenant_id=row.tenant_id,
             fee_transaction_id=row.fee_transaction_id,
-            note="booked in the payout's window; no payout lists it",
+            note="available before the payout was made; no payout lists it",
         )
         for row in rows
         if row.id not in listed

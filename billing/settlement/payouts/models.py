@@ -17,7 +17,7 @@ class PayoutOutcome(StrEnum):
     MATCHED = "matched"  # the ledger booked this transaction, same amounts
     AMOUNT_MISMATCH = "amount_mismatch"  # booked, with another gross, fee or currency
     MISSING_IN_MALIPO = "missing_in_malipo"  # Stripe moved money the ledger never booked
-    NOT_IN_PAYOUT = "not_in_payout"  # booked here, inside the payout's window, not paid out
+    NOT_IN_PAYOUT = "not_in_payout"  # booked here, available at Stripe before it, not listed
     FEE = "fee"  # a Stripe fee of its own (not of a charge): no tenant's
     PAYOUT = "payout"  # the payout's own balance transaction
 

@@ -51,7 +51,9 @@ def pull(api: Any, since: datetime, until: datetime) -> list[dict[str, Any]]:
     except Exception as error:  # stripe's errors: network, auth, rate limit
         raise ProviderUnavailable(f"Stripe did not list payouts: {type(error).__name__}") from None
     chosen = [p for p in found if p.get("automatic") and p.get("status") not in SKIPPED]
-    return sorted(chosen, key=lambda p: (p["created"], p["id"]))
+    # Stripe lists newest first; payouts of one second keep its order (their ids are
+    # random, so sorting on them would reconcile a newer payout before an older one).
+    return sorted(reversed(chosen), key=lambda p: p["created"])
 
 
 def transactions_of(api: Any, payout_id: str) -> list[dict[str, Any]]:
@@ -114,16 +116,16 @@ def reconcile_payout(
         existing = session.get(StripePayout, payout["id"])
         assert existing is not None
         return Reconciled(existing, reimported=True)
+    row = session.get(StripePayout, payout["id"])
+    assert row is not None
     found = [lines.txn_of(txn) for txn in txns]
     ledger = matching.Ledger(session, found)
     rows = [matching.line_for(ledger, payout["id"], txn) for txn in found]
-    rows += matching.not_in_payout(session, payout["id"], found)
+    rows += matching.not_in_payout(session, row, found)
     session.add_all(rows)
     session.flush()
     _open_review_items(session, rows, payout["id"])
     money = lines.totals(found, amount)
-    row = session.get(StripePayout, payout["id"])
-    assert row is not None
     row.totals = {
         **money.as_dict(),
         "lines": len(rows),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import socket
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -103,8 +103,9 @@ def test_a_payout_matches_the_ledger_line_by_line_then_a_planted_mismatch_is_cau
     _deliver(card_runtime, "charge.dispute.closed", dispute["id"])
     [stripe_payout] = fake._post("/_malipo/payouts", {})["data"]
 
-    [payout] = _reconcile(card_app, finance, since)
-    assert payout["id"] == stripe_payout["id"] and payout["reimported"] is False
+    # Another test's payouts may fall in `since`: this test's are picked by their ids.
+    [payout] = _mine(_reconcile(card_app, finance, since), [stripe_payout])
+    assert payout["reimported"] is False
     detail = (
         card_app.test_client()
         .get(f"/v1/stripe-payouts/{payout['id']}", headers=finance.headers)
@@ -142,8 +143,8 @@ def test_a_payout_matches_the_ledger_line_by_line_then_a_planted_mismatch_is_cau
     assert {row["outcome"] for row in rows if row["outcome"]} == {"matched", "payout"}
 
     # Again: nothing changes.
-    [again] = _reconcile(card_app, finance, since)
-    assert again["id"] == payout["id"] and again["reimported"] is True
+    [again] = _mine(_reconcile(card_app, finance, since), [stripe_payout])
+    assert again["reimported"] is True
 
     # The next payout: the ledger booked another fee than Stripe kept on one charge, and
     # it knows another charge by an id Stripe never paid out (planted in the window).
@@ -159,9 +160,9 @@ def test_a_payout_matches_the_ledger_line_by_line_then_a_planted_mismatch_is_cau
         session.execute(
             update(CardCharge).where(CardCharge.id == unpaid_charge).values(id="ch_planted")
         )
-    fake._post("/_malipo/payouts", {})
-    done = _reconcile(card_app, finance, since)
-    assert [p["reimported"] for p in done] == [True, False]
+    [next_payout] = fake._post("/_malipo/payouts", {})["data"]
+    done = _mine(_reconcile(card_app, finance, since), [stripe_payout, next_payout])
+    assert [p["reimported"] for p in done] == [True, False]  # oldest first
     second = done[1]
     lines = (
         card_app.test_client()
@@ -221,6 +222,60 @@ def test_a_won_chargeback_is_withdrawn_then_reinstated_and_both_match(
     totals = payout["totals"]
     assert (totals["disputes"], totals["reconciles"]) == (0, True)
     assert totals["outcomes"] == {"matched": 3, "payout": 1}
+
+
+def test_not_in_payout_follows_stripes_availability_and_flags_a_charge_once(
+    card_app, card_runtime, fake, make_tenant, finance
+):
+    """The rule reads the charge's `available_on`, not Malipo's booking time: a charge
+    booked now whose money Stripe makes available later is not flagged yet; one flagged
+    is not flagged again by the next payout."""
+    since = utcnow() - timedelta(minutes=1)
+    tenant = make_tenant()
+    _, later = _paid_top_up(card_app, card_runtime, fake, tenant, 10_000_00)
+    _, twice = _paid_top_up(card_app, card_runtime, fake, tenant, 10_000_00)
+    _, kept = _paid_top_up(card_app, card_runtime, fake, tenant, 10_000_00)
+    with card_runtime.unit_of_work() as session:  # Stripe paid them under other ids
+        session.execute(
+            update(CardCharge)
+            .where(CardCharge.id == later)
+            .values(id="ch_later", available_at=utcnow() + timedelta(days=2))
+        )
+        session.execute(update(CardCharge).where(CardCharge.id == twice).values(id="ch_twice"))
+    [first] = fake._post("/_malipo/payouts", {})["data"]
+    [payout] = _mine(_reconcile(card_app, finance, since), [first])
+    outcome = _outcomes(card_app, finance, payout["id"])
+    assert outcome["ch_twice"] == "not_in_payout" and outcome[kept] == "matched"
+    assert "ch_later" not in outcome  # booked in the window; Stripe pays it out later
+
+    _, last = _paid_top_up(card_app, card_runtime, fake, tenant, 10_000_00)
+    made = datetime.fromtimestamp(first["created"], UTC)  # both now inside the next window
+    with card_runtime.unit_of_work() as session:
+        session.execute(
+            update(CardCharge)
+            .where(CardCharge.id.in_(["ch_later", "ch_twice"]))
+            .values(available_at=made)
+        )
+    [second] = fake._post("/_malipo/payouts", {})["data"]
+    [payout] = _mine(_reconcile(card_app, finance, since), [second])
+    outcome = _outcomes(card_app, finance, payout["id"])
+    assert outcome["ch_later"] == "not_in_payout" and outcome[last] == "matched"
+    assert "ch_twice" not in outcome  # flagged by the first payout: once
+    assert payout["totals"]["outcomes"] == {"matched": 1, "not_in_payout": 1, "payout": 1}
+
+
+def _outcomes(card_app, finance, payout_id: str) -> dict[str, str]:
+    lines = (
+        card_app.test_client()
+        .get(f"/v1/stripe-payouts/{payout_id}", headers=finance.headers)
+        .get_json()["lines"]
+    )
+    return {line["source_id"]: line["outcome"] for line in lines}
+
+
+def _mine(reconciled: list[dict], payouts: list[dict]) -> list[dict]:
+    ids = [payout["id"] for payout in payouts]
+    return [payout for payout in reconciled if payout["id"] in ids]
 
 
 def _items(sessions, topup_ids: list[str]) -> list[ReviewItem]:

@@ -207,6 +207,11 @@ def test_repeats_and_late_events_in_one_batch_credit_once(
     assert [counts(runtime, t) for t in topups] == [(1, 1, "succeeded")] * 4
     assert inbox_status(runtime, ids) == ["applied"] * len(ids)
     assert writers(runtime, topups) == 1  # every credit and fee in one database transaction
+    with runtime.sessions() as session:  # Stripe's available_on, for the payout report
+        available = session.execute(
+            select(CardCharge.available_at).where(CardCharge.topup_id.in_([t.id for t in topups]))
+        ).all()
+    assert len(available) == 4 and None not in [at for (at,) in available]
 
 
 def test_a_poisoned_event_falls_out_alone(card_app, card_runtime, fake, make_tenant):

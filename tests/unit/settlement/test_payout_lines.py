@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from billing.settlement.payouts.lines import kind_of, totals, txn_of
+from billing.settlement.payouts.service import pull
 
 
 def _txn(type_: str, amount: int, fee: int = 0, **extra) -> dict:
@@ -61,3 +64,31 @@ def test_a_payout_that_says_another_amount_does_not_reconcile():
 def test_amounts_are_converted_once_to_minor_units():
     txn = txn_of({**_txn("charge", 250_000_00, 7_250_30, source="ch_1"), "currency": "tzs"})
     assert (txn.currency, txn.gross_minor, txn.fee_minor) == ("TZS", 250_000_00, 7_250_30)
+
+
+def test_a_balance_transactions_available_on_is_kept():
+    txn = txn_of(_txn("charge", 100, source="ch_1", available_on=1_796_800_000))
+    assert txn.available_at == datetime.fromtimestamp(1_796_800_000, UTC)
+    assert txn_of(_txn("charge", 100, source="ch_1")).available_at is None
+
+
+class _Listing:
+    def __init__(self, payouts: list[dict]) -> None:
+        self.payouts = payouts
+
+    def list_payouts(self, created: dict) -> list[dict]:
+        return self.payouts
+
+
+def test_payouts_are_pulled_oldest_first_and_one_seconds_in_stripes_order():
+    """Stripe lists newest first; ids are random, so two payouts of one second keep the
+    order Stripe gave (the older one reconciled first), whatever their ids."""
+
+    def payout(id_: str, created: int) -> dict:
+        return {"id": id_, "created": created, "automatic": True, "status": "paid"}
+
+    newest_first = [payout("po_A", 20), payout("po_B", 10), payout("po_Z", 10),
+                    {**payout("po_F", 5), "status": "failed"}]  # fmt: skip
+    since, until = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
+    chosen = pull(_Listing(newest_first), since, until)
+    assert [p["id"] for p in chosen] == ["po_Z", "po_B", "po_A"]  # not by id
