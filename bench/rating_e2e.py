@@ -54,7 +54,6 @@ from billing.schema import upgrade
 from billing.tariffs.seed import put_on_default_plan
 from billing.tenants.models import BillingMode
 from billing.tenants.service import NewTenant, create_tenant
-from billing.usage import imports
 from billing.usage.imports import import_file
 from billing.usage.models import UsageRecord
 
@@ -301,14 +300,7 @@ def main() -> None:
         help="rate in N `billing worker` processes (RQ, Redis) while the file is read;"
         " 0: jobs run in-process after each chunk commits, as without Redis",
     )
-    parser.add_argument(
-        "--one-at-a-time",
-        action="store_true",
-        help="store one chunk at a time (as before issue 20's overlap), to compare",
-    )
     args = parser.parse_args()
-    if args.one_at_a_time:
-        imports.PAIRED = False
 
     rebuild_database()
     redis_url = REDIS if args.workers else None
@@ -373,7 +365,6 @@ def main() -> None:
     print(f"machine load average: {os.getloadavg()[0]:.2f}")
     print(f"COPY floor (18 text columns): {floor:.2f} s = {rows / floor:,.0f} rows/s")
     how = f"{args.workers} RQ worker(s) rating meanwhile" if args.workers else "jobs in-process"
-    how += "; one chunk at a time" if args.one_at_a_time else "; two chunks at once"
     print(f"rating: {how}")
     print(
         f"end to end (parse, store once, rate, debit): {elapsed:.2f} s = {rows / elapsed:,.0f}"

@@ -1,19 +1,16 @@
 """CDR files into usage records, streamed: a chunk of rows at a time, each committed.
 
 The parser reads the file line by line and the rows are stored a chunk per
-transaction, so a 1 GB file needs no more memory than a few chunks. Each chunk is
-rated and debited as it is stored (see `intake.store`), so a row is written once. On
-PostgreSQL two chunks are in hand at once, the next one pricing while the last one
-writes, in the file's order (`billing.usage.turns`). Importing the same file again
-stores nothing new: every row is a duplicate.
+transaction, so a 1 GB file needs no more memory than one chunk. Each chunk is rated
+and debited as it is stored (see `intake.store`), so a row is written once. Storing two
+chunks at once (the next pricing while the last writes) was measured and not kept: on
+2 cores it changed nothing (1 M rows, 36.3 s either way; see bench/rating_e2e.py).
+Importing the same file again stores nothing new: every row is a duplicate.
 """
 
 from __future__ import annotations
 
-import contextvars
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 
@@ -24,14 +21,12 @@ from billing.usage.events import Reject, UsageEvent
 from billing.usage.formats import asterisk, freeswitch, generic
 from billing.usage.intake import event_row, malformed_row, store
 from billing.usage.tally import Tally
-from billing.usage.turns import Turn
 
 # Rows a transaction: each chunk costs about a hundred statements whatever its size (the
 # tariffs in force, a debit a prepaid tenant, flags, accruals, the commit); 20,000
 # rather than 10,000 took a tenth off the importer's and the server's CPU, for ~40 MB
 # more resident (a chunk's rows are held while it is stored).
 CHUNK = 20_000
-PAIRED = True  # PostgreSQL: two chunks stored at once (bench/rating_e2e.py --one-at-a-time)
 PARALLEL_BYTES = 16 << 20  # below this, a second process costs more than it saves
 FORMATS = ("asterisk", "freeswitch", "generic")
 
@@ -111,60 +106,7 @@ def store_chunks(
     chunks: Iterable[list[dict]],
     progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
-    """Store each chunk of rows in its own transaction, in order; what became of them.
-
-    On PostgreSQL two chunks are stored at once, each in its own thread and transaction,
-    chunk N+1 rating while chunk N writes, in the file's order (`billing.usage.turns`).
-    """
-    if not PAIRED or runtime.engine.dialect.name != "postgresql":
-        return _store_one_by_one(runtime, chunks, progress)
-    summary = ImportSummary()
-    in_flight: deque[tuple[Future[list], int]] = deque()
-    before: Turn | None = None
-    # Receiving and storing chunks makes no cycles to find (see collector_paused); the
-    # collector runs again once the file is stored.
-    with collector_paused(), ThreadPoolExecutor(2, thread_name_prefix="import") as pool:
-        try:
-            for rows in chunks:
-                before = turn = Turn(before)
-                context = contextvars.copy_context()  # the app's, the relayer's
-                stored = pool.submit(context.run, _store_in_turn, runtime, rows, turn)
-                in_flight.append((stored, len(rows)))
-                if len(in_flight) == 2:  # one writing, one rating: wait for the first
-                    _count(in_flight.popleft(), summary, progress)
-            while in_flight:
-                _count(in_flight.popleft(), summary, progress)
-        finally:
-            for stored, _size in in_flight:  # a failure: the chunks behind are undone
-                stored.exception()
-    return summary
-
-
-def _store_in_turn(runtime: Runtime, rows: list[dict], turn: Turn) -> list:
-    stored = False
-    try:
-        with runtime.unit_of_work() as session:
-            outcomes = store(session, rows, turn)
-            turn.ids_done()
-            turn.locks_wait()  # commits in the file's order
-        stored = True
-        return outcomes
-    finally:
-        turn.done(stored)
-
-
-def _count(
-    stored: tuple[Future[list], int], summary: ImportSummary, progress: Callable[[int], None] | None
-) -> None:
-    future, size = stored
-    summary.add(future.result())
-    if progress is not None:
-        progress(size)
-
-
-def _store_one_by_one(
-    runtime: Runtime, chunks: Iterable[list[dict]], progress: Callable[[int], None] | None
-) -> ImportSummary:
+    """Store each chunk of rows in its own transaction, in order; what became of them."""
     summary = ImportSummary()
     chunks = iter(chunks)
     while True:

@@ -36,7 +36,6 @@ from billing.usage.bulk import KeyTaken, copy_insert, copy_new, next_ids, stored
 from billing.usage.events import UsageEvent
 from billing.usage.models import UsageRecord, UsageStatus
 from billing.usage.rating import rate_rows
-from billing.usage.turns import EarlierChunkFailed, Turn
 
 RATE_JOB = "usage.rate"
 _PENDING, _REJECTED = UsageStatus.PENDING.value, UsageStatus.REJECTED.value
@@ -153,17 +152,12 @@ def known_tenants(session: Session, tenant_ids: Iterable[str | None]) -> set[str
     return {row.id for row in rows}
 
 
-def store(
-    session: Session, rows: Sequence[dict], turn: Turn | None = None, *, looked_up: bool = False
-) -> list[Outcome]:
+def store(session: Session, rows: Sequence[dict], *, looked_up: bool = False) -> list[Outcome]:
     """Write new records (tenant checked), skip stored ones, and ask for them to be rated.
 
-    With a `turn` (a file stored two chunks at once, `billing.usage.turns`), the ids are
-    taken and the locks and writes made only in the chunk's turn. `looked_up`: the
-    caller has just found every key of `rows` not stored (as `lifecycle.store_messages`
-    does), so the probe is skipped; a key stored meanwhile is still caught by the unique
-    key, as a key the probe misses is.
-    """
+    `looked_up`: the caller has just found every key of `rows` not stored (as
+    `lifecycle.store_messages` does), so the probe is skipped; a key stored meanwhile is
+    still caught by the unique key, as a key the probe misses is."""
     if not rows:
         return []
     tenants = known_tenants(session, (row["tenant_id"] for row in rows))
@@ -174,10 +168,8 @@ def store(
             row["status"] = _REJECTED
             row["reason"] = "unknown_tenant"
     rated = is_postgresql(session)
-    inserted = _rate_and_insert(session, rows, turn, looked_up) if rated else None
+    inserted = _rate_and_insert(session, rows, looked_up) if rated else None
     if inserted is None:  # not PostgreSQL, or rating failed: stored pending for the job
-        if turn is not None:
-            turn.locks_wait()
         rated, inserted = False, insert_new(session, rows)
     outcomes = []
     append, taken = outcomes.append, inserted.pop
@@ -204,7 +196,7 @@ class _Raced(Exception):
 
 
 def _rate_and_insert(
-    session: Session, rows: Sequence[dict], turn: Turn | None = None, looked_up: bool = False
+    session: Session, rows: Sequence[dict], looked_up: bool = False
 ) -> dict[tuple[str, str], int] | None:
     """Rate the new rows and insert every new row once, rated; their ids by key.
 
@@ -219,12 +211,10 @@ def _rate_and_insert(
     for _attempt in range(_ATTEMPTS):
         try:
             with session.begin_nested():
-                return _rate_and_insert_once(session, rows, checked, turn, looked_up)
+                return _rate_and_insert_once(session, rows, checked, looked_up)
         except _Raced:
             checked = True
             continue
-        except EarlierChunkFailed:
-            raise  # nothing of this chunk may be stored either
         except Exception:
             log.exception("rating at intake failed; %d records stored pending", len(rows))
             return None
@@ -260,11 +250,7 @@ def _stored(
 
 
 def _rate_and_insert_once(
-    session: Session,
-    rows: Sequence[dict],
-    checked: bool = True,
-    turn: Turn | None = None,
-    looked_up: bool = False,
+    session: Session, rows: Sequence[dict], checked: bool = True, looked_up: bool = False
 ) -> dict[tuple[str, str], int]:
     stored = _stored(session, rows, checked, looked_up)
     new: dict[tuple[str, str], dict] = {}
@@ -274,11 +260,7 @@ def _rate_and_insert_once(
             new[key] = row
     if not new:
         return {}
-    if turn is not None:
-        turn.ids_wait()
     ids = next_ids(session, len(new))
-    if turn is not None:
-        turn.ids_done()
     fresh = list(new.values())
     waiting = UsageStatus.PENDING.value
     pending = [_new_tuple(_PendingRow, (usage_id, *_pending_fields(row)))
@@ -296,14 +278,9 @@ def _rate_and_insert_once(
         except KeyTaken as error:
             raise _Raced from error
 
-    before_locks = turn.locks_wait if turn is not None else None
     if pending:
-        rate_rows(
-            session, pending, key=f"usage:{pending[0].id}", write=write, before_locks=before_locks
-        )
+        rate_rows(session, pending, key=f"usage:{pending[0].id}", write=write)
     else:
-        if before_locks is not None:
-            before_locks()
         write(session, ())
     return dict(zip(new, ids, strict=True))
 

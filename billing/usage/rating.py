@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, bindparam, select, update
@@ -62,39 +61,30 @@ def rate_rows(
     *,
     key: str,
     write: Callable[[Session, Sequence[RowResult]], None] | None = None,
-    before_locks: Callable[[], None] | None = None,
 ) -> dict[str, int]:
     """Rate and settle claimed pending rows; counts by resulting status.
 
     `write` stores the results (default: update the stored rows); intake passes one that
-    inserts rows rated before they were ever stored, so each is written once. Rows that
-    cannot draw on a bundle are priced before any lock is taken; `before_locks` is called
-    then (intake waits there for its turn, `billing.usage.turns`).
+    inserts rows rated before they were ever stored, so each is written once.
     """
     now = utcnow()
     tenants = tenants_by_id(session, {row.tenant_id for row in rows if row.tenant_id})
     tariffs = Tariffs(session)
     tariffs.prepare(rows)
-    # Plain views of the tenants: an ORM attribute read costs as much as a small
-    # function call, and each row read three.
-    views = {tenant_id: _TenantView(t.id, t.currency, t.billing_mode is BillingMode.POSTPAID,
-                                        t.restricted_at is not None)
-             for tenant_id, t in tenants.items()}  # fmt: skip
-    # A row whose tariff has no bundle prices the same with or without the book: priced
-    # now, before any lock, so the pricing overlaps the chunk ahead's writes.
-    priced = [_price_unlocked(row, views, tariffs, now) for row in rows]
-    if before_locks is not None:
-        before_locks()
     # Bundle balances are locked before any wallet, as in every path that draws on them.
     bundles = BundleBook.for_rows(session, rows, tenants, tariffs)
     by_tenant: dict[str, list[RowResult]] = defaultdict(list)
     accrued: dict[tuple[str, str], int] = defaultdict(int)
     postpaid: list[tuple[Row, dict[str, Any]]] = []
     results = []
-    for row, fields in zip(rows, priced, strict=True):
+    # Plain views of the tenants: an ORM attribute read costs as much as a small
+    # function call, and each row read three.
+    views = {tenant_id: _TenantView(t.id, t.currency, t.billing_mode is BillingMode.POSTPAID,
+                                        t.restricted_at is not None)
+             for tenant_id, t in tenants.items()}  # fmt: skip
+    for row in rows:
         tenant = views.get(row.tenant_id) if row.tenant_id else None
-        if fields is None:
-            fields = price(row, tenant, tariffs, now, bundles)
+        fields = price(row, tenant, tariffs, now, bundles)
         result = RowResult(row.id, fields)
         results.append(result)
         if fields["status"] is None:
@@ -125,18 +115,6 @@ def rate_rows(
     for result in results:
         counts[result.fields["status"]] += 1
     return dict(counts)
-
-
-def _price_unlocked(
-    row: Row, views: dict[str, _TenantView], tariffs: Tariffs, now: datetime
-) -> dict[str, Any] | None:
-    """The row priced without the bundle book, or None if its tariff has bundles."""
-    tenant = views.get(row.tenant_id) if row.tenant_id else None
-    if tenant is not None and not tenant.restricted:
-        tariff = tariffs.at(tenant.id, row.occurred_at)
-        if tariff is not None and tariff.plan.bundles:
-            return None
-    return price(row, tenant, tariffs, now)
 
 
 def settle_reservations(
