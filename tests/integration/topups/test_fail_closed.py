@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from billing import create_app
-from billing.core.config import Settings
+from billing.core.config import SANDBOX_VFD_DEVICE, Settings
 from billing.jobs.models import OutboxMessage
 from billing.jobs.outbox import relay
 from billing.ledger.models import Transaction
@@ -62,8 +63,10 @@ def free_port() -> int:
 @pytest.fixture
 def outage(database_url: str, live, tmp_path) -> Iterator[Outage]:
     """A live sandbox Malipo whose database connection the test can cut. Its top-ups'
-    fiscal receipts go to the `live` server's simulated TRA: that one keeps the device's
-    receipt counter, which every receipt written to this database advances."""
+    fiscal receipts are numbered on a VFD of its own and go to its own simulated TRA: a
+    receipt TRA took while the database was cut (its answer never recorded, so it is
+    resent and refused as a duplicate until a person looks) stops only this device's
+    queue, not the receipts of the tests after it."""
     real = make_url(database_url)
     proxy = FaultProxy(real.host or "127.0.0.1", real.port or 5432)
     port = free_port()
@@ -76,7 +79,7 @@ def outage(database_url: str, live, tmp_path) -> Iterator[Outage]:
         secret_key="test",
         testing=True,
         spool_dir=str(tmp_path / "spool"),
-        vfd_base_url=f"{live.url}/sandbox/tra",
+        vfd_device={**SANDBOX_VFD_DEVICE, "efd_serial": f"10TZ{uuid.uuid4().hex[:6].upper()}"},
     )
     app = create_app(settings)
     server = serve(app, port)
