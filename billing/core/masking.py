@@ -12,9 +12,9 @@ import logging
 import re
 from typing import Any
 
-# Tanzanian numbers as they travel: 255XXXXXXXXX (E.164 without +), +255…, 0[67]XXXXXXXX;
-# other countries' E.164 numbers in international form (+ and 10-15 digits) too. Not a
-# run inside a longer number or an id (`top_01JX255712345612`).
+# Tanzanian numbers as they travel: 255 and nine digits (E.164 without +), +255…, or
+# 06…/07… and eight digits; other countries' E.164 numbers in international form (+ and
+# 10-15 digits) too. Not a run inside a longer number or an id (`top_01JX255712345612`).
 _PHONE = re.compile(r"(?<![\w.])(?:\+?255\d{9}|0[67]\d{8}|\+\d{10,14})(?![\w.])")
 
 

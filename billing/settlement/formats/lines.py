@@ -146,6 +146,21 @@ class Row:
         return value
 
 
+def table_rows(lines: Iterable[str], required: Sequence[str]) -> Iterator[Row]:
+    """The rows of a plain table: the first non-blank line is its header (naming every
+    `required` column), blank lines are skipped; a file with no header is an error."""
+    columns: dict[str, int] | None = None
+    for line_no, cells in rows(lines):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if columns is None:
+            columns = header_index(cells, required, line_no)
+            continue
+        yield Row(line_no, cells, columns)
+    if columns is None:
+        raise StatementError(0, "file", "empty: no header row")
+
+
 def minor_or_none(value: str) -> int | None:
     """`amount`'s fast path: "1,053.00" or "-60.00" as positive minor units; None when it
     is not plainly an amount (the caller then reads the line the slow way, for the error)."""

@@ -22,8 +22,7 @@ from billing.settlement.formats.lines import (
     Row,
     StatementError,
     StatementLine,
-    header_index,
-    rows,
+    table_rows,
 )
 
 OPERATORS = ("halopesa", "tpesa", "ezypesa")
@@ -41,16 +40,8 @@ REQUIRED = ("Date", "Type", "Order ID", "Transaction ID", "Channel", "Amount", "
 
 
 def parse(lines: Iterable[str]) -> Iterator[StatementLine]:
-    columns: dict[str, int] | None = None
-    for line_no, cells in rows(lines):
-        if not any(cell.strip() for cell in cells):
-            continue
-        if columns is None:
-            columns = header_index(cells, REQUIRED, line_no)
-            continue
-        yield _line(Row(line_no, cells, columns))
-    if columns is None:
-        raise StatementError(0, "file", "empty: no header row")
+    for row in table_rows(lines, REQUIRED):
+        yield _line(row)
 
 
 def _line(row: Row) -> StatementLine:

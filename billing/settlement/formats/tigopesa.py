@@ -19,10 +19,8 @@ from collections.abc import Iterable, Iterator
 
 from billing.settlement.formats.lines import (
     Row,
-    StatementError,
     StatementLine,
-    header_index,
-    rows,
+    table_rows,
 )
 
 PROVIDER = "tigopesa"
@@ -31,16 +29,8 @@ REQUIRED = ("Date", "MFSTransactionID", "ReferenceID", "Amount", "Status")
 
 
 def parse(lines: Iterable[str]) -> Iterator[StatementLine]:
-    columns: dict[str, int] | None = None
-    for line_no, cells in rows(lines):
-        if not any(cell.strip() for cell in cells):
-            continue
-        if columns is None:
-            columns = header_index(cells, REQUIRED, line_no)
-            continue
-        yield _line(Row(line_no, cells, columns))
-    if columns is None:
-        raise StatementError(0, "file", "empty: no header row")
+    for row in table_rows(lines, REQUIRED):
+        yield _line(row)
 
 
 # Our references are 20 characters (billing.topups.service.reference_for); the push sends
