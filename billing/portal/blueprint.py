@@ -7,6 +7,8 @@ top-up page, the disputes issue its disputes page (each a (endpoint, label) pair
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint
 from flask_babel import lazy_gettext as _l
 
@@ -41,4 +43,6 @@ NAV: list[tuple[str, object, tuple[Role, ...] | None]] = [
     ("portal.profile", _l("Profile"), None),
 ]
 # Endpoints other capabilities register for a charge's row ("dispute this charge").
-PORTAL_SLOTS: dict[str, list[tuple[str, object]]] = {"charge_actions": [], "topup_methods": []}
+PORTAL_SLOTS: dict[str, list[tuple[str, object]]] = {"charge_actions": []}
+# Other ways to top up, offered on the top-up page: (endpoint, label, whether it is on now).
+TOPUP_METHODS: list[tuple[str, object, Callable[[], bool]]] = []

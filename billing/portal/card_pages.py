@@ -18,18 +18,20 @@ from billing.core.errors import Conflict, InvalidInput, NotFound
 from billing.core.money import Currency
 from billing.pages.forms import Errors, errors_of, load, minor_units
 from billing.paypage.views import card_policy
-from billing.portal.blueprint import PORTAL_SLOTS, bp
+from billing.portal.blueprint import TOPUP_METHODS, bp
 from billing.runtime import current
 from billing.tenants.service import get_tenant
 from billing.topups.gateways import CARD
 from billing.web.session import request_session
 
 FIELDS = ("threshold", "amount", "enabled")
-PORTAL_SLOTS["topup_methods"].append(("portal.card", _l("Top up automatically from a card")))
 
 
 def _available() -> bool:
     return CARD in current().gateways.enabled
+
+
+TOPUP_METHODS.append(("portal.card", _l("Top up automatically from a card"), _available))
 
 
 def _card(tenant_id: str, *, read_back: bool) -> SavedCard | None:

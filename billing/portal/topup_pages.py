@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from billing.auth.access import TENANT, principal, requires
 from billing.core.errors import MalipoError
 from billing.pages.forms import errors_of, load, minor_units
-from billing.portal.blueprint import PORTAL_SLOTS, bp
+from billing.portal.blueprint import TOPUP_METHODS, bp
 from billing.runtime import current
 from billing.tenants.service import get_tenant
 from billing.topups import service
@@ -68,7 +68,7 @@ def topup():
         errors=errors,
         operators=_operators(),
         suggested=_suggested(form["msisdn"]),
-        methods=PORTAL_SLOTS["topup_methods"],
+        methods=[(endpoint, label) for endpoint, label, on in TOPUP_METHODS if on()],
     ), status
 
 

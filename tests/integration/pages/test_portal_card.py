@@ -97,3 +97,16 @@ def test_without_cards_the_page_says_so(app, tenant, portal_link) -> None:
     page = browser.get("/portal/card")
     assert page.status_code == 200
     assert "Card payments are not available here." in page.get_data(as_text=True)
+
+
+def test_the_topup_page_offers_the_card_only_where_cards_are_on(
+    app, card_app, tenant, portal_link
+) -> None:
+    offers = {}
+    for name, flask_app in (("off", app), ("on", card_app)):
+        browser = flask_app.test_client()
+        browser.get(portal_link(tenant.tenant_id))
+        page = browser.get("/portal/topup")
+        assert page.status_code == 200
+        offers[name] = "Top up automatically from a card" in page.get_data(as_text=True)
+    assert offers == {"off": False, "on": True}
