@@ -27,9 +27,11 @@ def config_from_settings(config_cls: type[C], settings: Mapping[str, Any]) -> C:
 def missing_settings(code: str, settings: Mapping[str, Any]) -> list[str]:
     """What `code`'s settings lack for live use (names only, never values): the config's
     required fields, what its callback verification needs (`LIVE_REQUIRED`), and any
-    unknown key. Each adapter module names its config class as `CONFIG`."""
-    module = sys.modules[adapter_factory(code).__module__]
-    config_cls = module.CONFIG
+    unknown key. An adapter class built by `OperatorAdapter.build` names its config class
+    as `CONFIG`; a module whose `build` is a function names it at module level."""
+    factory = adapter_factory(code)
+    owner = getattr(factory, "__self__", None) or sys.modules[factory.__module__]
+    config_cls = owner.CONFIG
     fields = dataclasses.fields(config_cls)
     required = [
         f.name

@@ -5,12 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import requests
-
-from providers import msisdn
 from providers.airtelmoney import callbacks, wire
 from providers.airtelmoney.client import AirtelClient, AirtelConfig
-from providers.allowlist import SourceAllowList
 from providers.amounts import to_whole_shillings
 from providers.base import (
     CallbackAck,
@@ -23,22 +19,17 @@ from providers.base import (
     RefundRequest,
     StatusQuery,
 )
+from providers.operator import OperatorAdapter
 from providers.outcomes import guarded, query_error, refuses_bad_input, without_code
-from providers.settings import config_from_settings
 from providers.transport import HttpReply
 
-CONFIG = AirtelConfig  # for providers.settings.missing_settings
 
+class AirtelMoneyAdapter(OperatorAdapter):
+    CONFIG = AirtelConfig
+    CLIENT = AirtelClient
 
-class AirtelMoneyAdapter:
-    def __init__(
-        self, code: str, config: AirtelConfig, session: requests.Session | None = None
-    ) -> None:
-        self.code = code
-        self.config = config
-        self.client = AirtelClient(config, session)
-        self.allow = SourceAllowList(config.callback_ips)
-        self.capabilities = Capabilities(
+    def capabilities_of(self, config: AirtelConfig) -> Capabilities:
+        return Capabilities(
             signs_callbacks=config.callback_hash_key is not None,
             supports_status_query=True,
             supports_refund=True,
@@ -46,9 +37,6 @@ class AirtelMoneyAdapter:
             sync_result=False,
             msisdn_format=MsisdnFormat.NATIONAL9,
         )
-
-    def normalize_msisdn(self, number: str) -> str:
-        return msisdn.format_for(number, self.capabilities.msisdn_format)
 
     def map_status(self, raw_code: str) -> Mapped:
         return wire.map_any(raw_code)
@@ -135,7 +123,4 @@ class AirtelMoneyAdapter:
         return callbacks.callback_ack(event, ok)
 
 
-def build(
-    code: str, settings: Mapping[str, Any], session: requests.Session | None = None
-) -> AirtelMoneyAdapter:
-    return AirtelMoneyAdapter(code, config_from_settings(AirtelConfig, settings), session)
+build = AirtelMoneyAdapter.build  # the registry's entry point

@@ -6,10 +6,6 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-import requests
-
-from providers import msisdn
-from providers.allowlist import SourceAllowList
 from providers.amounts import to_whole_shillings
 from providers.base import (
     CallbackAck,
@@ -24,8 +20,8 @@ from providers.base import (
 )
 from providers.mpesa import callbacks, wire
 from providers.mpesa.client import MpesaClient, MpesaConfig
+from providers.operator import OperatorAdapter
 from providers.outcomes import guarded, query_error, refuses_bad_input, without_code
-from providers.settings import config_from_settings
 from providers.transport import HttpReply
 
 
@@ -34,18 +30,12 @@ def _fresh_conversation_id(base: str) -> str:
     return f"{base}X{secrets.token_hex(6)}"[:40]
 
 
-CONFIG = MpesaConfig  # for providers.settings.missing_settings
+class MpesaAdapter(OperatorAdapter):
+    CONFIG = MpesaConfig
+    CLIENT = MpesaClient
 
-
-class MpesaAdapter:
-    def __init__(
-        self, code: str, config: MpesaConfig, session: requests.Session | None = None
-    ) -> None:
-        self.code = code
-        self.config = config
-        self.client = MpesaClient(config, session)
-        self.allow = SourceAllowList(config.callback_ips)
-        self.capabilities = Capabilities(
+    def capabilities_of(self, config: MpesaConfig) -> Capabilities:
+        return Capabilities(
             signs_callbacks=False,
             supports_status_query=True,
             supports_refund=True,
@@ -53,9 +43,6 @@ class MpesaAdapter:
             sync_result=config.sync,
             msisdn_format=MsisdnFormat.E164_NO_PLUS,
         )
-
-    def normalize_msisdn(self, number: str) -> str:
-        return msisdn.format_for(number, self.capabilities.msisdn_format)
 
     def map_status(self, raw_code: str) -> Mapped:
         return wire.map_response_code(raw_code, sync=self.config.sync)
@@ -140,7 +127,4 @@ class MpesaAdapter:
         return callbacks.callback_ack(event, ok)
 
 
-def build(
-    code: str, settings: Mapping[str, Any], session: requests.Session | None = None
-) -> MpesaAdapter:
-    return MpesaAdapter(code, config_from_settings(MpesaConfig, settings), session)
+build = MpesaAdapter.build  # the registry's entry point

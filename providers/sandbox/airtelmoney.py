@@ -23,12 +23,12 @@ from providers.sandbox import access, statements
 from providers.sandbox.delivery import Courier, Redelivery
 from providers.sandbox.exchange import (
     answer,
-    answer_unknown_paths,
     json_body,
     missing,
     operator_id,
     whole_shillings,
 )
+from providers.sandbox.operator_app import operator_blueprint
 from providers.sandbox.payer import PayerSimulation
 from providers.sandbox.payments import DuplicateRefund, Payment, RefundRefused
 from providers.sandbox.scenarios import Scenario, Settlement, scenario_for
@@ -61,15 +61,19 @@ def settings(base_url: str) -> dict[str, Any]:
 
 def blueprint(*, callback_url: str, delay_s: float) -> Blueprint:
     sim = AirtelSimulator(callback_url, delay_s)
-    bp = Blueprint("sandbox_airtelmoney", __name__, url_prefix="/sandbox/airtelmoney")
-    bp.add_url_rule("/auth/oauth2/token", view_func=sim.token, methods=["POST"])
-    bp.add_url_rule("/merchant/v1/payments/", view_func=sim.collect, methods=["POST"])
-    bp.add_url_rule("/standard/v1/payments/refund", view_func=sim.refund, methods=["POST"])
-    bp.add_url_rule("/standard/v1/payments/<txn_id>", view_func=sim.enquire, methods=["GET"])
-    answer_unknown_paths(bp, lambda status, message: _refusal(status, "ESB000045", message))
-    statements.add_statement_route(bp, lambda: sim.payer.book, statements.airtelmoney)
-    bp.simulator = sim  # type: ignore[attr-defined]  # for tests and the demo
-    return bp
+    routes = [
+        ("POST", "/auth/oauth2/token", sim.token),
+        ("POST", "/merchant/v1/payments/", sim.collect),
+        ("POST", "/standard/v1/payments/refund", sim.refund),
+        ("GET", "/standard/v1/payments/<txn_id>", sim.enquire),
+    ]
+    return operator_blueprint(
+        "airtelmoney",
+        sim,
+        routes,
+        statement=statements.airtelmoney,
+        refuse=lambda status, message: _refusal(status, "ESB000045", message),
+    )
 
 
 def _envelope(

@@ -23,7 +23,6 @@ from providers.sandbox import access, statements
 from providers.sandbox.delivery import Courier, Redelivery
 from providers.sandbox.exchange import (
     answer,
-    answer_unknown_paths,
     is_tz_msisdn,
     json_body,
     missing,
@@ -37,6 +36,7 @@ from providers.sandbox.mpesa_apps import (
     sync_reply,
 )
 from providers.sandbox.mpesa_key import decrypt_bearer, public_key_b64
+from providers.sandbox.operator_app import operator_blueprint
 from providers.sandbox.payer import PayerSimulation
 from providers.sandbox.payments import DuplicateRefund, Payment, RefundRefused
 from providers.sandbox.scenarios import Scenario, Settlement, scenario_for
@@ -98,15 +98,19 @@ def settings(base_url: str) -> dict[str, Any]:
 
 def blueprint(*, callback_url: str, delay_s: float) -> Blueprint:
     sim = MpesaSimulator(callback_url, delay_s)
-    bp = Blueprint("sandbox_mpesa", __name__, url_prefix="/sandbox/mpesa")
-    bp.add_url_rule("/getSession/", view_func=sim.get_session, methods=["GET"])
-    bp.add_url_rule("/c2bPayment/singleStage/", view_func=sim.c2b, methods=["POST"])
-    bp.add_url_rule("/queryTransactionStatus/", view_func=sim.query, methods=["GET"])
-    bp.add_url_rule("/reversal/", view_func=sim.reversal, methods=["PUT"])
-    answer_unknown_paths(bp, lambda status, message: answer({"output_error": message}, status))
-    statements.add_statement_route(bp, lambda: sim.payer.book, statements.mpesa)
-    bp.simulator = sim  # type: ignore[attr-defined]  # for tests and the demo
-    return bp
+    routes = [
+        ("GET", "/getSession/", sim.get_session),
+        ("POST", "/c2bPayment/singleStage/", sim.c2b),
+        ("GET", "/queryTransactionStatus/", sim.query),
+        ("PUT", "/reversal/", sim.reversal),
+    ]
+    return operator_blueprint(
+        "mpesa",
+        sim,
+        routes,
+        statement=statements.mpesa,
+        refuse=lambda status, message: answer({"output_error": message}, status),
+    )
 
 
 def _ins(code: str, description: str, status: int, **extra: str) -> Response:

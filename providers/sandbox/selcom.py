@@ -24,13 +24,13 @@ from providers.sandbox import selcom_signing, statements
 from providers.sandbox.delivery import Courier, Message, Redelivery
 from providers.sandbox.exchange import (
     answer,
-    answer_unknown_paths,
     is_tz_msisdn,
     json_body,
     missing,
     operator_id,
     whole_shillings,
 )
+from providers.sandbox.operator_app import operator_blueprint
 from providers.sandbox.payer import PayerSimulation
 from providers.sandbox.payments import Payment
 from providers.sandbox.scenarios import Scenario, Settlement, scenario_for
@@ -87,16 +87,20 @@ def settings(base_url: str) -> dict[str, Any]:
 
 def blueprint(*, callback_url: str, delay_s: float) -> Blueprint:
     sim = SelcomSimulator(callback_url, delay_s)
-    bp = Blueprint("sandbox_selcom", __name__, url_prefix="/sandbox/selcom")
-    bp.add_url_rule("/checkout/create-order-minimal", view_func=sim.create_order, methods=["POST"])
-    bp.add_url_rule("/checkout/wallet-payment", view_func=sim.wallet_payment, methods=["POST"])
-    bp.add_url_rule("/checkout/order-status", view_func=sim.order_status, methods=["GET"])
-    bp.add_url_rule("/checkout/cancel-order", view_func=sim.cancel_order, methods=["DELETE"])
-    bp.add_url_rule("/checkout/list-orders", view_func=sim.list_orders, methods=["GET"])
-    answer_unknown_paths(bp, lambda status, message: _result(str(status), "FAIL", message, status))
-    statements.add_statement_route(bp, lambda: sim.payer.book, statements.selcom)
-    bp.simulator = sim  # type: ignore[attr-defined]  # for tests and the demo
-    return bp
+    routes = [
+        ("POST", "/checkout/create-order-minimal", sim.create_order),
+        ("POST", "/checkout/wallet-payment", sim.wallet_payment),
+        ("GET", "/checkout/order-status", sim.order_status),
+        ("DELETE", "/checkout/cancel-order", sim.cancel_order),
+        ("GET", "/checkout/list-orders", sim.list_orders),
+    ]
+    return operator_blueprint(
+        "selcom",
+        sim,
+        routes,
+        statement=statements.selcom,
+        refuse=lambda status, message: _result(str(status), "FAIL", message, status),
+    )
 
 
 def _result(code: str, result: str, message: str, http: int = 200, **extra: Any) -> Response:

@@ -19,13 +19,13 @@ from providers.sandbox import access, statements
 from providers.sandbox.delivery import Courier, Redelivery
 from providers.sandbox.exchange import (
     answer,
-    answer_unknown_paths,
     is_tz_msisdn,
     json_body,
     missing,
     operator_id,
     whole_shillings,
 )
+from providers.sandbox.operator_app import operator_blueprint
 from providers.sandbox.payer import PayerSimulation
 from providers.sandbox.payments import DuplicateRefund, Payment, RefundRefused
 from providers.sandbox.scenarios import Scenario, Settlement, scenario_for
@@ -78,15 +78,19 @@ def settings(base_url: str) -> dict[str, Any]:
 
 def blueprint(*, callback_url: str, delay_s: float) -> Blueprint:
     sim = TigoSimulator(callback_url, delay_s)
-    bp = Blueprint("sandbox_tigopesa", __name__, url_prefix="/sandbox/tigopesa")
-    bp.add_url_rule("/token", view_func=sim.token, methods=["POST"])
-    bp.add_url_rule("/billerpay", view_func=sim.pay, methods=["POST"])
-    bp.add_url_rule("/reverse", view_func=sim.reverse, methods=["POST"])
+    routes = [
+        ("POST", "/token", sim.token),
+        ("POST", "/billerpay", sim.pay),
+        ("POST", "/reverse", sim.reverse),
+    ]
     # ASP.NET Web API's own answer, as for a missing token: {"Message": ...}
-    answer_unknown_paths(bp, lambda status, message: answer({"Message": message}, status))
-    statements.add_statement_route(bp, lambda: sim.payer.book, statements.tigopesa)
-    bp.simulator = sim  # type: ignore[attr-defined]  # for tests and the demo
-    return bp
+    return operator_blueprint(
+        "tigopesa",
+        sim,
+        routes,
+        statement=statements.tigopesa,
+        refuse=lambda status, message: answer({"Message": message}, status),
+    )
 
 
 def _biller(

@@ -7,8 +7,6 @@ from typing import Any
 
 import requests
 
-from providers import msisdn
-from providers.allowlist import SourceAllowList
 from providers.amounts import optional_minor, to_whole_shillings
 from providers.base import (
     CallbackAck,
@@ -24,27 +22,27 @@ from providers.base import (
     UnsupportedOperation,
     not_sent,
 )
+from providers.operator import OperatorAdapter
 from providers.outcomes import guarded, query_error, refuses_bad_input, without_code
 from providers.selcom import callbacks, wire
 from providers.selcom.client import SelcomClient, SelcomConfig
-from providers.settings import config_from_settings
 from providers.transport import HttpReply
 
-CONFIG = SelcomConfig  # for providers.settings.missing_settings
 
+class SelcomAdapter(OperatorAdapter):
+    CONFIG = SelcomConfig
+    CLIENT = SelcomClient
 
-class SelcomAdapter:
     def __init__(
         self, code: str, config: SelcomConfig, session: requests.Session | None = None
     ) -> None:
         if code not in wire.CHANNELS:
             raise ProviderConfigError(f"Selcom carries {sorted(wire.CHANNELS)}, not {code!r}")
-        self.code = code
         self.channel = wire.CHANNELS[code]
-        self.config = config
-        self.client = SelcomClient(config, session)
-        self.allow = SourceAllowList(config.callback_ips)
-        self.capabilities = Capabilities(
+        super().__init__(code, config, session)
+
+    def capabilities_of(self, config: SelcomConfig) -> Capabilities:
+        return Capabilities(
             signs_callbacks=config.require_signed_webhooks,
             supports_status_query=True,
             supports_refund=False,  # no refund API in the reference
@@ -52,9 +50,6 @@ class SelcomAdapter:
             sync_result=False,
             msisdn_format=MsisdnFormat.E164_NO_PLUS,
         )
-
-    def normalize_msisdn(self, number: str) -> str:
-        return msisdn.format_for(number, self.capabilities.msisdn_format)
 
     def map_status(self, raw_code: str) -> Mapped:
         return wire.map_any(raw_code)
@@ -147,7 +142,4 @@ class SelcomAdapter:
         return callbacks.callback_ack(event, ok)
 
 
-def build(
-    code: str, settings: Mapping[str, Any], session: requests.Session | None = None
-) -> SelcomAdapter:
-    return SelcomAdapter(code, config_from_settings(SelcomConfig, settings), session)
+build = SelcomAdapter.build  # the registry's entry point

@@ -5,10 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import requests
-
-from providers import msisdn
-from providers.allowlist import SourceAllowList
 from providers.amounts import to_whole_shillings
 from providers.base import (
     CallbackAck,
@@ -22,25 +18,21 @@ from providers.base import (
     StatusQuery,
     UnsupportedOperation,
 )
+from providers.operator import OperatorAdapter
 from providers.outcomes import guarded, refuses_bad_input, without_code
-from providers.settings import config_from_settings
 from providers.tigopesa import callbacks, wire
 from providers.tigopesa.client import TigoClient, TigoConfig
 from providers.transport import HttpReply
 
-CONFIG = TigoConfig  # for providers.settings.missing_settings
 
+class TigoPesaAdapter(OperatorAdapter):
+    CONFIG = TigoConfig
+    CLIENT = TigoClient
+    REFUSE_UNLISTED = True  # Tigo Pesa signs nothing: none configured refuses all
 
-class TigoPesaAdapter:
-    def __init__(
-        self, code: str, config: TigoConfig, session: requests.Session | None = None
-    ) -> None:
-        self.code = code
-        self.config = config
-        self.client = TigoClient(config, session)
-        self.allow = SourceAllowList(config.callback_ips or ())  # none configured: refuse all
+    def capabilities_of(self, config: TigoConfig) -> Capabilities:
         can_refund = bool(config.refund_url and config.channel_msisdn and config.channel_pin)
-        self.capabilities = Capabilities(
+        return Capabilities(
             signs_callbacks=False,
             supports_status_query=False,
             supports_refund=can_refund,
@@ -48,9 +40,6 @@ class TigoPesaAdapter:
             sync_result=False,
             msisdn_format=MsisdnFormat.E164_NO_PLUS,
         )
-
-    def normalize_msisdn(self, number: str) -> str:
-        return msisdn.format_for(number, self.capabilities.msisdn_format)
 
     def map_status(self, raw_code: str) -> Mapped:
         return wire.map_sync(raw_code, None)
@@ -123,7 +112,4 @@ class TigoPesaAdapter:
         )
 
 
-def build(
-    code: str, settings: Mapping[str, Any], session: requests.Session | None = None
-) -> TigoPesaAdapter:
-    return TigoPesaAdapter(code, config_from_settings(TigoConfig, settings), session)
+build = TigoPesaAdapter.build  # the registry's entry point
