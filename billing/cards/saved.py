@@ -53,36 +53,47 @@ def start_setup(session: Session, gateways: Gateways, tenant_id: str) -> dict:
     }
 
 
-def refresh(session: Session, gateways: Gateways, saved: SavedCard) -> SavedCard:
-    """Read the stored SetupIntent back; a card it set up becomes the saved card."""
+def _set_up_card(
+    gateways: Gateways, setup_intent_id: str, known: str | None
+) -> tuple[str, dict] | None:
+    """The payment method the SetupIntent set up, and what Stripe shows of its card;
+    None while it is not set up, or when it is the `known` one."""
     import stripe
 
-    if not saved.setup_intent_id:
-        return saved
     api = _adapter(gateways).api
     try:
-        setup = api.retrieve_setup_intent(saved.setup_intent_id)
+        setup = api.retrieve_setup_intent(setup_intent_id)
         if setup.get("status") != "succeeded" or not setup.get("payment_method"):
-            return saved
+            return None
         method_id = setup["payment_method"]
         method_id = method_id["id"] if isinstance(method_id, dict) else method_id
-        if method_id == saved.payment_method_id:
-            return saved
+        if method_id == known:
+            return None
         card = (api.retrieve_payment_method(method_id).get("card")) or {}
     except stripe.StripeError as error:
         raise ProviderUnavailable(f"Stripe did not answer: {type(error).__name__}") from None
-    saved.payment_method_id = method_id
-    saved.brand = str(card.get("brand") or "")[:20] or None
-    saved.last4 = str(card.get("last4") or "")[:4] or None
-    saved.last_failure = None  # a new card: auto-recharge may try again
-    return saved
+    return method_id, card
 
 
 def get_saved(session: Session, gateways: Gateways, tenant_id: str) -> SavedCard:
-    saved = session.get(SavedCard, tenant_id, with_for_update=True)
+    """The saved card, with a card the stored SetupIntent set up since read back from
+    Stripe. Stripe is asked before the row is locked (no call to Stripe holds a lock of
+    ours); what it said is kept only if the row still names the same SetupIntent."""
+    saved = session.get(SavedCard, tenant_id)
     if saved is None:
         raise NotFound("no saved card: POST /v1/saved-card first")
-    return refresh(session, gateways, saved)
+    asked = saved.setup_intent_id
+    found = _set_up_card(gateways, asked, saved.payment_method_id) if asked else None
+    saved = session.get(SavedCard, tenant_id, with_for_update=True, populate_existing=True)
+    if saved is None:
+        raise NotFound("no saved card: POST /v1/saved-card first")
+    if found and saved.setup_intent_id == asked and saved.payment_method_id != found[0]:
+        method_id, card = found
+        saved.payment_method_id = method_id
+        saved.brand = str(card.get("brand") or "")[:20] or None
+        saved.last4 = str(card.get("last4") or "")[:4] or None
+        saved.last_failure = None  # a new card: auto-recharge may try again
+    return saved
 
 
 def set_auto_recharge(

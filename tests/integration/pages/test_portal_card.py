@@ -8,6 +8,8 @@ import re
 
 import pytest
 import requests
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from billing import create_app
 from billing.cards.models import SavedCard
@@ -110,3 +112,39 @@ def test_the_topup_page_offers_the_card_only_where_cards_are_on(
         assert page.status_code == 200
         offers[name] = "Top up automatically from a card" in page.get_data(as_text=True)
     assert offers == {"off": False, "on": True}
+
+
+def test_reading_the_card_back_asks_stripe_before_locking_the_row(
+    card_app, fake, tenant, superuser_sessions
+) -> None:
+    """No call to Stripe holds a row lock of ours: while Stripe is being asked, another
+    transaction can lock the tenant's saved-card row at once (it could not when the row
+    was locked first)."""
+    client = card_app.test_client()
+    started = client.post("/v1/saved-card", headers=tenant.headers)
+    assert started.status_code == 201
+    fake.confirm_setup(started.get_json()["client_secret"], VISA)
+    api = card_app.extensions["malipo"].gateways.adapter("card").api
+    asked, probes = api.retrieve_setup_intent, []
+
+    def probing(setup_intent_id: str) -> dict:
+        with superuser_sessions() as other:
+            other.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            try:
+                found = other.execute(
+                    text("SELECT tenant_id FROM card_saved WHERE tenant_id = :t FOR UPDATE"),
+                    {"t": tenant.tenant_id},
+                ).all()
+                probes.append(len(found))
+            except OperationalError:
+                probes.append("locked")
+            other.rollback()
+        return asked(setup_intent_id)
+
+    api.retrieve_setup_intent = probing
+    try:
+        shown = client.get("/v1/saved-card", headers=tenant.headers)
+    finally:
+        del api.retrieve_setup_intent
+    assert shown.status_code == 200 and shown.get_json()["last4"] == "4242"
+    assert probes == [1]
