@@ -31,6 +31,7 @@ JOB_MODULES = (
     "billing.dunning.jobs",
     "billing.usage.jobs",
     "billing.settlement.jobs",
+    "billing.settlement.payouts.jobs",
     "billing.disputes.jobs",
     "billing.cards.webhooks",  # Stripe's webhooks (its inbox family), alone
     "billing.cards.batch",  # and in bursts

@@ -19,6 +19,7 @@ from billing.ledger.jobs import request_daily_audit
 from billing.privacy import retention
 from billing.runtime import EXTENSION
 from billing.settlement.jobs import request_daily_reconciliation
+from billing.settlement.payouts.jobs import request_payout_reconciliation
 from billing.topups.jobs import sweep
 from billing.topups.spool import drain_into_inbox
 from billing.usage.jobs import retry as retry_usage
@@ -72,6 +73,10 @@ def periodic_tasks(app: Flask) -> list[Periodic]:
         Periodic("adjustments.expire", 300.0, expire_adjustments),
         # Yesterday's settlement statements from the drop folder, each once.
         Periodic("settlement.daily", 3600.0, lambda: request_daily_reconciliation(runtime)),
+        # Stripe's payouts of the last days against the ledger, each once.
+        Periodic(
+            "settlement.stripe_payouts", 3600.0, lambda: request_payout_reconciliation(runtime)
+        ),
         # Reservations past their time (they count no more already) are closed.
         Periodic("usage.expire_reservations", 60.0, expire_held),
     ]

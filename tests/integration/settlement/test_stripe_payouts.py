@@ -18,6 +18,8 @@ from billing.cards.webhooks import _apply, read_fresh
 from billing.core.clock import utcnow
 from billing.core.config import Settings
 from billing.runtime import EXTENSION
+from billing.settlement.payouts.jobs import request_payout_reconciliation
+from billing.settlement.payouts.models import PayoutLine, StripePayout
 from billing.topups.models import ReviewItem
 from tests.stripe_fake import StripeFake
 
@@ -304,3 +306,25 @@ def test_payouts_are_finances_a_tenant_key_is_refused_or_finds_nothing(client, t
     backwards = {"since": until.isoformat(), "until": since.isoformat()}
     answer = client.post("/v1/stripe-payouts", json=backwards, headers=finance.headers)
     assert answer.status_code == 422 and "until" in answer.get_json()["errors"]
+
+
+def test_the_hourly_job_reconciles_new_payouts_once_and_only_where_cards_are_on(
+    app, card_app, card_runtime, fake, make_tenant, sessions
+):
+    tenant = make_tenant()
+    _paid_top_up(card_app, card_runtime, fake, tenant, 60_000_00)
+    [stripe_payout] = fake._post("/_malipo/payouts", {})["data"]
+    hour = datetime(1999, 1, 1, 10, tzinfo=UTC)  # an hour no other test asks for
+
+    assert request_payout_reconciliation(app.extensions[EXTENSION], hour) is False  # no cards
+    assert request_payout_reconciliation(card_runtime, hour) is True  # the job ran in-process
+    assert request_payout_reconciliation(card_runtime, hour + timedelta(minutes=59)) is False
+    with sessions() as session:
+        payout = session.get(StripePayout, stripe_payout["id"])
+        assert payout is not None and payout.reconciled_by == "system"
+        assert payout.totals["reconciles"] is True
+    assert request_payout_reconciliation(card_runtime, hour + timedelta(hours=1)) is True
+    with sessions() as session:  # asked again an hour later: matched once, not twice
+        assert session.query(StripePayout).filter_by(id=stripe_payout["id"]).count() == 1
+        lines = session.query(PayoutLine).filter_by(payout_id=stripe_payout["id"]).count()
+        assert lines == 2  # the charge and the payout itself
