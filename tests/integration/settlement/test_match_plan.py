@@ -25,7 +25,14 @@ from sqlalchemy import event, func, select, text
 
 from billing.settlement.models import StatementLine
 from billing.settlement.service import import_statement
-from tests.integration.settlement.statements import a_day, at, major, mpesa_statement
+from tests.integration.settlement.statements import (
+    a_day,
+    at,
+    major,
+    make_topup,
+    mpesa_paid,
+    mpesa_statement,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -98,3 +105,30 @@ def test_a_first_import_into_an_analyzed_empty_table_is_matched_linearly(session
     assert "Insert on settlement_lines" in match_plan
     reads = [line for line in match_plan.splitlines() if READS_LINES.search(line)]
     assert reads == [], match_plan
+
+
+def test_settled_before_is_found_whichever_way_the_later_line_names_the_top_up(
+    runtime, sessions, tenant
+):
+    """The settled top-ups are gathered before matching, by reference and by transaction
+    id: a later line naming the top-up only by its transaction id is a duplicate too."""
+    day = a_day()
+    topup = make_topup(runtime, tenant.tenant_id, day, amount=5_000_00)
+    first = mpesa_statement(day, [mpesa_paid(topup, day)])
+    by_txn = mpesa_paid(topup, day, minute=9).rsplit(",", 1)[0] + ",NOTOURREF"
+    later = mpesa_statement(day, [by_txn])
+    outcomes = []
+    for name, body in (("first.csv", first), ("later.csv", later)):
+        with sessions() as session, session.begin():
+            imported = import_statement(
+                session, fmt="mpesa", source=io.BytesIO(body), filename=name, actor="test"
+            )
+            outcomes.append(
+                session.execute(
+                    select(StatementLine.outcome, StatementLine.topup_id).where(
+                        StatementLine.statement_id == imported.statement.id,
+                        StatementLine.kind == "payment",
+                    )
+                ).all()
+            )
+    assert outcomes == [[("matched", topup.id)], [("duplicate", topup.id)]]
