@@ -45,19 +45,16 @@ _DROP_SETTLED = {
     "postgresql": f"DROP TABLE IF EXISTS pg_temp.{SETTLED}",
     "sqlite": f"DROP TABLE IF EXISTS temp.{SETTLED}",
 }
-# Any top-up a payment line can name, by reference or by transaction id: a superset of
-# the one it finds, which is all the lookup below needs.
+# The top-up each payment line finds, as the INSERT below finds it ({by_txn}, per dialect).
 _SETTLED_BEFORE = f"""
 INSERT INTO {SETTLED} (topup_id)
-SELECT DISTINCT o.topup_id FROM settlement_lines o
+SELECT DISTINCT o.topup_id{{c}} FROM settlement_lines o
 WHERE o.kind = 'payment' AND o.outcome IN ({_quoted(_SETTLING)})
   AND o.topup_id IN (
-      SELECT t.id FROM {STAGING} s JOIN topups t
-          ON t.reference = s.reference AND t.provider = s.provider
-      WHERE s.kind = 'payment'
-      UNION ALL
-      SELECT t.id FROM {STAGING} s JOIN topups t
-          ON t.provider_txn_id = s.provider_txn_id AND t.provider = s.provider
+      SELECT COALESCE(tr.id, tx.id) FROM {STAGING} s
+      LEFT JOIN topups tr
+          ON s.kind = 'payment' AND tr.reference = s.reference AND tr.provider = s.provider
+      {{by_txn}}
       WHERE s.kind = 'payment'
   )
 """
@@ -167,7 +164,7 @@ def match(session: Session, statement_id: str) -> None:
     dialect = "postgresql" if is_postgresql(session) else "sqlite"
     session.execute(text(_DROP_SETTLED[dialect]))
     session.execute(text(_CREATE_SETTLED[dialect]))
-    session.execute(text(_SETTLED_BEFORE))
+    session.execute(text(_SETTLED_BEFORE.format(by_txn=_BY_TXN[dialect], c=_BYTEWISE[dialect])))
     if dialect == "postgresql":
         session.execute(text(f"ANALYZE {SETTLED}"))  # its true size, often none
     sql = _MATCH.format(by_txn=_BY_TXN[dialect], c=_BYTEWISE[dialect])
