@@ -33,6 +33,7 @@ from billing.invoicing.fiscal import drain
 from billing.invoicing.models import Invoice, VfdCounter
 from billing.invoicing.states import FiscalStatus
 from billing.runtime import EXTENSION, Runtime
+from billing.topups.models import ReviewItem, ReviewStatus
 from invoices.vfd.signing import open_envelope
 from tests.conftest import Caller
 from tests.fault_proxy import FaultProxy
@@ -107,6 +108,13 @@ def load(runtime: Runtime, invoice_id: str) -> Invoice:
         return invoice
 
 
+def review_items(runtime: Runtime, invoice_id: str) -> list[ReviewItem]:
+    """The "TRA keeps refusing" items of a receipt (opened at its 5th refusal)."""
+    with runtime.sessions() as session:
+        items = session.execute(select(ReviewItem).where(ReviewItem.kind == "vfd_rejected"))
+        return [i for i in items.scalars() if i.detail.get("invoice_id") == invoice_id]
+
+
 @pytest.fixture
 def stuck(sandbox, runtime, postpaid_draft) -> list[str]:
     """Three receipts of the sandbox's VFD; TRA took the first, whose ACK our database
@@ -142,6 +150,7 @@ def test_an_admin_confirms_the_receipt_tra_holds_and_the_queue_moves_on_in_order
     sandbox, stuck, runtime, admin, finance
 ):
     api = sandbox.app.test_client()
+    assert [i.status for i in review_items(runtime, stuck[0])] == [ReviewStatus.OPEN]
     listed = api.get("/v1/fiscal/stuck", headers=finance.headers)
     assert listed.status_code == 200
     (item,) = [i for i in listed.json["items"] if i["invoice_id"] == stuck[0]]
@@ -168,6 +177,7 @@ def test_an_admin_confirms_the_receipt_tra_holds_and_the_queue_moves_on_in_order
     assert [r.gc for r in receipts] == [receipts[0].gc + n for n in range(3)]
     assert sandbox.tra.accepted == [open_envelope(r.receipt_body)[0] for r in receipts]
     assert [r.fiscal_confirmed_by for r in receipts[1:]] == [None, None]  # TRA's own ACK 0
+    assert [i.status for i in review_items(runtime, stuck[0])] == [ReviewStatus.RESOLVED]
 
     again = api.post(f"/v1/invoices/{stuck[0]}/fiscal-confirmation",
                      json={"verification_code": head.rctvnum}, headers=admin.headers)  # fmt: skip
