@@ -9,6 +9,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from billing.app import create_app
 from billing.auth.models import STAFF_ROLES, Role
+from billing.invoicing.fiscal_cli import fiscal as fiscal_commands
 from billing.jobs.queues import QUEUES
 from billing.runtime import current
 
@@ -245,36 +246,7 @@ def invoice_run(period: str) -> None:
     run(period)
 
 
-@main.group()
-def fiscal() -> None:
-    """Fiscal receipts at TRA: what is stuck, and confirming what TRA holds."""
-
-
-@fiscal.command("stuck")
-@with_appcontext
-def fiscal_stuck() -> None:
-    """Each VFD's queue head TRA has not acknowledged, and what waits behind it."""
-    from billing.invoicing.commands import print_stuck
-
-    print_stuck()
-
-
-@fiscal.command("confirm")
-@click.argument("receipt")
-@click.option(
-    "--verification-code",
-    required=True,
-    help="TRA's code for it (RCTVNUM, RCTVNUM_HHMMSS or the verify link)",
-)
-@click.option("--by", "email", required=True, help="the admin confirming it (staff e-mail)")
-@click.option("--note", default="", help="what was checked, for the audit trail")
-@with_appcontext
-def fiscal_confirm(receipt: str, verification_code: str, email: str, note: str) -> None:
-    """Confirm that TRA holds RECEIPT (id, number or RCTVNUM) after checking TRA's
-    verification page; its queue then moves on."""
-    from billing.invoicing.commands import confirm_receipt
-
-    sys.exit(confirm_receipt(receipt, verification_code, email, note))
+main.add_command(fiscal_commands)
 
 
 @main.command("aged-receivables")
