@@ -101,7 +101,10 @@ def read_verification(given: str) -> tuple[str, str | None]:
     the code (`A1B2C3123`), code and time (`A1B2C3123_101530`) or the verification link."""
     value = given.strip()
     if "://" in value:
-        link = urlsplit(value)
+        try:
+            link = urlsplit(value)
+        except ValueError:  # e.g. a malformed host
+            raise InvalidInput.on(FIELD, "not a link") from None
         if link.scheme != "https" or link.hostname not in TRA_VERIFY_HOSTS:
             raise InvalidInput.on(FIELD, "a link must be TRA's verification page (https)")
         value = link.path.rstrip("/").rsplit("/", 1)[-1]
