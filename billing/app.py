@@ -83,6 +83,7 @@ def _register_routes(app: Flask) -> None:
     from billing.disputes.api import blp as disputes
     from billing.dunning.api import blp as dunning
     from billing.invoicing.api import blp as invoices
+    from billing.invoicing.fiscal_api import blp as fiscal
     from billing.ledger.api import blp as wallet
     from billing.monitoring.api import blp as metrics
     from billing.paypage.views import blueprint as paypage
@@ -108,9 +109,9 @@ def _register_routes(app: Flask) -> None:
     )
     api.spec.options["security"] = [{"bearer": []}]
     for blueprint in (
-        tenants, api_keys, wallet, topups, saved_cards, tariffs, usage, invoices, dunning, audit,
-        disputes, adjustments, settlement, stripe_payouts, portal_sessions, privacy,
-        metrics,
+        tenants, api_keys, wallet, topups, saved_cards, tariffs, usage, invoices, fiscal,
+        dunning, audit, disputes, adjustments, settlement, stripe_payouts, portal_sessions,
+        privacy, metrics,
     ):  # fmt: skip
         api.register_blueprint(blueprint)
     if app.extensions[EXTENSION].settings.provider_mode == "sandbox":

@@ -9,6 +9,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from billing.app import create_app
 from billing.auth.models import STAFF_ROLES, Role
+from billing.invoicing.fiscal_cli import fiscal as fiscal_commands
 from billing.jobs.queues import QUEUES
 from billing.runtime import current
 
@@ -243,6 +244,9 @@ def invoice_run(period: str) -> None:
     from billing.invoicing.commands import invoice_run as run
 
     run(period)
+
+
+main.add_command(fiscal_commands)
 
 
 @main.command("aged-receivables")

@@ -171,6 +171,10 @@ class Invoice(Base):
     last_ack_code: Mapped[int | None] = mapped_column(Integer)
     last_fiscal_error: Mapped[str | None] = mapped_column(String(500))
     fiscalised_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # A receipt TRA took whose answer we lost, confirmed by a person (`confirmation`).
+    fiscal_confirmed_by: Mapped[str | None] = mapped_column(String(60))
+    fiscal_confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    tra_verification: Mapped[str | None] = mapped_column(String(60))
 
     # The rendered PDF (again after ACK) and its delivery.
     pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))

@@ -92,6 +92,9 @@ class FiscalSchema(Schema):
     last_ack_code = fields.Integer(allow_none=True)
     last_error = fields.String(attribute="last_fiscal_error", allow_none=True)
     fiscalised_at = Instant(allow_none=True)
+    confirmed_by = fields.String(attribute="fiscal_confirmed_by", allow_none=True)
+    confirmed_at = Instant(attribute="fiscal_confirmed_at", allow_none=True)
+    tra_verification = fields.String(allow_none=True)
 
 
 _TOTAL = {"type": "integer", "description": "minor units; a draft's as a preview"}

@@ -8,6 +8,12 @@ a top-up we never credited makes it missing in Malipo; a credited one with anoth
 currency or amount is a mismatch; otherwise it is matched. A charge row is the fee of
 the payment it links to. Credited top-ups of the statement's days that no statement
 lists are added as missing at the provider.
+
+The statement that writes `settlement_lines` never reads it. "Settled before" is found
+first, in a statement of its own, into a small keyed table: a lookup from the INSERT into
+its own target would be a scan per line whenever the planner believes the table empty
+(ANALYZEd empty, as on a first import), and each scan would walk the lines the INSERT
+wrote so far, unseen but read: quadratic (10,000 lines 0.49 s, 20,000 lines 2.1 s).
 """
 
 from __future__ import annotations
@@ -28,6 +34,30 @@ _SETTLING = ("matched", "amount_mismatch", "currency_mismatch", "missing_in_mali
 def _quoted(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{value}'" for value in values)  # constants of this module only
 
+
+SETTLED = "settlement_settled"  # the top-ups the statement names that are settled already
+_CREATE_SETTLED = {
+    "postgresql": f"CREATE TEMPORARY TABLE {SETTLED} (topup_id varchar(40) PRIMARY KEY) "
+    "ON COMMIT DROP",
+    "sqlite": f"CREATE TEMPORARY TABLE {SETTLED} (topup_id TEXT PRIMARY KEY)",
+}
+_DROP_SETTLED = {
+    "postgresql": f"DROP TABLE IF EXISTS pg_temp.{SETTLED}",
+    "sqlite": f"DROP TABLE IF EXISTS temp.{SETTLED}",
+}
+# The top-up each payment line finds, as the INSERT below finds it ({by_txn}, per dialect).
+_SETTLED_BEFORE = f"""
+INSERT INTO {SETTLED} (topup_id)
+SELECT DISTINCT o.topup_id{{c}} FROM settlement_lines o
+WHERE o.kind = 'payment' AND o.outcome IN ({_quoted(_SETTLING)})
+  AND o.topup_id IN (
+      SELECT COALESCE(tr.id, tx.id) FROM {STAGING} s
+      LEFT JOIN topups tr
+          ON s.kind = 'payment' AND tr.reference = s.reference AND tr.provider = s.provider
+      {{by_txn}}
+      WHERE s.kind = 'payment'
+  )
+"""
 
 # Only this module's constants are formatted into the statements; values are bound.
 # {by_txn} finds the top-up by transaction id for the lines the reference did not find,
@@ -52,7 +82,8 @@ SELECT :statement_id, m.line_no, m.kind, m.provider, m.provider_txn_id, m.refere
         WHEN m.kind = 'payout' THEN 'payout'
         WHEN m.kind <> 'payment' THEN 'ignored'
         WHEN m.t_id IS NULL THEN 'unknown_payment'
-        WHEN m.settled_before OR m.nth > 1 THEN 'duplicate'
+        WHEN m.nth > 1 OR EXISTS (SELECT 1 FROM {SETTLED} sb WHERE sb.topup_id = m.t_id)
+            THEN 'duplicate'
         WHEN m.t_status NOT IN ({_quoted(CREDITED)}) THEN 'missing_in_malipo'
         WHEN m.t_currency <> m.currency THEN 'currency_mismatch'
         WHEN m.t_amount <> m.amount_minor THEN 'amount_mismatch'
@@ -61,12 +92,7 @@ SELECT :statement_id, m.line_no, m.kind, m.provider, m.provider_txn_id, m.refere
     m.t_id, m.t_tenant, m.t_amount, m.t_currency
 FROM (
     SELECT j.*,
-        ROW_NUMBER() OVER (PARTITION BY j.t_id{{c}} ORDER BY j.line_no) AS nth,
-        j.t_id IS NOT NULL AND EXISTS (
-            SELECT 1 FROM settlement_lines o
-            WHERE o.topup_id = j.t_id AND o.kind = 'payment'
-              AND o.outcome IN ({_quoted(_SETTLING)})
-        ) AS settled_before
+        ROW_NUMBER() OVER (PARTITION BY j.t_id{{c}} ORDER BY j.line_no) AS nth
     FROM (
         SELECT s.line_no, s.kind, s.provider, s.provider_txn_id, s.reference, s.msisdn,
             s.amount_minor, s.fee_minor + COALESCE(f.fee, 0) AS fee_minor, s.currency,
@@ -136,8 +162,14 @@ def match(session: Session, statement_id: str) -> None:
         # (and the fees' share) and may pick a plan made for a few rows.
         session.execute(text(f"ANALYZE {STAGING}"))
     dialect = "postgresql" if is_postgresql(session) else "sqlite"
+    session.execute(text(_DROP_SETTLED[dialect]))
+    session.execute(text(_CREATE_SETTLED[dialect]))
+    session.execute(text(_SETTLED_BEFORE.format(by_txn=_BY_TXN[dialect], c=_BYTEWISE[dialect])))
+    if dialect == "postgresql":
+        session.execute(text(f"ANALYZE {SETTLED}"))  # its true size, often none
     sql = _MATCH.format(by_txn=_BY_TXN[dialect], c=_BYTEWISE[dialect])
     session.execute(text(sql), {"statement_id": statement_id})
+    session.execute(text(_DROP_SETTLED[dialect]))
 
 
 def add_missing_at_provider(
