@@ -1,6 +1,6 @@
 """Fiscal receipts a person confirmed against TRA: who, when, and TRA's code they read
 
-Revision ID: 0037
+Revision ID: 0032
 Revises: 0031
 Create Date: 2026-12-07 06:40:00
 
@@ -15,7 +15,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0037'
+revision = '0032'
 down_revision = '0031'
 branch_labels = None
 depends_on = None
