@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
+from billing.usage.wire import rows_from_wire
+
 
 def available() -> bool:
     """Forking and a second core: without either, parsing in-process is as fast."""
@@ -55,7 +57,8 @@ def parsed_elsewhere(
                 return
             if isinstance(message, BaseException):
                 raise message
-            yield message
+            rows, read = message
+            yield rows_from_wire(rows), read
     finally:
         receiver.close()
         if child.is_alive():
@@ -67,7 +70,9 @@ def _parse(
     path: str, fmt: str, tenant_id: str | None, options: Any, chunk: int, sender: Connection
 ) -> None:
     gc.disable()
+    from billing.usage.events import UsageEvent
     from billing.usage.imports import _row, parse
+    from billing.usage.wire import event_wire
 
     try:
         with open(path, encoding="utf-8", errors="replace", newline="") as handle:
@@ -78,9 +83,12 @@ def _parse(
                     read[0] += len(line)
                     yield line
 
-            rows: list[dict] = []
+            rows: list[tuple | dict] = []  # an event as a tuple (billing.usage.wire)
             for item in parse(fmt, counted(), options):
-                rows.append(_row(item, tenant_id))
+                if item.__class__ is UsageEvent:
+                    rows.append(event_wire(item, tenant_id or item.account or None))
+                else:
+                    rows.append(_row(item, tenant_id))
                 if len(rows) == chunk:
                     sender.send((rows, read[0]))
                     rows, read[0] = [], 0
