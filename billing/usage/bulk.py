@@ -278,6 +278,13 @@ def _json(value: Any) -> str | None:
     return None if value is None else _encode(value)
 
 
+class EncodedBreakdown(dict):
+    """A rating breakdown shared by every record priced alike (`row_prices.price`), its
+    JSON encoded once, when first stored. Breakdowns are never changed once rated."""
+
+    __slots__ = ("text",)
+
+
 _BREAKDOWNS: dict[tuple, str] = {}
 _BREAKDOWNS_LIMIT = 50_000
 
@@ -292,6 +299,12 @@ def _breakdown_json(value: dict[str, Any] | None) -> str | None:
     """
     if value is None:
         return None
+    if value.__class__ is EncodedBreakdown:
+        try:
+            return value.text
+        except AttributeError:
+            value.text = _breakdown_json(dict(value))
+            return value.text
     try:
         key = tuple([(name, tuple(item) if type(item) is list else item)
                      for name, item in value.items()])  # fmt: skip
