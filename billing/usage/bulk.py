@@ -279,10 +279,14 @@ def _json(value: Any) -> str | None:
 
 
 class EncodedBreakdown(dict):
-    """A rating breakdown shared by every record priced alike (`row_prices.price`), its
-    JSON encoded once, when first stored. Breakdowns are never changed once rated."""
+    """A rating breakdown shared by every record priced alike (`row_prices.price`), with
+    its JSON as `_breakdown_json` gives it. Breakdowns are never changed once rated."""
 
     __slots__ = ("text",)
+
+    def __init__(self, breakdown: dict[str, Any]) -> None:
+        super().__init__(breakdown)
+        self.text = _breakdown_json(breakdown)
 
 
 _BREAKDOWNS: dict[tuple, str] = {}
@@ -300,11 +304,7 @@ def _breakdown_json(value: dict[str, Any] | None) -> str | None:
     if value is None:
         return None
     if value.__class__ is EncodedBreakdown:
-        try:
-            return value.text
-        except AttributeError:
-            value.text = _breakdown_json(dict(value))
-            return value.text
+        return value.text
     try:
         key = tuple([(name, tuple(item) if type(item) is list else item)
                      for name, item in value.items()])  # fmt: skip
