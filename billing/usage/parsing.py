@@ -71,8 +71,9 @@ def _parse(
 ) -> None:
     gc.disable()
     from billing.usage.events import UsageEvent
+    from billing.usage.formats.asterisk import SOURCE
     from billing.usage.imports import _row, parse
-    from billing.usage.wire import event_wire
+    from billing.usage.wire import event_wire, voice_wire
 
     try:
         with open(path, encoding="utf-8", errors="replace", newline="") as handle:
@@ -84,8 +85,11 @@ def _parse(
                     yield line
 
             rows: list[tuple | dict] = []  # an event as a tuple (billing.usage.wire)
-            for item in parse(fmt, counted(), options):
-                if item.__class__ is UsageEvent:
+            build = voice_wire(SOURCE, tenant_id)  # Asterisk's calls made tuples at once
+            for item in parse(fmt, counted(), options, build):
+                if item.__class__ is tuple:
+                    rows.append(item)
+                elif item.__class__ is UsageEvent:
                     rows.append(event_wire(item, tenant_id or item.account or None))
                 else:
                     rows.append(_row(item, tenant_id))

@@ -13,14 +13,16 @@ zone) goes as it is. `rows_from_wire(rows_to_wire(…))` gives rows equal to
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from billing.usage.events import UsageEvent
+from billing.rating.plans import Service
+from billing.usage.events import Disposition, UsageEvent
 
 _PENDING = "pending"  # UsageStatus.PENDING.value, as event_row writes it
 _from_epoch = datetime.fromtimestamp
+_VOICE = Service.VOICE.value
 
 
 def _seconds(moment: datetime | None) -> int | datetime | None:
@@ -52,6 +54,38 @@ def event_wire(event: UsageEvent, tenant_id: str | None) -> tuple:
         event.account[:80],
         event.linked_id[:200],
     )
+
+
+def voice_wire(source_system: str, tenant_id: str | None) -> Callable[..., tuple]:
+    """A parser's `build` (formats.asterisk.parse) making `event_wire`'s tuple of a voice
+    call's fields straight away, without the `UsageEvent` between (a sixth of the parsing
+    process's CPU): what `event_wire(event, tenant_id or event.account or None)` gives."""
+
+    def build(source_id: str, from_number: str, to_number: str, started_at: datetime,
+              answered_at: datetime | None, ended_at: datetime | None, duration_s: int,
+              billable_s: int, disposition: Disposition, account: str, linked_id: str,
+              _line_no: int) -> tuple:  # fmt: skip
+        return (
+            source_system,
+            source_id,
+            tenant_id or account or None,
+            _VOICE,
+            from_number[:40],
+            to_number[:40],
+            _seconds(started_at),
+            _seconds(answered_at),
+            _seconds(ended_at),
+            duration_s,
+            billable_s,
+            1,
+            disposition.value,
+            "",
+            "regular",
+            account[:80],
+            linked_id[:200],
+        )
+
+    return build
 
 
 def event_dict(values: tuple) -> dict[str, Any]:
