@@ -278,6 +278,17 @@ def _json(value: Any) -> str | None:
     return None if value is None else _encode(value)
 
 
+class EncodedBreakdown(dict):
+    """A rating breakdown shared by every record priced alike (`row_prices.price`), with
+    its JSON as `_breakdown_json` gives it. Breakdowns are never changed once rated."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, breakdown: dict[str, Any]) -> None:
+        super().__init__(breakdown)
+        self.text = _breakdown_json(breakdown)
+
+
 _BREAKDOWNS: dict[tuple, str] = {}
 _BREAKDOWNS_LIMIT = 50_000
 
@@ -292,6 +303,8 @@ def _breakdown_json(value: dict[str, Any] | None) -> str | None:
     """
     if value is None:
         return None
+    if value.__class__ is EncodedBreakdown:
+        return value.text
     try:
         key = tuple([(name, tuple(item) if type(item) is list else item)
                      for name, item in value.items()])  # fmt: skip

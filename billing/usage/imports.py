@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
+from typing import Any
 
 from billing.core.collector import collector_paused
 from billing.runtime import Runtime
@@ -48,8 +49,10 @@ class ImportOptions:
 
 
 def parse(
-    fmt: str, lines: Iterable[str], options: ImportOptions | None = None
+    fmt: str, lines: Iterable[str], options: ImportOptions | None = None, build: Any = None
 ) -> Iterator[UsageEvent | Reject]:
+    """The file's events and rejects; with `build`, Asterisk's good rows are what it makes
+    of their fields (formats.asterisk.parse), the other formats' events as they are."""
     options = options or ImportOptions()
     if fmt == "asterisk":
         profile = asterisk.AsteriskProfile(
@@ -59,7 +62,7 @@ def parse(
             usegmtime=options.usegmtime,
             timezone=options.timezone,
         )
-        return asterisk.parse(lines, profile)
+        return asterisk.parse(lines, profile, build)
     if fmt == "freeswitch":
         columns = (
             freeswitch.ASTERISK_TEMPLATE

@@ -1,9 +1,11 @@
 """Reading and parsing a CDR file in a second process while this one rates and stores.
 
-Parsing costs about as much CPU as rating and storing together, and the two need
-nothing from each other but the rows: a child process reads the file and sends the
-rows a chunk at a time, in file order, through a pipe; the importer stores each chunk in
-its own transaction exactly as it would have parsed it itself. The pipe holds one chunk,
+Parsing costs about half as much CPU as rating and storing, and the two need nothing
+from each other but the rows: a child process reads the file and sends the rows a chunk
+at a time, in file order, through a pipe, each event's row as a tuple of what varies
+(`billing.usage.wire`: pickling dicts of datetimes cost a third of the child's CPU);
+the importer rebuilds and stores each chunk in its own transaction exactly as it would
+have parsed it itself. The pipe holds one chunk,
 so the child is at most a chunk or two ahead and memory stays flat. Exactly-once is
 untouched: the child writes nothing, and a chunk is stored (or not) by the importer's
 transaction alone; if the importer fails, the child is stopped, and a re-import finds
@@ -22,6 +24,8 @@ import multiprocessing
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from typing import Any
+
+from billing.usage.wire import rows_from_wire
 
 
 def available() -> bool:
@@ -55,7 +59,8 @@ def parsed_elsewhere(
                 return
             if isinstance(message, BaseException):
                 raise message
-            yield message
+            rows, read = message
+            yield rows_from_wire(rows), read
     finally:
         receiver.close()
         if child.is_alive():
@@ -67,7 +72,10 @@ def _parse(
     path: str, fmt: str, tenant_id: str | None, options: Any, chunk: int, sender: Connection
 ) -> None:
     gc.disable()
+    from billing.usage.events import UsageEvent
+    from billing.usage.formats.asterisk import SOURCE
     from billing.usage.imports import _row, parse
+    from billing.usage.wire import event_wire, voice_wire
 
     try:
         with open(path, encoding="utf-8", errors="replace", newline="") as handle:
@@ -78,9 +86,15 @@ def _parse(
                     read[0] += len(line)
                     yield line
 
-            rows: list[dict] = []
-            for item in parse(fmt, counted(), options):
-                rows.append(_row(item, tenant_id))
+            rows: list[tuple | dict] = []  # an event as a tuple (billing.usage.wire)
+            build = voice_wire(SOURCE, tenant_id)  # Asterisk's calls made tuples at once
+            for item in parse(fmt, counted(), options, build):
+                if item.__class__ is tuple:
+                    rows.append(item)
+                elif item.__class__ is UsageEvent:
+                    rows.append(event_wire(item, tenant_id or item.account or None))
+                else:
+                    rows.append(_row(item, tenant_id))
                 if len(rows) == chunk:
                     sender.send((rows, read[0]))
                     rows, read[0] = [], 0

@@ -23,6 +23,7 @@ from billing.rating.records import RatedUsage, Unrated
 from billing.rating.records import UsageRecord as RaterRecord
 from billing.tariffs.fx import day_of
 from billing.tenants.models import Tenant
+from billing.usage.bulk import EncodedBreakdown
 from billing.usage.bundle_balances import BundleBook
 from billing.usage.models import UsageStatus
 from billing.usage.parking import out_of_range
@@ -113,10 +114,40 @@ def price(
         # Not accepted (SMS) or not delivered (WhatsApp): kept, and charged nothing.
         note = "failed_refunded" if row.disposition == CHARGED_THEN_FAILED else "not_delivered"
         result = result._replace(amount_minor=0, raw_numerator=0, note=note)
-    draws: list[dict[str, Any]] = []
     if result.bundle_draws and bundles is not None:
         draws = bundles.take(tenant.id, plan, row.occurred_at, result.bundle_draws)
-    return _rated(result, tariff, fx, now, draws)
+        if draws:
+            return _rated(result, tariff, fx, now, draws)
+    if fx is not None:
+        return _rated(result, tariff, fx, now, [])
+    return _rated_alike(result, tariff, now)
+
+
+_ALIKE: dict[tuple, dict[str, Any]] = {}
+_ALIKE_LIMIT = 50_000
+
+
+def _rated_alike(result: RatedUsage, tariff: Any, now: datetime) -> dict[str, Any]:
+    """`_rated` of a record drawing on no bundle, in plan currency: a copy of the fields of
+    the last record priced alike (the same plan version and rated fields after its id:
+    all `_rated` reads besides `now`), with this one's `rated_at`. Their breakdown is
+    shared, and encoded once (`EncodedBreakdown`).
+    """
+    key = (tariff.plan_id, tariff.plan_version, result[1:])
+    try:
+        known = _ALIKE.get(key)
+    except TypeError:  # unhashable (a NaN Decimal): priced on its own
+        return _rated(result, tariff, None, now, [])
+    if known is None:
+        fields = _rated(result, tariff, None, now, [])
+        fields["breakdown"] = EncodedBreakdown(fields["breakdown"])
+        if len(_ALIKE) >= _ALIKE_LIMIT:
+            _ALIKE.clear()
+        _ALIKE[key] = fields
+        return fields.copy()
+    fields = known.copy()
+    fields["rated_at"] = now
+    return fields
 
 
 def _rejected(reason: str) -> dict[str, Any]:

@@ -11,9 +11,9 @@ unless `usegmtime=yes` (reference/usage.md §4).
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from billing.rating.plans import Service
@@ -69,10 +69,16 @@ class AsteriskProfile:
 
 
 def parse(
-    lines: Iterable[str], profile: AsteriskProfile | None = None
+    lines: Iterable[str], profile: AsteriskProfile | None = None, build: Callable | None = None
 ) -> Iterator[UsageEvent | Reject]:
-    """Yield one event or reject per CDR row of a Master.csv stream."""
+    """Yield one event or reject per CDR row of a Master.csv stream.
+
+    `build` makes each good row's item of its fields as `_call` reads them (source id,
+    numbers, stamps, seconds, disposition, account, linked id, line): by default a
+    `UsageEvent`; the parsing process makes the row it sends (`billing.usage.wire`).
+    """
     profile = profile or AsteriskProfile()
+    build = build or _usage_event
     columns = profile.columns
     width = len(columns)
     zone = profile.zone
@@ -95,7 +101,7 @@ def parse(
             yield Reject(SOURCE, reader.line_num, reason, tuple(row))
             continue
         try:
-            yield _event(row, uniqueid, linkedid, zone, profile, reader.line_num)
+            yield build(*_call(row, uniqueid, linkedid, zone, profile), reader.line_num)
         except ValueError as error:
             yield Reject(SOURCE, reader.line_num, str(error), tuple(row))
 
@@ -103,14 +109,14 @@ def parse(
 _VOICE = Service.VOICE
 
 
-def _event(
+def _call(
     row: list[str],
     uniqueid: int | None,
     linkedid: int | None,
     zone: tzinfo,
     profile: AsteriskProfile,
-    line_no: int,
-) -> UsageEvent:
+) -> tuple:
+    """A row's fields, read and checked (ValueError with the reason if one is bad)."""
     (account, src, dst, _dcontext, _clid, channel, _dstchannel, _lastapp, _lastdata, start,
      answer, end, duration_text, billsec_text, disposition_text, _amaflags) = row[:16]  # fmt: skip
     disposition = DISPOSITIONS.get(disposition_text.strip().upper())
@@ -125,20 +131,40 @@ def _event(
         raise ValueError("billsec without an answer time")
     source_id = row[uniqueid].strip() if uniqueid is not None else ""
     started_at = stamp(start, zone, "start")
+    return (
+        # Without loguniqueid the channel and start time are the best key there is.
+        source_id or f"{channel}@{started_at.isoformat()}",
+        src.strip(),
+        number(dst, "dst", profile.country_code),
+        started_at,
+        answered_at,
+        stamp(end, zone, "end"),
+        duration,
+        billsec,
+        disposition,
+        account.strip(),
+        row[linkedid].strip() if linkedid is not None else "",
+    )
+
+
+def _usage_event(
+    source_id: str, from_number: str, to_number: str, started_at: datetime,
+    answered_at: datetime | None, ended_at: datetime, duration_s: int, billable_s: int,
+    disposition: Disposition, account: str, linked_id: str, line_no: int,
+) -> UsageEvent:  # fmt: skip
     return UsageEvent(
         source_system=SOURCE,
-        # Without loguniqueid the channel and start time are the best key there is.
-        source_id=source_id or f"{channel}@{started_at.isoformat()}",
+        source_id=source_id,
         service=_VOICE,
-        from_number=src.strip(),
-        to_number=number(dst, "dst", profile.country_code),
+        from_number=from_number,
+        to_number=to_number,
         started_at=started_at,
         answered_at=answered_at,
-        ended_at=stamp(end, zone, "end"),
-        duration_s=duration,
-        billable_s=billsec,
+        ended_at=ended_at,
+        duration_s=duration_s,
+        billable_s=billable_s,
         disposition=disposition,
-        account=account.strip(),
-        linked_id=row[linkedid].strip() if linkedid is not None else "",
+        account=account,
+        linked_id=linked_id,
         line_no=line_no,
     )
