@@ -288,6 +288,14 @@ class EncodedBreakdown(dict):
         super().__init__(breakdown)
         self.text = _breakdown_json(breakdown)
 
+    def __reduce__(self) -> tuple:  # a copy or a pickle is a plain dict of its own
+        return (dict, (dict(self),))
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a breakdown shared by records priced alike is read-only")
+
+    __setitem__ = __delitem__ = update = pop = popitem = setdefault = clear = _read_only  # type: ignore[assignment]
+
 
 _BREAKDOWNS: dict[tuple, str] = {}
 _BREAKDOWNS_LIMIT = 50_000

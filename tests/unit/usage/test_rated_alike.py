@@ -75,3 +75,20 @@ def test_another_plan_version_or_moment_is_not_taken_for_the_same() -> None:
     second = _rated_alike(result, SimpleNamespace(plan_id="p", plan_version=2), later)
     assert (first["plan_version"], second["plan_version"]) == (1, 2)
     assert second["rated_at"] == later
+
+
+def test_a_shared_breakdown_cannot_be_changed_and_its_copies_are_plain_dicts() -> None:
+    import copy
+    import pickle
+
+    from billing.usage.bulk import EncodedBreakdown
+
+    shared = EncodedBreakdown({"rule": "per_second", "steps": [1, 2]})
+    with pytest.raises(TypeError):
+        shared["rule"] = "per_minute"
+    with pytest.raises(TypeError):
+        shared.update(rule="per_minute")
+    for twin in (copy.copy(shared), copy.deepcopy(shared), pickle.loads(pickle.dumps(shared))):
+        assert type(twin) is dict and twin == shared
+        twin["rule"] = "changed"  # its own: the shared one is untouched
+    assert shared["rule"] == "per_second"
