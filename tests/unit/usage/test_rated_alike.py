@@ -4,9 +4,12 @@ wrote before (bulk._breakdown_json over a plain dict)."""
 
 from __future__ import annotations
 
+import copy
+import pickle
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,7 +17,7 @@ from billing.core.money import Currency
 from billing.rating.plans import Service
 from billing.rating.records import Piece, RatedUsage
 from billing.usage import row_prices
-from billing.usage.bulk import _breakdown_json, _encode
+from billing.usage.bulk import EncodedBreakdown, _breakdown_json, _encode
 from billing.usage.row_prices import _rated, _rated_alike
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -78,11 +81,6 @@ def test_another_plan_version_or_moment_is_not_taken_for_the_same() -> None:
 
 
 def test_a_shared_breakdown_cannot_be_changed_and_its_copies_are_plain_dicts() -> None:
-    import copy
-    import pickle
-
-    from billing.usage.bulk import EncodedBreakdown
-
     shared = EncodedBreakdown({"rule": "per_second", "steps": [1, 2]})
     with pytest.raises(TypeError):
         shared["rule"] = "per_minute"
