@@ -109,9 +109,37 @@ def test_a_mix_of_currencies_is_checked_per_currency(sessions, tenant, entries, 
     ).scalar_one()
     for currency, amount in entries:
         _raw_entry(session, txn, accounts[currency], amount, currency)
+    # The deferred checks fired now, not at COMMIT: nothing planted stays in the ledger.
     if refused:
         with pytest.raises(IntegrityError, match="unbalanced"):
-            session.commit()
+            session.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
     else:
-        session.commit()
+        session.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
+    session.rollback()
     session.close()
+
+
+@pytest.mark.parametrize(
+    ("cast", "values"),
+    [
+        ("text[]", ["wallet", "clearing:mpesa", 'a "quoted", {braced} kind', "back\\slash\\", ""]),
+        ("text[]", ["NULL", " padded ", "ünïcødé", "semi;colon", "'single'"]),
+        ("text[]", [Currency.TZS, Currency.USD]),
+        ("bigint[]", [0, -1, 10**15, -(2**63), 2**63 - 1]),
+        ("integer[]", [1, 2, -3]),
+        ("boolean[]", [True, False]),
+    ],
+    ids=["kinds", "awkward-text", "currencies", "bigints", "integers", "booleans"],
+)
+def test_ledger_post_s_array_literals_are_what_psycopg_would_send(session, cast, values):
+    from billing.ledger.service import _booleans, _numbers, _texts
+
+    literal = {"text[]": _texts, "boolean[]": _booleans}.get(cast, _numbers)(values)
+    as_list = [str(v) for v in values] if cast == "text[]" else values
+    same, parsed = session.execute(
+        text(f"SELECT CAST(:literal AS {cast}) IS NOT DISTINCT FROM CAST(:list AS {cast}),"
+             f" CAST(:literal AS {cast})"),
+        {"literal": literal, "list": as_list},
+    ).one()  # fmt: skip
+    assert same, (literal, parsed)
+    assert parsed == as_list
