@@ -9,25 +9,25 @@ processes (not threads), each with its own connection, over 100 tenants.
 
 "as the services post" is the product's path: a session of the runtime's kind (its
 engine: a ping only for a connection idle 2 s, no `pool_pre_ping`; each transaction says
-its row-level-security scope, pipelined with BEGIN), BEGIN and the scope,
-`ledger_post()`, COMMIT: three waits on the server. The balance check runs once per
-transaction at COMMIT, one query (migration 0032: the entries `ledger_post()` inserts
-queue no check of their own; their transaction's covers them). Each other row changes
-one lever, back to back with the same load: "checked per row (0031)" (the check before
-0032, put back for the run: a trigger per transaction row and per entry row, each two
-nested queries), "as the service's role" (the bench connects as the database's
-superuser, whom row-level security does not bind; a deployment's service role is bound,
-so its policies run in every statement and in the check) and the two together,
-`pool_pre_ping`
-(SQLAlchemy's ping on every check-out), no RLS scope (the same three waits, less the
-scope's statement), `synchronous_commit=off` (not for money: a crash may lose a credit
-the provider was told was taken), the deferred balance check dropped (its two
-constraint triggers disabled on the bench database for the run: not a product option),
-`plan_cache_mode` forced generic or custom for the function's statements, the call not
-prepared (psycopg prepares a statement from its 5th run), and "one round trip" (the call
-in autocommit: PostgreSQL wraps the one statement in its own transaction and runs the
-deferred check at its end; no scope can be said, so the bench's superuser, whom
-row-level security does not bind, stands in for a role it would bind).
+its row-level-security scope: BEGIN and the scope's set_config in one simple query),
+BEGIN and the scope, `ledger_post()` (its arrays sent as array literals), COMMIT: three
+waits on the server. The balance check runs once per transaction at COMMIT, one query
+(migration 0032: the entries `ledger_post()` inserts queue no check of their own; their
+transaction's covers them). Each other row changes one lever, back to back with the same
+load: "checked per row (0031)" (the check before 0032, put back for the run: a trigger
+per transaction row and per entry row, each two nested queries), "as the service's role"
+(the bench connects as the database's superuser, whom row-level security does not bind;
+a deployment's service role is bound, so its policies run in every statement and in the
+check) and the two together, `pool_pre_ping` (SQLAlchemy's ping on every check-out), no
+RLS scope (the same three waits: psycopg's own BEGIN instead of the one with the scope),
+`synchronous_commit=off` (not for money: a crash may lose a credit the provider was told
+was taken), the deferred balance check dropped (its two constraint triggers disabled on
+the bench database for the run: not a product option), `plan_cache_mode` forced generic
+or custom for the function's statements, the call not prepared (psycopg prepares a
+statement from its 5th run), and "one round trip" (the call in autocommit: PostgreSQL
+wraps the one statement in its own transaction and runs the deferred check at its end;
+no scope can be said, so the bench's superuser, whom row-level security does not bind,
+stands in for a role it would bind).
 
 Uses (and rebuilds) the database `malipo_bench` next to the test database.
 """
