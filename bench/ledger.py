@@ -9,10 +9,17 @@ processes (not threads), each with its own connection, over 100 tenants.
 
 "as the services post" is the product's path: a session of the runtime's kind (its
 engine: a ping only for a connection idle 2 s, no `pool_pre_ping`; each transaction says
-its row-level-security scope, pipelined with BEGIN), BEGIN and the scope,
-`ledger_post()`, COMMIT: three waits on the server. Each other row changes one lever,
-back to back with the same load: `pool_pre_ping` (SQLAlchemy's ping on every check-out),
-no RLS scope (the bench's old row: the same three waits, less the scope's work),
+its row-level-security scope: BEGIN and the scope's set_config in one simple query),
+BEGIN and the scope, `ledger_post()` (its arrays sent as array literals), COMMIT: three
+waits on the server. The balance check runs once per transaction at COMMIT, one query
+(migration 0032: the entries `ledger_post()` inserts queue no check of their own; their
+transaction's covers them). Each other row changes one lever, back to back with the same
+load: "checked per row (0031)" (the check before 0032, put back for the run: a trigger
+per transaction row and per entry row, each two nested queries), "as the service's role"
+(the bench connects as the database's superuser, whom row-level security does not bind;
+a deployment's service role is bound, so its policies run in every statement and in the
+check) and the two together, `pool_pre_ping` (SQLAlchemy's ping on every check-out), no
+RLS scope (the same three waits: psycopg's own BEGIN instead of the one with the scope),
 `synchronous_commit=off` (not for money: a crash may lose a credit the provider was told
 was taken), the deferred balance check dropped (its two constraint triggers disabled on
 the bench database for the run: not a product option), `plan_cache_mode` forced generic
@@ -28,6 +35,7 @@ Uses (and rebuilds) the database `malipo_bench` next to the test database.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import multiprocessing as mp
 import os
 import random
@@ -40,6 +48,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from billing.core import scoping
 from billing.core.config import normalise_database_url
@@ -47,11 +56,15 @@ from billing.core.db import make_engine, make_session_factory
 from billing.core.money import Currency
 from billing.ledger.postings import USAGE_REVENUE, WALLET, Posting, clearing
 from billing.ledger.service import post_transaction
-from billing.schema import upgrade
+from billing.schema import MIGRATIONS, grant_service_role, upgrade
 
 SERVER = os.environ.get("MALIPO_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432")
 URL = normalise_database_url(f"{SERVER}/malipo_bench")
 SERVICES = "as the services post"
+PER_ROW = "checked per row (0031)"
+SERVICE_ROLE = "as the service's role"
+SERVICE_PER_ROW = "service's role, per row"
+ROLE = os.environ.get("MALIPO_BENCH_SERVICE_ROLE", "malipo_service")
 TARGET = 1_500
 
 
@@ -81,6 +94,18 @@ def prepare(tenants: int) -> list[str]:
     return ids
 
 
+def _service_role_ready() -> bool:
+    """The service's role, granted what it needs on the bench database (if the server has it)."""
+    engine = make_engine(URL)
+    with engine.connect() as connection:
+        found = connection.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": ROLE})
+        exists = found.first() is not None
+    engine.dispose()
+    if exists:
+        grant_service_role(URL, ROLE)
+    return exists
+
+
 def _post(session, tenant_id: str, amount: int) -> None:
     other = clearing("mpesa") if amount > 0 else USAGE_REVENUE
     post_transaction(
@@ -95,6 +120,9 @@ def _post(session, tenant_id: str, amount: int) -> None:
 # Lever -> (engine keyword arguments, connection options, scoped sessions).
 LEVERS: dict[str, tuple[dict, str, bool]] = {
     "as the services post": ({}, "", True),
+    PER_ROW: ({}, "", True),  # migration 0032's check swapped for 0031's around the run
+    SERVICE_ROLE: ({}, "", True),  # connects as the service's role: row-level security binds
+    SERVICE_PER_ROW: ({}, "", True),  # both
     "pool_pre_ping": ({"pool_pre_ping": True}, "", True),
     "no RLS scope": ({}, "", False),
     "synchronous_commit=off": ({}, "-c synchronous_commit=off", True),
@@ -107,12 +135,17 @@ LEVERS: dict[str, tuple[dict, str, bool]] = {
 _TRIGGERS = ("ledger_entries_balanced", "ledger_transactions_balanced")
 
 
+_AS_SERVICE = (SERVICE_ROLE, SERVICE_PER_ROW)
+_PER_ROW = (PER_ROW, SERVICE_PER_ROW)
+
+
 def writer(tenants: list[str], seconds: float, start: float, results: mp.Queue, lever: str) -> None:
     extra, options, scoped = LEVERS[lever]
     extra = {key: dict(value) if isinstance(value, dict) else value for key, value in extra.items()}
     if options:
         extra.setdefault("connect_args", {})["options"] = options
-    engine = make_engine(URL, pool_size=1, max_overflow=0, **extra)
+    url = make_url(URL).set(username=ROLE).render_as_string(False) if lever in _AS_SERVICE else URL
+    engine = make_engine(url, pool_size=1, max_overflow=0, **extra)
     sessions = make_session_factory(engine)
     if scoped:
         scoping.install(sessions)  # as billing.runtime does: the system scope
@@ -150,6 +183,18 @@ def _triggers(enabled: bool) -> None:
             table = name.removesuffix("_balanced")
             verb = "ENABLE" if enabled else "DISABLE"
             connection.execute(text(f"ALTER TABLE {table} {verb} TRIGGER {name}"))
+    engine.dispose()
+
+
+def _check(per_row: bool) -> None:
+    """Migration 0032's balance check, or 0031's (every row checked) in its place."""
+    path = MIGRATIONS / "versions" / "0032_ledger_check_once.py"
+    spec = importlib.util.spec_from_file_location("ledger_check_once", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    engine = make_engine(URL)
+    with engine.begin() as connection:
+        connection.execute(text(module.PER_ROW if per_row else module.ONCE))
     engine.dispose()
 
 
@@ -192,14 +237,21 @@ def main() -> None:
     )
     print(f"{'writers':>8} {'how':>24} {'txn/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU/txn':>8}")
     rows = [(1, SERVICES)] + [(8, lever) for lever in (args.only or LEVERS)]
+    if not _service_role_ready():
+        print(f"no role {ROLE} on this server: the row {SERVICE_ROLE!r} is skipped")
+        rows = [row for row in rows if row[1] not in _AS_SERVICE]
     for writers, lever in rows:
         if lever == "no deferred check":
             _triggers(enabled=False)
+        if lever in _PER_ROW:
+            _check(per_row=True)
         try:
             rate, p50, p99, cpu_ms = run(writers, tenants, args.seconds, lever)
         finally:
             if lever == "no deferred check":
                 _triggers(enabled=True)
+            if lever in _PER_ROW:
+                _check(per_row=False)
         mark = f"   target {TARGET:,}" if writers == 8 and lever == SERVICES else ""
         print(
             f"{writers:>8} {lever:>24} {rate:>8,.0f} {p50:>7.2f} {p99:>7.2f}"

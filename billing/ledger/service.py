@@ -143,16 +143,32 @@ def _ledger_post_args(header: dict[str, Any], postings: Sequence[Posting]) -> tu
         header["reference"],
         header["reverses_id"],
         header["created_at"],
-        [a.kind for a in accounts],
-        [a.currency for a in accounts],
-        [a.delta for a in accounts],
-        [a.entries for a in accounts],
-        [allows_negative(a.kind) for a in accounts],
-        [e.account + 1 for e in entries],  # SQL arrays count from 1
-        [e.amount_minor for e in entries],
-        [e.balance_offset for e in entries],
-        [e.version_offset for e in entries],
+        _texts([a.kind for a in accounts]),
+        _texts([a.currency for a in accounts]),
+        _numbers([a.delta for a in accounts]),
+        _numbers([a.entries for a in accounts]),
+        _booleans([allows_negative(a.kind) for a in accounts]),
+        _numbers([e.account + 1 for e in entries]),  # SQL arrays count from 1
+        _numbers([e.amount_minor for e in entries]),
+        _numbers([e.balance_offset for e in entries]),
+        _numbers([e.version_offset for e in entries]),
     )
+
+
+# The arrays go as array literals (text the server casts to the parameter's type):
+# psycopg's adaptation of a Python list (finding the element type, element by element)
+# was a fifth of the writer's CPU per posting. Every element is quoted and escaped.
+def _texts(values: Sequence[str]) -> str:
+    quoted = (str(v).replace("\\", "\\\\").replace('"', '\\"') for v in values)
+    return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
+
+
+def _numbers(values: Sequence[int]) -> str:
+    return "{" + ",".join(str(int(v)) for v in values) + "}"
+
+
+def _booleans(values: Sequence[bool]) -> str:
+    return "{" + ",".join("t" if v else "f" for v in values) + "}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,64 @@
+"""A session's BEGIN and its scope go as one simple query through libpq
+(billing.core.scoping._begin_saying): the settings arrive exactly as said, psycopg's own
+transaction handling carries on, and a connection that asks for more than a plain BEGIN
+takes the general path."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from billing.core import scoping
+from billing.core.db import make_engine, make_session_factory
+
+pytestmark = pytest.mark.integration
+
+SETTINGS = "SELECT current_setting('malipo.scope', true), current_setting('malipo.tenant_id', true)"
+
+
+@pytest.fixture
+def scoped(database_url):
+    engine = make_engine(database_url, pool_size=1, max_overflow=0)
+    factory = make_session_factory(engine)
+    scoping.install(factory)
+    yield factory
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "tenant_id", ["ten_plain", "ten_o'quote", "ten_back\\slash", "ten_'); SELECT 1; --"]
+)
+def test_the_scope_arrives_exactly_as_said(scoped, tenant_id):
+    with scoped() as session:
+        scoping.set_scope(session, scoping.Scope.tenant(tenant_id))
+        with session.begin():
+            assert tuple(session.execute(text(SETTINGS)).one()) == ("tenant", tenant_id)
+
+
+def test_psycopg_sends_no_begin_of_its_own_and_rollback_still_undoes(scoped):
+    notices = []
+    with scoped() as session:
+        with scoped.kw["bind"].connect() as connection:  # the pool's one connection, idle
+            raw = connection.connection.driver_connection
+            raw.add_notice_handler(lambda notice: notices.append(notice.message_primary))
+        raw = session.connection().connection.driver_connection
+        session.execute(text("CREATE TEMP TABLE scope_probe (n int) ON COMMIT DROP"))
+        session.execute(text("INSERT INTO scope_probe VALUES (1)"))
+        assert raw.info.transaction_status.name == "INTRANS"
+        # A second BEGIN would have drawn "there is already a transaction in progress".
+        assert notices == []
+        session.rollback()
+        assert raw.info.transaction_status.name == "IDLE"
+        with session.begin():
+            missing = session.execute(text("SELECT to_regclass('pg_temp.scope_probe')"))
+            assert missing.scalar() is None
+            # The settings were local to the transaction that said them.
+            assert tuple(session.execute(text(SETTINGS)).one()) == ("system", "")
+
+
+def test_a_connection_asking_for_an_isolation_level_keeps_it(scoped):
+    with scoped() as session:
+        session.connection(execution_options={"isolation_level": "SERIALIZABLE"})
+        level = session.execute(text("SHOW transaction_isolation")).scalar()
+        assert (level, session.execute(text(SETTINGS)).one()[0]) == ("serializable", "system")
+        session.rollback()
