@@ -12,9 +12,9 @@ engine: a ping only for a connection idle 2 s, no `pool_pre_ping`; each transact
 its row-level-security scope: BEGIN and the scope's set_config in one simple query),
 BEGIN and the scope, `ledger_post()` (its arrays sent as array literals), COMMIT: three
 waits on the server. The balance check runs once per transaction at COMMIT, one query
-(migration 0032: the entries `ledger_post()` inserts queue no check of their own; their
+(migration 0033: the entries `ledger_post()` inserts queue no check of their own; their
 transaction's covers them). Each other row changes one lever, back to back with the same
-load: "checked per row (0031)" (the check before 0032, put back for the run: a trigger
+load: "checked per row (before 0033)" (the earlier check, put back for the run: a trigger
 per transaction row and per entry row, each two nested queries), "as the service's role"
 (the bench connects as the database's superuser, whom row-level security does not bind;
 a deployment's service role is bound, so its policies run in every statement and in the
@@ -61,7 +61,7 @@ from billing.schema import MIGRATIONS, grant_service_role, upgrade
 SERVER = os.environ.get("MALIPO_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432")
 URL = normalise_database_url(f"{SERVER}/malipo_bench")
 SERVICES = "as the services post"
-PER_ROW = "checked per row (0031)"
+PER_ROW = "checked per row (before 0033)"
 SERVICE_ROLE = "as the service's role"
 SERVICE_PER_ROW = "service's role, per row"
 ROLE = os.environ.get("MALIPO_BENCH_SERVICE_ROLE", "malipo_service")
@@ -120,7 +120,7 @@ def _post(session, tenant_id: str, amount: int) -> None:
 # Lever -> (engine keyword arguments, connection options, scoped sessions).
 LEVERS: dict[str, tuple[dict, str, bool]] = {
     "as the services post": ({}, "", True),
-    PER_ROW: ({}, "", True),  # migration 0032's check swapped for 0031's around the run
+    PER_ROW: ({}, "", True),  # 0033's check swapped for the per-row one around the run
     SERVICE_ROLE: ({}, "", True),  # connects as the service's role: row-level security binds
     SERVICE_PER_ROW: ({}, "", True),  # both
     "pool_pre_ping": ({"pool_pre_ping": True}, "", True),
@@ -187,8 +187,8 @@ def _triggers(enabled: bool) -> None:
 
 
 def _check(per_row: bool) -> None:
-    """Migration 0032's balance check, or 0031's (every row checked) in its place."""
-    path = MIGRATIONS / "versions" / "0032_ledger_check_once.py"
+    """Migration 0033's balance check, or the earlier one (every row checked) in its place."""
+    path = MIGRATIONS / "versions" / "0033_ledger_check_once.py"
     spec = importlib.util.spec_from_file_location("ledger_check_once", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,4 +1,4 @@
-"""The balance check runs once per transaction (migration 0032): an entry `ledger_post()`
+"""The balance check runs once per transaction (migration 0033): an entry `ledger_post()`
 inserts queues no check of its own. Nothing else may skip its entry's check, and the one
 query the check runs first must not pass what the grouped check refuses."""
 

@@ -1,7 +1,7 @@
 """The ledger's balance check: each transaction checked once at COMMIT, in one query
 
-Revision ID: 0032
-Revises: 0031
+Revision ID: 0033
+Revises: 0032
 Create Date: 2026-12-07 07:00:00
 
 Until now a two-entry transaction ran the deferred check three times at COMMIT (one
@@ -31,8 +31,8 @@ from pathlib import Path
 from alembic import op
 
 
-revision = '0032'
-down_revision = '0031'
+revision = '0033'
+down_revision = '0032'
 branch_labels = None
 depends_on = None
 
