@@ -1,15 +1,22 @@
 """The direct reading of an authorisation body agrees with the schema: for any body, it
 either returns exactly what marshmallow loads, or None (and the schema decides, with its
-message). The common bodies take the direct reading."""
+message). The common bodies take the direct reading. An answer is written exactly as
+the schema dumps it."""
 
 from __future__ import annotations
+
+import json
+from datetime import UTC
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import Schema, ValidationError
 
+from billing.core.money import Currency
 from billing.rating.allowance import MAX_MESSAGES, MAX_SESSION_S
-from billing.tariffs.schemas import AuthorizeSchema, read_authorize
+from billing.rating.plans import Service
+from billing.tariffs.authorisation import Authorisation
+from billing.tariffs.schemas import AuthorizationSchema, AuthorizeSchema, read_authorize
 
 SCHEMA = AuthorizeSchema()
 _ANY = st.one_of(
@@ -128,3 +135,33 @@ def test_what_the_schema_refuses_is_left_to_it():
         good | {"service": "fax"}, good | {"messages": 0}, good | {"category": "-x"},
     ):  # fmt: skip
         assert read_authorize(bad) is None
+
+
+ANSWER = AuthorizationSchema()
+_MAYBE_INT = st.one_of(st.none(), st.integers(-(2**63), 2**63))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.builds(
+        Authorisation,
+        tenant_id=st.text(max_size=40),
+        service=st.sampled_from(Service),
+        destination=st.text(max_size=40),
+        currency=st.sampled_from(Currency),
+        available_minor=_MAYBE_INT,
+        allowed=st.booleans(),
+        reason=st.sampled_from(["", "insufficient_balance", "no_rate_plan"]),
+        max_seconds=_MAYBE_INT,
+        max_messages=_MAYBE_INT,
+        rate=st.one_of(st.none(), st.dictionaries(st.text(max_size=5), _ANY, max_size=4)),
+        reservation_id=_MAYBE_INT,
+        reserved_minor=_MAYBE_INT,
+        expires_at=st.one_of(st.none(), st.datetimes(timezones=st.just(UTC))),
+    )
+)
+def test_an_answer_is_written_as_the_schema_dumps_it(answer):
+    dumped = Schema.dump(ANSWER, answer)
+    written = ANSWER.dump(answer)
+    assert written == dumped
+    assert json.dumps(written, sort_keys=True) == json.dumps(dumped, sort_keys=True)
