@@ -94,11 +94,12 @@ def set_scope(session: Session, scope: Scope) -> None:
 
 
 def _send_scope(session: Session, _transaction: Any, connection: Any) -> None:
-    """The settings, sent with the transaction's BEGIN (PostgreSQL).
+    """The settings, sent when the transaction begins (PostgreSQL).
 
-    psycopg sends BEGIN before a transaction's first statement and waits for its answer:
-    a round trip of its own. Pipelined, the BEGIN and the settings go out together and the
-    driver waits once, for both answers."""
+    psycopg sends BEGIN before a transaction's first statement and waits for its answer,
+    pipelined or not (it syncs after a pipelined BEGIN): the BEGIN and the settings are
+    two round trips (seen with strace, 7 December). In autocommit (a reading) there is no
+    BEGIN, and each statement carries the settings itself."""
     scope = session.info.get(INFO_KEY)
     if scope is None:
         return
