@@ -177,18 +177,28 @@ def reading(session: Session) -> Iterator[Session]:
 
     A read alone needs no BEGIN and no ROLLBACK, and under load those two round trips
     to the database are the dearest part of a short answer (an API key's lookup, an
-    authorisation)."""
+    authorisation). Row-level security's settings live in a transaction: a scoped
+    session's statements each carry them, in the statement's own round trip
+    (`billing.core.scoping`)."""
     if session.in_transaction():
         yield session
         return
-    if INFO_SCOPE in session.info:  # row-level security's settings live in a transaction
+    if not _SESSION_OPTIONS:
+        session.connection(execution_options=_AUTOCOMMIT)
         try:
             yield session
         finally:
             session.rollback()
         return
-    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    given = session.execution_options  # the connection is taken only if a statement runs
+    session.execution_options = given.union(_AUTOCOMMIT)
     try:
         yield session
     finally:
+        session.execution_options = given
         session.rollback()  # hands the connection back: nothing to roll back, no round trip
+
+
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+# SQLAlchemy 2.1 applies a session's own execution options to each connection it takes.
+_SESSION_OPTIONS = "execution_options" in vars(Session)

@@ -11,11 +11,18 @@ begins a transaction the settings are sent first.
 - `system`: every row (workers, callbacks, the scheduler, the CLI): no caller to scope by.
 - `anonymous`: no tenant's rows; only an API key looked up by its prefix (authentication).
 
+A read outside a transaction (`billing.core.db.reading`) runs in autocommit: no BEGIN and
+no ROLLBACK. Its statements each send the settings in the same pipeline, before the
+statement and with one Sync after both, so they share the statement's implicit transaction
+and one round trip (`_execute_in_scope`).
+
 SQLite has no row-level security: there the application's own scoping is all there is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +37,8 @@ _SET = text(
 )
 
 _SET_RAW = "SELECT set_config('malipo.scope', %s, true), set_config('malipo.tenant_id', %s, true)"
+# An autocommit connection's execution option: the scope each of its statements sends.
+READ_SCOPE = "malipo_read_scope"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +65,11 @@ def install(factory: sessionmaker[Session]) -> None:
     begin in the system scope unless told otherwise (`set_scope`)."""
     factory.kw["info"] = {**factory.kw.get("info", {}), INFO_KEY: SYSTEM}
     event.listen(factory, "after_begin", _send_scope)
+    engine = factory.kw.get("bind")
+    if engine is not None and not event.contains(engine, "do_execute", _execute_in_scope):
+        event.listen(engine, "do_execute", _execute_in_scope)
+        event.listen(engine, "do_executemany", _executemany_in_scope)
+        event.listen(engine, "do_execute_no_params", _execute_no_params_in_scope)
 
 
 def is_scoped(session: Session) -> bool:
@@ -71,20 +85,30 @@ def set_scope(session: Session, scope: Scope) -> None:
     if not is_scoped(session):
         return
     session.info[INFO_KEY] = scope
-    if session.in_transaction():
+    if not session.in_transaction():
+        return
+    connection = session.connection()
+    if READ_SCOPE in connection.get_execution_options():  # a reading: its next statements
+        connection.execution_options(**{READ_SCOPE: scope})
+    else:
         session.execute(_SET, scope.params)
 
 
 def _send_scope(session: Session, _transaction: Any, connection: Any) -> None:
-    """The settings, sent with the transaction's BEGIN (PostgreSQL).
+    """The settings, sent when the transaction begins (PostgreSQL).
 
-    psycopg sends BEGIN before a transaction's first statement and waits for its answer:
-    a round trip of its own. Pipelined, the BEGIN and the settings go out together and the
-    driver waits once, for both answers."""
+    psycopg sends BEGIN before a transaction's first statement and waits for its answer,
+    pipelined or not (it syncs after a pipelined BEGIN): sent that way, the BEGIN and the
+    settings are two round trips (seen with strace, 7 December). So they go as one simple
+    query (`_begin_saying`), the pipeline only where that does not apply. In autocommit (a
+    reading) there is no BEGIN, and each statement carries the settings itself."""
     scope = session.info.get(INFO_KEY)
     if scope is None:
         return
     raw = connection.connection.driver_connection
+    if getattr(raw, "autocommit", False):  # a reading: each statement says it (see below)
+        connection.execution_options(**{READ_SCOPE: scope})
+        return
     if not hasattr(raw, "pipeline"):
         connection.execute(_SET, scope.params)
         return
@@ -124,3 +148,42 @@ def _begin_saying(raw: Any, scope: Scope) -> bool:
     # A failure (the server gone, say) goes the general way: the pipeline meets it again
     # and SQLAlchemy raises it as for any statement, invalidating a dead connection.
     return result.status == pq.ExecStatus.TUPLES_OK
+
+
+def _execute_in_scope(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+    """On an autocommit connection of a scoped session, a statement and its scope's
+    settings go out in one pipeline: the settings first, one Sync after both. Statements
+    before a Sync run in one implicit transaction, so the settings (local to it) hold for
+    the statement and end with it; the driver waits once. False: not ours to run."""
+    scope = context.execution_options.get(READ_SCOPE)
+    if scope is None:
+        return False
+    with _in_scope(cursor, scope):
+        cursor.execute(statement, parameters)
+    return True
+
+
+def _executemany_in_scope(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+    scope = context.execution_options.get(READ_SCOPE)
+    if scope is None:
+        return False
+    with _in_scope(cursor, scope):
+        cursor.executemany(statement, parameters)
+    return True
+
+
+def _execute_no_params_in_scope(cursor: Any, statement: str, context: Any) -> bool:
+    scope = context.execution_options.get(READ_SCOPE)
+    if scope is None:
+        return False
+    with _in_scope(cursor, scope):
+        cursor.execute(statement)
+    return True
+
+
+@contextmanager
+def _in_scope(cursor: Any, scope: Scope) -> Iterator[None]:
+    raw = cursor.connection
+    with raw.pipeline():
+        raw.cursor().execute(_SET_RAW, (scope.kind, scope.tenant_id or ""))
+        yield

@@ -41,7 +41,8 @@ def _finish(response: Response) -> Response:
         return response
     try:
         if response.status_code < 400:
-            session.commit()
+            if session.in_transaction():  # reads alone (autocommit) leave none to commit
+                session.commit()
             current().relay_written(session)
         else:
             session.rollback()
