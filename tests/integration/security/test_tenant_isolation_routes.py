@@ -79,6 +79,9 @@ ROUTES: dict[tuple[str, str], Route] = {
         TENANT_OBJECT, {**PAYMENT, "received_at": "2026-11-02T10:00:00+03:00"}, owner=403
     ),
     ("/v1/invoices/<invoice_id>/refunds", "POST"): Route(TENANT_OBJECT, PAYMENT, owner=403),
+    ("/v1/invoices/<invoice_id>/fiscal-confirmation", "POST"): Route(
+        TENANT_OBJECT, {"verification_code": "ABC123"}, owner=403
+    ),
     ("/v1/tenants/<tenant_id>/exports", "POST"): Route(TENANT_OBJECT, owner=202),
     ("/v1/exports/<export_id>", "GET"): Route(TENANT_OBJECT, owner=200),
     ("/v1/tenants/<tenant_id>/restriction", "PUT"): Route(
@@ -150,6 +153,7 @@ ROUTES: dict[tuple[str, str], Route] = {
             "/v1/reports/aged-receivables": ("GET",),
             "/v1/dunning/runs": ("POST",),
             "/v1/zreports": ("GET", "POST"),
+            "/v1/fiscal/stuck": ("GET",),
             "/v1/audit-events": ("GET",),
             "/v1/reconciliations": ("GET", "POST"),
             "/v1/reconciliations/summary": ("GET",),
