@@ -1,26 +1,39 @@
-"""Reconciling a burst of Stripe webhooks together.
+"""Reconciling a burst of Stripe webhooks together, as a stream.
 
 Each event needs its object re-read from Stripe before money moves, and Stripe answers
 in tens to hundreds of milliseconds: one at a time, a worker would wait on Stripe for
-nearly all of its time. So a batch asks for every object at once (a small thread pool,
-holding no lock), and applies them in a few parts, each in one transaction, each as soon
-as its objects are in while the pool still reads the next part's: the plain credits (a
-PaymentIntent that succeeded for a pending top-up, exactly as asked) set-based through
-`billing.topups.credits`, with their fees booked pipelined; everything else one by one
-by the same rule as alone (`billing.cards.webhooks`). An object that could not be read
-is left for the one-at-a-time path; if a transaction fails, the runner reconciles every
-event alone (those of a part already committed are applied, and stay no-ops).
+nearly all of its time. So a batch asks for its objects at once (a small thread pool,
+holding no lock, up to READ_AHEAD ahead of what is written) and applies them in parts,
+each one transaction, each taking whatever has been read by the time the previous part
+is written: the plain credits (a PaymentIntent that succeeded for a pending top-up,
+exactly as asked) set-based through `billing.topups.credits`, with their fees booked
+pipelined; everything else one by one by the same rule as alone
+(`billing.cards.webhooks`).
+
+A burst arrives over time, handed to the worker in small RQ jobs (the intake relays every
+tenth of a second); a job's fixed costs (RQ, the claim, a part's locks and commit) and
+its reads' start-up would be paid again for every few dozen events. So once its own
+events are asked for, a job also claims the Stripe events still waiting untouched in the
+inbox (`received`, never tried: no sweep's backoff is cut short) and streams them
+through the same parts, until none wait or it has taken JOB_MAX. Their own jobs find
+them applied and do nothing. A claimed event is `applying` exactly as its own job's
+claim leaves it, so a worker that dies holding it loses nothing: its own job (or the
+sweep) applies it, and the claim inside each part's transaction still decides who does.
+
+An object that could not be read is left for the one-at-a-time path (one of the job's
+own events) or for its own job; if a transaction fails, the runner reconciles each of
+the job's own events alone (those of a part already committed stay no-ops).
 """
 
 from __future__ import annotations
 
-import itertools
 import os
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from billing.cards import webhooks
@@ -28,6 +41,7 @@ from billing.cards.models import CardCharge
 from billing.cards.payments import SOURCE, FreshIntent, fee_of
 from billing.cards.wallet_moves import FEES
 from billing.core.money import Currency
+from billing.jobs.shutdown import requested as stopping
 from billing.ledger.postings import Posting, clearing
 from billing.ledger.service import TransactionRequest, post_transactions
 from billing.runtime import current
@@ -39,14 +53,17 @@ from billing.topups.outcomes import Outcome
 from providers.stripe.callbacks import NAMESPACE, event_summary
 
 READERS = 16  # concurrent reads from Stripe per worker process
-# A batch is applied in parts, each its own transaction, so that the reads of the next
-# part overlap the writing of this one; a part's fixed cost (claim, locks, commit) is
-# shared by at least PART_MIN events.
-PART_MIN, MAX_PARTS = 12, 4
+# A part waits for at least PART_MIN objects (or all in flight), takes every other one
+# read by then, and at most PART_MAX: one transaction's locks stay short.
+PART_MIN, PART_MAX = 12, 100
+READ_AHEAD = PART_MAX  # objects asked for beyond what is written
+JOB_MAX = 2_000  # events one job takes from the inbox beyond its own
+TAKE_FOR_S = 20.0  # ... and only for so long: a job stays a bounded piece of work
 _pools: dict[int, ThreadPoolExecutor] = {}
 _inbox = CallbackDelivery.__table__
 _topups = Topup.__table__
 _UNREAD = object()
+Read = tuple[int, dict[str, Any], "Future[Any]"]  # inbox id, event summary, its object
 
 
 def reconcile_events(inbox_ids: list[int]) -> list[int]:
@@ -60,39 +77,88 @@ def reconcile_events(inbox_ids: list[int]) -> list[int]:
             )
         ).all()
     adapter = runtime.gateways.adapter(CARD)
-    events = [(row.id, event_summary(row.body)) for row in rows]
 
-    def fetch(item: tuple[int, dict]) -> Any:
+    def fetch(event: dict[str, Any]) -> Any:
         try:
-            return webhooks.read_fresh(adapter, item[1])
+            return webhooks.read_fresh(adapter, event)
         except Exception:  # Stripe away, a 5xx: the one-at-a-time path retries it
             return _UNREAD
 
-    reads = [_readers().submit(fetch, event) for event in events]  # all asked at once
-    left: list[int] = []
-    for part in _parts(len(events)):
+    waiting = deque((row.id, event_summary(row.body)) for row in rows)
+    reading: deque[Read] = deque()
+    own, left = set(inbox_ids), []
+    taken, until = 0, time.monotonic() + TAKE_FOR_S
+
+    def ask() -> None:
+        """Keep READ_AHEAD objects asked for: the job's own events, then those waiting."""
+        nonlocal taken
+        room = min(READ_AHEAD - len(reading) - len(waiting), JOB_MAX - taken)
+        if room >= PART_MIN and time.monotonic() < until and not stopping():
+            more = _take_waiting(room, exclude=own)
+            taken += len(more)
+            waiting.extend((inbox_id, event_summary(body)) for inbox_id, body in more)
+        while waiting and len(reading) < READ_AHEAD:
+            inbox_id, event = waiting.popleft()
+            reading.append((inbox_id, event, _readers().submit(fetch, event)))
+
+    ask()
+    while reading:
+        part = _next_part(reading)
+        ask()  # Stripe answers for the next part while this one is written
         ready = []
-        for index in part:  # this part's objects; the pool reads the next parts meanwhile
-            inbox_id, event = events[index]
-            got = reads[index].result()
+        for inbox_id, event, got in part:
             if got is _UNREAD:
-                left.append(inbox_id)
+                if inbox_id in own:  # another's: left claimed for its own job
+                    left.append(inbox_id)
             else:
                 ready.append((inbox_id, event["type"], got))
-        if not ready:
-            continue
-        with runtime.unit_of_work() as session:
-            claimed = webhooks.claim(session, [inbox_id for inbox_id, _, _ in ready])
-            _apply_all(session, [item for item in ready if item[0] in claimed])
+        if ready:
+            with runtime.unit_of_work() as session:
+                claimed = webhooks.claim(session, [inbox_id for inbox_id, _, _ in ready])
+                _apply_all(session, [item for item in ready if item[0] in claimed])
+            runtime.relayer.relay_collected()  # this part's receipts and events, now
     return left
 
 
-def _parts(count: int) -> list[range]:
-    """The batch in up to MAX_PARTS transactions of at least PART_MIN events each: while
-    one part is written, Stripe answers for the next (its time hidden behind ours)."""
-    parts = max(1, min(MAX_PARTS, count // PART_MIN))
-    bounds = [count * n // parts for n in range(parts + 1)]
-    return [range(start, end) for start, end in itertools.pairwise(bounds)]
+def _next_part(reading: deque[Read]) -> list[tuple[int, dict[str, Any], Any]]:
+    """The oldest reads: at least PART_MIN (waited for), then all read by now, up to
+    PART_MAX."""
+    need = min(PART_MIN, len(reading))
+    part = []
+    while reading and len(part) < PART_MAX:
+        inbox_id, event, future = reading[0]
+        if len(part) >= need and not future.done():
+            break
+        reading.popleft()
+        part.append((inbox_id, event, future.result()))
+    return part
+
+
+def _take_waiting(limit: int, exclude: set[int]) -> list[tuple[int, bytes]]:
+    """Claim up to `limit` Stripe events nobody has touched yet (oldest first), as their
+    own job's claim would; rows another worker is claiming are skipped, not waited for."""
+    if limit <= 0:
+        return []
+    untouched = (
+        select(_inbox.c.id)
+        .where(
+            _inbox.c.status == InboxStatus.RECEIVED,
+            _inbox.c.provider == NAMESPACE,
+            _inbox.c.attempts == 0,
+            _inbox.c.id.not_in(exclude),
+        )
+        .order_by(_inbox.c.received_at, _inbox.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    with current().unit_of_work() as session:
+        rows = session.execute(
+            update(_inbox)
+            .where(_inbox.c.id.in_(untouched.scalar_subquery()))
+            .values(status=InboxStatus.APPLYING)
+            .returning(_inbox.c.id, _inbox.c.body)
+        ).all()
+    return sorted((row.id, row.body) for row in rows)
 
 
 def _readers() -> ThreadPoolExecutor:

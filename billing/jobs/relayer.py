@@ -79,6 +79,15 @@ class Relayer:
             _collected.reset(token)
             self._relay_now(ids)
 
+    def relay_collected(self) -> None:
+        """Relay what the current `collecting` block has gathered so far: a long job (a
+        stream of parts) need not hold its notifications back until it ends."""
+        collected = _collected.get()
+        if collected:
+            ids = collected[:]
+            collected.clear()
+            self._relay_now(ids)
+
     def flush(self, timeout_s: float = 5.0) -> bool:
         """Wait until the background thread has relayed everything handed to it."""
         with self._changed:

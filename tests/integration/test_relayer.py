@@ -100,6 +100,21 @@ def test_inside_a_job_rows_are_held_back_until_it_ends(sessions, rq):
     assert [rq.fetch_job(i).args for i in rq.job_ids] == [("test.batchable", [["g"], ["h"]])]
 
 
+def test_a_long_job_relays_what_it_gathered_so_far_when_asked(sessions, rq):
+    relayer = Relayer(sessions, RQJobQueue(rq.connection))
+    with relayer.collecting():
+        with sessions.begin() as session:
+            defer(session, "test.single", "i", queue="events")
+        relayer.written(take_written_ids(session))
+        relayer.relay_collected()  # a part of a stream is done: its rows go now
+        assert rq.count == 1
+        with sessions.begin() as session:
+            defer(session, "test.single", "j", queue="events")
+        relayer.written(take_written_ids(session))
+        assert rq.count == 1  # the next part's rows wait for the next call, or the end
+    assert rq.count == 2
+
+
 ran_in: list[Flask] = []
 
 

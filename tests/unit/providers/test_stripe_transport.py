@@ -24,9 +24,11 @@ class _Stripe(BaseHTTPRequestHandler):
     """Answers a PaymentIntent by id, 404 for anything else; counts connections."""
 
     connections: set[int] = set()
+    requests: list[tuple[str, dict[str, str]]] = []
 
     def do_GET(self) -> None:
         _Stripe.connections.add(self.client_address[1])
+        _Stripe.requests.append((self.path, dict(self.headers)))
         if self.path.startswith("/v1/payment_intents/pi_1"):
             body = b'{"id": "pi_1", "object": "payment_intent", "status": "succeeded",'
             body += b' "latest_charge": {"id": "ch_1", "balance_transaction": {"fee": 30}}}'
@@ -51,6 +53,7 @@ def fake_stripe():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     _Stripe.connections = set()
+    _Stripe.requests = []
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
 
@@ -73,6 +76,26 @@ def test_stripe_errors_are_the_librarys_own(fake_stripe):
     with pytest.raises(stripe.InvalidRequestError) as error:
         _api(fake_stripe).retrieve_payment_intent("pi_missing")
     assert error.value.http_status == 404
+
+
+def test_a_get_sent_straight_is_the_librarys_own_request_and_answer(fake_stripe):
+    """`_get` sends the GET itself on the library's pool: the same path, key, API version
+    and agent as the library's call, and the same object back."""
+    api = _api(fake_stripe)
+    direct = api.retrieve_payment_intent("pi_1", expand=["latest_charge.balance_transaction"])
+    path = "/v1/payment_intents/pi_1"
+    by_library = api.client.raw_request("get", path, expand=["latest_charge.balance_transaction"])
+    assert direct == by_library.data
+    (ours, our_headers), (theirs, their_headers) = _Stripe.requests
+    assert ours == theirs
+    wanted = ("Authorization", "Stripe-Version", "User-Agent")
+    assert {k: our_headers[k] for k in wanted} == {k: their_headers[k] for k in wanted}
+
+
+def test_an_error_answer_is_asked_again_by_the_library_and_raised_as_its_own(fake_stripe):
+    with pytest.raises(stripe.InvalidRequestError):
+        _api(fake_stripe).retrieve_payment_intent("pi_missing")
+    assert len(_Stripe.requests) == 2  # once straight (a 404 is no object), once by it
 
 
 def test_no_answer_is_a_retryable_connection_error():
