@@ -32,7 +32,8 @@ from billing.usage.accruals import add_accrued, lock_accrued
 from billing.usage.bulk import stored_keys
 from billing.usage.bundle_balances import BundleBook, stored_draws
 from billing.usage.debits import Charge, vat_on
-from billing.usage.intake import STORED_COLUMNS, Outcome, store
+from billing.usage.intake import Outcome, store
+from billing.usage.intake_rows import STORED_COLUMNS
 from billing.usage.models import UsageRecord, UsageStatus
 from billing.usage.rating import (
     price,
