@@ -17,20 +17,19 @@ duplicates are found first, so nothing is debited for them. Other databases stor
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.core.clock import utcnow
 from billing.core.db import insert_for, is_postgresql
 from billing.jobs.outbox import defer
-from billing.tenants.models import Tenant
 from billing.usage.bulk import copy_insert
 from billing.usage.intake_rows import STORED_COLUMNS, event_row, malformed_row
 from billing.usage.models import UsageRecord, UsageStatus
 from billing.usage.rated_insert import rate_and_insert
+from billing.usage.rating import tenants_by_id
 
 __all__ = ["STORED_COLUMNS", "Outcome", "event_row", "insert_new", "malformed_row", "store"]
 RATE_JOB = "usage.rate"
@@ -53,14 +52,6 @@ class Outcome(NamedTuple):
     usage_status: str | None = None  # the record's as stored: billed, pending, rejected…
 
 
-def known_tenants(session: Session, tenant_ids: Iterable[str | None]) -> set[str]:
-    wanted = {tenant for tenant in tenant_ids if tenant}
-    if not wanted:
-        return set()
-    rows = session.execute(select(Tenant.id).where(Tenant.id.in_(wanted)))
-    return {row.id for row in rows}
-
-
 def store(session: Session, rows: Sequence[dict], *, looked_up: bool = False) -> list[Outcome]:
     """Write new records (tenant checked), skip stored ones, and ask for them to be rated.
 
@@ -69,7 +60,8 @@ def store(session: Session, rows: Sequence[dict], *, looked_up: bool = False) ->
     still caught by the unique key, as a key the probe misses is."""
     if not rows:
         return []
-    tenants = known_tenants(session, (row["tenant_id"] for row in rows))
+    # Loaded once: the check here and the rating below (`rate_rows`) share them.
+    tenants = tenants_by_id(session, {row["tenant_id"] for row in rows if row["tenant_id"]})
     now = utcnow()
     for row in rows:
         row["received_at"] = now
@@ -77,7 +69,7 @@ def store(session: Session, rows: Sequence[dict], *, looked_up: bool = False) ->
             row["status"] = _REJECTED
             row["reason"] = "unknown_tenant"
     rated = is_postgresql(session)
-    inserted = rate_and_insert(session, rows, looked_up) if rated else None
+    inserted = rate_and_insert(session, rows, looked_up, tenants) if rated else None
     if inserted is None:  # not PostgreSQL, or rating failed: stored pending for the job
         rated, inserted = False, insert_new(session, rows)
     outcomes = []

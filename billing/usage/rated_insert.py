@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
+from billing.tenants.models import Tenant
 from billing.usage.bulk import KeyTaken, copy_new, next_ids, stored_keys
 from billing.usage.intake_rows import STORED_COLUMNS
 from billing.usage.models import UsageStatus
@@ -41,7 +42,10 @@ class _Raced(Exception):
 
 
 def rate_and_insert(
-    session: Session, rows: Sequence[dict], looked_up: bool = False
+    session: Session,
+    rows: Sequence[dict],
+    looked_up: bool = False,
+    tenants: dict[str, Tenant] | None = None,
 ) -> dict[tuple[str, str], int] | None:
     """Rate the new rows and insert every new row once, rated; their ids by key.
 
@@ -56,7 +60,7 @@ def rate_and_insert(
     for _attempt in range(_ATTEMPTS):
         try:
             with session.begin_nested():
-                return _rate_and_insert_once(session, rows, checked, looked_up)
+                return _rate_and_insert_once(session, rows, checked, looked_up, tenants)
         except _Raced:
             checked = True
             continue
@@ -95,7 +99,11 @@ def _stored(
 
 
 def _rate_and_insert_once(
-    session: Session, rows: Sequence[dict], checked: bool = True, looked_up: bool = False
+    session: Session,
+    rows: Sequence[dict],
+    checked: bool = True,
+    looked_up: bool = False,
+    tenants: dict[str, Tenant] | None = None,
 ) -> dict[tuple[str, str], int]:
     stored = _stored(session, rows, checked, looked_up)
     new: dict[tuple[str, str], dict] = {}
@@ -124,7 +132,7 @@ def _rate_and_insert_once(
             raise _Raced from error
 
     if pending:
-        rate_rows(session, pending, key=f"usage:{pending[0].id}", write=write)
+        rate_rows(session, pending, key=f"usage:{pending[0].id}", write=write, tenants=tenants)
     else:
         write(session, ())
     return dict(zip(new, ids, strict=True))

@@ -61,14 +61,17 @@ def rate_rows(
     *,
     key: str,
     write: Callable[[Session, Sequence[RowResult]], None] | None = None,
+    tenants: dict[str, Tenant] | None = None,
 ) -> dict[str, int]:
     """Rate and settle claimed pending rows; counts by resulting status.
 
     `write` stores the results (default: update the stored rows); intake passes one that
-    inserts rows rated before they were ever stored, so each is written once.
+    inserts rows rated before they were ever stored, so each is written once, and the
+    rows' tenants it loaded already (`tenants`, by id: at least every row's).
     """
     now = utcnow()
-    tenants = tenants_by_id(session, {row.tenant_id for row in rows if row.tenant_id})
+    if tenants is None:
+        tenants = tenants_by_id(session, {row.tenant_id for row in rows if row.tenant_id})
     tariffs = Tariffs(session)
     tariffs.prepare(rows)
     # Bundle balances are locked before any wallet, as in every path that draws on them.
