@@ -79,7 +79,7 @@ def store_messages(session: Session, rows: Sequence[dict]) -> list[Outcome]:
         if outcome.status == "duplicate" and rows[index]["service"] != "unknown":
             later.append((index, rows[index]))  # stored meanwhile by another request
         else:
-            outcomes[index] = outcome._replace(index=index)
+            outcomes[index] = tuple.__new__(Outcome, (index, *outcome[1:]))  # ~_replace, 5x cheaper
     for outcome in advance(session, sorted(later, key=lambda item: item[0])):
         outcomes[outcome.index] = outcome
     return [outcome for outcome in outcomes if outcome is not None]

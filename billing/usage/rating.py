@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Row, bindparam, select, update
@@ -138,7 +139,13 @@ def settle_reservations(
 def _final(row: Row) -> bool:
     if row.service not in MESSAGE_SERVICES:
         return True
-    return is_final(row.service, statuses_seen(row.delivery_status))
+    return _final_statuses(row.service, row.delivery_status)
+
+
+@lru_cache(maxsize=1_024)
+def _final_statuses(service: str, delivery_status: str) -> bool:
+    """`is_final` of a stored status list: a batch's messages share a few (parsed once)."""
+    return is_final(service, statuses_seen(delivery_status))
 
 
 def tenants_by_id(session: Session, ids: set[str]) -> dict[str, Tenant]:
