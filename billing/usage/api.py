@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask.views import MethodView
 
 from billing.auth.access import ANYONE, STAFF, principal, requires
@@ -37,6 +37,7 @@ from billing.usage.schemas import (
 )
 from billing.usage.submissions import cdr_rows, message_rows
 from billing.web.api import Blueprint
+from billing.web.fast_json import json_response
 from billing.web.pagination import decode_cursor, encode_cursor
 from billing.web.session import request_session
 
@@ -55,8 +56,9 @@ def _larger_bodies() -> None:
 
 def _summarise(outcomes: list[Outcome]) -> Response:
     """The answer, dumped by `intake_result` rather than by `IntakeResultSchema` (which
-    documents it): a Response is passed through by the response decorator as it is."""
-    return current_app.json.response(intake_result(outcomes))
+    documents it), written by msgspec: a Response is passed through by the response
+    decorator as it is."""
+    return json_response(intake_result(outcomes))
 
 
 @blp.route("/cdrs")

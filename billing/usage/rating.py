@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Row, bindparam, select, update
@@ -61,14 +62,17 @@ def rate_rows(
     *,
     key: str,
     write: Callable[[Session, Sequence[RowResult]], None] | None = None,
+    tenants: dict[str, Tenant] | None = None,
 ) -> dict[str, int]:
     """Rate and settle claimed pending rows; counts by resulting status.
 
     `write` stores the results (default: update the stored rows); intake passes one that
-    inserts rows rated before they were ever stored, so each is written once.
+    inserts rows rated before they were ever stored, so each is written once, and the
+    rows' tenants it loaded already (`tenants`, by id: at least every row's).
     """
     now = utcnow()
-    tenants = tenants_by_id(session, {row.tenant_id for row in rows if row.tenant_id})
+    if tenants is None:
+        tenants = tenants_by_id(session, {row.tenant_id for row in rows if row.tenant_id})
     tariffs = Tariffs(session)
     tariffs.prepare(rows)
     # Bundle balances are locked before any wallet, as in every path that draws on them.
@@ -135,7 +139,13 @@ def settle_reservations(
 def _final(row: Row) -> bool:
     if row.service not in MESSAGE_SERVICES:
         return True
-    return is_final(row.service, statuses_seen(row.delivery_status))
+    return _final_statuses(row.service, row.delivery_status)
+
+
+@lru_cache(maxsize=1_024)
+def _final_statuses(service: str, delivery_status: str) -> bool:
+    """`is_final` of a stored status list: a batch's messages share a few (parsed once)."""
+    return is_final(service, statuses_seen(delivery_status))
 
 
 def tenants_by_id(session: Session, ids: set[str]) -> dict[str, Tenant]:

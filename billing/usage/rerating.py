@@ -31,7 +31,7 @@ from billing.tenants.service import get_tenant
 from billing.usage.accruals import add_accrued, lock_accrued
 from billing.usage.bundle_balances import BundleBook, stored_draws
 from billing.usage.debits import Charge, vat_on
-from billing.usage.intake import STORED_COLUMNS
+from billing.usage.intake_rows import STORED_COLUMNS
 from billing.usage.models import UsageRecord, UsageStatus
 from billing.usage.rating import (
     price,

@@ -15,7 +15,7 @@ from billing.rating.plans import Service
 from billing.rating.segments import count_segments
 from billing.usage.events import Disposition
 from billing.usage.fast_records import fast_cdr, fast_message
-from billing.usage.intake import malformed_row
+from billing.usage.intake_rows import malformed_row
 from billing.usage.models import UsageStatus
 from billing.usage.numbers import to_e164
 from billing.usage.schemas import _DISPOSITIONS, CdrSchema, MessageSchema

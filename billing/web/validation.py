@@ -25,6 +25,7 @@ from werkzeug.routing import UnicodeConverter
 from werkzeug.routing import ValidationError as NoMatch
 
 from billing.core.errors import InvalidInput
+from billing.web.fast_json import parse_json
 
 _SCANNED = frozenset({"json", "query", "querystring", "form", "json_or_form"})
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -102,7 +103,7 @@ class EdgeParser(FlaskParser):
                     f"send the body as application/json, not {req.mimetype or 'untyped'}"
                 )
             return core.missing
-        return super()._raw_load_json(req)
+        return parse_json(req.get_data(cache=True))  # webargs' own, read faster
 
 
 class SafeString(UnicodeConverter):

@@ -60,16 +60,16 @@ def test_a_stored_record_is_already_rated_and_no_rating_job_is_asked_for(
 def test_a_batch_racing_another_over_the_same_keys_debits_them_once(
     rated_tenant, runtime, sessions, monkeypatch
 ):
-    import billing.usage.intake as intake
+    import billing.usage.rated_insert as rated_insert
 
     attempts = []
-    once = intake._rate_and_insert_once
+    once = rated_insert._rate_and_insert_once
 
     def counted(session, rows, *args):
         attempts.append(len(rows))
         return once(session, rows, *args)
 
-    monkeypatch.setattr(intake, "_rate_and_insert_once", counted)
+    monkeypatch.setattr(rated_insert, "_rate_and_insert_once", counted)
     tenant = rated_tenant(balance=100_000_00)
     batch = call_rows(tenant.tenant_id, 50, system="race")
     first_stored, second_done = threading.Event(), []
@@ -98,16 +98,16 @@ def test_a_batch_racing_another_over_the_same_keys_debits_them_once(
 
 def attempts_counted(monkeypatch) -> list[bool]:
     """Record whether each attempt of `_rate_and_insert_once` looked every key up."""
-    import billing.usage.intake as intake
+    import billing.usage.rated_insert as rated_insert
 
     attempts: list[bool] = []
-    once = intake._rate_and_insert_once
+    once = rated_insert._rate_and_insert_once
 
     def counted(session, rows, checked=True, *args):
         attempts.append(checked)
         return once(session, rows, checked, *args)
 
-    monkeypatch.setattr(intake, "_rate_and_insert_once", counted)
+    monkeypatch.setattr(rated_insert, "_rate_and_insert_once", counted)
     return attempts
 
 
@@ -148,11 +148,12 @@ def test_when_rating_at_intake_fails_the_records_are_stored_pending_for_the_job(
     app, rated_tenant, runtime, sessions, monkeypatch
 ):
     import billing.usage.intake as intake
+    import billing.usage.rated_insert as rated_insert
 
     def broken(*args, **kwargs):
         raise RuntimeError("tariff store unreachable")
 
-    monkeypatch.setattr(intake, "rate_rows", broken)
+    monkeypatch.setattr(rated_insert, "rate_rows", broken)
     tenant = rated_tenant()
     with app.app_context(), runtime.unit_of_work() as session:
         outcomes = intake.store(session, call_rows(tenant.tenant_id, 2, system="fallback"))

@@ -267,11 +267,11 @@ def test_a_message_batch_looked_up_whole_is_not_probed_again(
     client, admin, rated_tenant, sessions, monkeypatch
 ):
     """store_messages looks every key up: intake takes the new ones as new (no probe)."""
-    import billing.usage.intake as intake
+    import billing.usage.rated_insert as rated_insert
 
     probes = []
-    stored_keys = intake.stored_keys
-    monkeypatch.setattr(intake, "stored_keys", lambda *a: probes.append(1) or stored_keys(*a))
+    stored_keys = rated_insert.stored_keys
+    monkeypatch.setattr(rated_insert, "stored_keys", lambda *a: probes.append(1) or stored_keys(*a))
     tid = rated_tenant().tenant_id
     answer = send(client, admin, [message(tid, f"wamid.p{n}", "sent") for n in range(40)],
                   "/v1/usage/messages")  # fmt: skip

@@ -12,7 +12,7 @@ from billing.rating import message_status
 from billing.rating.plans import Service
 from billing.rating.segments import count_segments
 from billing.usage.events import Disposition, UsageEvent
-from billing.usage.intake import event_row
+from billing.usage.intake_rows import event_row
 from billing.usage.submissions import _cdr_event, _message_event, _number
 
 _AT = st.datetimes(
