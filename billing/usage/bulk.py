@@ -10,7 +10,6 @@ the portable path in `intake` and `rating`.
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Iterable, Sequence
 from functools import cache
@@ -20,6 +19,7 @@ import psycopg
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, Numeric, String
 from sqlalchemy.orm import Session
 
+from billing.usage.json_cells import breakdown_json, json_cell
 from billing.usage.models import UsageRecord
 
 _STAGE = "usage_stage"
@@ -76,7 +76,7 @@ def copy_insert(
             for row in rows:
                 values = [row[name] for name in columns]
                 for index in encoded:
-                    values[index] = _json(values[index])
+                    values[index] = json_cell(values[index])
                 copy.write_row(values)
         cursor.execute(move)
         written = {(system, source): usage_id for usage_id, system, source in cursor.fetchall()}
@@ -109,7 +109,7 @@ def _binary_type(name: str) -> str:
 def _direct_copy(columns: tuple[str, ...]) -> tuple[str, list[str], tuple[tuple[int, Any], ...]]:
     sql = f"COPY usage_records ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
     encoded = tuple(
-        (index, _breakdown_json if name == "breakdown" else _json)
+        (index, breakdown_json if name == "breakdown" else json_cell)
         for index, name in enumerate(columns)
         if name in _JSON_COLUMNS
     )
@@ -258,7 +258,7 @@ def copy_update(session: Session, ids: list[int], columns: dict[str, list[Any]])
     names = tuple(columns)
     create, copy_sql, update = _update_sql(names)
     if "breakdown" in columns:
-        columns = {**columns, "breakdown": [_breakdown_json(item) for item in columns["breakdown"]]}
+        columns = {**columns, "breakdown": [breakdown_json(item) for item in columns["breakdown"]]}
     series = [columns[name] for name in names]
     with _cursor(session) as cursor:
         cursor.execute(create)
@@ -268,59 +268,3 @@ def copy_update(session: Session, ids: list[int], columns: dict[str, list[Any]])
         cursor.execute(f"ANALYZE {_RATED}")
         cursor.execute(update, (min(ids), max(ids)))
         cursor.execute(f"TRUNCATE {_RATED}")
-
-
-# One encoder, made once: `json.dumps` with any option builds a new one every call.
-_encode = json.JSONEncoder(separators=(",", ":")).encode
-
-
-def _json(value: Any) -> str | None:
-    return None if value is None else _encode(value)
-
-
-class EncodedBreakdown(dict):
-    """A rating breakdown shared by every record priced alike (`row_prices.price`), with
-    its JSON as `_breakdown_json` gives it. Breakdowns are never changed once rated."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, breakdown: dict[str, Any]) -> None:
-        super().__init__(breakdown)
-        self.text = _breakdown_json(breakdown)
-
-    def __reduce__(self) -> tuple:  # a copy or a pickle is a plain dict of its own
-        return (dict, (dict(self),))
-
-    def _read_only(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError("a breakdown shared by records priced alike is read-only")
-
-    __setitem__ = __delitem__ = update = pop = popitem = setdefault = clear = _read_only  # type: ignore[assignment]
-
-
-_BREAKDOWNS: dict[tuple, str] = {}
-_BREAKDOWNS_LIMIT = 50_000
-
-
-def _breakdown_json(value: dict[str, Any] | None) -> str | None:
-    """A rating breakdown as JSON, each distinct one encoded once.
-
-    Many rows share a breakdown (the same billed seconds, zone and band), and encoding
-    costs more than the rest of the row's COPY. A breakdown holds ints and strings in
-    tuples and lists (one JSON array either way), so its items with lists made tuples
-    key it exactly; one with bundle draws (dicts) is unhashable and encoded every time.
-    """
-    if value is None:
-        return None
-    if value.__class__ is EncodedBreakdown:
-        return value.text
-    try:
-        key = tuple([(name, tuple(item) if type(item) is list else item)
-                     for name, item in value.items()])  # fmt: skip
-        text = _BREAKDOWNS.get(key)
-    except TypeError:
-        return _encode(value)
-    if text is None:
-        if len(_BREAKDOWNS) >= _BREAKDOWNS_LIMIT:
-            _BREAKDOWNS.clear()
-        text = _BREAKDOWNS[key] = _encode(value)
-    return text

@@ -23,8 +23,8 @@ from billing.rating.records import RatedUsage, Unrated
 from billing.rating.records import UsageRecord as RaterRecord
 from billing.tariffs.fx import day_of
 from billing.tenants.models import Tenant
-from billing.usage.bulk import EncodedBreakdown
 from billing.usage.bundle_balances import BundleBook
+from billing.usage.json_cells import EncodedBreakdown
 from billing.usage.models import UsageStatus
 from billing.usage.parking import out_of_range
 from billing.usage.tariff_lookup import Tariffs

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from billing.usage.bulk import _breakdown_json, text_array
+from billing.usage.bulk import text_array
+from billing.usage.json_cells import breakdown_json
 from tests.integration.usage.conftest import cdr, rows, send
 
 pytestmark = pytest.mark.integration
@@ -24,13 +25,13 @@ def test_equal_breakdowns_share_their_json_and_different_ones_do_not():
     same = {"pieces": [(0, 60, 1, 60, 60, 5)], "rate_unit_s": 60, "bundle_draws": [], "note": ""}
     other = {**one, "note": "minimum_charge"}
     drawn = {**one, "bundle_draws": [{"bundle": "b", "units": 60}]}
-    assert _breakdown_json(one) == _breakdown_json(same)
-    assert _breakdown_json(one) == (
+    assert breakdown_json(one) == breakdown_json(same)
+    assert breakdown_json(one) == (
         '{"pieces":[[0,60,1,60,60,5]],"rate_unit_s":60,"bundle_draws":[],"note":""}'
     )
-    assert '"note":"minimum_charge"' in _breakdown_json(other)
-    assert '"bundle_draws":[{"bundle":"b","units":60}]' in _breakdown_json(drawn)
-    assert _breakdown_json(None) is None
+    assert '"note":"minimum_charge"' in breakdown_json(other)
+    assert '"bundle_draws":[{"bundle":"b","units":60}]' in breakdown_json(drawn)
+    assert breakdown_json(None) is None
 
 
 def test_rated_rows_copied_in_binary_read_back_as_written(client, admin, rated_tenant, sessions):

@@ -1,6 +1,6 @@
 """Records priced alike share their rated fields (row_prices._rated_alike): each gets
 exactly what `_rated` builds, its own copy, and the breakdown's JSON is what the store
-wrote before (bulk._breakdown_json over a plain dict)."""
+wrote before (json_cells.breakdown_json over a plain dict)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from billing.core.money import Currency
 from billing.rating.plans import Service
 from billing.rating.records import Piece, RatedUsage
 from billing.usage import row_prices
-from billing.usage.bulk import EncodedBreakdown, _breakdown_json, _encode
+from billing.usage.json_cells import EncodedBreakdown, breakdown_json, encode
 from billing.usage.row_prices import _rated, _rated_alike
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -61,7 +61,7 @@ def test_records_priced_alike_get_what_rated_builds_each_their_own(priced) -> No
         types = [type(v) for k, v in fields.items() if k != "breakdown"]
         assert types == [type(v) for k, v in want.items() if k != "breakdown"]
         assert isinstance(fields["breakdown"], dict)
-        assert _breakdown_json(fields["breakdown"]) == _encode(want["breakdown"])
+        assert breakdown_json(fields["breakdown"]) == encode(want["breakdown"])
         got.append((fields, want))
     for fields, _want in got:  # what the settling does to a row's fields: its own
         fields["status"], fields["vat_minor"], fields["ledger_entry_id"] = "billed", 1, 7

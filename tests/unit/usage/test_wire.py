@@ -63,7 +63,7 @@ def test_every_format_arrives_as_the_importer_would_have_parsed_it(
     fmt, text, options, tenant_id, monkeypatch
 ):
     now = datetime(2026, 3, 2, 9, 30, 0, 123, tzinfo=UTC)  # a rejected row's stamps
-    monkeypatch.setattr("billing.usage.intake.utcnow", lambda: now)
+    monkeypatch.setattr("billing.usage.intake_rows.utcnow", lambda: now)
     items = list(parse(fmt, io.StringIO(text, newline=""), options))
     expected = [_row(item, tenant_id) for item in items]
     built = parse(fmt, io.StringIO(text, newline=""), options, voice_wire(SOURCE, tenant_id))
