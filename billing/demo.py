@@ -216,6 +216,12 @@ def walkthrough(settings: Settings, say: Callable[[str], None], port: int = 0) -
         from billing.invoicing.demo import invoice_step
 
         invoice_step(url, runtime, say, topup.get("id"), keys.admin_key)
+        say("9b. Receipts TRA took whose answer was lost: listed, and freed by a person")
+        stuck = call("GET", "/v1/fiscal/stuck", keys.admin_key)["items"]
+        say(
+            f"  {len(stuck)} VFD queue(s) wait on such a receipt; `billing fiscal confirm` frees"
+            " one once TRA's verification page shows it"
+        )
 
         say("10. Cards through Stripe: a top-up paid by card, then an auto-recharge")
         card_step(url, runtime, call, keys.tenant_key, keys.tenant_id, say)
