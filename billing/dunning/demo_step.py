@@ -16,8 +16,8 @@ from billing.core.money import Currency
 from billing.dunning import aging, service
 from billing.invoicing.models import Invoice
 from billing.runtime import Runtime
-from billing.tariffs.authorisation import forget_standings
 from billing.tariffs.seed import put_on_default_plan
+from billing.tariffs.standings import forget_standings
 from billing.tenants.models import BillingMode
 from billing.tenants.service import NewTenant, create_tenant
 from billing.usage.models import UsageRecord, UsageStatus

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from billing.audit.service import record
 from billing.core.clock import utcnow
 from billing.core.errors import NotFound
-from billing.tariffs.authorisation import forget_standings
+from billing.tariffs.standings import forget_standings
 from billing.tenants.models import Tenant
 
 

@@ -3,7 +3,7 @@ for how long / how many?
 
 The hot path is one read (the balance, and for a plan with bundles the bundles' rows):
 the tenant's standing (billing mode, status, the plan version in force, with its cached
-plan and destinations) is kept per process for `STANDING_TTL_S`, so a plan change or
+plan and destinations) is kept per process for `standings.STANDING_TTL_S`, so a plan change or
 reassignment reaches authorisation in other processes within that time (in this
 process at once), while rating itself (`service.tariff_for`) always reads the version
 in force. The arithmetic is `rating.allowance`, which prices candidates with the rater
@@ -28,17 +28,14 @@ concurrent sessions never share the same money.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal
 from functools import lru_cache
 
 import phonenumbers
 from sqlalchemy import (
     Connection,
     Date,
-    Engine,
     String,
     bindparam,
     null,
@@ -54,13 +51,15 @@ from billing.core.errors import InvalidInput
 from billing.core.money import Currency
 from billing.ledger.models import Account
 from billing.ledger.postings import WALLET
-from billing.rating.allowance import MAX_SESSION_S, Allowance, Request, allowance
+from billing.rating.allowance import MAX_SESSION_S, Request, allowance
 from billing.rating.bundles import EMPTY, BundleState, period_of
-from billing.rating.plans import DURATION_SERVICES, RatePlan, Service
+from billing.rating.plans import DURATION_SERVICES, Service
 from billing.rating.rater import rate_usage
 from billing.rating.records import FxRate, RatedUsage, UsageRecord
 from billing.tariffs.fx import NoFxRate, day_of
-from billing.tariffs.service import NoRatePlan, Standing, Tariff, read_standing, tariff_from
+from billing.tariffs.rate_description import describe_rate
+from billing.tariffs.service import Standing, Tariff
+from billing.tariffs.standings import standing_of
 from billing.tenants.models import BillingMode
 from billing.usage import reservations
 from billing.usage.accruals import exposure
@@ -73,7 +72,6 @@ from billing.usage.bundle_standings import (
 from invoices.vat import STANDARD_RATES, VatCode, gross_from_net
 
 VAT_RATE = STANDARD_RATES[VatCode.A]
-STANDING_TTL_S = 2.0
 _accounts = Account.__table__
 _IS_WALLET = (
     _accounts.c.tenant_id == bindparam("tenant_id"),
@@ -159,7 +157,7 @@ def _authorise(
     category: str,
     hold: Hold | None = None,
 ) -> Authorisation:
-    standing, tariff, refusal = _standing(session, tenant_id, at)
+    standing, tariff, refusal = standing_of(session, tenant_id, at)
     at = at or utcnow()
     connection = session.connection()
     budget, bundles = _budget_and_bundles(connection, standing, tariff, at)
@@ -186,7 +184,7 @@ def _authorise(
         reason=result.reason,
         max_seconds=result.max_seconds,
         max_messages=result.max_messages,
-        rate=describe_rate(tariff, request, result) if result.zone else None,
+        rate=describe_rate(tariff, request, result, VAT_RATE) if result.zone else None,
     )
     if hold is None or not result.allowed:
         return answered
@@ -299,54 +297,6 @@ def _budget(connection: Connection, standing: Standing, at: datetime) -> int | N
     return max(limit - prepaid_debit(accrued_net) - owed - held, 0)
 
 
-_standings: dict[tuple[str, str], tuple[float, Standing, Tariff | None, str]] = {}
-
-
-def _standing(
-    session: Session, tenant_id: str, at: datetime | None
-) -> tuple[Standing, Tariff | None, str]:
-    """The tenant's standing and tariff; for "now", read at most every STANDING_TTL_S."""
-    key = (_database_of(session), tenant_id)
-    now = time.monotonic()
-    if at is None:
-        held = _standings.get(key)
-        if held is not None and held[0] > now:
-            return held[1], held[2], held[3]
-    standing = read_standing(session, tenant_id, at or utcnow())
-    tariff, refusal = None, ""
-    if standing.restricted:
-        refusal = "processing_restricted"
-    elif not standing.active:
-        refusal = "tenant_suspended"
-    elif standing.overdue:
-        refusal = "tenant_overdue"  # an invoice unpaid past dunning's grace period
-    else:
-        try:
-            tariff = tariff_from(session, standing, at or utcnow())
-        except NoRatePlan:
-            refusal = "no_rate_plan"
-    if at is None:
-        if len(_standings) > 100_000:
-            _standings.clear()
-        _standings[key] = (now + STANDING_TTL_S, standing, tariff, refusal)
-    return standing, tariff, refusal
-
-
-def forget_standings() -> None:
-    """Drop the cached standings: a plan or assignment changed in this process."""
-    _standings.clear()
-
-
-def _database_of(session: Session) -> str:
-    return _url_of(session.get_bind().engine)
-
-
-@lru_cache(maxsize=64)
-def _url_of(engine: Engine) -> str:
-    """Rendering the URL was a fiftieth of an answer's CPU; an engine's URL never changes."""
-    return engine.url.render_as_string(hide_password=True)
-
-
 def prepaid_debit(net_minor: int) -> int:
     """What a prepaid wallet pays for a net charge: the charge plus its VAT."""
     return gross_from_net(net_minor, VAT_RATE)
@@ -365,42 +315,3 @@ def e164_digits(raw: str) -> str:
     if not phonenumbers.is_possible_number(number):
         raise InvalidInput.on("destination", "not a possible phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
-
-
-def describe_rate(tariff: Tariff, request: Request, result: Allowance) -> dict:
-    """The price the answer was worked from, in the plan's terms (net of VAT)."""
-    plan = tariff.plan
-    described: dict = {
-        "plan_id": tariff.plan_id,
-        "plan_version": tariff.plan_version,
-        "zone": result.zone,
-        "band": result.band,
-        "currency": str(plan.currency),
-        "first_charge": result.first_charge_minor,  # in the tenant's currency, as debited
-        "vat_rate": str(VAT_RATE) if tariff.billing_mode is BillingMode.PREPAID else None,
-    }
-    if request.service in DURATION_SERVICES:
-        rate = plan.duration_rate(request.service, result.zone, result.band)
-        if rate is not None:
-            groups = rate.groups
-            described |= {
-                "price": str(groups[0].rate),
-                "per_seconds": rate.rate_unit_s,
-                "increments": f"{groups[0].increment_s}/{groups[-1].increment_s}",
-                "connect_fee": str(rate.connect_fee),
-                "minimum_charge": str(rate.minimum_charge),
-            }
-        return described
-    price = _unit_price(plan, tariff, request, result.zone)
-    unit = "segment" if request.service is Service.SMS else "message"
-    return described | {"price": None if price is None else str(price), "per": unit}
-
-
-def _unit_price(plan: RatePlan, tariff: Tariff, request: Request, zone: str) -> Decimal | None:
-    if request.service is not Service.WHATSAPP:
-        unit = plan.unit_rate(request.service, zone)
-        return None if unit is None else unit.price
-    destination = tariff.destinations.match(request.destination, request.at)
-    market = (destination.market or destination.country) if destination else ""
-    unit = plan.whatsapp_rate(request.category, market)
-    return None if unit is None else unit.price

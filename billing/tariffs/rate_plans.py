@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from billing.core.clock import utcnow
 from billing.core.errors import InvalidInput, NotFound
 from billing.core.ids import new_id
-from billing.tariffs.authorisation import forget_standings
 from billing.tariffs.codec import build_plan
 from billing.tariffs.models import PlanAssignment, RatePlan, RatePlanVersion
 from billing.tariffs.plan_schemas import PlanDefinitionSchema, RateEntriesSchema
+from billing.tariffs.standings import forget_standings
 from billing.tenants.service import get_tenant
 
 _DEFINITION = PlanDefinitionSchema()

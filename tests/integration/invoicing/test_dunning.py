@@ -20,7 +20,7 @@ from billing.events.models import PlatformEvent
 from billing.invoicing.models import Invoice
 from billing.ledger.postings import RECEIVABLE, Posting
 from billing.ledger.service import post_transaction
-from billing.tariffs.authorisation import forget_standings
+from billing.tariffs.standings import forget_standings
 from billing.tenants.models import BillingMode, Tenant
 from tests.integration.invoicing.conftest import usage
 

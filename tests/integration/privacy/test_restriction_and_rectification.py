@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from billing.tariffs.authorisation import forget_standings
+from billing.tariffs.standings import forget_standings
 from tests.factories import on_default_plan, top_up
 
 pytestmark = pytest.mark.integration

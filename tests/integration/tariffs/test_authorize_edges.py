@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import event, update
 
 from billing.rating.plans import Service
-from billing.tariffs.authorisation import authorise, forget_standings
+from billing.tariffs.authorisation import authorise
+from billing.tariffs.standings import forget_standings
 from billing.tenants.models import Tenant, TenantStatus
 from tests.factories import on_default_plan, top_up
 
