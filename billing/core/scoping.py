@@ -21,8 +21,7 @@ SQLite has no row-level security: there the application's own scoping is all the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,35 +154,23 @@ def _execute_in_scope(cursor: Any, statement: str, parameters: Any, context: Any
     settings go out in one pipeline: the settings first, one Sync after both. Statements
     before a Sync run in one implicit transaction, so the settings (local to it) hold for
     the statement and end with it; the driver waits once. False: not ours to run."""
-    scope = context.execution_options.get(READ_SCOPE)
-    if scope is None:
-        return False
-    with _in_scope(cursor, scope):
-        cursor.execute(statement, parameters)
-    return True
+    return _in_scope(cursor, context, lambda: cursor.execute(statement, parameters))
 
 
 def _executemany_in_scope(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
-    scope = context.execution_options.get(READ_SCOPE)
-    if scope is None:
-        return False
-    with _in_scope(cursor, scope):
-        cursor.executemany(statement, parameters)
-    return True
+    return _in_scope(cursor, context, lambda: cursor.executemany(statement, parameters))
 
 
 def _execute_no_params_in_scope(cursor: Any, statement: str, context: Any) -> bool:
+    return _in_scope(cursor, context, lambda: cursor.execute(statement))
+
+
+def _in_scope(cursor: Any, context: Any, run: Callable[[], object]) -> bool:
     scope = context.execution_options.get(READ_SCOPE)
     if scope is None:
         return False
-    with _in_scope(cursor, scope):
-        cursor.execute(statement)
-    return True
-
-
-@contextmanager
-def _in_scope(cursor: Any, scope: Scope) -> Iterator[None]:
     raw = cursor.connection
     with raw.pipeline():
         raw.cursor().execute(_SET_RAW, (scope.kind, scope.tenant_id or ""))
-        yield
+        run()
+    return True
