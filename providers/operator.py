@@ -5,6 +5,7 @@ calls, its callbacks and its capabilities."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -16,7 +17,7 @@ from providers.base import Capabilities
 from providers.settings import config_from_settings
 
 
-class OperatorAdapter:
+class OperatorAdapter(ABC):
     CONFIG: ClassVar[type]
     CLIENT: ClassVar[Callable[[Any, requests.Session | None], Any]]
     # An operator that signs nothing is proven by its addresses alone: with none
@@ -31,8 +32,9 @@ class OperatorAdapter:
         self.allow = SourceAllowList(() if sources is None and self.REFUSE_UNLISTED else sources)
         self.capabilities = self.capabilities_of(config)
 
+    @abstractmethod
     def capabilities_of(self, config: Any) -> Capabilities:
-        raise NotImplementedError
+        """What this operator's API offers, given its configuration."""
 
     def normalize_msisdn(self, number: str) -> str:
         return msisdn.format_for(number, self.capabilities.msisdn_format)

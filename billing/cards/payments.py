@@ -68,7 +68,8 @@ def apply(session: Session, topup: Topup, fresh: FreshIntent, inbox_id: int | No
 
 
 def fee_of(fresh: FreshIntent, currency: str) -> ChargeFigures | None:
-    """The latest charge's id, balance transaction id, gross and fee, in minor units."""
+    """The latest charge's id, balance transaction id, gross and fee (minor units), and
+    when Stripe makes its money available (a payout takes it from then on)."""
     charge = fresh.charge
     if not charge:
         return None
@@ -84,7 +85,7 @@ def fee_of(fresh: FreshIntent, currency: str) -> ChargeFigures | None:
 def book_fee(session: Session, topup: Topup, fresh: FreshIntent) -> CardCharge | None:
     """The charge's gross, fee and net, once per charge; the fee to `fees:card`."""
     figures = fee_of(fresh, topup.currency)
-    if figures is None or session.get(CardCharge, figures[0]) is not None:
+    if figures is None or session.get(CardCharge, figures.charge_id) is not None:
         return None
     charge_id, txn_id, gross, fee, available_at = figures
     currency = topup.currency
