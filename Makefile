@@ -41,24 +41,12 @@ lint: install
 test: install services lint
 	$(BIN)/pytest -q
 
-# Every benchmark, one after another (minutes). wrk, when it can be installed, drives the
-# callback intake; without it bench/callbacks.py falls back to a Python client.
+# Every benchmark, one after another (minutes), then each figure beside its target
+# (bench/all.py). wrk, when it can be installed, drives the callback intake; without it
+# bench/callbacks.py falls back to a Python client.
 bench: install services
 	command -v wrk >/dev/null || { [ "$$(id -u)" -eq 0 ] && apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || true
-	$(BIN)/python bench/ledger.py
-	$(BIN)/python bench/callbacks.py
-	$(BIN)/python bench/rating.py
-	$(BIN)/python bench/authorize.py
-	$(BIN)/python bench/authorize_http.py
-	$(BIN)/python bench/invoices.py
-	$(BIN)/python bench/invoicing.py
-	$(BIN)/python bench/pages.py
-	$(BIN)/python bench/cards.py
-	$(BIN)/python bench/export.py
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/reconcile.py
-	$(BIN)/python bench/segments.py
-	$(BIN)/python bench/audit_chain.py
+	$(BIN)/python bench/all.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -17,6 +17,7 @@ import time
 from billing.rating.segments import count_segments
 
 WORDS = ["Habari", "yako", "salio", "lako", "ni", "TZS", "5,000.", "Asante!", "OTP:", "4821"]
+TARGET = 10_000  # UCS-2 messages a second of CPU
 UCS_PIECES = ["😜", "🇹🇿", "👨‍👩‍👧", "ą", "“sawa”", "สวัสดี", "ทำ", "ຄຳ", "नमस्ते", "é", "👍🏽"]
 
 
@@ -45,8 +46,13 @@ def main() -> None:
     ucs_cpu = time.process_time() - started
     print(f"machine load average before/after: {load}, {os.getloadavg()[0]:.2f}")
     print(f"{args.messages:,} bodies, {segments:,} segments in {cpu:.2f} s of CPU")
-    print(f"throughput: {args.messages / cpu:,.0f} messages/s of CPU (target: UCS-2 > 10,000)")
-    print(f"  UCS-2 bodies alone ({len(ucs):,}): {len(ucs) / ucs_cpu:,.0f} messages/s of CPU")
+    print(f"throughput: {args.messages / cpu:,.0f} messages/s of CPU")
+    rate = len(ucs) / ucs_cpu
+    verdict = "met" if rate > TARGET else "NOT met"
+    print(
+        f"UCS-2 bodies alone ({len(ucs):,}): {rate:,.0f} messages/s of CPU"
+        f"   target > {TARGET:,} ({verdict})"
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ parts, so a part may hold fewer units than the limit. See reference/usage.md sec
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -59,12 +60,31 @@ def count_segments(text: str, udh_octets: int = 6) -> SegmentCount:
         sizes = [2 if char in GSM7_EXTENSION else 1 for char in text]
         encoding = SmsEncoding.GSM7
     else:
-        sizes = [len(cluster.encode("utf-16-le")) // 2 for cluster in graphemes(text)]
         encoding = SmsEncoding.UCS2
-    units = sum(sizes)
-    if units <= single_part_capacity(encoding):
-        return SegmentCount(encoding, units, 1)
+        units = _utf16_units(text)  # what the clusters' sizes add up to
+        if units <= 70:  # one part: no clusters to find
+            return SegmentCount(encoding, units, 1)
+        sizes = _utf16_sizes(graphemes(text), astral=units > len(text))
     return SegmentCount(encoding, units, _pack(sizes, part_capacity(encoding, udh_octets)))
+
+
+_LAST_BMP = "\uffff"
+
+
+def _utf16_sizes(clusters: Iterable[str], astral: bool) -> list[int]:
+    """UTF-16 code units of each cluster: its length, unless the text has characters past
+    the BMP (emoji), which take two."""
+    if not astral:
+        return list(map(len, clusters))
+    return [
+        (2 if cluster > _LAST_BMP else 1) if len(cluster) == 1 else _utf16_units(cluster)
+        for cluster in clusters
+    ]
+
+
+def _utf16_units(text: str) -> int:
+    """UTF-16 code units; a lone surrogate (never sent: intake refuses it) counts one."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _extension_chars(text: str) -> int:

@@ -1,7 +1,7 @@
 """SMS segments: the reference/usage.md §2 vectors (Twilio-verified) and properties."""
 
 import regex
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from billing.rating.graphemes import graphemes
@@ -176,3 +176,37 @@ def test_gsm_units_are_the_septets_of_every_character(text):
     assert counted.encoding is SmsEncoding.GSM7
     assert counted.units == sum(2 if char in GSM7_EXTENSION else 1 for char in text)
     assert (counted.segments == 1) == (counted.units <= 160)
+
+
+def _packed_by_encoding_each_cluster(text: str) -> int:
+    """The plain reading: each cluster's UTF-16 units, packed 67 a part, never split."""
+    parts, free = 1, 67
+    for cluster in graphemes(text):
+        size = len(cluster.encode("utf-16-le", "surrogatepass")) // 2
+        if size <= free:
+            free -= size
+        elif size <= 67:
+            parts, free = parts + 1, 67 - size
+        else:
+            whole, rest = divmod(size, 67)
+            parts += whole + (1 if rest else 0)
+            free = 67 - rest if rest else 0
+    return parts
+
+
+_UCS_PIECES = ["ą", "é", "😜", "🇹🇿", "👨‍👩‍👧", "สวัสดี", "ທຳ", "नमस्ते", "e\u0301", "a", " ", "\r\n"]
+
+
+@example(["😜"] * 40)  # 80 units: 2 parts of 33 emoji, not 1 of 80 characters
+@example(["é"] * 70 + ["👨‍👩‍👧"])
+@given(st.lists(st.sampled_from(_UCS_PIECES) | st.characters(), min_size=20, max_size=120))
+def test_ucs2_shortcuts_pack_as_encoding_each_cluster_does(pieces):
+    """The shortcuts (units from the whole text; a cluster's length when nothing is past
+    the BMP; 1 or 2 for a single character) give the parts the plain reading gives."""
+    text = "".join(pieces) + "ą"  # never GSM-7
+    counted = count_segments(text)
+    assert counted.encoding is UCS
+    if counted.units > 70:
+        assert counted.segments == _packed_by_encoding_each_cluster(text)
+    else:
+        assert counted.segments == 1
