@@ -10,13 +10,23 @@ request is read from /proc.
 
     .venv/bin/python bench/authorize_trips.py [--calls 500] [--blocks 8] [--traced 200]
 
-Uses (and rebuilds) the database of bench/authorize_http.py.
+Instructions a request, which no other process moves: under callgrind, each block lies
+between two dumps (`os.getppid` marks them), e.g.
+
+    valgrind --tool=callgrind --dump-before=getppid --callgrind-out-file=/tmp/cg.%p \
+        .venv/bin/python bench/authorize_trips.py --reuse --modes held --calls 200 \
+        --blocks 1 --traced 0
+
+then `callgrind_annotate` the part between the marks (its total over `--calls`).
+
+Uses (and rebuilds, unless `--reuse`) the database of bench/authorize_http.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import re
 import shutil
@@ -127,15 +137,23 @@ def main() -> None:
     parser.add_argument("--traced", type=int, default=200)
     parser.add_argument("--modes", default="ask,held")
     parser.add_argument("--profile", help="write a cProfile (thread CPU) of the held calls")
+    parser.add_argument("--reuse", action="store_true", help="the database as last prepared")
     args = parser.parse_args()
-    tenant_id, key = prepare()
+    ids = Path("/tmp/malipo-bench-authorize-trips.json")
+    if args.reuse and ids.exists():
+        tenant_id, key = json.loads(ids.read_text())
+    else:
+        tenant_id, key = prepare()
+        ids.write_text(json.dumps([tenant_id, key]))
     settings = Settings(database_url=URL, redis_url=REDIS_URL, secret_key="bench",
                         provider_mode="sandbox", log_format="text")  # fmt: skip
     app = create_app(settings)
     runtime = app.extensions[EXTENSION]
     modes = {"ask": False, "held": True}
-    print(f"POST /v1/authorize in process (WSGI), CPU a request: the least of {args.blocks} blocks of {args.calls} calls; load average"
-          f" {os.getloadavg()[0]:.2f}")  # fmt: skip
+    print(
+        f"POST /v1/authorize in process (WSGI); CPU a request: the least of {args.blocks}"
+        f" blocks of {args.calls} calls; load average {os.getloadavg()[0]:.2f}"
+    )
     print(f"  {'mode':<6} {'CPU/req':>9} {'median':>9} {'backend CPU/req':>16} {'round trips':>12}")
     for name in args.modes.split(","):
         items = bodies(tenant_id, key, modes[name])
@@ -150,7 +168,9 @@ def main() -> None:
         blocks = []
         for _ in range(args.blocks):
             before = time.process_time()
+            os.getppid()  # under `valgrind --tool=callgrind --dump-before=getppid`: a mark
             _run(app, items, args.calls)
+            os.getppid()
             blocks.append((time.process_time() - before) / args.calls * 1e3)
         cpu_ms = min(blocks)
         if args.profile and name == "held":
@@ -159,7 +179,9 @@ def main() -> None:
         backend_ms = (sum(_backend_cpu_s(p) for p in backends) - before_backend) / (
             args.calls * args.blocks
         )
-        trips = _round_trips(app, items, args.traced) if shutil.which("strace") else float("nan")
+        trips = float("nan")
+        if args.traced and shutil.which("strace"):
+            trips = _round_trips(app, items, args.traced)
         median = sorted(blocks)[len(blocks) // 2]
         print(
             f"  {name:<6} {cpu_ms:>6.3f} ms {median:>6.3f} ms {backend_ms * 1e3:>13.3f} ms"

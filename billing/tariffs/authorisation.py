@@ -151,7 +151,8 @@ def _authorise(
 ) -> Authorisation:
     standing, tariff, refusal = standing_of(session, tenant_id, at)
     at = at or utcnow()
-    budget, bundles = budget_and_bundles(session.connection(), standing, tariff, at, held)
+    connection = held.connection if held is not None else session.connection()
+    budget, bundles = budget_and_bundles(connection, standing, tariff, at, held)
     answer = {
         "tenant_id": tenant_id,
         "service": service,

@@ -68,6 +68,8 @@ class HeldTransaction:
         self.now = now
         self.open = False
         self._literals = Transformer(self.raw)
+        self._escaping = pq.Escaping(self.raw.pgconn)
+        self._encoding = self.raw.info.encoding
 
     def begin(self, read: ClauseElement | None, params: Mapping[str, Any]) -> list[Any]:
         """Open the transaction under the tenant's lock, release the session's previous
@@ -118,7 +120,20 @@ class HeldTransaction:
             self.connection.invalidate()
 
     def _literal(self, value: Any) -> str:
-        return self._literals.as_literal(value).decode(self.raw.info.encoding)
+        """`value` as psycopg renders it; text, whole numbers and instants without its
+        dumper lookup (a held answer renders some twenty values)."""
+        kind = type(value)
+        if kind is str:
+            return self._escaping.escape_literal(value.encode(self._encoding)).decode(
+                self._encoding
+            )
+        if kind is int:
+            return str(value)
+        if value is None:
+            return "NULL"
+        if kind is datetime and value.tzinfo is not None:
+            return f"'{value.isoformat()}'::timestamptz"
+        return self._literals.as_literal(value).decode(self._encoding)
 
     def _rendered(self, read: ClauseElement, params: Mapping[str, Any]) -> str:
         sql, constants, processors = _compiled(read, self.connection.dialect)
@@ -131,11 +146,11 @@ class HeldTransaction:
     def _run(self, query: str) -> list[pq.abc.PGresult]:
         """One simple query, one wait; its results, or the first error raised."""
         pgconn = self.raw.pgconn
-        pgconn.send_query(query.encode(self.raw.info.encoding))
+        pgconn.send_query(query.encode(self._encoding))
         results = waiting.wait(generators.execute(pgconn), pgconn.socket)
         for result in results:
             if result.status not in _OK:
-                raise errors.error_from_result(result, encoding=self.raw.info.encoding)
+                raise errors.error_from_result(result, encoding=self._encoding)
         return results
 
 

@@ -17,14 +17,16 @@ from sqlalchemy import select, text, update
 
 from billing.core import scoping
 from billing.core.clock import utcnow
+from billing.core.money import Currency
 from billing.rating.plans import Service
 from billing.tariffs.authorisation import Authorisation, Hold, authorise
 from billing.tariffs.budgets import WALLET_AND_BUNDLES, prepaid_read
 from billing.tariffs.rate_plans import assign_plan
 from billing.tariffs.seed import SEED_VALID_FROM, seed_tariffs
+from billing.tariffs.service import read_standing, tariff_from
 from billing.tariffs.standings import forget_standings
-from billing.tariffs.service import read_standing
 from billing.tenants.models import BillingMode, Tenant, TenantStatus
+from billing.tenants.service import NewTenant, create_tenant
 from billing.usage import reservations
 from billing.usage.held_transaction import HeldTransaction
 from billing.usage.models import Reservation
@@ -153,8 +155,6 @@ def test_the_read_is_rendered_as_sqlalchemy_binds_it(runtime, sessions, make_ten
 
 
 def bundled_plan(session, standing):
-    from billing.tariffs.service import tariff_from
-
     return tariff_from(session, standing, utcnow()).plan
 
 
@@ -178,9 +178,6 @@ def test_any_session_id_is_stored_as_given(runtime, sessions, tenant_for_ids, se
 
 @pytest.fixture(scope="module")
 def tenant_for_ids(runtime):
-    from billing.core.money import Currency
-    from billing.tenants.service import NewTenant, create_tenant
-
     with runtime.unit_of_work() as session:
         tenant = create_tenant(
             session,
