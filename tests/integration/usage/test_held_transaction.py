@@ -309,3 +309,24 @@ def test_the_insert_carries_the_scope(runtime, sessions, make_tenant):
         raw = connection.connection.driver_connection
         assert raw.pgconn.transaction_status == pq.TransactionStatus.IDLE
     assert held_rows(sessions, tenant_id) == []
+
+
+def test_a_failure_after_the_lock_rolls_everything_back(
+    runtime, sessions, make_tenant, monkeypatch
+):
+    """Raised between the two round trips: the release is undone, the lock let go, and
+    the pooled connection is handed back idle (the next held answer goes as usual)."""
+    tenant_id = make_kind(runtime, make_tenant, "prepaid", 500_00)
+    first = two_trips(sessions, tenant_id, Hold("call", 60))
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("planted")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("billing.tariffs.authorisation.rate_usage", broken)
+        with pytest.raises(RuntimeError, match="planted"):
+            two_trips(sessions, tenant_id, Hold("call", 60))
+    assert [row[8] for row in held_rows(sessions, tenant_id)] == ["open"]
+    again = two_trips(sessions, tenant_id, Hold("call", 60))
+    assert again.reservation_id > first.reservation_id
+    assert [row[8] for row in held_rows(sessions, tenant_id)] == ["released", "open"]
