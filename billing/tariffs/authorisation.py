@@ -23,7 +23,10 @@ the budget and the bundles first. With `reserve`, the answer itself is held: a c
 maximum (or the `seconds` asked for, if fewer), or the `messages` about to be sent, at
 its price (VAT included) and with the bundle units it would draw, until its usage is
 rated or it expires. A tenant's reserving authorisations are serialised by a lock, so
-concurrent sessions never share the same money.
+concurrent sessions never share the same money. Outside a transaction (the API's), a
+held answer is a transaction of its own in two round trips
+(`billing.usage.held_transaction`): the lock, the release and the budget's read; the
+hold and COMMIT. The budget's reads are in `budgets`.
 """
 
 from __future__ import annotations
