@@ -121,7 +121,10 @@ def _authorise_holding(
     if scope is not None:  # a statement run meanwhile (a postpaid read) says it too
         options[READ_SCOPE] = scope
     # Not the session's connection: its transaction's bookkeeping was a tenth of the CPU.
-    # A cold standing's read goes through the session, in a reading as without a hold.
+    # A cold standing is read first, through the session (in a reading, as without a
+    # hold), so that a request never has two connections out of the pool at once.
+    with reading(session):
+        standing_of(session, tenant_id, None)
     with reading(session), session.get_bind().connect() as connection:
         connection.execution_options(**options)
         held = HeldTransaction(connection, scope, tenant_id, hold.session_id, utcnow())
