@@ -35,7 +35,8 @@ _SET = text(
     "SELECT set_config('malipo.scope', :kind, true), set_config('malipo.tenant_id', :tenant, true)"
 )
 
-_SET_RAW = "SELECT set_config('malipo.scope', %s, true), set_config('malipo.tenant_id', %s, true)"
+# The settings as a driver statement (also sent raw by `billing.usage.held_transaction`).
+SET_RAW = "SELECT set_config('malipo.scope', %s, true), set_config('malipo.tenant_id', %s, true)"
 # An autocommit connection's execution option: the scope each of its statements sends.
 READ_SCOPE = "malipo_read_scope"
 
@@ -114,7 +115,7 @@ def _send_scope(session: Session, _transaction: Any, connection: Any) -> None:
     if _begin_saying(raw, scope):
         return
     with raw.pipeline():
-        connection.exec_driver_sql(_SET_RAW, (scope.kind, scope.tenant_id or ""))
+        connection.exec_driver_sql(SET_RAW, (scope.kind, scope.tenant_id or ""))
 
 
 def _begin_saying(raw: Any, scope: Scope) -> bool:
@@ -171,6 +172,6 @@ def _in_scope(cursor: Any, context: Any, run: Callable[[], object]) -> bool:
         return False
     raw = cursor.connection
     with raw.pipeline():
-        raw.cursor().execute(_SET_RAW, (scope.kind, scope.tenant_id or ""))
+        raw.cursor().execute(SET_RAW, (scope.kind, scope.tenant_id or ""))
         run()
     return True

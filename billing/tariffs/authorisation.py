@@ -23,7 +23,10 @@ the budget and the bundles first. With `reserve`, the answer itself is held: a c
 maximum (or the `seconds` asked for, if fewer), or the `messages` about to be sent, at
 its price (VAT included) and with the bundle units it would draw, until its usage is
 rated or it expires. A tenant's reserving authorisations are serialised by a lock, so
-concurrent sessions never share the same money.
+concurrent sessions never share the same money. Outside a transaction (the API's), a
+held answer is a transaction of its own in two round trips
+(`billing.usage.held_transaction`): the lock, the release and the budget's read; the
+hold and COMMIT. The budget's reads are in `budgets`.
 """
 
 from __future__ import annotations
@@ -33,67 +36,27 @@ from datetime import datetime
 from functools import lru_cache
 
 import phonenumbers
-from sqlalchemy import (
-    Connection,
-    Date,
-    String,
-    bindparam,
-    null,
-    select,
-    type_coerce,
-    union_all,
-)
 from sqlalchemy.orm import Session
 
 from billing.core.clock import utcnow
-from billing.core.db import reading
+from billing.core.db import is_postgresql, reading
 from billing.core.errors import InvalidInput
 from billing.core.money import Currency
-from billing.ledger.models import Account
-from billing.ledger.postings import WALLET
+from billing.core.scoping import READ_SCOPE, scope_of
 from billing.rating.allowance import MAX_SESSION_S, Request, allowance
-from billing.rating.bundles import EMPTY, BundleState, period_of
+from billing.rating.bundles import BundleState
 from billing.rating.plans import DURATION_SERVICES, Service
 from billing.rating.rater import rate_usage
 from billing.rating.records import FxRate, RatedUsage, UsageRecord
+from billing.tariffs.budgets import VAT_RATE, budget_and_bundles, prepaid_debit
 from billing.tariffs.fx import NoFxRate, day_of
 from billing.tariffs.rate_description import describe_rate
-from billing.tariffs.service import Standing, Tariff
+from billing.tariffs.service import Tariff
 from billing.tariffs.standings import standing_of
-from billing.tenants.models import BillingMode
 from billing.usage import reservations
-from billing.usage.accruals import exposure
-from billing.usage.bundle_standings import (
-    CURRENT_BALANCES,
-    current_state,
-    standings_from,
-    state_of,
-)
-from invoices.vat import STANDARD_RATES, VatCode, gross_from_net
+from billing.usage.held_transaction import HeldTransaction
 
-VAT_RATE = STANDARD_RATES[VatCode.A]
-_accounts = Account.__table__
-_IS_WALLET = (
-    _accounts.c.tenant_id == bindparam("tenant_id"),
-    _accounts.c.kind == WALLET,
-    _accounts.c.currency == bindparam("currency"),
-)
-# The wallet's balance less what open reservations hold, in the same read.
-_BALANCE = select(
-    (_accounts.c.balance_minor - reservations.HELD_MONEY).label("balance_minor")
-).where(*_IS_WALLET)
-# The wallet's balance less what is held (the row without a bundle; `units_used` counts
-# the open reservations that hold bundle units) and the current bundle balances.
-_WALLET_AND_BUNDLES = union_all(
-    select(
-        type_coerce(null(), String).label("bundle"),
-        type_coerce(null(), String).label("period"),
-        type_coerce(null(), Date).label("period_start"),
-        (_accounts.c.balance_minor - reservations.HELD_MONEY).label("units_granted"),
-        reservations.HOLDING_UNITS.label("units_used"),
-    ).where(*_IS_WALLET),
-    CURRENT_BALANCES,
-)
+__all__ = ["Authorisation", "Hold", "authorise", "e164_digits", "prepaid_debit"]
 
 
 @dataclass(frozen=True)
@@ -128,13 +91,52 @@ def authorise(
 
     Without a hold, inside a transaction the reads join it; outside one they run in
     autocommit and the session is left as found (`billing.core.db.reading`): one round
-    trip, not three. A hold writes in the session's transaction (the caller commits)."""
+    trip, not three. A hold inside the session's transaction writes in it (the caller
+    commits); outside one, on PostgreSQL, it is committed before the answer returns, in
+    two round trips (`_authorise_holding`)."""
     number = e164_digits(destination)
-    if hold is not None:
-        reservations.lock_tenant(session, tenant_id, hold.session_id, utcnow())
-        return _authorise(session, tenant_id, service, number, None, segments, category, hold)
+    if hold is None:
+        with reading(session):
+            return _authorise(session, tenant_id, service, number, at, segments, category)
+    if not session.in_transaction() and is_postgresql(session):
+        return _authorise_holding(session, tenant_id, service, number, segments, category, hold)
+    reservations.lock_tenant(session, tenant_id, hold.session_id, utcnow())
+    return _authorise(session, tenant_id, service, number, None, segments, category, hold)
+
+
+def _authorise_holding(
+    session: Session,
+    tenant_id: str,
+    service: Service,
+    number: str,
+    segments: int,
+    category: str,
+    hold: Hold,
+) -> Authorisation:
+    """A held answer in its own transaction, as the general path's statements in two
+    round trips (`HeldTransaction`): the lock, the release and the budget's read; the
+    hold and COMMIT. The session is left as found (its connection runs in autocommit)."""
+    scope = scope_of(session)
+    options: dict = {"isolation_level": "AUTOCOMMIT"}
+    if scope is not None:  # a statement run meanwhile (a postpaid read) says it too
+        options[READ_SCOPE] = scope
+    # Not the session's connection: its transaction's bookkeeping was a tenth of the CPU.
+    # A cold standing is read first, through the session (in a reading, as without a
+    # hold), so that a request never has two connections out of the pool at once.
     with reading(session):
-        return _authorise(session, tenant_id, service, number, at, segments, category)
+        standing_of(session, tenant_id, None)
+    with reading(session), session.get_bind().connect() as connection:
+        connection.execution_options(**options)
+        held = HeldTransaction(connection, scope, tenant_id, hold.session_id, utcnow())
+        try:
+            answer = _authorise(
+                session, tenant_id, service, number, None, segments, category, hold, held
+            )
+            held.commit()  # nothing held (a refusal): the release is committed alone
+        except BaseException:
+            held.abort()
+            raise
+    return answer
 
 
 @dataclass(frozen=True)
@@ -156,11 +158,12 @@ def _authorise(
     segments: int,
     category: str,
     hold: Hold | None = None,
+    held: HeldTransaction | None = None,
 ) -> Authorisation:
     standing, tariff, refusal = standing_of(session, tenant_id, at)
     at = at or utcnow()
-    connection = session.connection()
-    budget, bundles = _budget_and_bundles(connection, standing, tariff, at)
+    connection = held.connection if held is not None else session.connection()
+    budget, bundles = budget_and_bundles(connection, standing, tariff, at, held)
     answer = {
         "tenant_id": tenant_id,
         "service": service,
@@ -188,19 +191,7 @@ def _authorise(
     )
     if hold is None or not result.allowed:
         return answered
-    return _held(session, answered, request, tariff, bundles, fx, hold)
-
-
-def _less_held_units(
-    connection: Connection, tenant_id: str, at: datetime, bundles: BundleState
-) -> BundleState:
-    """The bundles less the units open reservations hold."""
-    _money, units = reservations.held(connection, tenant_id, at)
-    if not units or not bundles.remaining:
-        return bundles
-    return BundleState(
-        {name: max(n - units.get(name, 0), 0) for name, n in bundles.remaining.items()}
-    )
+    return _held(session, answered, request, tariff, bundles, fx, hold, held)
 
 
 def _held(
@@ -211,6 +202,7 @@ def _held(
     bundles: BundleState,
     fx: FxRate | None,
     hold: Hold,
+    held: HeldTransaction | None,
 ) -> Authorisation:
     """Hold what the answer allows (no more than asked), priced as rating will price it."""
     seconds = messages = None
@@ -232,8 +224,7 @@ def _held(
         raise AssertionError(f"rating refused a held answer: {rated}")
     amount = prepaid_debit(rated.amount_minor)
     draws = {name: units for name, units in rated.bundle_draws}
-    reservation_id, expires_at = reservations.hold(
-        session,
+    values = reservations.hold_values(
         tenant_id=answered.tenant_id,
         currency=str(answered.currency),
         service=request.service.value,
@@ -245,6 +236,8 @@ def _held(
         bundle_draws=draws,
         now=request.at,
     )
+    reservation_id = held.hold(values) if held else reservations.hold(session, values)
+    expires_at = values["expires_at"]
     return replace(
         answered,
         max_seconds=seconds if seconds is not None else answered.max_seconds,
@@ -253,53 +246,6 @@ def _held(
         reserved_minor=amount,
         expires_at=expires_at,
     )
-
-
-def _budget_and_bundles(
-    connection: Connection, standing: Standing, tariff: Tariff | None, at: datetime
-) -> tuple[int | None, BundleState]:
-    """The budget and the bundles left now, less what reservations hold; a prepaid
-    tenant's in one round trip (two if reservations hold bundle units)."""
-    plan = tariff.plan if tariff is not None else None
-    if plan is None or not plan.bundles:
-        return _budget(connection, standing, at), EMPTY
-    if standing.billing_mode is not BillingMode.PREPAID:
-        state = current_state(connection, standing.tenant_id, plan, at)
-        state = _less_held_units(connection, standing.tenant_id, at, state)
-        return _budget(connection, standing, at), state
-    day = period_of("day", at)[0]
-    rows = connection.execute(
-        _WALLET_AND_BUNDLES,
-        {"tenant_id": standing.tenant_id, "currency": str(standing.currency), "day": day,
-         "now": at},
-    ).all()  # fmt: skip
-    wallet = next((row for row in rows if row.bundle is None), None)
-    found = standings_from(plan, day, (row for row in rows if row.bundle is not None))
-    state = state_of(found)
-    if wallet is not None and wallet.units_used:
-        state = _less_held_units(connection, standing.tenant_id, at, state)
-    return max(wallet.units_granted, 0) if wallet is not None else 0, state
-
-
-def _budget(connection: Connection, standing: Standing, at: datetime) -> int | None:
-    """What the tenant may spend now, VAT included, less what is held; None: no limit."""
-    currency = str(standing.currency)
-    if standing.billing_mode is BillingMode.PREPAID:
-        wallet = connection.execute(
-            _BALANCE, {"tenant_id": standing.tenant_id, "currency": currency, "now": at}
-        )
-        return max(wallet.scalar() or 0, 0)
-    limit = standing.credit_limit_minor
-    if limit is None:
-        return None
-    accrued_net, owed = exposure(connection, standing.tenant_id, currency)
-    held, _units = reservations.held(connection, standing.tenant_id, at)
-    return max(limit - prepaid_debit(accrued_net) - owed - held, 0)
-
-
-def prepaid_debit(net_minor: int) -> int:
-    """What a prepaid wallet pays for a net charge: the charge plus its VAT."""
-    return gross_from_net(net_minor, VAT_RATE)
 
 
 @lru_cache(maxsize=65_536)

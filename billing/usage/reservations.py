@@ -54,12 +54,14 @@ _HELD_DRAWS = select(_table.c.bundle_draws).where(
     _table.c.bundle_draws.is_not(None),
 )
 
+# The columns are the parameters': one statement compiled and cached, not one built a hold.
+_INSERT = _table.insert().returning(_table.c.id)
 
-_LOCK = (
+LOCK = (
     "SELECT set_config('synchronous_commit', 'off', true),"
     " pg_advisory_xact_lock(hashtextextended(%s, 0))"
 )
-_RELEASE = (
+RELEASE = (
     "UPDATE reservations SET status = %s, closed_at = %s"
     " WHERE tenant_id = %s AND session_id = %s AND status = %s"
 )
@@ -83,10 +85,10 @@ def lock_tenant(session: Session, tenant_id: str, session_id: str | None, now: d
         return
     raw = session.connection().connection.driver_connection  # the transaction has begun
     with raw.pipeline(), raw.cursor() as cursor:
-        cursor.execute(_LOCK, (f"malipo-reserve:{tenant_id}",))
+        cursor.execute(LOCK, (f"malipo-reserve:{tenant_id}",))
         if session_id:
             released = ReservationStatus.RELEASED.value
-            cursor.execute(_RELEASE, (released, now, tenant_id, session_id, _OPEN))
+            cursor.execute(RELEASE, (released, now, tenant_id, session_id, _OPEN))
 
 
 def held(connection: Connection, tenant_id: str, now: datetime) -> tuple[int, dict[str, int]]:
@@ -113,8 +115,14 @@ def release_session(session: Session, tenant_id: str, session_id: str, now: date
     )
 
 
-def hold(
-    session: Session,
+def hold(session: Session, values: dict[str, Any]) -> int:
+    """Hold an answer: insert its row (`hold_values`); its id."""
+    if values["bundle_draws"] is None:  # SQL NULL (a JSON None would be stored as 'null')
+        values = {name: value for name, value in values.items() if name != "bundle_draws"}
+    return session.execute(_INSERT, values).scalar_one()
+
+
+def hold_values(
     *,
     tenant_id: str,
     currency: str,
@@ -126,11 +134,11 @@ def hold(
     messages: int | None,
     bundle_draws: dict[str, int],
     now: datetime,
-) -> tuple[int, datetime]:
-    """Hold an answer; its id and when it lapses."""
+) -> dict[str, Any]:
+    """The row that holds an answer: a call until its longest end and the grace after it,
+    a message until its first chargeable status is due."""
     wait = (seconds or 0) + GRACE_S if seconds is not None else MESSAGE_HOLD_S
-    expires_at = now + timedelta(seconds=wait)
-    values: dict[str, Any] = {
+    return {
         "tenant_id": tenant_id,
         "currency": currency,
         "service": service,
@@ -141,14 +149,9 @@ def hold(
         "messages": messages,
         "status": _OPEN,
         "created_at": now,
-        "expires_at": expires_at,
+        "expires_at": now + timedelta(seconds=wait),
+        "bundle_draws": bundle_draws or None,
     }
-    if bundle_draws:  # else SQL NULL (a JSON None would be stored as 'null')
-        values["bundle_draws"] = bundle_draws
-    reservation_id = session.execute(
-        _table.insert().values(values).returning(_table.c.id)
-    ).scalar_one()
-    return reservation_id, expires_at
 
 
 def settle_for_usage(session: Session, rows: Iterable[Any]) -> int:
