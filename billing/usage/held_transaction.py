@@ -124,6 +124,8 @@ class HeldTransaction:
         dumper lookup (a held answer renders some twenty values)."""
         kind = type(value)
         if kind is str:
+            if "\x00" in value:  # libpq's escaping would stop there: another text
+                raise ValueError("text with NUL (U+0000) cannot be stored")
             return self._escaping.escape_literal(value.encode(self._encoding)).decode(
                 self._encoding
             )

@@ -200,3 +200,22 @@ def test_inside_a_transaction_the_reads_join_it(tenant, sessions):
     with sessions() as session:
         answer = authorise(session, tenant.tenant_id, Service.VOICE, "0754000111")
         assert (answer.allowed, answer.reason) == (False, "insufficient_balance")
+
+
+@pytest.mark.parametrize("session_id", ["call-1\u0000call-2", "call-1\ud800"])
+def test_a_session_id_that_cannot_be_stored_is_refused_naming_the_field(
+    client, admin, tenant, sessions, session_id
+):
+    """Never truncated at the NUL (libpq's escaping would stop there, and the hold would be
+    stored, and a previous one released, under another session's id): a 400."""
+    with sessions.begin() as session:
+        top_up(session, tenant.tenant_id, 1_000_00)
+    body = {
+        "tenant_id": tenant.tenant_id,
+        "service": "voice",
+        "destination": "0754000111",
+        "session_id": session_id,
+    }
+    response = client.post("/v1/authorize", json=body, headers=admin.headers)
+    assert response.status_code in (400, 422), response.get_json()
+    assert "session_id" in str(response.get_json())

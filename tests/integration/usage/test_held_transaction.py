@@ -176,6 +176,20 @@ def test_any_session_id_is_stored_as_given(runtime, sessions, tenant_for_ids, se
     assert dict(found) == {first.reservation_id: "released", again.reservation_id: "open"}
 
 
+def test_a_session_id_with_nul_is_refused_not_cut_short(sessions, tenant_for_ids):
+    """libpq's literal escaping stops at a NUL: "a\\x00b" would be held (and "a" released)
+    as "a". The API refuses such text first (tests/integration/tariffs); here, below it."""
+    with pytest.raises(ValueError, match="NUL"):
+        two_trips(sessions, tenant_for_ids, Hold("call-1\x00call-2", 30))
+    with sessions() as session:
+        found = session.execute(
+            select(Reservation.id).where(
+                Reservation.tenant_id == tenant_for_ids, Reservation.session_id == "call-1"
+            )
+        ).all()
+    assert found == []
+
+
 @pytest.fixture(scope="module")
 def tenant_for_ids(runtime):
     with runtime.unit_of_work() as session:
