@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from psycopg import pq
+from psycopg import IsolationLevel, pq
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -124,15 +124,14 @@ def _begin_saying(raw: Any, scope: Scope) -> bool:
     The pipeline above costs the writer a quarter of its CPU per ledger posting (psycopg
     drives it in Python); this is one blocking call. psycopg then finds the transaction
     open (it reads the server's transaction status), so it sends no BEGIN of its own, and
-    COMMIT and ROLLBACK go as usual. Only for the plain BEGIN psycopg would send: a
-    connection with an isolation level, read-only or deferrable flag of its own, in
-    autocommit, in a pipeline or already in a transaction takes the pipeline."""
+    COMMIT and ROLLBACK go as usual. The BEGIN says what psycopg's would: the
+    connection's isolation level, read-only and deferrable flags (`_begin_of`; SQLAlchemy
+    sets the level explicitly on every connection an autocommit read has used, so the
+    plain BEGIN alone missed most pooled connections). A connection in autocommit, in a
+    pipeline or already in a transaction takes the pipeline."""
     pgconn = raw.pgconn
     if (
         raw.autocommit
-        or raw.isolation_level is not None
-        or raw.read_only is not None
-        or raw.deferrable is not None
         or pgconn.pipeline_status != pq.PipelineStatus.OFF
         or pgconn.transaction_status != pq.TransactionStatus.IDLE
     ):
@@ -142,12 +141,25 @@ def _begin_saying(raw: Any, scope: Scope) -> bool:
     kind = escaping.escape_literal(scope.kind.encode(encoding))
     tenant = escaping.escape_literal((scope.tenant_id or "").encode(encoding))
     result = pgconn.exec_(
-        b"BEGIN; SELECT set_config('malipo.scope', " + kind + b", true),"
+        _begin_of(raw) + b"; SELECT set_config('malipo.scope', " + kind + b", true),"
         b" set_config('malipo.tenant_id', " + tenant + b", true)"
     )
     # A failure (the server gone, say) goes the general way: the pipeline meets it again
     # and SQLAlchemy raises it as for any statement, invalidating a dead connection.
     return result.status == pq.ExecStatus.TUPLES_OK
+
+
+def _begin_of(raw: Any) -> bytes:
+    """The BEGIN psycopg would send for this connection (its `_get_tx_start_command`)."""
+    parts = [b"BEGIN"]
+    if raw.isolation_level is not None:
+        level = IsolationLevel(raw.isolation_level).name.replace("_", " ")
+        parts.append(b"ISOLATION LEVEL " + level.encode())
+    if raw.read_only is not None:
+        parts.append(b"READ ONLY" if raw.read_only else b"READ WRITE")
+    if raw.deferrable is not None:
+        parts.append(b"DEFERRABLE" if raw.deferrable else b"NOT DEFERRABLE")
+    return b" ".join(parts)
 
 
 def _execute_in_scope(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:

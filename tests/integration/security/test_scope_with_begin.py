@@ -62,3 +62,52 @@ def test_a_connection_asking_for_an_isolation_level_keeps_it(scoped):
         level = session.execute(text("SHOW transaction_isolation")).scalar()
         assert (level, session.execute(text(SETTINGS)).one()[0]) == ("serializable", "system")
         session.rollback()
+
+
+def test_after_an_autocommit_read_the_begin_still_carries_the_scope(scoped, monkeypatch):
+    """SQLAlchemy sets the isolation level explicitly on a pooled connection an autocommit
+    read has used (resetting it): the BEGIN then names the level, and still goes with the
+    scope in one simple query (it fell back to two round trips before)."""
+    said = []
+    begin_saying = scoping._begin_saying
+
+    def spied(raw, scope):
+        said.append(begin_saying(raw, scope))
+        return said[-1]
+
+    monkeypatch.setattr(scoping, "_begin_saying", spied)
+    with scoped() as session:
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        session.execute(text("SELECT 1"))
+        session.rollback()  # the connection back to the pool, its level reset
+    with scoped() as session:
+        scoping.set_scope(session, scoping.Scope.tenant("ten_after_read"))
+        with session.begin():
+            raw = session.connection().connection.driver_connection
+            assert raw.isolation_level is not None  # what made the plain BEGIN decline
+            assert tuple(session.execute(text(SETTINGS)).one()) == ("tenant", "ten_after_read")
+            level = session.execute(text("SHOW transaction_isolation")).scalar()
+    assert said == [True] and level == "read committed"
+
+
+@pytest.mark.parametrize(
+    ("options", "level", "read_only"),
+    [
+        ({"isolation_level": "SERIALIZABLE"}, "serializable", "off"),
+        ({"isolation_level": "REPEATABLE READ"}, "repeatable read", "off"),
+        ({"postgresql_readonly": True}, "read committed", "on"),
+    ],
+)
+def test_the_begin_says_what_the_connection_asks(scoped, options, level, read_only):
+    with scoped() as session:
+        scoping.set_scope(session, scoping.Scope.tenant("ten_levels"))
+        session.connection(execution_options=options)
+        said = session.execute(
+            text(
+                "SELECT current_setting('transaction_isolation'),"
+                " current_setting('transaction_read_only'),"
+                " current_setting('malipo.tenant_id', true)"
+            )
+        ).one()
+        assert tuple(said) == (level, read_only, "ten_levels")
+        session.rollback()
