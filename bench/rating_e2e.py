@@ -300,6 +300,9 @@ def main() -> None:
         help="rate in N `billing worker` processes (RQ, Redis) while the file is read;"
         " 0: jobs run in-process after each chunk commits, as without Redis",
     )
+    parser.add_argument(
+        "--serial", action="store_true", help="store chunk after chunk, none priced ahead"
+    )
     args = parser.parse_args()
 
     rebuild_database()
@@ -342,7 +345,8 @@ def main() -> None:
             with app.app_context():
                 server, children = backend_cpu(), child_cpu()
                 started, cpu = time.perf_counter(), time.process_time()
-                summary = import_file(runtime, str(path), "asterisk")
+                overlap = False if args.serial else None
+                summary = import_file(runtime, str(path), "asterisk", overlap=overlap)
                 if workers:
                     wait_until_rated(runtime)
                 elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -365,7 +369,7 @@ def main() -> None:
     print(f"machine load average: {os.getloadavg()[0]:.2f}")
     print(f"COPY floor (18 text columns): {floor:.2f} s = {rows / floor:,.0f} rows/s")
     how = f"{args.workers} RQ worker(s) rating meanwhile" if args.workers else "jobs in-process"
-    print(f"rating: {how}")
+    print(f"rating: {how}; chunks {'one after another' if args.serial else 'overlapped'}")
     print(
         f"end to end (parse, store once, rate, debit): {elapsed:.2f} s = {rows / elapsed:,.0f}"
         f" records/s; {elapsed / floor:.1f}x the COPY floor"

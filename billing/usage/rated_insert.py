@@ -17,11 +17,15 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
+from billing.core.clock import utcnow
 from billing.tenants.models import Tenant
 from billing.usage.bulk import KeyTaken, copy_new, next_ids, stored_keys
 from billing.usage.intake_rows import STORED_COLUMNS
 from billing.usage.models import UsageStatus
+from billing.usage.prepricing import Prepriced, aheadable, tenant_views
 from billing.usage.rating import rate_rows
+from billing.usage.row_prices import price
+from billing.usage.tariff_lookup import Tariffs
 
 _ATTEMPTS = 5  # batches redone after racing another over the same keys, at most
 log = logging.getLogger(__name__)
@@ -46,8 +50,12 @@ def rate_and_insert(
     rows: Sequence[dict],
     looked_up: bool = False,
     tenants: dict[str, Tenant] | None = None,
+    prepriced: Prepriced | None = None,
 ) -> dict[tuple[str, str], int] | None:
     """Rate the new rows and insert every new row once, rated; their ids by key.
+
+    `prepriced`: the rows priced ahead of this transaction (`preprice`); those still
+    holding are not priced again (`rate_rows`).
 
     In a savepoint: if a concurrent batch stored one of the keys meanwhile, the insert
     skips it, the debit would be wrong, so the savepoint is undone and the batch redone
@@ -60,7 +68,7 @@ def rate_and_insert(
     for _attempt in range(_ATTEMPTS):
         try:
             with session.begin_nested():
-                return _rate_and_insert_once(session, rows, checked, looked_up, tenants)
+                return _rate_and_insert_once(session, rows, checked, looked_up, tenants, prepriced)
         except _Raced:
             checked = True
             continue
@@ -104,6 +112,7 @@ def _rate_and_insert_once(
     checked: bool = True,
     looked_up: bool = False,
     tenants: dict[str, Tenant] | None = None,
+    prepriced: Prepriced | None = None,
 ) -> dict[tuple[str, str], int]:
     stored = _stored(session, rows, checked, looked_up)
     new: dict[tuple[str, str], dict] = {}
@@ -119,6 +128,9 @@ def _rate_and_insert_once(
     pending = [_new_tuple(_PendingRow, (usage_id, *_pending_fields(row)))
                for row, usage_id in zip(fresh, ids, strict=True)
                if row["status"] == waiting]  # fmt: skip
+    priced: Sequence[dict[str, Any] | None] = ()
+    if prepriced is not None:
+        priced = _aligned(prepriced.fields, rows, fresh, pending)
 
     def write(session: Session, results: Sequence[Any]) -> None:
         rated = {result.usage_id: result.fields for result in results}
@@ -132,10 +144,26 @@ def _rate_and_insert_once(
             raise _Raced from error
 
     if pending:
-        rate_rows(session, pending, key=f"usage:{pending[0].id}", write=write, tenants=tenants)
+        rate_rows(session, pending, key=f"usage:{pending[0].id}", write=write, tenants=tenants,
+                  prepriced=prepriced, priced=priced)  # fmt: skip
     else:
         write(session, ())
     return dict(zip(new, ids, strict=True))
+
+
+def _aligned(
+    ahead: list[dict[str, Any] | None],
+    rows: Sequence[dict],
+    fresh: list[dict],
+    pending: list[Any],
+) -> Sequence[dict[str, Any] | None]:
+    """The prices `ahead` (one a row of `rows`) of the `pending` rows of `fresh`: as they
+    are when every row is new and pending (nearly always), else picked out."""
+    if len(pending) == len(fresh) == len(rows):
+        return ahead
+    waiting = UsageStatus.PENDING.value
+    by_row = {id(row): fields for row, fields in zip(rows, ahead, strict=True)}
+    return [by_row[id(row)] for row in fresh if row["status"] == waiting]
 
 
 _parsed_values = itemgetter(*_PARSED_COLUMNS)
@@ -175,3 +203,22 @@ class _PendingRow(NamedTuple):
 
 
 _pending_fields = itemgetter(*_PendingRow._fields[1:])  # all but the id
+
+
+def preprice(session: Session, rows: Sequence[dict], tenants: dict[str, Tenant]) -> Prepriced:
+    """The pending rows that can be priced ahead of their transaction, priced
+    (`billing.usage.prepricing` says which, and why their price cannot differ)."""
+    waiting = UsageStatus.PENDING.value
+    shaped = [_new_tuple(_PendingRow, (0, *_pending_fields(row)))
+              if row["status"] == waiting and row["tenant_id"] in tenants else None
+              for row in rows]  # fmt: skip
+    tariffs = Tariffs(session)
+    tariffs.prepare([row for row in shaped if row is not None])
+    views = tenant_views(tenants)
+    chosen = {tenant_id: tariff for tenant_id in views
+              if aheadable(views[tenant_id], tariff := tariffs.whole(tenant_id))}  # fmt: skip
+    now = utcnow()
+    fields = [price(row, views[row.tenant_id], tariffs, now)
+              if row is not None and row.tenant_id in chosen else None
+              for row in shaped]  # fmt: skip
+    return Prepriced({t: views[t] for t in chosen}, chosen, fields)
