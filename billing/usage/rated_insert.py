@@ -70,7 +70,9 @@ def rate_and_insert(
             with session.begin_nested():
                 return _rate_and_insert_once(session, rows, checked, looked_up, tenants, prepriced)
         except _Raced:
-            checked = True
+            # Redone with every key looked up, and priced again: rating marked the prices
+            # made ahead (status, debit) before the race undid it.
+            checked, prepriced = True, None
             continue
         except Exception:
             log.exception("rating at intake failed; %d records stored pending", len(rows))

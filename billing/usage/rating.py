@@ -94,8 +94,9 @@ def rate_rows(
         ahead = priced[index] if row.tenant_id in held else None
         if ahead is None:
             fields = price(row, tenant, tariffs, now, bundles)
-        else:  # a copy: a batch redone after a race starts again from the price
-            fields = {**ahead, "rated_at": now}
+        else:
+            fields = ahead
+            fields["rated_at"] = now
         result = RowResult(row.id, fields)
         results.append(result)
         if fields["status"] is None:

@@ -236,3 +236,22 @@ def test_rows_priced_ahead_stand_only_while_the_tariff_holds(monkeypatch):
     assert prepricing.holding(ahead, views, Now(None)) == set()
     restricted = {"ten_1": view._replace(restricted=True)}
     assert prepricing.holding(ahead, restricted, Now(tariff())) == set()
+
+
+def test_a_duplicate_the_probe_misses_is_redone_and_priced_again(runtime, sessions, rated_tenant):
+    """A chunk of 64 probes every other key: a duplicate of the chunk before at an odd
+    place is found by the unique key, the chunk redone; its prices made ahead, marked
+    by the undone attempt, are not reused."""
+    worlds = [rated_tenant(balance=100_000_00).tenant_id for _ in range(2)]
+    tallies = []
+    for tenant, prefix, overlap in zip(worlds, ("rs", "rp"), (False, True), strict=True):
+        lines = [asterisk_line(tenant, "0712345678", 65, f"{prefix}-{n}") for n in range(130)]
+        lines[65] = lines[3]  # second chunk, index 1: not among the keys probed
+        tallies.append(
+            summary_of(import_lines(runtime, "asterisk", lines, chunk=64, overlap=overlap))
+        )
+    assert tallies[0] == tallies[1] and tallies[1][3] == 1  # one duplicate
+    one, two = ({"dry": t} for t in worlds)
+    seen = [[_seen(r, world) for r in rows(sessions, world["dry"])] for world in (one, two)]
+    assert seen[0] == seen[1]
+    assert ledger(sessions, one) == ledger(sessions, two)
