@@ -175,15 +175,16 @@ _NOT_RATED = (None,) * len(RATING_COLUMNS)
 
 def _rated_values(
     rows: Sequence[dict], ids: Sequence[int], rated: dict[int, dict[str, Any]]
-) -> Iterator[tuple]:
+) -> Iterator[list]:
     """Each row's values in `RATED_COLUMNS` order: as parsed, its id, and its rating
-    (status and reason the rating's if it was rated). No merged dict a row is built."""
+    (status and reason the rating's if it was rated). No merged dict a row is built; a
+    list, which `copy_new` encodes in place."""
     for row, usage_id in zip(rows, ids, strict=True):
         fields = rated.get(usage_id)
         if fields is None:  # rejected before rating (unknown tenant, malformed)
-            yield (*_parsed_values(row), usage_id, row["status"], row["reason"], *_NOT_RATED)
+            yield [*_parsed_values(row), usage_id, row["status"], row["reason"], *_NOT_RATED]
         else:
-            yield (*_parsed_values(row), usage_id, *_rating_values(fields))
+            yield [*_parsed_values(row), usage_id, *_rating_values(fields)]
 
 
 class _PendingRow(NamedTuple):
