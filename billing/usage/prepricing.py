@@ -35,6 +35,7 @@ class Prepriced(NamedTuple):
     views: dict[str, _TenantView]  # the tenants priced for, as read then
     tariffs: dict[str, Any]  # each such tenant's tariff over the chunk
     fields: list[dict[str, Any] | None]  # each row's rated columns, None if not priced
+    chunk: Any = None  # the chunk numbered and shaped ahead (`rated_insert.Shaped`)
 
 
 def tenant_views(tenants: Mapping[str, Tenant]) -> dict[str, _TenantView]:

@@ -117,22 +117,15 @@ def _rate_and_insert_once(
     prepriced: Prepriced | None = None,
 ) -> dict[tuple[str, str], int]:
     stored = _stored(session, rows, checked, looked_up)
-    new: dict[tuple[str, str], dict] = {}
-    for row in rows:  # the first of a key in the batch is the one stored
-        key = (row["source_system"], row["source_id"])
-        if key not in stored and key not in new:
-            new[key] = row
+    ahead = prepriced.chunk if prepriced is not None else None
+    if ahead is not None and not stored and tenants is not None and ahead.known == set(tenants):
+        # Nearly always: numbered and shaped ahead (`preprice`), nothing of it stored.
+        new, ids, pending, priced = ahead.new, ahead.ids, ahead.pending, ahead.priced
+        fresh = list(new.values())
+    else:
+        new, ids, fresh, pending, priced = _shaped(session, rows, stored, prepriced)
     if not new:
         return {}
-    ids = next_ids(session, len(new))
-    fresh = list(new.values())
-    waiting = UsageStatus.PENDING.value
-    pending = [_new_tuple(_PendingRow, (usage_id, *_pending_fields(row)))
-               for row, usage_id in zip(fresh, ids, strict=True)
-               if row["status"] == waiting]  # fmt: skip
-    priced: Sequence[dict[str, Any] | None] = ()
-    if prepriced is not None:
-        priced = _aligned(prepriced.fields, rows, fresh, pending)
 
     def write(session: Session, results: Sequence[Any]) -> None:
         rated = {result.usage_id: result.fields for result in results}
@@ -151,6 +144,39 @@ def _rate_and_insert_once(
     else:
         write(session, ())
     return dict(zip(new, ids, strict=True))
+
+
+def _shaped(
+    session: Session,
+    rows: Sequence[dict],
+    stored: set[tuple[str, str]],
+    prepriced: Prepriced | None,
+) -> tuple[dict[tuple[str, str], dict], list[int], list[dict], list[Any], Sequence[Any]]:
+    """The batch's new rows by key (the first of a key is the one stored), their ids (the
+    ones taken ahead, if any, else from the sequence), the rows, the pending ones as
+    rating reads them, and the prices made ahead of those."""
+    new: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        key = (row["source_system"], row["source_id"])
+        if key not in stored and key not in new:
+            new[key] = row
+    if not new:
+        return new, [], [], [], ()
+    ahead = prepriced.chunk if prepriced is not None else None
+    if ahead is not None:  # taken in file order ahead: those of stored keys go unused
+        taken = dict(zip(ahead.new, ahead.ids, strict=True))
+        ids = [taken[key] for key in new]
+    else:
+        ids = next_ids(session, len(new))
+    fresh = list(new.values())
+    waiting = UsageStatus.PENDING.value
+    pending = [_new_tuple(_PendingRow, (usage_id, *_pending_fields(row)))
+               for row, usage_id in zip(fresh, ids, strict=True)
+               if row["status"] == waiting]  # fmt: skip
+    priced: Sequence[Any] = ()
+    if prepriced is not None:
+        priced = _aligned(prepriced.fields, rows, fresh, pending)
+    return new, ids, fresh, pending, priced
 
 
 def _aligned(
@@ -210,18 +236,43 @@ _pending_fields = itemgetter(*_PendingRow._fields[1:])  # all but the id
 
 def preprice(session: Session, rows: Sequence[dict], tenants: dict[str, Tenant]) -> Prepriced:
     """The pending rows that can be priced ahead of their transaction, priced
-    (`billing.usage.prepricing` says which, and why their price cannot differ)."""
+    (`billing.usage.prepricing` says which, and why their price cannot differ); and
+    the chunk numbered and shaped as `_rate_and_insert_once` takes it when nothing of it
+    is stored yet (ids from the sequence: taken in file order, as in the transaction)."""
     waiting = UsageStatus.PENDING.value
-    shaped = [_new_tuple(_PendingRow, (0, *_pending_fields(row)))
+    new: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        key = (row["source_system"], row["source_id"])
+        if key not in new:
+            new[key] = row
+    ids = next_ids(session, len(new))
+    shaped = [_new_tuple(_PendingRow, (usage_id, *_pending_fields(row)))
               if row["status"] == waiting and row["tenant_id"] in tenants else None
-              for row in rows]  # fmt: skip
+              for row, usage_id in zip(new.values(), ids, strict=True)]  # fmt: skip
+    pending = [row for row in shaped if row is not None]
     tariffs = Tariffs(session)
-    tariffs.prepare([row for row in shaped if row is not None])
+    tariffs.prepare(pending)
     views = tenant_views(tenants)
     chosen = {tenant_id: tariff for tenant_id in views
               if aheadable(views[tenant_id], tariff := tariffs.whole(tenant_id))}  # fmt: skip
     now = utcnow()
-    fields = [price(row, views[row.tenant_id], tariffs, now)
-              if row is not None and row.tenant_id in chosen else None
-              for row in shaped]  # fmt: skip
-    return Prepriced({t: views[t] for t in chosen}, chosen, fields)
+    priced = [price(row, views[row.tenant_id], tariffs, now) if row.tenant_id in chosen else None
+              for row in pending]  # fmt: skip
+    by_row: dict[int, dict[str, Any] | None] = dict.fromkeys(map(id, rows))
+    prices = iter(priced)
+    for row, pending_row in zip(new.values(), shaped, strict=True):
+        if pending_row is not None:
+            by_row[id(row)] = next(prices)
+    fields = [by_row[id(row)] for row in rows]
+    chunk = Shaped(frozenset(tenants), new, ids, pending, priced)
+    return Prepriced({t: views[t] for t in chosen}, chosen, fields, chunk)
+
+
+class Shaped(NamedTuple):
+    """A chunk as `_rate_and_insert_once` takes it when nothing of it is stored."""
+
+    known: frozenset[str]  # its tenants found (the others' rows are rejected by `store`)
+    new: dict[tuple[str, str], dict]  # the first row of each key
+    ids: list[int]  # theirs, in order
+    pending: list[Any]  # the pending rows of known tenants, as rating reads them
+    priced: list[dict[str, Any] | None]  # their prices made ahead
