@@ -49,6 +49,7 @@ from billing.usage.settling import RowResult, after_settling, settle_prepaid_eac
 from billing.usage.tariff_lookup import Tariffs
 
 _records = UsageRecord.__table__
+_ACCRUED = UsageStatus.ACCRUED.value  # an enum's value is a property: read once
 RATE_COLUMNS = (
     _records.c.id, _records.c.tenant_id, _records.c.service, _records.c.to_number,
     _records.c.occurred_at, _records.c.billable_s, _records.c.units, _records.c.disposition,
@@ -101,7 +102,7 @@ def rate_rows(
         results.append(result)
         if fields["status"] is None:
             if tenant.postpaid:
-                fields["status"] = UsageStatus.ACCRUED.value
+                fields["status"] = _ACCRUED
                 accrued[(tenant.id, fields["currency"])] += fields["net_minor"]
                 postpaid.append((row, fields))
             else:
