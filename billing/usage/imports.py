@@ -164,8 +164,7 @@ def _stored_overlapped(
     written = 0
     with collector_paused(), ThreadPoolExecutor(1, thread_name_prefix="import-store") as writer:
         for rows in chunks:
-            with runtime.sessions() as session, session.begin():
-                prepriced = prepare(session, rows)
+            prepriced = prepare(runtime, rows)
             if writing is not None:
                 _count(summary, writing.result(), written, progress)
             context = contextvars.copy_context()  # the app's, the relayer's

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from billing.core.clock import utcnow
 from billing.core.db import insert_for, is_postgresql
 from billing.jobs.outbox import defer
+from billing.runtime import Runtime
 from billing.usage.bulk import copy_insert
 from billing.usage.intake_rows import STORED_COLUMNS, event_row, malformed_row
 from billing.usage.models import UsageRecord, UsageStatus
@@ -102,17 +103,20 @@ def store(
     return outcomes
 
 
-def prepare(session: Session, rows: Sequence[dict]) -> Prepriced | None:
-    """What of `rows` can be priced before their own transaction, priced, read in
-    `session` (another transaction: see `billing.usage.prepricing`); None if that
-    failed, or not on PostgreSQL: `store` then prices every row itself, as always."""
-    if not rows or not is_postgresql(session):
+def prepare(runtime: Runtime, rows: Sequence[dict]) -> Prepriced | None:
+    """What of `rows` can be priced before their own transaction, priced, in a short
+    transaction of its own (see `billing.usage.prepricing`); None if that failed, or not
+    on PostgreSQL: `store` then prices every row itself, as always."""
+    if not rows:
         return None
     try:
-        tenants = tenants_by_id(session, {row["tenant_id"] for row in rows if row["tenant_id"]})
-        return preprice(session, rows, tenants)
-    except Exception:  # whatever it was, the chunk's own transaction meets it again
-        log.warning("pricing ahead failed; the chunk is priced as it is stored", exc_info=True)
+        with runtime.sessions() as session, session.begin():
+            if not is_postgresql(session):
+                return None
+            tenant_ids = {row["tenant_id"] for row in rows if row["tenant_id"]}
+            return preprice(session, rows, tenants_by_id(session, tenant_ids))
+    except Exception as error:  # whatever it was, the chunk's own transaction meets it again
+        log.warning("pricing ahead failed (%r); the chunk is priced as it is stored", error)
         return None
 
 

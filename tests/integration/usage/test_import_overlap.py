@@ -118,8 +118,8 @@ def test_overlapped_import_stores_what_one_chunk_after_another_stores(
     ahead = []
     prepared = imports.prepare
 
-    def seen(session, rows):
-        found = prepared(session, rows)
+    def seen(runtime, rows):
+        found = prepared(runtime, rows)
         ahead.append(found is not None and any(found.fields))
         return found
 
@@ -188,8 +188,8 @@ def test_a_tariff_changed_after_pricing_ahead_prices_the_chunk_again(
         dearer_id = dearer.plan.id
     prepared = imports.prepare
 
-    def then_changed(session, rows):
-        ahead = prepared(session, rows)
+    def then_changed(runtime, rows):
+        ahead = prepared(runtime, rows)
         if rows[0]["source_id"] == "t-12":  # priced ahead; now the tenant changes plan
             with runtime.unit_of_work() as other:
                 assign_plan(other, tenant, dearer_id, valid_from=datetime(2026, 1, 1, tzinfo=UTC))
