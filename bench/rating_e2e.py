@@ -1,6 +1,6 @@
 """End-to-end import: an Asterisk Master.csv into PostgreSQL, rated and debited.
 
-    .venv/bin/python bench/rating_e2e.py [--rows 1000000] [--tenants 20] [--phases]
+    .venv/bin/python bench/rating_e2e.py [--rows 1000000] [--tenants 20] [--phases] [--serial]
 
 Writes a synthetic Master.csv (18 columns: loguniqueid and loguserfield on, local time),
 then times, on a rebuilt database (`malipo_bench_rating`, or $MALIPO_BENCH_RATING_DB):
@@ -8,7 +8,9 @@ then times, on a rebuilt database (`malipo_bench_rating`, or $MALIPO_BENCH_RATIN
 * the floor: a bare `COPY` of the same file into a table of 18 text columns;
 * the real path: `billing.usage.imports.import_file` (parse, normalise, find duplicates,
   rate with the tenant's tariff, one ledger debit per tenant per chunk with VAT, and
-  store each row once, already rated), jobs in-process as without Redis.
+  store each row once, already rated), jobs in-process as without Redis; chunk N+1
+  priced while chunk N is stored, or with `--serial` one chunk after another, to
+  compare both in one sitting.
 
 * the storage floor: a binary COPY of the rows as stored, already rated, into a copy of
   usage_records (same partitions, indexes and constraints), after the import: what the

@@ -30,8 +30,8 @@ from billing.runtime import Runtime
 from billing.usage.bulk import copy_insert
 from billing.usage.intake_rows import STORED_COLUMNS, event_row, malformed_row
 from billing.usage.models import UsageRecord, UsageStatus
-from billing.usage.prepricing import Prepriced
-from billing.usage.rated_insert import preprice, rate_and_insert
+from billing.usage.prepricing import Prepriced, preprice
+from billing.usage.rated_insert import rate_and_insert
 from billing.usage.rating import tenants_by_id
 
 __all__ = ["STORED_COLUMNS", "Outcome", "event_row", "insert_new", "malformed_row", "store"]

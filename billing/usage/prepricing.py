@@ -21,12 +21,21 @@ they are priced again there. `rated_at` is the transaction's, as it would have b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from operator import itemgetter
 from typing import Any, NamedTuple
 
+from sqlalchemy.orm import Session
+
+from billing.core.clock import utcnow
 from billing.tenants.models import BillingMode, Tenant
-from billing.usage.row_prices import _TenantView
+from billing.usage.bulk import next_ids
+from billing.usage.models import UsageStatus
+from billing.usage.row_prices import _TenantView, price
 from billing.usage.tariff_lookup import Tariffs
+
+_new_tuple = tuple.__new__  # a NamedTuple from its values in order, without keywords
 
 
 class Prepriced(NamedTuple):
@@ -35,7 +44,7 @@ class Prepriced(NamedTuple):
     views: dict[str, _TenantView]  # the tenants priced for, as read then
     tariffs: dict[str, Any]  # each such tenant's tariff over the chunk
     fields: list[dict[str, Any] | None]  # each row's rated columns, None if not priced
-    chunk: Any = None  # the chunk numbered and shaped ahead (`rated_insert.Shaped`)
+    chunk: Shaped | None = None  # the chunk numbered and shaped ahead
 
 
 def tenant_views(tenants: Mapping[str, Tenant]) -> dict[str, _TenantView]:
@@ -76,3 +85,68 @@ def holding(prepriced: Prepriced, views: Mapping[str, _TenantView], tariffs: Tar
         if views.get(tenant_id) == prepriced.views[tenant_id]
         and _same_tariff(tariff, tariffs.whole(tenant_id))
     }
+
+
+class PendingRow(NamedTuple):
+    """A row about to be stored, as `rate_rows` reads a stored one."""
+
+    id: int
+    tenant_id: str
+    service: str
+    to_number: str
+    occurred_at: datetime
+    billable_s: int
+    units: int
+    disposition: str
+    category: str
+    pricing_type: str
+    answered_at: datetime | None
+    source_id: str
+    delivery_status: str
+
+
+pending_fields = itemgetter(*PendingRow._fields[1:])  # all but the id
+
+
+def preprice(session: Session, rows: Sequence[dict], tenants: dict[str, Tenant]) -> Prepriced:
+    """The pending rows that can be priced ahead of their transaction, priced
+    (`billing.usage.prepricing` says which, and why their price cannot differ); and
+    the chunk numbered and shaped as `_rate_and_insert_once` takes it when nothing of it
+    is stored yet (ids from the sequence: taken in file order, as in the transaction)."""
+    waiting = UsageStatus.PENDING.value
+    new: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        key = (row["source_system"], row["source_id"])
+        if key not in new:
+            new[key] = row
+    ids = next_ids(session, len(new))
+    shaped = [_new_tuple(PendingRow, (usage_id, *pending_fields(row)))
+              if row["status"] == waiting and row["tenant_id"] in tenants else None
+              for row, usage_id in zip(new.values(), ids, strict=True)]  # fmt: skip
+    pending = [row for row in shaped if row is not None]
+    tariffs = Tariffs(session)
+    tariffs.prepare(pending)
+    views = tenant_views(tenants)
+    chosen = {tenant_id: tariff for tenant_id in views
+              if aheadable(views[tenant_id], tariff := tariffs.whole(tenant_id))}  # fmt: skip
+    now = utcnow()
+    priced = [price(row, views[row.tenant_id], tariffs, now) if row.tenant_id in chosen else None
+              for row in pending]  # fmt: skip
+    by_row: dict[int, dict[str, Any] | None] = dict.fromkeys(map(id, rows))
+    prices = iter(priced)
+    for row, pending_row in zip(new.values(), shaped, strict=True):
+        if pending_row is not None:
+            by_row[id(row)] = next(prices)
+    fields = [by_row[id(row)] for row in rows]
+    chunk = Shaped(frozenset(tenants), new, ids, pending, priced)
+    return Prepriced({t: views[t] for t in chosen}, chosen, fields, chunk)
+
+
+class Shaped(NamedTuple):
+    """A chunk as `_rate_and_insert_once` takes it when nothing of it is stored."""
+
+    known: frozenset[str]  # its tenants found (the others' rows are rejected by `store`)
+    new: dict[tuple[str, str], dict]  # the first row of each key
+    ids: list[int]  # theirs, in order
+    pending: list[Any]  # the pending rows of known tenants, as rating reads them
+    priced: list[dict[str, Any] | None]  # their prices made ahead

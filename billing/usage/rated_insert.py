@@ -11,21 +11,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from billing.core.clock import utcnow
 from billing.tenants.models import Tenant
 from billing.usage.bulk import KeyTaken, copy_new, next_ids, stored_keys
 from billing.usage.intake_rows import STORED_COLUMNS
 from billing.usage.models import UsageStatus
-from billing.usage.prepricing import Prepriced, aheadable, tenant_views
+from billing.usage.prepricing import PendingRow, Prepriced, pending_fields
 from billing.usage.rating import rate_rows
-from billing.usage.row_prices import price
-from billing.usage.tariff_lookup import Tariffs
 
 _ATTEMPTS = 5  # batches redone after racing another over the same keys, at most
 log = logging.getLogger(__name__)
@@ -170,7 +166,7 @@ def _shaped(
         ids = next_ids(session, len(new))
     fresh = list(new.values())
     waiting = UsageStatus.PENDING.value
-    pending = [_new_tuple(_PendingRow, (usage_id, *_pending_fields(row)))
+    pending = [_new_tuple(PendingRow, (usage_id, *pending_fields(row)))
                for row, usage_id in zip(fresh, ids, strict=True)
                if row["status"] == waiting]  # fmt: skip
     priced: Sequence[Any] = ()
@@ -211,68 +207,3 @@ def _rated_values(
             yield [*_parsed_values(row), usage_id, row["status"], row["reason"], *_NOT_RATED]
         else:
             yield [*_parsed_values(row), usage_id, *_rating_values(fields)]
-
-
-class _PendingRow(NamedTuple):
-    """A row about to be stored, as `rate_rows` reads a stored one."""
-
-    id: int
-    tenant_id: str
-    service: str
-    to_number: str
-    occurred_at: datetime
-    billable_s: int
-    units: int
-    disposition: str
-    category: str
-    pricing_type: str
-    answered_at: datetime | None
-    source_id: str
-    delivery_status: str
-
-
-_pending_fields = itemgetter(*_PendingRow._fields[1:])  # all but the id
-
-
-def preprice(session: Session, rows: Sequence[dict], tenants: dict[str, Tenant]) -> Prepriced:
-    """The pending rows that can be priced ahead of their transaction, priced
-    (`billing.usage.prepricing` says which, and why their price cannot differ); and
-    the chunk numbered and shaped as `_rate_and_insert_once` takes it when nothing of it
-    is stored yet (ids from the sequence: taken in file order, as in the transaction)."""
-    waiting = UsageStatus.PENDING.value
-    new: dict[tuple[str, str], dict] = {}
-    for row in rows:
-        key = (row["source_system"], row["source_id"])
-        if key not in new:
-            new[key] = row
-    ids = next_ids(session, len(new))
-    shaped = [_new_tuple(_PendingRow, (usage_id, *_pending_fields(row)))
-              if row["status"] == waiting and row["tenant_id"] in tenants else None
-              for row, usage_id in zip(new.values(), ids, strict=True)]  # fmt: skip
-    pending = [row for row in shaped if row is not None]
-    tariffs = Tariffs(session)
-    tariffs.prepare(pending)
-    views = tenant_views(tenants)
-    chosen = {tenant_id: tariff for tenant_id in views
-              if aheadable(views[tenant_id], tariff := tariffs.whole(tenant_id))}  # fmt: skip
-    now = utcnow()
-    priced = [price(row, views[row.tenant_id], tariffs, now) if row.tenant_id in chosen else None
-              for row in pending]  # fmt: skip
-    by_row: dict[int, dict[str, Any] | None] = dict.fromkeys(map(id, rows))
-    prices = iter(priced)
-    for row, pending_row in zip(new.values(), shaped, strict=True):
-        if pending_row is not None:
-            by_row[id(row)] = next(prices)
-    fields = [by_row[id(row)] for row in rows]
-    chunk = Shaped(frozenset(tenants), new, ids, pending, priced)
-    return Prepriced({t: views[t] for t in chosen}, chosen, fields, chunk)
-
-
-class Shaped(NamedTuple):
-    """A chunk as `_rate_and_insert_once` takes it when nothing of it is stored."""
-
-    known: frozenset[str]  # its tenants found (the others' rows are rejected by `store`)
-    new: dict[tuple[str, str], dict]  # the first row of each key
-    ids: list[int]  # theirs, in order
-    pending: list[Any]  # the pending rows of known tenants, as rating reads them
-    priced: list[dict[str, Any] | None]  # their prices made ahead
