@@ -1,6 +1,6 @@
 """End-to-end import: an Asterisk Master.csv into PostgreSQL, rated and debited.
 
-    .venv/bin/python bench/rating_e2e.py [--rows 1000000] [--tenants 20] [--phases]
+    .venv/bin/python bench/rating_e2e.py [--rows 1000000] [--tenants 20] [--phases] [--serial]
 
 Writes a synthetic Master.csv (18 columns: loguniqueid and loguserfield on, local time),
 then times, on a rebuilt database (`malipo_bench_rating`, or $MALIPO_BENCH_RATING_DB):
@@ -8,7 +8,9 @@ then times, on a rebuilt database (`malipo_bench_rating`, or $MALIPO_BENCH_RATIN
 * the floor: a bare `COPY` of the same file into a table of 18 text columns;
 * the real path: `billing.usage.imports.import_file` (parse, normalise, find duplicates,
   rate with the tenant's tariff, one ledger debit per tenant per chunk with VAT, and
-  store each row once, already rated), jobs in-process as without Redis.
+  store each row once, already rated), jobs in-process as without Redis; chunk N+1
+  priced while chunk N is stored, or with `--serial` one chunk after another, to
+  compare both in one sitting.
 
 * the storage floor: a binary COPY of the rows as stored, already rated, into a copy of
   usage_records (same partitions, indexes and constraints), after the import: what the
@@ -300,6 +302,9 @@ def main() -> None:
         help="rate in N `billing worker` processes (RQ, Redis) while the file is read;"
         " 0: jobs run in-process after each chunk commits, as without Redis",
     )
+    parser.add_argument(
+        "--serial", action="store_true", help="store chunk after chunk, none priced ahead"
+    )
     args = parser.parse_args()
 
     rebuild_database()
@@ -342,7 +347,8 @@ def main() -> None:
             with app.app_context():
                 server, children = backend_cpu(), child_cpu()
                 started, cpu = time.perf_counter(), time.process_time()
-                summary = import_file(runtime, str(path), "asterisk")
+                overlap = False if args.serial else None
+                summary = import_file(runtime, str(path), "asterisk", overlap=overlap)
                 if workers:
                     wait_until_rated(runtime)
                 elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -365,7 +371,7 @@ def main() -> None:
     print(f"machine load average: {os.getloadavg()[0]:.2f}")
     print(f"COPY floor (18 text columns): {floor:.2f} s = {rows / floor:,.0f} rows/s")
     how = f"{args.workers} RQ worker(s) rating meanwhile" if args.workers else "jobs in-process"
-    print(f"rating: {how}")
+    print(f"rating: {how}; chunks {'one after another' if args.serial else 'overlapped'}")
     print(
         f"end to end (parse, store once, rate, debit): {elapsed:.2f} s = {rows / elapsed:,.0f}"
         f" records/s; {elapsed / floor:.1f}x the COPY floor"

@@ -119,11 +119,12 @@ def _direct_copy(columns: tuple[str, ...]) -> tuple[str, list[str], tuple[tuple[
 def copy_new(session: Session, columns: tuple[str, ...], rows: Iterable[Sequence[Any]]) -> None:
     """COPY rows whose keys were found new straight into usage_records, in binary.
 
-    Each row is its values in `columns` order. No staging table and no `INSERT …
-    SELECT`: the rows are written once. The unique key still guards against a batch that
-    stored one of the keys since they were checked (or a key the caller's probe did not
-    look up): the COPY then fails and `KeyTaken` is raised (the caller's savepoint is
-    undone and the batch redone). Timestamps must be aware; JSON columns take a dict.
+    Each row is its values in `columns` order (a list is encoded in place). No staging
+    table and no `INSERT … SELECT`: the rows are written once. The unique key still
+    guards against a batch that stored one of the keys since they were checked (or a key
+    the caller's probe did not look up): the COPY then fails and `KeyTaken` is raised
+    (the caller's savepoint is undone and the batch redone). Timestamps must be aware;
+    JSON columns take a dict.
     """
     sql, types, encoded = _direct_copy(columns)
     staged = _copy_refused(session)
@@ -136,9 +137,11 @@ def copy_new(session: Session, columns: tuple[str, ...], rows: Iterable[Sequence
                 copy.set_types(types)
                 write_row = copy.write_row
                 for values in rows:
-                    values = list(values)
+                    if values.__class__ is not list:
+                        values = list(values)
                     for index, encode in encoded:
-                        values[index] = encode(values[index])
+                        if (value := values[index]) is not None:  # None stays NULL
+                            values[index] = encode(value)
                     write_row(values)
             if staged:
                 cursor.execute(move)

@@ -69,8 +69,10 @@ class BundleBook:
     ) -> BundleBook:
         """A book holding, locked, every balance these rows of known tenants may draw on."""
         book = cls(session)
+        # A tenant with one tariff over the rows, and no bundle in it: none of its rows.
+        plain = {t for t in tenants if (whole := tariffs.whole(t)) and not whole.plan.bundles}
         for row in rows:
-            if row.tenant_id in tenants:
+            if row.tenant_id in tenants and row.tenant_id not in plain:
                 tariff = tariffs.at(row.tenant_id, row.occurred_at)
                 if tariff is not None and tariff.plan.bundles:
                     book.need(row.tenant_id, tariff.plan, row.occurred_at)

@@ -130,11 +130,12 @@ def _take(
     available = balance + sum(refund.gross_minor for refund in refunds)
     paid, unpaid = [], []
     for charge in charges:
-        if charge.gross_minor <= available:
-            available -= charge.gross_minor
+        gross = charge[1] + charge[2]  # gross_minor, without the property's call
+        if gross <= available:
+            available -= gross
             paid.append(charge)
         else:
-            unpaid.append(charge.usage_id)
+            unpaid.append(charge[0])
     net = sum(c.net_minor for c in paid) - sum(r.net_minor for r in refunds)
     vat = sum(c.vat_minor for c in paid) - sum(r.vat_minor for r in refunds)
     postings = [

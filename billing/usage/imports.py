@@ -1,16 +1,21 @@
 """CDR files into usage records, streamed: a chunk of rows at a time, each committed.
 
 The parser reads the file line by line and the rows are stored a chunk per
-transaction, so a 1 GB file needs no more memory than one chunk. Each chunk is rated
-and debited as it is stored (see `intake.store`), so a row is written once. Storing two
-chunks at once (the next pricing while the last writes) was measured and not kept: on
-2 cores it changed nothing (1 M rows, 36.3 s either way; see bench/rating_e2e.py).
+transaction, so a 1 GB file needs no more memory than a couple of chunks. Each chunk is
+rated and debited as it is stored (see `intake.store`), so a row is written once. On
+PostgreSQL chunk N+1 is received and priced in this thread while a second one stores
+chunk N (`_stored_overlapped`; what may be priced ahead, and why its price cannot
+differ: `billing.usage.prepricing`). An earlier try, two chunks stored at once in two
+transactions, gained nothing when the CPU bound was close to the ratio measured (1 M
+rows, 36.3 s either way); see bench/rating_e2e.py (`--serial` for one chunk at a time).
 Importing the same file again stores nothing new: every row is a duplicate.
 """
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -20,8 +25,9 @@ from billing.runtime import Runtime
 from billing.usage import parsing
 from billing.usage.events import Reject, UsageEvent
 from billing.usage.formats import asterisk, freeswitch, generic
-from billing.usage.intake import store
+from billing.usage.intake import Outcome, prepare, store
 from billing.usage.intake_rows import event_row, malformed_row
+from billing.usage.prepricing import Prepriced
 from billing.usage.tally import Tally
 
 # Rows a transaction: each chunk costs about a hundred statements whatever its size (the
@@ -93,9 +99,11 @@ def import_lines(
     options: ImportOptions | None = None,
     progress: Callable[[int], None] | None = None,
     chunk: int = CHUNK,
+    overlap: bool | None = None,
 ) -> ImportSummary:
     """Store every row of a CDR stream; `tenant_id` or else each row's account code."""
-    return store_chunks(runtime, _chunks(parse(fmt, lines, options), tenant_id, chunk), progress)
+    chunks = _chunks(parse(fmt, lines, options), tenant_id, chunk)
+    return store_chunks(runtime, chunks, progress, overlap=overlap)
 
 
 def _chunks(
@@ -109,8 +117,17 @@ def store_chunks(
     runtime: Runtime,
     chunks: Iterable[list[dict]],
     progress: Callable[[int], None] | None = None,
+    *,
+    overlap: bool | None = None,
 ) -> ImportSummary:
-    """Store each chunk of rows in its own transaction, in order; what became of them."""
+    """Store each chunk of rows in its own transaction, in order; what became of them.
+
+    On PostgreSQL (unless `overlap` is False) chunk N+1 is received and priced here
+    while a second thread stores chunk N (`_stored_overlapped`)."""
+    if overlap is None:
+        overlap = runtime.engine.dialect.name == "postgresql"
+    if overlap:
+        return _stored_overlapped(runtime, chunks, progress)
     summary = ImportSummary()
     chunks = iter(chunks)
     while True:
@@ -124,6 +141,54 @@ def store_chunks(
         if progress is not None:
             progress(len(rows))
     return summary
+
+
+def _stored_overlapped(
+    runtime: Runtime,
+    chunks: Iterable[list[dict]],
+    progress: Callable[[int], None] | None,
+) -> ImportSummary:
+    """`store_chunks` with chunk N+1 received and priced ahead (`intake.prepare`, in a
+    short transaction of its own) while one writer thread stores chunk N.
+
+    The writer stores the chunks one after another, each in its own transaction as
+    before, so they commit in file order, each once; chunk N+1 is handed over only
+    once chunk N has committed, and if chunk N failed, N+1 is never stored (what is
+    committed is a prefix of the file, as one chunk at a time). Only what cannot differ
+    is priced ahead, and checked again in the chunk's transaction
+    (`billing.usage.prepricing`); duplicates, ids, bundles, debits, flags and
+    reservations all happen in the chunk's transaction, after the one before committed.
+    """
+    summary = ImportSummary()
+    writing: Future[list[Outcome]] | None = None
+    written = 0
+    with collector_paused(), ThreadPoolExecutor(1, thread_name_prefix="import-store") as writer:
+        for rows in chunks:
+            prepriced = prepare(runtime, rows)
+            if writing is not None:
+                _count(summary, writing.result(), written, progress)
+            context = contextvars.copy_context()  # the app's, the relayer's
+            writing = writer.submit(context.run, _store, runtime, rows, prepriced)
+            written = len(rows)
+        if writing is not None:
+            _count(summary, writing.result(), written, progress)
+    return summary
+
+
+def _store(runtime: Runtime, rows: list[dict], prepriced: Prepriced | None) -> list[Outcome]:
+    with runtime.unit_of_work() as session:
+        return store(session, rows, prepriced=prepriced)
+
+
+def _count(
+    summary: ImportSummary,
+    outcomes: list[Outcome],
+    size: int,
+    progress: Callable[[int], None] | None,
+) -> None:
+    summary.add(outcomes)
+    if progress is not None:
+        progress(size)
 
 
 def _counted(lines: Iterable[str], bar) -> Iterator[str]:
@@ -140,8 +205,10 @@ def import_file(
     tenant_id: str | None = None,
     options: ImportOptions | None = None,
     show_progress: bool = False,
+    overlap: bool | None = None,
 ) -> ImportSummary:
-    """Import a CDR file from disk, read line by line (with a progress bar if asked).
+    """Import a CDR file from disk, read line by line (with a progress bar if asked);
+    `overlap` as `store_chunks` takes it.
 
     A file of `PARALLEL_BYTES` or more is read and parsed in a second process while this
     one rates and stores (see `billing.usage.parsing`); the chunks and their order, and
@@ -157,16 +224,17 @@ def import_file(
     if size >= PARALLEL_BYTES and parsing.available():
         chunks = parsing.parsed_elsewhere(path, fmt, tenant_id, options, CHUNK)
         if not show_progress:
-            return store_chunks(runtime, (rows for rows, _read in chunks))
+            return store_chunks(runtime, (rows for rows, _read in chunks), overlap=overlap)
         with click.progressbar(length=size, label=f"importing {os.path.basename(path)}") as bar:
-            return store_chunks(runtime, _shown(chunks, bar))
+            return store_chunks(runtime, _shown(chunks, bar), overlap=overlap)
     with open(path, encoding="utf-8", errors="replace", newline="") as handle:
         if not show_progress:
-            return import_lines(runtime, fmt, handle, tenant_id=tenant_id, options=options)
-        with click.progressbar(length=size, label=f"importing {os.path.basename(path)}") as bar:
             return import_lines(
-                runtime, fmt, _counted(handle, bar), tenant_id=tenant_id, options=options
+                runtime, fmt, handle, tenant_id=tenant_id, options=options, overlap=overlap
             )
+        with click.progressbar(length=size, label=f"importing {os.path.basename(path)}") as bar:
+            return import_lines(runtime, fmt, _counted(handle, bar), tenant_id=tenant_id,
+                                options=options, overlap=overlap)  # fmt: skip
 
 
 def _shown(chunks: Iterable[tuple[list[dict], int]], bar) -> Iterator[list[dict]]:

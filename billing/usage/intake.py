@@ -17,6 +17,7 @@ duplicates are found first, so nothing is debited for them. Other databases stor
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -25,14 +26,17 @@ from sqlalchemy.orm import Session
 from billing.core.clock import utcnow
 from billing.core.db import insert_for, is_postgresql
 from billing.jobs.outbox import defer
+from billing.runtime import Runtime
 from billing.usage.bulk import copy_insert
 from billing.usage.intake_rows import STORED_COLUMNS, event_row, malformed_row
 from billing.usage.models import UsageRecord, UsageStatus
+from billing.usage.prepricing import Prepriced, preprice
 from billing.usage.rated_insert import rate_and_insert
 from billing.usage.rating import tenants_by_id
 
 __all__ = ["STORED_COLUMNS", "Outcome", "event_row", "insert_new", "malformed_row", "store"]
 RATE_JOB = "usage.rate"
+log = logging.getLogger(__name__)
 _PENDING, _REJECTED = UsageStatus.PENDING.value, UsageStatus.REJECTED.value
 _records = UsageRecord.__table__
 _new_tuple = tuple.__new__  # a NamedTuple from its values in order, without keywords
@@ -52,12 +56,19 @@ class Outcome(NamedTuple):
     usage_status: str | None = None  # the record's as stored: billed, pending, rejected…
 
 
-def store(session: Session, rows: Sequence[dict], *, looked_up: bool = False) -> list[Outcome]:
+def store(
+    session: Session,
+    rows: Sequence[dict],
+    *,
+    looked_up: bool = False,
+    prepriced: Prepriced | None = None,
+) -> list[Outcome]:
     """Write new records (tenant checked), skip stored ones, and ask for them to be rated.
 
     `looked_up`: the caller has just found every key of `rows` not stored (as
     `lifecycle.store_messages` does), so the probe is skipped; a key stored meanwhile is
-    still caught by the unique key, as a key the probe misses is."""
+    still caught by the unique key, as a key the probe misses is. `prepriced`: what
+    `prepare` priced of these rows ahead of this transaction."""
     if not rows:
         return []
     # Loaded once: the check here and the rating below (`rate_rows`) share them.
@@ -69,7 +80,7 @@ def store(session: Session, rows: Sequence[dict], *, looked_up: bool = False) ->
             row["status"] = _REJECTED
             row["reason"] = "unknown_tenant"
     rated = is_postgresql(session)
-    inserted = rate_and_insert(session, rows, looked_up, tenants) if rated else None
+    inserted = rate_and_insert(session, rows, looked_up, tenants, prepriced) if rated else None
     if inserted is None:  # not PostgreSQL, or rating failed: stored pending for the job
         rated, inserted = False, insert_new(session, rows)
     outcomes = []
@@ -90,6 +101,23 @@ def store(session: Session, rows: Sequence[dict], *, looked_up: bool = False) ->
         if pending:
             defer(session, RATE_JOB, min(pending), max(pending))
     return outcomes
+
+
+def prepare(runtime: Runtime, rows: Sequence[dict]) -> Prepriced | None:
+    """What of `rows` can be priced before their own transaction, priced, in a short
+    transaction of its own (see `billing.usage.prepricing`); None if that failed, or not
+    on PostgreSQL: `store` then prices every row itself, as always."""
+    if not rows:
+        return None
+    try:
+        with runtime.sessions() as session, session.begin():
+            if not is_postgresql(session):
+                return None
+            tenant_ids = {row["tenant_id"] for row in rows if row["tenant_id"]}
+            return preprice(session, rows, tenants_by_id(session, tenant_ids))
+    except Exception as error:  # whatever it was, the chunk's own transaction meets it again
+        log.warning("pricing ahead failed (%r); the chunk is priced as it is stored", error)
+        return None
 
 
 def insert_new(session: Session, rows: Sequence[dict]) -> dict[tuple[str, str], int]:

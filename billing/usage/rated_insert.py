@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +20,7 @@ from billing.tenants.models import Tenant
 from billing.usage.bulk import KeyTaken, copy_new, next_ids, stored_keys
 from billing.usage.intake_rows import STORED_COLUMNS
 from billing.usage.models import UsageStatus
+from billing.usage.prepricing import PendingRow, Prepriced, pending_fields
 from billing.usage.rating import rate_rows
 
 _ATTEMPTS = 5  # batches redone after racing another over the same keys, at most
@@ -46,8 +46,12 @@ def rate_and_insert(
     rows: Sequence[dict],
     looked_up: bool = False,
     tenants: dict[str, Tenant] | None = None,
+    prepriced: Prepriced | None = None,
 ) -> dict[tuple[str, str], int] | None:
     """Rate the new rows and insert every new row once, rated; their ids by key.
+
+    `prepriced`: the rows priced ahead of this transaction (`preprice`); those still
+    holding are not priced again (`rate_rows`).
 
     In a savepoint: if a concurrent batch stored one of the keys meanwhile, the insert
     skips it, the debit would be wrong, so the savepoint is undone and the batch redone
@@ -60,9 +64,11 @@ def rate_and_insert(
     for _attempt in range(_ATTEMPTS):
         try:
             with session.begin_nested():
-                return _rate_and_insert_once(session, rows, checked, looked_up, tenants)
+                return _rate_and_insert_once(session, rows, checked, looked_up, tenants, prepriced)
         except _Raced:
-            checked = True
+            # Redone with every key looked up, and priced again: rating marked the prices
+            # made ahead (status, debit) before the race undid it.
+            checked, prepriced = True, None
             continue
         except Exception:
             log.exception("rating at intake failed; %d records stored pending", len(rows))
@@ -104,21 +110,18 @@ def _rate_and_insert_once(
     checked: bool = True,
     looked_up: bool = False,
     tenants: dict[str, Tenant] | None = None,
+    prepriced: Prepriced | None = None,
 ) -> dict[tuple[str, str], int]:
     stored = _stored(session, rows, checked, looked_up)
-    new: dict[tuple[str, str], dict] = {}
-    for row in rows:  # the first of a key in the batch is the one stored
-        key = (row["source_system"], row["source_id"])
-        if key not in stored and key not in new:
-            new[key] = row
+    ahead = prepriced.chunk if prepriced is not None else None
+    if ahead is not None and not stored and tenants is not None and ahead.known == set(tenants):
+        # Nearly always: numbered and shaped ahead (`preprice`), nothing of it stored.
+        new, ids, pending, priced = ahead.new, ahead.ids, ahead.pending, ahead.priced
+        fresh = list(new.values())
+    else:
+        new, ids, fresh, pending, priced = _shaped(session, rows, stored, prepriced)
     if not new:
         return {}
-    ids = next_ids(session, len(new))
-    fresh = list(new.values())
-    waiting = UsageStatus.PENDING.value
-    pending = [_new_tuple(_PendingRow, (usage_id, *_pending_fields(row)))
-               for row, usage_id in zip(fresh, ids, strict=True)
-               if row["status"] == waiting]  # fmt: skip
 
     def write(session: Session, results: Sequence[Any]) -> None:
         rated = {result.usage_id: result.fields for result in results}
@@ -132,10 +135,59 @@ def _rate_and_insert_once(
             raise _Raced from error
 
     if pending:
-        rate_rows(session, pending, key=f"usage:{pending[0].id}", write=write, tenants=tenants)
+        rate_rows(session, pending, key=f"usage:{pending[0].id}", write=write, tenants=tenants,
+                  prepriced=prepriced, priced=priced)  # fmt: skip
     else:
         write(session, ())
     return dict(zip(new, ids, strict=True))
+
+
+def _shaped(
+    session: Session,
+    rows: Sequence[dict],
+    stored: set[tuple[str, str]],
+    prepriced: Prepriced | None,
+) -> tuple[dict[tuple[str, str], dict], list[int], list[dict], list[Any], Sequence[Any]]:
+    """The batch's new rows by key (the first of a key is the one stored), their ids (the
+    ones taken ahead, if any, else from the sequence), the rows, the pending ones as
+    rating reads them, and the prices made ahead of those."""
+    new: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        key = (row["source_system"], row["source_id"])
+        if key not in stored and key not in new:
+            new[key] = row
+    if not new:
+        return new, [], [], [], ()
+    ahead = prepriced.chunk if prepriced is not None else None
+    if ahead is not None:  # taken in file order ahead: those of stored keys go unused
+        taken = dict(zip(ahead.new, ahead.ids, strict=True))
+        ids = [taken[key] for key in new]
+    else:
+        ids = next_ids(session, len(new))
+    fresh = list(new.values())
+    waiting = UsageStatus.PENDING.value
+    pending = [_new_tuple(PendingRow, (usage_id, *pending_fields(row)))
+               for row, usage_id in zip(fresh, ids, strict=True)
+               if row["status"] == waiting]  # fmt: skip
+    priced: Sequence[Any] = ()
+    if prepriced is not None:
+        priced = _aligned(prepriced.fields, rows, fresh, pending)
+    return new, ids, fresh, pending, priced
+
+
+def _aligned(
+    ahead: list[dict[str, Any] | None],
+    rows: Sequence[dict],
+    fresh: list[dict],
+    pending: list[Any],
+) -> Sequence[dict[str, Any] | None]:
+    """The prices `ahead` (one a row of `rows`) of the `pending` rows of `fresh`: as they
+    are when every row is new and pending (nearly always), else picked out."""
+    if len(pending) == len(fresh) == len(rows):
+        return ahead
+    waiting = UsageStatus.PENDING.value
+    by_row = {id(row): fields for row, fields in zip(rows, ahead, strict=True)}
+    return [by_row[id(row)] for row in fresh if row["status"] == waiting]
 
 
 _parsed_values = itemgetter(*_PARSED_COLUMNS)
@@ -145,33 +197,13 @@ _NOT_RATED = (None,) * len(RATING_COLUMNS)
 
 def _rated_values(
     rows: Sequence[dict], ids: Sequence[int], rated: dict[int, dict[str, Any]]
-) -> Iterator[tuple]:
+) -> Iterator[list]:
     """Each row's values in `RATED_COLUMNS` order: as parsed, its id, and its rating
-    (status and reason the rating's if it was rated). No merged dict a row is built."""
+    (status and reason the rating's if it was rated). No merged dict a row is built; a
+    list, which `copy_new` encodes in place."""
     for row, usage_id in zip(rows, ids, strict=True):
         fields = rated.get(usage_id)
         if fields is None:  # rejected before rating (unknown tenant, malformed)
-            yield (*_parsed_values(row), usage_id, row["status"], row["reason"], *_NOT_RATED)
+            yield [*_parsed_values(row), usage_id, row["status"], row["reason"], *_NOT_RATED]
         else:
-            yield (*_parsed_values(row), usage_id, *_rating_values(fields))
-
-
-class _PendingRow(NamedTuple):
-    """A row about to be stored, as `rate_rows` reads a stored one."""
-
-    id: int
-    tenant_id: str
-    service: str
-    to_number: str
-    occurred_at: datetime
-    billable_s: int
-    units: int
-    disposition: str
-    category: str
-    pricing_type: str
-    answered_at: datetime | None
-    source_id: str
-    delivery_status: str
-
-
-_pending_fields = itemgetter(*_PendingRow._fields[1:])  # all but the id
+            yield [*_parsed_values(row), usage_id, *_rating_values(fields)]

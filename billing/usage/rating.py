@@ -28,7 +28,7 @@ from billing.rating.message_status import (
     is_final,
     statuses_seen,
 )
-from billing.tenants.models import BillingMode, Tenant
+from billing.tenants.models import Tenant
 from billing.usage.accruals import add_accrued_each, lock_accrued
 from billing.usage.bulk import copy_update
 from billing.usage.bundle_balances import BundleBook
@@ -36,6 +36,7 @@ from billing.usage.debits import vat_on
 from billing.usage.late import take_late_usage
 from billing.usage.models import UsageRecord, UsageStatus
 from billing.usage.parking import review_out_of_range
+from billing.usage.prepricing import Prepriced, holding, tenant_views
 from billing.usage.reservations import settle_for_usage
 from billing.usage.row_prices import (  # noqa: F401  (re-exported: rating's per-row half)
     _RESULT_FIELDS,
@@ -48,6 +49,7 @@ from billing.usage.settling import RowResult, after_settling, settle_prepaid_eac
 from billing.usage.tariff_lookup import Tariffs
 
 _records = UsageRecord.__table__
+_ACCRUED = UsageStatus.ACCRUED.value  # an enum's value is a property: read once
 RATE_COLUMNS = (
     _records.c.id, _records.c.tenant_id, _records.c.service, _records.c.to_number,
     _records.c.occurred_at, _records.c.billable_s, _records.c.units, _records.c.disposition,
@@ -63,12 +65,17 @@ def rate_rows(
     key: str,
     write: Callable[[Session, Sequence[RowResult]], None] | None = None,
     tenants: dict[str, Tenant] | None = None,
+    prepriced: Prepriced | None = None,
+    priced: Sequence[dict[str, Any] | None] = (),
 ) -> dict[str, int]:
     """Rate and settle claimed pending rows; counts by resulting status.
 
     `write` stores the results (default: update the stored rows); intake passes one that
     inserts rows rated before they were ever stored, so each is written once, and the
-    rows' tenants it loaded already (`tenants`, by id: at least every row's).
+    rows' tenants it loaded already (`tenants`, by id: at least every row's). The CDR
+    import passes the rows it priced ahead (`priced`, by row, None for one it did not,
+    see `billing.usage.prepricing`): those of a tenant whose view and tariff still hold
+    stand, with this `rated_at`; every other row is priced here.
     """
     now = utcnow()
     if tenants is None:
@@ -81,19 +88,21 @@ def rate_rows(
     accrued: dict[tuple[str, str], int] = defaultdict(int)
     postpaid: list[tuple[Row, dict[str, Any]]] = []
     results = []
-    # Plain views of the tenants: an ORM attribute read costs as much as a small
-    # function call, and each row read three.
-    views = {tenant_id: _TenantView(t.id, t.currency, t.billing_mode is BillingMode.POSTPAID,
-                                        t.restricted_at is not None)
-             for tenant_id, t in tenants.items()}  # fmt: skip
-    for row in rows:
+    views = tenant_views(tenants)
+    held = holding(prepriced, views, tariffs) if prepriced is not None and priced else ()
+    for index, row in enumerate(rows):
         tenant = views.get(row.tenant_id) if row.tenant_id else None
-        fields = price(row, tenant, tariffs, now, bundles)
+        ahead = priced[index] if row.tenant_id in held else None
+        if ahead is None:
+            fields = price(row, tenant, tariffs, now, bundles)
+        else:
+            fields = ahead
+            fields["rated_at"] = now
         result = RowResult(row.id, fields)
         results.append(result)
         if fields["status"] is None:
             if tenant.postpaid:
-                fields["status"] = UsageStatus.ACCRUED.value
+                fields["status"] = _ACCRUED
                 accrued[(tenant.id, fields["currency"])] += fields["net_minor"]
                 postpaid.append((row, fields))
             else:
@@ -127,10 +136,11 @@ def settle_reservations(
     """Close the reservations of what was rated: its own charge stands in their place. A
     message that has shown no final status yet (a WhatsApp message only sent) keeps its
     reservation until it does."""
+    rejected = UsageStatus.REJECTED.value  # an enum's value is a property: read once
     rated = [
         row
         for row, result in zip(rows, results, strict=True)
-        if result.fields["status"] != UsageStatus.REJECTED.value and _final(row)
+        if result.fields["status"] != rejected and _final(row)
     ]
     if rated:
         settle_for_usage(session, rated)

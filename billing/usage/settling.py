@@ -66,16 +66,21 @@ def settle_prepaid(
     return settled
 
 
+_BILLED, _UNBILLED = UsageStatus.BILLED.value, UsageStatus.UNBILLED.value
+
+
 def _mark_settled(results: Sequence[RowResult], settled: Settlement) -> None:
+    paid, transaction_id, entry_id = settled.paid, settled.transaction_id, settled.wallet_entry_id
     for result in results:
-        if result.usage_id in settled.paid:
-            result.fields["status"] = UsageStatus.BILLED.value
-            if result.fields["net_minor"]:
-                result.fields["ledger_transaction_id"] = settled.transaction_id
-                result.fields["ledger_entry_id"] = settled.wallet_entry_id
+        fields = result.fields
+        if result.usage_id in paid:
+            fields["status"] = _BILLED
+            if fields["net_minor"]:
+                fields["ledger_transaction_id"] = transaction_id
+                fields["ledger_entry_id"] = entry_id
         else:
-            result.fields["status"] = UsageStatus.UNBILLED.value
-            result.fields["reason"] = "insufficient_balance"
+            fields["status"] = _UNBILLED
+            fields["reason"] = "insufficient_balance"
 
 
 def after_settling(session: Session, settled: dict[str, Settlement]) -> None:

@@ -45,6 +45,10 @@ class Tariffs:
             if early is not None and late is not None and _same(early, late):
                 self._whole[tenant_id] = late
 
+    def whole(self, tenant_id: str) -> Any:
+        """The tenant's tariff over the whole batch, if one held throughout (else None)."""
+        return self._whole.get(tenant_id)
+
     def at(self, tenant_id: str, at: datetime) -> Any:
         whole = self._whole.get(tenant_id)
         if whole is not None:
