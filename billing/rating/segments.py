@@ -83,8 +83,9 @@ def _utf16_sizes(clusters: Iterable[str], astral: bool) -> list[int]:
 
 
 def _utf16_units(text: str) -> int:
-    """UTF-16 code units; a lone surrogate (never sent: intake refuses it) counts one."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+    """UTF-16 code units. A lone surrogate raises UnicodeEncodeError: no SMS can carry
+    it, and intake turns the error into the record's refusal (`usage.submissions`)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _extension_chars(text: str) -> int:
