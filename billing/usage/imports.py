@@ -62,14 +62,7 @@ def parse(
     of their fields (formats.asterisk.parse), the other formats' events as they are."""
     options = options or ImportOptions()
     if fmt == "asterisk":
-        profile = asterisk.AsteriskProfile(
-            loguniqueid=options.loguniqueid,
-            loguserfield=options.loguserfield,
-            newcdrcolumns=options.newcdrcolumns,
-            usegmtime=options.usegmtime,
-            timezone=options.timezone,
-        )
-        return asterisk.parse(lines, profile, build)
+        return asterisk.parse(lines, asterisk_profile(options), build)
     if fmt == "freeswitch":
         columns = (
             freeswitch.ASTERISK_TEMPLATE
@@ -80,6 +73,17 @@ def parse(
     if fmt == "generic":
         return generic.parse(lines, generic.GenericProfile(options.timezone))
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def asterisk_profile(options: ImportOptions | None) -> asterisk.AsteriskProfile:
+    options = options or ImportOptions()
+    return asterisk.AsteriskProfile(
+        loguniqueid=options.loguniqueid,
+        loguserfield=options.loguserfield,
+        newcdrcolumns=options.newcdrcolumns,
+        usegmtime=options.usegmtime,
+        timezone=options.timezone,
+    )
 
 
 def _row(item: UsageEvent | Reject, tenant_id: str | None) -> dict:

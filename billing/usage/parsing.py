@@ -72,34 +72,16 @@ def _parse(
     path: str, fmt: str, tenant_id: str | None, options: Any, chunk: int, sender: Connection
 ) -> None:
     gc.disable()
-    from billing.usage.events import UsageEvent
-    from billing.usage.formats.asterisk import SOURCE
-    from billing.usage.imports import _row, parse
-    from billing.usage.wire import event_wire, voice_wire
-
     try:
-        with open(path, encoding="utf-8", errors="replace", newline="") as handle:
-            read = [0]
-
-            def counted() -> Iterator[str]:
-                for line in handle:
-                    read[0] += len(line)
-                    yield line
-
-            rows: list[tuple | dict] = []  # an event as a tuple (billing.usage.wire)
-            build = voice_wire(SOURCE, tenant_id)  # Asterisk's calls made tuples at once
-            for item in parse(fmt, counted(), options, build):
-                if item.__class__ is tuple:
-                    rows.append(item)
-                elif item.__class__ is UsageEvent:
-                    rows.append(event_wire(item, tenant_id or item.account or None))
-                else:
-                    rows.append(_row(item, tenant_id))
-                if len(rows) == chunk:
-                    sender.send((rows, read[0]))
-                    rows, read[0] = [], 0
-            if rows:
+        read = [0]
+        rows: list[tuple | dict] = []  # an event as a tuple (billing.usage.wire)
+        for row in _rows(path, fmt, tenant_id, options, read):
+            rows.append(row)
+            if len(rows) == chunk:
                 sender.send((rows, read[0]))
+                rows, read[0] = [], 0
+        if rows:
+            sender.send((rows, read[0]))
         sender.send(None)
     except Exception as error:  # handed to the importer, which raises it
         try:
@@ -108,3 +90,40 @@ def _parse(
             sender.send(RuntimeError(f"parsing failed: {error!r}"))
     finally:
         sender.close()
+
+
+def _rows(
+    path: str, fmt: str, tenant_id: str | None, options: Any, read: list[int]
+) -> Iterator[tuple | dict]:
+    """The file's rows as they cross the pipe, counting what was read into `read[0]`:
+    Asterisk's read a block at a time in C (formats.asterisk_columns), the others'
+    line by line."""
+    from billing.usage.events import UsageEvent
+    from billing.usage.formats import asterisk_columns
+    from billing.usage.formats.asterisk import SOURCE
+    from billing.usage.imports import _row, asterisk_profile, parse
+    from billing.usage.wire import event_wire, voice_wire
+
+    def consumed(size: int) -> None:
+        read[0] += size
+
+    if fmt == "asterisk":
+        profile = asterisk_profile(options)
+        for item in asterisk_columns.items(path, profile, tenant_id, consumed):
+            yield item if item.__class__ is tuple else _row(item, tenant_id)
+        return
+    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+
+        def counted() -> Iterator[str]:
+            for line in handle:
+                consumed(len(line))
+                yield line
+
+        build = voice_wire(SOURCE, tenant_id)
+        for item in parse(fmt, counted(), options, build):
+            if item.__class__ is tuple:
+                yield item
+            elif item.__class__ is UsageEvent:
+                yield event_wire(item, tenant_id or item.account or None)
+            else:
+                yield _row(item, tenant_id)

@@ -78,13 +78,8 @@ def parse(
     `UsageEvent`; the parsing process makes the row it sends (`billing.usage.wire`).
     """
     profile = profile or AsteriskProfile()
-    build = build or _usage_event
-    columns = profile.columns
-    width = len(columns)
-    zone = profile.zone
-    # Fields by position: the 16 base columns never move, the optional ones by profile.
-    uniqueid = columns.index("uniqueid") if "uniqueid" in columns else None
-    linkedid = columns.index("linkedid") if "linkedid" in columns else None
+    item = row_reader(profile, build or _usage_event)
+    width = len(profile.columns)
     reader = csv.reader(lines, strict=True)
     while True:
         try:
@@ -100,10 +95,25 @@ def parse(
             reason = f"expected {width} columns, got {len(row)}"
             yield Reject(SOURCE, reader.line_num, reason, tuple(row))
             continue
+        yield item(row, reader.line_num)
+
+
+def row_reader(profile: AsteriskProfile, build: Callable) -> Callable[[list[str], int], object]:
+    """What `parse` yields for a row of the profile's width on a line: `build` of its
+    fields, or the reject saying which one is bad."""
+    columns = profile.columns
+    zone = profile.zone
+    # Fields by position: the 16 base columns never move, the optional ones by profile.
+    uniqueid = columns.index("uniqueid") if "uniqueid" in columns else None
+    linkedid = columns.index("linkedid") if "linkedid" in columns else None
+
+    def item(row: list[str], line_no: int) -> object:
         try:
-            yield build(*_call(row, uniqueid, linkedid, zone, profile), reader.line_num)
+            return build(*_call(row, uniqueid, linkedid, zone, profile), line_no)
         except ValueError as error:
-            yield Reject(SOURCE, reader.line_num, str(error), tuple(row))
+            return Reject(SOURCE, line_no, str(error), tuple(row))
+
+    return item
 
 
 _VOICE = Service.VOICE
