@@ -38,6 +38,7 @@ from billing.usage import reservations
 from billing.usage.models import ReservationStatus
 
 _OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
+_WAIT_INTERVAL = 0.1  # seconds a poll() sleeps at most before looking again (psycopg's)
 _INSERT_COLUMNS = (
     "tenant_id", "currency", "service", "destination", "session_id", "amount_minor",
     "seconds", "messages", "status", "created_at", "expires_at", "bundle_draws",
@@ -146,10 +147,15 @@ class HeldTransaction:
         return sql % {name: self._literal(v) for name, v in {**constants, **given}.items()}
 
     def _run(self, query: str) -> list[pq.abc.PGresult]:
-        """One simple query, one wait; its results, or the first error raised."""
+        """One simple query, one wait; its results, or the first error raised.
+
+        The wait sleeps in poll() until the server answers: psycopg's wait functions
+        poll with the `interval` given, and their default, 0, spins (a held answer's
+        process burnt a core while the server worked, on a 2-core machine the server's
+        own). psycopg's connections pass 0.1 s, as here."""
         pgconn = self.raw.pgconn
         pgconn.send_query(query.encode(self._encoding))
-        results = waiting.wait(generators.execute(pgconn), pgconn.socket)
+        results = waiting.wait(generators.execute(pgconn), pgconn.socket, interval=_WAIT_INTERVAL)
         for result in results:
             if result.status not in _OK:
                 raise errors.error_from_result(result, encoding=self._encoding)

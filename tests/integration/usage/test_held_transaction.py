@@ -154,6 +154,20 @@ def test_the_read_is_rendered_as_sqlalchemy_binds_it(runtime, sessions, make_ten
     assert sorted(got, key=str) == sorted(expected, key=str) and got[0][-1] == 1
 
 
+def test_waiting_for_the_server_costs_no_cpu(sessions, make_tenant):
+    """The held path's wait sleeps until the server answers: 50 ms of the server's work
+    cost this thread well under a millisecond of CPU (spinning, as psycopg's wait does
+    when given no interval, cost all 50)."""
+    with sessions() as session:
+        connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        held = HeldTransaction(connection, None, "ten_none", None, utcnow())
+        used = time.thread_time()
+        (result,) = held._run("SELECT pg_sleep(0.05)")
+        used = time.thread_time() - used
+    assert result.status == pq.ExecStatus.TUPLES_OK
+    assert used < 0.01, f"{used * 1000:.1f} ms of CPU waiting 50 ms"
+
+
 def bundled_plan(session, standing):
     return tariff_from(session, standing, utcnow()).plan
 
