@@ -172,6 +172,19 @@ def _values(item) -> tuple:
     return item if item.__class__ is tuple else (item.line_no, item.reason, *item.raw)
 
 
+def _rows_read_in_python(monkeypatch) -> list[int]:
+    """The lines the columnar reader hands to `asterisk`'s row reader, as it does so."""
+    seen: list[int] = []
+    real = asterisk.row_reader
+
+    def counting(profile, build):
+        item = real(profile, build)
+        return lambda row, line_no: seen.append(line_no) or item(row, line_no)
+
+    monkeypatch.setattr(asterisk_columns, "row_reader", counting)
+    return seen
+
+
 def test_a_plain_file_is_read_in_c_and_its_bad_rows_by_the_row_reader(monkeypatch):
     """The columns do the work on plain rows (the row reader sees only the bad ones), and
     a block that is not plain hands the rest of the file to `asterisk.parse`."""
@@ -184,14 +197,7 @@ def test_a_plain_file_is_read_in_c_and_its_bad_rows_by_the_row_reader(monkeypatc
     rows[7] |= {"billsec": "70"}  # exceeds duration
     rows[31] |= {"dst": " 0754000111"}  # something to strip: right, but not plain
     text = "\n".join(_line(profile, row, "asterisk") for row in rows) + "\n"
-    seen: list[int] = []
-    real = asterisk.row_reader
-
-    def counting(profile, build):
-        item = real(profile, build)
-        return lambda row, line_no: seen.append(line_no) or item(row, line_no)
-
-    monkeypatch.setattr(asterisk_columns, "row_reader", counting)
+    seen = _rows_read_in_python(monkeypatch)
     with _written(text.encode()) as path:
         fast, reference = _both(path, profile, None, 1 << 20)
         assert fast == reference and seen == [8, 32]
@@ -219,14 +225,7 @@ def test_an_hour_the_offset_changes_within_is_read_by_the_row_reader(monkeypatch
         + "\n"
         for n, start in enumerate(starts)
     )
-    seen: list[int] = []
-    real = asterisk.row_reader
-
-    def counting(profile, build):
-        item = real(profile, build)
-        return lambda row, line_no: seen.append(line_no) or item(row, line_no)
-
-    monkeypatch.setattr(asterisk_columns, "row_reader", counting)
+    seen = _rows_read_in_python(monkeypatch)
     with _written(text.encode()) as path:
         fast, reference = _both(path, profile, None, 1 << 20)
     assert fast == reference and seen == [2, 3]
