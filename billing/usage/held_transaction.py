@@ -44,9 +44,8 @@ _INSERT_COLUMNS = (
     "seconds", "messages", "status", "created_at", "expires_at", "bundle_draws",
 )  # fmt: skip
 _INSERT = (
-    "INSERT INTO reservations (tenant_id, currency, service, destination, session_id,"
-    " amount_minor, seconds, messages, status, created_at, expires_at, bundle_draws)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"
+    f"INSERT INTO reservations ({', '.join(_INSERT_COLUMNS)})"  # noqa: S608 - constants
+    f" VALUES ({', '.join(['%s'] * len(_INSERT_COLUMNS))}) RETURNING id"
 )
 
 

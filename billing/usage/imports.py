@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -196,9 +197,9 @@ def _count(
         progress(size)
 
 
-def _counted(lines: Iterable[str], bar) -> Iterator[str]:
+def _counted(lines: Iterable[str], advance: Callable[[int], None]) -> Iterator[str]:
     for line in lines:
-        bar.update(len(line))
+        advance(len(line))
         yield line
 
 
@@ -222,40 +223,39 @@ def import_file(
     """
     import os
 
-    import click
-
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
     size = os.path.getsize(path)
-    if size >= PARALLEL_BYTES and parsing.available():
-        chunks = parsing.parsed_elsewhere(path, fmt, tenant_id, options, CHUNK)
-        if not show_progress:
-            return store_chunks(runtime, (rows for rows, _read in chunks), overlap=overlap)
-        with click.progressbar(length=size, label=f"importing {os.path.basename(path)}") as bar:
-            return store_chunks(runtime, _shown(chunks, bar), overlap=overlap)
-    if fmt == "asterisk":  # read a block at a time in C (formats.asterisk_columns)
-        if not show_progress:
-            return store_chunks(
-                runtime, _asterisk_chunks(path, tenant_id, options), overlap=overlap
-            )
-        with click.progressbar(length=size, label=f"importing {os.path.basename(path)}") as bar:
-            chunks = _asterisk_chunks(path, tenant_id, options, bar.update)
+    with _progress(show_progress, size, os.path.basename(path)) as advance:
+        if size >= PARALLEL_BYTES and parsing.available():
+            parsed = parsing.parsed_elsewhere(path, fmt, tenant_id, options, CHUNK)
+            return store_chunks(runtime, _shown(parsed, advance), overlap=overlap)
+        if fmt == "asterisk":
+            chunks = _asterisk_chunks(path, tenant_id, options, advance)
             return store_chunks(runtime, chunks, overlap=overlap)
-    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
-        if not show_progress:
-            return import_lines(
-                runtime, fmt, handle, tenant_id=tenant_id, options=options, overlap=overlap
-            )
-        with click.progressbar(length=size, label=f"importing {os.path.basename(path)}") as bar:
-            return import_lines(runtime, fmt, _counted(handle, bar), tenant_id=tenant_id,
+        with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+            return import_lines(runtime, fmt, _counted(handle, advance), tenant_id=tenant_id,
                                 options=options, overlap=overlap)  # fmt: skip
+
+
+@contextmanager
+def _progress(shown: bool, size: int, name: str) -> Iterator[Callable[[int], None]]:
+    """How far the file has been read is told to what this gives: a progress bar of its
+    size, if `shown`."""
+    if not shown:
+        yield lambda _size: None
+        return
+    import click
+
+    with click.progressbar(length=size, label=f"importing {name}") as bar:
+        yield bar.update
 
 
 def _asterisk_chunks(
     path: str,
     tenant_id: str | None,
     options: ImportOptions | None,
-    consumed: Callable[[int], None] = lambda size: None,
+    consumed: Callable[[int], None],
 ) -> Iterator[list[dict]]:
     """An Asterisk file's rows a chunk at a time, as `import_lines` would make them."""
     from billing.usage.formats import asterisk_columns  # pyarrow: loaded where used
@@ -267,7 +267,9 @@ def _asterisk_chunks(
         yield batch
 
 
-def _shown(chunks: Iterable[tuple[list[dict], int]], bar) -> Iterator[list[dict]]:
+def _shown(
+    chunks: Iterable[tuple[list[dict], int]], advance: Callable[[int], None]
+) -> Iterator[list[dict]]:
     for rows, read in chunks:
-        bar.update(read)
+        advance(read)
         yield rows

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-_SHORT_INTERNATIONAL = {"005": "254", "006": "256"}
+SHORT_INTERNATIONAL = {"005": "254", "006": "256"}
 _NOT_DIGITS = re.compile(r"[^0-9]")  # ASCII digits only: other scripts' digits are not dialled
 
 
@@ -23,8 +23,8 @@ def to_e164(raw: str, country_code: str = "255") -> str:
         return digits
     if digits.startswith("000"):
         return digits[3:]
-    if digits[:3] in _SHORT_INTERNATIONAL:
-        return _SHORT_INTERNATIONAL[digits[:3]] + digits[3:]
+    if digits[:3] in SHORT_INTERNATIONAL:
+        return SHORT_INTERNATIONAL[digits[:3]] + digits[3:]
     if digits.startswith("0"):
         return country_code + digits[1:]
     return digits

@@ -102,9 +102,8 @@ def _rows(
     line by line."""
     from billing.usage.events import UsageEvent
     from billing.usage.formats import asterisk_columns
-    from billing.usage.formats.asterisk import SOURCE
     from billing.usage.imports import _row, asterisk_profile, parse
-    from billing.usage.wire import event_wire, voice_wire
+    from billing.usage.wire import event_wire
 
     def consumed(size: int) -> None:
         read[0] += size
@@ -121,11 +120,8 @@ def _rows(
                 consumed(len(line))
                 yield line
 
-        build = voice_wire(SOURCE, tenant_id)
-        for item in parse(fmt, counted(), options, build):
-            if item.__class__ is tuple:
-                yield item
-            elif item.__class__ is UsageEvent:
+        for item in parse(fmt, counted(), options):
+            if item.__class__ is UsageEvent:
                 yield event_wire(item, tenant_id or item.account or None)
             else:
                 yield _row(item, tenant_id)

@@ -27,6 +27,7 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import reduce
 from itertools import repeat
 from typing import Any
 
@@ -37,6 +38,7 @@ from pyarrow import csv as arrow_csv
 from billing.rating.plans import Service
 from billing.usage.events import Reject
 from billing.usage.formats.asterisk import DISPOSITIONS, SOURCE, AsteriskProfile, parse, row_reader
+from billing.usage.numbers import SHORT_INTERNATIONAL
 from billing.usage.wire import voice_wire
 
 BLOCK = 4 << 20  # bytes read at a time (then to the end of the line)
@@ -222,10 +224,7 @@ class _BlockReader:
 
 
 def _all(*masks: Any) -> Any:
-    result = masks[0]
-    for mask in masks[1:]:
-        result = pc.and_(result, mask)
-    return result
+    return reduce(pc.and_, masks)
 
 
 def _digits(text: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
@@ -250,26 +249,15 @@ def _e164(text: pa.ChunkedArray, country_code: str) -> tuple[pa.ChunkedArray, pa
     """`numbers.to_e164` of plain digits, and where the text was such and the number is
     neither empty nor cut (past 40 digits)."""
     ok = pc.match_substring_regex(text, _NUMBER)
-    rest3 = pc.utf8_slice_codeunits(text, start=3)
-    number = pc.if_else(
-        pc.starts_with(text, "000"),
-        rest3,
-        pc.if_else(
-            pc.starts_with(text, "005"),
-            pc.binary_join_element_wise("254", rest3, ""),
-            pc.if_else(
-                pc.starts_with(text, "006"),
-                pc.binary_join_element_wise("256", rest3, ""),
-                pc.if_else(
-                    pc.starts_with(text, "0"),
-                    pc.binary_join_element_wise(
-                        country_code, pc.utf8_slice_codeunits(text, start=1), ""
-                    ),
-                    text,
-                ),
-            ),
-        ),
-    )
+    rest = pc.utf8_slice_codeunits(text, start=3)
+    # The rules from the last to the first: the first that applies is the outermost.
+    national = pc.binary_join_element_wise(country_code, pc.utf8_slice_codeunits(text, start=1), "")
+    number = pc.if_else(pc.starts_with(text, "0"), national, text)
+    for prefix, country in SHORT_INTERNATIONAL.items():
+        number = pc.if_else(
+            pc.starts_with(text, prefix), pc.binary_join_element_wise(country, rest, ""), number
+        )
+    number = pc.if_else(pc.starts_with(text, "000"), rest, number)
     length = pc.utf8_length(number)
     return number, _all(ok, pc.greater(length, 0), pc.less_equal(length, 40))
 
