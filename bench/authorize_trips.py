@@ -19,6 +19,12 @@ between two dumps (`os.getppid` marks them), e.g.
 
 then `callgrind_annotate` the part between the marks (its total over `--calls`).
 
+`--history N` then holds N more answers, each re-authorisation releasing the one before,
+as a tenant's past calls leave released reservations behind, and measures the modes
+again: an answer must cost the same after them. It did not while the open holds were
+read with the status bound (`billing.core.db.written`): psycopg prepares a statement
+run often on a connection, and the plan made while the table was small read it whole.
+
 Uses (and rebuilds, unless `--reuse`) the database of bench/authorize_http.py.
 """
 
@@ -130,6 +136,44 @@ def _round_trips(app, items, n: int) -> float:
     return trips / n
 
 
+MODES = {"ask": False, "held": True}
+
+
+def _measure(app, runtime, items, name: str, args: argparse.Namespace) -> None:
+    """One mode's line: CPU a request (least and median block), the backends' CPU, the
+    round trips and the wall (least block)."""
+    _run(app, items, 300)  # warm: imports, caches, the pool
+    backends = _backends(runtime)
+    before_backend = sum(_backend_cpu_s(pid) for pid in backends)
+    if args.profile and name == "held":
+        import cProfile
+
+        profile = cProfile.Profile(time.thread_time)
+        profile.enable()
+    blocks, walls = [], []
+    for _ in range(args.blocks):
+        before, started = time.process_time(), time.perf_counter()
+        os.getppid()  # under `valgrind --tool=callgrind --dump-before=getppid`: a mark
+        _run(app, items, args.calls)
+        os.getppid()
+        blocks.append((time.process_time() - before) / args.calls * 1e3)
+        walls.append((time.perf_counter() - started) / args.calls * 1e3)
+    if args.profile and name == "held":
+        profile.disable()
+        profile.dump_stats(args.profile)
+    backend_ms = (sum(_backend_cpu_s(p) for p in backends) - before_backend) / (
+        args.calls * args.blocks
+    )
+    trips = float("nan")
+    if args.traced and shutil.which("strace"):
+        trips = _round_trips(app, items, args.traced)
+    median = sorted(blocks)[len(blocks) // 2]
+    print(
+        f"  {name:<6} {min(blocks):>6.3f} ms {median:>6.3f} ms {backend_ms * 1e3:>13.3f} ms"
+        f" {trips:>12.2f} {min(walls):>6.3f} ms"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=500, help="calls a block")
@@ -138,6 +182,8 @@ def main() -> None:
     parser.add_argument("--modes", default="ask,held")
     parser.add_argument("--profile", help="write a cProfile (thread CPU) of the held calls")
     parser.add_argument("--reuse", action="store_true", help="the database as last prepared")
+    parser.add_argument("--history", type=int, default=0, help="answers held, then measured")
+    parser.add_argument("--steps", type=int, default=1, help="measured every N/steps held")
     args = parser.parse_args()
     ids = Path("/tmp/malipo-bench-authorize-trips.json")
     if args.reuse and ids.exists():
@@ -149,44 +195,22 @@ def main() -> None:
                         provider_mode="sandbox", log_format="text")  # fmt: skip
     app = create_app(settings)
     runtime = app.extensions[EXTENSION]
-    modes = {"ask": False, "held": True}
     print(
         f"POST /v1/authorize in process (WSGI); CPU a request: the least of {args.blocks}"
-        f" blocks of {args.calls} calls; load average {os.getloadavg()[0]:.2f}"
+        f" blocks of {args.calls} calls (wall: the least block's); load average"
+        f" {os.getloadavg()[0]:.2f}"
     )
-    print(f"  {'mode':<6} {'CPU/req':>9} {'median':>9} {'backend CPU/req':>16} {'round trips':>12}")
+    print(
+        f"  {'mode':<6} {'CPU/req':>9} {'median':>9} {'backend CPU/req':>16} {'round trips':>12}"
+        f" {'wall/req':>9}"
+    )
     for name in args.modes.split(","):
-        items = bodies(tenant_id, key, modes[name])
-        _run(app, items, 300)  # warm: imports, caches, the pool
-        backends = _backends(runtime)
-        before_backend = sum(_backend_cpu_s(pid) for pid in backends)
-        if args.profile and name == "held":
-            import cProfile
-
-            profile = cProfile.Profile(time.thread_time)
-            profile.enable()
-        blocks = []
-        for _ in range(args.blocks):
-            before = time.process_time()
-            os.getppid()  # under `valgrind --tool=callgrind --dump-before=getppid`: a mark
-            _run(app, items, args.calls)
-            os.getppid()
-            blocks.append((time.process_time() - before) / args.calls * 1e3)
-        cpu_ms = min(blocks)
-        if args.profile and name == "held":
-            profile.disable()
-            profile.dump_stats(args.profile)
-        backend_ms = (sum(_backend_cpu_s(p) for p in backends) - before_backend) / (
-            args.calls * args.blocks
-        )
-        trips = float("nan")
-        if args.traced and shutil.which("strace"):
-            trips = _round_trips(app, items, args.traced)
-        median = sorted(blocks)[len(blocks) // 2]
-        print(
-            f"  {name:<6} {cpu_ms:>6.3f} ms {median:>6.3f} ms {backend_ms * 1e3:>13.3f} ms"
-            f" {trips:>12.2f}"
-        )
+        _measure(app, runtime, bodies(tenant_id, key, MODES[name]), name, args)
+    for step in range(1, args.steps + 1 if args.history else 1):
+        _run(app, bodies(tenant_id, key, True), args.history // args.steps)
+        print(f"  after {args.history * step // args.steps:,} more answers held (and released):")
+        for name in args.modes.split(","):
+            _measure(app, runtime, bodies(tenant_id, key, MODES[name]), name, args)
     runtime.engine.dispose()
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     DateTime,
     Engine,
     Enum,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     TypeDecorator,
     create_engine,
     event,
+    literal_column,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
@@ -151,6 +153,17 @@ def string_enum(cls: type[StrEnum], name: str) -> Enum:
         length=20,
         values_callable=lambda members: [m.value for m in members],
     )
+
+
+def written(value: str) -> ColumnElement[Any]:
+    """A constant written into the SQL, not bound: how a query states a partial index's
+    predicate (`status = 'open'`). PostgreSQL matches a query to a partial index only by
+    the constants it sees; psycopg prepares a statement on its fifth run on a
+    connection, and the server may then plan it once for every value (a generic plan),
+    which cannot assume a bound `status` is 'open' and reads the whole table instead:
+    an authorisation read every reservation ever held (bench/authorize_trips.py
+    `--history`)."""
+    return literal_column("'" + value.replace("'", "''") + "'")
 
 
 class UtcDateTime(TypeDecorator):

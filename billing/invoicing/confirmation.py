@@ -30,7 +30,7 @@ from billing.core.config import Settings
 from billing.core.errors import Conflict, InvalidInput, NotFound
 from billing.invoicing import states
 from billing.invoicing.fiscal import FISCALISE_JOB, request_render
-from billing.invoicing.models import Invoice
+from billing.invoicing.models import AWAITING_TRA, Invoice
 from billing.invoicing.rendering import fiscal_of
 from billing.invoicing.states import FiscalStatus
 from billing.jobs.outbox import defer
@@ -63,7 +63,7 @@ class StuckReceipt:
 
 
 def stuck_receipts(session: Session, settings: Settings) -> list[StuckReceipt]:
-    pending = Invoice.fiscal_status == FiscalStatus.PENDING
+    pending = AWAITING_TRA
     heads = (
         select(
             Invoice.efd_serial,
@@ -161,7 +161,7 @@ def _check_tra_can_hold(session: Session, invoice: Invoice) -> None:
     head = session.execute(
         select(func.min(Invoice.gc)).where(
             Invoice.efd_serial == invoice.efd_serial,
-            Invoice.fiscal_status == FiscalStatus.PENDING,
+            AWAITING_TRA,
         )
     ).scalar_one()
     if head != invoice.gc:

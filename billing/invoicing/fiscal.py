@@ -28,7 +28,7 @@ from billing.core.clock import utcnow
 from billing.core.config import Settings
 from billing.invoicing import states, vfd
 from billing.invoicing.documents import customer_of
-from billing.invoicing.models import Invoice, VfdCounter
+from billing.invoicing.models import AWAITING_TRA, Invoice, VfdCounter
 from billing.invoicing.numbering import next_receipt_counters
 from billing.invoicing.states import FiscalStatus, InvoiceSource
 from billing.jobs.outbox import defer
@@ -138,11 +138,7 @@ def release_vfd(runtime: Runtime, efd_serial: str, token: str) -> None:
 
 
 def pending_devices(session: Session) -> list[str]:
-    query = (
-        select(Invoice.efd_serial)
-        .where(Invoice.fiscal_status == FiscalStatus.PENDING)
-        .group_by(Invoice.efd_serial)
-    )
+    query = select(Invoice.efd_serial).where(AWAITING_TRA).group_by(Invoice.efd_serial)
     return [serial for serial in session.execute(query).scalars() if serial]
 
 
@@ -150,7 +146,7 @@ def _next_pending(sessions: sessionmaker[Session], efd_serial: str) -> tuple[str
     with sessions() as session:
         row = session.execute(
             select(Invoice.id, Invoice.receipt_body)
-            .where(Invoice.efd_serial == efd_serial, Invoice.fiscal_status == FiscalStatus.PENDING)
+            .where(Invoice.efd_serial == efd_serial, AWAITING_TRA)
             .order_by(Invoice.gc)
             .limit(1)
         ).first()
@@ -164,7 +160,7 @@ def _render_unrendered(runtime: Runtime, efd_serial: str) -> None:
         waiting = session.execute(
             select(Invoice.id).where(
                 Invoice.efd_serial == efd_serial,
-                Invoice.fiscal_status == FiscalStatus.PENDING,
+                AWAITING_TRA,
                 Invoice.pdf_version == 0,
             )
         ).scalars()

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from billing.core.clock import utcnow
-from billing.core.db import Base, BigId, UtcDateTime, string_enum
+from billing.core.db import Base, BigId, UtcDateTime, string_enum, written
 from billing.invoicing.states import DocumentKind, FiscalStatus, InvoiceSource, InvoiceStatus
 
 
@@ -292,3 +292,8 @@ class DailyZReport(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     __table_args__ = (UniqueConstraint("efd_serial", "day"),)
+
+
+# Receipts waiting for TRA, as `ix_invoices_fiscal_queue` is written: so stated, the
+# fiscal queue's reads use the index under any plan (`billing.core.db.written`).
+AWAITING_TRA = Invoice.fiscal_status == written(FiscalStatus.PENDING.value)

@@ -22,8 +22,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from billing.core.clock import utcnow
-from billing.invoicing.models import Invoice
-from billing.invoicing.states import FiscalStatus
+from billing.core.db import written
+from billing.invoicing.models import AWAITING_TRA, Invoice
 from billing.jobs.models import OutboxMessage
 from billing.jobs.queues import QUEUES
 from billing.topups.models import CallbackDelivery, InboxStatus, Topup, TopupStatus
@@ -68,11 +68,11 @@ class BacklogCollector(Collector):
             )  # fmt: skip
             yield from _backlog(
                 session, now, "rating", "usage records stored, not yet rated",
-                UsageRecord.received_at, UsageRecord.status == UsageStatus.PENDING,
+                UsageRecord.received_at, UsageRecord.status == written(UsageStatus.PENDING.value),
             )  # fmt: skip
             yield from _backlog(
                 session, now, "fiscalisation", "finalised documents not yet acknowledged by TRA",
-                Invoice.issued_at, Invoice.fiscal_status == FiscalStatus.PENDING,
+                Invoice.issued_at, AWAITING_TRA,
             )  # fmt: skip
             yield from _backlog(
                 session, now, "outbox", "jobs written, not yet handed to the queue",

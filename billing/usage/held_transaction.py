@@ -80,8 +80,8 @@ class HeldTransaction:
             parts.append(SET_RAW % (lit(self.scope.kind), lit(self.scope.tenant_id or "")))
         parts.append(reservations.LOCK % lit(f"malipo-reserve:{self.tenant_id}"))
         if self.session_id:
-            released, open_ = ReservationStatus.RELEASED.value, ReservationStatus.OPEN.value
-            values = (released, self.now, self.tenant_id, self.session_id, open_)
+            released = ReservationStatus.RELEASED.value
+            values = (released, self.now, self.tenant_id, self.session_id)
             parts.append(reservations.RELEASE % tuple(lit(v) for v in values))
         if read is not None:
             parts.append(self._rendered(read, params))

@@ -20,26 +20,25 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from billing.core.clock import utcnow
-from billing.core.db import is_postgresql
+from billing.core.db import is_postgresql, written
 from billing.usage.models import Reservation, ReservationStatus
 
 GRACE_S = 300  # a call's CDR may come this long after its longest allowed end
 MESSAGE_HOLD_S = 3600  # a message's first chargeable status is awaited this long
 _table = Reservation.__table__
 _OPEN = ReservationStatus.OPEN.value
+# Open reservations, as `ix_reservations_open` and `uq_reservations_open_session` are
+# written: every query of them states it so (`billing.core.db.written`).
+IS_OPEN = _table.c.status == written(_OPEN)
+_HELD_NOW = (
+    _table.c.tenant_id == bindparam("tenant_id"),
+    IS_OPEN,
+    _table.c.expires_at > bindparam("now"),
+)
 _HELD = select(
     func.coalesce(func.sum(_table.c.amount_minor), 0).label("amount"),
     func.count().label("open"),
-).where(
-    _table.c.tenant_id == bindparam("tenant_id"),
-    _table.c.status == _OPEN,
-    _table.c.expires_at > bindparam("now"),
-)
-_HELD_NOW = (
-    _table.c.tenant_id == bindparam("tenant_id"),
-    _table.c.status == _OPEN,
-    _table.c.expires_at > bindparam("now"),
-)
+).where(*_HELD_NOW)
 # For authorisation's one read: money held, and how many hold bundle units.
 HELD_MONEY = (
     select(func.coalesce(func.sum(_table.c.amount_minor), 0)).where(*_HELD_NOW).scalar_subquery()
@@ -47,12 +46,7 @@ HELD_MONEY = (
 HOLDING_UNITS = (
     select(func.count()).where(*_HELD_NOW, _table.c.bundle_draws.is_not(None)).scalar_subquery()
 )
-_HELD_DRAWS = select(_table.c.bundle_draws).where(
-    _table.c.tenant_id == bindparam("tenant_id"),
-    _table.c.status == _OPEN,
-    _table.c.expires_at > bindparam("now"),
-    _table.c.bundle_draws.is_not(None),
-)
+_HELD_DRAWS = select(_table.c.bundle_draws).where(*_HELD_NOW, _table.c.bundle_draws.is_not(None))
 
 # The columns are the parameters': one statement compiled and cached, not one built a hold.
 _INSERT = _table.insert().returning(_table.c.id)
@@ -63,7 +57,7 @@ LOCK = (
 )
 RELEASE = (
     "UPDATE reservations SET status = %s, closed_at = %s"
-    " WHERE tenant_id = %s AND session_id = %s AND status = %s"
+    " WHERE tenant_id = %s AND session_id = %s AND status = 'open'"  # as the index is written
 )
 
 
@@ -88,7 +82,7 @@ def lock_tenant(session: Session, tenant_id: str, session_id: str | None, now: d
         cursor.execute(LOCK, (f"malipo-reserve:{tenant_id}",))
         if session_id:
             released = ReservationStatus.RELEASED.value
-            cursor.execute(RELEASE, (released, now, tenant_id, session_id, _OPEN))
+            cursor.execute(RELEASE, (released, now, tenant_id, session_id))
 
 
 def held(connection: Connection, tenant_id: str, now: datetime) -> tuple[int, dict[str, int]]:
@@ -109,7 +103,7 @@ def release_session(session: Session, tenant_id: str, session_id: str, now: date
         .where(
             _table.c.tenant_id == tenant_id,
             _table.c.session_id == session_id,
-            _table.c.status == _OPEN,
+            IS_OPEN,
         )
         .values(status=ReservationStatus.RELEASED.value, closed_at=now)
     )
@@ -166,7 +160,7 @@ def settle_for_usage(session: Session, rows: Iterable[Any]) -> int:
     found = session.execute(
         select(_table.c.id, _table.c.tenant_id, _table.c.session_id, _table.c.service,
                _table.c.destination)
-        .where(_table.c.tenant_id.in_(tenants), _table.c.status == _OPEN)
+        .where(_table.c.tenant_id.in_(tenants), IS_OPEN)
         .order_by(_table.c.id)
     ).all()  # fmt: skip
     if not found:
@@ -187,7 +181,7 @@ def settle_for_usage(session: Session, rows: Iterable[Any]) -> int:
     if closed:
         session.execute(
             update(_table)
-            .where(_table.c.id == bindparam("b_id"), _table.c.status == _OPEN)
+            .where(_table.c.id == bindparam("b_id"), IS_OPEN)
             .values(
                 status=ReservationStatus.SETTLED.value,
                 usage_id=bindparam("b_usage"),
@@ -203,7 +197,7 @@ def expire(session: Session, now: datetime | None = None) -> int:
     """Close the reservations past their time; how many."""
     result = session.execute(
         update(_table)
-        .where(_table.c.status == _OPEN, _table.c.expires_at <= (now or utcnow()))
+        .where(IS_OPEN, _table.c.expires_at <= (now or utcnow()))
         .values(status=ReservationStatus.EXPIRED.value, closed_at=now or utcnow())
     )
     return result.rowcount or 0

@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
 
-from sqlalchemy import Row, and_, bindparam, or_, select, update
+from sqlalchemy import Row, Select, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from billing.core.clock import utcnow
-from billing.core.db import is_postgresql
+from billing.core.db import is_postgresql, written
 from billing.tenants.models import Tenant
 from billing.usage.isolation import rate_apart
 from billing.usage.models import RETRYABLE_REASONS, UsageRecord, UsageStatus
@@ -42,9 +42,19 @@ log = logging.getLogger(__name__)
 
 
 def _waiting(session: Session, columns, status: UsageStatus, tenant_id: str | None):
+    query = waiting_query(columns, status, tenant_id)
+    if is_postgresql(session):
+        query = query.with_for_update(skip_locked=True)
+    return session.execute(query).all()
+
+
+def waiting_query(columns, status: UsageStatus, tenant_id: str | None) -> Select:
+    """The oldest records of `status` to retry (stale pending, fixable rejects, unbilled),
+    by `ix_usage_records_waiting`: the status is written in the SQL, which a generic plan
+    needs to use that index (`billing.core.db.written`), rather than walk every record."""
     query = (
         select(*columns)
-        .where(_records.c.status == status.value)
+        .where(_records.c.status == written(status.value))
         .order_by(_records.c.id)
         .limit(LIMIT)
     )
@@ -54,9 +64,7 @@ def _waiting(session: Session, columns, status: UsageStatus, tenant_id: str | No
         query = query.where(_records.c.received_at < utcnow() - STALE_AFTER)
     if tenant_id is not None:
         query = query.where(_records.c.tenant_id == tenant_id)
-    if is_postgresql(session):
-        query = query.with_for_update(skip_locked=True)
-    return session.execute(query).all()
+    return query
 
 
 def retry_waiting(session: Session, tenant_id: str | None = None) -> dict[str, int]:
@@ -85,12 +93,15 @@ def waiting_tenants(session: Session) -> list[str]:
     """The known tenants with records waiting: stale pending, fixable rejects, unbilled."""
     status = _records.c.status
     waiting = or_(
-        and_(status == UsageStatus.PENDING.value, _records.c.received_at < utcnow() - STALE_AFTER),
         and_(
-            status == UsageStatus.REJECTED.value,
+            status == written(UsageStatus.PENDING.value),
+            _records.c.received_at < utcnow() - STALE_AFTER,
+        ),
+        and_(
+            status == written(UsageStatus.REJECTED.value),
             _records.c.reason.in_(sorted(RETRYABLE_REASONS)),
         ),
-        status == UsageStatus.UNBILLED.value,
+        status == written(UsageStatus.UNBILLED.value),
     )
     query = (
         select(_records.c.tenant_id)
