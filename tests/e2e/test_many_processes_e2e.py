@@ -1,6 +1,6 @@
 """Two `billing serve` processes and three workers on one PostgreSQL and one Redis.
 
-Top-ups (some with their callback delivered five times, to either server), usage
+Top-ups (some with their callback delivered five times; callbacks to both servers), usage
 batches to both servers, and an invoice run finalised across both, all at once; then
 every invariant: gapless numbering, fiscalisation in receipt order, the ledger balanced,
 each callback applied once, and each cluster-wide sweep run once a period, not once a
@@ -10,6 +10,7 @@ worker (the lease's count, and /metrics summing the workers' own counts, agree).
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import subprocess
 import time
@@ -100,9 +101,17 @@ def test_two_servers_and_three_workers_keep_every_invariant(
     try:
         ports = [free_port(), free_port()]
         urls = [f"http://127.0.0.1:{port}" for port in ports]
-        # TRA's sandbox is one server's (as TRA is one service); each process's providers
-        # (their simulators, and the callbacks those post) alternate between the two.
+        # Each outside service is one server's simulator, as it is one service: TRA's and
+        # M-Pesa's the first server's, Selcom's (HaloPesa) the second's, so callbacks come
+        # to both. A simulator keeps its payments in its own process, and a callback is
+        # confirmed by asking the operator: every worker must ask the one that took the
+        # push (with each worker's own, a third of one server's confirmations failed,
+        # and a top-up could wait past the test's two minutes).
         env["MALIPO_VFD_BASE_URL"] = f"{urls[0]}/sandbox/tra"
+        env["MALIPO_PROVIDER_SETTINGS"] = json.dumps({
+            "mpesa": {"base_url": f"{urls[0]}/sandbox/mpesa"},
+            "halopesa": {"base_url": f"{urls[1]}/sandbox/selcom"},
+        })  # fmt: skip
         for n, port in enumerate(ports):
             servers.append(_serve(env, port, tmp_path / f"serve{n}.log"))
         sweeps_before, window_began = _lease_runs(sessions, SWEEP), time.monotonic()
