@@ -206,7 +206,8 @@ def main() -> None:
     )
     for name in args.modes.split(","):
         _measure(app, runtime, bodies(tenant_id, key, MODES[name]), name, args)
-    for step in range(1, args.steps + 1 if args.history else 1):
+    steps = args.steps if args.history else 0
+    for step in range(1, steps + 1):
         _run(app, bodies(tenant_id, key, True), args.history // args.steps)
         print(f"  after {args.history * step // args.steps:,} more answers held (and released):")
         for name in args.modes.split(","):

@@ -63,21 +63,20 @@ class StuckReceipt:
 
 
 def stuck_receipts(session: Session, settings: Settings) -> list[StuckReceipt]:
-    pending = AWAITING_TRA
     heads = (
         select(
             Invoice.efd_serial,
             func.min(Invoice.gc).label("gc"),
             func.count().label("pending"),
         )
-        .where(pending)
+        .where(AWAITING_TRA)
         .group_by(Invoice.efd_serial)
         .subquery()
     )
     rows = session.execute(
         select(Invoice, heads.c.pending)
         .join(heads, (Invoice.efd_serial == heads.c.efd_serial) & (Invoice.gc == heads.c.gc))
-        .where(pending, Invoice.fiscal_attempts >= 1)
+        .where(AWAITING_TRA, Invoice.fiscal_attempts >= 1)
         .order_by(Invoice.efd_serial)
     ).all()
     return [_stuck(invoice, waiting - 1, settings) for invoice, waiting in rows]

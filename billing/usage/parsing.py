@@ -102,7 +102,7 @@ def _rows(
     line by line."""
     from billing.usage.events import UsageEvent
     from billing.usage.formats import asterisk_columns
-    from billing.usage.imports import _row, asterisk_profile, parse
+    from billing.usage.imports import _counted, _row, asterisk_profile, parse
     from billing.usage.wire import event_wire
 
     def consumed(size: int) -> None:
@@ -114,13 +114,7 @@ def _rows(
             yield item if item.__class__ is tuple else _row(item, tenant_id)
         return
     with open(path, encoding="utf-8", errors="replace", newline="") as handle:
-
-        def counted() -> Iterator[str]:
-            for line in handle:
-                consumed(len(line))
-                yield line
-
-        for item in parse(fmt, counted(), options):
+        for item in parse(fmt, _counted(handle, consumed), options):
             if item.__class__ is UsageEvent:
                 yield event_wire(item, tenant_id or item.account or None)
             else:
