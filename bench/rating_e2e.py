@@ -1,6 +1,7 @@
 """End-to-end import: an Asterisk Master.csv into PostgreSQL, rated and debited.
 
     .venv/bin/python bench/rating_e2e.py [--rows 1000000] [--tenants 20] [--phases] [--serial]
+                                         [--storers N]
 
 Writes a synthetic Master.csv (18 columns: loguniqueid and loguserfield on, local time),
 then times, on a rebuilt database (`malipo_bench_rating`, or $MALIPO_BENCH_RATING_DB):
@@ -10,7 +11,8 @@ then times, on a rebuilt database (`malipo_bench_rating`, or $MALIPO_BENCH_RATIN
   rate with the tenant's tariff, one ledger debit per tenant per chunk with VAT, and
   store each row once, already rated), jobs in-process as without Redis; chunk N+1
   priced while chunk N is stored, or with `--serial` one chunk after another, to
-  compare both in one sitting.
+  compare both in one sitting; the chunks stored by `--storers N` processes at once
+  (default: the import's, `billing.usage.storers.STORERS`; 1: this process alone).
 
 * the storage floor: a binary COPY of the rows as stored, already rated, into a copy of
   usage_records (same partitions, indexes and constraints), after the import: what the
@@ -18,11 +20,11 @@ then times, on a rebuilt database (`malipo_bench_rating`, or $MALIPO_BENCH_RATIN
 
 The target (issue 20): end to end at most 1.5x the storage floor of the same run; the
 ratio to the bare COPY is printed too. `--phases` also times reading and parsing the
-file alone (Python's floor). Peak memory is
-this process's maximum resident set (it streams; it should stay flat whatever the row
-count). bench/rating.py runs this in a child process. With `--workers N`, N `billing
-worker` processes run beside the import (on PostgreSQL intake rates the rows itself, so
-they find little to do); the clock stops when no record is left pending.
+file alone (Python's floor). Peak memory is the largest importing process's maximum
+resident set (it streams; it should stay flat whatever the row count). bench/rating.py
+runs this in a child process. With `--workers N`, N `billing worker` processes run
+beside the import (on PostgreSQL intake rates the rows itself, so they find little to
+do); the clock stops when no record is left pending.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ from billing.tenants.models import BillingMode
 from billing.tenants.service import NewTenant, create_tenant
 from billing.usage.imports import import_file
 from billing.usage.models import UsageRecord
+from billing.usage.storers import STORERS
 
 SERVER = os.environ.get("MALIPO_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432")
 DATABASE = os.environ.get("MALIPO_BENCH_RATING_DB", "malipo_bench_rating")
@@ -158,36 +161,47 @@ def outcome(runtime, tenants: list[str]) -> tuple[dict, int, int]:
     return by_status, debits, spent
 
 
-def backend_cpu() -> dict[int, float]:
-    """CPU seconds used so far by each PostgreSQL backend connected to the bench database.
+def server_cpu() -> float:
+    """CPU seconds used so far by the PostgreSQL backends connected to the bench
+    database, and by every backend that has ended (the postmaster's reaped children):
+    the difference of two readings is the server's CPU between them, whatever
+    connections opened and closed meanwhile (the storers' close with them).
 
     Read from /proc (the server runs on this machine): on a machine others are loading,
     the server's CPU is a steadier measure of its share than the wall clock.
     """
-    ticks = os.sysconf("SC_CLK_TCK")
-    used = {}
     with psycopg.connect(URL, autocommit=True) as connection:
         pids = connection.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
             " AND pid <> pg_backend_pid()"
         ).fetchall()
-    for (pid,) in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        used[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
-    return used
+        mine = connection.info.backend_pid
+        postmaster = int(_stat(mine)[1])
+    used = sum(_pid_cpu(pid) for (pid,) in pids if Path(f"/proc/{pid}").exists())
+    fields = _stat(postmaster)
+    return used + (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat's fields after the command: state, ppid, … utime at 11, cutime at 13."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+# This process, and its ended children: the parser, and the storers if several.
+_IMPORTERS = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
 
 
 def child_cpu() -> float:
-    """CPU seconds of this process's ended children (the parsing process, once joined)."""
+    """CPU seconds of this process's ended children (the parser and storers, once joined)."""
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     return used.ru_utime + used.ru_stime
 
 
 def _pid_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    try:
+        fields = _stat(pid)
+    except OSError:  # ended meanwhile
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -305,6 +319,13 @@ def main() -> None:
     parser.add_argument(
         "--serial", action="store_true", help="store chunk after chunk, none priced ahead"
     )
+    parser.add_argument(
+        "--storers",
+        type=int,
+        default=None,
+        help="processes storing the file's chunks at once (default: the import's,"
+        " billing.usage.storers.STORERS; 1: this process alone)",
+    )
     args = parser.parse_args()
 
     rebuild_database()
@@ -345,20 +366,22 @@ def main() -> None:
         workers = [start_worker(redis_url) for _ in range(args.workers)]
         try:
             with app.app_context():
-                server, children = backend_cpu(), child_cpu()
+                server, children = server_cpu(), child_cpu()
                 started, cpu = time.perf_counter(), time.process_time()
                 overlap = False if args.serial else None
-                summary = import_file(runtime, str(path), "asterisk", overlap=overlap)
+                summary = import_file(
+                    runtime, str(path), "asterisk", overlap=overlap, storers=args.storers
+                )
                 if workers:
                     wait_until_rated(runtime)
                 elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
                 parser_cpu = child_cpu() - children
-                server_cpu = sum(used - server.get(pid, 0.0) for pid, used in backend_cpu().items())
+                server = server_cpu() - server
         finally:
             for worker in workers:
                 worker.terminate()
                 worker.wait(timeout=30)
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak_mb = max(resource.getrusage(who).ru_maxrss for who in _IMPORTERS) / 1024
         by_status, debits, spent = outcome(runtime, tenants)
         parsing = parse_only(path) if args.phases else None
         stored, stored_cpu = stored_rows_floor()
@@ -371,14 +394,16 @@ def main() -> None:
     print(f"machine load average: {os.getloadavg()[0]:.2f}")
     print(f"COPY floor (18 text columns): {floor:.2f} s = {rows / floor:,.0f} rows/s")
     how = f"{args.workers} RQ worker(s) rating meanwhile" if args.workers else "jobs in-process"
-    print(f"rating: {how}; chunks {'one after another' if args.serial else 'overlapped'}")
+    storing = "one after another" if args.serial else "overlapped"
+    storers = args.storers or (1 if args.serial else STORERS)
+    print(f"rating: {how}; chunks {storing}, stored by {storers} process(es)")
     print(
         f"end to end (parse, store once, rate, debit): {elapsed:.2f} s = {rows / elapsed:,.0f}"
         f" records/s; {elapsed / floor:.1f}x the COPY floor"
     )
     print(f"  of which this process's CPU: {cpu:.2f} s (the rest: PostgreSQL, and waiting)")
-    print(f"  the parsing process's CPU (large files are parsed beside): {parser_cpu:.2f} s")
-    print(f"  PostgreSQL backends' CPU meanwhile: {server_cpu:.2f} s")
+    print(f"  the child processes' CPU (the parser; the storers, if several): {parser_cpu:.2f} s")
+    print(f"  PostgreSQL backends' CPU meanwhile: {server:.2f} s")
     if parsing is not None:
         print(
             f"  reading and parsing the file alone: {parsing:.2f} s"
@@ -404,13 +429,13 @@ def main() -> None:
     # end to end / floor cannot fall below this whatever the overlap: only less CPU helps.
     # In CPU seconds on both sides, it holds under load too.
     cores = os.cpu_count() or 1
-    bound = (cpu + parser_cpu + server_cpu) / cores / stored_cpu
+    bound = (cpu + parser_cpu + server) / cores / stored_cpu
     print(
         f"  CPU bound: the import's CPU (all processes) / {cores} cores / the floor backend's"
         f" CPU = {bound:.2f}x: the least the ratio can be on this machine"
     )
     print(f"usage rows inserted {inserted:,}, updated after insert {updated:,} (target: 0)")
-    print(f"peak memory (max RSS of the importing process): {peak_mb:,.0f} MB")
+    print(f"peak memory (max RSS of the largest importing process): {peak_mb:,.0f} MB")
 
 
 if __name__ == "__main__":

@@ -125,16 +125,18 @@ def store_chunks(
     progress: Callable[[int], None] | None = None,
     *,
     overlap: bool | None = None,
+    summary: Any = None,
 ) -> ImportSummary:
-    """Store each chunk of rows in its own transaction, in order; what became of them.
+    """Store each chunk of rows in its own transaction, in order; what became of them,
+    added chunk by chunk to `summary` (anything with a Tally's `add`; a new Tally).
 
     On PostgreSQL (unless `overlap` is False) chunk N+1 is received and priced here
     while a second thread stores chunk N (`_stored_overlapped`)."""
+    summary = ImportSummary() if summary is None else summary
     if overlap is None:
         overlap = runtime.engine.dialect.name == "postgresql"
     if overlap:
-        return _stored_overlapped(runtime, chunks, progress)
-    summary = ImportSummary()
+        return _stored_overlapped(runtime, chunks, progress, summary)
     chunks = iter(chunks)
     while True:
         with collector_paused():  # receiving and storing a chunk makes no cycles to find
@@ -153,6 +155,7 @@ def _stored_overlapped(
     runtime: Runtime,
     chunks: Iterable[list[dict]],
     progress: Callable[[int], None] | None,
+    summary: Any,
 ) -> ImportSummary:
     """`store_chunks` with chunk N+1 received and priced ahead (`intake.prepare`, in a
     short transaction of its own) while one writer thread stores chunk N.
@@ -165,7 +168,6 @@ def _stored_overlapped(
     (`billing.usage.prepricing`); duplicates, ids, bundles, debits, flags and
     reservations all happen in the chunk's transaction, after the one before committed.
     """
-    summary = ImportSummary()
     writing: Future[list[Outcome]] | None = None
     written = 0
     with collector_paused(), ThreadPoolExecutor(1, thread_name_prefix="import-store") as writer:
@@ -212,14 +214,16 @@ def import_file(
     options: ImportOptions | None = None,
     show_progress: bool = False,
     overlap: bool | None = None,
+    storers: int | None = None,
 ) -> ImportSummary:
     """Import a CDR file from disk (with a progress bar if asked); `overlap` as
     `store_chunks` takes it. Asterisk's are read a block at a time in C
     (`formats.asterisk_columns`), the others line by line.
 
-    A file of `PARALLEL_BYTES` or more is read and parsed in a second process while this
-    one rates and stores (see `billing.usage.parsing`); the chunks and their order, and
-    so every outcome, are the same either way.
+    A file of `PARALLEL_BYTES` or more is read and parsed in a second process, and on
+    PostgreSQL stored by `storers` processes at once (`billing.usage.storers`; by
+    default `STORERS`, 1 to store it in this one, see `billing.usage.parsing`); the
+    chunks and every outcome are the same either way, and so is the summary.
     """
     import os
 
@@ -228,6 +232,13 @@ def import_file(
     size = os.path.getsize(path)
     with _progress(show_progress, size, os.path.basename(path)) as advance:
         if size >= PARALLEL_BYTES and parsing.available():
+            ways = _storers(runtime, storers, overlap)
+            if ways > 1:
+                from billing.usage.storers import stored_by_processes
+
+                return stored_by_processes(
+                    runtime, path, fmt, tenant_id, options, CHUNK, ways, advance
+                )
             parsed = parsing.parsed_elsewhere(path, fmt, tenant_id, options, CHUNK)
             return store_chunks(runtime, _shown(parsed, advance), overlap=overlap)
         if fmt == "asterisk":
@@ -236,6 +247,18 @@ def import_file(
         with open(path, encoding="utf-8", errors="replace", newline="") as handle:
             return import_lines(runtime, fmt, _counted(handle, advance), tenant_id=tenant_id,
                                 options=options, overlap=overlap)  # fmt: skip
+
+
+def _storers(runtime: Runtime, asked: int | None, overlap: bool | None) -> int:
+    """How many processes store a large file: as asked, else `STORERS` on PostgreSQL
+    (elsewhere, and with `overlap` False, one: this)."""
+    from billing.usage.storers import STORERS
+
+    if asked is not None:
+        return max(1, asked)
+    if overlap is False or runtime.engine.dialect.name != "postgresql":
+        return 1
+    return STORERS
 
 
 @contextmanager

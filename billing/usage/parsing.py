@@ -11,7 +11,8 @@ other formats line by line. The pipe holds one chunk,
 so the child is at most a chunk or two ahead and memory stays flat. Exactly-once is
 untouched: the child writes nothing, and a chunk is stored (or not) by the importer's
 transaction alone; if the importer fails, the child is stopped, and a re-import finds
-the stored rows duplicates.
+the stored rows duplicates. With several storing processes (`billing.usage.storers`)
+the child deals the chunks out in turn, one pipe each.
 
 The child is forked (it starts at once, with the modules loaded), so it must never use
 what it inherits: it runs with the garbage collector off, so no inherited database
@@ -24,6 +25,8 @@ from __future__ import annotations
 import gc
 import multiprocessing
 from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import cycle
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -41,57 +44,83 @@ def parsed_elsewhere(
 ) -> Iterator[tuple[list[dict], int]]:
     """The file's rows a chunk at a time, with the characters read for each, parsed by a
     child process. The child is stopped when the caller stops iterating, however."""
+    with parsing_child(path, fmt, tenant_id, options, chunk) as (receiver,):
+        yield from received(receiver)
+
+
+@contextmanager
+def parsing_child(
+    path: str, fmt: str, tenant_id: str | None, options: Any, chunk: int, ways: int = 1
+) -> Iterator[list[Connection]]:
+    """A child parsing the file, and the ends of `ways` pipes it sends the chunks down in
+    turn (chunk k down pipe k % ways; `received` reads one). Stopped on leaving."""
     context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
+    pipes = [context.Pipe(duplex=False) for _ in range(ways)]
+    senders = [sender for _, sender in pipes]
     child = context.Process(
-        target=_parse, args=(path, fmt, tenant_id, options, chunk, sender), daemon=True
+        target=_parse, args=(path, fmt, tenant_id, options, chunk, senders), daemon=True
     )
     child.start()
-    sender.close()
+    for sender in senders:
+        sender.close()
+    receivers = [receiver for receiver, _ in pipes]
     try:
-        while True:
-            try:
-                message = receiver.recv()
-            except EOFError:
-                child.join()
-                raise RuntimeError(
-                    f"the parsing process died (exit code {child.exitcode})"
-                ) from None
-            if message is None:
-                return
-            if isinstance(message, BaseException):
-                raise message
-            rows, read = message
-            yield rows_from_wire(rows), read
+        yield receivers
     finally:
-        receiver.close()
+        for receiver in receivers:
+            receiver.close()
         if child.is_alive():
             child.terminate()
         child.join()
 
 
+def received(receiver: Connection) -> Iterator[tuple[list[dict], int]]:
+    """The chunks down one pipe of `parsing_child`, each with the characters read for it,
+    until the file's end; what failed in the child is raised here."""
+    while True:
+        try:
+            message = receiver.recv()
+        except EOFError:
+            raise RuntimeError("the parsing process died") from None
+        if message is None:
+            return
+        if isinstance(message, BaseException):
+            raise message
+        rows, read = message
+        yield rows_from_wire(rows), read
+
+
 def _parse(
-    path: str, fmt: str, tenant_id: str | None, options: Any, chunk: int, sender: Connection
+    path: str,
+    fmt: str,
+    tenant_id: str | None,
+    options: Any,
+    chunk: int,
+    senders: list[Connection],
 ) -> None:
     gc.disable()
+    turns = cycle(senders)
     try:
         read = [0]
         rows: list[tuple | dict] = []  # an event as a tuple (billing.usage.wire)
         for row in _rows(path, fmt, tenant_id, options, read):
             rows.append(row)
             if len(rows) == chunk:
-                sender.send((rows, read[0]))
+                next(turns).send((rows, read[0]))
                 rows, read[0] = [], 0
         if rows:
-            sender.send((rows, read[0]))
-        sender.send(None)
+            next(turns).send((rows, read[0]))
+        for sender in senders:
+            sender.send(None)
     except Exception as error:  # handed to the importer, which raises it
-        try:
-            sender.send(error)
-        except Exception:  # unpicklable: its text will do
-            sender.send(RuntimeError(f"parsing failed: {error!r}"))
+        for sender in senders:
+            try:
+                sender.send(error)
+            except Exception:  # unpicklable: its text will do
+                sender.send(RuntimeError(f"parsing failed: {error!r}"))
     finally:
-        sender.close()
+        for sender in senders:
+            sender.close()
 
 
 def _rows(

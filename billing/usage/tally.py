@@ -52,6 +52,20 @@ class Tally:
                 self.pending += 1
         return self
 
+    def merge(self, other: Tally) -> Tally:
+        """Add another's counts (of the rows after these: its samples come after)."""
+        self.rows += other.rows
+        self.rated += other.rated
+        self.pending += other.pending
+        self.updated += other.updated
+        self.duplicates += other.duplicates
+        self.malformed += other.malformed
+        for reason, count in other.not_rateable.items():
+            self.not_rateable[reason] = self.not_rateable.get(reason, 0) + count
+        room = SAMPLES - len(self.rejected_samples)
+        self.rejected_samples.extend(other.rejected_samples[: max(room, 0)])
+        return self
+
     def _rejected(self, outcome: Any) -> None:
         reason = outcome.reason or "unknown"
         if reason.startswith("malformed"):

@@ -203,8 +203,8 @@ def test_a_large_file_is_parsed_in_a_second_process_with_the_same_outcomes(
     text += asterisk_line(tenant.tenant_id, "0712345678", 65, ids[0])  # a resend in the file
     path = tmp_path / "Master.csv"
     path.write_text(text)
-    with app.app_context():
-        summary = imports.import_file(runtime, str(path), "asterisk", show_progress=True)
+    with app.app_context():  # stored here (several storers: test_import_by_processes)
+        summary = imports.import_file(runtime, str(path), "asterisk", show_progress=True, storers=1)
     assert (summary.rows, summary.accepted, summary.rejected, summary.duplicates) == (11, 9, 1, 1)
     stored = rows(sessions, tenant.tenant_id)
     assert [r.source_id for r in stored] == ids
