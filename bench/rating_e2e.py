@@ -12,7 +12,7 @@ then times, on a rebuilt database (`malipo_bench_rating`, or $MALIPO_BENCH_RATIN
   store each row once, already rated), jobs in-process as without Redis; chunk N+1
   priced while chunk N is stored, or with `--serial` one chunk after another, to
   compare both in one sitting; the chunks stored by `--storers N` processes at once
-  (default: the import's, `billing.usage.storers.STORERS`; 1: this process alone).
+  (default: the import's, one a core, at most three; 1: this process alone).
 
 * the storage floor: a binary COPY of the rows as stored, already rated, into a copy of
   usage_records (same partitions, indexes and constraints), after the import: what the
@@ -60,7 +60,7 @@ from billing.tenants.models import BillingMode
 from billing.tenants.service import NewTenant, create_tenant
 from billing.usage.imports import import_file
 from billing.usage.models import UsageRecord
-from billing.usage.storers import STORERS
+from billing.usage.storers import default_storers
 
 SERVER = os.environ.get("MALIPO_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432")
 DATABASE = os.environ.get("MALIPO_BENCH_RATING_DB", "malipo_bench_rating")
@@ -323,8 +323,8 @@ def main() -> None:
         "--storers",
         type=int,
         default=None,
-        help="processes storing the file's chunks at once (default: the import's,"
-        " billing.usage.storers.STORERS; 1: this process alone)",
+        help="processes storing the file's chunks at once (default: the import's, one a"
+        " core, at most three; 1: this process alone)",
     )
     args = parser.parse_args()
 
@@ -395,7 +395,7 @@ def main() -> None:
     print(f"COPY floor (18 text columns): {floor:.2f} s = {rows / floor:,.0f} rows/s")
     how = f"{args.workers} RQ worker(s) rating meanwhile" if args.workers else "jobs in-process"
     storing = "one after another" if args.serial else "overlapped"
-    storers = args.storers or (1 if args.serial else STORERS)
+    storers = args.storers or (1 if args.serial else default_storers())
     print(f"rating: {how}; chunks {storing}, stored by {storers} process(es)")
     print(
         f"end to end (parse, store once, rate, debit): {elapsed:.2f} s = {rows / elapsed:,.0f}"

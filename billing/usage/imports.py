@@ -222,7 +222,7 @@ def import_file(
 
     A file of `PARALLEL_BYTES` or more is read and parsed in a second process, and on
     PostgreSQL stored by `storers` processes at once (`billing.usage.storers`; by
-    default `STORERS`, 1 to store it in this one, see `billing.usage.parsing`); the
+    default one a core, at most three; 1 to store it in this one); the
     chunks and every outcome are the same either way, and so is the summary.
     """
     import os
@@ -250,15 +250,15 @@ def import_file(
 
 
 def _storers(runtime: Runtime, asked: int | None, overlap: bool | None) -> int:
-    """How many processes store a large file: as asked, else `STORERS` on PostgreSQL
-    (elsewhere, and with `overlap` False, one: this)."""
-    from billing.usage.storers import STORERS
+    """How many processes store a large file: as asked, else on PostgreSQL one a core
+    (at most `storers.STORERS`); elsewhere, and with `overlap` False, one: this."""
+    from billing.usage.storers import default_storers
 
     if asked is not None:
         return max(1, asked)
     if overlap is False or runtime.engine.dialect.name != "postgresql":
         return 1
-    return STORERS
+    return default_storers()
 
 
 @contextmanager

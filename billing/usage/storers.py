@@ -1,12 +1,12 @@
 """A large CDR file stored by several processes at once, each chunk by one of them.
 
 One process stores a chunk while it prices the next (`imports._stored_overlapped`),
-but both halves share its interpreter lock: on 2 cores a million rows kept the importer
-busy on one core and left the other idle a third of the time (53.9 s, against 44.0 s
-with two processes and 38.5 s with three, same file, same machine). So the parsing
-child sends chunk k to storer k % N (`parsing.parsing_child`), each storer stores its
-chunks in order as one importer would, and this process adds up their tallies in file
-order, so the summary (its rejected samples too) is the one a single importer gives.
+but both halves share its interpreter lock: on 2 cores the importer kept one core busy
+and left the other idle a third of the time (1 M rows: 51.5-54.1 s, against 42.2-42.4 s
+in two processes, back to back, the CPU of all of them unchanged). So the parsing child
+sends chunk k to storer k % N (`parsing.parsing_child`), each storer stores its chunks
+in order as one importer would, and this process adds up their tallies in file order,
+so the summary (its rejected samples too) is the one a single importer gives.
 
 Each chunk is still its own transaction, stored once: duplicates, debits and flags are
 found and made in it, as ever. What changes: the chunks of different storers commit in
@@ -26,6 +26,7 @@ reset in the child (`Runtime.build`, `Relayer`), and each ends by `os._exit`.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -35,9 +36,15 @@ from billing.usage import parsing
 from billing.usage.imports import store_chunks
 from billing.usage.tally import Tally
 
-# Storers a file: two kept one core busy pricing while the other stored; a third hid the
-# waits for wallet locks and the database's round trips (bench/rating_e2e.py --storers).
+# Storers a file at most. On 2 cores three measured as two (1 M rows 39.5-46.5 s against
+# 42.2-42.4 s): one a core, and no more than three, since every chunk holds its tenants'
+# wallets through its COPY, and so the COPYs take turns anyway.
 STORERS = 3
+
+
+def default_storers() -> int:
+    """Storers for a file on this machine: one a core, at most `STORERS`."""
+    return max(1, min(os.cpu_count() or 1, STORERS))
 
 
 def stored_by_processes(
@@ -99,6 +106,8 @@ def _tallied(results: list[Connection], advance: Callable[[int], None]) -> Tally
                 total.merge(tally)
                 advance(read)
                 following += 1
+    if waiting:  # a chunk's tally never came: its storer ended without it
+        raise RuntimeError(f"chunk {following} of the file was never accounted for")
     return total
 
 
