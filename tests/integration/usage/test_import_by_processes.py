@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from billing.ledger.postings import WALLET
 from billing.ledger.service import account_balance
 from billing.usage.models import UsageRecord
+from billing.usage.tally import RATED
 from tests.integration.usage.conftest import rows
 from tests.integration.usage.test_import_and_list import asterisk_line
 
@@ -104,7 +105,7 @@ def test_a_storer_that_fails_stops_the_import_and_a_reimport_stores_the_rest(
 ):
     import billing.usage.imports as imports
 
-    tenant = rated_tenant()
+    tenant = rated_tenant(100_000_00)  # every call paid, whichever chunk settles first
     text, ids = mixed_file(tenant.tenant_id, uuid.uuid4().hex[:8])
     path = tmp_path / "Master.csv"
     path.write_text(text)
@@ -123,7 +124,7 @@ def test_a_storer_that_fails_stops_the_import_and_a_reimport_stores_the_rest(
     assert multiprocessing.active_children() == []  # the others and the parser stopped
     committed = rows(sessions, tenant.tenant_id)
     assert poisoned not in {r.source_id for r in committed}
-    rated_before = sum(r.status == "billed" for r in committed)
+    rated_before = sum(r.status in RATED for r in committed)
 
     monkeypatch.setattr(imports, "_store", store)
     again = imported(app, runtime, path, 3)
