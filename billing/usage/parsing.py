@@ -114,13 +114,19 @@ def _parse(
             sender.send(None)
     except Exception as error:  # handed to the importer, which raises it
         for sender in senders:
-            try:
-                sender.send(error)
-            except Exception:  # unpicklable: its text will do
-                sender.send(RuntimeError(f"parsing failed: {error!r}"))
+            hand_over(sender, error, "parsing")
     finally:
         for sender in senders:
             sender.close()
+
+
+def hand_over(sender: Connection, error: Exception, doing: str) -> None:
+    """Send a child's error to the process that raises it; if it will not pickle, its
+    text."""
+    try:
+        sender.send(error)
+    except Exception:
+        sender.send(RuntimeError(f"{doing} failed: {error!r}"))
 
 
 def _rows(

@@ -143,9 +143,6 @@ def _storer(
         runtime.relayer.flush()
         sender.send(None)
     except Exception as error:  # raised by the importer
-        try:
-            sender.send(error)
-        except Exception:  # unpicklable: its text will do
-            sender.send(RuntimeError(f"storing failed: {error!r}"))
+        parsing.hand_over(sender, error, "storing")
     finally:
         sender.close()
