@@ -32,7 +32,7 @@ from billing.core.clock import utcnow
 from billing.tenants.models import BillingMode, Tenant
 from billing.usage.bulk import next_ids
 from billing.usage.models import UsageStatus
-from billing.usage.row_prices import _TenantView, price
+from billing.usage.row_prices import _TenantView, price_plainly
 from billing.usage.tariff_lookup import Tariffs
 
 _new_tuple = tuple.__new__  # a NamedTuple from its values in order, without keywords
@@ -43,8 +43,19 @@ class Prepriced(NamedTuple):
 
     views: dict[str, _TenantView]  # the tenants priced for, as read then
     tariffs: dict[str, Any]  # each such tenant's tariff over the chunk
-    fields: list[dict[str, Any] | None]  # each row's rated columns, None if not priced
-    chunk: Shaped | None = None  # the chunk numbered and shaped ahead
+    chunk: Shaped | None = None  # the chunk numbered and shaped ahead, and its prices
+
+    def by_row(self, rows: Sequence[dict]) -> list[dict[str, Any] | None]:
+        """Each of `rows`' rated columns priced ahead, None where not (the chunk's rows,
+        as `preprice` was given them)."""
+        if self.chunk is None:
+            return [None] * len(rows)
+        found: dict[int, dict[str, Any] | None] = dict.fromkeys(map(id, rows))
+        prices = iter(self.chunk.priced)
+        for row, shaped in zip(self.chunk.new.values(), self.chunk.shaped, strict=True):
+            if shaped is not None:
+                found[id(row)] = next(prices)
+        return [found[id(row)] for row in rows]
 
 
 def tenant_views(tenants: Mapping[str, Tenant]) -> dict[str, _TenantView]:
@@ -130,16 +141,18 @@ def preprice(session: Session, rows: Sequence[dict], tenants: dict[str, Tenant])
     chosen = {tenant_id: tariff for tenant_id in views
               if aheadable(views[tenant_id], tariff := tariffs.whole(tenant_id))}  # fmt: skip
     now = utcnow()
-    priced = [price(row, views[row.tenant_id], tariffs, now) if row.tenant_id in chosen else None
-              for row in pending]  # fmt: skip
-    by_row: dict[int, dict[str, Any] | None] = dict.fromkeys(map(id, rows))
-    prices = iter(priced)
-    for row, pending_row in zip(new.values(), shaped, strict=True):
-        if pending_row is not None:
-            by_row[id(row)] = next(prices)
-    fields = [by_row[id(row)] for row in rows]
-    chunk = Shaped(frozenset(tenants), new, ids, pending, priced)
-    return Prepriced({t: views[t] for t in chosen}, chosen, fields, chunk)
+    by_tenant: dict[str, list[int]] = {tenant_id: [] for tenant_id in chosen}
+    for index, row in enumerate(pending):
+        if (indexes := by_tenant.get(row.tenant_id)) is not None:
+            indexes.append(index)
+    priced: list[dict[str, Any] | None] = [None] * len(pending)
+    for tenant_id, indexes in by_tenant.items():
+        rows_of = [pending[index] for index in indexes]
+        for index, fields in zip(indexes, price_plainly(rows_of, views[tenant_id], tariffs, now),
+                                 strict=True):  # fmt: skip
+            priced[index] = fields
+    chunk = Shaped(frozenset(tenants), new, ids, shaped, pending, priced)
+    return Prepriced({t: views[t] for t in chosen}, chosen, chunk)
 
 
 class Shaped(NamedTuple):
@@ -148,5 +161,6 @@ class Shaped(NamedTuple):
     known: frozenset[str]  # its tenants found (the others' rows are rejected by `store`)
     new: dict[tuple[str, str], dict]  # the first row of each key
     ids: list[int]  # theirs, in order
+    shaped: list[Any]  # each of `new` as rating reads it, None if not pending
     pending: list[Any]  # the pending rows of known tenants, as rating reads them
     priced: list[dict[str, Any] | None]  # their prices made ahead

@@ -171,7 +171,7 @@ def _shaped(
                if row["status"] == waiting]  # fmt: skip
     priced: Sequence[Any] = ()
     if prepriced is not None:
-        priced = _aligned(prepriced.fields, rows, fresh, pending)
+        priced = _aligned(prepriced.by_row(rows), rows, fresh, pending)
     return new, ids, fresh, pending, priced
 
 

@@ -6,6 +6,7 @@ the pure rater run over the tariff in force, with bundles drawn from a locked bo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -18,7 +19,7 @@ from billing.rating.bundles import EMPTY
 from billing.rating.fixedpoint import micro_to_decimal
 from billing.rating.message_status import CHARGED_THEN_FAILED, MESSAGE_SERVICES, is_charged
 from billing.rating.plans import DURATION_SERVICES, Service
-from billing.rating.rater import OUT_OF_RANGE, rate_usage
+from billing.rating.rater import OUT_OF_RANGE, rate_many, rate_usage
 from billing.rating.records import RatedUsage, Unrated
 from billing.rating.records import UsageRecord as RaterRecord
 from billing.tariffs.fx import day_of
@@ -121,6 +122,36 @@ def price(
     if fx is not None:
         return _rated(result, tariff, fx, now, [])
     return _rated_alike(result, tariff, now)
+
+
+def price_plainly(
+    rows: Sequence[Row], tenant: _TenantView, tariffs: Tariffs, now: datetime
+) -> list[dict[str, Any]]:
+    """`price` of each of one tenant's rows under a tariff that holds over them all, has no
+    bundle and is in the tenant's currency (`prepricing.aheadable`), the tenant neither
+    unknown nor restricted: what `price` finds out a row (the tariff, its pricing
+    context, no FX, no bundle state) found out once, and the rater run over them at once.
+    """
+    tariff = tariffs.whole(tenant.id)
+    plan = tariff.plan
+    try:
+        results = rate_many([rater_record(row) for row in rows], plan, tariff.destinations)
+    except ValueError:  # a malformed record: each priced on its own, to say which
+        return [price(row, tenant, tariffs, now) for row in rows]
+    refund_failed = plan.refund_failed_messages
+    priced = []
+    for row, result in zip(rows, results, strict=True):
+        if result.__class__ is Unrated:
+            reason = result.reason
+            if reason == OUT_OF_RANGE:
+                reason = out_of_range(plan.code, tariff.plan_version, plan.currency)
+            priced.append(_rejected(reason))
+            continue
+        if row.service in MESSAGE_SERVICES and not is_charged(row.disposition, refund_failed):
+            note = "failed_refunded" if row.disposition == CHARGED_THEN_FAILED else "not_delivered"
+            result = result._replace(amount_minor=0, raw_numerator=0, note=note)
+        priced.append(_rated_alike(result, tariff, now))
+    return priced
 
 
 _ALIKE: dict[tuple, dict[str, Any]] = {}

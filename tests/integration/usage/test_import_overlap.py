@@ -120,7 +120,7 @@ def test_overlapped_import_stores_what_one_chunk_after_another_stores(
 
     def seen(runtime, rows):
         found = prepared(runtime, rows)
-        ahead.append(found is not None and any(found.fields))
+        ahead.append(found is not None and found.chunk is not None and any(found.chunk.priced))
         return found
 
     monkeypatch.setattr(imports, "prepare", seen)
@@ -220,7 +220,7 @@ def test_rows_priced_ahead_stand_only_while_the_tariff_holds(monkeypatch):
         )()  # fmt: skip
 
     view = prepricing._TenantView("ten_1", "TZS", False)
-    ahead = prepricing.Prepriced({"ten_1": view}, {"ten_1": tariff()}, [])
+    ahead = prepricing.Prepriced({"ten_1": view}, {"ten_1": tariff()})
 
     class Now:
         def __init__(self, found):
