@@ -42,7 +42,7 @@ _new_tuple = tuple.__new__
 _WHATSAPP = Service.WHATSAPP  # a module constant: Enum class attributes are slow to read
 MIN_NUMBER_DIGITS = 7  # the shortest E.164 numbers in use (e.g. Niue) have 7 digits
 # Positions in a `Tail` (RatedUsage less its first field, the record id).
-_BILLED, _FREE, _DRAWS = 7, 8, 10
+_AMOUNT, _BILLED, _FREE, _DRAWS = 4, 7, 8, 10
 # The largest charge one record may carry, in minor units (TZS 10 billion): its VAT and a
 # batch of 100,000 such charges still fit a bigint column and Decimal's 28 digits, so a
 # plan priced absurdly (a rate of 1E+28) refuses its records instead of overflowing.
@@ -105,9 +105,36 @@ def billed_pieces(rate: DurationRate, billable_s: int) -> list[tuple[int, int, i
     return pieces
 
 
+def rate_tails(
+    records: Iterable[UsageRecord], plan: RatePlan, destinations: DestinationTable
+) -> list[Tail | Unrated]:
+    """`rate_many` with no bundle and no FX, each priced record as its tail (its rated
+    fields after the record id): the very object kept for every record priced alike
+    while the memo holds it, so a caller may key what it makes of a price by identity."""
+    ctx = context(plan, None)
+    remaining = EMPTY.remaining
+    tails = []
+    append = tails.append
+    for record in records:
+        tail = _tail(record, ctx, destinations, remaining)
+        if tail.__class__ is not Unrated and tail[_AMOUNT] > MAX_CHARGE_MINOR:
+            tail = Unrated(record.source_id, OUT_OF_RANGE)
+        append(tail)
+    return tails
+
+
 def _rate(
     record: UsageRecord, ctx: Context, destinations: DestinationTable, remaining: Mapping[str, int]
 ) -> RatedUsage | Unrated:
+    tail = _tail(record, ctx, destinations, remaining)
+    if tail.__class__ is Unrated:
+        return tail
+    return _new_tuple(RatedUsage, (record.source_id,) + tail)  # noqa: RUF005
+
+
+def _tail(
+    record: UsageRecord, ctx: Context, destinations: DestinationTable, remaining: Mapping[str, int]
+) -> Tail | Unrated:
     service = record.service
     if service in ROUTED_SERVICES:
         number = record.destination
@@ -149,7 +176,7 @@ def _rate(
                     ctx.remember(view.covered, billable_s, tail)
         if tail is None:
             return Unrated(record.source_id, "negative_duration")
-        return _new_tuple(RatedUsage, (record.source_id,) + tail)  # noqa: RUF005
+        return tail
     market = record.market
     if dest is not None:
         market = market or dest.market or dest.country
@@ -245,7 +272,7 @@ def _split(ctx: Context, view: View, billable_s: int, remaining: Mapping[str, in
 
 def _rate_counted(
     record: UsageRecord, ctx: Context, zone: str, market: str, remaining: Mapping[str, int]
-) -> RatedUsage | Unrated:
+) -> Tail | Unrated:
     if record.units < 1:
         return Unrated(record.source_id, "no_units")
     service = record.service
@@ -256,9 +283,9 @@ def _rate_counted(
         view = ctx.counted_view(service, zone, record.category, market)
     if service is _WHATSAPP and record.pricing_type in ctx.whatsapp_free_types:
         # Meta does not charge these; keep the row so usage reports stay complete.
-        return _new_tuple(RatedUsage, (record.source_id,) + view.free_type)  # noqa: RUF005
+        return view.free_type
     if view.free_service is not None and record.started_at < WHATSAPP_SERVICE_CHARGED_FROM:
-        return _new_tuple(RatedUsage, (record.source_id,) + view.free_service)  # noqa: RUF005
+        return view.free_service
     if view.unit is None:
         return Unrated(record.source_id, "no_rate")
     units = record.units
@@ -268,12 +295,11 @@ def _rate_counted(
             free = 0
             for _, taken in draws:
                 free += taken
-            tail = _counted_tail(ctx, view, units, free, draws)
-            return _new_tuple(RatedUsage, (record.source_id,) + tail)  # noqa: RUF005
+            return _counted_tail(ctx, view, units, free, draws)
     tail = view.tails.get(units)
     if tail is None:
         tail = ctx.remember(view.tails, units, _counted_tail(ctx, view, units, 0, ()))
-    return _new_tuple(RatedUsage, (record.source_id,) + tail)  # noqa: RUF005
+    return tail
 
 
 def _counted_tail(

@@ -19,7 +19,7 @@ from billing.rating.bundles import EMPTY
 from billing.rating.fixedpoint import micro_to_decimal
 from billing.rating.message_status import CHARGED_THEN_FAILED, MESSAGE_SERVICES, is_charged
 from billing.rating.plans import DURATION_SERVICES, Service
-from billing.rating.rater import OUT_OF_RANGE, rate_many, rate_usage
+from billing.rating.rater import OUT_OF_RANGE, rate_tails, rate_usage
 from billing.rating.records import RatedUsage, Unrated
 from billing.rating.records import UsageRecord as RaterRecord
 from billing.tariffs.fx import day_of
@@ -130,28 +130,52 @@ def price_plainly(
     """`price` of each of one tenant's rows under a tariff that holds over them all, has no
     bundle and is in the tenant's currency (`prepricing.aheadable`), the tenant neither
     unknown nor restricted: what `price` finds out a row (the tariff, its pricing
-    context, no FX, no bundle state) found out once, and the rater run over them at once.
+    context, no FX, no bundle state) found out once, the rater run over them at once,
+    and rows priced alike known by the rater's own tail (`_rated_tail`).
     """
     tariff = tariffs.whole(tenant.id)
     plan = tariff.plan
     try:
-        results = rate_many([rater_record(row) for row in rows], plan, tariff.destinations)
+        records = [rater_record(row) for row in rows]
+        tails = rate_tails(records, plan, tariff.destinations)
     except ValueError:  # a malformed record: each priced on its own, to say which
         return [price(row, tenant, tariffs, now) for row in rows]
     refund_failed = plan.refund_failed_messages
     priced = []
-    for row, result in zip(rows, results, strict=True):
-        if result.__class__ is Unrated:
-            reason = result.reason
+    for row, record, tail in zip(rows, records, tails, strict=True):
+        if tail.__class__ is Unrated:
+            reason = tail.reason
             if reason == OUT_OF_RANGE:
                 reason = out_of_range(plan.code, tariff.plan_version, plan.currency)
             priced.append(_rejected(reason))
-            continue
-        if row.service in MESSAGE_SERVICES and not is_charged(row.disposition, refund_failed):
+        elif row.service in MESSAGE_SERVICES and not is_charged(row.disposition, refund_failed):
             note = "failed_refunded" if row.disposition == CHARGED_THEN_FAILED else "not_delivered"
+            result = _new_tuple(RatedUsage, (record.source_id,) + tail)  # noqa: RUF005
             result = result._replace(amount_minor=0, raw_numerator=0, note=note)
-        priced.append(_rated_alike(result, tariff, now))
+            priced.append(_rated_alike(result, tariff, now))
+        else:
+            priced.append(_rated_tail(tail, record.source_id, tariff, now))
     return priced
+
+
+_BY_TAIL: dict[int, tuple[tuple, tuple, dict[str, Any]]] = {}
+
+
+def _rated_tail(tail: tuple, source_id: str, tariff: Any, now: datetime) -> dict[str, Any]:
+    """`_rated_alike` of a record the rater priced as `tail`, found by the tail's identity
+    rather than by hashing it (the tail is kept with what was made of it, so its id
+    stays its own while it is found here)."""
+    plan_version = (tariff.plan_id, tariff.plan_version)
+    found = _BY_TAIL.get(id(tail))
+    if found is not None and found[0] is tail and found[1] == plan_version:
+        fields = found[2].copy()
+        fields["rated_at"] = now
+        return fields
+    fields = _rated_alike(_new_tuple(RatedUsage, (source_id,) + tail), tariff, now)  # noqa: RUF005
+    if len(_BY_TAIL) >= _ALIKE_LIMIT:
+        _BY_TAIL.clear()
+    _BY_TAIL[id(tail)] = (tail, plan_version, fields.copy())
+    return fields
 
 
 _ALIKE: dict[tuple, dict[str, Any]] = {}

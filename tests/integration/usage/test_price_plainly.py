@@ -55,6 +55,7 @@ def test_rows_priced_at_once_get_what_each_gets_priced_alone(runtime, rated_tena
         row_prices._ALIKE.clear()
         alone = [price(row, view, tariffs, NOW) for row in rows]
         row_prices._ALIKE.clear()
+        row_prices._BY_TAIL.clear()
         together = price_plainly(rows, view, tariffs, NOW)
     assert together == alone
     reasons = {fields["reason"] for fields in together}

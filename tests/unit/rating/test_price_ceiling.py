@@ -8,7 +8,7 @@ from decimal import Decimal as D
 from billing.core.money import Currency
 from billing.rating.allowance import Request, allowance
 from billing.rating.plans import ANY, DurationRate, RatePlan, Service, UnitRate
-from billing.rating.rater import MAX_CHARGE_MINOR, rate_many, rate_usage
+from billing.rating.rater import MAX_CHARGE_MINOR, rate_many, rate_tails, rate_usage
 from billing.rating.records import RatedUsage, Unrated, UsageRecord
 from invoices.vat import gross_from_net
 from tests.unit.rating.test_allowance import TABLE
@@ -31,6 +31,7 @@ def test_a_charge_beyond_the_ceiling_is_unrated_with_its_reason():
     result = rate_usage(call(65), voice_plan("1E+28"), TABLE)
     assert result == Unrated("r1", "price_out_of_range")
     assert rate_many([call(65)], voice_plan("1E+28"), TABLE) == [result]
+    assert rate_tails([call(65)], voice_plan("1E+28"), TABLE) == [result]
 
 
 def test_the_ceiling_itself_is_priced_and_its_vat_fits_int64():

@@ -20,8 +20,8 @@ from billing.rating.bundles import BundleState
 from billing.rating.destinations import Destination, DestinationTable
 from billing.rating.fixedpoint import Rounding
 from billing.rating.plans import ANY, Bundle, DurationRate, RateGroup, RatePlan, Service, UnitRate
-from billing.rating.rater import rate_many, rate_usage
-from billing.rating.records import FxRate, UsageRecord
+from billing.rating.rater import rate_many, rate_tails, rate_usage
+from billing.rating.records import FxRate, RatedUsage, Unrated, UsageRecord
 from billing.rating.timebands import peak_offpeak_weekend
 from tests.unit.rating import reference_rater
 
@@ -144,6 +144,22 @@ def test_the_fast_rater_prices_every_record_as_the_reference_did(plan, table, da
     expected = [reference_rater.rate_usage(r, plan, table, state, fx) for r in batch]
     assert [rate_usage(r, plan, table, state, fx) for r in batch] == expected
     assert rate_many(batch, plan, table, state, fx) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(plans(), tables(), st.data())
+def test_the_tails_are_the_prices_without_their_ids_one_object_for_records_priced_alike(
+    plan, table, data
+):
+    prefixes = sorted(table._rows)
+    batch = data.draw(st.lists(records(prefixes), min_size=1, max_size=30))
+    expected = [reference_rater.rate_usage(r, plan, table) for r in batch]
+    tails = rate_tails(batch + batch, plan, table)  # the second time round, what was kept
+    for tail, record, want in zip(tails, batch + batch, expected + expected, strict=True):
+        got = tail if isinstance(tail, Unrated) else RatedUsage(record.source_id, *tail)
+        assert got == want
+    for first, again in zip(tails[: len(batch)], tails[len(batch) :], strict=True):
+        assert again is first or isinstance(first, Unrated)
 
 
 @settings(max_examples=150, deadline=None)
