@@ -125,10 +125,6 @@ def _rate_and_insert_once(
 
     def write(session: Session, results: Sequence[Any]) -> None:
         rated = {result.usage_id: result.fields for result in results}
-        for row, usage_id in zip(fresh, ids, strict=True):  # what rating made of each
-            fields = rated.get(usage_id)
-            row["rated_status"] = fields["status"] if fields else row["status"]
-            row["rated_reason"] = fields["reason"] if fields else row["reason"]
         try:
             copy_new(session, RATED_COLUMNS, _rated_values(fresh, ids, rated))
         except KeyTaken as error:
@@ -199,11 +195,14 @@ def _rated_values(
     rows: Sequence[dict], ids: Sequence[int], rated: dict[int, dict[str, Any]]
 ) -> Iterator[list]:
     """Each row's values in `RATED_COLUMNS` order: as parsed, its id, and its rating
-    (status and reason the rating's if it was rated). No merged dict a row is built; a
-    list, which `copy_new` encodes in place."""
+    (status and reason the rating's if it was rated, noted on the row as `rated_status`
+    and `rated_reason` for `store`'s outcomes). No merged dict a row is built; a list,
+    which `copy_new` encodes in place."""
     for row, usage_id in zip(rows, ids, strict=True):
         fields = rated.get(usage_id)
         if fields is None:  # rejected before rating (unknown tenant, malformed)
+            row["rated_status"], row["rated_reason"] = row["status"], row["reason"]
             yield [*_parsed_values(row), usage_id, row["status"], row["reason"], *_NOT_RATED]
         else:
+            row["rated_status"], row["rated_reason"] = fields["status"], fields["reason"]
             yield [*_parsed_values(row), usage_id, *_rating_values(fields)]

@@ -50,6 +50,7 @@ from billing.usage.tariff_lookup import Tariffs
 
 _records = UsageRecord.__table__
 _ACCRUED = UsageStatus.ACCRUED.value  # an enum's value is a property: read once
+_new_tuple = tuple.__new__  # a NamedTuple from its values in order, without keywords
 RATE_COLUMNS = (
     _records.c.id, _records.c.tenant_id, _records.c.service, _records.c.to_number,
     _records.c.occurred_at, _records.c.billable_s, _records.c.units, _records.c.disposition,
@@ -98,7 +99,7 @@ def rate_rows(
         else:
             fields = ahead
             fields["rated_at"] = now
-        result = RowResult(row.id, fields)
+        result = _new_tuple(RowResult, (row.id, fields))
         results.append(result)
         if fields["status"] is None:
             if tenant.postpaid:
@@ -121,12 +122,13 @@ def rate_rows(
     (write or write_results)(session, results)
     after_settling(session, settled)
     settle_reservations(session, rows, results)
-    rejected = [(row.tenant_id, r.usage_id, r.fields["reason"])
-                for row, r in zip(rows, results, strict=True) if r.fields["reason"]]  # fmt: skip
-    review_out_of_range(session, rejected)
     counts: dict[str, int] = defaultdict(int)
-    for result in results:
-        counts[result.fields["status"]] += 1
+    rejected = []
+    for row, (usage_id, fields) in zip(rows, results, strict=True):
+        counts[fields["status"]] += 1
+        if fields["reason"]:
+            rejected.append((row.tenant_id, usage_id, fields["reason"]))
+    review_out_of_range(session, rejected)
     return dict(counts)
 
 
@@ -137,19 +139,12 @@ def settle_reservations(
     message that has shown no final status yet (a WhatsApp message only sent) keeps its
     reservation until it does."""
     rejected = UsageStatus.REJECTED.value  # an enum's value is a property: read once
-    rated = [
-        row
-        for row, result in zip(rows, results, strict=True)
-        if result.fields["status"] != rejected and _final(row)
-    ]
+    rated = [row for row, (_, fields) in zip(rows, results, strict=True)
+             if fields["status"] != rejected
+             and (row.service not in MESSAGE_SERVICES
+                  or _final_statuses(row.service, row.delivery_status))]  # fmt: skip
     if rated:
         settle_for_usage(session, rated)
-
-
-def _final(row: Row) -> bool:
-    if row.service not in MESSAGE_SERVICES:
-        return True
-    return _final_statuses(row.service, row.delivery_status)
 
 
 @lru_cache(maxsize=1_024)

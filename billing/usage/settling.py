@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -15,8 +14,9 @@ from billing.usage.flags import clear_flag_if_paid_up, flag_insufficient_balance
 from billing.usage.models import UsageStatus
 
 
-@dataclass
-class RowResult:
+class RowResult(NamedTuple):
+    """A rated row: its id and its rated columns (changed in place as it settles)."""
+
     usage_id: int
     fields: dict[str, Any]
 
