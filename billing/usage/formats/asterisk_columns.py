@@ -55,7 +55,9 @@ _SHIFT = 613_608 * 3600  # seconds from 1900-01-01 to 1970-01-01: hours are neve
 _EPOCH_1900 = datetime(1900, 1, 1)  # noqa: DTZ001 - a wall clock: the zone is put on per hour
 _LAST_SECOND = timedelta(minutes=59, seconds=59)
 _DISPOSITION_TEXTS = pa.array(list(DISPOSITIONS))
-_DISPOSITION_VALUES = pa.array([disposition.value for disposition in DISPOSITIONS.values()])
+# One object a value: a chunk's rows then pickle each as a reference to the first (its
+# tenants and dispositions: half the bytes a row, half the pickling either side).
+_DISPOSITION_NAMES = [disposition.value for disposition in DISPOSITIONS.values()]
 _VOICE = Service.VOICE.value
 _BOM = b"\xef\xbb\xbf"
 
@@ -186,7 +188,7 @@ class _BlockReader:
         if self.linked:
             simple = pc.and_(simple, _plain(column("linkedid"), 200))
             linked = column("linkedid").to_pylist()
-        accounts = account.to_pylist()
+        accounts = _shared(account)
         tenants = repeat(self.tenant_id) if self.tenant_id else [name or None for name in accounts]
         rows = list(
             zip(
@@ -194,7 +196,7 @@ class _BlockReader:
                 dst.to_pylist(), start.to_pylist(),
                 pc.if_else(answered, answer, pa.scalar(None, pa.int64())).to_pylist(),
                 end.to_pylist(), duration.to_pylist(), billsec.to_pylist(), repeat(1),
-                pc.take(_DISPOSITION_VALUES, pc.fill_null(disposition, 0)).to_pylist(),
+                [_DISPOSITION_NAMES[index] for index in pc.fill_null(disposition, 0).to_pylist()],
                 repeat(""), repeat("regular"), accounts, linked,
             )
         )  # fmt: skip
@@ -221,6 +223,15 @@ class _BlockReader:
             here = pc.take(steady_array, at)
             uniform = here if uniform is None else pc.and_(uniform, here)
         return utc, uniform
+
+
+def _shared(text: pa.ChunkedArray) -> list[str]:
+    """The column as Python strings, one object a distinct value (see _DISPOSITION_NAMES)."""
+    shared: list[str] = []
+    for chunk in pc.dictionary_encode(text).chunks:
+        values = chunk.dictionary.to_pylist()
+        shared += [values[index] for index in chunk.indices.to_pylist()]
+    return shared
 
 
 def _all(*masks: Any) -> Any:

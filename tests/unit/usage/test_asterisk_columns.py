@@ -202,6 +202,9 @@ def test_a_plain_file_is_read_in_c_and_its_bad_rows_by_the_row_reader(monkeypatc
         fast, reference = _both(path, profile, None, 1 << 20)
         assert fast == reference and seen == [8, 32]
         assert fast[7].reason == "billsec exceeds duration" and fast[7].line_no == 8
+        # A tenant's and a disposition's text, one object for every row: they pickle once.
+        assert fast[0][15] is fast[1][15] is fast[49][15] == "acme"
+        assert fast[0][12] is fast[49][12] == "ANSWERED"
         read_by_parse = []
         monkeypatch.setattr(asterisk_columns, "parse", lambda lines, *a: read_by_parse.extend(
             lines) or iter(()))  # fmt: skip
