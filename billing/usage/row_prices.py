@@ -165,16 +165,17 @@ def _rated_tail(tail: tuple, source_id: str, tariff: Any, now: datetime) -> dict
     """`_rated_alike` of a record the rater priced as `tail`, found by the tail's identity
     rather than by hashing it (the tail is kept with what was made of it, so its id
     stays its own while it is found here)."""
-    plan_version = (tariff.plan_id, tariff.plan_version)
+    plan_key = (tariff.plan_id, tariff.plan_version)
     found = _BY_TAIL.get(id(tail))
-    if found is not None and found[0] is tail and found[1] == plan_version:
+    if found is not None and found[0] is tail and found[1] == plan_key:
         fields = found[2].copy()
         fields["rated_at"] = now
         return fields
     fields = _rated_alike(_new_tuple(RatedUsage, (source_id,) + tail), tariff, now)  # noqa: RUF005
-    if len(_BY_TAIL) >= _ALIKE_LIMIT:
-        _BY_TAIL.clear()
-    _BY_TAIL[id(tail)] = (tail, plan_version, fields.copy())
+    if fields["breakdown"].__class__ is EncodedBreakdown:  # shared read-only, as _ALIKE's
+        if len(_BY_TAIL) >= _ALIKE_LIMIT:
+            _BY_TAIL.clear()
+        _BY_TAIL[id(tail)] = (tail, plan_key, fields.copy())
     return fields
 
 

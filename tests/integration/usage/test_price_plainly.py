@@ -68,5 +68,7 @@ def test_rows_priced_at_once_get_what_each_gets_priced_alone(runtime, rated_tena
     assert together[0]["net_minor"] > 0
     assert all(fields["rated_at"] == NOW for fields in together if fields["status"] is None)
     assert len({id(fields) for fields in together}) == len(together)  # each its own
+    if not malformed:  # rows 1, 2 and 13 priced alike: their columns made once
+        assert 0 < len(row_prices._BY_TAIL) < sum(f["status"] is None for f in together) - 1
     if malformed:
         assert together[5]["reason"].startswith("malformed")
