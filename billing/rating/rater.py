@@ -58,14 +58,7 @@ def rate_usage(
     fx: FxRate | None = None,
 ) -> RatedUsage | Unrated:
     """Price one record. Unpriceable records come back as `Unrated` with a reason."""
-    return _bounded(_rate(record, context(plan, fx), destinations, bundles.remaining))
-
-
-def _bounded(result: RatedUsage | Unrated) -> RatedUsage | Unrated:
-    """The result, or `price_out_of_range` when its charge exceeds `MAX_CHARGE_MINOR`."""
-    if type(result) is RatedUsage and result.amount_minor > MAX_CHARGE_MINOR:
-        return Unrated(result.source_id, OUT_OF_RANGE)
-    return result
+    return _rate(record, context(plan, fx), destinations, bundles.remaining)
 
 
 def rate_many(
@@ -88,7 +81,7 @@ def rate_many(
     if paused:
         gc.disable()
     try:
-        return [_bounded(_rate(record, ctx, destinations, remaining)) for record in records]
+        return [_rate(record, ctx, destinations, remaining) for record in records]
     finally:
         if paused:
             gc.enable()
@@ -113,14 +106,7 @@ def rate_tails(
     while the memo holds it, so a caller may key what it makes of a price by identity."""
     ctx = context(plan, None)
     remaining = EMPTY.remaining
-    tails = []
-    append = tails.append
-    for record in records:
-        tail = _tail(record, ctx, destinations, remaining)
-        if tail.__class__ is not Unrated and tail[_AMOUNT] > MAX_CHARGE_MINOR:
-            tail = Unrated(record.source_id, OUT_OF_RANGE)
-        append(tail)
-    return tails
+    return [_tail(record, ctx, destinations, remaining) for record in records]
 
 
 def _rate(
@@ -133,6 +119,17 @@ def _rate(
 
 
 def _tail(
+    record: UsageRecord, ctx: Context, destinations: DestinationTable, remaining: Mapping[str, int]
+) -> Tail | Unrated:
+    """The record's tail, or `price_out_of_range` when its charge exceeds
+    `MAX_CHARGE_MINOR`."""
+    tail = _priced(record, ctx, destinations, remaining)
+    if tail.__class__ is not Unrated and tail[_AMOUNT] > MAX_CHARGE_MINOR:
+        return Unrated(record.source_id, OUT_OF_RANGE)
+    return tail
+
+
+def _priced(
     record: UsageRecord, ctx: Context, destinations: DestinationTable, remaining: Mapping[str, int]
 ) -> Tail | Unrated:
     service = record.service

@@ -108,13 +108,9 @@ def price(
     except ValueError as error:
         return _rejected(f"malformed: {error}")
     if isinstance(result, Unrated):
-        if result.reason == OUT_OF_RANGE:
-            return _rejected(out_of_range(plan.code, tariff.plan_version, plan.currency))
-        return _rejected(result.reason)
+        return _refused(result.reason, tariff)
     if not delivered:
-        # Not accepted (SMS) or not delivered (WhatsApp): kept, and charged nothing.
-        note = "failed_refunded" if row.disposition == CHARGED_THEN_FAILED else "not_delivered"
-        result = result._replace(amount_minor=0, raw_numerator=0, note=note)
+        result = _charged_nothing(result, row.disposition)
     if result.bundle_draws and bundles is not None:
         draws = bundles.take(tenant.id, plan, row.occurred_at, result.bundle_draws)
         if draws:
@@ -144,18 +140,27 @@ def price_plainly(
     priced = []
     for row, record, tail in zip(rows, records, tails, strict=True):
         if tail.__class__ is Unrated:
-            reason = tail.reason
-            if reason == OUT_OF_RANGE:
-                reason = out_of_range(plan.code, tariff.plan_version, plan.currency)
-            priced.append(_rejected(reason))
+            priced.append(_refused(tail.reason, tariff))
         elif row.service in MESSAGE_SERVICES and not is_charged(row.disposition, refund_failed):
-            note = "failed_refunded" if row.disposition == CHARGED_THEN_FAILED else "not_delivered"
             result = _new_tuple(RatedUsage, (record.source_id,) + tail)  # noqa: RUF005
-            result = result._replace(amount_minor=0, raw_numerator=0, note=note)
-            priced.append(_rated_alike(result, tariff, now))
+            priced.append(_rated_alike(_charged_nothing(result, row.disposition), tariff, now))
         else:
             priced.append(_rated_tail(tail, record.source_id, tariff, now))
     return priced
+
+
+def _refused(reason: str, tariff: Any) -> dict[str, Any]:
+    """The rejected columns of a record the rater refused (`reason`) under `tariff`."""
+    if reason == OUT_OF_RANGE:
+        plan = tariff.plan
+        return _rejected(out_of_range(plan.code, tariff.plan_version, plan.currency))
+    return _rejected(reason)
+
+
+def _charged_nothing(result: RatedUsage, disposition: str) -> RatedUsage:
+    """A message not accepted (SMS) or not delivered (WhatsApp): kept, and charged nothing."""
+    note = "failed_refunded" if disposition == CHARGED_THEN_FAILED else "not_delivered"
+    return result._replace(amount_minor=0, raw_numerator=0, note=note)
 
 
 _BY_TAIL: dict[int, tuple[tuple, tuple, dict[str, Any]]] = {}
