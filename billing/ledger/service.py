@@ -32,6 +32,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -51,7 +52,7 @@ from billing.ledger.postings import (
 )
 
 INSUFFICIENT_FUNDS_SQLSTATE = "ML001"  # raised by ledger_post()
-_LEDGER_POST = "SELECT ledger_post(" + ", ".join(["%s"] * 17) + ")"
+_LEDGER_POST = "SELECT ledger_post(" + ", ".join(["%s"] * 19) + ")"
 _accounts = Account.__table__
 _transactions = Transaction.__table__
 _entries = Entry.__table__
@@ -131,7 +132,9 @@ def _post_in_postgresql(
         raise
 
 
-def _ledger_post_args(header: dict[str, Any], postings: Sequence[Posting]) -> tuple:
+def _ledger_post_args(
+    header: dict[str, Any], postings: Sequence[Posting], numbered: Numbered | None = None
+) -> tuple:
     planned = plan(postings)
     accounts, entries = planned.accounts, planned.entries
     return (
@@ -152,6 +155,8 @@ def _ledger_post_args(header: dict[str, Any], postings: Sequence[Posting]) -> tu
         _numbers([e.amount_minor for e in entries]),
         _numbers([e.balance_offset for e in entries]),
         _numbers([e.version_offset for e in entries]),
+        numbered.transaction_id if numbered else None,
+        _numbers_or_nulls(numbered.entry_ids) if numbered else None,
     )
 
 
@@ -167,13 +172,43 @@ def _numbers(values: Sequence[int]) -> str:
     return "{" + ",".join(str(int(v)) for v in values) + "}"
 
 
+def _numbers_or_nulls(values: Sequence[int | None]) -> str:
+    return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+
+
 def _booleans(values: Sequence[bool]) -> str:
     return "{" + ",".join("t" if v else "f" for v in values) + "}"
 
 
 @dataclass(frozen=True, slots=True)
+class Numbered:
+    """A transaction's ids taken ahead of posting it (`number_ahead`): its own, and its
+    entries' in the order of its postings (None: numbered as it is posted)."""
+
+    transaction_id: int
+    entry_ids: tuple[int | None, ...]
+
+
+def number_ahead(session: Session, count: int) -> list[tuple[int, int]]:
+    """`count` pairs of a fresh transaction id and a fresh entry id, from the ledger's own
+    sequences (PostgreSQL). Rows that name their debit can then be written before it is
+    posted, and the debit's locks taken last (`Numbered`)."""
+    if count <= 0:
+        return []
+    rows = session.execute(
+        text(
+            "SELECT nextval('ledger_transactions_id_seq'), nextval('ledger_entries_id_seq')"
+            " FROM generate_series(1, :count)"
+        ),
+        {"count": count},
+    )
+    return [(transaction_id, entry_id) for transaction_id, entry_id in rows]
+
+
+@dataclass(frozen=True, slots=True)
 class TransactionRequest:
-    """One transaction of a `post_transactions` batch: `post_transaction`'s arguments."""
+    """One transaction of a `post_transactions` batch: `post_transaction`'s arguments,
+    and on PostgreSQL, optionally, its ids taken ahead."""
 
     tenant_id: str
     idempotency_key: str
@@ -181,6 +216,7 @@ class TransactionRequest:
     postings: Sequence[Posting]
     description: str = ""
     reference: str | None = None
+    numbered: Numbered | None = None
 
 
 def post_transactions(
@@ -194,7 +230,10 @@ def post_transactions(
     batches lock accounts in the same order. Any error aborts the whole batch.
     """
     connection = session.connection()
-    if connection.dialect.name != "postgresql" or len(requests) < 2:
+    numbered = any(r.numbered is not None for r in requests)
+    if numbered and connection.dialect.name != "postgresql":
+        raise ValueError("ids are numbered ahead only on PostgreSQL")
+    if connection.dialect.name != "postgresql" or (len(requests) < 2 and not numbered):
         return [
             post_transaction(
                 session,
@@ -215,7 +254,10 @@ def post_transactions(
     ]  # fmt: skip
     ids = _pipelined(
         connection,
-        [_ledger_post_args(h, r.postings) for h, r in zip(headers, requests, strict=True)],
+        [
+            _ledger_post_args(h, r.postings, r.numbered)
+            for h, r in zip(headers, requests, strict=True)
+        ],
     )
     return [
         PostedTransaction(txn, h["tenant_id"], h["kind"], now, replayed=False)

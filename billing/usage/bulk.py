@@ -219,16 +219,20 @@ def text_array(items: Sequence[str | None]) -> str:
 def next_ids(session: Session, count: int) -> list[int]:
     """`count` fresh usage_records ids from the table's own sequence, in order.
 
-    The sequence is named once, in a scalar subquery: written as nextval's argument,
-    `pg_get_serial_sequence` is a catalogue lookup a row (10x the cost of the nextvals).
+    The sequence is named once, cast and all, in a scalar subquery: as nextval's argument
+    `pg_get_serial_sequence` is a catalogue lookup a row, and a cast outside the subquery
+    a name lookup a row (each about the nextvals' own cost). The ids come back as one
+    binary array: a row each cost the client 4x the CPU.
     """
-    with _cursor(session) as cursor:
+    with session.connection().connection.driver_connection.cursor(binary=True) as cursor:
         cursor.execute(
-            "SELECT nextval((SELECT pg_get_serial_sequence('usage_records', 'id'))::regclass)"
+            "SELECT array_agg(nextval("
+            "(SELECT pg_get_serial_sequence('usage_records', 'id')::regclass)))"
             " FROM generate_series(1, %s)",
             (count,),
         )
-        return sorted(usage_id for (usage_id,) in cursor.fetchall())
+        (ids,) = cursor.fetchone()
+    return sorted(ids or ())
 
 
 _RATED = "usage_rated"

@@ -25,7 +25,13 @@ from sqlalchemy.orm import Session
 from billing.core.db import is_postgresql
 from billing.ledger.models import Account, Entry
 from billing.ledger.postings import USAGE_REVENUE, VAT_ON_PREPAYMENTS, WALLET, Posting
-from billing.ledger.service import TransactionRequest, post_transaction, post_transactions
+from billing.ledger.service import (
+    Numbered,
+    TransactionRequest,
+    number_ahead,
+    post_transaction,
+    post_transactions,
+)
 from invoices.vat import STANDARD_RATES, VatCode, vat_on_net
 
 _accounts = Account.__table__
@@ -89,7 +95,11 @@ def settle(
 
 
 def settle_each(
-    session: Session, asked: Sequence[tuple[str, str, Sequence[Charge]]], *, key: str
+    session: Session,
+    asked: Sequence[tuple[str, str, Sequence[Charge]]],
+    *,
+    key: str,
+    numbered: Sequence[tuple[int, int]] | None = None,
 ) -> list[Settlement]:
     """`settle` for each (tenant, currency, charges), no refunds, in a few round trips.
 
@@ -97,11 +107,15 @@ def settle_each(
     a tenant (lock, post, wallet entry), a third of the batch's time. Here the wallets are
     locked in one statement (in tenant order, as one by one), the transactions posted
     pipelined, and the wallet entries read in one query. Give `asked` in tenant order.
+
+    `numbered` (PostgreSQL): each tenant's transaction and wallet entry ids, taken ahead
+    (`ledger.number_ahead`), which its debit then gets; a debit replayed keeps its own.
     """
-    if not is_postgresql(session) or len(asked) < 2:
+    if not is_postgresql(session) or (len(asked) < 2 and numbered is None):
         return [settle(session, tenant_id=t, currency=c, charges=ch, key=key) for t, c, ch in asked]
-    balances = _locked_wallet_balances(session, [(t, c) for t, c, _charges in asked])
+    balances = _wallet_balances(session, [(t, c) for t, c, _charges in asked], locked=True)
     taken = [_take(balances.get((t, c), 0), c, ch, ()) for t, c, ch in asked]
+    ahead = numbered or [None] * len(asked)
     requests = [
         TransactionRequest(
             tenant_id=tenant_id,
@@ -109,17 +123,61 @@ def settle_each(
             kind="usage",
             postings=postings,
             description=_describe(len(paid), 0),
+            numbered=_numbered(ids, postings),
         )
-        for (tenant_id, _c, _ch), (paid, _unpaid, postings) in zip(asked, taken, strict=True)
+        for (tenant_id, _c, _ch), (paid, _unpaid, postings), ids in zip(
+            asked, taken, ahead, strict=True
+        )
         if len(postings) >= 2
     ]
     posted = iter(post_transactions(session, requests))
     transactions = [next(posted).id if len(postings) >= 2 else None for _p, _u, postings in taken]
-    entries = _wallet_entries(session, [t for t in transactions if t is not None])
+    entries = {txn: entry for (txn, entry) in ahead if txn in transactions} if numbered else {}
+    entries |= _wallet_entries(session, [t for t in transactions if t and t not in entries])
     return [
         Settlement(frozenset(c.usage_id for c in paid), tuple(unpaid), txn, entries.get(txn))
         for (paid, unpaid, _postings), txn in zip(taken, transactions, strict=True)
     ]
+
+
+def forecast_each(
+    session: Session, asked: Sequence[tuple[str, str, Sequence[Charge]]]
+) -> tuple[list[Settlement], list[tuple[int, int]]]:
+    """What `settle_each` would settle of each (tenant, currency, charges) were the
+    wallets to stay as they are now (read without a lock), and the transaction and
+    wallet entry ids each debit is to take, numbered ahead (PostgreSQL).
+
+    Rows that name their debit can then be stored before it, and the wallets locked
+    last (held to COMMIT, not through the rows' COPY); `settle_each(numbered=)` then
+    settles, and what it settles otherwise (a wallet moved meanwhile), the caller mends.
+    """
+    balances = _wallet_balances(session, [(t, c) for t, c, _charges in asked], locked=False)
+    numbered = number_ahead(session, len(asked))
+    forecast = []
+    for (tenant_id, currency, charges), (transaction_id, entry_id) in zip(
+        asked, numbered, strict=True
+    ):
+        paid, unpaid, postings = _take(
+            balances.get((tenant_id, currency), 0), currency, charges, ()
+        )
+        debited = len(postings) >= 2
+        forecast.append(
+            Settlement(
+                frozenset(c.usage_id for c in paid),
+                tuple(unpaid),
+                transaction_id if debited else None,
+                entry_id if debited else None,
+            )
+        )
+    return forecast, numbered
+
+
+def _numbered(ids: tuple[int, int] | None, postings: Sequence[Posting]) -> Numbered | None:
+    if ids is None:
+        return None
+    transaction_id, wallet_entry_id = ids
+    entry_ids = [wallet_entry_id if p.account_kind == WALLET else None for p in postings]
+    return Numbered(transaction_id, tuple(entry_ids))
 
 
 def _take(
@@ -169,20 +227,20 @@ def _locked_wallet_balance(session: Session, tenant_id: str, currency: str) -> i
     return session.execute(query).scalar() or 0
 
 
-def _locked_wallet_balances(
-    session: Session, wallets: Sequence[tuple[str, str]]
+def _wallet_balances(
+    session: Session, wallets: Sequence[tuple[str, str]], *, locked: bool
 ) -> dict[tuple[str, str], int]:
-    """The (tenant, currency) wallets' balances, locked in tenant order (PostgreSQL locks
-    the rows as the sorted scan returns them: the order one by one would take)."""
-    rows = session.execute(
+    """The (tenant, currency) wallets' balances; `locked`, in tenant order (PostgreSQL
+    locks the rows as the sorted scan returns them: the order one by one would take)."""
+    query = (
         select(_accounts.c.tenant_id, _accounts.c.currency, _accounts.c.balance_minor)
         .where(
             tuple_(_accounts.c.tenant_id, _accounts.c.currency).in_(sorted(set(wallets))),
             _accounts.c.kind == WALLET,
         )
         .order_by(_accounts.c.tenant_id, _accounts.c.currency)
-        .with_for_update()
     )
+    rows = session.execute(query.with_for_update() if locked else query)
     return {(row.tenant_id, row.currency): row.balance_minor for row in rows}
 
 

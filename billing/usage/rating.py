@@ -32,7 +32,7 @@ from billing.tenants.models import Tenant
 from billing.usage.accruals import add_accrued_each, lock_accrued
 from billing.usage.bulk import copy_update
 from billing.usage.bundle_balances import BundleBook
-from billing.usage.debits import vat_on
+from billing.usage.debits import Settlement, vat_on
 from billing.usage.late import take_late_usage
 from billing.usage.models import UsageRecord, UsageStatus
 from billing.usage.parking import review_out_of_range
@@ -45,7 +45,15 @@ from billing.usage.row_prices import (  # noqa: F401  (re-exported: rating's per
     rater_record,
     unit_of,
 )
-from billing.usage.settling import RowResult, after_settling, settle_prepaid_each
+from billing.usage.settling import (
+    SETTLED_FIELDS,
+    Forecast,
+    RowResult,
+    after_settling,
+    forecast_prepaid_each,
+    settle_as_forecast,
+    settle_prepaid_each,
+)
 from billing.usage.tariff_lookup import Tariffs
 
 _records = UsageRecord.__table__
@@ -73,7 +81,9 @@ def rate_rows(
 
     `write` stores the results (default: update the stored rows); intake passes one that
     inserts rows rated before they were ever stored, so each is written once, and the
-    rows' tenants it loaded already (`tenants`, by id: at least every row's). The CDR
+    rows' tenants it loaded already (`tenants`, by id: at least every row's). On
+    PostgreSQL those are written before any wallet or accrued total is locked (see
+    `_stored_first`). The CDR
     import passes the rows it priced ahead (`priced`, by row, None for one it did not,
     see `billing.usage.prepricing`): those of a tenant whose view and tariff still hold
     stand, with this `rated_at`; every other row is priced here.
@@ -109,17 +119,18 @@ def rate_rows(
             else:
                 fields["vat_minor"] = vat_on(fields["net_minor"])
                 by_tenant[tenant.id].append(result)
-    # The postpaid totals are locked before any wallet (and before looking for usage of
-    # finalised periods: a finalise takes the lock first too); late usage goes to pending
-    # adjustments, which count in the total by themselves.
-    lock_accrued(session, accrued)
-    for key, net in take_late_usage(session, postpaid).items():
-        accrued[key] -= net
-    # Tenants in one order everywhere, so two jobs lock their wallets without deadlocking.
-    settled = settle_prepaid_each(session, tenants, by_tenant, key=key)
+    # Locks in one order everywhere (bundles, postpaid totals, then wallets, each in
+    # tenant order), so that two batches never deadlock.
+    if write is not None and is_postgresql(session):
+        forecast = forecast_prepaid_each(session, tenants, by_tenant)
+        write(session, results)  # before any total or wallet is locked (see `_settled`)
+        _accrue(session, accrued, postpaid)
+        settled = _settled(session, by_tenant, forecast, key=key)
+    else:
+        _accrue(session, accrued, postpaid)
+        settled = settle_prepaid_each(session, tenants, by_tenant, key=key)
+        (write or write_results)(session, results)
     bundles.flush()
-    add_accrued_each(session, accrued)
-    (write or write_results)(session, results)
     after_settling(session, settled)
     settle_reservations(session, rows, results)
     counts: dict[str, int] = defaultdict(int)
@@ -130,6 +141,41 @@ def rate_rows(
             rejected.append((row.tenant_id, usage_id, fields["reason"]))
     review_out_of_range(session, rejected)
     return dict(counts)
+
+
+def _accrue(
+    session: Session,
+    accrued: dict[tuple[str, str], int],
+    postpaid: list[tuple[Row, dict[str, Any]]],
+) -> None:
+    """Add the postpaid rows' net to their totals, locked first (and before looking for
+    usage of finalised periods: a finalise takes the lock first too); late usage goes to
+    pending adjustments, which count in the total by themselves."""
+    lock_accrued(session, accrued)
+    for key, net in take_late_usage(session, postpaid).items():
+        accrued[key] -= net
+    add_accrued_each(session, accrued)
+
+
+def _settled(
+    session: Session, by_tenant: dict[str, list[RowResult]], forecast: Forecast, *, key: str
+) -> dict[str, Settlement]:
+    """Lock and debit the wallets of rows written already, marked as forecast.
+
+    A row names its debit, and a debit holds its wallet's lock until COMMIT: written
+    after the debit, two batches of the same tenants stored their rows in turn. So new
+    rows are marked as their wallets stand (unlocked), with their debits' ids taken
+    ahead, and written; only then are the wallets locked and debited, with those ids. A
+    row that a wallet moved meanwhile (a top-up, another debit) settled otherwise is
+    updated here: rare, and the only row written twice."""
+    settled, missed = settle_as_forecast(session, by_tenant, forecast, key=key)
+    if missed:
+        copy_update(
+            session,
+            [result.usage_id for result in missed],
+            {name: [result.fields[name] for result in missed] for name in SETTLED_FIELDS},
+        )
+    return settled
 
 
 def settle_reservations(
