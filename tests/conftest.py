@@ -220,3 +220,18 @@ def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work the test commits or rolls back itself."""
     with sessions() as session:
         yield session
+
+
+@pytest.fixture
+def scratch_url() -> Iterator[str]:
+    """A database of the test's own, dropped after it: for migrations run down and up (the
+    suite's is at head and shared)."""
+    name = f"{DATABASE_URL.rsplit('/', 1)[1]}_mig_{os.urandom(3).hex()}"
+    admin = make_engine(DATABASE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = normalise_database_url(DATABASE_URL.rsplit("/", 1)[0] + "/" + name)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()

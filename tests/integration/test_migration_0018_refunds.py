@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
-from billing.core.config import normalise_database_url
 from billing.core.db import make_engine
-from billing.schema import MIGRATIONS, upgrade
-from tests.conftest import DATABASE_URL
+from billing.schema import upgrade
+from tests.migrating import downgrade
 
 pytestmark = pytest.mark.integration
 
@@ -31,27 +26,6 @@ TOPUP = (
     " VALUES ('top_01ABC', 'ten_1', 'T01ABC', 'mpesa', '255754000000', 500000, 'TZS',"
     " 'refunded', 'sent', 0, now(), now(), 'succeeded', 'R01ABC', 500000, 'wrong wallet', 7)"
 )
-
-
-def downgrade(url: str, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["database_url"] = url
-    command.downgrade(config, revision)
-
-
-@pytest.fixture
-def scratch_url() -> str:
-    """A database of its own (the suite's is at head and shared)."""
-    name = f"{DATABASE_URL.rsplit('/', 1)[1]}_mig_{os.urandom(3).hex()}"
-    admin = make_engine(DATABASE_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = normalise_database_url(DATABASE_URL.rsplit("/", 1)[0] + "/" + name)
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_a_top_ups_refund_moves_to_the_refunds_table_and_back(scratch_url):
