@@ -8,7 +8,9 @@ record, so each row's debit can be shown on its own and the batch sums exactly.
 
 The wallet row is locked first, then charges are taken in order while they fit; a
 charge that does not fit is left unpaid (the caller keeps it `unbilled`), so the
-wallet is never overdrawn and a later, smaller charge can still be paid.
+wallet is never overdrawn and a later, smaller charge can still be paid. Rows stored
+before their debit (intake) are marked by a forecast first (`forecast_each`: the wallet
+unlocked, the debit's ids numbered ahead), and the lock taken last, held to COMMIT only.
 """
 
 from __future__ import annotations
@@ -111,6 +113,8 @@ def settle_each(
     `numbered` (PostgreSQL): each tenant's transaction and wallet entry ids, taken ahead
     (`ledger.number_ahead`), which its debit then gets; a debit replayed keeps its own.
     """
+    if not asked:
+        return []
     if not is_postgresql(session) or (len(asked) < 2 and numbered is None):
         return [settle(session, tenant_id=t, currency=c, charges=ch, key=key) for t, c, ch in asked]
     balances = _wallet_balances(session, [(t, c) for t, c, _charges in asked], locked=True)
@@ -151,6 +155,8 @@ def forecast_each(
     last (held to COMMIT, not through the rows' COPY); `settle_each(numbered=)` then
     settles, and what it settles otherwise (a wallet moved meanwhile), the caller mends.
     """
+    if not asked:
+        return [], []
     balances = _wallet_balances(session, [(t, c) for t, c, _charges in asked], locked=False)
     numbered = number_ahead(session, len(asked))
     forecast = []

@@ -1,10 +1,10 @@
-"""Intake on PostgreSQL: new rows rated and debited before they are stored, then stored
-once, already rated, by one binary COPY (`intake.store` calls `rate_and_insert`).
+"""Intake on PostgreSQL: new rows rated, stored once, already rated (naming the debits
+they will be part of), by one binary COPY, then debited (`intake.store` calls
+`rate_and_insert`; the order is `rating.rate_rows`'s, which locks wallets last).
 
 Duplicates are found first (a probe of a sample of keys, or every key), so nothing is
 debited for them; the unique key has the last word: a key stored meanwhile fails the
-COPY, the savepoint is undone (debits with it) and the batch redone with every key
-looked up.
+COPY, the savepoint is undone and the batch redone with every key looked up.
 """
 
 from __future__ import annotations
@@ -89,8 +89,8 @@ def _stored(
     batch is nearly always all new: so a sample of its keys (first, last, and spread
     between) is looked up, and if none is stored the batch is taken to be new. The
     unique key still has the last word: if a key was stored after all, the COPY fails,
-    the savepoint is undone (debits with it) and the batch is redone with every key
-    looked up. A resent file or batch is found by the probe and never costs the redo.
+    the savepoint is undone and the batch is redone with every key looked up. A resent
+    file or batch is found by the probe and never costs the redo.
     """
     if looked_up and not checked:
         return set()

@@ -81,12 +81,11 @@ def rate_rows(
 
     `write` stores the results (default: update the stored rows); intake passes one that
     inserts rows rated before they were ever stored, so each is written once, and the
-    rows' tenants it loaded already (`tenants`, by id: at least every row's). On
-    PostgreSQL those are written before any wallet or accrued total is locked (see
-    `_stored_first`). The CDR
-    import passes the rows it priced ahead (`priced`, by row, None for one it did not,
-    see `billing.usage.prepricing`): those of a tenant whose view and tariff still hold
-    stand, with this `rated_at`; every other row is priced here.
+    rows' tenants it loaded already (`tenants`, by id: at least every row's); on
+    PostgreSQL it writes them before any postpaid total or wallet is locked (`_settled`).
+    The CDR import passes the rows it priced ahead (`priced`, by row, None for one it did
+    not, see `billing.usage.prepricing`): those of a tenant whose view and tariff still
+    hold stand, with this `rated_at`; every other row is priced here.
     """
     now = utcnow()
     if tenants is None:
