@@ -140,3 +140,75 @@ def test_a_wallet_topped_up_between_the_forecast_and_its_lock_pays_for_every_row
         assert find_discrepancies(session, tenant.tenant_id) == []
         assert not is_flagged(session, tenant.tenant_id)
     assert balance(sessions, tenant.tenant_id) == 6 * GROSS
+
+
+def test_batches_racing_top_ups_and_each_other_leave_every_row_as_its_wallet_paid(
+    rated_tenant, runtime, sessions, monkeypatch
+):
+    """Four threads store batches of the same three short wallets while another tops
+    them up: forecasts go stale both ways, and still every billed row points at its own
+    debit's wallet entry, every other row at none, and each wallet holds its top-ups less
+    the billed rows, never below zero."""
+    tenants = [rated_tenant(balance=6 * GROSS) for _ in range(3)]
+    errors: list[BaseException] = []
+    mended: list[int] = []
+    settle = rating.settle_as_forecast
+
+    def counted(session, by_tenant, forecast, *, key):
+        settled, missed = settle(session, by_tenant, forecast, key=key)
+        mended.append(len(missed))
+        return settled, missed
+
+    monkeypatch.setattr(rating, "settle_as_forecast", counted)
+
+    def batches(worker: int) -> None:
+        try:
+            for n in range(6):
+                batch = [row for tenant in tenants for row in
+                         call_rows(tenant.tenant_id, 3, system=f"race-{worker}-{n}")]  # fmt: skip
+                with runtime.unit_of_work() as session:
+                    store(session, batch)
+        except BaseException as error:
+            errors.append(error)
+
+    def top_ups() -> None:
+        for _ in range(6):
+            for tenant in tenants:
+                with runtime.unit_of_work() as session:
+                    top_up(session, tenant.tenant_id, 4 * GROSS)
+
+    threads = [threading.Thread(target=batches, args=(w,)) for w in range(4)]
+    threads.append(threading.Thread(target=top_ups))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    statuses = set()
+    with sessions() as session:
+        for tenant in tenants:
+            stored = rows(sessions, tenant.tenant_id)
+            assert len(stored) == 4 * 6 * 3
+            statuses |= {r.status for r in stored}
+            billed = [r for r in stored if r.status == "billed"]
+            for row in stored:
+                if row.status != "billed":
+                    assert (row.status, row.reason, row.ledger_entry_id) == (
+                        "unbilled", "insufficient_balance", None)  # fmt: skip
+                    continue
+                entry = session.get(Entry, row.ledger_entry_id)
+                assert entry.transaction_id == row.ledger_transaction_id
+            for transaction_id in {r.ledger_transaction_id for r in billed}:
+                entry = session.execute(
+                    text("SELECT amount_minor FROM ledger_entries e JOIN ledger_accounts a"
+                         " ON a.id = e.account_id WHERE e.transaction_id = :t"
+                         " AND a.kind = 'wallet'"), {"t": transaction_id}
+                ).scalar_one()  # fmt: skip
+                paid = sum(1 for r in billed if r.ledger_transaction_id == transaction_id)
+                assert entry == -paid * GROSS  # the debit is exactly its rows
+            assert find_discrepancies(session, tenant.tenant_id) == []
+            left = balance(sessions, tenant.tenant_id)
+            assert left == 6 * GROSS + 6 * 4 * GROSS - len(billed) * GROSS
+            assert left >= 0
+    assert statuses == {"billed", "unbilled"}  # the wallets did run short
+    assert len(mended) == 4 * 6 and sum(mended) > 0  # and forecasts went stale
