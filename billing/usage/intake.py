@@ -89,8 +89,8 @@ def store(
         usage_id = taken((row["source_system"], row["source_id"]), None)
         source_id = row.get("sender_source_id") or row["source_id"]  # the sender's own
         status, reason = row["status"], row["reason"]
-        if rated and status == _PENDING:  # as rating left it
-            status, reason = row.get("rated_status", status), row.get("rated_reason", reason)
+        if rated and status == _PENDING and (settled := row.get("rated")) is not None:
+            status, reason = settled["status"], settled["reason"]  # as rating left it
         if usage_id is None:
             append(_new_tuple(Outcome, (index, source_id, "duplicate", None, None, None)))
         else:

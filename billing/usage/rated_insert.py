@@ -195,14 +195,14 @@ def _rated_values(
     rows: Sequence[dict], ids: Sequence[int], rated: dict[int, dict[str, Any]]
 ) -> Iterator[list]:
     """Each row's values in `RATED_COLUMNS` order: as parsed, its id, and its rating
-    (status and reason the rating's if it was rated, noted on the row as `rated_status`
-    and `rated_reason` for `store`'s outcomes). No merged dict a row is built; a list,
+    (status and reason the rating's if it was rated). The rating's columns are kept on
+    the row as `rated` for `store`'s outcomes: the debit comes after this COPY, and
+    what it settles otherwise it marks there too. No merged dict a row is built; a list,
     which `copy_new` encodes in place."""
     for row, usage_id in zip(rows, ids, strict=True):
         fields = rated.get(usage_id)
         if fields is None:  # rejected before rating (unknown tenant, malformed)
-            row["rated_status"], row["rated_reason"] = row["status"], row["reason"]
             yield [*_parsed_values(row), usage_id, row["status"], row["reason"], *_NOT_RATED]
         else:
-            row["rated_status"], row["rated_reason"] = fields["status"], fields["reason"]
+            row["rated"] = fields
             yield [*_parsed_values(row), usage_id, *_rating_values(fields)]

@@ -103,6 +103,9 @@ def test_a_wallet_spent_between_the_forecast_and_its_lock_leaves_what_it_cannot_
     assert {o.status for o in outcomes} == {"accepted"}
     (foreseen,) = forecasts[0].settlements
     assert len(foreseen.paid) == 5  # the forecast saw ten calls' worth: the move landed after
+    # The answer says what the debit settled, not what the forecast said.
+    assert [(o.usage_status, o.reason) for o in outcomes] == [("billed", None)] * 3 + [
+        ("unbilled", "insufficient_balance")] * 2  # fmt: skip
     stored = rows(sessions, tenant.tenant_id)
     assert [r.status for r in stored] == ["billed"] * 3 + ["unbilled"] * 2
     for row in stored[3:]:
@@ -127,9 +130,10 @@ def test_a_wallet_topped_up_between_the_forecast_and_its_lock_pays_for_every_row
         monkeypatch, runtime, lambda s: top_up(s, tenant.tenant_id, 10 * GROSS)
     )
     with runtime.unit_of_work() as session:
-        store(session, call_rows(tenant.tenant_id, 4, system="topped"))
+        outcomes = store(session, call_rows(tenant.tenant_id, 4, system="topped"))
     (foreseen,) = forecasts[0].settlements
     assert (foreseen.paid, foreseen.transaction_id) == (frozenset(), None)  # all unbilled
+    assert [(o.usage_status, o.reason) for o in outcomes] == [("billed", None)] * 4
     stored = rows(sessions, tenant.tenant_id)
     assert [(r.status, r.reason) for r in stored] == [("billed", None)] * 4
     with sessions() as session:
@@ -151,6 +155,7 @@ def test_batches_racing_top_ups_and_each_other_leave_every_row_as_its_wallet_pai
     the billed rows, never below zero."""
     tenants = [rated_tenant(balance=6 * GROSS) for _ in range(3)]
     errors: list[BaseException] = []
+    answered: list = []
     mended: list[int] = []
     settle = rating.settle_as_forecast
 
@@ -167,7 +172,7 @@ def test_batches_racing_top_ups_and_each_other_leave_every_row_as_its_wallet_pai
                 batch = [row for tenant in tenants for row in
                          call_rows(tenant.tenant_id, 3, system=f"race-{worker}-{n}")]  # fmt: skip
                 with runtime.unit_of_work() as session:
-                    store(session, batch)
+                    answered.extend(store(session, batch))
         except BaseException as error:
             errors.append(error)
 
@@ -184,10 +189,11 @@ def test_batches_racing_top_ups_and_each_other_leave_every_row_as_its_wallet_pai
     for thread in threads:
         thread.join(timeout=120)
     assert not errors
-    statuses = set()
+    statuses, as_stored = set(), {}
     with sessions() as session:
         for tenant in tenants:
             stored = rows(sessions, tenant.tenant_id)
+            as_stored |= {r.id: r.status for r in stored}
             assert len(stored) == 4 * 6 * 3
             statuses |= {r.status for r in stored}
             billed = [r for r in stored if r.status == "billed"]
@@ -212,3 +218,4 @@ def test_batches_racing_top_ups_and_each_other_leave_every_row_as_its_wallet_pai
             assert left >= 0
     assert statuses == {"billed", "unbilled"}  # the wallets did run short
     assert len(mended) == 4 * 6 and sum(mended) > 0  # and forecasts went stale
+    assert {o.usage_id: o.usage_status for o in answered} == as_stored  # answered as stored
