@@ -53,8 +53,9 @@ from billing.app import create_app
 from billing.core.config import Settings, normalise_database_url
 from billing.core.db import make_engine
 from billing.core.money import Currency
+from billing.ledger.balances import account_balance
 from billing.ledger.postings import WALLET, Posting, clearing
-from billing.ledger.service import account_balance, post_transaction
+from billing.ledger.service import post_transaction
 from billing.runtime import EXTENSION
 from billing.schema import upgrade
 from billing.tariffs.seed import put_on_default_plan

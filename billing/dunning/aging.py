@@ -20,8 +20,8 @@ from billing.dunning.schedule import AGE_BUCKETS, bucket
 from billing.invoicing import payments, states
 from billing.invoicing.models import Invoice
 from billing.invoicing.states import InvoiceSource
+from billing.ledger.balances import account_balance
 from billing.ledger.postings import RECEIVABLE
-from billing.ledger.service import account_balance
 from invoices.vfd.receipt import EAT
 
 

@@ -6,9 +6,9 @@ from flask.views import MethodView
 
 from billing.auth.access import ANYONE, principal, requires
 from billing.core.clock import utcnow
+from billing.ledger.balances import account_balance, statement
 from billing.ledger.postings import WALLET
 from billing.ledger.schemas import StatementArgs, StatementSchema, TenantArgs, WalletSchema
-from billing.ledger.service import account_balance, statement
 from billing.tenants.service import get_tenant
 from billing.usage.reservations import held
 from billing.web.api import Blueprint

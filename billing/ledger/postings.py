@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from billing.core.errors import InvalidInput
+from billing.core.errors import InsufficientFunds, InvalidInput
 from billing.core.money import Currency
 
 WALLET = "wallet"
@@ -135,3 +135,11 @@ def plan(postings: Sequence[Posting]) -> PostingPlan:
         for i, (kind, currency) in enumerate(keys)
     ]
     return PostingPlan(accounts, entries)
+
+
+def insufficient_funds(kind: str) -> InsufficientFunds:
+    """The error of a posting that would take a `kind` account below zero."""
+    return InsufficientFunds(
+        f"the {kind} account cannot go below zero",
+        {"amount": ["exceeds the available balance"]},
+    )

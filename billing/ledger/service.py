@@ -2,7 +2,10 @@
 
 `post_transaction` runs inside the caller's unit of work, so a callback's inbox
 row, its ledger transaction and its outbox row commit together or not at all.
-It writes with SQLAlchemy Core: this is the hottest path in Malipo.
+This is the hottest path in Malipo: on PostgreSQL a posting is one call of the
+`ledger_post()` function (`billing.ledger.ledger_post`), a batch of them one round trip;
+elsewhere the same steps run statement by statement (`billing.ledger.step_by_step`).
+Reads (balances, statements) are in `billing.ledger.balances`.
 
 Concurrency: account rows are updated in one fixed order (kind, then currency,
 within the transaction's tenant), so two transactions touching the same accounts
@@ -19,40 +22,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 
-import psycopg
-from sqlalchemy import (
-    BigInteger,
-    Connection,
-    Row,
-    and_,
-    bindparam,
-    insert,
-    or_,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.core.clock import utcnow
-from billing.core.errors import Conflict, IdempotencyKeyReused, InsufficientFunds, NotFound
+from billing.core.errors import Conflict, IdempotencyKeyReused, NotFound
+from billing.ledger import ledger_post, step_by_step
+from billing.ledger.ledger_post import Numbered
 from billing.ledger.models import Account, Entry, Transaction
-from billing.ledger.postings import (
-    AccountChange,
-    Posting,
-    allows_negative,
-    plan,
-    request_digest,
-    validate,
-)
+from billing.ledger.postings import Posting, request_digest, validate
 
-INSUFFICIENT_FUNDS_SQLSTATE = "ML001"  # raised by ledger_post()
-_LEDGER_POST = "SELECT ledger_post(" + ", ".join(["%s"] * 19) + ")"
 _accounts = Account.__table__
 _transactions = Transaction.__table__
 _entries = Entry.__table__
@@ -86,9 +67,9 @@ def post_transaction(
     digest = header["request_sha256"]
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        transaction_id = _post_in_postgresql(connection, header, postings)
+        transaction_id = ledger_post.post_one(connection, header, postings)
     else:
-        transaction_id = _post_step_by_step(connection, header, postings)
+        transaction_id = step_by_step.post(connection, header, postings)
     if transaction_id is None:
         return _replay(session, tenant_id, idempotency_key, digest, reverses_id)
     return PostedTransaction(transaction_id, tenant_id, kind, now, replayed=False)
@@ -116,93 +97,6 @@ def _header(
         "reverses_id": reverses_id,
         "created_at": now,
     }
-
-
-def _post_in_postgresql(
-    connection: Connection, header: dict[str, Any], postings: Sequence[Posting]
-) -> int | None:
-    """One round trip: `ledger_post()` (migration 0002) runs the same steps in SQL."""
-    try:
-        return connection.exec_driver_sql(  # positional: skips SQL compilation on the hot path
-            _LEDGER_POST, _ledger_post_args(header, postings)
-        ).scalar()
-    except DBAPIError as error:
-        if getattr(error.orig, "sqlstate", None) == INSUFFICIENT_FUNDS_SQLSTATE:
-            raise _insufficient(error.orig.diag.message_detail) from None
-        raise
-
-
-def _ledger_post_args(
-    header: dict[str, Any], postings: Sequence[Posting], numbered: Numbered | None = None
-) -> tuple:
-    planned = plan(postings)
-    accounts, entries = planned.accounts, planned.entries
-    return (
-        header["tenant_id"],
-        header["idempotency_key"],
-        header["request_sha256"],
-        header["kind"],
-        header["description"],
-        header["reference"],
-        header["reverses_id"],
-        header["created_at"],
-        _texts([a.kind for a in accounts]),
-        _texts([a.currency for a in accounts]),
-        _numbers([a.delta for a in accounts]),
-        _numbers([a.entries for a in accounts]),
-        _booleans([allows_negative(a.kind) for a in accounts]),
-        _numbers([e.account + 1 for e in entries]),  # SQL arrays count from 1
-        _numbers([e.amount_minor for e in entries]),
-        _numbers([e.balance_offset for e in entries]),
-        _numbers([e.version_offset for e in entries]),
-        numbered.transaction_id if numbered else None,
-        _numbers_or_nulls(numbered.entry_ids) if numbered else None,
-    )
-
-
-# The arrays go as array literals (text the server casts to the parameter's type):
-# psycopg's adaptation of a Python list (finding the element type, element by element)
-# was a fifth of the writer's CPU per posting. Every element is quoted and escaped.
-def _texts(values: Sequence[str]) -> str:
-    quoted = (str(v).replace("\\", "\\\\").replace('"', '\\"') for v in values)
-    return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
-
-
-def _numbers(values: Sequence[int]) -> str:
-    return "{" + ",".join(str(int(v)) for v in values) + "}"
-
-
-def _numbers_or_nulls(values: Sequence[int | None]) -> str:
-    return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
-
-
-def _booleans(values: Sequence[bool]) -> str:
-    return "{" + ",".join("t" if v else "f" for v in values) + "}"
-
-
-@dataclass(frozen=True, slots=True)
-class Numbered:
-    """A transaction's ids taken ahead of posting it (`number_ahead`): its own, and its
-    entries' in the order of its postings (None: numbered as it is posted)."""
-
-    transaction_id: int
-    entry_ids: tuple[int | None, ...]
-
-
-def number_ahead(session: Session, count: int) -> list[tuple[int, int]]:
-    """`count` pairs of a fresh transaction id and a fresh entry id, from the ledger's own
-    sequences (PostgreSQL). Rows that name their debit can then be written before it is
-    posted, and the debit's locks taken last (`Numbered`)."""
-    if count <= 0:
-        return []
-    rows = session.execute(
-        text(
-            "SELECT nextval('ledger_transactions_id_seq'), nextval('ledger_entries_id_seq')"
-            " FROM generate_series(1, :count)"
-        ),
-        {"count": count},
-    )
-    return [(transaction_id, entry_id) for transaction_id, entry_id in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,10 +146,10 @@ def post_transactions(
                 None, now)
         for r in requests
     ]  # fmt: skip
-    ids = _pipelined(
+    ids = ledger_post.post_pipelined(
         connection,
         [
-            _ledger_post_args(h, r.postings, r.numbered)
+            ledger_post.arguments(h, r.postings, r.numbered)
             for h, r in zip(headers, requests, strict=True)
         ],
     )
@@ -265,51 +159,6 @@ def post_transactions(
         else _replay(session, h["tenant_id"], h["idempotency_key"], h["request_sha256"], None)
         for txn, h in zip(ids, headers, strict=True)
     ]
-
-
-def _pipelined(connection: Connection, arg_lists: list[tuple]) -> list[int | None]:
-    """`ledger_post()` once per argument list, sent without waiting for each answer."""
-    cursor = connection.connection.driver_connection.cursor()
-    try:
-        cursor.executemany(_LEDGER_POST, arg_lists, returning=True)
-        ids = []
-        while True:
-            ids.append(cursor.fetchone()[0])
-            if not cursor.nextset():
-                return ids
-    except psycopg.Error as error:
-        if error.sqlstate == INSUFFICIENT_FUNDS_SQLSTATE:
-            raise _insufficient(error.diag.message_detail) from None
-        raise
-    finally:
-        cursor.close()
-
-
-def _post_step_by_step(
-    connection: Connection, header: dict[str, Any], postings: Sequence[Posting]
-) -> int | None:
-    statements = _statements(connection)
-    inserted = connection.execute(statements.insert_transaction, header).first()
-    if inserted is None:
-        return None
-    planned = plan(postings)
-    finals = [_apply(connection, header["tenant_id"], change) for change in planned.accounts]
-    connection.execute(
-        statements.insert_entry,
-        [
-            {
-                "transaction_id": inserted.id,
-                "account_id": finals[e.account].id,
-                "currency": planned.accounts[e.account].currency,
-                "amount_minor": e.amount_minor,
-                "balance_after_minor": finals[e.account].balance_minor + e.balance_offset,
-                "account_version": finals[e.account].version + e.version_offset,
-                "created_at": header["created_at"],
-            }
-            for e in planned.entries
-        ],
-    )
-    return inserted.id
 
 
 def reverse_transaction(
@@ -363,159 +212,6 @@ def _replay(
     return PostedTransaction(existing.id, tenant_id, existing.kind, existing.created_at, True)
 
 
-def _apply(connection: Connection, tenant_id: str, change: AccountChange) -> Row:
-    """Add the change to its account under the row lock; create the account if new."""
-    statements = _statements(connection)
-    params = {
-        "p_tenant": tenant_id,
-        "p_kind": change.kind,
-        "p_currency": change.currency,
-        "p_delta": change.delta,
-        "p_count": change.entries,
-    }
-    row = connection.execute(statements.apply_to_account, params).first()
-    if row is None:
-        # New, or created by a concurrent transaction after our UPDATE's snapshot:
-        # the insert waits for that creator, then the UPDATE sees its row.
-        _insert_account(connection, tenant_id, change.kind, change.currency)
-        row = connection.execute(statements.apply_to_account, params).first()
-    if row is None:
-        raise _insufficient(change.kind)
-    return row
-
-
-def _insufficient(kind: str) -> InsufficientFunds:
-    return InsufficientFunds(
-        f"the {kind} account cannot go below zero",
-        {"amount": ["exceeds the available balance"]},
-    )
-
-
 def ensure_account(session: Session, tenant_id: str, kind: str, currency: str) -> None:
-    _insert_account(session.connection(), tenant_id, kind, currency)
-
-
-def _insert_account(connection: Connection, tenant_id: str, kind: str, currency: str) -> None:
-    connection.execute(
-        _statements(connection).insert_account,
-        {
-            "tenant_id": tenant_id,
-            "kind": kind,
-            "currency": currency,
-            "balance_minor": 0,
-            "version": 0,
-            "allow_negative": allows_negative(kind),
-            "created_at": utcnow(),
-        },
-    )
-
-
-@dataclass(frozen=True)
-class _Statements:
-    """The hot path's statements, built once per dialect so each call only binds values."""
-
-    insert_transaction: Any
-    insert_entry: Any
-    insert_account: Any
-    apply_to_account: Any
-
-
-@cache
-def _statements_for(dialect: str) -> _Statements:
-    insert_on = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    account = and_(
-        _accounts.c.tenant_id == bindparam("p_tenant"),
-        _accounts.c.kind == bindparam("p_kind"),
-        _accounts.c.currency == bindparam("p_currency"),
-    )
-    delta = bindparam("p_delta", type_=BigInteger)
-    return _Statements(
-        insert_transaction=insert_on(_transactions)
-        .on_conflict_do_nothing()
-        .returning(_transactions.c.id),
-        insert_entry=insert(_entries),
-        insert_account=insert_on(_accounts).on_conflict_do_nothing(),
-        apply_to_account=update(_accounts)
-        .where(account, or_(_accounts.c.allow_negative, _accounts.c.balance_minor + delta >= 0))
-        .values(
-            balance_minor=_accounts.c.balance_minor + delta,
-            version=_accounts.c.version + bindparam("p_count", type_=BigInteger),
-        )
-        .returning(_accounts.c.id, _accounts.c.balance_minor, _accounts.c.version),
-    )
-
-
-def _statements(connection: Connection) -> _Statements:
-    return _statements_for(connection.dialect.name)
-
-
-@dataclass(frozen=True, slots=True)
-class Balance:
-    currency: str
-    balance_minor: int
-    version: int
-
-
-def account_balance(session: Session, tenant_id: str, kind: str, currency: str) -> Balance:
-    row = session.execute(
-        select(_accounts.c.balance_minor, _accounts.c.version).where(
-            _accounts.c.tenant_id == tenant_id,
-            _accounts.c.kind == kind,
-            _accounts.c.currency == currency,
-        )
-    ).first()
-    if row is None:
-        return Balance(currency, 0, 0)
-    return Balance(currency, row.balance_minor, row.version)
-
-
-@dataclass(frozen=True, slots=True)
-class StatementLine:
-    entry_id: int
-    transaction_id: int
-    kind: str
-    description: str
-    reference: str | None
-    amount_minor: int
-    balance_after_minor: int
-    account_version: int
-    currency: str
-    created_at: datetime
-
-
-def statement(
-    session: Session,
-    tenant_id: str,
-    kind: str,
-    currency: str,
-    *,
-    before_version: int | None,
-    limit: int,
-) -> list[StatementLine]:
-    """An account's entries, newest first, paged by account version (gapless, indexed)."""
-    query = (
-        select(
-            _entries.c.id.label("entry_id"),
-            _entries.c.transaction_id,
-            _transactions.c.kind,
-            _transactions.c.description,
-            _transactions.c.reference,
-            _entries.c.amount_minor,
-            _entries.c.balance_after_minor,
-            _entries.c.account_version,
-            _entries.c.currency,
-            _entries.c.created_at,
-        )
-        .join(_accounts, _accounts.c.id == _entries.c.account_id)
-        .join(_transactions, _transactions.c.id == _entries.c.transaction_id)
-        .where(
-            _accounts.c.tenant_id == tenant_id,
-            _accounts.c.kind == kind,
-            _accounts.c.currency == currency,
-        )
-        .order_by(_entries.c.account_version.desc())
-        .limit(limit)
-    )
-    if before_version is not None:
-        query = query.where(_entries.c.account_version < before_version)
-    return [StatementLine(**row._mapping) for row in session.execute(query)]
+    """Open the account at zero, unless it exists."""
+    step_by_step.insert_account(session.connection(), tenant_id, kind, currency)

@@ -16,8 +16,8 @@ from billing.auth.principal import Principal
 from billing.core.errors import NotFound
 from billing.invoicing import service as invoices
 from billing.invoicing.listing import InvoiceFilter, list_invoices
+from billing.ledger.balances import StatementLine, statement
 from billing.ledger.postings import WALLET
-from billing.ledger.service import StatementLine, statement
 from billing.portal.blueprint import PORTAL_SLOTS, bp
 from billing.tenants.service import get_tenant
 from billing.usage.models import UsageRecord

@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 
 from billing.auth.access import TENANT, principal, requires
 from billing.core.clock import utcnow
+from billing.ledger.balances import account_balance
 from billing.ledger.postings import WALLET
-from billing.ledger.service import account_balance
 from billing.pages import browser_sessions, charts
 from billing.pages.guard import web_session
 from billing.pages.i18n import LANGUAGES

@@ -21,8 +21,9 @@ from billing.core.clock import utcnow
 from billing.core.money import Currency
 from billing.events.service import emit
 from billing.jobs.outbox import defer
+from billing.ledger.balances import account_balance
 from billing.ledger.postings import WALLET, Posting, clearing
-from billing.ledger.service import TransactionRequest, account_balance, post_transactions
+from billing.ledger.service import TransactionRequest, post_transactions
 from billing.tenants.models import Tenant
 from billing.topups.models import Topup, TopupStatus
 from billing.topups.receipts import receipt

@@ -25,15 +25,10 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from billing.core.db import is_postgresql
+from billing.ledger.ledger_post import Numbered, number_ahead
 from billing.ledger.models import Account, Entry
 from billing.ledger.postings import USAGE_REVENUE, VAT_ON_PREPAYMENTS, WALLET, Posting
-from billing.ledger.service import (
-    Numbered,
-    TransactionRequest,
-    number_ahead,
-    post_transaction,
-    post_transactions,
-)
+from billing.ledger.service import TransactionRequest, post_transaction, post_transactions
 from invoices.vat import STANDARD_RATES, VatCode, vat_on_net
 
 _accounts = Account.__table__

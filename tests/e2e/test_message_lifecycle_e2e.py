@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from billing.core.clock import utcnow
 from billing.jobs.outbox import defer
+from billing.ledger.balances import account_balance
 from billing.ledger.postings import WALLET
-from billing.ledger.service import account_balance
 from billing.usage.debits import vat_on
 from billing.usage.intake import insert_new
 from billing.usage.models import UsageRecord

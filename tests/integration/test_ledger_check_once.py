@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from billing.core.db import make_engine
 from billing.core.money import Currency
+from billing.ledger.ledger_post import booleans, numbers, texts
 from tests.factories import top_up
 
 pytestmark = pytest.mark.integration
@@ -132,9 +133,7 @@ def test_a_mix_of_currencies_is_checked_per_currency(sessions, tenant, entries, 
     ids=["kinds", "awkward-text", "currencies", "bigints", "integers", "booleans"],
 )
 def test_ledger_post_s_array_literals_are_what_psycopg_would_send(session, cast, values):
-    from billing.ledger.service import _booleans, _numbers, _texts
-
-    literal = {"text[]": _texts, "boolean[]": _booleans}.get(cast, _numbers)(values)
+    literal = {"text[]": texts, "boolean[]": booleans}.get(cast, numbers)(values)
     as_list = [str(v) for v in values] if cast == "text[]" else values
     same, parsed = session.execute(
         text(f"SELECT CAST(:literal AS {cast}) IS NOT DISTINCT FROM CAST(:list AS {cast}),"

@@ -12,10 +12,10 @@ from sqlalchemy.orm import sessionmaker
 from billing.core import scoping
 from billing.core.db import make_engine, make_session_factory
 from billing.core.errors import InsufficientFunds
+from billing.ledger.balances import account_balance
 from billing.ledger.integrity import find_discrepancies
 from billing.ledger.models import Transaction
 from billing.ledger.postings import WALLET
-from billing.ledger.service import account_balance
 from tests.factories import charge, top_up
 
 pytestmark = pytest.mark.integration

@@ -9,14 +9,10 @@ from sqlalchemy import text
 
 from billing.core.db import make_engine
 from billing.core.money import Currency
+from billing.ledger.ledger_post import Numbered, number_ahead
 from billing.ledger.models import Entry
 from billing.ledger.postings import USAGE_REVENUE, WALLET, Posting
-from billing.ledger.service import (
-    Numbered,
-    TransactionRequest,
-    number_ahead,
-    post_transactions,
-)
+from billing.ledger.service import TransactionRequest, post_transactions
 from billing.schema import upgrade
 from tests.factories import top_up
 from tests.migrating import downgrade

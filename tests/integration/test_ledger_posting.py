@@ -6,15 +6,14 @@ import pytest
 
 from billing.core.errors import Conflict, IdempotencyKeyReused, InsufficientFunds, InvalidInput
 from billing.core.money import Currency
+from billing.ledger.balances import account_balance, statement
 from billing.ledger.integrity import find_discrepancies
 from billing.ledger.postings import WALLET, Posting, clearing
 from billing.ledger.service import (
     TransactionRequest,
-    account_balance,
     post_transaction,
     post_transactions,
     reverse_transaction,
-    statement,
 )
 from tests.factories import charge, top_up
 

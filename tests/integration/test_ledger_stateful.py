@@ -16,9 +16,10 @@ from hypothesis.stateful import (
 )
 
 from billing.core.errors import Conflict, IdempotencyKeyReused, InsufficientFunds
+from billing.ledger.balances import account_balance
 from billing.ledger.integrity import find_discrepancies
 from billing.ledger.postings import WALLET
-from billing.ledger.service import account_balance, reverse_transaction
+from billing.ledger.service import reverse_transaction
 from tests.factories import charge, top_up
 
 pytestmark = pytest.mark.integration

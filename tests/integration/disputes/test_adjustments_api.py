@@ -14,9 +14,9 @@ from billing.auth.models import Role
 from billing.balance_adjustments.models import BalanceAdjustment
 from billing.balance_adjustments.service import expire_pending
 from billing.core.clock import utcnow
+from billing.ledger.balances import account_balance
 from billing.ledger.models import Transaction
 from billing.ledger.postings import WALLET
-from billing.ledger.service import account_balance
 from tests.conftest import _staff
 from tests.integration.disputes.support import assert_books_and_trail_sound
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from billing.audit.models import AuditEvent
 from billing.disputes.service import open_dispute as open_by_service
 from billing.events.models import PlatformEvent
+from billing.ledger.balances import account_balance
 from billing.ledger.postings import ADJUSTMENTS, WALLET
-from billing.ledger.service import account_balance
 from billing.topups.models import ReviewItem, Topup, TopupStatus
 from billing.topups.reviews import open_item
 from tests.integration.disputes.support import (

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from billing.audit.models import AuditEvent
+from billing.ledger.balances import account_balance
 from billing.ledger.models import Entry, Transaction
 from billing.ledger.postings import RECEIVABLE, clearing
-from billing.ledger.service import account_balance
 from tests.integration.invoicing.test_invoices_api import finalize
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from billing.audit.models import AuditEvent
 from billing.core.money import Currency
 from billing.invoicing.models import Invoice
+from billing.ledger.balances import account_balance
 from billing.ledger.postings import RECEIVABLE, USAGE_REVENUE, VAT_PAYABLE
-from billing.ledger.service import account_balance
 from billing.tenants.models import BillingMode
 from tests.integration.invoicing.conftest import usage
 

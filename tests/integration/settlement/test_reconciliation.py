@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from billing.core.money import Currency
+from billing.ledger.balances import account_balance
 from billing.ledger.models import Transaction
 from billing.ledger.postings import WALLET, clearing
-from billing.ledger.service import account_balance
 from billing.settlement.books import fees, settled
 from billing.settlement.models import Statement, StatementLine
 from billing.topups.models import ReviewItem, Topup, TopupStatus

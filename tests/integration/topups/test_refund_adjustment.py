@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from billing.ledger.balances import account_balance
 from billing.ledger.postings import VAT_ON_PREPAYMENTS, VAT_PAYABLE
-from billing.ledger.service import account_balance
 from tests.integration.topups.conftest import get
 from tests.integration.topups.test_refunds import refund, refunded
 from tests.integration.topups.test_topups import settled, top_up

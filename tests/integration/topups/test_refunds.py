@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
+from billing.ledger.balances import account_balance
 from billing.ledger.postings import clearing
-from billing.ledger.service import account_balance
 from tests.factories import charge
 from tests.integration.topups.conftest import get
 from tests.integration.topups.test_topups import settled, top_up

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from billing.invoicing.jobs import topup_receipt
 from billing.invoicing.models import Invoice
 from billing.invoicing.states import FiscalStatus
+from billing.ledger.balances import account_balance
 from billing.ledger.postings import VAT_ON_PREPAYMENTS, VAT_PAYABLE, WALLET
-from billing.ledger.service import account_balance
 from tests.integration.topups.conftest import get
 from tests.integration.topups.test_topups import settled, top_up
 from tests.polling import eventually

@@ -10,8 +10,8 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from billing.ledger.balances import account_balance
 from billing.ledger.postings import WALLET
-from billing.ledger.service import account_balance
 from billing.usage.models import UsageRecord
 from billing.usage.tally import RATED
 from tests.integration.usage.conftest import rows

@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from billing.ledger.balances import account_balance
 from billing.ledger.models import Transaction
 from billing.ledger.postings import WALLET
-from billing.ledger.service import account_balance
 from billing.tariffs.rate_plans import assign_plan, save_plan
 from billing.tariffs.seed import SEED_VALID_FROM, default_plan_definition
 from billing.tenants.models import BillingMode

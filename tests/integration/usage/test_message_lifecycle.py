@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from billing.ledger.balances import account_balance
 from billing.ledger.integrity import find_discrepancies
 from billing.ledger.postings import WALLET
-from billing.ledger.service import account_balance
 from billing.rating.message_status import CHARGED, FAILED
 from billing.tariffs.rate_plans import assign_plan, save_plan
 from billing.tariffs.seed import default_plan_definition

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from billing.events.models import PlatformEvent
+from billing.ledger.balances import account_balance
 from billing.ledger.models import Entry, Transaction
 from billing.ledger.postings import USAGE_REVENUE, VAT_ON_PREPAYMENTS, WALLET
-from billing.ledger.service import account_balance
 from billing.tenants.models import BillingMode
 from billing.usage.debits import vat_on
 from billing.usage.jobs import rate

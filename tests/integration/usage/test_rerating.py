@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
+from billing.ledger.balances import account_balance
 from billing.ledger.postings import USAGE_REVENUE, WALLET
-from billing.ledger.service import account_balance
 from billing.tariffs.rate_plans import assign_plan, save_plan
 from billing.tariffs.seed import SEED_VALID_FROM, default_plan_definition, seed_destinations
 from billing.tenants.models import BillingMode

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
+from billing.ledger.balances import account_balance
 from billing.ledger.postings import WALLET
-from billing.ledger.service import account_balance
 from billing.tariffs.rate_plans import assign_plan
 from billing.tariffs.seed import SEED_VALID_FROM, seed_tariffs
 from billing.tenants.models import BillingMode

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
+from billing.ledger.balances import account_balance
 from billing.ledger.postings import WALLET
-from billing.ledger.service import account_balance
 from billing.tariffs.rate_plans import assign_plan, save_plan
 from billing.tariffs.seed import SEED_VALID_FROM, seed_destinations
 from billing.usage.debits import vat_on
