@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+import yardstick  # bench/yardstick.py
+
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = (
     "ledger", "callbacks", "rating", "authorize", "authorize_http", "invoices",
@@ -60,10 +62,15 @@ def main() -> int:
         print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
         return 2
     results = {}
+    before = yardstick.line()
+    print(before, flush=True)
     for name in names:
         print(f"\n### bench/{name}.py", flush=True)
+        yardstick.checkpoint()
         results[name] = run(name)
+    after = yardstick.line()
     print(summary(results))
+    print(f"before: {before}\nafter:  {after}")
     return 0 if all(status == 0 for status, _f, _t in results.values()) else 1
 
 
