@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from billing.cards.models import SavedCard
+from billing.core.db import insert_for, reading
 from billing.core.errors import Conflict, InvalidInput, NotFound, ProviderUnavailable
 from billing.tenants.service import get_tenant
 from billing.topups.gateways import CARD, Gateways
@@ -21,28 +22,42 @@ def _adapter(gateways: Gateways):
 
 
 def start_setup(session: Session, gateways: Gateways, tenant_id: str) -> dict:
-    """A SetupIntent for the tenant's Stripe customer (made once); its client secret."""
+    """A SetupIntent for the tenant's Stripe customer (made once); its client secret.
+
+    Stripe is asked with no lock of ours held (and, outside a transaction, no connection
+    out of the pool): a slow Stripe then holds up neither the tenant's other requests nor
+    the service's. Two first setups at once ask for the customer under the same
+    idempotency key, so Stripe makes one; the row is then inserted if absent and locked,
+    and names the SetupIntent asked for last."""
     import stripe
 
-    tenant = get_tenant(session, tenant_id)
-    api = _adapter(gateways).api
-    saved = session.get(SavedCard, tenant_id, with_for_update=True)
-    try:
+    with reading(session):
+        tenant = get_tenant(session, tenant_id)
+        name, currency = tenant.name, tenant.currency
+        saved = session.get(SavedCard, tenant_id)
         customer_id = saved.customer_id if saved else None
+        previous = saved.setup_intent_id if saved else None
+    api = _adapter(gateways).api
+    try:
         if customer_id is None:
             customer_id = api.create_customer(
-                {"name": tenant.name, "metadata": {"tenant_id": tenant.id}},
-                f"malipo-customer-{tenant.id}",
+                {"name": name, "metadata": {"tenant_id": tenant_id}},
+                f"malipo-customer-{tenant_id}",
             )["id"]
         setup = api.create_setup_intent(
-            {"customer": customer_id, "usage": "off_session", "metadata": {"tenant_id": tenant.id}},
-            f"malipo-setup-{tenant.id}-{(saved.setup_intent_id if saved else '') or 'first'}",
+            {"customer": customer_id, "usage": "off_session", "metadata": {"tenant_id": tenant_id}},
+            f"malipo-setup-{tenant_id}-{previous or 'first'}",
         )
     except stripe.StripeError as error:
         raise ProviderUnavailable(f"Stripe did not answer: {type(error).__name__}") from None
-    if saved is None:
-        saved = SavedCard(tenant_id=tenant.id, customer_id=customer_id, currency=tenant.currency)
-        session.add(saved)
+    session.execute(
+        insert_for(session, SavedCard.__table__)
+        .values(tenant_id=tenant_id, customer_id=customer_id, currency=currency)
+        .on_conflict_do_nothing()
+    )
+    saved = session.get(SavedCard, tenant_id, with_for_update=True, populate_existing=True)
+    if saved is None or saved.customer_id != customer_id:  # erased meanwhile, or another customer's
+        raise Conflict("the saved card changed meanwhile: ask again")
     saved.setup_intent_id = setup["id"]
     session.flush()
     return {

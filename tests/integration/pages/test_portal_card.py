@@ -5,6 +5,7 @@ its errors beside the fields, removal (detached at Stripe), CSRF."""
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 import requests
@@ -148,3 +149,72 @@ def test_reading_the_card_back_asks_stripe_before_locking_the_row(
         del api.retrieve_setup_intent
     assert shown.status_code == 200 and shown.get_json()["last4"] == "4242"
     assert probes == [1]
+
+
+def test_starting_a_setup_asks_stripe_before_locking_the_row(
+    card_app, fake, tenant, superuser_sessions
+) -> None:
+    """A second setup asks Stripe for a SetupIntent while the tenant's saved-card row
+    stays free: another transaction locks it at once (the row was locked first before)."""
+    client = card_app.test_client()
+    assert client.post("/v1/saved-card", headers=tenant.headers).status_code == 201
+    api = card_app.extensions["malipo"].gateways.adapter("card").api
+    asked, probes = api.create_setup_intent, []
+
+    def probing(params: dict, key: str) -> dict:
+        with superuser_sessions() as other:
+            other.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            try:
+                found = other.execute(
+                    text("SELECT tenant_id FROM card_saved WHERE tenant_id = :t FOR UPDATE"),
+                    {"t": tenant.tenant_id},
+                ).all()
+                probes.append(len(found))
+            except OperationalError:
+                probes.append("locked")
+            other.rollback()
+        return asked(params, key)
+
+    api.create_setup_intent = probing
+    try:
+        again = client.post("/v1/saved-card", headers=tenant.headers)
+    finally:
+        del api.create_setup_intent
+    assert again.status_code == 201
+    assert probes == [1]
+
+
+def test_two_first_setups_at_once_make_one_customer_and_one_row(
+    card_app, fake, tenant, sessions
+) -> None:
+    """Two first setups are inside Stripe at the same time (neither waits for the other):
+    one Stripe customer (the same idempotency key), one row, naming one of the two
+    SetupIntents. (Each locking a row that did not exist yet, both inserted it before:
+    the second failed on the primary key.)"""
+    api = card_app.extensions["malipo"].gateways.adapter("card").api
+    asked, both_inside = api.create_customer, threading.Barrier(2)
+
+    def meeting(params: dict, key: str) -> dict:
+        both_inside.wait(timeout=10)  # broken (and the test failed) if one waits for the other
+        return asked(params, key)
+
+    answers: list = []
+
+    def start() -> None:
+        answers.append(card_app.test_client().post("/v1/saved-card", headers=tenant.headers))
+
+    api.create_customer = meeting
+    try:
+        threads = [threading.Thread(target=start) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        del api.create_customer
+    assert [answer.status_code for answer in answers] == [201, 201]
+    bodies = [answer.get_json() for answer in answers]
+    assert bodies[0]["customer_id"] == bodies[1]["customer_id"]
+    row = _row(sessions, tenant.tenant_id)
+    assert row.customer_id == bodies[0]["customer_id"]
+    assert row.setup_intent_id in {body["setup_intent_id"] for body in bodies}
