@@ -115,6 +115,24 @@ def test_the_topup_page_offers_the_card_only_where_cards_are_on(
     assert offers == {"off": False, "on": True}
 
 
+def _lock_probe(superuser_sessions, tenant_id: str) -> int | str:
+    """From another transaction: the tenant's saved-card rows locked at once, or "locked"
+    when a lock of ours holds the row."""
+    with superuser_sessions() as other:
+        other.execute(text("SET LOCAL lock_timeout = '200ms'"))
+        try:
+            return len(
+                other.execute(
+                    text("SELECT tenant_id FROM card_saved WHERE tenant_id = :t FOR UPDATE"),
+                    {"t": tenant_id},
+                ).all()
+            )
+        except OperationalError:
+            return "locked"
+        finally:
+            other.rollback()
+
+
 def test_reading_the_card_back_asks_stripe_before_locking_the_row(
     card_app, fake, tenant, superuser_sessions
 ) -> None:
@@ -129,17 +147,7 @@ def test_reading_the_card_back_asks_stripe_before_locking_the_row(
     asked, probes = api.retrieve_setup_intent, []
 
     def probing(setup_intent_id: str) -> dict:
-        with superuser_sessions() as other:
-            other.execute(text("SET LOCAL lock_timeout = '200ms'"))
-            try:
-                found = other.execute(
-                    text("SELECT tenant_id FROM card_saved WHERE tenant_id = :t FOR UPDATE"),
-                    {"t": tenant.tenant_id},
-                ).all()
-                probes.append(len(found))
-            except OperationalError:
-                probes.append("locked")
-            other.rollback()
+        probes.append(_lock_probe(superuser_sessions, tenant.tenant_id))
         return asked(setup_intent_id)
 
     api.retrieve_setup_intent = probing
@@ -162,17 +170,7 @@ def test_starting_a_setup_asks_stripe_before_locking_the_row(
     asked, probes = api.create_setup_intent, []
 
     def probing(params: dict, key: str) -> dict:
-        with superuser_sessions() as other:
-            other.execute(text("SET LOCAL lock_timeout = '200ms'"))
-            try:
-                found = other.execute(
-                    text("SELECT tenant_id FROM card_saved WHERE tenant_id = :t FOR UPDATE"),
-                    {"t": tenant.tenant_id},
-                ).all()
-                probes.append(len(found))
-            except OperationalError:
-                probes.append("locked")
-            other.rollback()
+        probes.append(_lock_probe(superuser_sessions, tenant.tenant_id))
         return asked(params, key)
 
     api.create_setup_intent = probing
