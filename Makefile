@@ -16,7 +16,10 @@ export MALIPO_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
 
 .PHONY: run test lint install services bench clean
 
+# A linked .venv (a worktree sharing another checkout's) is refused, not cleared: the
+# checkout's newer pyproject.toml would make the rule below wipe the other one.
 $(STAMP): pyproject.toml
+	@if [ -L $(VENV) ]; then echo "$(VENV) is a link: make it a directory of its own" >&2; exit 1; fi
 	scripts/ensure-system-packages.sh $(PYTHON)
 	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
