@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psycopg
 from redis import Redis
 from sqlalchemy import func, select, text
+from yardstick import checkpoint  # bench/yardstick.py: each timed write starts after one
 
 from billing.app import create_app
 from billing.core.config import Settings, normalise_database_url
@@ -209,14 +210,6 @@ def _pid_cpu(pid: int) -> float:
     except OSError:  # ended meanwhile
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def checkpoint() -> None:
-    """Dirty pages written out before a timed write, so neither the import nor its floor
-    starts with the other's checkpoint still to do (1 M rows write more WAL than
-    max_wal_size: a checkpoint comes due in each)."""
-    with psycopg.connect(URL, autocommit=True) as connection:
-        connection.execute("CHECKPOINT")
 
 
 def stored_rows_floor() -> tuple[float, float]:

@@ -1,4 +1,5 @@
-"""How fast this machine is right now, in two fixed tasks: for reading figures across days.
+"""How fast this machine is right now, by three fixed measurements: for reading figures
+across days.
 
 The machines these benchmarks run on are virtual, and the same commit's figures have
 moved by 2x between days (the server's CPU per authorisation 0.58 ms one day, 1.7 to 2.1 ms
